@@ -1,0 +1,81 @@
+"""The home page and the health endpoint."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from kombu.exceptions import OperationalError as BrokerError
+
+from crm.celery import app as celery_app
+from crm.models import WorkerHeartbeat
+from customers.selectors import customers_visible_to
+from interactions.selectors import follow_ups_for, recent_interactions_for
+
+
+@require_GET
+@permission_required("customers.view_customer", raise_exception=True)
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    follow_ups = follow_ups_for(user=user)
+    context = {
+        "my_customers": customers_visible_to(user)
+        .filter(owner=user, archived_at__isnull=True)
+        .order_by("-last_activity_at")[:10],
+        "overdue": follow_ups.filter(due_at__lt=timezone.localtime().replace(hour=0, minute=0)),
+        "due_today": follow_ups.filter(
+            due_at__gte=timezone.localtime().replace(hour=0, minute=0),
+            due_at__lt=timezone.localtime().replace(hour=0, minute=0) + datetime.timedelta(days=1),
+        ),
+        "recent_interactions": recent_interactions_for(user=user)[:10],
+    }
+    return render(request, "home.html", context)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _broker_ok() -> bool:
+    try:
+        with celery_app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except (BrokerError, OSError):
+        return False
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    """For load balancers and monitors: 200 when the database and broker answer and a worker
+    reported recently, 503 otherwise. Carries no personal data."""
+    database_ok = _database_ok()
+    last_beat = (
+        WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
+        if database_ok
+        else None
+    )
+    stale_after = datetime.timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS * 3)
+    checks = {
+        "database": database_ok,
+        "broker": _broker_ok(),
+        "worker": last_beat is not None and timezone.now() - last_beat < stale_after,
+    }
+    body = {
+        "status": "ok" if all(checks.values()) else "degraded",
+        "checks": checks,
+        "worker_last_seen": last_beat.isoformat() if last_beat else None,
+    }
+    return JsonResponse(body, status=200 if all(checks.values()) else 503)

@@ -1,0 +1,47 @@
+import django_filters
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
+
+
+class CustomerFilter(django_filters.FilterSet):
+    lifecycle_stage = django_filters.ChoiceFilter(
+        label=_("lifecycle stage"), choices=LifecycleStage.choices
+    )
+    source_channel = django_filters.ChoiceFilter(
+        label=_("source channel"), choices=SourceChannel.choices
+    )
+    value_grade = django_filters.ChoiceFilter(
+        label=_("value grade"), choices=ValueGrade.choices[1:]
+    )
+    tags = django_filters.ModelChoiceFilter(label=_("tag"), queryset=Tag.objects.all())
+    owner = django_filters.ModelChoiceFilter(
+        label=_("owner"), queryset=get_user_model().objects.filter(is_active=True)
+    )
+    province = django_filters.CharFilter(label=_("province"))
+    city = django_filters.CharFilter(label=_("city"))
+    archived = django_filters.BooleanFilter(label=_("archived"), method="filter_archived")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "lifecycle_stage",
+            "source_channel",
+            "value_grade",
+            "tags",
+            "owner",
+            "province",
+            "city",
+        ]
+
+    @property
+    def qs(self):
+        # Archived customers stay out of day-to-day lists unless asked for.
+        customers = super().qs
+        if not self.form.cleaned_data.get("archived"):
+            customers = customers.filter(archived_at__isnull=True)
+        return customers
+
+    def filter_archived(self, queryset, name, value):
+        return queryset.filter(archived_at__isnull=not value)

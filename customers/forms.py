@@ -1,0 +1,106 @@
+"""Customer forms. Validation messages come from the same normalisation the services use, so a
+form and an import reject a value with the same words."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, IdDocumentKind, Tag
+
+EDITABLE_FIELDS = [
+    "kind",
+    "name",
+    "family_name",
+    "given_name",
+    "gender",
+    "birth_date",
+    "phone",
+    "email",
+    "country",
+    "province",
+    "city",
+    "district",
+    "street",
+    "postcode",
+    "company_name",
+    "industry",
+    "company_size",
+    "website",
+    "lifecycle_stage",
+    "value_grade",
+    "source_channel",
+    "source_detail",
+    "owner",
+    "notes",
+    "consent_email",
+    "consent_sms",
+    "consent_phone",
+]
+
+
+def bootstrap_class(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.CheckboxInput):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
+
+
+class CustomerForm(forms.ModelForm):
+    """Collects raw values; `profile_changes()` gives what the service should apply. The
+    service normalises and validates; the view puts its field errors back on this form."""
+
+    # Typed as text so "2024年1月5日" or "138 0013 8000" reach the normaliser untouched.
+    birth_date = forms.CharField(label=_("birth date"), required=False)
+    phone = forms.CharField(label=_("mobile phone"), required=False, max_length=64)
+    email = forms.CharField(label=_("email"), required=False, max_length=320)
+    website = forms.CharField(label=_("website"), required=False, max_length=200)
+    id_document_kind = forms.ChoiceField(
+        label=_("identity document"), choices=IdDocumentKind.choices, required=False
+    )
+    id_number = forms.CharField(
+        label=_("identity number"),
+        required=False,
+        max_length=64,
+        help_text=_("Stored encrypted. Leave empty to keep the current number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    tags = forms.ModelMultipleChoiceField(
+        label=_("tags"), queryset=Tag.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Customer
+        fields = EDITABLE_FIELDS
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, can_assign_owner: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["phone"] = self.instance.phone_raw or self.instance.phone
+            self.initial["email"] = self.instance.email_raw or self.instance.email
+            self.initial["tags"] = list(self.instance.tags.all())
+            self.initial["id_document_kind"] = self.instance.id_document_kind
+        self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
+        if not can_assign_owner:
+            del self.fields["owner"]
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
+
+    def _post_clean(self) -> None:
+        # The model instance is written by the service, never by ModelForm.save().
+        pass
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show a service's per-field ValidationError on the matching inputs."""
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
+
+    def profile_changes(self) -> dict:
+        """Raw values for create_customer / update_customer."""
+        changes = {name: self.cleaned_data.get(name) for name in self.fields if name != "tags"}
+        if not changes.get("id_number"):
+            changes.pop("id_number", None)
+            changes.pop("id_document_kind", None)
+        return changes

@@ -1,0 +1,295 @@
+"""Customers, the people at company customers, tags and the ids other systems know them by."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from customers.normalize import IdDocumentKind as IdKind
+
+
+def default_country() -> str:
+    return settings.DEFAULT_COUNTRY
+
+
+class CustomerKind(models.TextChoices):
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", pgettext_lazy("gender", "Other")
+
+
+class IdDocumentKind(models.TextChoices):
+    NONE = "", _("None")
+    CN_RESIDENT = IdKind.CN_RESIDENT, _("Chinese resident ID card")
+    PASSPORT = IdKind.PASSPORT, _("Passport")
+    OTHER = IdKind.OTHER, pgettext_lazy("id document", "Other")
+
+
+class LifecycleStage(models.TextChoices):
+    LEAD = "lead", _("Lead")
+    PROSPECT = "prospect", _("Prospect")
+    CUSTOMER = "customer", _("Customer")
+    REPEAT = "repeat", _("Repeat customer")
+    AT_RISK = "at_risk", _("At risk")
+    CHURNED = "churned", _("Churned")
+
+
+class ValueGrade(models.TextChoices):
+    UNGRADED = "", _("Ungraded")
+    A = "A", _("A – key account")
+    B = "B", _("B – high value")
+    C = "C", _("C – regular")
+    D = "D", _("D – low value")
+
+
+class SourceChannel(models.TextChoices):
+    STORE = "store", _("Store")
+    ONLINE_SHOP = "online_shop", _("Online shop")
+    MARKETPLACE = "marketplace", _("Marketplace (Tmall, JD...)")
+    POS = "pos", _("POS")
+    WEB_FORM = "web_form", _("Web form")
+    WECHAT = "wechat", _("WeChat")
+    PHONE = "phone", _("Phone")
+    REFERRAL = "referral", _("Referral")
+    TRADE_FAIR = "trade_fair", _("Trade fair")
+    IMPORT = "import", _("Import")
+    OTHER = "other", pgettext_lazy("source channel", "Other")
+
+
+class CompanySize(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    MICRO = "1-9", _("1–9 employees")
+    SMALL = "10-49", _("10–49 employees")
+    MEDIUM = "50-249", _("50–249 employees")
+    LARGE = "250-999", _("250–999 employees")
+    ENTERPRISE = "1000+", _("1,000+ employees")
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    colour = models.CharField(_("colour"), max_length=7, default="#6c757d")
+    group = models.CharField(_("group"), max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["group", "name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON
+    )
+    name = models.CharField(_("name"), max_length=200)
+    family_name = models.CharField(_("family name"), max_length=100, blank=True)
+    given_name = models.CharField(_("given name"), max_length=100, blank=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+
+    # The normalised value is what search, dedup and uniqueness use; the raw value is kept
+    # because staff need to see what the customer actually wrote.
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    phone_raw = models.CharField(_("mobile phone as entered"), max_length=64, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    email_raw = models.CharField(_("email as entered"), max_length=320, blank=True)
+
+    id_document_kind = models.CharField(
+        _("identity document"), max_length=20, choices=IdDocumentKind.choices, blank=True
+    )
+    # Encrypted at rest (privacy.crypto: AES-GCM token with its key id). The blind index allows
+    # exact lookup without decrypting; the masked form lets pages show "110***...1234" cheaply.
+    id_number_encrypted = models.TextField(_("identity number (encrypted)"), blank=True)
+    id_number_blind_index = models.CharField(max_length=64, blank=True, editable=False)
+    id_number_masked = models.CharField(max_length=40, blank=True, editable=False)
+
+    country = models.CharField(_("country"), max_length=2, default=default_country)
+    province = models.CharField(_("province"), max_length=50, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    street = models.CharField(_("street address"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    company_size = models.CharField(
+        _("company size"), max_length=10, choices=CompanySize.choices, blank=True
+    )
+    website = models.URLField(_("website"), blank=True)
+
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"),
+        max_length=20,
+        choices=LifecycleStage.choices,
+        default=LifecycleStage.LEAD,
+    )
+    value_grade = models.CharField(
+        _("value grade"), max_length=1, choices=ValueGrade.choices, blank=True
+    )
+    source_channel = models.CharField(
+        _("source channel"), max_length=20, choices=SourceChannel.choices, blank=True
+    )
+    source_detail = models.CharField(_("source detail"), max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_customers",
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    notes = models.TextField(_("notes"), blank=True)
+
+    consent_email = models.BooleanField(_("email marketing consent"), default=False)
+    consent_sms = models.BooleanField(_("SMS marketing consent"), default=False)
+    consent_phone = models.BooleanField(_("phone marketing consent"), default=False)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_duplicates",
+    )
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["phone"], name="customer_phone_idx"),
+            models.Index(fields=["email"], name="customer_email_idx"),
+            models.Index(fields=["id_number_blind_index"], name="customer_id_blind_idx"),
+            models.Index(fields=["owner", "lifecycle_stage"], name="customer_owner_stage_idx"),
+            models.Index(fields=["lifecycle_stage"], name="customer_stage_idx"),
+            models.Index(fields=["-last_activity_at"], name="customer_last_activity_idx"),
+            models.Index(fields=["name"], name="customer_name_idx"),
+        ]
+        permissions = [
+            ("view_all_customers", _("Can view and work on customers of every owner")),
+            ("view_personal_data", _("Can see unmasked phone, email and address")),
+            ("reveal_national_id", _("Can reveal identity numbers (audited)")),
+            ("import_customers", _("Can import customers")),
+            ("export_customers", _("Can export customer lists")),
+            ("merge_customers", _("Can review and merge duplicate customers")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("pk")), name="customer_not_merged_into_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
+
+    @property
+    def has_id_number(self) -> bool:
+        return bool(self.id_number_encrypted)
+
+
+class ExternalId(models.Model):
+    """The id another system (shop, POS, ERP) uses for this customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="external_ids")
+    system = models.CharField(_("system"), max_length=50)
+    external_id = models.CharField(_("external id"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("external id")
+        verbose_name_plural = _("external ids")
+        constraints = [
+            models.UniqueConstraint(fields=["system", "external_id"], name="external_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.external_id}"
+
+
+class DecisionRole(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    INFLUENCER = "influencer", _("Influencer")
+    BUYER = "buyer", _("Buyer")
+    USER = "user", _("User")
+    GATEKEEPER = "gatekeeper", _("Gatekeeper")
+
+
+class Contact(models.Model):
+    """A person at a company customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    decision_role = models.CharField(
+        _("role in the buying decision"), max_length=20, choices=DecisionRole.choices, blank=True
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone_raw = models.CharField(_("phone as entered"), max_length=64, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    email_raw = models.CharField(_("email as entered"), max_length=320, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [
+            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(fields=["email"], name="contact_email_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_primary=True), name="one_primary_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LifecycleStageChange(models.Model):
+    """One move of a customer between lifecycle stages: the stage history on the 360° page."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        verbose_name = _("lifecycle stage change")
+        verbose_name_plural = _("lifecycle stage changes")
+        indexes = [
+            models.Index(fields=["customer", "-changed_at"], name="stage_change_customer_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '-'} → {self.to_stage}"

@@ -1,0 +1,32 @@
+"""How a customer's personal data is shown to a given user: the one place that decides between
+the real value and its mask, used by pages, admin and exports."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from customers.models import Customer
+from customers.selectors import can_view_personal_data
+from privacy.masking import mask
+
+# Field -> masking kind. Everything personal that pages show goes through display_personal.
+PERSONAL_FIELDS = {
+    "phone": "phone",
+    "phone_raw": "text",
+    "email": "email",
+    "email_raw": "email",
+    "street": "street",
+    "postcode": "postcode",
+}
+
+
+def display_personal(
+    user: AbstractBaseUser, customer: Customer, field: str, *, record: object = None
+) -> str:
+    """The value of a personal field as this user may see it (masked without permission).
+    `record` is another object of the customer's (a contact person) to read the field from.
+    The identity number is never shown here: it has its own audited reveal."""
+    value = getattr(record if record is not None else customer, field) or ""
+    if can_view_personal_data(user, customer):
+        return value
+    return mask(PERSONAL_FIELDS[field], value)

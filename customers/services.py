@@ -1,0 +1,464 @@
+"""Every write to customers, contacts, tags and external ids.
+
+Each service normalises its input with customers.normalize (so forms, admin, imports and tasks
+store the same clean values), runs in one transaction and records one audit event whose changes
+are masked for personal data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import (
+    Contact,
+    Customer,
+    CustomerKind,
+    ExternalId,
+    IdDocumentKind,
+    LifecycleStage,
+    LifecycleStageChange,
+    Tag,
+)
+from customers.normalize import (
+    NormalizationError,
+    birth_date_from_cn_id,
+    gender_from_cn_id,
+    normalize_email,
+    normalize_id_number,
+    normalize_name,
+    normalize_phone,
+    normalize_postcode,
+    normalize_website,
+    parse_date,
+    split_person_name,
+)
+from privacy import crypto
+from privacy.audit import record_event
+from privacy.masking import mask, mask_id_number
+
+ID_NUMBER_CONTEXT = "customers.Customer.id_number"
+
+# Fields a caller may set directly (after normalisation); everything else has its own service.
+PROFILE_FIELDS = frozenset(
+    {
+        "kind",
+        "name",
+        "family_name",
+        "given_name",
+        "gender",
+        "birth_date",
+        "phone",
+        "email",
+        "country",
+        "province",
+        "city",
+        "district",
+        "street",
+        "postcode",
+        "company_name",
+        "industry",
+        "company_size",
+        "website",
+        "lifecycle_stage",
+        "value_grade",
+        "source_channel",
+        "source_detail",
+        "owner",
+        "notes",
+        "consent_email",
+        "consent_sms",
+        "consent_phone",
+    }
+)
+# How each personal field appears in the audit log: masked the way pages mask it.
+_AUDIT_MASK = {
+    "phone": "phone",
+    "phone_raw": "text",
+    "email": "email",
+    "email_raw": "text",
+    "street": "street",
+    "postcode": "postcode",
+}
+# Free text and secrets: the audit log says that they changed, not what they say.
+_AUDIT_CHANGED_ONLY = frozenset({"notes", "id_number_encrypted"})
+_AUDIT_SKIP = frozenset({"id_number_blind_index", "id_number_masked"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def _audit_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    diff: dict[str, list[Any]] = {}
+    for field, new in after.items():
+        old = before.get(field)
+        if field in _AUDIT_SKIP or _plain(old) == _plain(new):
+            continue
+        if field in _AUDIT_CHANGED_ONLY:
+            diff[field] = ["…" if old else "", "…" if new else ""]
+        elif field in _AUDIT_MASK:
+            diff[field] = [mask(_AUDIT_MASK[field], old), mask(_AUDIT_MASK[field], new)]
+        else:
+            diff[field] = [_plain(old), _plain(new)]
+    return diff
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) -> dict[str, Any]:
+    """Turn raw input into model field values, raising ValidationError with every field's
+    message at once. Only the keys present in `values` are returned (plus the raw companions
+    of phone and email). Pure apart from reading settings."""
+    unknown = set(values) - PROFILE_FIELDS - {"id_document_kind", "id_number"}
+    if unknown:
+        raise TypeError(f"Not profile fields: {sorted(unknown)}")
+    errors: dict[str, list[Any]] = {}
+    clean: dict[str, Any] = {}
+
+    def attempt(field: str, convert) -> None:
+        try:
+            clean[field] = convert()
+        except NormalizationError as error:
+            errors.setdefault(field, []).append(ValidationError(error.message, code=error.code))
+
+    for field, raw in values.items():
+        if field == "name":
+            attempt("name", lambda raw=raw: normalize_name(raw))
+            if "name" in clean and not clean["name"]:
+                errors.setdefault("name", []).append(
+                    ValidationError(Customer._meta.get_field("name").error_messages["blank"])
+                )
+        elif field in ("family_name", "given_name"):
+            clean[field] = normalize_name(raw)
+        elif field == "phone":
+            clean["phone_raw"] = _text(raw)[:64]
+            attempt(
+                "phone", lambda raw=raw: normalize_phone(raw, region=settings.DEFAULT_PHONE_REGION)
+            )
+        elif field == "email":
+            clean["email_raw"] = _text(raw)[:320]
+            attempt("email", lambda raw=raw: normalize_email(raw))
+        elif field == "birth_date":
+            attempt("birth_date", lambda raw=raw: parse_date(raw))
+        elif field == "postcode":
+            postcode_country = values.get("country") or country or settings.DEFAULT_COUNTRY
+            attempt(
+                "postcode",
+                lambda raw=raw, country=postcode_country: normalize_postcode(raw, country=country),
+            )
+        elif field == "website":
+            attempt("website", lambda raw=raw: normalize_website(raw))
+        elif field == "country":
+            clean["country"] = _text(raw).upper()[:2] or settings.DEFAULT_COUNTRY
+        elif field in ("owner", "consent_email", "consent_sms", "consent_phone"):
+            clean[field] = raw if field == "owner" else bool(raw)
+        elif field not in ("id_document_kind", "id_number"):
+            clean[field] = _text(raw)
+
+    if "id_number" in values or "id_document_kind" in values:
+        kind = _text(values.get("id_document_kind"))
+        number = _text(values.get("id_number"))
+        if number and not kind:
+            errors.setdefault("id_document_kind", []).append(
+                ValidationError(
+                    Customer._meta.get_field("id_document_kind").error_messages["blank"]
+                )
+            )
+        elif number:
+            attempt("id_number", lambda: normalize_id_number(kind, number))
+        clean["id_document_kind"] = kind
+        clean.setdefault("id_number", "")
+
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _apply_id_number(customer: Customer, number: str) -> None:
+    """Encrypt a normalised identity number onto the customer, or clear it."""
+    if not number:
+        customer.id_number_encrypted = ""
+        customer.id_number_blind_index = ""
+        customer.id_number_masked = ""
+        return
+    customer.id_number_encrypted = crypto.encrypt(number, context=ID_NUMBER_CONTEXT)
+    customer.id_number_blind_index = crypto.blind_index(number, context=ID_NUMBER_CONTEXT)
+    customer.id_number_masked = mask_id_number(number)
+    if customer.id_document_kind == IdDocumentKind.CN_RESIDENT:
+        # The ID card states the birth date and sex; fill them when staff left them empty.
+        customer.birth_date = customer.birth_date or birth_date_from_cn_id(number)
+        customer.gender = customer.gender or gender_from_cn_id(number)
+
+
+def id_number_blind_index(kind: str, raw: str) -> str:
+    """The blind index for exact lookup of an identity number as typed (ValidationError if
+    it is not a valid number of that kind)."""
+    try:
+        number = normalize_id_number(kind, raw)
+    except NormalizationError as error:
+        raise ValidationError(error.message, code=error.code) from error
+    return crypto.blind_index(number, context=ID_NUMBER_CONTEXT)
+
+
+def reveal_id_number(*, actor: Any, customer: Customer) -> str:
+    """Decrypt a customer's identity number for a user holding `reveal_national_id`.
+
+    Every reveal is audited (`customer.reveal_id`) before the number is returned; without the
+    permission PermissionDenied is raised and nothing is decrypted."""
+    if not actor.has_perm("customers.reveal_national_id"):
+        raise PermissionDenied
+    if not customer.id_number_encrypted:
+        return ""
+    record_event(actor=actor, action="customer.reveal_id", target=customer)
+    return crypto.decrypt(customer.id_number_encrypted, context=ID_NUMBER_CONTEXT)
+
+
+def _snapshot(customer: Customer) -> dict[str, Any]:
+    return {
+        field.attname if field.is_relation else field.name: getattr(customer, field.attname)
+        for field in Customer._meta.concrete_fields
+        if field.name not in ("id", "created_at", "updated_at")
+    }
+
+
+def _record_stage_change(*, actor: Any, customer: Customer, from_stage: str, to_stage: str) -> None:
+    LifecycleStageChange.objects.create(
+        customer=customer,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        changed_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+@transaction.atomic
+def create_customer(
+    *,
+    actor: Any,
+    name: str,
+    tags: Iterable[Tag] = (),
+    external_ids: Iterable[tuple[str, str]] = (),
+    **profile: Any,
+) -> Customer:
+    """Create a customer from raw values (normalised here).
+
+    Raises ValidationError (per field) for invalid values; records `customer.create`.
+    Persons without explicit family/given names get them split from `name`.
+    """
+    clean = normalise_profile({"name": name, **profile})
+    id_number = clean.pop("id_number", "")
+    customer = Customer(**clean)
+    if customer.kind == CustomerKind.PERSON and not (customer.family_name or customer.given_name):
+        customer.family_name, customer.given_name = split_person_name(customer.name)
+    _apply_id_number(customer, id_number)
+    customer.full_clean(exclude=["owner", "merged_into"])
+    customer.save()
+    _record_stage_change(
+        actor=actor, customer=customer, from_stage="", to_stage=customer.lifecycle_stage
+    )
+    if tags:
+        customer.tags.set(tags)
+    for system, external_id in external_ids:
+        ExternalId.objects.create(customer=customer, system=system, external_id=external_id)
+    record_event(
+        actor=actor,
+        action="customer.create",
+        target=customer,
+        changes=_audit_diff({}, _snapshot(customer)),
+    )
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Customer:
+    """Change profile fields from raw values; only fields whose value really changes are
+    written and audited (`customer.update`). A lifecycle-stage change is added to the stage
+    history. Raises ValidationError per field. Passing `id_number=""` removes the number."""
+    clean = normalise_profile(changes, country=customer.country)
+    before = _snapshot(customer)
+    if "id_number" in clean:
+        customer.id_document_kind = clean.pop("id_document_kind")
+        _apply_id_number(customer, clean.pop("id_number"))
+    for field, value in clean.items():
+        setattr(customer, field, value)
+    after = _snapshot(customer)
+    changed = [field for field in after if _plain(after[field]) != _plain(before[field])]
+    if not changed:
+        return customer
+    customer.full_clean(exclude=["owner", "merged_into"])
+    customer.save(update_fields=[*changed, "updated_at"])
+    if "lifecycle_stage" in changed:
+        _record_stage_change(
+            actor=actor,
+            customer=customer,
+            from_stage=before["lifecycle_stage"],
+            to_stage=customer.lifecycle_stage,
+        )
+    record_event(
+        actor=actor,
+        action="customer.update",
+        target=customer,
+        changes=_audit_diff(before, after),
+    )
+    return customer
+
+
+def change_lifecycle_stage(*, actor: Any, customer: Customer, stage: LifecycleStage) -> Customer:
+    """Move a customer to another lifecycle stage (history and audit via update_customer)."""
+    return update_customer(actor=actor, customer=customer, lifecycle_stage=stage)
+
+
+@transaction.atomic
+def archive_customer(*, actor: Any, customer: Customer) -> Customer:
+    """Hide a customer from day-to-day lists without deleting any history. Idempotent."""
+    if customer.archived_at is None:
+        customer.archived_at = timezone.now()
+        customer.save(update_fields=["archived_at", "updated_at"])
+        record_event(actor=actor, action="customer.archive", target=customer)
+    return customer
+
+
+@transaction.atomic
+def restore_customer(*, actor: Any, customer: Customer) -> Customer:
+    """Bring an archived customer back. Idempotent."""
+    if customer.archived_at is not None:
+        customer.archived_at = None
+        customer.save(update_fields=["archived_at", "updated_at"])
+        record_event(actor=actor, action="customer.restore", target=customer)
+    return customer
+
+
+@transaction.atomic
+def set_customer_tags(*, actor: Any, customer: Customer, tags: Iterable[Tag]) -> Customer:
+    """Replace the customer's tags; audited when they change."""
+    new = {tag.pk: tag for tag in tags}
+    old = set(customer.tags.values_list("pk", flat=True))
+    if old != set(new):
+        customer.tags.set(new.values())
+        names = dict(Tag.objects.filter(pk__in=old | set(new)).values_list("pk", "name"))
+        record_event(
+            actor=actor,
+            action="customer.tags",
+            target=customer,
+            changes={
+                "tags": [sorted(names[pk] for pk in old), sorted(t.name for t in new.values())]
+            },
+        )
+    return customer
+
+
+@transaction.atomic
+def add_external_id(*, actor: Any, customer: Customer, system: str, external_id: str) -> ExternalId:
+    """Link the customer to its id in another system. The (system, id) pair is unique: linking
+    one already held by another customer raises ValidationError."""
+    system, external_id = _text(system), _text(external_id)
+    if not system or not external_id:
+        raise ValidationError(
+            {"external_id": _("Enter both the system and the id it uses for this customer.")}
+        )
+    existing = ExternalId.objects.filter(system=system, external_id=external_id).first()
+    if existing is not None:
+        if existing.customer_id == customer.pk:
+            return existing
+        raise ValidationError(
+            {"external_id": _("This id in that system already belongs to another customer.")},
+            code="unique",
+        )
+    link = ExternalId.objects.create(customer=customer, system=system, external_id=external_id)
+    record_event(
+        actor=actor,
+        action="customer.external_id",
+        target=customer,
+        changes={"external_id": ["", f"{system}:{external_id}"]},
+    )
+    return link
+
+
+def record_activity(*, customer_id: int, at: datetime.datetime) -> None:
+    """Move the customer's last-activity time forward to `at` (never backwards), in one
+    UPDATE so concurrent writers cannot lose a newer time."""
+    Customer.objects.filter(pk=customer_id).filter(
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+    ).update(last_activity_at=at)
+
+
+def _normalise_contact(values: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[Any]] = {}
+    clean: dict[str, Any] = {}
+    for field, raw in values.items():
+        try:
+            if field == "name":
+                clean["name"] = normalize_name(raw)
+            elif field == "phone":
+                clean["phone_raw"] = _text(raw)[:64]
+                clean["phone"] = normalize_phone(raw, region=settings.DEFAULT_PHONE_REGION)
+            elif field == "email":
+                clean["email_raw"] = _text(raw)[:320]
+                clean["email"] = normalize_email(raw)
+            elif field == "is_primary":
+                clean["is_primary"] = bool(raw)
+            elif field in ("title", "decision_role"):
+                clean[field] = _text(raw)
+            else:
+                raise TypeError(f"Not a contact field: {field}")
+        except NormalizationError as error:
+            errors.setdefault(field, []).append(ValidationError(error.message, code=error.code))
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _contact_snapshot(contact: Contact) -> dict[str, Any]:
+    return {
+        field: getattr(contact, field)
+        for field in ("name", "title", "decision_role", "phone", "email", "is_primary")
+    }
+
+
+@transaction.atomic
+def save_contact(
+    *, actor: Any, customer: Customer, contact: Contact | None = None, **values: Any
+) -> Contact:
+    """Create (contact=None) or change a contact of a customer. Making a contact primary
+    demotes the previous primary one. Raises ValidationError per field."""
+    clean = _normalise_contact(values)
+    creating = contact is None
+    contact = contact or Contact(customer=customer)
+    before = {} if creating else _contact_snapshot(contact)
+    for field, value in clean.items():
+        setattr(contact, field, value)
+    contact.full_clean(exclude=["customer"])
+    if contact.is_primary:
+        customer.contacts.exclude(pk=contact.pk).filter(is_primary=True).update(is_primary=False)
+    contact.save()
+    record_event(
+        actor=actor,
+        action="contact.create" if creating else "contact.update",
+        target=customer,
+        changes={"contact": contact.pk, **_audit_diff(before, _contact_snapshot(contact))},
+    )
+    return contact
+
+
+@transaction.atomic
+def delete_contact(*, actor: Any, contact: Contact) -> None:
+    """Remove a contact person; interactions that named them keep their history."""
+    customer = contact.customer
+    record_event(
+        actor=actor, action="contact.delete", target=customer, changes={"contact": contact.pk}
+    )
+    contact.delete()

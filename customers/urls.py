@@ -1,0 +1,14 @@
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.CustomerListView.as_view(), name="list"),
+    path("new/", views.CustomerFormView.as_view(), name="create"),
+    path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.CustomerFormView.as_view(), name="edit"),
+    path("<int:pk>/reveal-id/", views.RevealIdNumberView.as_view(), name="reveal_id"),
+    path("<int:pk>/archive/", views.ArchiveCustomerView.as_view(), name="archive"),
+]

@@ -1,0 +1,184 @@
+"""Customer pages: list with search and filters, the customer page, create and edit, the audited
+identity-number reveal, archive and restore. Every view needs a permission (deny by default) and
+loads customers through the scoped selectors, so an out-of-scope customer answers 404."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from customers import services
+from customers.filters import CustomerFilter
+from customers.forms import CustomerForm
+from customers.selectors import (
+    can_edit_customer,
+    can_view_personal_data,
+    get_customer_for,
+    search_customers,
+)
+from interactions.selectors import customer_history, customer_totals
+
+PAGE_SIZE = 50
+SEARCHES_SESSION_KEY = "customer_searches"
+MAX_REMEMBERED_SEARCHES = 20
+
+
+def remember_search(request: HttpRequest, query: str) -> str:
+    """Keep a search text in the session and return an opaque token for the URL, so phone
+    numbers and names typed into the search box never appear in URLs or access logs."""
+    searches = request.session.get(SEARCHES_SESSION_KEY, {})
+    token = secrets.token_urlsafe(8)
+    searches[token] = query[:200]
+    request.session[SEARCHES_SESSION_KEY] = dict(list(searches.items())[-MAX_REMEMBERED_SEARCHES:])
+    return token
+
+
+class CustomerListView(PermissionRequiredMixin, TemplateView):
+    permission_required = "customers.view_customer"
+    template_name = "customers/customer_list.html"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        query = request.POST.get("q", "").strip()
+        url = reverse("customers:list")
+        if query:
+            url += "?" + urlencode({"search": remember_search(request, query)})
+        return HttpResponseRedirect(url)
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        token = self.request.GET.get("search", "")
+        query = self.request.session.get(SEARCHES_SESSION_KEY, {}).get(token, "")
+        filterset = CustomerFilter(
+            self.request.GET, queryset=search_customers(user=user, query=query)
+        )
+        customers = filterset.qs.select_related("owner").order_by("-pk")
+        # Keyset pagination: "after" is the last id of the previous page, so no page ever
+        # counts or offsets through the whole table.
+        after = self.request.GET.get("after", "")
+        if after.isdigit():
+            customers = customers.filter(pk__lt=int(after))
+        page = list(customers[: PAGE_SIZE + 1])
+        next_after = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
+        params = self.request.GET.copy()
+        params.pop("after", None)
+        return super().get_context_data(
+            query=query,
+            search_token=token if query else "",
+            filter=filterset,
+            customers=page[:PAGE_SIZE],
+            next_after=next_after,
+            is_first_page=not after,
+            base_query=params.urlencode(),
+            **kwargs,
+        )
+
+
+class CustomerDetailView(PermissionRequiredMixin, TemplateView):
+    permission_required = "customers.view_customer"
+    template_name = "customers/customer_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        customer = get_customer_for(user, kwargs["pk"])
+        return super().get_context_data(
+            customer=customer,
+            can_edit=can_edit_customer(user, customer),
+            can_view_personal=can_view_personal_data(user, customer),
+            can_reveal_id=user.has_perm("customers.reveal_national_id"),
+            contacts=list(customer.contacts.all()),
+            tags=list(customer.tags.all()),
+            external_ids=list(customer.external_ids.all()),
+            stage_changes=list(customer.stage_changes.select_related("changed_by")[:10]),
+            totals=customer_totals(customer=customer),
+            **customer_history(customer=customer),
+            **kwargs,
+        )
+
+
+class CustomerFormView(PermissionRequiredMixin, FormView):
+    """Create (no pk) or edit a customer through the services."""
+
+    form_class = CustomerForm
+    template_name = "customers/customer_form.html"
+
+    def get_permission_required(self):
+        return ["customers.change_customer" if "pk" in self.kwargs else "customers.add_customer"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.customer = None
+        if "pk" in kwargs and request.user.is_authenticated:
+            self.customer = get_customer_for(request.user, kwargs["pk"])
+            if not can_edit_customer(request.user, self.customer):
+                raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {
+            **super().get_form_kwargs(),
+            "instance": self.customer,
+            "can_assign_owner": self.request.user.has_perm("customers.view_all_customers"),
+        }
+
+    def form_valid(self, form: CustomerForm) -> HttpResponse:
+        user = self.request.user
+        changes = form.profile_changes()
+        tags = form.cleaned_data.get("tags") or []
+        try:
+            if self.customer is None:
+                if not user.has_perm("customers.view_all_customers"):
+                    # Staff scoped to their own customers own what they create.
+                    changes["owner"] = user
+                customer = services.create_customer(actor=user, tags=tags, **changes)
+                messages.success(self.request, _("Customer created."))
+            else:
+                customer = services.update_customer(actor=user, customer=self.customer, **changes)
+                services.set_customer_tags(actor=user, customer=customer, tags=tags)
+                messages.success(self.request, _("Changes saved."))
+        except ValidationError as error:
+            form.add_service_errors(error)
+            return self.form_invalid(form)
+        return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(customer=self.customer, **kwargs)
+
+
+class RevealIdNumberView(PermissionRequiredMixin, View):
+    """POST only: decrypts the identity number once, for this response, and audits it."""
+
+    permission_required = ["customers.view_customer", "customers.reveal_national_id"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_customer_for(request.user, pk)
+        number = services.reveal_id_number(actor=request.user, customer=customer)
+        response = render(
+            request, "customers/_id_number.html", {"customer": customer, "number": number}
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ArchiveCustomerView(PermissionRequiredMixin, View):
+    permission_required = "customers.change_customer"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_customer_for(request.user, pk)
+        if not can_edit_customer(request.user, customer):
+            raise PermissionDenied
+        if request.POST.get("restore"):
+            services.restore_customer(actor=request.user, customer=customer)
+            messages.success(request, _("Customer restored."))
+        else:
+            services.archive_customer(actor=request.user, customer=customer)
+            messages.success(request, _("Customer archived."))
+        return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))

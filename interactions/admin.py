@@ -1,0 +1,69 @@
+"""Admin for purchases and interactions: browsing and correcting reference data. Records about
+customers are created through the app (services), so they are read-only here."""
+
+from django.contrib import admin
+
+from interactions.models import FollowUp, Interaction, Product, Transaction, TransactionLine
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name", "category", "price", "currency", "is_active")
+    list_filter = ("category", "is_active")
+    search_fields = ("sku", "name")
+
+
+class TransactionLineInline(admin.TabularInline):
+    model = TransactionLine
+    extra = 0
+    fields = ("product", "description", "quantity", "unit_price")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "external_ref",
+        "customer",
+        "occurred_at",
+        "channel",
+        "status",
+        "amount",
+        "currency",
+    )
+    list_filter = ("channel", "status", "currency")
+    search_fields = ("=external_ref",)
+    date_hierarchy = "occurred_at"
+    list_select_related = ("customer",)
+    inlines = (TransactionLineInline,)
+
+
+@admin.register(Interaction)
+class InteractionAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "kind", "channel", "customer", "staff", "satisfaction")
+    list_filter = ("kind", "channel", "satisfaction")
+    search_fields = ("=external_ref", "subject")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("customer", "staff")
+    exclude = ("body",)
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    list_display = ("title", "customer", "assignee", "due_at", "done_at")
+    list_filter = ("done_at",)
+    list_select_related = ("customer", "assignee")

@@ -1,0 +1,230 @@
+"""What customers bought and every contact with them: products, transactions, interactions,
+follow-ups."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+def default_currency() -> str:
+    return settings.DEFAULT_CURRENCY
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [models.Index(fields=["category"], name="product_category_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class SalesChannel(models.TextChoices):
+    STORE = "store", _("Store")
+    ONLINE_SHOP = "online_shop", _("Online shop")
+    MARKETPLACE = "marketplace", _("Marketplace")
+    POS = "pos", _("POS")
+    PHONE = "phone", _("Phone order")
+    WHOLESALE = "wholesale", _("Wholesale")
+    OTHER = "other", pgettext_lazy("sales channel", "Other")
+
+
+class TransactionStatus(models.TextChoices):
+    PAID = "paid", _("Paid")
+    REFUNDED = "refunded", _("Refunded")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Transaction(models.Model):
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="transactions"
+    )
+    # The order number in the system it came from; unique per channel so a re-import matches it.
+    external_ref = models.CharField(_("order number"), max_length=100, blank=True)
+    occurred_at = models.DateTimeField(_("date"))
+    channel = models.CharField(_("channel"), max_length=20, choices=SalesChannel.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=TransactionStatus.choices,
+        default=TransactionStatus.PAID,
+    )
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="transaction_customer_idx"),
+            models.Index(fields=["occurred_at"], name="transaction_occurred_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="transaction_external_ref_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_ref or self.pk} {self.amount} {self.currency}"
+
+
+class TransactionLine(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=1)
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("transaction line")
+        verbose_name_plural = _("transaction lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product or self.description}"
+
+    @property
+    def total(self):
+        return self.quantity * self.unit_price
+
+
+class InteractionKind(models.TextChoices):
+    VISIT = "visit", _("Store visit")
+    BROWSE = "browse", _("Browse")
+    ADD_TO_CART = "add_to_cart", _("Add to cart")
+    PURCHASE = "purchase", _("Purchase")
+    CONSULT = "consult", _("Consultation")
+    COMPLAINT = "complaint", _("Complaint")
+    CALL = "call", _("Call")
+    EMAIL = "email", _("Email")
+    MEETING = "meeting", _("Meeting")
+    TICKET = "ticket", _("Service ticket")
+    FEEDBACK = "feedback", _("Feedback")
+    NOTE = "note", _("Note")
+
+
+class InteractionChannel(models.TextChoices):
+    IN_PERSON = "in_person", _("In person")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    WECHAT = "wechat", _("WeChat")
+    SMS = "sms", _("SMS")
+    WEBSITE = "website", _("Website")
+    APP = "app", _("App")
+    OTHER = "other", pgettext_lazy("interaction channel", "Other")
+
+
+class Interaction(models.Model):
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="interactions"
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=InteractionKind.choices)
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=InteractionChannel.choices, blank=True
+    )
+    occurred_at = models.DateTimeField(_("when"))
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("details"), blank=True)
+    satisfaction = models.PositiveSmallIntegerField(
+        _("satisfaction (1–5)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_idx"),
+            models.Index(fields=["kind", "occurred_at"], name="interaction_kind_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
+                name="interaction_satisfaction_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class FollowUp(models.Model):
+    """A task on a customer: call back, send a quote, visit."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    title = models.CharField(_("what to do"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True)
+    due_at = models.DateTimeField(_("due"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+    )
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        indexes = [
+            models.Index(fields=["assignee", "done_at", "due_at"], name="followup_assignee_idx"),
+            models.Index(fields=["customer", "due_at"], name="followup_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None

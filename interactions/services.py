@@ -1,0 +1,200 @@
+"""Every write to transactions, interactions and follow-ups.
+
+Each one runs in a transaction, moves the customer's last-activity time forward and records an
+audit event. Free text (interaction bodies, follow-up notes) never goes into the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Contact, Customer
+from customers.services import record_activity
+from interactions.models import (
+    FollowUp,
+    Interaction,
+    Product,
+    Transaction,
+    TransactionLine,
+    TransactionStatus,
+)
+from privacy.audit import record_event
+
+
+@transaction.atomic
+def record_transaction(
+    *,
+    actor: Any,
+    customer: Customer,
+    occurred_at: datetime.datetime,
+    channel: str,
+    amount: Decimal | None = None,
+    lines: Iterable[Mapping[str, Any]] = (),
+    status: str = TransactionStatus.PAID,
+    currency: str | None = None,
+    external_ref: str = "",
+) -> Transaction:
+    """Record a purchase. `lines` are mappings with product (or description), quantity and
+    unit_price; without `amount` the total of the lines is used. A paid transaction counts as
+    customer activity. Raises ValidationError for an empty order or a mismatching ref."""
+    lines = [dict(line) for line in lines]
+    if amount is None:
+        if not lines:
+            raise ValidationError({"amount": _("Enter an amount or at least one order line.")})
+        amount = sum(
+            (Decimal(line.get("quantity", 1)) * Decimal(line["unit_price"]) for line in lines),
+            Decimal("0"),
+        )
+    order = Transaction(
+        customer=customer,
+        occurred_at=occurred_at,
+        channel=channel,
+        status=status,
+        amount=amount,
+        currency=(currency or settings.DEFAULT_CURRENCY).upper(),
+        external_ref=(external_ref or "").strip(),
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    order.full_clean(exclude=["customer", "recorded_by"])
+    order.save()
+    order_lines = [
+        TransactionLine(
+            transaction=order,
+            product=line.get("product"),
+            description=line.get("description", ""),
+            quantity=line.get("quantity", 1),
+            unit_price=line["unit_price"],
+        )
+        for line in lines
+    ]
+    for line in order_lines:
+        line.full_clean(exclude=["transaction", "product"])
+    TransactionLine.objects.bulk_create(order_lines)
+    if status == TransactionStatus.PAID:
+        record_activity(customer_id=customer.pk, at=occurred_at)
+    record_event(
+        actor=actor,
+        action="transaction.create",
+        target=customer,
+        changes={
+            "transaction": order.pk,
+            "amount": str(order.amount),
+            "currency": order.currency,
+            "status": order.status,
+        },
+    )
+    return order
+
+
+@transaction.atomic
+def record_interaction(
+    *,
+    actor: Any,
+    customer: Customer,
+    kind: str,
+    occurred_at: datetime.datetime | None = None,
+    channel: str = "",
+    subject: str = "",
+    body: str = "",
+    satisfaction: int | None = None,
+    contact: Contact | None = None,
+    staff: Any = None,
+    external_ref: str = "",
+) -> Interaction:
+    """Log a call, visit, complaint, note... on a customer. The staff member defaults to the
+    actor. Raises ValidationError (satisfaction outside 1–5, a contact of another customer)."""
+    if contact is not None and contact.customer_id != customer.pk:
+        raise ValidationError({"contact": _("This contact belongs to another customer.")})
+    staff = staff or (actor if getattr(actor, "is_authenticated", False) else None)
+    interaction = Interaction(
+        customer=customer,
+        contact=contact,
+        kind=kind,
+        channel=channel,
+        occurred_at=occurred_at or timezone.now(),
+        subject=subject.strip(),
+        body=body.strip(),
+        satisfaction=satisfaction,
+        staff=staff,
+        external_ref=external_ref.strip(),
+    )
+    interaction.full_clean(exclude=["customer", "contact", "staff"])
+    interaction.save()
+    record_activity(customer_id=customer.pk, at=interaction.occurred_at)
+    record_event(
+        actor=actor,
+        action="interaction.create",
+        target=customer,
+        changes={"interaction": interaction.pk, "kind": kind},
+    )
+    return interaction
+
+
+@transaction.atomic
+def schedule_follow_up(
+    *,
+    actor: Any,
+    customer: Customer,
+    title: str,
+    due_at: datetime.datetime,
+    assignee: Any,
+    notes: str = "",
+) -> FollowUp:
+    """Create a follow-up task on a customer for a staff member."""
+    follow_up = FollowUp(
+        customer=customer,
+        title=title.strip(),
+        notes=notes.strip(),
+        due_at=due_at,
+        assignee=assignee,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    follow_up.full_clean(exclude=["customer", "assignee", "created_by"])
+    follow_up.save()
+    record_event(
+        actor=actor,
+        action="follow_up.create",
+        target=customer,
+        changes={"follow_up": follow_up.pk, "assignee": assignee.pk, "due_at": due_at.isoformat()},
+    )
+    return follow_up
+
+
+@transaction.atomic
+def complete_follow_up(*, actor: Any, follow_up: FollowUp) -> FollowUp:
+    """Mark a follow-up done (idempotent); it counts as activity on the customer."""
+    if follow_up.done_at is None:
+        follow_up.done_at = timezone.now()
+        follow_up.save(update_fields=["done_at"])
+        record_activity(customer_id=follow_up.customer_id, at=follow_up.done_at)
+        record_event(
+            actor=actor,
+            action="follow_up.done",
+            target=follow_up.customer,
+            changes={"follow_up": follow_up.pk},
+        )
+    return follow_up
+
+
+@transaction.atomic
+def save_product(*, actor: Any, sku: str, name: str, **fields: Any) -> Product:
+    """Create or update a product by SKU."""
+    product, created = Product.objects.get_or_create(sku=sku.strip(), defaults={"name": name})
+    product.name = name.strip()
+    for field, value in fields.items():
+        setattr(product, field, value)
+    product.full_clean()
+    product.save()
+    record_event(
+        actor=actor, action="product.create" if created else "product.update", target=product
+    )
+    return product

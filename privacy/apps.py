@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.core import checks
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_roles_after_migrate(sender, **kwargs) -> None:
+    from privacy.roles import ensure_roles
+
+    ensure_roles()
+
+
+class PrivacyConfig(AppConfig):
+    name = "privacy"
+    verbose_name = _("Privacy and audit")
+
+    def ready(self) -> None:
+        from privacy import signals  # noqa: F401  (login auditing)
+        from privacy.crypto import check_crypto_settings
+
+        checks.register(check_crypto_settings, checks.Tags.security)
+        # Permissions are created by post_migrate too, so the roles follow the last app's hook.
+        post_migrate.connect(_ensure_roles_after_migrate, sender=self)

@@ -1,0 +1,125 @@
+"""The roles of ARCHITECTURE.md as Django groups of permissions.
+
+Code checks permissions, never role names: the groups only bundle permissions so that
+administrators can give a person a role in Django admin. `ensure_roles` runs after every
+`migrate` and makes the groups match this table exactly (idempotent).
+"""
+
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+ADMINISTRATOR = "Administrator"
+SALES = "Sales"
+SERVICE = "Service"
+ANALYST = "Analyst"
+PRIVACY_OFFICER = "Privacy officer"
+
+ROLE_LABELS = {
+    ADMINISTRATOR: _("Administrator"),
+    SALES: _("Sales"),
+    SERVICE: _("Service"),
+    ANALYST: _("Analyst"),
+    PRIVACY_OFFICER: _("Privacy officer"),
+}
+
+_VIEW_RECORDS = [
+    "customers.view_customer",
+    "customers.view_contact",
+    "customers.view_tag",
+    "interactions.view_product",
+    "interactions.view_transaction",
+    "interactions.view_interaction",
+    "interactions.view_followup",
+]
+_WORK_ON_CUSTOMERS = [
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.add_contact",
+    "customers.change_contact",
+    "customers.delete_contact",
+    "interactions.add_transaction",
+    "interactions.add_interaction",
+    "interactions.add_followup",
+    "interactions.change_followup",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    ADMINISTRATOR: [
+        *_VIEW_RECORDS,
+        *_WORK_ON_CUSTOMERS,
+        "customers.view_all_customers",
+        "customers.view_personal_data",
+        "customers.reveal_national_id",
+        "customers.import_customers",
+        "customers.export_customers",
+        "customers.merge_customers",
+        "customers.add_tag",
+        "customers.change_tag",
+        "customers.delete_tag",
+        "customers.view_externalid",
+        "customers.add_externalid",
+        "customers.delete_externalid",
+        "interactions.add_product",
+        "interactions.change_product",
+        "privacy.view_auditevent",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+    ],
+    SALES: [
+        *_VIEW_RECORDS,
+        *_WORK_ON_CUSTOMERS,
+        # Scope (own + unassigned customers) comes from lacking view_all_customers.
+        "customers.view_personal_data",
+        "customers.import_customers",
+    ],
+    SERVICE: [
+        *_VIEW_RECORDS,
+        *_WORK_ON_CUSTOMERS,
+        "customers.view_all_customers",
+        "customers.view_personal_data",
+        "customers.merge_customers",
+    ],
+    ANALYST: [
+        *_VIEW_RECORDS,
+        "customers.view_all_customers",
+        "customers.export_customers",
+    ],
+    PRIVACY_OFFICER: [
+        *_VIEW_RECORDS,
+        "customers.view_all_customers",
+        "customers.view_personal_data",
+        "customers.reveal_national_id",
+        "customers.export_customers",
+        "privacy.view_auditevent",
+    ],
+}
+
+
+def _permissions(names: list[str]) -> list[Permission]:
+    query = Q()
+    for name in names:
+        app_label, codename = name.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    found = list(Permission.objects.filter(query))
+    if len(found) != len(set(names)):
+        have = {f"{p.content_type.app_label}.{p.codename}" for p in found}
+        raise LookupError(f"Unknown permissions in ROLE_PERMISSIONS: {sorted(set(names) - have)}")
+    return found
+
+
+def ensure_roles() -> dict[str, Group]:
+    """Create the role groups and set their permissions to exactly ROLE_PERMISSIONS."""
+    # post_migrate reaches apps one at a time; make sure every app's permissions exist first.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    groups = {}
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set(_permissions(names))
+        groups[role] = group
+    return groups
