@@ -39,6 +39,7 @@ $(ASSETS_STAMP): package.json package-lock.json
 
 var/.env:
 	$(PYTHON_BIN) bin/dev_env.py
+	mkdir -p var/static
 
 install: $(RUNTIME_STAMP) $(ASSETS_STAMP) var/.env
 assets: $(ASSETS_STAMP)

@@ -143,6 +143,10 @@ STORAGES = {
         )
     },
 }
+# In development whitenoise serves straight from the finders; production serves collectstatic's
+# output with compressed, hashed names.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 
 # --- Personal data protection -----------------------------------------------------------------
@@ -198,7 +202,7 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     # The health endpoint is probed over plain HTTP by load balancers inside the network.

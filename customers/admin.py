@@ -2,6 +2,7 @@
 every change goes through the customer services (normalised and audited like the app)."""
 
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from customers import services
@@ -81,6 +82,7 @@ class CustomerAdmin(admin.ModelAdmin):
         ("created_at", "updated_at", "last_activity_at", "archived_at", "merged_into"),
     )
     filter_horizontal = ("tags",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return customers_visible_to(request.user).select_related("owner")
@@ -134,6 +136,9 @@ class CustomerAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change) -> None:
+        # The inlines are read-only; saving them writes nothing but records what changed.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
         services.set_customer_tags(
             actor=request.user, customer=form.instance, tags=form.cleaned_data["tags"]
         )

@@ -115,8 +115,10 @@ class CustomerFormView(PermissionRequiredMixin, FormView):
         return ["customers.change_customer" if "pk" in self.kwargs else "customers.add_customer"]
 
     def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.customer = None
-        if "pk" in kwargs and request.user.is_authenticated:
+        if "pk" in kwargs:
             self.customer = get_customer_for(request.user, kwargs["pk"])
             if not can_edit_customer(request.user, self.customer):
                 raise PermissionDenied

@@ -210,6 +210,11 @@ def _keyring() -> Keyring:
     return parse_keyring(entries)
 
 
+def current_key_id() -> str:
+    """The id of the configured key that new values are encrypted under."""
+    return _keyring().current_key_id
+
+
 def _blind_index_key() -> bytes:
     value = getattr(settings, "BLIND_INDEX_KEY", None)
     if isinstance(value, str):

@@ -1,0 +1,144 @@
+import pytest
+from django.urls import reverse
+
+from customers.models import Customer, Tag
+from privacy.models import AuditEvent
+from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _search(client, text):
+    response = client.post(reverse("customers:list"), {"q": text})
+    assert response.status_code == 302
+    return response["Location"], client.get(response["Location"])
+
+
+@pytest.mark.parametrize(
+    "typed", ["138 0013 8000", "+86-138-0013-8000", "0086 13800138000", "ZHANG.wei@QQ.com", "星辰"]
+)
+def test_search_finds_by_any_phone_format_email_or_company_without_putting_it_in_the_url(
+    client, service_user, typed
+):
+    wanted = CustomerFactory(
+        name="张伟", phone="13800138000", email="zhang.wei@qq.com", company_name="星辰贸易"
+    )
+    CustomerFactory(name="李娜", phone="13900139000")
+    client.force_login(service_user)
+    url, response = _search(client, typed)
+    assert "0013" not in url and "@" not in url and "%" not in url.split("search=")[1]
+    assert [c.pk for c in response.context["customers"]] == [wanted.pk]
+
+
+def test_list_pages_with_keyset_cursor(client, service_user):
+    customers = [CustomerFactory(name=f"Customer {n:03}") for n in range(55)]
+    client.force_login(service_user)
+    first = client.get(reverse("customers:list"))
+    assert len(first.context["customers"]) == 50
+    second = client.get(reverse("customers:list") + f"?after={first.context['next_after']}")
+    seen = [c.pk for c in first.context["customers"]] + [c.pk for c in second.context["customers"]]
+    assert sorted(seen) == sorted(c.pk for c in customers)
+    assert second.context["next_after"] is None
+
+
+def test_analyst_sees_masked_personal_data(client, analyst_user):
+    customer = CustomerFactory(phone="13800138000", email="zhangwei@qq.com", street="建国路88号")
+    client.force_login(analyst_user)
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "138****8000" in page and "13800138000" not in page
+    assert "z***@qq.com" in page and "zhangwei@qq.com" not in page
+    assert "建国路88号" not in page
+
+
+def test_sales_sees_unmasked_data_of_own_customer_only(client, sales_user):
+    own = CustomerFactory(phone="13800138000", owner=sales_user)
+    unassigned = CustomerFactory(phone="13900139000")
+    client.force_login(sales_user)
+    assert "13800138000" in client.get(reverse("customers:detail", args=[own.pk])).content.decode()
+    page = client.get(reverse("customers:detail", args=[unassigned.pk])).content.decode()
+    assert "139****9000" in page and "13900139000" not in page
+
+
+def test_detail_page_query_count_does_not_grow_with_history(
+    client, service_user, django_assert_max_num_queries
+):
+    customer = CustomerFactory()
+    client.force_login(service_user)
+    url = reverse("customers:detail", args=[customer.pk])
+    with django_assert_max_num_queries(20) as short_history:
+        client.get(url)
+    for _ in range(30):
+        TransactionFactory(customer=customer)
+        InteractionFactory(customer=customer)
+    with django_assert_max_num_queries(len(short_history.captured_queries)):
+        response = client.get(url)
+    assert len(response.context["interactions"]) == 20
+
+
+def test_create_form_shows_field_errors_and_saves_nothing(client, sales_user):
+    client.force_login(sales_user)
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "kind": "person",
+            "name": "Li Lei",
+            "phone": "1.38001E+10",
+            "lifecycle_stage": "lead",
+            "country": "CN",
+            "birth_date": "1990-02-30",
+        },
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "Excel" in form.errors["phone"][0]
+    assert "birth_date" in form.errors
+    assert not Customer.objects.exists()
+
+
+def test_create_form_saves_through_service_with_owner_for_sales(client, sales_user):
+    client.force_login(sales_user)
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "kind": "person",
+            "name": " 王  芳 ",
+            "phone": "139 1234 5678",
+            "lifecycle_stage": "lead",
+            "country": "CN",
+            "birth_date": "1988/7/1",
+        },
+    )
+    customer = Customer.objects.get()
+    assert response["Location"] == reverse("customers:detail", args=[customer.pk])
+    assert (customer.name, customer.phone, customer.owner) == ("王芳", "+8613912345678", sales_user)
+    assert AuditEvent.objects.filter(action="customer.create", actor=sales_user).exists()
+
+
+def test_edit_form_changes_tags_and_stage(client, service_user):
+    vip = Tag.objects.create(name="VIP")
+    customer = CustomerFactory(name="Anna Schmidt", email="anna@example.de", country="DE")
+    client.force_login(service_user)
+    response = client.post(
+        reverse("customers:edit", args=[customer.pk]),
+        {
+            "kind": "person",
+            "name": "Anna Schmidt",
+            "email": "anna@example.de",
+            "lifecycle_stage": "prospect",
+            "country": "DE",
+            "tags": [vip.pk],
+        },
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.lifecycle_stage == "prospect"
+    assert list(customer.tags.all()) == [vip]
+
+
+def test_archive_hides_customer_from_default_list(client, service_user):
+    customer = CustomerFactory()
+    client.force_login(service_user)
+    client.post(reverse("customers:archive", args=[customer.pk]))
+    assert list(client.get(reverse("customers:list")).context["customers"]) == []
+    archived = client.get(reverse("customers:list") + "?archived=true").context["customers"]
+    assert [c.pk for c in archived] == [customer.pk]

@@ -1,0 +1,185 @@
+"""Deny by default: every URL pattern, anonymous and per role."""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from privacy import roles
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+# The only pages an anonymous visitor may reach (everything else redirects to the login page).
+PUBLIC_URL_NAMES = {
+    "login",
+    "health",
+    "set_language",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
+
+
+def _walk(patterns, prefix="", namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), namespace + (entry.name or "")
+
+
+# Values for the path converters and regex groups of every pattern, so each route is requested.
+SAMPLE_VALUES = {
+    "pk": "1",
+    "object_id": "1",
+    "content_type_id": "1",
+    "id": "1",
+    "uidb64": "MQ",
+    "token": "set-password",
+    "app_label": "customers",
+    "path": "css/crm.css",
+    "url": "customers/customer/1/",
+}
+
+
+def _concrete(route: str) -> str:
+    """A requestable path for a route, converters and regex groups filled from SAMPLE_VALUES."""
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: SAMPLE_VALUES[m.group(1)], route)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: SAMPLE_VALUES[m.group(1)], path)
+    return "/" + path.replace("^", "").replace("$", "").replace("\\Z", "")
+
+
+ALL_ROUTES = sorted(set(_walk(get_resolver().url_patterns)))
+
+
+@pytest.mark.parametrize(("route", "name"), ALL_ROUTES)
+def test_anonymous_visitors_are_sent_to_login_except_public_pages(client, route, name):
+    path = _concrete(route)
+    response = client.get(path)
+    short_name = name.rsplit(":", 1)[-1]
+    if short_name in PUBLIC_URL_NAMES or path.startswith("/static/"):
+        assert response.status_code != 302 or "/accounts/login/" not in response["Location"]
+    else:
+        assert response.status_code in (302, 301), (path, response.status_code)
+        assert "login" in response["Location"], (path, response["Location"])
+
+
+# role -> expected status for each page (customer owned by nobody, so Sales may see it).
+PAGE_MATRIX = {
+    "home": (
+        "/",
+        {
+            roles.ADMINISTRATOR: 200,
+            roles.SALES: 200,
+            roles.SERVICE: 200,
+            roles.ANALYST: 200,
+            roles.PRIVACY_OFFICER: 200,
+            None: 403,
+        },
+    ),
+    "list": (
+        "/customers/",
+        {
+            roles.ADMINISTRATOR: 200,
+            roles.SALES: 200,
+            roles.SERVICE: 200,
+            roles.ANALYST: 200,
+            roles.PRIVACY_OFFICER: 200,
+            None: 403,
+        },
+    ),
+    "detail": (
+        "/customers/{pk}/",
+        {
+            roles.ADMINISTRATOR: 200,
+            roles.SALES: 200,
+            roles.SERVICE: 200,
+            roles.ANALYST: 200,
+            roles.PRIVACY_OFFICER: 200,
+            None: 403,
+        },
+    ),
+    "create": (
+        "/customers/new/",
+        {
+            roles.ADMINISTRATOR: 200,
+            roles.SALES: 200,
+            roles.SERVICE: 200,
+            roles.ANALYST: 403,
+            roles.PRIVACY_OFFICER: 403,
+            None: 403,
+        },
+    ),
+    "edit": (
+        "/customers/{pk}/edit/",
+        {
+            roles.ADMINISTRATOR: 200,
+            roles.SALES: 200,
+            roles.SERVICE: 200,
+            roles.ANALYST: 403,
+            roles.PRIVACY_OFFICER: 403,
+            None: 403,
+        },
+    ),
+    "admin": (
+        "/admin/",
+        {
+            roles.ADMINISTRATOR: 200,
+            roles.SALES: 302,
+            roles.SERVICE: 302,
+            roles.ANALYST: 302,
+            roles.PRIVACY_OFFICER: 302,
+            None: 302,
+        },
+    ),
+    "audit log": (
+        "/admin/privacy/auditevent/",
+        {roles.ADMINISTRATOR: 200, roles.SALES: 302, roles.ANALYST: 302, None: 302},
+    ),
+}
+MATRIX_CASES = [
+    (page, role, status)
+    for page, (_, expected) in PAGE_MATRIX.items()
+    for role, status in expected.items()
+]
+
+
+@pytest.mark.parametrize(("page", "role", "status"), MATRIX_CASES)
+def test_role_page_matrix(client, make_user, page, role, status):
+    customer = CustomerFactory()
+    user = make_user(role, is_staff=role == roles.ADMINISTRATOR)
+    client.force_login(user)
+    path = PAGE_MATRIX[page][0].format(pk=customer.pk)
+    assert client.get(path).status_code == status
+
+
+@pytest.mark.parametrize("path", ["/customers/{pk}/", "/customers/{pk}/edit/"])
+def test_customer_of_another_sales_rep_answers_404(client, sales_user, other_sales_user, path):
+    customer = CustomerFactory(owner=other_sales_user)
+    client.force_login(sales_user)
+    assert client.get(path.format(pk=customer.pk)).status_code == 404
+    assert client.post(f"/customers/{customer.pk}/archive/").status_code == 404
+
+
+def test_sales_sees_own_and_unassigned_customers_only(client, sales_user, other_sales_user):
+    mine = CustomerFactory(name="Mine", owner=sales_user)
+    unassigned = CustomerFactory(name="Nobody's")
+    CustomerFactory(name="Theirs", owner=other_sales_user)
+    client.force_login(sales_user)
+    shown = {c.pk for c in client.get("/customers/").context["customers"]}
+    assert shown == {mine.pk, unassigned.pk}
+
+
+def test_reveal_id_needs_post_and_permission(client, analyst_user, privacy_user):
+    customer = CustomerFactory(id_document_kind="passport", id_number="E12345678")
+    client.force_login(analyst_user)
+    assert client.post(f"/customers/{customer.pk}/reveal-id/").status_code == 403
+    client.force_login(privacy_user)
+    assert client.get(f"/customers/{customer.pk}/reveal-id/").status_code == 405
+    response = client.post(f"/customers/{customer.pk}/reveal-id/")
+    assert response.status_code == 200
+    assert "E12345678" in response.content.decode()
+    assert response["Cache-Control"] == "no-store"

@@ -1,0 +1,72 @@
+import pytest
+from django.contrib.auth.models import Permission
+
+from privacy.models import AuditEvent
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_administrator_manages_customers_users_and_reads_audit_log(client, admin_user_role):
+    customer = CustomerFactory(phone="13800138000")
+    client.force_login(admin_user_role)
+    for path in [
+        "/admin/",
+        "/admin/customers/customer/",
+        f"/admin/customers/customer/{customer.pk}/change/",
+        "/admin/customers/customer/add/",
+        "/admin/auth/user/",
+        "/admin/privacy/auditevent/",
+        "/admin/interactions/transaction/",
+    ]:
+        assert client.get(path).status_code == 200, path
+    assert "13800138000" in client.get("/admin/customers/customer/").content.decode()
+
+
+def test_admin_edit_goes_through_the_service_and_is_audited(client, admin_user_role):
+    customer = CustomerFactory(name="Old Name", phone="13800138000")
+    client.force_login(admin_user_role)
+    page = client.get(f"/admin/customers/customer/{customer.pk}/change/")
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "tags"}
+    data.update(
+        {
+            "name": "New Name",
+            "phone": "139-1234-5678",
+            "contacts-TOTAL_FORMS": 0,
+            "contacts-INITIAL_FORMS": 0,
+            "external_ids-TOTAL_FORMS": 0,
+            "external_ids-INITIAL_FORMS": 0,
+        }
+    )
+    data = {k: v for k, v in data.items() if not isinstance(v, bool) or v}
+    response = client.post(f"/admin/customers/customer/{customer.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    customer.refresh_from_db()
+    assert (customer.name, customer.phone) == ("New Name", "+8613912345678")
+    event = AuditEvent.objects.get(action="customer.update")
+    assert event.via == "admin" and event.actor == admin_user_role
+
+
+def test_staff_without_personal_data_permission_sees_masks_in_admin(client, make_user):
+    clerk = make_user(None, is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_customer", "change_customer", "view_all_customers"]
+        )
+    )
+    customer = CustomerFactory(phone="13800138000", email="zhangwei@qq.com")
+    client.force_login(clerk)
+    listing = client.get("/admin/customers/customer/").content.decode()
+    change = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
+    for page in (listing, change):
+        assert "138****8000" in page
+        assert "13800138000" not in page and "zhangwei@qq.com" not in page
+
+
+def test_audit_log_cannot_be_edited_in_admin(client, admin_user_role):
+    client.force_login(admin_user_role)
+    event = AuditEvent.objects.create(action="test.event")
+    response = client.post(f"/admin/privacy/auditevent/{event.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
