@@ -1,0 +1,77 @@
+"""One journey per role, in a real browser."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from customers.models import Customer
+from privacy import roles
+from privacy.models import AuditEvent
+from tests.factories import CustomerFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_sales_finds_own_customer_by_phone_and_edits_it(page, log_in, make_user):
+    sales = make_user(roles.SALES)
+    CustomerFactory(name="张伟", phone="13800138000", owner=sales, city="北京")
+    log_in(sales)
+    search = page.get_by_label("Find a customer")
+    expect(search).to_be_focused()
+    search.fill("138 0013 8000")
+    search.press("Enter")
+    expect(page).not_to_have_url(re.compile("0013"))
+    page.get_by_role("link", name="张伟").click()
+    expect(page.get_by_text("+8613800138000")).to_be_visible()
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("City").fill("上海")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Changes saved.")
+    assert Customer.objects.get(name="张伟").city == "上海"
+
+
+def test_sales_gets_field_errors_when_creating_a_customer(page, log_in, make_user):
+    log_in(make_user(roles.SALES))
+    page.goto("/customers/new/")
+    page.get_by_label("Name", exact=True).fill("Li Lei")
+    page.get_by_label("Mobile phone").fill("12345")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Enter a valid mobile or landline number.")).to_be_visible()
+    assert not Customer.objects.exists()
+
+
+def test_analyst_sees_masked_contact_data_and_no_edit_button(page, log_in, make_user):
+    customer = CustomerFactory(name="Anna Schmidt", phone="13800138000", email="anna@example.de")
+    log_in(make_user(roles.ANALYST))
+    page.goto(f"/customers/{customer.pk}/")
+    expect(page.get_by_text("138****8000")).to_be_visible()
+    expect(page.get_by_text("a***@example.de")).to_be_visible()
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+
+
+def test_privacy_officer_reveals_an_id_number_and_it_is_audited(page, log_in, make_user):
+    officer = make_user(roles.PRIVACY_OFFICER)
+    customer = CustomerFactory(
+        name="李娜", id_document_kind="cn_resident", id_number="11010519491231002X"
+    )
+    log_in(officer)
+    page.goto(f"/customers/{customer.pk}/")
+    expect(page.get_by_text("110***********002X")).to_be_visible()
+    page.get_by_role("button", name="Reveal (audited)").click()
+    expect(page.get_by_text("11010519491231002X")).to_be_visible()
+    assert AuditEvent.objects.filter(action="customer.reveal_id", actor=officer).count() == 1
+
+
+def test_administrator_opens_user_management(page, log_in, make_user):
+    log_in(make_user(roles.ADMINISTRATOR, is_staff=True))
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("heading", name="Select user to change")).to_be_visible()
+
+
+def test_service_switches_the_interface_to_chinese(page, log_in, make_user):
+    log_in(make_user(roles.SERVICE))
+    page.get_by_label("Language").select_option("zh-hans")
+    expect(page.get_by_role("link", name="客户", exact=True)).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
