@@ -64,7 +64,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-check-migrations: $(DEV_STAMP) var/.env
+check-migrations: $(DEV_STAMP) $(ASSETS_STAMP) var/.env
 	$(MANAGE) makemigrations --check --dry-run
 
 test: lint check-migrations test-postgres test-sqlite

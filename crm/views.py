@@ -23,15 +23,14 @@ from interactions.selectors import follow_ups_for, recent_interactions_for
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     follow_ups = follow_ups_for(user=user)
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = today + datetime.timedelta(days=1)
     context = {
         "my_customers": customers_visible_to(user)
         .filter(owner=user, archived_at__isnull=True)
         .order_by("-last_activity_at")[:10],
-        "overdue": follow_ups.filter(due_at__lt=timezone.localtime().replace(hour=0, minute=0)),
-        "due_today": follow_ups.filter(
-            due_at__gte=timezone.localtime().replace(hour=0, minute=0),
-            due_at__lt=timezone.localtime().replace(hour=0, minute=0) + datetime.timedelta(days=1),
-        ),
+        "overdue": follow_ups.filter(due_at__lt=today),
+        "due_today": follow_ups.filter(due_at__gte=today, due_at__lt=tomorrow),
         "recent_interactions": recent_interactions_for(user=user)[:10],
     }
     return render(request, "home.html", context)

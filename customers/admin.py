@@ -22,13 +22,36 @@ READONLY_FIELDS = (
 )
 
 
-def _masked_column(field: str, request):
-    def column(customer: Customer) -> str:
-        return display_personal(request.user, customer, field)
+def _masked_column(field: str, request, *, model=Customer):
+    """A list column showing a personal field of a customer (or of a customer's contact)
+    as this request's user may see it."""
 
-    column.short_description = Customer._meta.get_field(field).verbose_name
+    def column(obj) -> str:
+        customer = obj if model is Customer else obj.customer
+        return display_personal(request.user, customer, field, record=obj)
+
+    column.short_description = model._meta.get_field(field).verbose_name
     column.__name__ = f"masked_{field}"
     return column
+
+
+def _masked_stand_ins(request, model, fields) -> dict:
+    """Read-only masked columns replacing personal fields in a change form. Cached on the
+    request so that get_fields and get_readonly_fields return the very same callables."""
+    cache = request.__dict__.setdefault("_masked_admin_columns", {})
+    return {
+        field: cache.setdefault((model, field), _masked_column(field, request, model=model))
+        for field in fields
+    }
+
+
+def _substitute(layout, replacements: dict):
+    return [
+        tuple(replacements.get(name, name) for name in row)
+        if isinstance(row, tuple)
+        else replacements.get(row, row)
+        for row in layout
+    ]
 
 
 class ContactInline(admin.TabularInline):
@@ -38,6 +61,14 @@ class ContactInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
     show_change_link = False
+
+    def get_fields(self, request, obj=None):
+        if obj is None or can_view_personal_data(request.user, obj):
+            return self.fields
+        return _substitute(self.fields, _masked_stand_ins(request, Contact, ("phone", "email")))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     def has_add_permission(self, request, obj=None) -> bool:
         # Contacts are added on the customer page, where the service normalises them.
@@ -78,7 +109,6 @@ class CustomerAdmin(admin.ModelAdmin):
         "tags",
         "notes",
         ("consent_email", "consent_sms", "consent_phone"),
-        # Timestamps last: a new customer has none, so the add form leaves this row out.
         ("created_at", "updated_at", "last_activity_at", "archived_at", "merged_into"),
     )
     filter_horizontal = ("tags",)
@@ -98,28 +128,15 @@ class CustomerAdmin(admin.ModelAdmin):
             "last_activity_at",
         )
 
-    def _masked_fields(self, request, obj):
-        """Read-only masked stand-ins for personal fields, when this user may not see them.
-        Cached on the request so get_fields and get_readonly_fields share the same callables."""
+    def _masked_fields(self, request, obj) -> dict:
         if obj is None or can_view_personal_data(request.user, obj):
             return {}
-        if not hasattr(request, "_masked_admin_fields"):
-            request._masked_admin_fields = {
-                field: _masked_column(field, request) for field in MASKED_FORM_FIELDS
-            }
-        return request._masked_admin_fields
+        return _masked_stand_ins(request, Customer, MASKED_FORM_FIELDS)
 
     def get_fields(self, request, obj=None):
+        # A new customer has no timestamps, so the add form leaves out the last row.
         layout = self.fields if obj is not None else self.fields[:-1]
-        masked = self._masked_fields(request, obj)
-        if not masked:
-            return layout
-        return [
-            tuple(masked.get(name, name) for name in row)
-            if isinstance(row, tuple)
-            else masked.get(row, row)
-            for row in layout
-        ]
+        return _substitute(layout, self._masked_fields(request, obj))
 
     def get_readonly_fields(self, request, obj=None):
         return [*READONLY_FIELDS, *self._masked_fields(request, obj).values()]
@@ -145,6 +162,53 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Customers are archived or erased through the privacy tools, never hard-deleted here.
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    """Contact people, read-only here (the customer page edits them through the service)."""
+
+    list_filter = ("decision_role", "is_primary")
+    search_fields = ("name", "customer__name", "=phone", "=email")
+    list_select_related = ("customer",)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
+
+    def get_list_display(self, request):
+        return (
+            "name",
+            "customer",
+            "title",
+            "decision_role",
+            _masked_column("phone", request, model=Contact),
+            _masked_column("email", request, model=Contact),
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ExternalId)
+class ExternalIdAdmin(admin.ModelAdmin):
+    list_display = ("system", "external_id", "customer", "created_at")
+    list_filter = ("system",)
+    search_fields = ("=external_id",)
+    list_select_related = ("customer",)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -52,6 +52,13 @@ class TransactionAdmin(ReadOnlyAdmin):
     inlines = (TransactionLineInline,)
 
 
+@admin.register(TransactionLine)
+class TransactionLineAdmin(ReadOnlyAdmin):
+    list_display = ("transaction", "product", "description", "quantity", "unit_price")
+    list_select_related = ("transaction", "product")
+    search_fields = ("=transaction__external_ref", "product__sku")
+
+
 @admin.register(Interaction)
 class InteractionAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "kind", "channel", "customer", "staff", "satisfaction")

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 
+from customers.services import save_contact
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -53,14 +54,22 @@ def test_staff_without_personal_data_permission_sees_masks_in_admin(client, make
     clerk = make_user(None, is_staff=True)
     clerk.user_permissions.add(
         *Permission.objects.filter(
-            codename__in=["view_customer", "change_customer", "view_all_customers"]
+            codename__in=[
+                "view_customer",
+                "change_customer",
+                "view_contact",
+                "view_all_customers",
+            ]
         )
     )
-    customer = CustomerFactory(phone="13800138000", email="zhangwei@qq.com")
+    customer = CustomerFactory(phone="13800138000", email="zhangwei@qq.com", kind="company")
+    save_contact(actor=None, customer=customer, name="王芳", phone="13800138000")
     client.force_login(clerk)
     listing = client.get("/admin/customers/customer/").content.decode()
     change = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
-    for page in (listing, change):
+    contacts = client.get("/admin/customers/contact/").content.decode()
+    assert "王芳" in contacts
+    for page in (listing, change, contacts):
         assert "138****8000" in page
         assert "13800138000" not in page
         assert "zhangwei@qq.com" not in page
