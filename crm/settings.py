@@ -170,6 +170,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
 )
+if not REDIS_URL:
+    # The filesystem transport expects its folders; web and worker both load these settings.
+    for folder in ("queue", "control"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -207,6 +211,13 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     # The health endpoint is probed over plain HTTP by load balancers inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+# --- Mail (password resets, and later alerts to administrators) ---------------------------------
+# EMAIL_URL like smtp+tls://user:password@smtp.example.com:587; the default prints mail to the
+# console, which is what development wants.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Logging ----------------------------------------------------------------------------------
 # Logs carry ids and event names, never personal data: code logs `customer_id`, not names or phones.
