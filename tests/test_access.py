@@ -183,3 +183,19 @@ def test_reveal_id_needs_post_and_permission(client, analyst_user, privacy_user)
     assert response.status_code == 200
     assert "E12345678" in response.content.decode()
     assert response["Cache-Control"] == "no-store"
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, sales_user, mailoutbox):
+    sales_user.email = "sales@example.com"
+    sales_user.save()
+    response = client.post("/accounts/password_reset/", {"email": "sales@example.com"})
+    assert response["Location"] == "/accounts/password_reset/done/"
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mailoutbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert "Choose a new password" in form_page.content.decode()
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a-new-Passw0rd-2026", "new_password2": "a-new-Passw0rd-2026"},
+    )
+    assert done["Location"] == "/accounts/reset/done/"
+    assert client.login(username=sales_user.username, password="a-new-Passw0rd-2026")
