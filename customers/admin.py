@@ -3,7 +3,6 @@ every change goes through the customer services (normalised and audited like the
 
 from django.contrib import admin
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 
 from customers import services
 from customers.models import Contact, Customer, ExternalId, LifecycleStageChange, Tag
@@ -236,4 +235,4 @@ class LifecycleStageChangeAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.empty_value_display = _("—")
+admin.site.empty_value_display = "—"

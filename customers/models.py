@@ -35,7 +35,7 @@ class IdDocumentKind(models.TextChoices):
 class LifecycleStage(models.TextChoices):
     LEAD = "lead", _("Lead")
     PROSPECT = "prospect", _("Prospect")
-    CUSTOMER = "customer", _("Customer")
+    CUSTOMER = "customer", pgettext_lazy("lifecycle stage", "Customer")
     REPEAT = "repeat", _("Repeat customer")
     AT_RISK = "at_risk", _("At risk")
     CHURNED = "churned", _("Churned")

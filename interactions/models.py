@@ -200,14 +200,14 @@ class FollowUp(models.Model):
     )
     title = models.CharField(_("what to do"), max_length=200)
     notes = models.TextField(_("notes"), blank=True)
-    due_at = models.DateTimeField(_("due"))
+    due_at = models.DateTimeField(_("due date"))
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignee"),
         on_delete=models.PROTECT,
         related_name="follow_ups",
     )
-    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
