@@ -18,6 +18,9 @@ from customers.selectors import customers_visible_to
 from interactions.selectors import follow_ups_for, recent_interactions_for
 
 
+HOME_LIST_LENGTH = 10
+
+
 @require_GET
 @permission_required("customers.view_customer", raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
@@ -28,10 +31,11 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "my_customers": customers_visible_to(user)
         .filter(owner=user, archived_at__isnull=True)
-        .order_by("-last_activity_at")[:10],
-        "overdue": follow_ups.filter(due_at__lt=today),
-        "due_today": follow_ups.filter(due_at__gte=today, due_at__lt=tomorrow),
-        "recent_interactions": recent_interactions_for(user=user)[:10],
+        .order_by("-last_activity_at")[:HOME_LIST_LENGTH],
+        "overdue": follow_ups.filter(due_at__lt=today)[:HOME_LIST_LENGTH],
+        "overdue_count": follow_ups.filter(due_at__lt=today).count(),
+        "due_today": follow_ups.filter(due_at__gte=today, due_at__lt=tomorrow)[:HOME_LIST_LENGTH],
+        "recent_interactions": recent_interactions_for(user=user)[:HOME_LIST_LENGTH],
     }
     return render(request, "home.html", context)
 
