@@ -17,7 +17,6 @@ from crm.models import WorkerHeartbeat
 from customers.selectors import customers_visible_to
 from interactions.selectors import follow_ups_for, recent_interactions_for
 
-
 HOME_LIST_LENGTH = 10
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -154,7 +155,7 @@ class Customer(models.Model):
     consent_sms = models.BooleanField(_("SMS marketing consent"), default=False)
     consent_phone = models.BooleanField(_("phone marketing consent"), default=False)
 
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
@@ -171,9 +172,14 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         indexes = [
-            models.Index(fields=["phone"], name="customer_phone_idx"),
-            models.Index(fields=["email"], name="customer_email_idx"),
-            models.Index(fields=["id_number_blind_index"], name="customer_id_blind_idx"),
+            # Partial: most customers lack one of these, and empty strings are never looked up.
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="customer_phone_idx"),
+            models.Index(fields=["email"], condition=~Q(email=""), name="customer_email_idx"),
+            models.Index(
+                fields=["id_number_blind_index"],
+                condition=~Q(id_number_blind_index=""),
+                name="customer_id_blind_idx",
+            ),
             models.Index(fields=["owner", "lifecycle_stage"], name="customer_owner_stage_idx"),
             models.Index(fields=["lifecycle_stage"], name="customer_stage_idx"),
             models.Index(fields=["-last_activity_at"], name="customer_last_activity_idx"),
@@ -215,7 +221,7 @@ class ExternalId(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="external_ids")
     system = models.CharField(_("system"), max_length=50)
     external_id = models.CharField(_("external id"), max_length=100)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("external id")
@@ -251,7 +257,7 @@ class Contact(models.Model):
     email = models.CharField(_("email"), max_length=254, blank=True)
     email_raw = models.CharField(_("email as entered"), max_length=320, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -259,8 +265,8 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         indexes = [
-            models.Index(fields=["phone"], name="contact_phone_idx"),
-            models.Index(fields=["email"], name="contact_email_idx"),
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="contact_phone_idx"),
+            models.Index(fields=["email"], condition=~Q(email=""), name="contact_email_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -278,7 +284,7 @@ class LifecycleStageChange(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
-    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(default=timezone.now)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -96,6 +96,15 @@ def _is_han(char: str) -> bool:
     return bool(_HAN_CHARACTER.match(char))
 
 
+def join_person_name(family_name: str, given_name: str) -> str:
+    """The full name as it is written: "王丽娟" for Chinese names (family first, no space),
+    "Anna Schmidt" otherwise (given first). Either part may be empty."""
+    family_name, given_name = family_name.strip(), given_name.strip()
+    if family_name and given_name and _is_han(family_name[0]) and _is_han(given_name[0]):
+        return family_name + given_name
+    return " ".join(part for part in (given_name, family_name) if part)
+
+
 def normalize_name(raw: RawValue) -> str:
     """A person or company name with consistent spacing; "" for None or blank.
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -51,7 +52,11 @@ class Transaction(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="transactions"
     )
-    # The order number in the system it came from; unique per channel so a re-import matches it.
+    # The system the order came from (a shop, a marketplace account, a POS) and its order number
+    # there: unique together, so re-importing an order export matches instead of duplicating.
+    source_system = models.CharField(
+        _("source system"), max_length=50, blank=True, default="", db_default=""
+    )
     external_ref = models.CharField(_("order number"), max_length=100, blank=True)
     occurred_at = models.DateTimeField(_("date"))
     channel = models.CharField(_("channel"), max_length=20, choices=SalesChannel.choices)
@@ -66,7 +71,7 @@ class Transaction(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
@@ -78,7 +83,7 @@ class Transaction(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["channel", "external_ref"],
+                fields=["source_system", "external_ref"],
                 condition=~Q(external_ref=""),
                 name="transaction_external_ref_unique",
             ),
@@ -171,7 +176,7 @@ class Interaction(models.Model):
         related_name="+",
     )
     external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
@@ -211,7 +216,7 @@ class FollowUp(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["due_at", "pk"]

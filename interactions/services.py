@@ -41,11 +41,13 @@ def record_transaction(
     lines: Iterable[Mapping[str, Any]] = (),
     status: str = TransactionStatus.PAID,
     currency: str | None = None,
+    source_system: str = "",
     external_ref: str = "",
 ) -> Transaction:
     """Record a purchase. `lines` are mappings with product (or description), quantity and
     unit_price; without `amount` the total of the lines is used. A paid transaction counts as
-    customer activity. Raises ValidationError for an empty order or a mismatching ref."""
+    customer activity. Raises ValidationError for an empty order or for an order number already
+    recorded from the same source system."""
     lines = [dict(line) for line in lines]
     if amount is None:
         if not lines:
@@ -61,6 +63,7 @@ def record_transaction(
         status=status,
         amount=amount,
         currency=(currency or settings.DEFAULT_CURRENCY).upper(),
+        source_system=(source_system or "").strip(),
         external_ref=(external_ref or "").strip(),
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
     )

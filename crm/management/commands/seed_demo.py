@@ -1,0 +1,393 @@
+"""``manage.py seed_demo``: demo accounts (one per role) and a realistic customer base.
+
+Run by ``make run`` on every start, so it is idempotent and quick when there is nothing to do:
+
+- demo accounts and customers exist -> says where the passwords are and exits;
+- customers exist but no demo accounts -> a real database: adds nothing;
+- otherwise -> creates the missing demo accounts and loads the demo data in one transaction.
+
+Passwords are random, shown once and kept in ``var/demo-accounts.txt`` (mode 600), one section
+per database, for whoever missed the output.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from crm import demodata
+from customers.models import (
+    Contact,
+    Customer,
+    ExternalId,
+    LifecycleStage,
+    LifecycleStageChange,
+    Tag,
+)
+from interactions.models import (
+    FollowUp,
+    Interaction,
+    InteractionKind,
+    Product,
+    Transaction,
+    TransactionLine,
+)
+from privacy.audit import audit_context, record_event
+from privacy.roles import (
+    ADMINISTRATOR,
+    ANALYST,
+    PRIVACY_OFFICER,
+    SALES,
+    SERVICE,
+    ensure_roles,
+)
+
+# (username, family name, given name, role, email); Django's first_name holds the given name.
+DEMO_ACCOUNTS = (
+    ("admin", "陈", "志强", ADMINISTRATOR, "chen.zhiqiang@example.com"),
+    ("sales", "王", "丽娟", SALES, "wang.lijuan@example.com"),
+    ("service", "刘", "洋", SERVICE, "liu.yang@example.com"),
+    ("analyst", "赵", "敏", ANALYST, "zhao.min@example.com"),
+    ("privacy", "周", "晓梅", PRIVACY_OFFICER, "zhou.xiaomei@example.com"),
+)
+DEMO_USERNAMES = tuple(account[0] for account in DEMO_ACCOUNTS)
+CREDENTIALS_FILE = Path(settings.BASE_DIR) / "var" / "demo-accounts.txt"
+_SECTION = "# database: "
+# No 0/O, 1/l/I: people copy these passwords from a terminal.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+BATCH_SIZE = 1000
+
+
+def _new_password(user: Any) -> str:
+    """A random password in three groups of five that passes AUTH_PASSWORD_VALIDATORS."""
+    while True:
+        password = "-".join(
+            "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(5)) for _ in range(3)
+        )
+        try:
+            validate_password(password, user=user)
+        except ValidationError:
+            continue
+        return password
+
+
+def _database_label() -> str:
+    """Which database a credentials section belongs to (never includes a password)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite {db['NAME']}"
+    return (
+        f"{connection.vendor} {db.get('HOST') or 'localhost'}:{db.get('PORT') or ''}/{db['NAME']}"
+    )
+
+
+def _write_credentials(rows: list[tuple[str, str, str, str]]) -> Path:
+    """Replace this database's section of CREDENTIALS_FILE with ``rows``, keep the others
+    (a developer may seed SQLite and PostgreSQL side by side); the file is mode 600."""
+    label = _database_label()
+    sections: dict[str, list[str]] = {}
+    if CREDENTIALS_FILE.exists():
+        current = None
+        for line in CREDENTIALS_FILE.read_text(encoding="utf-8").splitlines():
+            if line.startswith(_SECTION):
+                current = line.removeprefix(_SECTION)
+                sections[current] = []
+            elif current is not None and line.strip():
+                sections[current].append(line)
+    sections[label] = [
+        f"{username:<10} {password:<18} {role:<16} {name}"
+        for username, password, role, name in rows
+    ]
+    text = "".join(
+        f"{_SECTION}{name}\n" + "".join(f"{line}\n" for line in lines) + "\n"
+        for name, lines in sections.items()
+    )
+    CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    # Created with mode 600 (no window where others could read it), and chmod for a file that
+    # already existed with looser permissions.
+    descriptor = os.open(CREDENTIALS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(
+            "# Demo accounts created by `manage.py seed_demo`. Development only.\n\n" + text
+        )
+    CREDENTIALS_FILE.chmod(0o600)
+    return CREDENTIALS_FILE
+
+
+def ensure_products() -> tuple[demodata.CatalogItem, ...]:
+    """Insert the demo catalogue's missing SKUs; return it with database ids (the bench
+    generator uses this too)."""
+    rows = demodata.products(settings.DEFAULT_CURRENCY)
+    existing = set(Product.objects.values_list("sku", flat=True))
+    Product.objects.bulk_create(
+        Product(
+            sku=row.sku,
+            name=row.name,
+            category=row.category,
+            price=row.price,
+            currency=row.currency,
+            is_active=row.is_active,
+        )
+        for row in rows
+        if row.sku not in existing
+    )
+    ids = dict(Product.objects.values_list("sku", "pk"))
+    return tuple(demodata.catalog_item(ids[row.sku], row) for row in rows)
+
+
+def _next_id(model: type[models.Model]) -> int:
+    return (model.objects.aggregate(top=models.Max("pk"))["top"] or 0) + 1
+
+
+def _bulk(model: type[models.Model], rows: Iterable[Any]) -> int:
+    """bulk_create NamedTuple rows whose fields are the model's attnames; returns the count."""
+    objects = [model(**row._asdict()) for row in rows]
+    model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
+    return len(objects)
+
+
+class Command(BaseCommand):
+    help = (
+        "Create one demo account per role and load ~3,000 realistic customers with their "
+        "history. Does nothing when demo data (or any customer) is already there."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=3000, help="default 3000")
+        parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+
+    def handle(self, *args: Any, customers: int, seed: int, **options: Any) -> None:
+        started = time.perf_counter()
+        user_model = get_user_model()
+        demo_users = set(
+            user_model.objects.filter(username__in=DEMO_USERNAMES).values_list(
+                "username", flat=True
+            )
+        )
+        if Customer.objects.exists():
+            if demo_users:
+                where = (
+                    f"passwords in {CREDENTIALS_FILE}"
+                    if CREDENTIALS_FILE.exists()
+                    else "their passwords were printed when they were created; reset one "
+                    "with `manage.py changepassword <username>`"
+                )
+                self.stdout.write(
+                    f"Demo data already loaded. Demo accounts {', '.join(DEMO_USERNAMES)}: {where}."
+                )
+            else:
+                self.stdout.write(
+                    "This database already holds customers and no demo accounts: seed_demo "
+                    "adds nothing to it. For the demo, start from an empty database."
+                )
+            return
+
+        with audit_context(via="command"), transaction.atomic():
+            new_passwords = self._create_accounts(user_model)
+            users = {
+                user.username: user
+                for user in user_model.objects.filter(username__in=DEMO_USERNAMES)
+            }
+            counts = self._load(customers=customers, seed=seed, users=users)
+            counts["accounts_created"] = len(new_passwords)
+            record_event(actor=None, action="demo.seed", changes=counts)
+
+        # Only after the commit: a rolled-back run must not leave passwords for accounts
+        # that do not exist.
+        if new_passwords:
+            path = _write_credentials(new_passwords)
+            self._print_accounts(new_passwords, path)
+        elapsed = time.perf_counter() - started
+        summary = ", ".join(f"{value:,} {name}" for name, value in counts.items())
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {elapsed:.1f} s: {summary}."))
+
+    def _create_accounts(self, user_model: Any) -> list[tuple[str, str, str, str]]:
+        """Create the missing demo accounts; returns (username, password, role, name) of the
+        new ones. Existing accounts are left exactly as they are."""
+        groups = ensure_roles()
+        created = []
+        for username, family, given, role, email in DEMO_ACCOUNTS:
+            user, is_new = user_model.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": given,
+                    "last_name": family,
+                    "email": email,
+                    "is_staff": role == ADMINISTRATOR,
+                },
+            )
+            if not is_new:
+                continue
+            password = _new_password(user)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            user.groups.add(groups[role])
+            created.append((username, password, role, family + given))
+        return created
+
+    def _print_accounts(self, rows: list[tuple[str, str, str, str]], path: Path) -> None:
+        self.stdout.write("")
+        self.stdout.write(self.style.MIGRATE_HEADING("Demo accounts (passwords shown once):"))
+        self.stdout.write(f"  {'username':<10} {'password':<18} {'role':<16} name")
+        for username, password, role, name in rows:
+            self.stdout.write(f"  {username:<10} {password:<18} {role:<16} {name}")
+        self.stdout.write(f"  Also saved to {path} (readable only by you).")
+        self.stdout.write("")
+
+    def _load(self, *, customers: int, seed: int, users: dict[str, Any]) -> dict[str, int]:
+        """Generate and insert the demo data; returns counts per table."""
+        now = timezone.localtime()
+        counts: dict[str, int] = {}
+
+        tags = {}
+        for name, colour, group in demodata.TAGS:
+            tags[name], _created = Tag.objects.get_or_create(
+                name=name, defaults={"colour": colour, "group": group}
+            )
+        counts["tags"] = len(tags)
+
+        catalog = ensure_products()
+        counts["products"] = len(catalog)
+
+        sales, service = users["sales"], users["service"]
+        scenario = demodata.Scenario(
+            seed=seed,
+            now=now,
+            catalog=catalog,
+            customer_start_id=_next_id(Customer),
+            mean_purchases=8 / 3,  # ~8,000 transactions for 3,000 customers
+            mean_interactions=5.0,  # ~15,000 interactions
+            # The sales user owns about a third, the service user some, the rest unassigned.
+            owner_weights=((sales.pk, 0.34), (service.pk, 0.16), (None, 0.50)),
+            sales_staff=(sales.pk,),
+            service_staff=(service.pk,),
+            currency=settings.DEFAULT_CURRENCY,
+        )
+        generated = list(demodata.customers(scenario, customers))
+        plans = [customer.plan for customer in generated]
+        contact_start = _next_id(Contact)
+        contact_rows = list(demodata.contacts(scenario, plans, start_id=contact_start))
+        interaction_rows = list(
+            demodata.interactions(
+                scenario, plans, start_id=_next_id(Interaction), contact_start_id=contact_start
+            )
+        )
+        complained = {
+            row.customer_id for row in interaction_rows if row.kind == InteractionKind.COMPLAINT
+        }
+        # Service follows up complaints and open service tickets.
+        needs_service = complained | {
+            row.customer_id for row in interaction_rows if row.kind == InteractionKind.TICKET
+        }
+        follow_up_rows = self._follow_ups(scenario, generated, needs_service, sales, service)
+
+        # A done follow-up is activity (interactions.services.complete_follow_up records it),
+        # so last_activity_at must include it.
+        done = {}
+        for row in follow_up_rows:
+            if row.done_at is not None:
+                done[row.customer_id] = max(row.done_at, done.get(row.customer_id, row.done_at))
+        customer_rows = []
+        for customer in generated:
+            row = customer.row
+            done_at = done.get(row.id)
+            if done_at is not None and (
+                row.last_activity_at is None or row.last_activity_at < done_at
+            ):
+                row = row._replace(
+                    last_activity_at=done_at, updated_at=max(row.updated_at, done_at)
+                )
+            customer_rows.append(row)
+
+        # The rows come out of crm.demodata already normalised and consistent (phones in
+        # E.164, ID numbers encrypted with blind index and mask exactly as
+        # customers.services._apply_id_number does), so the per-row services, with a query
+        # and an audit event per row, are skipped: one audit event covers the whole load.
+        counts["customers"] = _bulk(Customer, customer_rows)
+        counts["contacts"] = _bulk(Contact, contact_rows)
+        counts["external_ids"] = _bulk(
+            ExternalId, demodata.external_ids(scenario, plans, start_id=_next_id(ExternalId))
+        )
+        counts["stage_changes"] = _bulk(
+            LifecycleStageChange,
+            (row for customer in generated for row in demodata.stage_changes(customer)),
+        )
+        through = Customer.tags.through
+        links = [
+            through(customer_id=customer.row.id, tag_id=tags[name].pk)
+            for customer in generated
+            for name in demodata.customer_tags(
+                scenario, customer, complained=customer.row.id in complained
+            )
+        ]
+        through.objects.bulk_create(links, batch_size=BATCH_SIZE)
+        counts["tag_links"] = len(links)
+
+        orders, lines = [], []
+        for order, order_lines in demodata.transactions(
+            scenario,
+            plans,
+            start_id=_next_id(Transaction),
+            line_start_id=_next_id(TransactionLine),
+        ):
+            orders.append(order)
+            lines.extend(order_lines)
+        counts["transactions"] = _bulk(Transaction, orders)
+        counts["transaction_lines"] = _bulk(TransactionLine, lines)
+        counts["interactions"] = _bulk(Interaction, interaction_rows)
+        counts["follow_ups"] = _bulk(FollowUp, follow_up_rows)
+        # Rows were inserted with explicit ids; PostgreSQL's sequences must move past them
+        # (SQLite's AUTOINCREMENT bookkeeping follows explicit ids by itself).
+        reset = connection.ops.sequence_reset_sql(
+            no_style(),
+            [Customer, Contact, ExternalId, Transaction, TransactionLine, Interaction],
+        )
+        with connection.cursor() as cursor:
+            for statement in reset:
+                cursor.execute(statement)
+        return counts
+
+    @staticmethod
+    def _follow_ups(
+        scenario: demodata.Scenario,
+        generated: list[demodata.GeneratedCustomer],
+        needs_service: set[int],
+        sales: Any,
+        service: Any,
+    ) -> list[demodata.FollowUpRow]:
+        """~1 follow-up per 10 customers: sales follows up its own and unassigned customers
+        (not the churned ones), service those with complaints or tickets and its own."""
+        sales_work = [
+            (c.row.id, c.plan.lang)
+            for c in generated
+            if c.row.owner_id in (sales.pk, None)
+            and c.row.lifecycle_stage != LifecycleStage.CHURNED
+        ]
+        service_work = [
+            (c.row.id, c.plan.lang)
+            for c in generated
+            if c.row.id in needs_service or c.row.owner_id == service.pk
+        ]
+        rng = random.Random(scenario.seed)  # noqa: S311  (synthetic data, not security)
+        return list(
+            demodata.follow_ups(
+                rng,
+                now=scenario.now,
+                assignments=[(sales.pk, sales_work), (service.pk, service_work)],
+                count=max(10, len(generated) // 10),
+            )
+        )

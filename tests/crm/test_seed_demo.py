@@ -1,0 +1,77 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count, Q
+
+from crm.management.commands import seed_demo
+from customers.models import Customer, LifecycleStage
+from customers.normalize import normalize_email, normalize_phone
+from customers.services import ID_NUMBER_CONTEXT
+from interactions.models import Transaction
+from privacy import crypto, roles
+from privacy.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def credentials_file(tmp_path, monkeypatch):
+    path = tmp_path / "demo-accounts.txt"
+    monkeypatch.setattr(seed_demo, "CREDENTIALS_FILE", path)
+    return path
+
+
+def test_seed_demo_creates_one_account_per_role_and_consistent_data(credentials_file, capsys):
+    call_command("seed_demo", customers=300, seed=7)
+    users = get_user_model().objects.filter(
+        username__in=["admin", "sales", "service", "analyst", "privacy"]
+    )
+    assert {u.groups.get().name for u in users} == set(roles.ROLE_PERMISSIONS)
+    output = capsys.readouterr().out
+    saved = dict(
+        line.split()[:2]
+        for line in credentials_file.read_text().splitlines()
+        if line.strip() and line.split()[0] in {u.username for u in users}
+    )
+    assert set(saved) == {"admin", "sales", "service", "analyst", "privacy"}
+    for username, password in saved.items():
+        assert password in output
+        assert get_user_model().objects.get(username=username).check_password(password)
+    assert credentials_file.stat().st_mode & 0o077 == 0
+
+    customers = Customer.objects.all()
+    assert customers.count() >= 300
+    assert customers.filter(name__regex=r"^[\u4e00-\u9fff]").exists()
+    assert customers.filter(name__regex=r"^[A-Za-z]").exists()
+    for customer in customers.exclude(phone=""):
+        assert normalize_phone(customer.phone_raw, region="CN") == customer.phone
+    for customer in customers.exclude(email=""):
+        assert normalize_email(customer.email_raw) == customer.email
+    with_id = customers.exclude(id_number_encrypted="").first()
+    number = crypto.decrypt(with_id.id_number_encrypted, context=ID_NUMBER_CONTEXT)
+    assert crypto.blind_index(number, context=ID_NUMBER_CONTEXT) == with_id.id_number_blind_index
+
+    # Stages follow the purchase history: leads have not bought, repeat customers bought twice.
+    paid = Count("transactions", filter=Q(transactions__status="paid"))
+    assert (
+        not customers.filter(lifecycle_stage=LifecycleStage.LEAD)
+        .annotate(n=paid)
+        .filter(n__gt=0)
+        .exists()
+    )
+    assert (
+        not customers.filter(lifecycle_stage=LifecycleStage.REPEAT)
+        .annotate(n=paid)
+        .filter(n__lt=2)
+        .exists()
+    )
+    assert Transaction.objects.exists()
+    assert AuditEvent.objects.filter(action="demo.seed").count() == 1
+
+
+def test_seed_demo_is_idempotent(credentials_file):
+    call_command("seed_demo", customers=100, seed=7)
+    before = Customer.objects.count()
+    call_command("seed_demo", customers=100, seed=7)
+    assert Customer.objects.count() == before
+    assert AuditEvent.objects.filter(action="demo.seed").count() == 1
