@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import models
 
-from privacy.models import AuditEvent
+from privacy.models import AuditChannel, AuditEvent
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,13 @@ class AuditContext:
     user_agent: str = ""
 
 
-SYSTEM_CONTEXT = AuditContext(via="system")
+SYSTEM_CONTEXT = AuditContext(via=AuditChannel.SYSTEM)
 _current_context: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
 
 
 @contextlib.contextmanager
 def audit_context(
-    *, via: str, ip_address: str | None = None, user_agent: str = ""
+    *, via: AuditChannel, ip_address: str | None = None, user_agent: str = ""
 ) -> Iterator[None]:
     """Attribute every event recorded inside the block to this channel and origin."""
     token = _current_context.set(

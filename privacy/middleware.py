@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from privacy.audit import audit_context
+from privacy.models import AuditChannel
 
 
 class AuditContextMiddleware:
@@ -14,7 +15,7 @@ class AuditContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # REMOTE_ADDR is the direct peer; behind a proxy the deployment sets it from the
         # forwarded header (gunicorn --forwarded-allow-ips), never trusting clients directly.
-        via = "admin" if request.path.startswith("/admin/") else "web"
+        via = AuditChannel.ADMIN if request.path.startswith("/admin/") else AuditChannel.WEB
         with audit_context(
             via=via,
             ip_address=request.META.get("REMOTE_ADDR") or None,

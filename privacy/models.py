@@ -5,6 +5,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class AuditChannel(models.TextChoices):
+    WEB = "web", _("Web app")
+    ADMIN = "admin", _("Admin site")
+    COMMAND = "command", _("Command line")
+    TASK = "task", _("Background job")
+    SYSTEM = "system", _("System")
+
+
 class AuditEvent(models.Model):
     occurred_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -24,7 +32,7 @@ class AuditEvent(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=200, blank=True)
-    via = models.CharField(_("via"), max_length=20, blank=True)
+    via = models.CharField(_("channel"), max_length=20, choices=AuditChannel.choices, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]

@@ -46,7 +46,8 @@ from interactions.models import (
     Transaction,
     TransactionLine,
 )
-from privacy.audit import audit_context, record_event
+from privacy.audit import audit_context
+from privacy.models import AuditChannel, record_event
 from privacy.roles import (
     ADMINISTRATOR,
     ANALYST,
@@ -196,7 +197,7 @@ class Command(BaseCommand):
                 )
             return
 
-        with audit_context(via="command"), transaction.atomic():
+        with audit_context(via=AuditChannel.COMMAND), transaction.atomic():
             new_passwords = self._create_accounts(user_model)
             users = {
                 user.username: user

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from privacy import crypto
 from privacy.audit import audit_context
+from privacy.models import AuditChannel
 from privacy.rotation import rotate_encrypted_columns
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size: int, **options) -> None:
         self.stdout.write(f"Current key: {crypto.current_key_id()}")
-        with audit_context(via="command"):
+        with audit_context(via=AuditChannel.COMMAND):
             report = rotate_encrypted_columns(batch_size=batch_size)
         for column, counts in report.items():
             self.stdout.write(
