@@ -217,6 +217,11 @@ class TagAdmin(admin.ModelAdmin):
     list_filter = ("group",)
     search_fields = ("name",)
 
+    def save_model(self, request, obj, form, change) -> None:
+        original = Tag.objects.get(pk=obj.pk) if change else None
+        saved = services.save_tag(actor=request.user, tag=original, **form.cleaned_data)
+        obj.pk = saved.pk
+
 
 @admin.register(LifecycleStageChange)
 class LifecycleStageChangeAdmin(admin.ModelAdmin):

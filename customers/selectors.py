@@ -47,9 +47,7 @@ def can_view_personal_data(user: AbstractBaseUser, customer: Customer) -> bool:
     return user.has_perm("customers.view_all_customers") or customer.owner_id == user.pk
 
 
-def search_customers(
-    *, user: AbstractBaseUser, query: str = "", region: str | None = None
-) -> QuerySet[Customer]:
+def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Customer]:
     """Customers visible to the user matching a free-text query: a phone number in any format,
     an email, or part of a name or company. An empty query matches everything visible."""
     customers = customers_visible_to(user)
@@ -63,6 +61,6 @@ def search_customers(
             conditions |= Q(email=normalize_email(query))
     if any(ch.isdigit() for ch in query):
         with contextlib.suppress(NormalizationError):
-            phone = normalize_phone(query, region=region or settings.DEFAULT_PHONE_REGION)
+            phone = normalize_phone(query, region=settings.DEFAULT_PHONE_REGION)
             conditions |= Q(phone=phone)
     return customers.filter(conditions)

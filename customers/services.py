@@ -42,7 +42,7 @@ from customers.normalize import (
     split_person_name,
 )
 from privacy import crypto
-from privacy.audit import record_event
+from privacy.audit import record_event, save_reference_record
 from privacy.masking import mask, mask_id_number
 
 ID_NUMBER_CONTEXT = "customers.Customer.id_number"
@@ -359,6 +359,13 @@ def set_customer_tags(*, actor: Any, customer: Customer, tags: Iterable[Tag]) ->
             },
         )
     return customer
+
+
+@transaction.atomic
+def save_tag(*, actor: Any, tag: Tag | None = None, **values: Any) -> Tag:
+    """Create (tag=None) or change a tag: name, colour, group. Audited; raises
+    ValidationError (e.g. a name already used)."""
+    return save_reference_record(actor=actor, instance=tag or Tag(), **values)
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ customers are created through the app (services), so they are read-only here."""
 
 from django.contrib import admin
 
+from interactions import services
 from interactions.models import FollowUp, Interaction, Product, Transaction, TransactionLine
 
 
@@ -24,6 +25,15 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ("sku", "name", "category", "price", "currency", "is_active")
     list_filter = ("category", "is_active")
     search_fields = ("sku", "name")
+
+    def save_model(self, request, obj, form, change) -> None:
+        original = Product.objects.get(pk=obj.pk) if change else None
+        saved = services.save_product(actor=request.user, product=original, **form.cleaned_data)
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Past orders refer to products; retire one by unticking "active".
+        return False
 
 
 class TransactionLineInline(admin.TabularInline):

@@ -27,7 +27,7 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
-from privacy.audit import record_event
+from privacy.audit import record_event, save_reference_record
 
 
 @transaction.atomic
@@ -189,15 +189,7 @@ def complete_follow_up(*, actor: Any, follow_up: FollowUp) -> FollowUp:
 
 
 @transaction.atomic
-def save_product(*, actor: Any, sku: str, name: str, **fields: Any) -> Product:
-    """Create or update a product by SKU."""
-    product, created = Product.objects.get_or_create(sku=sku.strip(), defaults={"name": name})
-    product.name = name.strip()
-    for field, value in fields.items():
-        setattr(product, field, value)
-    product.full_clean()
-    product.save()
-    record_event(
-        actor=actor, action="product.create" if created else "product.update", target=product
-    )
-    return product
+def save_product(*, actor: Any, product: Product | None = None, **values: Any) -> Product:
+    """Create (product=None) or change a product: sku, name, category, price, currency,
+    is_active. Audited; raises ValidationError (e.g. a SKU already used)."""
+    return save_reference_record(actor=actor, instance=product or Product(), **values)

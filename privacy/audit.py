@@ -68,3 +68,32 @@ def record_event(
         user_agent=context.user_agent,
         via=context.via,
     )
+
+
+def save_reference_record(*, actor: Any, instance: models.Model, **values: Any) -> models.Model:
+    """Set `values` on a record holding no personal data (a product, a tag), validate, save and
+    audit it as `<model>.create` or `<model>.update` with old → new values. Raises
+    ValidationError; writes nothing when no value changes."""
+    creating = instance.pk is None
+    changes = {
+        field: [_jsonable(getattr(instance, field)), _jsonable(value)]
+        for field, value in values.items()
+        if getattr(instance, field) != value
+    }
+    if not creating and not changes:
+        return instance
+    for field, value in values.items():
+        setattr(instance, field, value)
+    instance.full_clean()
+    instance.save()
+    record_event(
+        actor=actor,
+        action=f"{instance._meta.model_name}.{'create' if creating else 'update'}",
+        target=instance,
+        changes=changes,
+    )
+    return instance
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)

@@ -1,7 +1,9 @@
 import pytest
 from django.contrib.auth.models import Permission
 
+from customers.models import Tag
 from customers.services import save_contact
+from interactions.models import Product
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -81,3 +83,39 @@ def test_audit_log_cannot_be_edited_in_admin(client, admin_user_role):
     response = client.post(f"/admin/privacy/auditevent/{event.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_products_and_tags_saved_in_admin_are_audited(client, admin_user_role):
+    client.force_login(admin_user_role)
+    client.post(
+        "/admin/interactions/product/add/",
+        {
+            "sku": "TEA-01",
+            "name": "龙井茶",
+            "category": "Tea",
+            "price": "88.00",
+            "currency": "CNY",
+            "is_active": "on",
+        },
+    )
+    client.post("/admin/customers/tag/add/", {"name": "VIP", "colour": "#ffc107", "group": ""})
+    product = Product.objects.get(sku="TEA-01")
+    client.post(
+        f"/admin/interactions/product/{product.pk}/change/",
+        {
+            "sku": "TEA-01",
+            "name": "龙井茶 250g",
+            "category": "Tea",
+            "price": "98.00",
+            "currency": "CNY",
+            "is_active": "on",
+        },
+    )
+    actions = list(
+        AuditEvent.objects.exclude(action="auth.login")
+        .order_by("pk")
+        .values_list("action", "changes")
+    )
+    assert [action for action, _ in actions] == ["product.create", "tag.create", "product.update"]
+    assert actions[-1][1] == {"name": ["龙井茶", "龙井茶 250g"], "price": ["88.00", "98.00"]}
+    assert Tag.objects.get().name == "VIP"

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def test_transaction_total_comes_from_lines_and_moves_last_activity(sales_user):
     customer = CustomerFactory()
-    product = services.save_product(actor=None, sku="TEA-01", name="龙井茶 250g", price="88.00")
+    product = services.save_product(
+        actor=None, sku="TEA-01", name="龙井茶 250g", price=Decimal("88.00")
+    )
     when = timezone.now() - datetime.timedelta(days=2)
     order = services.record_transaction(
         actor=sales_user,

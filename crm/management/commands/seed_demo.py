@@ -46,8 +46,8 @@ from interactions.models import (
     Transaction,
     TransactionLine,
 )
-from privacy.audit import audit_context
-from privacy.models import AuditChannel, record_event
+from privacy.audit import audit_context, record_event
+from privacy.models import AuditChannel
 from privacy.roles import (
     ADMINISTRATOR,
     ANALYST,
