@@ -2,7 +2,14 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from customers.forms import bootstrap_class
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
+
+CONSENT_CHOICES = [
+    ("consent_email", _("Email")),
+    ("consent_sms", _("SMS")),
+    ("consent_phone", _("Phone")),
+]
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -21,6 +28,15 @@ class CustomerFilter(django_filters.FilterSet):
     )
     province = django_filters.CharFilter(label=_("province"))
     city = django_filters.CharFilter(label=_("city"))
+    created = django_filters.DateFromToRangeFilter(
+        label=_("created between"), field_name="created_at"
+    )
+    last_activity = django_filters.DateFromToRangeFilter(
+        label=_("last activity between"), field_name="last_activity_at"
+    )
+    consent = django_filters.ChoiceFilter(
+        label=_("marketing consent"), choices=CONSENT_CHOICES, method="filter_consent"
+    )
     archived = django_filters.BooleanFilter(label=_("archived"), method="filter_archived")
 
     class Meta:
@@ -35,6 +51,15 @@ class CustomerFilter(django_filters.FilterSet):
             "city",
         ]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            for widget in getattr(field.widget, "widgets", [field.widget]):
+                widget.attrs.setdefault("class", bootstrap_class(widget))
+            if isinstance(field.widget, django_filters.widgets.RangeWidget):
+                for widget in field.widget.widgets:
+                    widget.input_type = "date"
+
     @property
     def qs(self):
         # Archived customers stay out of day-to-day lists unless asked for.
@@ -42,6 +67,10 @@ class CustomerFilter(django_filters.FilterSet):
         if not self.form.cleaned_data.get("archived"):
             customers = customers.filter(archived_at__isnull=True)
         return customers
+
+    def filter_consent(self, queryset, name, value):
+        # value is one of CONSENT_CHOICES' field names (validated by the ChoiceFilter).
+        return queryset.filter(**{value: True})
 
     def filter_archived(self, queryset, name, value):
         return queryset.filter(archived_at__isnull=not value)

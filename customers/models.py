@@ -182,8 +182,14 @@ class Customer(models.Model):
             ),
             models.Index(fields=["owner", "lifecycle_stage"], name="customer_owner_stage_idx"),
             models.Index(fields=["lifecycle_stage"], name="customer_stage_idx"),
+            # Serves the list's "last activity" order (never-active customers last) on SQLite,
+            # where NULLs sort last in descending order; PostgreSQL gets its own in 0003.
             models.Index(fields=["-last_activity_at"], name="customer_last_activity_idx"),
             models.Index(fields=["name"], name="customer_name_idx"),
+            # "丽娟" finds 王丽娟: short given-name searches match this exactly.
+            models.Index(
+                fields=["given_name"], condition=~Q(given_name=""), name="customer_given_name_idx"
+            ),
         ]
         permissions = [
             ("view_all_customers", _("Can view and work on customers of every owner")),
@@ -226,6 +232,7 @@ class ExternalId(models.Model):
     class Meta:
         verbose_name = _("external id")
         verbose_name_plural = _("external ids")
+        indexes = [models.Index(fields=["external_id"], name="external_id_lookup_idx")]
         constraints = [
             models.UniqueConstraint(fields=["system", "external_id"], name="external_id_unique"),
         ]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db import models
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
-from customers.normalize import NormalizationError, normalize_email, normalize_phone
+from customers.models import Customer, ExternalId
+from customers.normalize import NormalizationError, normalize_name, normalize_phone
 
 
 def customers_visible_to(user: AbstractBaseUser) -> QuerySet[Customer]:
@@ -47,20 +50,87 @@ def can_view_personal_data(user: AbstractBaseUser, customer: Customer) -> bool:
     return user.has_perm("customers.view_all_customers") or customer.owner_id == user.pk
 
 
+# Name queries this short match the start of the name or a whole given name: a substring
+# search of one or two characters cannot use trigrams and would scan every customer.
+SHORT_NAME_QUERY = 2
+PHONE_SUFFIX_DIGITS = 4
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+
+
 def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Customer]:
-    """Customers visible to the user matching a free-text query: a phone number in any format,
-    an email, or part of a name or company. An empty query matches everything visible."""
+    """Customers visible to the user matching the search box: a phone number in any format or
+    its last 4+ digits, an email or part of one, an id from another system, or part of a name
+    or company (the start of it for one or two characters). Empty matches everything."""
     customers = customers_visible_to(user)
-    query = query.strip()
-    if not query:
+    text = normalize_name(query)
+    if not text:
         return customers
-    conditions = Q(name__icontains=query) | Q(company_name__icontains=query)
-    # A query that is not a valid email or phone simply does not match those columns.
-    if "@" in query:
+    return customers.filter(_search_conditions(text))
+
+
+def _search_conditions(text: str) -> Q:
+    linked = list(
+        ExternalId.objects.filter(external_id=text).values_list("customer_id", flat=True)[:50]
+    )
+    conditions = Q(pk__in=linked) if linked else Q()
+    compact = _PHONE_PUNCTUATION.sub("", text)
+    if "@" in text:
+        # Emails are stored lower-cased; a part of one ("zhang.wei@") is enough.
+        return conditions | Q(email__contains=text.lower())
+    if compact.lstrip("+").isdigit():
+        digits = compact.lstrip("+")
         with contextlib.suppress(NormalizationError):
-            conditions |= Q(email=normalize_email(query))
-    if any(ch.isdigit() for ch in query):
-        with contextlib.suppress(NormalizationError):
-            phone = normalize_phone(query, region=settings.DEFAULT_PHONE_REGION)
-            conditions |= Q(phone=phone)
-    return customers.filter(conditions)
+            conditions |= Q(phone=normalize_phone(text, region=settings.DEFAULT_PHONE_REGION))
+        if len(digits) >= PHONE_SUFFIX_DIGITS:
+            conditions |= Q(phone__endswith=digits)
+        return conditions
+    if len(text) <= SHORT_NAME_QUERY:
+        return (
+            conditions
+            | Q(name__istartswith=text)
+            | Q(given_name=text)
+            | Q(company_name__istartswith=text)
+        )
+    return conditions | Q(name__icontains=text) | Q(company_name__icontains=text)
+
+
+class CustomerOrder(models.TextChoices):
+    NEWEST = "newest", _("Newest first")
+    NAME = "name", _("Name")
+    LAST_ACTIVITY = "last_activity", _("Last activity")
+
+
+_ORDERINGS = {
+    CustomerOrder.NEWEST: ("-pk",),
+    CustomerOrder.NAME: ("name", "pk"),
+    CustomerOrder.LAST_ACTIVITY: (F("last_activity_at").desc(nulls_last=True), "-pk"),
+}
+
+
+def _after(order: CustomerOrder, anchor: Customer) -> Q:
+    """The rows after `anchor` in `order` (keyset pagination)."""
+    if order == CustomerOrder.NAME:
+        return Q(name__gt=anchor.name) | Q(name=anchor.name, pk__gt=anchor.pk)
+    if order == CustomerOrder.LAST_ACTIVITY:
+        if anchor.last_activity_at is None:
+            return Q(last_activity_at__isnull=True, pk__lt=anchor.pk)
+        return (
+            Q(last_activity_at__lt=anchor.last_activity_at)
+            | Q(last_activity_at=anchor.last_activity_at, pk__lt=anchor.pk)
+            | Q(last_activity_at__isnull=True)
+        )
+    return Q(pk__lt=anchor.pk)
+
+
+def customer_page(
+    customers: QuerySet[Customer], *, order: CustomerOrder, after: int | None, size: int
+) -> tuple[list[Customer], int | None]:
+    """One page of `customers` in `order`, starting after the customer with id `after`, and
+    the id to continue from (None on the last page). Keyset pagination: no count, no offset,
+    and the cursor is an id, so no name or date ever travels in the URL."""
+    if after is not None:
+        anchor = Customer.objects.filter(pk=after).only("pk", "name", "last_activity_at").first()
+        if anchor is not None:
+            customers = customers.filter(_after(order, anchor))
+    rows = list(customers.order_by(*_ORDERINGS[order])[: size + 1])
+    return rows[:size], rows[size - 1].pk if len(rows) > size else None

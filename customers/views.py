@@ -21,8 +21,10 @@ from customers import services
 from customers.filters import CustomerFilter
 from customers.forms import CustomerForm
 from customers.selectors import (
+    CustomerOrder,
     can_edit_customer,
     can_view_personal_data,
+    customer_page,
     get_customer_for,
     search_customers,
 )
@@ -48,7 +50,13 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
     template_name = "customers/customer_list.html"
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        """The search box. One match opens that customer (Enter on a phone number goes
+        straight to the caller); otherwise the list shows the matches."""
         query = request.POST.get("q", "").strip()
+        if query:
+            first_two = list(search_customers(user=request.user, query=query)[:2])
+            if len(first_two) == 1:
+                return HttpResponseRedirect(reverse("customers:detail", args=[first_two[0].pk]))
         url = reverse("customers:list")
         if query:
             url += "?" + urlencode({"search": remember_search(request, query)})
@@ -61,24 +69,30 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
         filterset = CustomerFilter(
             self.request.GET, queryset=search_customers(user=user, query=query)
         )
-        customers = filterset.qs.select_related("owner").order_by("-pk")
-        # Keyset pagination: "after" is the last id of the previous page, so no page ever
-        # counts or offsets through the whole table.
+        order = self.request.GET.get("order", CustomerOrder.NEWEST)
+        if order not in CustomerOrder.values:
+            order = CustomerOrder.NEWEST
         after = self.request.GET.get("after", "")
-        if after.isdigit():
-            customers = customers.filter(pk__lt=int(after))
-        page = list(customers[: PAGE_SIZE + 1])
-        next_after = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
+        customers, next_after = customer_page(
+            filterset.qs.select_related("owner"),
+            order=CustomerOrder(order),
+            after=int(after) if after.isdigit() else None,
+            size=PAGE_SIZE,
+        )
         params = self.request.GET.copy()
         params.pop("after", None)
+        params.pop("order", None)
         return super().get_context_data(
             query=query,
             search_token=token if query else "",
             filter=filterset,
-            customers=page[:PAGE_SIZE],
+            customers=customers,
             next_after=next_after,
             is_first_page=not after,
-            base_query=params.urlencode(),
+            order=order,
+            orders=CustomerOrder.choices,
+            base_query=urlencode({**params.dict(), "order": order}),
+            unordered_query=params.urlencode(),
             **kwargs,
         )
 

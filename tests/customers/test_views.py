@@ -1,6 +1,10 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from customers import services
 from customers.models import Customer, Tag
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
@@ -8,28 +12,41 @@ from tests.factories import CustomerFactory, InteractionFactory, TransactionFact
 pytestmark = pytest.mark.django_db
 
 
-def _search(client, text):
-    response = client.post(reverse("customers:list"), {"q": text})
-    assert response.status_code == 302
-    return response["Location"], client.get(response["Location"])
-
-
 @pytest.mark.parametrize(
-    "typed", ["138 0013 8000", "+86-138-0013-8000", "0086 13800138000", "ZHANG.wei@QQ.com", "星辰"]
+    "typed",
+    [
+        "138 0013 8000",
+        "+86-138-0013-8000",
+        "0086 13800138000",
+        "８０００",  # last digits, typed in full width
+        "ZHANG.wei@QQ.com",
+        "zhang.wei@",
+        "星辰",
+        "张",
+        "T-1001",
+    ],
 )
-def test_search_finds_by_any_phone_format_email_or_company_without_putting_it_in_the_url(
-    client, service_user, typed
-):
+def test_search_box_opens_the_single_matching_customer(client, service_user, typed):
     wanted = CustomerFactory(
         name="张伟", phone="13800138000", email="zhang.wei@qq.com", company_name="星辰贸易"
     )
+    services.add_external_id(actor=None, customer=wanted, system="tmall", external_id="T-1001")
+    CustomerFactory(name="李娜", phone="13900139000", email="lina@163.com")
+    client.force_login(service_user)
+    response = client.post(reverse("customers:list"), {"q": typed})
+    assert response["Location"] == reverse("customers:detail", args=[wanted.pk])
+
+
+def test_search_with_several_matches_lists_them_without_the_query_in_the_url(client, service_user):
+    first = CustomerFactory(name="王伟", phone="13800138000")
+    second = CustomerFactory(name="王芳", phone="13912348000")
     CustomerFactory(name="李娜", phone="13900139000")
     client.force_login(service_user)
-    url, response = _search(client, typed)
-    assert "0013" not in url
-    assert "@" not in url
-    assert "%" not in url.split("search=")[1]
-    assert [c.pk for c in response.context["customers"]] == [wanted.pk]
+    response = client.post(reverse("customers:list"), {"q": "8000"})
+    url = response["Location"]
+    assert "8000" not in url
+    listed = client.get(url).context["customers"]
+    assert {c.pk for c in listed} == {first.pk, second.pk}
 
 
 def test_list_pages_with_keyset_cursor(client, service_user):
@@ -147,3 +164,47 @@ def test_archive_hides_customer_from_default_list(client, service_user):
     assert list(client.get(reverse("customers:list")).context["customers"]) == []
     archived = client.get(reverse("customers:list") + "?archived=true").context["customers"]
     assert [c.pk for c in archived] == [customer.pk]
+
+
+@pytest.mark.parametrize("order", ["name", "last_activity", "newest"])
+def test_every_sort_order_pages_through_all_customers_once(client, service_user, order):
+    now = timezone.now()
+    for n in range(120):
+        customer = CustomerFactory(name=f"Kunde {n % 7} {n:03}")
+        if n % 3:  # a third never active: they come last in "last activity" order
+            services.record_activity(
+                customer_id=customer.pk, at=now - datetime.timedelta(hours=n % 11)
+            )
+    client.force_login(service_user)
+    seen, after = [], ""
+    while True:
+        page = client.get(reverse("customers:list"), {"order": order, "after": after}).context
+        seen += list(page["customers"])
+        if page["next_after"] is None:
+            break
+        after = page["next_after"]
+    assert len(seen) == 120
+    assert len({c.pk for c in seen}) == 120
+    if order == "name":
+        assert [c.name for c in seen] == sorted(c.name for c in seen)
+    if order == "last_activity":
+        stamps = [c.last_activity_at for c in seen]
+        active = [s for s in stamps if s is not None]
+        assert active == sorted(active, reverse=True)
+        assert stamps[len(active) :] == [None] * (120 - len(active))
+
+
+def test_filters_by_consent_and_created_range(client, service_user):
+    consenting = CustomerFactory(consent_sms=True)
+    CustomerFactory()
+    client.force_login(service_user)
+    found = client.get(reverse("customers:list"), {"consent": "consent_sms"}).context["customers"]
+    assert [c.pk for c in found] == [consenting.pk]
+    today = timezone.localdate().isoformat()
+    in_range = client.get(
+        reverse("customers:list"), {"created_after": today, "created_before": today}
+    ).context["customers"]
+    assert len(in_range) == 2
+    assert not client.get(reverse("customers:list"), {"created_before": "2000-01-01"}).context[
+        "customers"
+    ]
