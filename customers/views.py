@@ -20,12 +20,15 @@ from django.views.generic import FormView, TemplateView
 from customers import services
 from customers.filters import CustomerFilter
 from customers.forms import CustomerForm
+from customers.models import Customer
 from customers.selectors import (
+    SEARCH_RESULT_LIMIT,
     CustomerOrder,
     can_edit_customer,
     can_view_personal_data,
     customer_page,
     get_customer_for,
+    newest_matches,
     search_customers,
 )
 from interactions.selectors import customer_history, customer_totals
@@ -72,9 +75,15 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
         order = self.request.GET.get("order", CustomerOrder.NEWEST)
         if order not in CustomerOrder.values:
             order = CustomerOrder.NEWEST
+        matches = filterset.qs
+        capped = False
+        if query:
+            matched_ids = newest_matches(matches, limit=SEARCH_RESULT_LIMIT)
+            capped = len(matched_ids) == SEARCH_RESULT_LIMIT
+            matches = Customer.objects.filter(pk__in=matched_ids)
         after = self.request.GET.get("after", "")
         customers, next_after = customer_page(
-            filterset.qs.select_related("owner"),
+            matches.select_related("owner"),
             order=CustomerOrder(order),
             after=int(after) if after.isdigit() else None,
             size=PAGE_SIZE,
@@ -85,6 +94,8 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
         return super().get_context_data(
             query=query,
             search_token=token if query else "",
+            capped=capped,
+            search_result_limit=SEARCH_RESULT_LIMIT,
             filter=filterset,
             customers=customers,
             next_after=next_after,

@@ -208,3 +208,13 @@ def test_filters_by_consent_and_created_range(client, service_user):
     assert not client.get(reverse("customers:list"), {"created_before": "2000-01-01"}).context[
         "customers"
     ]
+
+
+def test_broad_search_shows_the_newest_matches_and_says_so(client, service_user, monkeypatch):
+    monkeypatch.setattr("customers.views.SEARCH_RESULT_LIMIT", 3)
+    created = [CustomerFactory(name=f"王{n}号") for n in range(5)]
+    client.force_login(service_user)
+    url = client.post(reverse("customers:list"), {"q": "王"})["Location"]
+    response = client.get(url)
+    assert [c.pk for c in response.context["customers"]] == [c.pk for c in created[:1:-1]]
+    assert "Showing the newest 3 matches" in response.content.decode()

@@ -1,0 +1,144 @@
+"""Search and list latency at scale, beside a plain `icontains` baseline on the same data.
+
+    DATABASE_URL=postgres://.../crm_bench .venv/bin/python bench/search.py [--samples 40]
+
+Run after bench/generate.py. Queries are sampled from the loaded customers (a 3-character part
+of a Chinese name, a Latin surname part, a 2-character Chinese name start, the last 4 digits of
+a phone, a whole phone as typed, part of an email). For each kind it prints p50 / p95 of:
+- `view`: the whole customer-list request through Django's test client (middleware, session,
+  search, first page of 50, template) — the server time a user waits for;
+- `ORM`: the first page of the project's search (search_customers + keyset page);
+- `icontains`: the first page of the naive search a CRM starts with,
+  `name|phone|email|company ICONTAINS q ORDER BY id DESC LIMIT 51`, on the same queries.
+Not a test: nothing passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Q  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from customers.models import Customer  # noqa: E402
+from customers.selectors import (  # noqa: E402
+    CustomerOrder,
+    customer_page,
+    newest_matches,
+    search_customers,
+)
+from customers.views import PAGE_SIZE, SEARCHES_SESSION_KEY  # noqa: E402
+from privacy import roles  # noqa: E402
+
+
+def _sample_queries(rng: random.Random, samples: int) -> dict[str, list[str]]:
+    """Real values from the loaded data, spread over the id range."""
+    top = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    picks = [rng.randint(1, top) for _ in range(samples * 30)]
+    rows = list(Customer.objects.filter(pk__in=picks).values("name", "phone", "phone_raw", "email"))
+    rng.shuffle(rows)
+
+    def take(values: list[str]) -> list[str]:
+        return values[:samples]
+
+    chinese = [r["name"] for r in rows if "\u4e00" <= r["name"][:1] <= "\u9fff"]
+    latin = [r["name"] for r in rows if r["name"][:1].isascii() and " " in r["name"]]
+    return {
+        "name, 3 Chinese chars": take([n[:3] for n in chinese if len(n) >= 3]),
+        "name, 2 Chinese chars": take([n[:2] for n in chinese]),
+        "name, Latin part": take([n.split()[-1][:5] for n in latin]),
+        "phone, last 4 digits": take([r["phone"][-4:] for r in rows if r["phone"]]),
+        "phone, as typed": take([r["phone_raw"] for r in rows if r["phone_raw"]]),
+        "email, part": take([r["email"].split("@")[0][:6] + "@" for r in rows if r["email"]]),
+    }
+
+
+def _project_page(user, query: str) -> list[Customer]:
+    matches = newest_matches(search_customers(user=user, query=query))
+    return customer_page(
+        Customer.objects.filter(pk__in=matches),
+        order=CustomerOrder.NEWEST,
+        after=None,
+        size=PAGE_SIZE,
+    )[0]
+
+
+def _naive_page(query: str) -> list[Customer]:
+    condition = (
+        Q(name__icontains=query)
+        | Q(phone__icontains=query)
+        | Q(email__icontains=query)
+        | Q(company_name__icontains=query)
+    )
+    return list(
+        Customer.objects.filter(condition, merged_into__isnull=True).order_by("-pk")[
+            : PAGE_SIZE + 1
+        ]
+    )
+
+
+def _timed(function: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    function()
+    return (time.perf_counter() - start) * 1000
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "          –"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"{statistics.median(ordered):7.1f} {p95:7.1f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["testserver"]
+
+    user, _created = get_user_model().objects.get_or_create(username="bench_service")
+    user.groups.set([Group.objects.get(name=roles.SERVICE)])
+    client = Client()
+    client.force_login(user)
+    session = client.session
+
+    queries = _sample_queries(random.Random(args.seed), args.samples)
+    total = Customer.objects.count()
+    print(f"Database: {connection.vendor}, {total:,} customers; {args.samples} queries per kind")
+    print("milliseconds; p50 and p95 per kind; view = whole request, server side\n")
+    print(f"{'query kind':<24}{'view p50 p95':>16}{'ORM p50 p95':>16}{'icontains p50 p95':>20}")
+    for kind, values in queries.items():
+        view, orm, naive = [], [], []
+        for query in values:
+            session[SEARCHES_SESSION_KEY] = {"bench": query}
+            session.save()
+            orm.append(_timed(lambda query=query: _project_page(user, query)))
+            view.append(_timed(lambda: client.get("/customers/", {"search": "bench"})))
+            naive.append(_timed(lambda query=query: _naive_page(query)))
+        print(f"{kind:<24}{_percentiles(view):>16}{_percentiles(orm):>16}{_percentiles(naive):>20}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
