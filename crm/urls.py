@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("customers/", include("customers.urls")),
+    path("customers/<int:pk>/", include("interactions.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -31,7 +31,8 @@ from customers.selectors import (
     newest_matches,
     search_customers,
 )
-from interactions.selectors import customer_history, customer_totals
+from interactions.models import InteractionKind
+from interactions.selectors import customer_timeline, customer_totals, open_follow_ups
 
 PAGE_SIZE = 50
 SEARCHES_SESSION_KEY = "customer_searches"
@@ -115,6 +116,7 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         customer = get_customer_for(user, kwargs["pk"])
+        entries, next_cursor = customer_timeline(customer=customer)
         return super().get_context_data(
             customer=customer,
             can_edit=can_edit_customer(user, customer),
@@ -125,7 +127,11 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
             external_ids=list(customer.external_ids.all()),
             stage_changes=list(customer.stage_changes.select_related("changed_by")[:10]),
             totals=customer_totals(customer=customer),
-            **customer_history(customer=customer),
+            follow_ups=open_follow_ups(customer=customer),
+            entries=entries,
+            next_cursor=next_cursor,
+            kind="",
+            interaction_kinds=InteractionKind.choices,
             **kwargs,
         )
 

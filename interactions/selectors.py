@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Avg, Count, Max, QuerySet, Sum
+from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 
 from customers.models import Customer
 from customers.selectors import customers_visible_to
@@ -30,20 +33,75 @@ def recent_interactions_for(*, user: AbstractBaseUser) -> QuerySet[Interaction]:
     )
 
 
-def customer_history(*, customer: Customer, limit: int = 20) -> dict[str, list]:
-    """The latest transactions, interactions and open follow-ups of one customer: three
-    bounded queries whatever the length of the history."""
-    return {
-        "transactions": list(customer.transactions.order_by("-occurred_at", "-pk")[:limit]),
-        "interactions": list(
-            customer.interactions.select_related("staff", "contact").order_by(
-                "-occurred_at", "-pk"
-            )[:limit]
-        ),
-        "follow_ups": list(
-            customer.follow_ups.filter(done_at__isnull=True).select_related("assignee")[:limit]
-        ),
-    }
+def open_follow_ups(*, customer: Customer, limit: int = 20) -> list[FollowUp]:
+    """The customer's follow-ups still to do, soonest first."""
+    return list(customer.follow_ups.filter(done_at__isnull=True).select_related("assignee")[:limit])
+
+
+TIMELINE_PURCHASES = "purchases"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    occurred_at: datetime.datetime
+    is_purchase: bool
+    record: Interaction | Transaction
+
+    @property
+    def cursor(self) -> str:
+        return f"{'t' if self.is_purchase else 'i'}{self.record.pk}"
+
+
+def _after_entry(cursor: str) -> tuple[datetime.datetime, bool, int] | None:
+    """(occurred_at, is_purchase, pk) of the entry a cursor like "i42" / "t7" names."""
+    if len(cursor) < 2 or cursor[0] not in "it" or not cursor[1:].isdigit():
+        return None
+    model = Transaction if cursor[0] == "t" else Interaction
+    occurred_at = (
+        model.objects.filter(pk=int(cursor[1:])).values_list("occurred_at", flat=True).first()
+    )
+    return None if occurred_at is None else (occurred_at, cursor[0] == "t", int(cursor[1:]))
+
+
+def _older(anchor: tuple[datetime.datetime, bool, int] | None, *, purchases: bool) -> Q:
+    # Entries sort by time, then purchases before interactions, then id, all descending.
+    if anchor is None:
+        return Q()
+    at, anchor_is_purchase, pk = anchor
+    same_time = Q(occurred_at=at)
+    if purchases == anchor_is_purchase:
+        same_time &= Q(pk__lt=pk)
+    elif purchases:  # a purchase at the same time as an interaction anchor came before it
+        same_time &= Q(pk__in=[])
+    return Q(occurred_at__lt=at) | same_time
+
+
+def customer_timeline(
+    *, customer: Customer, kind: str = "", after: str = "", size: int = 20
+) -> tuple[list[TimelineEntry], str | None]:
+    """The customer's interactions and purchases, newest first, one page at a time.
+
+    `kind` is an InteractionKind value (interactions of that kind), TIMELINE_PURCHASES
+    (purchases only) or "" (everything). `after` is the cursor of the last entry shown. Two
+    queries of at most size + 1 rows each, whatever the length of the history."""
+    anchor = _after_entry(after) if after else None
+    entries: list[TimelineEntry] = []
+    if kind in ("", TIMELINE_PURCHASES):
+        orders = customer.transactions.filter(_older(anchor, purchases=True)).order_by(
+            "-occurred_at", "-pk"
+        )[: size + 1]
+        entries += [TimelineEntry(o.occurred_at, True, o) for o in orders]
+    if kind != TIMELINE_PURCHASES:
+        interactions = customer.interactions.filter(_older(anchor, purchases=False))
+        if kind:
+            interactions = interactions.filter(kind=kind)
+        interactions = interactions.select_related("staff", "contact").order_by(
+            "-occurred_at", "-pk"
+        )[: size + 1]
+        entries += [TimelineEntry(i.occurred_at, False, i) for i in interactions]
+    entries.sort(key=lambda e: (e.occurred_at, e.is_purchase, e.record.pk), reverse=True)
+    page = entries[:size]
+    return page, page[-1].cursor if len(entries) > size else None
 
 
 def customer_totals(*, customer: Customer) -> dict:

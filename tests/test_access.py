@@ -42,6 +42,7 @@ SAMPLE_VALUES = {
     "app_label": "customers",
     "path": "css/crm.css",
     "url": "customers/customer/1/",
+    "follow_up_pk": "1",
 }
 
 

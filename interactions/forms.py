@@ -1,0 +1,112 @@
+"""Forms for what staff log from the customer page: an interaction, a purchase, a follow-up."""
+
+import datetime
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.forms import bootstrap_class
+from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+class CustomerRecordForm(forms.ModelForm):
+    """Bootstrap classes on every widget; the customer comes from the URL, not the form."""
+
+    def __init__(self, *args, customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
+
+    def _post_clean(self) -> None:
+        # The service validates the whole record; the form checks the inputs only.
+        pass
+
+
+class InteractionForm(CustomerRecordForm):
+    class Meta:
+        model = Interaction
+        fields = ["kind", "channel", "occurred_at", "contact", "subject", "body", "satisfaction"]
+        widgets = {"occurred_at": LocalDateTimeInput(), "body": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, customer, **kwargs) -> None:
+        super().__init__(*args, customer=customer, **kwargs)
+        self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        self.fields["contact"].queryset = customer.contacts.all()
+        if not customer.contacts.exists():
+            del self.fields["contact"]
+        self.fields["satisfaction"].widget = forms.Select(
+            choices=[("", "—"), *((n, f"{n} ★") for n in range(1, 6))],
+            attrs={"class": "form-select"},
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == InteractionKind.COMPLAINT and not cleaned.get("satisfaction"):
+            self.add_error(
+                "satisfaction", _("Rate how satisfied the customer was with the resolution.")
+            )
+        return cleaned
+
+
+class TransactionForm(CustomerRecordForm):
+    class Meta:
+        model = Transaction
+        fields = [
+            "occurred_at",
+            "channel",
+            "status",
+            "amount",
+            "currency",
+            "source_system",
+            "external_ref",
+        ]
+        widgets = {"occurred_at": LocalDateTimeInput()}
+
+    def __init__(self, *args, customer, **kwargs) -> None:
+        super().__init__(*args, customer=customer, **kwargs)
+        self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        self.fields["amount"].widget.attrs["min"] = "0"
+
+
+def staff_who_follow_up():
+    """Active users whose role lets them work on follow-ups (analysts, for one, cannot)."""
+    permission = Permission.objects.get(
+        content_type__app_label="interactions", codename="change_followup"
+    )
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(groups__permissions=permission)
+            | Q(user_permissions=permission)
+            | Q(is_superuser=True),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+class FollowUpForm(CustomerRecordForm):
+    class Meta:
+        model = FollowUp
+        fields = ["title", "due_at", "assignee", "notes"]
+        widgets = {"due_at": LocalDateTimeInput(), "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, customer, user, **kwargs) -> None:
+        super().__init__(*args, customer=customer, **kwargs)
+        tomorrow = timezone.localtime() + datetime.timedelta(days=1)
+        self.fields["due_at"].initial = tomorrow.replace(hour=10, minute=0, second=0)
+        self.fields["assignee"].queryset = staff_who_follow_up()
+        self.fields["assignee"].initial = user

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from interactions import views
+
+app_name = "interactions"
+
+urlpatterns = [
+    path("timeline/", views.TimelineView.as_view(), name="timeline"),
+    path("interactions/new/", views.LogInteractionView.as_view(), name="log_interaction"),
+    path("purchases/new/", views.RecordTransactionView.as_view(), name="record_transaction"),
+    path("follow-ups/new/", views.ScheduleFollowUpView.as_view(), name="schedule_follow_up"),
+    path(
+        "follow-ups/<int:follow_up_pk>/done/",
+        views.CompleteFollowUpView.as_view(),
+        name="complete_follow_up",
+    ),
+]

@@ -1,0 +1,126 @@
+"""What staff do on the customer page: read the timeline, log an interaction or a purchase,
+schedule and complete follow-ups. Customers are loaded through the scoped selectors (404 out
+of scope) and writing needs the permission plus the customer in the user's editing scope."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views import View
+from django.views.generic import FormView
+
+from customers.selectors import can_edit_customer, get_customer_for
+from interactions import services
+from interactions.forms import FollowUpForm, InteractionForm, TransactionForm
+from interactions.selectors import customer_timeline
+
+
+class TimelineView(PermissionRequiredMixin, View):
+    """A page of the timeline (htmx "load more" and the kind filter)."""
+
+    permission_required = "customers.view_customer"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_customer_for(request.user, pk)
+        kind = request.GET.get("kind", "")
+        entries, next_cursor = customer_timeline(
+            customer=customer, kind=kind, after=request.GET.get("after", "")
+        )
+        return render(
+            request,
+            "interactions/_timeline_entries.html",
+            {"customer": customer, "entries": entries, "next_cursor": next_cursor, "kind": kind},
+        )
+
+
+class CustomerRecordFormView(PermissionRequiredMixin, FormView):
+    """Create one record on a customer through a service. Configured per record kind; served
+    as an htmx panel on the customer page, or as a page of its own without JavaScript."""
+
+    template_name = "interactions/record_form.html"
+    service = None  # the service that writes the record: service(actor=, customer=, **fields)
+    success_message = ""
+    title = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.customer = get_customer_for(request.user, kwargs["pk"])
+        if not can_edit_customer(request.user, self.customer):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "customer": self.customer}
+
+    def get_initial(self):
+        return {"kind": self.request.GET.get("kind", "")}
+
+    def form_valid(self, form) -> HttpResponse:
+        try:
+            self.service(actor=self.request.user, customer=self.customer, **form.cleaned_data)
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message)
+        url = reverse("customers:detail", args=[self.customer.pk])
+        if self.request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Redirect": url})
+        return HttpResponseRedirect(url)
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request"):
+            return ["interactions/_record_form.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            customer=self.customer, title=self.title, action=self.request.path, **kwargs
+        )
+
+
+class LogInteractionView(CustomerRecordFormView):
+    permission_required = "interactions.add_interaction"
+    form_class = InteractionForm
+    service = staticmethod(services.record_interaction)
+    title = _lazy("Log an interaction")
+    success_message = _lazy("Interaction logged.")
+
+
+class RecordTransactionView(CustomerRecordFormView):
+    permission_required = "interactions.add_transaction"
+    form_class = TransactionForm
+    service = staticmethod(services.record_transaction)
+    title = _lazy("Record a purchase")
+    success_message = _lazy("Purchase recorded.")
+
+
+class ScheduleFollowUpView(CustomerRecordFormView):
+    permission_required = "interactions.add_followup"
+    form_class = FollowUpForm
+    service = staticmethod(services.schedule_follow_up)
+    title = _lazy("Schedule a follow-up")
+    success_message = _lazy("Follow-up scheduled.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+
+class CompleteFollowUpView(PermissionRequiredMixin, View):
+    permission_required = "interactions.change_followup"
+
+    def post(self, request: HttpRequest, pk: int, follow_up_pk: int) -> HttpResponse:
+        customer = get_customer_for(request.user, pk)
+        if not can_edit_customer(request.user, customer):
+            raise PermissionDenied
+        follow_up = get_object_or_404(customer.follow_ups, pk=follow_up_pk)
+        services.complete_follow_up(actor=request.user, follow_up=follow_up)
+        messages.success(request, _("Follow-up done."))
+        return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
