@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView
 
@@ -90,24 +90,24 @@ class LogInteractionView(CustomerRecordFormView):
     permission_required = "interactions.add_interaction"
     form_class = InteractionForm
     service = staticmethod(services.record_interaction)
-    title = _lazy("Log an interaction")
-    success_message = _lazy("Interaction logged.")
+    title = gettext_lazy("Log an interaction")
+    success_message = gettext_lazy("Interaction logged.")
 
 
 class RecordTransactionView(CustomerRecordFormView):
     permission_required = "interactions.add_transaction"
     form_class = TransactionForm
     service = staticmethod(services.record_transaction)
-    title = _lazy("Record a purchase")
-    success_message = _lazy("Purchase recorded.")
+    title = gettext_lazy("Record a purchase")
+    success_message = gettext_lazy("Purchase recorded.")
 
 
 class ScheduleFollowUpView(CustomerRecordFormView):
     permission_required = "interactions.add_followup"
     form_class = FollowUpForm
     service = staticmethod(services.schedule_follow_up)
-    title = _lazy("Schedule a follow-up")
-    success_message = _lazy("Follow-up scheduled.")
+    title = gettext_lazy("Schedule a follow-up")
+    success_message = gettext_lazy("Follow-up scheduled.")
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -45,12 +46,33 @@ def _launched_chromium():
         browser.close()
 
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-screenshots"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    item.stash.setdefault(_FAILED, False)
+    if report.failed:
+        item.stash[_FAILED] = True
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser, live_server):
+def page(request, browser, live_server):
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    if request.node.stash.get(_FAILED, False):
+        # A picture of what the browser showed, for whoever reads the failed CI run.
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{request.node.name}.png"
+        page.screenshot(path=path, full_page=True)
+        print(f"Screenshot of the failure: {path}")
     context.close()
 
 

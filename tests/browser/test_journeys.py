@@ -13,9 +13,11 @@ from tests.factories import CustomerFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_sales_finds_own_customer_by_phone_and_edits_it(page, log_in, make_user):
+def test_sales_finds_a_caller_by_last_digits_edits_the_email_and_logs_a_call(
+    page, log_in, make_user
+):
     sales = make_user(roles.SALES)
-    CustomerFactory(name="张伟", phone="13800138000", owner=sales, city="北京")
+    CustomerFactory(name="张伟", phone="13800138000", email="old@example.com", owner=sales)
     log_in(sales)
     search = page.get_by_label("Find a customer")
     expect(search).to_be_focused()
@@ -25,11 +27,27 @@ def test_sales_finds_own_customer_by_phone_and_edits_it(page, log_in, make_user)
     expect(page.get_by_role("heading", name="张伟")).to_be_visible()
     expect(page).not_to_have_url(re.compile("8000"))
     expect(page.get_by_text("+8613800138000")).to_be_visible()
+
     page.get_by_role("link", name="Edit").click()
-    page.get_by_label("City").fill("上海")
+    page.get_by_label("Email", exact=True).fill("Zhang.Wei@QQ.com")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("Changes saved.")
-    assert Customer.objects.get(name="张伟").city == "上海"
+    expect(page.get_by_text("zhang.wei@qq.com")).to_be_visible()
+
+    page.get_by_role("link", name="Log a call").click()
+    page.get_by_label("Subject").fill("Wants the blue one in size M")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Interaction logged.")
+    expect(page.locator("#timeline")).to_contain_text("Call — Wants the blue one in size M")
+    customer = Customer.objects.get(name="张伟")
+    assert customer.email == "zhang.wei@qq.com"
+    assert customer.interactions.get().staff == sales
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(page):
+    page.goto("/customers/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/customers/"))
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
 def test_sales_gets_field_errors_when_creating_a_customer(page, log_in, make_user):
