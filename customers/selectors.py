@@ -147,3 +147,27 @@ def customer_page(
             customers = customers.filter(_after(order, anchor))
     rows = list(customers.order_by(*_ORDERINGS[order])[: size + 1])
     return rows[:size], rows[size - 1].pk if len(rows) > size else None
+
+
+def possible_duplicates(
+    *,
+    user: AbstractBaseUser,
+    phone: str = "",
+    email: str = "",
+    id_blind_index: str = "",
+    exclude_pk: int | None = None,
+    limit: int = 5,
+) -> list[Customer]:
+    """Customers the user may see that share an already normalised phone, email or identity
+    number blind index with the record being written or shown (at most `limit`). Customers
+    out of the user's scope are not revealed."""
+    keys = Q()
+    if phone:
+        keys |= Q(phone=phone)
+    if email:
+        keys |= Q(email=email)
+    if id_blind_index:
+        keys |= Q(id_number_blind_index=id_blind_index)
+    if not keys:
+        return []
+    return list(customers_visible_to(user).filter(keys).exclude(pk=exclude_pk)[:limit])

@@ -7,6 +7,11 @@ app_name = "customers"
 urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
     path("new/", views.CustomerFormView.as_view(), name="create"),
+    path(
+        "possible-duplicates/",
+        views.PossibleDuplicatesView.as_view(),
+        name="possible_duplicates",
+    ),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CustomerFormView.as_view(), name="edit"),
     path("<int:pk>/reveal-id/", views.RevealIdNumberView.as_view(), name="reveal_id"),

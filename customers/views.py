@@ -4,6 +4,7 @@ loads customers through the scoped selectors, so an out-of-scope customer answer
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from urllib.parse import urlencode
 
@@ -29,6 +30,7 @@ from customers.selectors import (
     customer_page,
     get_customer_for,
     newest_matches,
+    possible_duplicates,
     search_customers,
 )
 from interactions.models import InteractionKind
@@ -117,6 +119,13 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
         user = self.request.user
         customer = get_customer_for(user, kwargs["pk"])
         entries, next_cursor = customer_timeline(customer=customer)
+        duplicates = possible_duplicates(
+            user=user,
+            phone=customer.phone,
+            email=customer.email,
+            id_blind_index=customer.id_number_blind_index,
+            exclude_pk=customer.pk,
+        )
         return super().get_context_data(
             customer=customer,
             can_edit=can_edit_customer(user, customer),
@@ -128,6 +137,7 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
             stage_changes=list(customer.stage_changes.select_related("changed_by")[:10]),
             totals=customer_totals(customer=customer),
             follow_ups=open_follow_ups(customer=customer),
+            duplicates=duplicates,
             entries=entries,
             next_cursor=next_cursor,
             kind="",
@@ -184,6 +194,34 @@ class CustomerFormView(PermissionRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(customer=self.customer, **kwargs)
+
+
+class PossibleDuplicatesView(PermissionRequiredMixin, View):
+    """htmx, from the create / edit form: customers sharing the phone, email or identity
+    number typed so far. POST, so the values never appear in a URL."""
+
+    permission_required = "customers.view_customer"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        clean = {}
+        for field in ("phone", "email"):
+            with contextlib.suppress(ValidationError):
+                clean.update(services.normalise_profile({field: request.POST.get(field, "")}))
+        blind_index = ""
+        if request.POST.get("id_number"):
+            with contextlib.suppress(ValidationError):
+                blind_index = services.id_number_blind_index(
+                    request.POST.get("id_document_kind", ""), request.POST["id_number"]
+                )
+        exclude = request.POST.get("customer", "")
+        duplicates = possible_duplicates(
+            user=request.user,
+            phone=clean.get("phone", ""),
+            email=clean.get("email", ""),
+            id_blind_index=blind_index,
+            exclude_pk=int(exclude) if exclude.isdigit() else None,
+        )
+        return render(request, "customers/_possible_duplicates.html", {"duplicates": duplicates})
 
 
 class RevealIdNumberView(PermissionRequiredMixin, View):

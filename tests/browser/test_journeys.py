@@ -60,6 +60,19 @@ def test_sales_gets_field_errors_when_creating_a_customer(page, log_in, make_use
     assert not Customer.objects.exists()
 
 
+def test_new_customer_form_warns_of_a_possible_duplicate_while_typing(
+    page, log_in, make_user
+):
+    sales = make_user(roles.SALES)
+    CustomerFactory(name="王伟", phone="13800138000", owner=sales)
+    log_in(sales)
+    page.goto("/customers/new/")
+    page.get_by_label("Mobile phone").fill("138-0013-8000")
+    page.get_by_label("Mobile phone").press("Tab")
+    expect(page.get_by_role("status")).to_contain_text("Possible duplicate")
+    expect(page.get_by_role("status").get_by_role("link", name="王伟")).to_be_visible()
+
+
 def test_analyst_sees_masked_contact_data_and_no_edit_button(page, log_in, make_user):
     customer = CustomerFactory(name="Anna Schmidt", phone="13800138000", email="anna@example.de")
     log_in(make_user(roles.ANALYST))

@@ -219,3 +219,33 @@ def test_broad_search_shows_the_newest_matches_and_says_so(client, service_user,
     response = client.get(url)
     assert [c.pk for c in response.context["customers"]] == [c.pk for c in created[:1:-1]]
     assert "Showing the newest 3 matches" in response.content.decode()
+
+
+def test_form_warns_of_possible_duplicates_by_phone_email_or_id_number(client, sales_user):
+    same_phone = CustomerFactory(name="王伟", phone="13800138000", owner=sales_user)
+    same_id = CustomerFactory(
+        name="李娜", id_document_kind="cn_resident", id_number="11010519491231002X"
+    )
+    CustomerFactory(name="Hidden", email="shared@example.com", owner=None)
+    client.force_login(sales_user)
+    url = reverse("customers:possible_duplicates")
+    found = client.post(url, {"phone": "+86 138-0013-8000"}).context["duplicates"]
+    assert [c.pk for c in found] == [same_phone.pk]
+    found = client.post(
+        url, {"id_document_kind": "cn_resident", "id_number": "110105194912310 02x"}
+    ).context["duplicates"]
+    assert [c.pk for c in found] == [same_id.pk]
+    # Editing a customer does not warn about the customer itself; bad input warns of nothing.
+    assert not client.post(url, {"phone": "13800138000", "customer": same_phone.pk}).context[
+        "duplicates"
+    ]
+    assert not client.post(url, {"phone": "12345", "email": "nope@"}).context["duplicates"]
+
+
+def test_customer_page_shows_a_duplicate_warning(client, service_user):
+    first = CustomerFactory(name="Anna Schmidt", email="anna@example.de")
+    second = CustomerFactory(name="Anna Schmidt-Meyer", email="Anna@Example.de")
+    client.force_login(service_user)
+    response = client.get(reverse("customers:detail", args=[first.pk]))
+    assert [c.pk for c in response.context["duplicates"]] == [second.pk]
+    assert "Possible duplicate" in response.content.decode()
