@@ -60,9 +60,7 @@ def test_sales_gets_field_errors_when_creating_a_customer(page, log_in, make_use
     assert not Customer.objects.exists()
 
 
-def test_new_customer_form_warns_of_a_possible_duplicate_while_typing(
-    page, log_in, make_user
-):
+def test_new_customer_form_warns_of_a_possible_duplicate_while_typing(page, log_in, make_user):
     sales = make_user(roles.SALES)
     CustomerFactory(name="王伟", phone="13800138000", owner=sales)
     log_in(sales)
