@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import statistics
 import sys
 import time
 from decimal import Decimal
@@ -26,18 +25,15 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.requests import p50_p95, service_client  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from interactions.models import Interaction, Transaction  # noqa: E402
-from privacy import roles  # noqa: E402
 
 LONG_HISTORY_SOURCE = "bench-long-history"
 
@@ -83,9 +79,7 @@ def _time_page(client: Client, url: str, repeats: int) -> tuple[float, float, in
             response = client.get(url)
             timings.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, response.status_code
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
-    return statistics.median(timings), p95, len(queries.captured_queries)
+    return (*p50_p95(timings), len(queries.captured_queries))
 
 
 def _naive_full_history(customer: Customer) -> None:
@@ -98,12 +92,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40)
     args = parser.parse_args()
-    settings.DEBUG = False
-    settings.ALLOWED_HOSTS = ["testserver"]
-    user, _created = get_user_model().objects.get_or_create(username="bench_service")
-    user.groups.set([Group.objects.get(name=roles.SERVICE)])
-    client = Client()
-    client.force_login(user)
+    client, _user = service_client()
 
     long_customer = _long_history_customer()
     short_customer = (
@@ -127,12 +116,8 @@ def main() -> int:
         start = time.perf_counter()
         _naive_full_history(long_customer)
         timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    print(
-        f"{'naive: whole history, ORM only':<34}{history:>8,}"
-        f"{statistics.median(timings):>9.1f}{timings[round(0.95 * (len(timings) - 1))]:>9.1f}"
-        f"{2:>9}"
-    )
+    p50, p95 = p50_p95(timings)
+    print(f"{'naive: whole history, ORM only':<34}{history:>8,}{p50:>9.1f}{p95:>9.1f}{2:>9}")
     return 0
 
 

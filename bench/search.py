@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -31,13 +30,10 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Q  # noqa: E402
-from django.test import Client  # noqa: E402
 
+from bench.requests import p50_p95, service_client  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from customers.selectors import (  # noqa: E402
     CustomerOrder,
@@ -46,7 +42,6 @@ from customers.selectors import (  # noqa: E402
     search_customers,
 )
 from customers.views import PAGE_SIZE, SEARCHES_SESSION_KEY  # noqa: E402
-from privacy import roles  # noqa: E402
 
 
 def _sample_queries(rng: random.Random, samples: int) -> dict[str, list[str]]:
@@ -104,9 +99,8 @@ def _timed(function: Callable[[], object]) -> float:
 def _percentiles(values: list[float]) -> str:
     if not values:
         return "          –"
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{statistics.median(ordered):7.1f} {p95:7.1f}"
+    p50, p95 = p50_p95(values)
+    return f"{p50:7.1f} {p95:7.1f}"
 
 
 def main() -> int:
@@ -114,13 +108,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    settings.DEBUG = False
-    settings.ALLOWED_HOSTS = ["testserver"]
-
-    user, _created = get_user_model().objects.get_or_create(username="bench_service")
-    user.groups.set([Group.objects.get(name=roles.SERVICE)])
-    client = Client()
-    client.force_login(user)
+    client, user = service_client()
     session = client.session
 
     queries = _sample_queries(random.Random(args.seed), args.samples)
