@@ -14,31 +14,17 @@ def make_user(db):
     return make
 
 
-@pytest.fixture
-def sales_user(make_user):
-    return make_user(roles.SALES)
+def _user_in(role: str, **fields):
+    @pytest.fixture
+    def user(make_user):
+        return make_user(role, **fields)
+
+    return user
 
 
-@pytest.fixture
-def other_sales_user(make_user):
-    return make_user(roles.SALES)
-
-
-@pytest.fixture
-def analyst_user(make_user):
-    return make_user(roles.ANALYST)
-
-
-@pytest.fixture
-def admin_user_role(make_user):
-    return make_user(roles.ADMINISTRATOR, is_staff=True)
-
-
-@pytest.fixture
-def privacy_user(make_user):
-    return make_user(roles.PRIVACY_OFFICER)
-
-
-@pytest.fixture
-def service_user(make_user):
-    return make_user(roles.SERVICE)
+sales_user = _user_in(roles.SALES)
+other_sales_user = _user_in(roles.SALES)
+service_user = _user_in(roles.SERVICE)
+analyst_user = _user_in(roles.ANALYST)
+privacy_user = _user_in(roles.PRIVACY_OFFICER)
+admin_user_role = _user_in(roles.ADMINISTRATOR, is_staff=True)
