@@ -94,16 +94,32 @@ def _search_conditions(text: str) -> Q:
     return conditions | Q(name__icontains=text) | Q(company_name__icontains=text)
 
 
-SEARCH_RESULT_LIMIT = 1000
+SEARCH_RESULT_LIMIT = 500
+# How many of the newest customers a broad search reads before going through the indexes.
+RECENT_WINDOW = 25_000
 
 
 def newest_matches(customers: QuerySet[Customer], *, limit: int = SEARCH_RESULT_LIMIT) -> list[int]:
-    """Ids of the newest `limit` customers of a searched queryset.
+    """Ids of the newest `limit` customers of a searched queryset, by the cheaper of two ways.
 
-    Ordering by `id + 0` instead of `id` keeps PostgreSQL from walking the primary key backwards
-    and filtering row by row (it misjudges how many names start with two Chinese characters and
-    would read hundreds of thousands of rows); it must use the search indexes, then sort the
-    matches. The capped id list then pages in any order at no cost."""
+    A broad search ("Ltd.", a common surname) matches densely, so the newest RECENT_WINDOW
+    customers already hold `limit` matches: reading just those, newest first, answers it.
+    A narrow one is answered through the search indexes, ordered by `id + 0` rather than `id`
+    so that PostgreSQL cannot choose to walk the whole primary key backwards (it misjudges
+    how many names start with two Chinese characters and would read hundreds of thousands of
+    rows), and the matches are sorted afterwards. Either way the capped id list then pages in
+    any order at no cost."""
+    floor = (
+        Customer.objects.order_by("-pk")
+        .values_list("pk", flat=True)[RECENT_WINDOW - 1 : RECENT_WINDOW]
+        .first()
+    )
+    if floor is not None:
+        recent = list(
+            customers.filter(pk__gte=floor).order_by("-pk").values_list("pk", flat=True)[:limit]
+        )
+        if len(recent) == limit:
+            return recent
     return list(customers.order_by((F("pk") + 0).desc()).values_list("pk", flat=True)[:limit])
 
 
