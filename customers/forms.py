@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, IdDocumentKind, Tag
+from customers.models import Customer, IdDocumentKind, LifecycleStage, Tag
+from customers.services import BulkAction
 
 EDITABLE_FIELDS = [
     "kind",
@@ -104,3 +105,40 @@ class CustomerForm(forms.ModelForm):
             changes.pop("id_number", None)
             changes.pop("id_document_kind", None)
         return changes
+
+
+class BulkActionForm(forms.Form):
+    """An action on the customers ticked in the list (their ids come as `customer` values).
+    Which value is needed depends on the action; `clean` reports the missing one."""
+
+    action = forms.ChoiceField(label=_("With the selected customers"), choices=BulkAction.choices)
+    tag = forms.ModelChoiceField(label=_("tag"), queryset=Tag.objects.all(), required=False)
+    owner = forms.ModelChoiceField(
+        label=_("owner"), queryset=get_user_model().objects.filter(is_active=True), required=False
+    )
+    lifecycle_stage = forms.ChoiceField(
+        label=_("lifecycle stage"), choices=[("", "—"), *LifecycleStage.choices], required=False
+    )
+
+    VALUE_FIELD = {
+        BulkAction.ADD_TAG: "tag",
+        BulkAction.REMOVE_TAG: "tag",
+        BulkAction.ASSIGN_OWNER: "owner",
+        BulkAction.CHANGE_STAGE: "lifecycle_stage",
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        action = cleaned.get("action")
+        if action and not cleaned.get(self.VALUE_FIELD[action]):
+            self.add_error(self.VALUE_FIELD[action], _("Choose what to apply."))
+        return cleaned
+
+    @property
+    def value(self):
+        return self.cleaned_data[self.VALUE_FIELD[self.cleaned_data["action"]]]

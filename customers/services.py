@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -359,6 +359,36 @@ def set_customer_tags(*, actor: Any, customer: Customer, tags: Iterable[Tag]) ->
             },
         )
     return customer
+
+
+class BulkAction(models.TextChoices):
+    ADD_TAG = "add_tag", _("Add tag")
+    REMOVE_TAG = "remove_tag", _("Remove tag")
+    ASSIGN_OWNER = "assign_owner", _("Assign owner")
+    CHANGE_STAGE = "change_stage", _("Change lifecycle stage")
+
+
+@transaction.atomic
+def apply_bulk_action(
+    *, actor: Any, customers: Iterable[Customer], action: BulkAction, value: Any
+) -> int:
+    """Apply one action to several customers, each through the single-customer service (so
+    each change is validated and audited on its customer). All or nothing: a ValidationError
+    on any customer rolls the whole batch back. Returns how many customers changed."""
+    changed = 0
+    for customer in customers:
+        if action in (BulkAction.ADD_TAG, BulkAction.REMOVE_TAG):
+            tags = set(customer.tags.all())
+            wanted = tags | {value} if action == BulkAction.ADD_TAG else tags - {value}
+            if wanted != tags:
+                set_customer_tags(actor=actor, customer=customer, tags=wanted)
+                changed += 1
+            continue
+        field = "owner" if action == BulkAction.ASSIGN_OWNER else "lifecycle_stage"
+        before = getattr(customer, field)
+        update_customer(actor=actor, customer=customer, **{field: value})
+        changed += getattr(customer, field) != before
+    return changed
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ app_name = "customers"
 urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
     path("new/", views.CustomerFormView.as_view(), name="create"),
+    path("bulk/", views.BulkActionView.as_view(), name="bulk"),
     path(
         "possible-duplicates/",
         views.PossibleDuplicatesView.as_view(),

@@ -14,13 +14,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers import services
 from customers.filters import CustomerFilter
-from customers.forms import CustomerForm
+from customers.forms import BulkActionForm, CustomerForm
 from customers.models import Customer
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
@@ -28,6 +30,7 @@ from customers.selectors import (
     can_edit_customer,
     can_view_personal_data,
     customer_page,
+    customers_visible_to,
     get_customer_for,
     newest_matches,
     possible_duplicates,
@@ -107,6 +110,7 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
             orders=CustomerOrder.choices,
             base_query=urlencode({**params.dict(), "order": order}),
             unordered_query=params.urlencode(),
+            bulk_form=BulkActionForm() if user.has_perm("customers.change_customer") else None,
             **kwargs,
         )
 
@@ -194,6 +198,45 @@ class CustomerFormView(PermissionRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(customer=self.customer, **kwargs)
+
+
+class BulkActionView(PermissionRequiredMixin, View):
+    """Tag, untag, assign or re-stage the customers ticked in the list. Only customers the
+    user may edit are touched; assigning owners needs the all-customers scope."""
+
+    permission_required = "customers.change_customer"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse("customers:list")
+        form = BulkActionForm(request.POST)
+        if not form.is_valid():
+            for problems in form.errors.values():
+                for problem in problems:
+                    messages.error(request, problem)
+            return HttpResponseRedirect(back)
+        action = form.cleaned_data["action"]
+        if action == services.BulkAction.ASSIGN_OWNER and not request.user.has_perm(
+            "customers.view_all_customers"
+        ):
+            raise PermissionDenied
+        ids = [int(pk) for pk in request.POST.getlist("customer") if pk.isdigit()]
+        chosen = customers_visible_to(request.user).filter(pk__in=ids)
+        editable = [c for c in chosen if can_edit_customer(request.user, c)]
+        try:
+            changed = services.apply_bulk_action(
+                actor=request.user, customers=editable, action=action, value=form.value
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(back)
+        messages.success(
+            request,
+            ngettext("%(count)d customer updated.", "%(count)d customers updated.", changed)
+            % {"count": changed},
+        )
+        return HttpResponseRedirect(back)
 
 
 class PossibleDuplicatesView(PermissionRequiredMixin, View):

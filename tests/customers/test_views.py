@@ -249,3 +249,50 @@ def test_customer_page_shows_a_duplicate_warning(client, service_user):
     response = client.get(reverse("customers:detail", args=[first.pk]))
     assert [c.pk for c in response.context["duplicates"]] == [second.pk]
     assert "Possible duplicate" in response.content.decode()
+
+
+def test_bulk_actions_tag_assign_and_restage_only_what_the_user_may_edit(
+    client, sales_user, other_sales_user, service_user
+):
+    vip = Tag.objects.create(name="VIP")
+    mine = CustomerFactory(owner=sales_user)
+    unassigned = CustomerFactory()
+    theirs = CustomerFactory(owner=other_sales_user)
+    ids = [mine.pk, unassigned.pk, theirs.pk]
+    client.force_login(sales_user)
+    url = reverse("customers:bulk")
+    response = client.post(url, {"action": "add_tag", "tag": vip.pk, "customer": ids})
+    assert response["Location"] == reverse("customers:list")
+    assert set(vip.customers.all()) == {mine, unassigned}
+    client.post(url, {"action": "change_stage", "lifecycle_stage": "prospect", "customer": ids})
+    stages = dict(Customer.objects.values_list("pk", "lifecycle_stage"))
+    assert stages == {mine.pk: "prospect", unassigned.pk: "prospect", theirs.pk: "lead"}
+    # Sales work on their own customers: handing customers to someone is not theirs to do.
+    assert (
+        client.post(
+            url, {"action": "assign_owner", "owner": sales_user.pk, "customer": ids}
+        ).status_code
+        == 403
+    )
+    client.force_login(service_user)
+    client.post(url, {"action": "assign_owner", "owner": service_user.pk, "customer": ids})
+    assert set(Customer.objects.values_list("owner", flat=True)) == {service_user.pk}
+    assert AuditEvent.objects.filter(action="customer.tags").count() == 2
+    assert AuditEvent.objects.filter(action="customer.update", actor=service_user).count() == 3
+
+
+def test_bulk_action_without_its_value_changes_nothing(client, service_user):
+    customer = CustomerFactory()
+    client.force_login(service_user)
+    response = client.post(
+        reverse("customers:bulk"), {"action": "add_tag", "customer": [customer.pk]}, follow=True
+    )
+    assert "Choose what to apply." in response.content.decode()
+    assert not customer.tags.exists()
+
+
+def test_analyst_has_no_bulk_actions(client, analyst_user):
+    CustomerFactory()
+    client.force_login(analyst_user)
+    assert client.get(reverse("customers:list")).context["bulk_form"] is None
+    assert client.post(reverse("customers:bulk"), {"action": "add_tag"}).status_code == 403
