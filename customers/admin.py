@@ -5,7 +5,14 @@ from django.contrib import admin
 from django.db import models
 
 from customers import services
-from customers.models import Contact, Customer, ExternalId, LifecycleStageChange, Tag
+from customers.models import (
+    Contact,
+    Customer,
+    ExternalId,
+    LifecycleStageChange,
+    SavedView,
+    Tag,
+)
 from customers.presentation import display_personal
 from customers.selectors import can_view_personal_data, customers_visible_to
 
@@ -203,6 +210,20 @@ class ExternalIdAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "is_shared", "created_at")
+    list_filter = ("is_shared",)
+    search_fields = ("name", "owner__username")
+    list_select_related = ("owner",)
 
     def has_add_permission(self, request) -> bool:
         return False

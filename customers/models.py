@@ -306,3 +306,27 @@ class LifecycleStageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage or '-'} → {self.to_stage}"
+
+
+class SavedView(models.Model):
+    """A named set of list filters and sort order, kept per user and optionally shared."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_customer_views"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    # The list's filter and sort parameters as a query string (never a search text).
+    query = models.CharField(max_length=1000, blank=True)
+    is_shared = models.BooleanField(_("share with colleagues"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

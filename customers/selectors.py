@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, ExternalId
+from customers.models import Customer, ExternalId, SavedView
 from customers.normalize import NormalizationError, normalize_name, normalize_phone
 
 
@@ -187,3 +187,8 @@ def possible_duplicates(
     if not keys:
         return []
     return list(customers_visible_to(user).filter(keys).exclude(pk=exclude_pk)[:limit])
+
+
+def saved_views_for(user: AbstractBaseUser) -> QuerySet[SavedView]:
+    """The user's own saved list views and those colleagues shared."""
+    return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")

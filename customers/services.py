@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,7 @@ from customers.models import (
     IdDocumentKind,
     LifecycleStage,
     LifecycleStageChange,
+    SavedView,
     Tag,
 )
 from customers.normalize import (
@@ -359,6 +361,36 @@ def set_customer_tags(*, actor: Any, customer: Customer, tags: Iterable[Tag]) ->
             },
         )
     return customer
+
+
+# Parameters that belong to one moment of one session, never to a saved view.
+_TRANSIENT_LIST_PARAMETERS = frozenset({"search", "after", "csrfmiddlewaretoken"})
+
+
+@transaction.atomic
+def save_customer_view(*, actor: Any, name: str, query: QueryDict, is_shared: bool) -> SavedView:
+    """Save the list's current filters and order under a name for the actor (replacing a view
+    of the same name). The search text and page position are left out."""
+    name = normalize_name(name)[:100]
+    if not name:
+        raise ValidationError({"name": _("Give the view a name.")})
+    kept = query.copy()
+    for parameter in _TRANSIENT_LIST_PARAMETERS:
+        kept.pop(parameter, None)
+    view, _created = SavedView.objects.update_or_create(
+        owner=actor, name=name, defaults={"query": kept.urlencode()[:1000], "is_shared": is_shared}
+    )
+    record_event(actor=actor, action="saved_view.save", target=view, changes={"name": name})
+    return view
+
+
+@transaction.atomic
+def delete_customer_view(*, actor: Any, view: SavedView) -> None:
+    """Delete one of the actor's saved views (PermissionDenied for someone else's)."""
+    if view.owner_id != actor.pk:
+        raise PermissionDenied
+    record_event(actor=actor, action="saved_view.delete", target=view, changes={"name": view.name})
+    view.delete()
 
 
 class BulkAction(models.TextChoices):

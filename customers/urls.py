@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
     path("new/", views.CustomerFormView.as_view(), name="create"),
     path("bulk/", views.BulkActionView.as_view(), name="bulk"),
+    path("views/save/", views.SaveViewView.as_view(), name="save_view"),
+    path("views/<int:view_pk>/delete/", views.DeleteViewView.as_view(), name="delete_view"),
     path(
         "possible-duplicates/",
         views.PossibleDuplicatesView.as_view(),

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from django.views.generic import FormView, TemplateView
 from customers import services
 from customers.filters import CustomerFilter
 from customers.forms import BulkActionForm, CustomerForm
-from customers.models import Customer
+from customers.models import Customer, SavedView
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
     CustomerOrder,
@@ -34,6 +34,7 @@ from customers.selectors import (
     get_customer_for,
     newest_matches,
     possible_duplicates,
+    saved_views_for,
     search_customers,
 )
 from interactions.models import InteractionKind
@@ -110,6 +111,8 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
             orders=CustomerOrder.choices,
             base_query=urlencode({**params.dict(), "order": order}),
             unordered_query=params.urlencode(),
+            saved_views=list(saved_views_for(user)),
+            current_query=self.request.GET.urlencode(),
             bulk_form=BulkActionForm() if user.has_perm("customers.change_customer") else None,
             **kwargs,
         )
@@ -237,6 +240,37 @@ class BulkActionView(PermissionRequiredMixin, View):
             % {"count": changed},
         )
         return HttpResponseRedirect(back)
+
+
+class SaveViewView(PermissionRequiredMixin, View):
+    """Save the list's current filters and order under a name."""
+
+    permission_required = "customers.view_customer"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        query = QueryDict(request.POST.get("query", ""))
+        try:
+            view = services.save_customer_view(
+                actor=request.user,
+                name=request.POST.get("name", ""),
+                query=query,
+                is_shared=bool(request.POST.get("is_shared")),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(reverse("customers:list") + "?" + query.urlencode())
+        messages.success(request, _("View saved."))
+        return HttpResponseRedirect(reverse("customers:list") + "?" + view.query)
+
+
+class DeleteViewView(PermissionRequiredMixin, View):
+    permission_required = "customers.view_customer"
+
+    def post(self, request: HttpRequest, view_pk: int) -> HttpResponse:
+        view = get_object_or_404(SavedView, pk=view_pk, owner=request.user)
+        services.delete_customer_view(actor=request.user, view=view)
+        messages.success(request, _("View deleted."))
+        return HttpResponseRedirect(reverse("customers:list"))
 
 
 class PossibleDuplicatesView(PermissionRequiredMixin, View):

@@ -43,6 +43,7 @@ SAMPLE_VALUES = {
     "path": "css/crm.css",
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
+    "view_pk": "1",
 }
 
 

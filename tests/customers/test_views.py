@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers import services
-from customers.models import Customer, Tag
+from customers.models import Customer, SavedView, Tag
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
 
@@ -296,3 +296,36 @@ def test_analyst_has_no_bulk_actions(client, analyst_user):
     client.force_login(analyst_user)
     assert client.get(reverse("customers:list")).context["bulk_form"] is None
     assert client.post(reverse("customers:bulk"), {"action": "add_tag"}).status_code == 403
+
+
+def test_saved_views_keep_filters_and_order_and_can_be_shared(client, sales_user, service_user):
+    client.force_login(sales_user)
+    response = client.post(
+        reverse("customers:save_view"),
+        {
+            "name": " VIP leads ",
+            "is_shared": "on",
+            "query": "lifecycle_stage=lead&order=name&search=abc&after=9",
+        },
+    )
+    view = SavedView.objects.get()
+    assert (view.name, view.owner, view.is_shared) == ("VIP leads", sales_user, True)
+    assert view.query == "lifecycle_stage=lead&order=name"
+    assert response["Location"] == reverse("customers:list") + "?" + view.query
+    client.force_login(service_user)
+    listed = client.get(reverse("customers:list")).context["saved_views"]
+    assert listed == [view]
+    # Only the owner deletes a view; to others it does not exist.
+    assert client.post(reverse("customers:delete_view", args=[view.pk])).status_code == 404
+    client.force_login(sales_user)
+    client.post(reverse("customers:delete_view", args=[view.pk]))
+    assert not SavedView.objects.exists()
+
+
+def test_a_view_needs_a_name(client, sales_user):
+    client.force_login(sales_user)
+    response = client.post(
+        reverse("customers:save_view"), {"name": " ", "query": "order=name"}, follow=True
+    )
+    assert "Give the view a name." in response.content.decode()
+    assert not SavedView.objects.exists()
