@@ -13,8 +13,11 @@ from django.views.decorators.http import require_GET
 from kombu.exceptions import OperationalError as BrokerError
 
 from crm.celery import app as celery_app
+from crm.estimates import estimated_row_count
 from crm.models import WorkerHeartbeat
+from customers.models import Customer
 from customers.selectors import customers_visible_to
+from interactions.models import FollowUp, Interaction, Transaction
 from interactions.selectors import follow_ups_for, recent_interactions_for
 
 HOME_LIST_LENGTH = 10
@@ -36,7 +39,25 @@ def home(request: HttpRequest) -> HttpResponse:
         "due_today": follow_ups.filter(due_at__gte=today, due_at__lt=tomorrow)[:HOME_LIST_LENGTH],
         "recent_interactions": recent_interactions_for(user=user)[:HOME_LIST_LENGTH],
     }
+    if user.has_perm("auth.view_user"):
+        context["operations"] = _operations_summary()
     return render(request, "home.html", context)
+
+
+def _operations_summary() -> dict:
+    """What administrators see on their home page: table sizes and whether jobs run."""
+    last_beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
+    stale_after = datetime.timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS * 3)
+    return {
+        "customers": estimated_row_count(Customer),
+        "transactions": estimated_row_count(Transaction),
+        "interactions": estimated_row_count(Interaction),
+        "overdue_follow_ups": FollowUp.objects.filter(
+            done_at__isnull=True, due_at__lt=timezone.now()
+        ).count(),
+        "worker": last_beat,
+        "worker_ok": last_beat is not None and timezone.now() - last_beat.seen_at < stale_after,
+    }
 
 
 def _database_ok() -> bool:

@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from crm.models import WorkerHeartbeat
 from interactions import services
 from tests.factories import CustomerFactory, InteractionFactory
 
@@ -45,3 +46,18 @@ def test_home_lists_my_overdue_and_today_follow_ups_and_my_recent_interactions(
     page = response.content.decode()
     assert "Asked for a discount" in page
     assert "Not mine" not in page
+
+
+def test_administrators_see_table_sizes_and_whether_the_worker_runs(
+    client, admin_user_role, sales_user
+):
+    CustomerFactory()
+    client.force_login(admin_user_role)
+    operations = client.get("/").context["operations"]
+    assert operations["customers"] == 1
+    assert operations["worker_ok"] is False
+    assert "No worker is running" in client.get("/").content.decode()
+    WorkerHeartbeat.objects.create(hostname="celery@test", seen_at=timezone.now())
+    assert client.get("/").context["operations"]["worker_ok"] is True
+    client.force_login(sales_user)
+    assert "operations" not in client.get("/").context
