@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, IdDocumentKind, LifecycleStage, Tag
+from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
 from customers.services import BulkAction
 
 EDITABLE_FIELDS = [
@@ -142,3 +142,24 @@ class BulkActionForm(forms.Form):
     @property
     def value(self):
         return self.cleaned_data[self.VALUE_FIELD[self.cleaned_data["action"]]]
+
+
+class ContactForm(forms.ModelForm):
+    """A person at a company customer; the service normalises phone and email."""
+
+    phone = forms.CharField(label=_("phone"), required=False, max_length=64)
+    email = forms.CharField(label=_("email"), required=False, max_length=320)
+
+    class Meta:
+        model = Contact
+        fields = ["name", "title", "decision_role", "phone", "email", "is_primary"]
+
+    def __init__(self, *args, customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
+
+    def _post_clean(self) -> None:
+        # The service validates and writes the contact.
+        pass

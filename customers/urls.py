@@ -19,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.CustomerFormView.as_view(), name="edit"),
     path("<int:pk>/reveal-id/", views.RevealIdNumberView.as_view(), name="reveal_id"),
     path("<int:pk>/archive/", views.ArchiveCustomerView.as_view(), name="archive"),
+    path("<int:pk>/contacts/new/", views.AddContactView.as_view(), name="add_contact"),
 ]

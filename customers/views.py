@@ -16,13 +16,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers import services
 from customers.filters import CustomerFilter
-from customers.forms import BulkActionForm, CustomerForm
+from customers.forms import BulkActionForm, ContactForm, CustomerForm
 from customers.models import Customer, SavedView
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
@@ -197,7 +197,16 @@ class CustomerFormView(PermissionRequiredMixin, FormView):
         except ValidationError as error:
             form.add_service_errors(error)
             return self.form_invalid(form)
-        return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
+        url = reverse("customers:detail", args=[customer.pk])
+        if self.request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Redirect": url})
+        return HttpResponseRedirect(url)
+
+    def get_template_names(self):
+        # Opened in place on the customer page (htmx), only the form is sent.
+        if self.request.headers.get("HX-Request"):
+            return ["customers/_customer_form.html"]
+        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(customer=self.customer, **kwargs)
@@ -240,6 +249,61 @@ class BulkActionView(PermissionRequiredMixin, View):
             % {"count": changed},
         )
         return HttpResponseRedirect(back)
+
+
+class CustomerRecordFormView(PermissionRequiredMixin, FormView):
+    """Create one record on a customer through a service. Configured per record kind; served
+    as an htmx panel on the customer page, or as a page of its own without JavaScript."""
+
+    template_name = "customers/record_form.html"
+    service = None  # the service that writes the record: service(actor=, customer=, **fields)
+    success_message = ""
+    title = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.customer = get_customer_for(request.user, kwargs["pk"])
+        if not can_edit_customer(request.user, self.customer):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "customer": self.customer}
+
+    def get_initial(self):
+        return {"kind": self.request.GET.get("kind", "")}
+
+    def form_valid(self, form) -> HttpResponse:
+        try:
+            self.service(actor=self.request.user, customer=self.customer, **form.cleaned_data)
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message)
+        url = reverse("customers:detail", args=[self.customer.pk])
+        if self.request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Redirect": url})
+        return HttpResponseRedirect(url)
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request"):
+            return ["customers/_record_form.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            customer=self.customer, title=self.title, action=self.request.path, **kwargs
+        )
+
+
+class AddContactView(CustomerRecordFormView):
+    permission_required = "customers.add_contact"
+    form_class = ContactForm
+    service = staticmethod(services.save_contact)
+    title = gettext_lazy("Add a contact person")
+    success_message = gettext_lazy("Contact added.")
 
 
 class SaveViewView(PermissionRequiredMixin, View):

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.generic import FormView
 
 from customers.selectors import can_edit_customer, get_customer_for
+from customers.views import CustomerRecordFormView
 from interactions import services
 from interactions.forms import FollowUpForm, InteractionForm, TransactionForm
 from interactions.selectors import customer_timeline
@@ -36,53 +36,6 @@ class TimelineView(PermissionRequiredMixin, View):
             request,
             "interactions/_timeline_entries.html",
             {"customer": customer, "entries": entries, "next_cursor": next_cursor, "kind": kind},
-        )
-
-
-class CustomerRecordFormView(PermissionRequiredMixin, FormView):
-    """Create one record on a customer through a service. Configured per record kind; served
-    as an htmx panel on the customer page, or as a page of its own without JavaScript."""
-
-    template_name = "interactions/record_form.html"
-    service = None  # the service that writes the record: service(actor=, customer=, **fields)
-    success_message = ""
-    title = ""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not self.has_permission():
-            return self.handle_no_permission()
-        self.customer = get_customer_for(request.user, kwargs["pk"])
-        if not can_edit_customer(request.user, self.customer):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "customer": self.customer}
-
-    def get_initial(self):
-        return {"kind": self.request.GET.get("kind", "")}
-
-    def form_valid(self, form) -> HttpResponse:
-        try:
-            self.service(actor=self.request.user, customer=self.customer, **form.cleaned_data)
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-            return self.form_invalid(form)
-        messages.success(self.request, self.success_message)
-        url = reverse("customers:detail", args=[self.customer.pk])
-        if self.request.headers.get("HX-Request"):
-            return HttpResponse(status=204, headers={"HX-Redirect": url})
-        return HttpResponseRedirect(url)
-
-    def get_template_names(self):
-        if self.request.headers.get("HX-Request"):
-            return ["interactions/_record_form.html"]
-        return [self.template_name]
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            customer=self.customer, title=self.title, action=self.request.path, **kwargs
         )
 
 

@@ -329,3 +329,45 @@ def test_a_view_needs_a_name(client, sales_user):
     )
     assert "Give the view a name." in response.content.decode()
     assert not SavedView.objects.exists()
+
+
+def test_editing_in_place_sends_only_the_form_and_redirects_through_htmx(client, service_user):
+    customer = CustomerFactory(name="Anna Schmidt", country="DE")
+    client.force_login(service_user)
+    url = reverse("customers:edit", args=[customer.pk])
+    panel = client.get(url, HTTP_HX_REQUEST="true")
+    assert panel.templates[0].name == "customers/_customer_form.html"
+    response = client.post(
+        url,
+        {"kind": "person", "name": "Anna Schmidt", "lifecycle_stage": "prospect", "country": "DE"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("customers:detail", args=[customer.pk])
+    invalid = client.post(
+        url, {"kind": "person", "name": "", "country": "DE"}, HTTP_HX_REQUEST="true"
+    )
+    assert invalid.status_code == 200
+    assert "name" in invalid.context["form"].errors
+
+
+def test_adding_a_contact_person_from_the_customer_page(client, sales_user, analyst_user):
+    company = CustomerFactory(kind="company", name="上海星辰贸易有限公司", owner=sales_user)
+    url = reverse("customers:add_contact", args=[company.pk])
+    client.force_login(analyst_user)
+    assert client.get(url).status_code == 403
+    client.force_login(sales_user)
+    client.post(
+        url,
+        {
+            "name": "王 芳",
+            "title": "采购经理",
+            "decision_role": "decision_maker",
+            "phone": "021-6552 9988",
+            "email": "",
+            "is_primary": "on",
+        },
+    )
+    contact = company.contacts.get()
+    assert (contact.name, contact.phone, contact.is_primary) == ("王芳", "+862165529988", True)
+    assert AuditEvent.objects.filter(action="contact.create", actor=sales_user).exists()

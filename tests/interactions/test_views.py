@@ -62,7 +62,7 @@ def test_logging_a_call_from_the_customer_page(client, sales_user):
     client.force_login(sales_user)
     url = reverse("interactions:log_interaction", args=[customer.pk])
     form = client.get(url + "?kind=call", HTTP_HX_REQUEST="true")
-    assert form.templates[0].name == "interactions/_record_form.html"
+    assert form.templates[0].name == "customers/_record_form.html"
     assert form.context["form"].initial["kind"] == "call"
     response = client.post(
         url,
