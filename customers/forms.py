@@ -127,8 +127,14 @@ class BulkActionForm(forms.Form):
         BulkAction.CHANGE_STAGE: "lifecycle_stage",
     }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, can_assign_owner: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if not can_assign_owner:
+            # Staff scoped to their own customers do not hand customers to others.
+            del self.fields["owner"]
+            self.fields["action"].choices = [
+                choice for choice in BulkAction.choices if choice[0] != BulkAction.ASSIGN_OWNER
+            ]
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 

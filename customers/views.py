@@ -113,7 +113,9 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
             unordered_query=params.urlencode(),
             saved_views=list(saved_views_for(user)),
             current_query=self.request.GET.urlencode(),
-            bulk_form=BulkActionForm() if user.has_perm("customers.change_customer") else None,
+            bulk_form=BulkActionForm(can_assign_owner=user.has_perm("customers.view_all_customers"))
+            if user.has_perm("customers.change_customer")
+            else None,
             **kwargs,
         )
 
@@ -222,6 +224,10 @@ class BulkActionView(PermissionRequiredMixin, View):
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
             back = reverse("customers:list")
+        if request.POST.get("action") == services.BulkAction.ASSIGN_OWNER and not (
+            request.user.has_perm("customers.view_all_customers")
+        ):
+            raise PermissionDenied
         form = BulkActionForm(request.POST)
         if not form.is_valid():
             for problems in form.errors.values():
@@ -229,10 +235,6 @@ class BulkActionView(PermissionRequiredMixin, View):
                     messages.error(request, problem)
             return HttpResponseRedirect(back)
         action = form.cleaned_data["action"]
-        if action == services.BulkAction.ASSIGN_OWNER and not request.user.has_perm(
-            "customers.view_all_customers"
-        ):
-            raise PermissionDenied
         ids = [int(pk) for pk in request.POST.getlist("customer") if pk.isdigit()]
         chosen = customers_visible_to(request.user).filter(pk__in=ids)
         editable = [c for c in chosen if can_edit_customer(request.user, c)]

@@ -371,3 +371,13 @@ def test_adding_a_contact_person_from_the_customer_page(client, sales_user, anal
     contact = company.contacts.get()
     assert (contact.name, contact.phone, contact.is_primary) == ("王芳", "+862165529988", True)
     assert AuditEvent.objects.filter(action="contact.create", actor=sales_user).exists()
+
+
+def test_sales_bulk_form_offers_no_owner_assignment(client, sales_user, service_user):
+    CustomerFactory(owner=sales_user)
+    client.force_login(sales_user)
+    form = client.get(reverse("customers:list")).context["bulk_form"]
+    assert "owner" not in form.fields
+    assert "assign_owner" not in dict(form.fields["action"].choices)
+    client.force_login(service_user)
+    assert "owner" in client.get(reverse("customers:list")).context["bulk_form"].fields
