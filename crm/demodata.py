@@ -1025,7 +1025,7 @@ def cn_id_check_character(first_17: str) -> str:
 
 def id_number_columns(number: str) -> tuple[str, str, str]:
     """(encrypted, blind index, masked) for a normalised identity number, exactly as
-    customers.services._apply_id_number stores them; ("", "", "") for "". Reads the
+    customers.services.apply_id_number stores them; ("", "", "") for "". Reads the
     encryption keys from settings (CryptoConfigurationError when they are missing)."""
     if not number:
         return "", "", ""

@@ -182,6 +182,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=60)
+# Rows written per transaction by imports: a killed worker loses at most one batch.
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",

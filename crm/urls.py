@@ -20,6 +20,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("customers/", include("customers.urls")),
     path("customers/<int:pk>/", include("interactions.urls")),
+    path("imports/", include("customers.import_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import BackgroundJob
 from customers.normalize import IdDocumentKind as IdKind
 
 
@@ -159,6 +160,15 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # The import that created this customer or last changed it (its report tells what came in).
+    import_job = models.ForeignKey(
+        "customers.ImportJob",
+        verbose_name=_("import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("merged into"),
@@ -197,6 +207,7 @@ class Customer(models.Model):
             ("reveal_national_id", _("Can reveal identity numbers (audited)")),
             ("import_customers", _("Can import customers")),
             ("export_customers", _("Can export customer lists")),
+            ("export_personal_data", _("Can export unmasked phone, email and address")),
             ("merge_customers", _("Can review and merge duplicate customers")),
         ]
         constraints = [
@@ -326,6 +337,152 @@ class SavedView(models.Model):
         verbose_name_plural = _("saved views")
         constraints = [
             models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportKind(models.TextChoices):
+    CUSTOMERS = "customers", _("Customers")
+    TRANSACTIONS = "transactions", _("Orders")
+    INTERACTIONS = "interactions", _("Interactions")
+
+
+class UpdatePolicy(models.TextChoices):
+    FILL = "fill", _("Fill empty fields only")
+    OVERWRITE = "overwrite", _("Overwrite with the file's values")
+    SKIP = "skip", _("Leave existing customers unchanged")
+
+
+class InvalidValues(models.TextChoices):
+    REJECT_ROW = "reject", _("Reject the whole row")
+    DROP_VALUE = "drop", _("Import the row without the invalid optional value (warning)")
+
+
+class ImportPhase(models.TextChoices):
+    CHECKING = "checking", _("Checking the file")
+    VALIDATING = "validating", _("Validating every row")
+    IMPORTING = "importing", _("Importing")
+
+
+class ImportJob(BackgroundJob):
+    """One uploaded file going in: how to read it, what goes where, and what came of it."""
+
+    kind = models.CharField(_("what"), max_length=20, choices=ImportKind.choices)
+    # Kept outside any public URL; only the job's pages read it.
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
+    file_name = models.CharField(_("file"), max_length=255)
+    file_size = models.PositiveBigIntegerField(_("size"), default=0)
+    file_checksum = models.CharField(_("SHA-256"), max_length=64)
+    table_format = models.JSONField(default=dict, editable=False)
+    # One field key per column ("" ignores the column), in the file's column order.
+    mapping = models.JSONField(default=list)
+    source_name = models.CharField(
+        _("source system"),
+        max_length=50,
+        blank=True,
+        help_text=_("The shop or system the file comes from, e.g. “shopify” or “tmall”."),
+    )
+    source_channel = models.CharField(
+        _("source channel"),
+        max_length=20,
+        choices=SourceChannel.choices,
+        default=SourceChannel.IMPORT,
+    )
+    policy = models.CharField(
+        _("existing customers"),
+        max_length=10,
+        choices=UpdatePolicy.choices,
+        default=UpdatePolicy.FILL,
+    )
+    invalid_values = models.CharField(
+        _("invalid optional values"),
+        max_length=10,
+        choices=InvalidValues.choices,
+        default=InvalidValues.REJECT_ROW,
+    )
+    all_or_nothing = models.BooleanField(
+        _("all or nothing"),
+        default=False,
+        help_text=_("Import nothing if any row has an error."),
+    )
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner of new customers"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    language = models.CharField(max_length=10, default="en", editable=False)
+    phase = models.CharField(
+        max_length=12, choices=ImportPhase.choices, default=ImportPhase.CHECKING, editable=False
+    )
+    # Set when the job stopped for a reason a retry can overcome (a lost worker, a crash); it
+    # then resumes after `checkpoint_row`, the spreadsheet row number of the last committed row.
+    resumable = models.BooleanField(default=False, editable=False)
+    checkpoint_row = models.PositiveIntegerField(default=0, editable=False)
+    rows_created = models.PositiveIntegerField(_("created"), default=0)
+    rows_updated = models.PositiveIntegerField(_("updated"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rows_failed = models.PositiveIntegerField(_("failed"), default=0)
+    warnings = models.PositiveIntegerField(_("warnings"), default=0)
+
+    class Meta(BackgroundJob.Meta):
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="import_job_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class IssueSeverity(models.TextChoices):
+    ERROR = "error", _("Error")
+    WARNING = "warning", _("Warning")
+
+
+class ImportIssue(models.Model):
+    """One problem in one cell (or row) of an import: the error report's lines."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=200, blank=True)
+    # The cell as written in the user's own file, so that the report can be acted on.
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    message = models.CharField(_("message"), max_length=500)
+    severity = models.CharField(_("severity"), max_length=10, choices=IssueSeverity.choices)
+
+    class Meta:
+        ordering = ["row", "pk"]
+        verbose_name = _("import issue")
+        verbose_name_plural = _("import issues")
+        indexes = [models.Index(fields=["job", "row"], name="import_issue_job_row_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.row} {self.column}: {self.message}"
+
+
+class ImportTemplate(models.Model):
+    """A saved column mapping (by header name) and options, to import the same layout again."""
+
+    kind = models.CharField(_("what"), max_length=20, choices=ImportKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    columns = models.JSONField(default=dict)
+    options = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_templates"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("import template")
+        verbose_name_plural = _("import templates")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="import_template_name_unique"),
         ]
 
     def __str__(self) -> str:

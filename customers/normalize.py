@@ -12,12 +12,15 @@ messages end up in logs, import reports and audit trails.
 from __future__ import annotations
 
 import datetime
+import functools
+import gettext as gettext_module
 import math
 import re
 import unicodedata
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
+import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
@@ -606,3 +609,59 @@ def normalize_postcode(raw: RawValue, *, country: str) -> str:
     if not _POSTCODE.match(text):
         raise NormalizationError(_POSTCODE_INVALID, code="postcode_invalid")
     return text
+
+
+# --- Country -----------------------------------------------------------------------------------
+
+_COUNTRY_INVALID = _("Enter a country as a two-letter code (CN, US...) or its name.")
+# Names Chinese spreadsheets use that the ISO list words differently.
+_EXTRA_COUNTRY_NAMES = {
+    "中國": "CN",
+    "中国大陆": "CN",
+    "大陆": "CN",
+    "內地": "CN",
+    "内地": "CN",
+    "台湾": "TW",
+    "臺灣": "TW",
+    "澳门": "MO",
+    "澳門": "MO",
+    "英國": "GB",
+    "美國": "US",
+    "uk": "GB",
+    "usa": "US",
+}
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Every ISO 3166 country by code, English names and Chinese name, case-folded."""
+    chinese = gettext_module.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"], fallback=True
+    )
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2
+        for name in (
+            code,
+            country.alpha_3,
+            country.name,
+            getattr(country, "common_name", ""),
+            getattr(country, "official_name", ""),
+            chinese.gettext(country.name),
+        ):
+            if name:
+                names.setdefault(name.casefold(), code)
+    names.update(_EXTRA_COUNTRY_NAMES)
+    return names
+
+
+def normalize_country(raw: RawValue) -> str:
+    """An ISO 3166 two-letter code from a code ("cn", "CHN") or a name in English or Chinese
+    ("China", "中国"); "" for None or blank. Raises NormalizationError "country_invalid"."""
+    text = " ".join(_clean_text(raw).split())
+    if not text:
+        return ""
+    code = _country_names().get(text.casefold())
+    if code is None:
+        raise NormalizationError(_COUNTRY_INVALID, code="country_invalid")
+    return code

@@ -34,6 +34,7 @@ from customers.normalize import (
     NormalizationError,
     birth_date_from_cn_id,
     gender_from_cn_id,
+    normalize_country,
     normalize_email,
     normalize_id_number,
     normalize_name,
@@ -122,6 +123,13 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _country_or_none(raw: Any) -> str | None:
+    try:
+        return normalize_country(raw) or None
+    except NormalizationError:
+        return None  # reported on the country field itself
+
+
 def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) -> dict[str, Any]:
     """Turn raw input into model field values, raising ValidationError with every field's
     message at once. Only the keys present in `values` are returned (plus the raw companions
@@ -158,7 +166,8 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
         elif field == "birth_date":
             attempt("birth_date", lambda raw=raw: parse_date(raw))
         elif field == "postcode":
-            postcode_country = values.get("country") or country or settings.DEFAULT_COUNTRY
+            postcode_country = _country_or_none(values.get("country")) or country
+            postcode_country = postcode_country or settings.DEFAULT_COUNTRY
             attempt(
                 "postcode",
                 lambda raw=raw, country=postcode_country: normalize_postcode(raw, country=country),
@@ -166,7 +175,7 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
         elif field == "website":
             attempt("website", lambda raw=raw: normalize_website(raw))
         elif field == "country":
-            clean["country"] = _text(raw).upper()[:2] or settings.DEFAULT_COUNTRY
+            attempt("country", lambda raw=raw: normalize_country(raw) or settings.DEFAULT_COUNTRY)
         elif field in ("owner", "consent_email", "consent_sms", "consent_phone"):
             clean[field] = raw if field == "owner" else bool(raw)
         elif field not in ("id_document_kind", "id_number"):
@@ -191,7 +200,7 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
     return clean
 
 
-def _apply_id_number(customer: Customer, number: str) -> None:
+def apply_id_number(customer: Customer, number: str) -> None:
     """Encrypt a normalised identity number onto the customer, or clear it."""
     if not number:
         customer.id_number_encrypted = ""
@@ -266,7 +275,7 @@ def create_customer(
     customer = Customer(**clean)
     if customer.kind == CustomerKind.PERSON and not (customer.family_name or customer.given_name):
         customer.family_name, customer.given_name = split_person_name(customer.name)
-    _apply_id_number(customer, id_number)
+    apply_id_number(customer, id_number)
     customer.full_clean(exclude=["owner", "merged_into"])
     customer.save()
     _record_stage_change(
@@ -294,7 +303,7 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
     before = _snapshot(customer)
     if "id_number" in clean:
         customer.id_document_kind = clean.pop("id_document_kind")
-        _apply_id_number(customer, clean.pop("id_number"))
+        apply_id_number(customer, clean.pop("id_number"))
     for field, value in clean.items():
         setattr(customer, field, value)
     after = _snapshot(customer)

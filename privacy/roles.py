@@ -55,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.reveal_national_id",
         "customers.import_customers",
         "customers.export_customers",
+        "customers.export_personal_data",
         "customers.merge_customers",
         "customers.add_tag",
         "customers.change_tag",
@@ -95,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_personal_data",
         "customers.reveal_national_id",
         "customers.export_customers",
+        "customers.export_personal_data",
         "privacy.view_auditevent",
     ],
 }

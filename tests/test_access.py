@@ -97,6 +97,7 @@ PAGE_MATRIX = {
     "log interaction": ("/customers/{pk}/interactions/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "record purchase": ("/customers/{pk}/purchases/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "schedule follow-up": ("/customers/{pk}/follow-ups/new/", _statuses(WORKS_ON_CUSTOMERS)),
+    "imports": ("/imports/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
     # Django admin sends non-staff to its login page.
     "admin": ("/admin/", _statuses({roles.ADMINISTRATOR}, denied=302)),
     "audit log": ("/admin/privacy/auditevent/", _statuses({roles.ADMINISTRATOR}, denied=302)),

@@ -105,3 +105,44 @@ def test_service_switches_the_interface_to_chinese(page, log_in, make_user):
     page.get_by_label("Language").select_option("zh-hans")
     expect(page.get_by_role("link", name="客户", exact=True)).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+
+@pytest.mark.celery_worker
+def test_sales_imports_a_chinese_excel_csv_through_the_wizard(
+    page, log_in, make_user, tmp_path, settings
+):
+    from celery.contrib.testing.worker import start_worker
+
+    from crm.celery import app as celery_app
+    from tests.customers.importfiles import csv_bytes
+
+    settings.MEDIA_ROOT = tmp_path
+    sales = make_user(roles.SALES)
+    sheet = tmp_path / "会员名单.csv"
+    sheet.write_bytes(
+        csv_bytes(
+            [
+                ["姓名", "手机号码", "生日", "城市"],
+                ["王丽娟", "138 0013 8000", "1990/1/5", "上海"],
+                ["张伟", "1.38001E+10", "1985-03-04", "北京"],
+            ],
+            encoding="gbk",
+        )
+    )
+    log_in(sales)
+    page.get_by_role("link", name="Import").click()
+    page.get_by_label("File", exact=True).set_input_files(str(sheet))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_label("手机号码")).to_have_value("phone")
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("Excel shortened this number")
+    expect(preview.get_by_text("new")).to_have_count(1)
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        page.get_by_role("button", name="Start the import").click()
+        counts = page.locator("#import-counts")
+        expect(counts).to_be_visible(timeout=20_000)
+    expect(counts).to_contain_text("New")
+    expect(page.get_by_role("link", name="Download the error report (CSV)")).to_be_visible()
+    wang = Customer.objects.get(phone="+8613800138000")
+    assert (wang.owner, wang.city) == (sales, "上海")
+    assert not Customer.objects.filter(name="张伟").exists()

@@ -316,7 +316,7 @@ class Command(BaseCommand):
 
         # The rows come out of crm.demodata already normalised and consistent (phones in
         # E.164, ID numbers encrypted with blind index and mask exactly as
-        # customers.services._apply_id_number does), so the per-row services, with a query
+        # customers.services.apply_id_number does), so the per-row services, with a query
         # and an audit event per row, are skipped: one audit event covers the whole load.
         counts["customers"] = _bulk(Customer, customer_rows)
         counts["contacts"] = _bulk(Contact, contact_rows)

@@ -1,0 +1,93 @@
+"""Forms of the import wizard: the upload, and the mapping with its options."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from customers.forms import bootstrap_class
+from customers.imports.files import MAX_FILE_BYTES
+from customers.imports.jobs import importable_kinds
+from customers.imports.mapping import IGNORE
+from customers.models import ImportKind, InvalidValues, SourceChannel, UpdatePolicy
+
+
+def _styled(form: forms.Form) -> None:
+    for field in form.fields.values():
+        field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=importable_kinds)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("CSV, TSV or Excel (.xlsx), up to 200 MB; the first row names the columns."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _styled(self)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than 200 MB. Split it into smaller files.")
+            )
+        return upload
+
+
+class MappingForm(forms.Form):
+    """One select per column of the file, then the options of the run."""
+
+    source_name = forms.CharField(
+        label=_("Source system"),
+        required=False,
+        max_length=50,
+        help_text=_("The shop or system the file comes from, e.g. “shopify” or “tmall”."),
+    )
+    source_channel = forms.ChoiceField(
+        label=_("Source channel of new customers"), choices=SourceChannel.choices
+    )
+    policy = forms.ChoiceField(label=_("Existing customers"), choices=UpdatePolicy.choices)
+    invalid_values = forms.ChoiceField(
+        label=_("An invalid optional value"), choices=InvalidValues.choices
+    )
+    all_or_nothing = forms.BooleanField(
+        label=_("All or nothing: import nothing if any row has an error"), required=False
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner of new customers"), queryset=get_user_model().objects.none(), required=False
+    )
+    template_name = forms.CharField(
+        label=_("Save this mapping as a template named"), required=False, max_length=100
+    )
+
+    def __init__(self, *args, headers, fields, kind, can_assign_owner, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(IGNORE, _("— ignore this column —")), *((f.key, f.label) for f in fields)]
+        self.column_names = []
+        for index, header in enumerate(headers):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False)
+            self.column_names.append(name)
+        if kind != ImportKind.CUSTOMERS:
+            del self.fields["source_channel"], self.fields["policy"]
+        if can_assign_owner and kind == ImportKind.CUSTOMERS:
+            self.fields["owner"].queryset = (
+                get_user_model().objects.filter(is_active=True).order_by("username")
+            )
+        else:
+            del self.fields["owner"]
+        _styled(self)
+
+    def column_fields(self):
+        return [self[name] for name in self.column_names]
+
+    def option_fields(self):
+        return [self[name] for name in self.fields if name not in self.column_names]
+
+    def mapping(self) -> list[str]:
+        return [self.cleaned_data.get(name) or IGNORE for name in self.column_names]

@@ -1,0 +1,558 @@
+"""The customer import's rows: clean each row exactly as the forms do (customers.services
+.normalise_profile), match a batch against the database and against itself, and write it with
+bulk operations. This module is the import's write service for customers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.imports.fields import BatchOptions, PreparedRow, boolean_value, choice_value
+from customers.imports.mapping import CUSTOMER_FIELDS
+from customers.models import (
+    Customer,
+    CustomerKind,
+    ExternalId,
+    Gender,
+    IdDocumentKind,
+    InvalidValues,
+    LifecycleStage,
+    LifecycleStageChange,
+    SourceChannel,
+    Tag,
+    UpdatePolicy,
+    ValueGrade,
+)
+from customers.normalize import NormalizationError, join_person_name, split_person_name
+from customers.services import ID_NUMBER_CONTEXT, apply_id_number, normalise_profile
+from privacy import crypto
+
+FIELDS = CUSTOMER_FIELDS
+
+_CHOICES = {
+    "kind": (
+        CustomerKind,
+        (
+            ("个人", "person"),
+            ("individual", "person"),
+            ("b2c", "person"),
+            ("企业", "company"),
+            ("公司", "company"),
+            ("business", "company"),
+            ("b2b", "company"),
+        ),
+    ),
+    "gender": (
+        Gender,
+        (
+            ("男", "male"),
+            ("男性", "male"),
+            ("先生", "male"),
+            ("m", "male"),
+            ("man", "male"),
+            ("女", "female"),
+            ("女性", "female"),
+            ("女士", "female"),
+            ("小姐", "female"),
+            ("f", "female"),
+            ("woman", "female"),
+            ("未知", ""),
+            ("保密", ""),
+            ("unknown", ""),
+        ),
+    ),
+    "id_document_kind": (
+        IdDocumentKind,
+        (
+            ("身份证", "cn_resident"),
+            ("居民身份证", "cn_resident"),
+            ("id card", "cn_resident"),
+            ("护照", "passport"),
+        ),
+    ),
+    "lifecycle_stage": (LifecycleStage, (("潜在客户", "lead"), ("老客户", "repeat"))),
+    "value_grade": (ValueGrade, ()),
+    "source_channel": (
+        SourceChannel,
+        (
+            ("门店", "store"),
+            ("实体店", "store"),
+            ("线下", "store"),
+            ("网店", "online_shop"),
+            ("官网", "online_shop"),
+            ("商城", "online_shop"),
+            ("shopify", "online_shop"),
+            ("天猫", "marketplace"),
+            ("淘宝", "marketplace"),
+            ("京东", "marketplace"),
+            ("拼多多", "marketplace"),
+            ("抖音", "marketplace"),
+            ("收银", "pos"),
+            ("微信", "wechat"),
+            ("公众号", "wechat"),
+            ("小程序", "wechat"),
+            ("电话", "phone"),
+            ("转介绍", "referral"),
+            ("推荐", "referral"),
+            ("展会", "trade_fair"),
+            ("表单", "web_form"),
+            ("导入", "import"),
+        ),
+    ),
+}
+_BOOLEANS = frozenset({"consent_email", "consent_sms", "consent_phone"})
+_NOT_PROFILE = frozenset({"external_id", "tags"})
+_TAG_SEPARATORS = re.compile(r"[,;，；、|]+")
+_REQUIRED = frozenset({"name"})
+_MAX_EXTERNAL_ID = ExternalId._meta.get_field("external_id").max_length
+_MAX_TAG = Tag._meta.get_field("name").max_length
+_EMPTY = ("", None, False)
+
+_NAME_MISSING = _("A new customer needs a name.")
+_TOO_LONG = _("This value is longer than %(limit)d characters.")
+_OUT_OF_SCOPE = _("This row matches a customer assigned to someone else, whom you cannot change.")
+_DUPLICATE_ROW = _("The same customer as row %(row)d (same %(key)s); the rows were combined.")
+_KEY_LABELS = {
+    "external_id": _("customer id"),
+    "phone": _("mobile phone"),
+    "email": _("email"),
+    "id_number": _("identity number"),
+    "profile": _("name and details"),
+}
+
+
+def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
+    """What a column mapping lacks to import customers."""
+    errors = []
+    if not fields & {
+        "name",
+        "family_name",
+        "given_name",
+        "external_id",
+        "phone",
+        "email",
+        "id_number",
+    }:
+        errors.append(
+            _(
+                "Choose the column with the name, or one with a phone, email or id to update "
+                "existing customers."
+            )
+        )
+    if "external_id" in fields and not source_name:
+        errors.append(_("Name the source system: customer ids are unique only within it."))
+    return errors
+
+
+def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
+    """Fill `row.values` with clean values and `row.issues` with what is wrong, without touching
+    the database."""
+    drop = invalid_values == InvalidValues.DROP_VALUE
+    profile: dict[str, Any] = {}
+
+    def problem(key: str, message: Any) -> None:
+        if drop and key not in _REQUIRED:
+            row.add_issue(
+                key, _("%(message)s The value was left out.") % {"message": message}, warning=True
+            )
+        else:
+            row.add_issue(key, message)
+
+    for key, text in row.raw.items():
+        try:
+            if key in _CHOICES:
+                choices, synonyms = _CHOICES[key]
+                try:
+                    profile[key] = choice_value(choices, text, synonyms)
+                except NormalizationError:
+                    if key != "source_channel":
+                        raise
+                    # An unknown source ("朋友圈") is still worth keeping, as the source detail.
+                    profile[key] = SourceChannel.OTHER
+                    row.raw.setdefault("source_detail", text)
+                    profile.setdefault("source_detail", text)
+            elif key in _BOOLEANS:
+                profile[key] = boolean_value(text)
+            elif key not in _NOT_PROFILE:
+                profile[key] = text
+        except NormalizationError as error:
+            problem(key, error.message)
+    if "id_number" in profile and "id_document_kind" not in profile:
+        profile["id_document_kind"] = IdDocumentKind.CN_RESIDENT
+
+    clean = _normalised(profile, problem)
+    for key, value in list(clean.items()):
+        limit = (
+            getattr(Customer._meta.get_field(key), "max_length", None)
+            if key != "id_number"
+            else None
+        )
+        if limit and isinstance(value, str) and len(value) > limit:
+            problem(key, _TOO_LONG % {"limit": limit})
+            del clean[key]
+    if not clean.get("name") and (clean.get("family_name") or clean.get("given_name")):
+        clean["name"] = join_person_name(clean.get("family_name", ""), clean.get("given_name", ""))
+    if not clean.get("name"):
+        clean.pop("name", None)
+
+    external_id = row.raw.get("external_id", "")
+    if len(external_id) > _MAX_EXTERNAL_ID:
+        problem("external_id", _TOO_LONG % {"limit": _MAX_EXTERNAL_ID})
+    elif external_id:
+        clean["external_id"] = external_id
+    if "tags" in row.raw:
+        names = {name.strip() for name in _TAG_SEPARATORS.split(row.raw["tags"]) if name.strip()}
+        if any(len(name) > _MAX_TAG for name in names):
+            problem("tags", _TOO_LONG % {"limit": _MAX_TAG})
+        else:
+            clean["tags"] = sorted(names)
+    row.values = clean
+    return row
+
+
+def _normalised(profile: dict[str, Any], problem) -> dict[str, Any]:
+    try:
+        return normalise_profile(profile)
+    except ValidationError as error:
+        failed = set()
+        for key, messages in error.message_dict.items():
+            source = "id_number" if key == "id_document_kind" and "id_number" in profile else key
+            for message in messages:
+                problem(source, message)
+            failed.update({key, source})
+    remaining = {key: value for key, value in profile.items() if key not in failed}
+    if "id_number" in failed:
+        remaining.pop("id_document_kind", None)
+    try:
+        return normalise_profile(remaining)
+    except ValidationError:
+        return {}
+
+
+@dataclass
+class _Group:
+    """The rows of one batch that are the same new customer."""
+
+    rows: list[PreparedRow] = field(default_factory=list)
+
+
+_KEY_ORDER = ("external_id", "phone", "email", "id_number", "profile")
+
+
+def _keys(row: PreparedRow, source_name: str) -> dict[str, str]:
+    values = row.values
+    keys = {
+        "external_id": values.get("external_id", "") if source_name else "",
+        "phone": values.get("phone", ""),
+        "email": values.get("email", ""),
+        "id_number": crypto.blind_index(values["id_number"], context=ID_NUMBER_CONTEXT)
+        if values.get("id_number")
+        else "",
+    }
+    keys = {kind: value for kind, value in keys.items() if value}
+    if not keys and values.get("name"):
+        # No identifier at all: the same name with the same details is the same customer, so
+        # importing the file again does not duplicate it.
+        keys["profile"] = _profile_key(
+            values["name"],
+            values.get("birth_date"),
+            values.get("city", ""),
+            values.get("company_name", ""),
+        )
+    return keys
+
+
+def _profile_key(name: str, birth_date: Any, city: str, company_name: str) -> str:
+    return "\x1f".join((name, birth_date.isoformat() if birth_date else "", city, company_name))
+
+
+def _existing_matches(keyed: Sequence[dict[str, str]], source_name: str) -> dict[str, dict]:
+    wanted = {kind: {keys[kind] for keys in keyed if kind in keys} for kind in _KEY_ORDER}
+    live = Customer.objects.filter(merged_into__isnull=True).order_by("pk")
+    found: dict[str, dict] = {kind: {} for kind in _KEY_ORDER}
+    if wanted["external_id"]:
+        for value, customer_id in ExternalId.objects.filter(
+            system=source_name,
+            external_id__in=wanted["external_id"],
+            customer__merged_into__isnull=True,
+        ).values_list("external_id", "customer_id"):
+            found["external_id"][value] = customer_id
+    for kind, column in (
+        ("phone", "phone"),
+        ("email", "email"),
+        ("id_number", "id_number_blind_index"),
+    ):
+        if wanted[kind]:
+            for value, customer_id in live.filter(**{f"{column}__in": wanted[kind]}).values_list(
+                column, "pk"
+            ):
+                found[kind].setdefault(value, customer_id)  # the oldest customer wins
+    if wanted["profile"]:
+        names = {key.split("\x1f", 1)[0] for key in wanted["profile"]}
+        for customer_id, *details in live.filter(name__in=names).values_list(
+            "pk", "name", "birth_date", "city", "company_name"
+        ):
+            key = _profile_key(*details)
+            if key in wanted["profile"]:
+                found["profile"].setdefault(key, customer_id)
+    return found
+
+
+def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int, str]:
+    """Match and write one batch of prepared rows; returns each row's outcome ("created",
+    "updated", "unchanged" or "failed"), adding issues to rows that fail here. Call inside a
+    transaction."""
+    outcomes: dict[int, str] = {row.number: "failed" for row in rows if row.failed}
+    good = [row for row in rows if not row.failed]
+    keyed = [_keys(row, options.source_name) for row in good]
+    in_database = _existing_matches(keyed, options.source_name)
+    in_batch: dict[tuple[str, str], tuple[int | _Group, int]] = {}
+    targets: list[int | _Group] = []
+    for row, keys in zip(good, keyed, strict=True):
+        target = None
+        for kind in _KEY_ORDER:
+            if kind not in keys:
+                continue
+            target = in_database[kind].get(keys[kind])
+            if target is None and (kind, keys[kind]) in in_batch:
+                target, first_row = in_batch[(kind, keys[kind])]
+                row.add_issue(
+                    kind,
+                    _DUPLICATE_ROW % {"row": first_row, "key": _KEY_LABELS[kind]},
+                    warning=True,
+                )
+            if target is not None:
+                break
+        if target is None:
+            target = _Group()
+        for kind, value in keys.items():
+            in_batch.setdefault((kind, value), (target, row.number))
+        if isinstance(target, _Group):
+            target.rows.append(row)
+        targets.append(target)
+
+    existing = Customer.objects.in_bulk({t for t in targets if isinstance(t, int)})
+    writer = _Writer(options, _current_tags(existing), linked=set(in_database["external_id"]))
+    groups: dict[int, _Group] = {}
+    for row, target in zip(good, targets, strict=True):
+        if isinstance(target, _Group):
+            groups.setdefault(id(target), target)
+        else:
+            outcomes[row.number] = writer.update_existing(existing[target], row)
+    for group in groups.values():
+        outcomes.update(writer.create(group))
+    writer.save()
+    for row in good:
+        if row.failed:
+            outcomes[row.number] = "failed"
+    return outcomes
+
+
+def _current_tags(existing: dict[int, Customer]) -> dict[int, set[str]]:
+    tags: dict[int, set[str]] = {pk: set() for pk in existing}
+    for customer_id, name in Customer.tags.through.objects.filter(
+        customer_id__in=existing
+    ).values_list("customer_id", "tag__name"):
+        tags[customer_id].add(name)
+    return tags
+
+
+class _Writer:
+    """Collects a batch's changes in memory and writes them with a few bulk statements."""
+
+    def __init__(
+        self, options: BatchOptions, current_tags: dict[int, set[str]], *, linked: set[str]
+    ) -> None:
+        self.options = options
+        self.now = timezone.now()
+        self.tags = current_tags
+        self.new: list[Customer] = []
+        self.new_tags: dict[int, set[str]] = {}  # by id() of a new customer
+        self.new_links: list[tuple[Customer, str]] = []
+        self.changed: dict[int, Customer] = {}
+        self.changed_fields: set[str] = set()
+        self.stage_changes: list[tuple[Customer, str, str]] = []
+        self.add_tags: list[tuple[Customer, set[str]]] = []
+        # External ids already held (found in the database, or linked earlier in this batch).
+        self.linked = linked
+
+    def create(self, group: _Group) -> dict[int, str]:
+        """One new customer from a group of rows: the first row with a name founds it, the
+        others are merged into it under the update policy."""
+        founder = next((row for row in group.rows if row.values.get("name")), None)
+        if founder is None:
+            for row in group.rows:
+                row.add_issue("name", _NAME_MISSING)
+            return {row.number: "failed" for row in group.rows}
+        customer = self._build(founder.values)
+        outcomes = {founder.number: "created"}
+        for row in group.rows:
+            if row is not founder:
+                outcomes[row.number] = "updated" if self._merge(customer, row) else "unchanged"
+        return outcomes
+
+    def _build(self, values: dict[str, Any]) -> Customer:
+        customer = Customer(
+            **{
+                key: value
+                for key, value in values.items()
+                if key not in ("external_id", "tags", "id_number")
+            },
+        )
+        customer.source_channel = values.get("source_channel") or self.options.source_channel
+        customer.source_detail = values.get("source_detail") or self.options.source_name
+        customer.owner = self.options.owner
+        customer.import_job = self.options.job
+        if customer.kind == CustomerKind.PERSON and not (
+            customer.family_name or customer.given_name
+        ):
+            customer.family_name, customer.given_name = split_person_name(customer.name)
+        apply_id_number(customer, values.get("id_number", ""))
+        self.new.append(customer)
+        self.new_tags[id(customer)] = set(values.get("tags", ()))
+        self._link(customer, values)
+        return customer
+
+    def _link(self, customer: Customer, values: dict[str, Any]) -> bool:
+        external_id = values.get("external_id")
+        if not external_id or not self.options.source_name or external_id in self.linked:
+            return False
+        self.linked.add(external_id)
+        self.new_links.append((customer, external_id))
+        return True
+
+    def update_existing(self, customer: Customer, row: PreparedRow) -> str:
+        actor = self.options.actor
+        if not actor.has_perm("customers.view_all_customers") and customer.owner_id not in (
+            None,
+            actor.pk,
+        ):
+            row.add_issue("", _OUT_OF_SCOPE)
+            return "failed"
+        if self.options.policy == UpdatePolicy.SKIP:
+            return "unchanged"
+        before_stage = customer.lifecycle_stage
+        changed = self._merge(customer, row)
+        if self.options.owner is not None and customer.owner_id is None:
+            customer.owner = self.options.owner
+            changed.add("owner")
+        if not changed:
+            return "unchanged"
+        if "lifecycle_stage" in changed:
+            self.stage_changes.append((customer, before_stage, customer.lifecycle_stage))
+        customer.import_job = self.options.job
+        customer.updated_at = self.now
+        self.changed[customer.pk] = customer
+        self.changed_fields |= changed - {"tags", "external_id"}
+        return "updated"
+
+    def _merge(self, customer: Customer, row: PreparedRow) -> set[str]:
+        """Apply a row's values to a customer under the update policy; the fields changed."""
+        policy = self.options.policy
+        if policy == UpdatePolicy.SKIP:
+            return set()
+        fill = policy == UpdatePolicy.FILL
+        changed: set[str] = set()
+        values = row.values
+        for key, value in values.items():
+            if key in ("external_id", "tags", "id_number", "id_document_kind") or key.endswith(
+                "_raw"
+            ):
+                continue
+            current = getattr(customer, key)
+            if (fill and current not in _EMPTY) or current == value:
+                continue
+            setattr(customer, key, value)
+            changed.add(key)
+            if key in ("phone", "email"):
+                setattr(customer, f"{key}_raw", values[f"{key}_raw"])
+                changed.add(f"{key}_raw")
+        number = values.get("id_number")
+        if number and not (fill and customer.id_number_encrypted):
+            index = crypto.blind_index(number, context=ID_NUMBER_CONTEXT)
+            if index != customer.id_number_blind_index:
+                customer.id_document_kind = values["id_document_kind"]
+                apply_id_number(customer, number)
+                changed |= {
+                    "id_document_kind",
+                    "id_number_encrypted",
+                    "id_number_blind_index",
+                    "id_number_masked",
+                    "birth_date",
+                    "gender",
+                }
+        tags = set(values.get("tags", ()))
+        have = (
+            self.new_tags.get(id(customer)) if customer.pk is None else self.tags.get(customer.pk)
+        )
+        if have is not None and tags - have:
+            if customer.pk is not None:
+                self.add_tags.append((customer, tags - have))
+            have |= tags
+            changed.add("tags")
+        if self._link(customer, values):
+            changed.add("external_id")
+        return changed
+
+    def save(self) -> None:
+        actor = (
+            self.options.actor if getattr(self.options.actor, "is_authenticated", False) else None
+        )
+        if self.new:
+            Customer.objects.bulk_create(self.new)
+            LifecycleStageChange.objects.bulk_create(
+                LifecycleStageChange(
+                    customer=customer,
+                    to_stage=customer.lifecycle_stage,
+                    changed_at=self.now,
+                    changed_by=actor,
+                )
+                for customer in self.new
+            )
+        if self.changed:
+            Customer.objects.bulk_update(
+                self.changed.values(), [*sorted(self.changed_fields), "import_job", "updated_at"]
+            )
+        if self.stage_changes:
+            LifecycleStageChange.objects.bulk_create(
+                LifecycleStageChange(
+                    customer=customer,
+                    from_stage=old,
+                    to_stage=new,
+                    changed_at=self.now,
+                    changed_by=actor,
+                )
+                for customer, old, new in self.stage_changes
+            )
+        if self.new_links:
+            ExternalId.objects.bulk_create(
+                ExternalId(customer=customer, system=self.options.source_name, external_id=value)
+                for customer, value in self.new_links
+            )
+        tagging = [
+            (customer, names) for customer in self.new if (names := self.new_tags[id(customer)])
+        ]
+        tagging += self.add_tags
+        if tagging:
+            self._save_tags(tagging)
+
+    @staticmethod
+    def _save_tags(tagging: list[tuple[Customer, set[str]]]) -> None:
+        names = set().union(*(names for _customer, names in tagging))
+        Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+        tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
+        through = Customer.tags.through
+        through.objects.bulk_create(
+            [
+                through(customer_id=customer.pk, tag_id=tag_ids[name])
+                for customer, customer_names in tagging
+                for name in customer_names
+            ],
+            ignore_conflicts=True,
+        )

@@ -1,0 +1,213 @@
+"""From one row's cells to clean values: what every kind of import shares.
+
+A row becomes a PreparedRow: the clean values of the fields its cells filled, and the issues
+found (errors make the row fail; warnings say what was dropped or merged). Messages are
+translated into the job's language and never contain the cell's value: that goes in the
+report's own column.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from customers.imports.mapping import IGNORE, ImportField
+from customers.models import IssueSeverity
+from customers.normalize import NormalizationError, fold_width, parse_date
+
+MAX_REPORTED_VALUE = 200
+
+
+@dataclass
+class RowIssue:
+    row: int
+    column: str
+    value: str
+    message: str
+    severity: str = IssueSeverity.ERROR
+
+
+@dataclass
+class PreparedRow:
+    number: int
+    # The raw text per field (joined when several columns feed one field).
+    raw: dict[str, str]
+    values: dict[str, Any] = field(default_factory=dict)
+    issues: list[RowIssue] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(issue.severity == IssueSeverity.ERROR for issue in self.issues)
+
+    def add_issue(self, field_key: str, message: Any, *, warning: bool = False) -> None:
+        self.issues.append(
+            RowIssue(
+                row=self.number,
+                column=self.columns.get(field_key, ""),
+                value=self.raw.get(field_key, "")[:MAX_REPORTED_VALUE],
+                message=str(message),
+                severity=IssueSeverity.WARNING if warning else IssueSeverity.ERROR,
+            )
+        )
+
+
+@dataclass
+class BatchOptions:
+    """What a kind's `write_batch` needs to know about the job it writes for."""
+
+    actor: Any
+    job: Any
+    source_name: str
+    source_channel: str
+    policy: str
+    owner: Any = None
+
+
+def cells_by_field(
+    fields: Sequence[ImportField],
+    headers: Sequence[str],
+    mapping: Sequence[str],
+    number: int,
+    cells: Sequence[str],
+) -> PreparedRow:
+    """Gather a row's non-empty cells under the fields they are mapped to."""
+    joins = {item.key for item in fields if item.joins}
+    raw: dict[str, str] = {}
+    columns: dict[str, str] = {}
+    for header, key, cell in zip(headers, mapping, cells, strict=False):
+        if key == IGNORE:
+            continue
+        text = cell.strip()
+        columns.setdefault(key, header)
+        if not text:
+            continue
+        if key in raw and key in joins:
+            raw[key] = f"{raw[key]}{', ' if key == 'tags' else ' '}{text}"
+        else:
+            raw.setdefault(key, text)
+    return PreparedRow(number=number, raw=raw, columns=columns)
+
+
+_CHOICE_INVALID = _("This is not one of the accepted values.")
+_BOOLEAN_INVALID = _("Write yes or no.")
+_NUMBER_INVALID = _("Enter a number.")
+_DATETIME_INVALID = _("Enter a date and time such as 2024-01-05 14:30.")
+
+_TRUE = frozenset(
+    {"yes", "y", "true", "t", "1", "是", "同意", "已同意", "√", "✓", "subscribed", "x"}
+)
+_FALSE = frozenset(
+    {
+        "no",
+        "n",
+        "false",
+        "f",
+        "0",
+        "否",
+        "不同意",
+        "未同意",
+        "not_subscribed",
+        "unsubscribed",
+        "pending",
+        "invalid",
+        "redacted",
+        "never_subscribed",
+    }
+)
+
+
+def boolean_value(raw: str) -> bool:
+    text = fold_width(raw).strip().casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise NormalizationError(_BOOLEAN_INVALID, code="boolean_invalid")
+
+
+@functools.cache
+def _choice_lookup(
+    choices: type[models.TextChoices], synonyms: tuple[tuple[str, str], ...]
+) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for language in ("en", *(code for code, _name in settings.LANGUAGES)):
+        with translation.override(language):
+            for value, label in choices.choices:
+                lookup.setdefault(str(label).casefold(), value)
+    for value in choices.values:
+        if value:
+            lookup[value.casefold()] = value
+    lookup.update(synonyms)
+    return lookup
+
+
+def choice_value(
+    choices: type[models.TextChoices], raw: str, synonyms: Iterable[tuple[str, str]] = ()
+) -> str:
+    """The stored value of a choice written as its value, its English or Chinese label, or a
+    synonym ("男" for male)."""
+    text = " ".join(fold_width(raw).split()).casefold()
+    value = _choice_lookup(choices, tuple(synonyms)).get(text)
+    if value is None:
+        raise NormalizationError(_CHOICE_INVALID, code="choice_invalid")
+    return value
+
+
+_THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}\b)")
+_CURRENCY_SIGNS = re.compile(r"^[¥￥$€£]|(元|rmb|cny)$", re.IGNORECASE)
+
+
+def decimal_value(raw: str) -> Decimal:
+    """A number as people write amounts: "1,299.00", "¥88", "88元"."""
+    text = _CURRENCY_SIGNS.sub("", fold_width(raw).strip()).strip()
+    text = _THOUSANDS.sub("", text)
+    try:
+        value = Decimal(text)
+    except InvalidOperation as error:
+        raise NormalizationError(_NUMBER_INVALID, code="number_invalid") from error
+    if not value.is_finite():
+        raise NormalizationError(_NUMBER_INVALID, code="number_invalid")
+    return value
+
+
+_TIME_PART = re.compile(r"^(?P<date>.+?)[T\s]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
+
+
+def datetime_value(raw: str) -> datetime.datetime:
+    """A moment from a date alone ("2024-01-05": midnight) or a date and time ("2024/1/5 14:30",
+    ISO 8601 with an offset); times without an offset are in the configured time zone."""
+    text = fold_width(raw).strip()
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None:
+        match = _TIME_PART.match(text)
+        try:
+            if match:
+                day = parse_date(match.group("date"))
+                moment = datetime.datetime.combine(
+                    day,
+                    datetime.time(
+                        int(match.group("h")), int(match.group("m")), int(match.group("s") or 0)
+                    ),
+                )
+            else:
+                day = parse_date(text)
+                moment = datetime.datetime.combine(day, datetime.time())
+        except (NormalizationError, ValueError, TypeError) as error:
+            raise NormalizationError(_DATETIME_INVALID, code="datetime_invalid") from error
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment

@@ -1,0 +1,564 @@
+"""The life of an ImportJob: upload and inspect, map, preview, run in batches in the worker,
+cancel, resume, report. Every write here is a service: checked, transactional and audited.
+
+Crash safety: each batch is written in one transaction together with the job's counters, its
+issues and `checkpoint_row`. A worker killed mid-batch loses only that uncommitted batch, and
+the job resumes after the checkpoint. Two workers that pick up the same job (a redelivered
+message) cannot both write a batch: the second one finds the checkpoint moved and stops.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import JobStatus
+from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
+from customers.imports.files import (
+    FileRefusedError,
+    TableFormat,
+    count_rows,
+    inspect_file,
+    iter_rows,
+)
+from customers.imports.mapping import IGNORE, known_format, mapping_from_template, suggest_mapping
+from customers.models import (
+    ImportIssue,
+    ImportJob,
+    ImportKind,
+    ImportPhase,
+    ImportTemplate,
+    InvalidValues,
+    IssueSeverity,
+    SourceChannel,
+    UpdatePolicy,
+)
+from privacy.audit import record_event
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ROWS = 20
+STALLED_AFTER = datetime.timedelta(minutes=5)
+
+# Each kind's rows module: FIELDS, MATCH_FIELDS, prepare(row, invalid_values=...) and
+# write_batch(rows, options). Named by path so that customers does not import interactions.
+_ROW_MODULES = {
+    ImportKind.CUSTOMERS: "customers.imports.customer_rows",
+}
+
+
+def importable_kinds() -> list[tuple[str, str]]:
+    return [(kind.value, kind.label) for kind in ImportKind if kind in _ROW_MODULES]
+
+
+def rows_module(kind: str) -> ModuleType:
+    return import_module(_ROW_MODULES[ImportKind(kind)])
+
+
+def may_import(user: Any) -> bool:
+    return user.has_perm("customers.import_customers")
+
+
+def _require_import_permission(actor: Any) -> None:
+    if not may_import(actor):
+        raise PermissionDenied
+
+
+def _require_own_job(actor: Any, job: ImportJob) -> None:
+    _require_import_permission(actor)
+    if job.created_by_id != actor.pk and not actor.has_perm("customers.view_all_customers"):
+        raise PermissionDenied
+
+
+def jobs_visible_to(user: Any):
+    """Import jobs a user may open: their own, or all for users who see every customer."""
+    if not may_import(user):
+        return ImportJob.objects.none()
+    jobs = ImportJob.objects.select_related("created_by")
+    if user.has_perm("customers.view_all_customers"):
+        return jobs
+    return jobs.filter(created_by=user)
+
+
+def file_path(job: ImportJob) -> Path:
+    return Path(job.file.path)
+
+
+def table_of(job: ImportJob) -> TableFormat:
+    return TableFormat.from_dict(job.table_format)
+
+
+@transaction.atomic
+def create_import(*, actor: Any, kind: str, upload: UploadedFile) -> ImportJob:
+    """Store an uploaded file and inspect it: its format, encoding, delimiter and headers, and a
+    suggested mapping. Raises ValidationError (on "file") for a file that cannot be imported;
+    nothing is kept of it then."""
+    _require_import_permission(actor)
+    job = ImportJob(
+        kind=ImportKind(kind),
+        created_by=actor,
+        file_name=Path(upload.name or "upload").name[:255],
+        file_size=upload.size or 0,
+        language=translation.get_language() or "en",
+        owner=None if actor.has_perm("customers.view_all_customers") else actor,
+    )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    job.file_checksum = digest.hexdigest()
+    job.file.save(job.file_name, upload, save=False)
+    try:
+        table = inspect_file(file_path(job))
+    except FileRefusedError as error:
+        job.file.delete(save=False)
+        raise ValidationError({"file": error.message}, code=error.code) from error
+    job.table_format = table.as_dict()
+    job.mapping = suggest_mapping(rows_module(kind).FIELDS, kind, table.headers)
+    layout = known_format(kind, table.headers)
+    if layout is not None:
+        job.source_name = layout.source_name
+        job.source_channel = SourceChannel.ONLINE_SHOP
+    job.save()
+    record_event(
+        actor=actor,
+        action="import.upload",
+        target=job,
+        changes={"kind": job.kind, "file_checksum": job.file_checksum, "file_size": job.file_size},
+    )
+    return job
+
+
+def templates_for(kind: str):
+    return ImportTemplate.objects.filter(kind=kind)
+
+
+def apply_template(job: ImportJob, template: ImportTemplate) -> list[str]:
+    return mapping_from_template(template.columns, table_of(job).headers)
+
+
+@transaction.atomic
+def configure_import(
+    *,
+    actor: Any,
+    job: ImportJob,
+    mapping: Sequence[str],
+    source_name: str = "",
+    source_channel: str = SourceChannel.IMPORT,
+    policy: str = UpdatePolicy.FILL,
+    invalid_values: str = InvalidValues.REJECT_ROW,
+    all_or_nothing: bool = False,
+    owner: Any = None,
+    template_name: str = "",
+) -> ImportJob:
+    """Set what goes where and how, on a job not yet started; optionally save the mapping as a
+    named template. Raises ValidationError for an unusable mapping."""
+    _require_own_job(actor, job)
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import has already started."))
+    module = rows_module(job.kind)
+    headers = table_of(job).headers
+    known = {field.key for field in module.FIELDS}
+    mapping = [key if key in known else IGNORE for key in mapping][: len(headers)]
+    mapping += [IGNORE] * (len(headers) - len(mapping))
+    errors = module.mapping_errors(set(mapping) - {IGNORE}, source_name=source_name.strip())
+    joins = {field.key for field in module.FIELDS if field.joins}
+    repeated = {key for key in mapping if key and key not in joins and mapping.count(key) > 1}
+    if repeated:
+        labels = {field.key: field.label for field in module.FIELDS}
+        errors.append(
+            _("Each field can come from one column only: %(fields)s.")
+            % {"fields": ", ".join(str(labels[key]) for key in sorted(repeated))}
+        )
+    if errors:
+        raise ValidationError(errors)
+    job.mapping = mapping
+    job.source_name = source_name.strip()[:50]
+    job.source_channel = SourceChannel(source_channel)
+    job.policy = UpdatePolicy(policy)
+    job.invalid_values = InvalidValues(invalid_values)
+    job.all_or_nothing = all_or_nothing
+    # Staff who only see their own customers import them as their own (ARCHITECTURE: roles).
+    job.owner = owner if actor.has_perm("customers.view_all_customers") else actor
+    job.save()
+    if template_name.strip():
+        ImportTemplate.objects.update_or_create(
+            kind=job.kind,
+            name=template_name.strip()[:100],
+            defaults={
+                "columns": {h: key for h, key in zip(headers, mapping, strict=True) if key},
+                "options": {"source_name": job.source_name, "policy": job.policy},
+                "created_by": actor,
+            },
+        )
+    return job
+
+
+@dataclass
+class PreviewRow:
+    number: int
+    cells: list[str]
+    outcome: str
+    issues: list[RowIssue]
+
+
+def _options(job: ImportJob) -> BatchOptions:
+    return BatchOptions(
+        actor=job.created_by,
+        job=job,
+        source_name=job.source_name,
+        source_channel=job.source_channel,
+        policy=job.policy,
+        owner=job.owner,
+    )
+
+
+def _prepare(job: ImportJob, module: ModuleType, rows: Sequence[tuple[int, list[str]]]):
+    headers = table_of(job).headers
+    return [
+        module.prepare(
+            cells_by_field(module.FIELDS, headers, job.mapping, number, cells),
+            invalid_values=job.invalid_values,
+        )
+        for number, cells in rows
+    ]
+
+
+def preview_import(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:
+    """The first rows as the import would treat them, matched against the database but with
+    nothing written (the batch runs in a transaction that is rolled back)."""
+    module = rows_module(job.kind)
+    rows = []
+    for item in iter_rows(file_path(job), table_of(job)):
+        rows.append(item)
+        if len(rows) >= limit:
+            break
+    prepared = _prepare(job, module, rows)
+    with transaction.atomic():
+        outcomes = module.write_batch(prepared, _options(job))
+        transaction.set_rollback(True)
+    return [
+        PreviewRow(number=row.number, cells=cells, outcome=outcomes[row.number], issues=row.issues)
+        for row, (_number, cells) in zip(prepared, rows, strict=True)
+    ]
+
+
+@transaction.atomic
+def start_import(
+    *, actor: Any, job: ImportJob, dry_run: bool = False, queue: bool = True
+) -> ImportJob:
+    """Queue a configured job for the worker (after this transaction commits); with
+    queue=False the caller runs it itself (`run_import`), as the management commands do."""
+    from customers.tasks import run_import_job
+
+    _require_own_job(actor, job)
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import has already started."))
+    if not any(job.mapping):
+        raise ValidationError(_("Choose the field of at least one column."))
+    job.status = JobStatus.QUEUED
+    job.dry_run = dry_run
+    job.save(update_fields=["status", "dry_run"])
+    record_event(
+        actor=actor,
+        action="import.start",
+        target=job,
+        changes={
+            "kind": job.kind,
+            "file_checksum": job.file_checksum,
+            "policy": job.policy,
+            "all_or_nothing": job.all_or_nothing,
+            "dry_run": dry_run,
+        },
+    )
+    if queue:
+        transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    return job
+
+
+@transaction.atomic
+def cancel_import(*, actor: Any, job: ImportJob) -> ImportJob:
+    """Ask the worker to stop after the batch it is writing; a job still waiting stops now."""
+    _require_own_job(actor, job)
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status == JobStatus.DRAFT or (job.status == JobStatus.QUEUED and not job.started_at):
+        _finish(job, JobStatus.CANCELLED)
+    elif job.is_active or job.resumable:
+        job.cancel_requested = True
+        job.save(update_fields=["cancel_requested"])
+        if not job.is_active:
+            _finish(job, JobStatus.CANCELLED)
+    record_event(actor=actor, action="import.cancel", target=job)
+    return job
+
+
+@transaction.atomic
+def resume_import(*, actor: Any, job: ImportJob) -> ImportJob:
+    """Queue again a job whose worker died or crashed; it goes on after its last commit."""
+    from customers.tasks import run_import_job
+
+    _require_own_job(actor, job)
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if not (job.resumable or job.is_stalled(after=STALLED_AFTER)):
+        raise ValidationError(_("This import cannot be resumed."))
+    job.status = JobStatus.QUEUED
+    job.resumable = False
+    job.failure = ""
+    job.finished_at = None
+    job.save(update_fields=["status", "resumable", "failure", "finished_at"])
+    record_event(actor=actor, action="import.resume", target=job)
+    transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    return job
+
+
+class _CancelledError(Exception):
+    """The user asked the job to stop."""
+
+
+class _SupersededError(Exception):
+    """Another worker has taken this job over."""
+
+
+def run_import(job_id: int) -> None:
+    """The worker's side: check the whole file, validate (all-or-nothing, dry run), import."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
+        if job.status not in ImportJob.ACTIVE:
+            return
+        job.status = JobStatus.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+    with translation.override(job.language):
+        try:
+            _run(job)
+        except _SupersededError:
+            return
+        except _CancelledError:
+            _finish_now(job, JobStatus.CANCELLED)
+        except FileRefusedError as error:
+            _finish_now(job, JobStatus.FAILED, failure=str(error.message))
+        except Exception:
+            logger.exception("Import job %s stopped", job.pk)
+            _finish_now(
+                job,
+                JobStatus.FAILED,
+                failure=str(
+                    _(
+                        "The import stopped because of an internal error. Rows up to the "
+                        "last saved one are imported; you can resume it."
+                    )
+                ),
+                resumable=True,
+            )
+
+
+def _run(job: ImportJob) -> None:
+    module = rows_module(job.kind)
+    path, table = file_path(job), table_of(job)
+    if job.phase == ImportPhase.CHECKING:
+        total = count_rows(path, table)
+        _advance(
+            job,
+            phase=ImportPhase.VALIDATING
+            if job.all_or_nothing or job.dry_run
+            else ImportPhase.IMPORTING,
+            rows_total=total,
+        )
+    if job.phase == ImportPhase.VALIDATING:
+        _pass(job, module, path, table, write=False)
+        if job.dry_run:
+            _finish_now(job, JobStatus.DONE)
+            return
+        if job.rows_failed:
+            _finish_now(
+                job,
+                JobStatus.FAILED,
+                failure=str(
+                    _(
+                        "Rows with errors were found, so nothing was imported. Correct "
+                        "them using the error report and import the file again."
+                    )
+                ),
+            )
+            return
+        _advance(job, phase=ImportPhase.IMPORTING, reset=True)
+    _pass(job, module, path, table, write=True)
+    _finish_now(job, JobStatus.DONE)
+
+
+def _advance(job: ImportJob, *, phase: str, rows_total: int | None = None, reset=False) -> None:
+    with transaction.atomic():
+        _lock(job)
+        job.phase = phase
+        if rows_total is not None:
+            job.rows_total = rows_total
+        if reset:
+            ImportIssue.objects.filter(job=job).delete()
+            job.rows_done = job.rows_created = job.rows_updated = job.rows_unchanged = 0
+            job.rows_failed = job.warnings = 0
+        job.save()
+
+
+def _lock(job: ImportJob) -> ImportJob:
+    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if locked.cancel_requested:
+        raise _CancelledError
+    if locked.status != JobStatus.RUNNING or locked.checkpoint_row != job.checkpoint_row:
+        raise _SupersededError
+    return locked
+
+
+def _batches(
+    path: Path, table: TableFormat, after_row: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for number, cells in iter_rows(path, table):
+        if number <= after_row:
+            continue
+        batch.append((number, cells))
+        if len(batch) >= settings.IMPORT_BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _pass(job: ImportJob, module: ModuleType, path: Path, table: TableFormat, *, write: bool):
+    options = _options(job)
+    if not write and job.rows_done:
+        _advance(job, phase=job.phase, reset=True)  # a validation pass always starts over
+    for batch in _batches(path, table, after_row=job.checkpoint_row if write else 0):
+        prepared = _prepare(job, module, batch)
+        with transaction.atomic():
+            _lock(job)
+            if write:
+                outcomes = module.write_batch(prepared, options)
+            else:
+                savepoint = transaction.savepoint()
+                outcomes = module.write_batch(prepared, options)
+                transaction.savepoint_rollback(savepoint)
+            _record_batch(job, prepared, outcomes, checkpoint=batch[-1][0] if write else None)
+
+
+def _record_batch(
+    job: ImportJob,
+    prepared: Sequence[PreparedRow],
+    outcomes: dict[int, str],
+    *,
+    checkpoint: int | None,
+) -> None:
+    issues = [issue for row in prepared for issue in row.issues]
+    ImportIssue.objects.bulk_create(
+        ImportIssue(
+            job=job,
+            row=issue.row,
+            column=issue.column[:200],
+            value=issue.value,
+            message=issue.message[:500],
+            severity=issue.severity,
+        )
+        for issue in issues
+    )
+    counted = list(outcomes.values())
+    job.rows_done += len(prepared)
+    job.rows_created += counted.count("created")
+    job.rows_updated += counted.count("updated")
+    job.rows_unchanged += counted.count("unchanged")
+    job.rows_failed += counted.count("failed")
+    job.warnings += sum(1 for issue in issues if issue.severity == IssueSeverity.WARNING)
+    if checkpoint is not None:
+        job.checkpoint_row = checkpoint
+    job.heartbeat_at = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        rows_done=job.rows_done,
+        rows_created=job.rows_created,
+        rows_updated=job.rows_updated,
+        rows_unchanged=job.rows_unchanged,
+        rows_failed=job.rows_failed,
+        warnings=job.warnings,
+        checkpoint_row=job.checkpoint_row,
+        heartbeat_at=job.heartbeat_at,
+    )
+
+
+def _finish(job: ImportJob, status: str, *, failure: str = "", resumable: bool = False) -> None:
+    job.status = status
+    job.failure = failure
+    job.resumable = resumable
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "failure", "resumable", "finished_at"])
+    if status != JobStatus.CANCELLED or job.started_at:
+        record_event(
+            actor=job.created_by,
+            action=f"import.{status}",
+            target=job,
+            changes=job_counts(job),
+        )
+
+
+def job_counts(job: ImportJob) -> dict[str, Any]:
+    """What came of a job, without personal data: for the audit log and command output."""
+    return {
+        "rows": job.rows_total,
+        "created": job.rows_created,
+        "updated": job.rows_updated,
+        "unchanged": job.rows_unchanged,
+        "failed": job.rows_failed,
+        "warnings": job.warnings,
+        "dry_run": job.dry_run,
+    }
+
+
+def _finish_now(job: ImportJob, status: str, **details: Any) -> None:
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        for field in (
+            "rows_done",
+            "rows_created",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_failed",
+            "warnings",
+            "checkpoint_row",
+            "rows_total",
+            "phase",
+            "started_at",
+        ):
+            setattr(job, field, getattr(locked, field))
+        _finish(job, status, **details)
+
+
+REPORT_HEADERS = (_("Row"), _("Column"), _("Value"), _("Severity"), _("Message"))
+
+
+def report_rows(job: ImportJob) -> Iterator[list[str]]:
+    """The error report: one line per issue, in row order."""
+    severities = dict(IssueSeverity.choices)
+    for issue in job.issues.order_by("row", "pk").iterator(chunk_size=2000):
+        yield [
+            str(issue.row),
+            issue.column,
+            issue.value,
+            str(severities[issue.severity]),
+            issue.message,
+        ]
+
+
+def record_report_download(*, actor: Any, job: ImportJob) -> None:
+    _require_own_job(actor, job)
+    record_event(actor=actor, action="import.report", target=job)

@@ -1,0 +1,396 @@
+"""The customer import end to end below the web layer: upload, mapping, preview, the worker's
+run, matching and policies, idempotence, the error report, permissions and crash safety."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from crm.models import JobStatus
+from customers.imports import jobs
+from customers.models import Customer, ExternalId, ImportJob, Tag
+from privacy import crypto
+from privacy.models import AuditEvent
+from tests.customers.importfiles import csv_bytes, upload, xlsx_bytes
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADERS = [
+    "客户编号",
+    "姓名",
+    "手机号码",
+    "邮箱",
+    "性别",
+    "生日",
+    "城市",
+    "标签",
+    "身份证号",
+    "备注",
+]
+ROWS = [
+    [
+        "C001",
+        "王丽娟",
+        "138 0013 8000",
+        "WLJ@Example.com",
+        "女",
+        "1990-02-30",
+        "上海",
+        "VIP;老客户",
+        "",
+        "第一行",
+    ],
+    ["C002", "张伟", "1.38001E+10", "", "男", "1985/3/4", "北京", "", "", ""],
+    [
+        "C003",
+        "Anna Schmidt",
+        "+49 30 1234567",
+        "anna@example.de",
+        "F",
+        "19900101",
+        "Berlin",
+        "新客",
+        "",
+        "",
+    ],
+    ["C004", "王 丽娟", "+86 13800138000", "", "", "", "", "促销", "", "同一个人"],
+    ["C005", "", "", "nobody@example.com", "", "", "", "", "", ""],
+    ["C006", "李雷", "13900139000", "", "", "", "", "", "11010519491231002X", ""],
+]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _import(actor, content, *, name="customers.csv", start=True, dry_run=False, **options):
+    job = jobs.create_import(actor=actor, kind="customers", upload=upload(name, content))
+    options.setdefault("source_name", "shop")
+    jobs.configure_import(
+        actor=actor, job=job, mapping=options.pop("mapping", job.mapping), **options
+    )
+    if start:
+        jobs.start_import(actor=actor, job=job, dry_run=dry_run)
+        jobs.run_import(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def _counts(job):
+    return (job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_failed)
+
+
+def test_rows_are_cleaned_matched_and_reported(admin_user_role):
+    job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]))
+    assert job.status == JobStatus.DONE
+    assert job.rows_total == 6
+    # Rejected: C001 (impossible birth date), C002 (phone lost by Excel), C005 (no name).
+    assert _counts(job) == (3, 0, 0, 3)
+    wang = Customer.objects.get(phone="+8613800138000")
+    assert (wang.name, wang.family_name, wang.given_name) == ("王丽娟", "王", "丽娟")
+    assert wang.source_channel == "import"
+    assert wang.source_detail == "shop"
+    assert wang.import_job == job
+    assert list(wang.external_ids.values_list("system", "external_id")) == [("shop", "C004")]
+    anna = Customer.objects.get(email="anna@example.de")
+    assert (anna.phone, anna.gender, anna.birth_date.isoformat()) == (
+        "+49301234567",
+        "female",
+        "1990-01-01",
+    )
+    li = Customer.objects.get(name="李雷")
+    assert li.id_number_blind_index == crypto.blind_index(
+        "11010519491231002X", context="customers.Customer.id_number"
+    )
+    assert li.birth_date.isoformat() == "1949-12-31"
+    assert li.gender == "female"
+    report = list(jobs.report_rows(job))
+    assert [line[:4] for line in report] == [
+        ["2", "生日", "1990-02-30", "Error"],
+        ["3", "手机号码", "1.38001E+10", "Error"],
+        ["6", "姓名", "", "Error"],
+    ]
+    assert report[0][4] == "This is not a real calendar date."
+
+
+def test_invalid_optional_values_can_be_dropped_with_a_warning(admin_user_role):
+    job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]), invalid_values="drop")
+    assert _counts(job) == (4, 1, 0, 1)  # only the row without any name fails
+    zhang = Customer.objects.get(name="张伟")
+    assert zhang.phone == ""
+    assert zhang.gender == "male"
+    # C001 and C004 are one customer (same phone): combined, C004 filling what C001 lacked.
+    wang = Customer.objects.get(phone="+8613800138000")
+    assert (wang.email, wang.gender, wang.city, wang.birth_date) == (
+        "wlj@example.com",
+        "female",
+        "上海",
+        None,
+    )
+    assert set(wang.tags.values_list("name", flat=True)) == {"VIP", "老客户", "促销"}
+    assert set(wang.external_ids.values_list("external_id", flat=True)) == {"C001", "C004"}
+    assert job.warnings == 3
+    report = list(jobs.report_rows(job))
+    assert ["5", "手机号码", "+86 13800138000", "Warning"] in [line[:4] for line in report]
+
+
+def test_importing_the_same_file_again_changes_nothing(admin_user_role):
+    content = csv_bytes([HEADERS, *ROWS])
+    first = _import(admin_user_role, content, invalid_values="drop")
+    snapshot = list(Customer.objects.order_by("pk").values())
+    again = _import(admin_user_role, content, invalid_values="drop")
+    assert _counts(again) == (0, 0, 5, 1)
+    assert list(Customer.objects.order_by("pk").values()) == snapshot
+    assert Customer.objects.count() == first.rows_created
+    assert ExternalId.objects.count() == 5  # C001-C004 and C006
+
+
+def test_rows_without_any_identifier_match_on_name_and_details(admin_user_role):
+    content = csv_bytes([["姓名", "城市"], ["赵敏", "杭州"], ["赵敏", "苏州"]])
+    _import(admin_user_role, content)
+    again = _import(admin_user_role, content)
+    assert _counts(again) == (0, 0, 2, 0)
+    assert Customer.objects.filter(name="赵敏").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("policy", "city", "email", "counts"),
+    [
+        ("fill", "上海", "new@example.com", (0, 1, 0, 0)),
+        ("overwrite", "杭州", "new@example.com", (0, 1, 0, 0)),
+        ("skip", "上海", "", (0, 0, 1, 0)),
+    ],
+)
+def test_update_policies(admin_user_role, policy, city, email, counts):
+    existing = CustomerFactory(name="王丽娟", phone="13800138000", city="上海")
+    content = csv_bytes(
+        [["姓名", "手机", "城市", "邮箱"], ["王丽娟", "13800138000", "杭州", "new@example.com"]]
+    )
+    job = _import(admin_user_role, content, policy=policy)
+    existing.refresh_from_db()
+    assert (existing.city, existing.email) == (city, email)
+    assert _counts(job) == counts
+
+
+def test_match_order_is_external_id_then_phone_email_and_id_number(admin_user_role):
+    by_ext = CustomerFactory(name="A", external_ids=[("shop", "X1")])
+    by_phone = CustomerFactory(name="B", phone="13700137000")
+    by_email = CustomerFactory(name="C", email="c@example.com")
+    by_id = CustomerFactory(
+        name="D", id_document_kind="cn_resident", id_number="11010519491231002X"
+    )
+    content = csv_bytes(
+        [
+            ["id", "name", "phone", "email", "身份证号"],
+            ["X1", "A2", "13700137000", "", ""],
+            ["", "B2", "13700137000", "c@example.com", ""],
+            ["", "C2", "", "C@EXAMPLE.COM", ""],
+            ["", "D2", "", "", "110105194912310020".replace("0020", "002X")],
+        ]
+    )
+    job = _import(admin_user_role, content, policy="overwrite")
+    assert _counts(job) == (0, 4, 0, 0)
+    assert [
+        c.name
+        for c in Customer.objects.filter(
+            pk__in=[by_ext.pk, by_phone.pk, by_email.pk, by_id.pk]
+        ).order_by("pk")
+    ] == ["A2", "B2", "C2", "D2"]
+
+
+def test_all_or_nothing_writes_nothing_when_a_row_fails(admin_user_role):
+    job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]), all_or_nothing=True)
+    assert job.status == JobStatus.FAILED
+    assert "nothing was imported" in job.failure
+    assert job.rows_failed == 3
+    assert Customer.objects.count() == 0
+    assert job.issues.filter(severity="error").count() == 3
+
+
+def test_all_or_nothing_imports_a_clean_file(admin_user_role):
+    job = _import(
+        admin_user_role, csv_bytes([HEADERS, ROWS[0][:5] + [""] * 5, ROWS[2]]), all_or_nothing=True
+    )
+    assert job.status == JobStatus.DONE
+    assert _counts(job) == (2, 0, 0, 0)
+
+
+def test_a_dry_run_counts_without_writing(admin_user_role):
+    job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]), dry_run=True)
+    assert job.status == JobStatus.DONE
+    assert job.dry_run
+    assert job.rows_created == 3
+    assert job.rows_failed == 3
+    assert Customer.objects.count() == 0
+
+
+def test_preview_shows_outcomes_and_writes_nothing(admin_user_role):
+    job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]), start=False)
+    preview = jobs.preview_import(job)
+    assert [row.outcome for row in preview] == [
+        "failed",
+        "failed",
+        "created",
+        "created",
+        "failed",
+        "created",
+    ]
+    assert Customer.objects.count() == 0
+    assert Tag.objects.count() == 0
+
+
+def test_xlsx_and_gbk_files_import_the_same(admin_user_role):
+    rows = [["姓名", "手机", "生日"], ["王丽娟", 13800138000, "1990-01-05"]]
+    from_xlsx = _import(admin_user_role, xlsx_bytes(rows), name="a.xlsx")
+    from_gbk = _import(admin_user_role, csv_bytes(rows, encoding="gbk"), name="a.csv")
+    assert _counts(from_xlsx) == (1, 0, 0, 0)
+    assert _counts(from_gbk) == (0, 0, 1, 0)
+
+
+def test_a_hostile_file_is_refused_at_upload_and_not_kept(admin_user_role, settings):
+    with pytest.raises(ValidationError) as refused:
+        jobs.create_import(
+            actor=admin_user_role,
+            kind="customers",
+            upload=upload("x.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00"),
+        )
+    assert "not a text table" in str(refused.value)
+    assert not ImportJob.objects.exists()
+    assert not list((settings.MEDIA_ROOT / "imports").rglob("*.csv"))
+
+
+def test_a_structural_problem_late_in_the_file_fails_the_job_before_any_write(admin_user_role):
+    rows = [["姓名", "手机"]] + [[f"王{i}", f"1380013{i:04d}"] for i in range(3000)]
+    content = csv_bytes(rows) + b"broken,row,with,extra,cells\r\n"
+    job = _import(admin_user_role, content)
+    assert job.status == JobStatus.FAILED
+    assert "3002" in job.failure
+    assert Customer.objects.count() == 0
+
+
+def test_sales_import_as_owner_and_cannot_change_others_customers(sales_user, other_sales_user):
+    theirs = CustomerFactory(name="王", phone="13800138000", owner=other_sales_user)
+    content = csv_bytes([["姓名", "手机"], ["王", "13800138000"], ["李", "13900139000"]])
+    job = _import(sales_user, content, policy="overwrite")
+    assert _counts(job) == (1, 0, 0, 1)
+    assert Customer.objects.get(name="李").owner == sales_user
+    assert "someone else" in job.issues.get().message
+    theirs.refresh_from_db()
+    assert theirs.owner == other_sales_user
+
+
+def test_only_importers_may_import_and_only_their_own_jobs(
+    analyst_user, sales_user, other_sales_user
+):
+    with pytest.raises(PermissionDenied):
+        jobs.create_import(
+            actor=analyst_user,
+            kind="customers",
+            upload=upload("a.csv", csv_bytes([["姓名"], ["王"]])),
+        )
+    job = _import(sales_user, csv_bytes([["姓名"], ["王"]]), start=False)
+    with pytest.raises(PermissionDenied):
+        jobs.start_import(actor=other_sales_user, job=job)
+    assert not jobs.jobs_visible_to(other_sales_user).filter(pk=job.pk).exists()
+
+
+def test_a_mapping_needs_a_name_or_an_identifier(admin_user_role):
+    job = jobs.create_import(
+        actor=admin_user_role,
+        kind="customers",
+        upload=upload("a.csv", csv_bytes([["城市"], ["上海"]])),
+    )
+    with pytest.raises(ValidationError):
+        jobs.configure_import(actor=admin_user_role, job=job, mapping=["city"])
+    with pytest.raises(ValidationError):
+        jobs.configure_import(
+            actor=admin_user_role, job=job, mapping=["external_id"], source_name=""
+        )
+
+
+def test_templates_remember_a_mapping_by_header(admin_user_role):
+    job = _import(
+        admin_user_role,
+        csv_bytes([["Col A", "Col B"], ["王", "13800138000"]]),
+        start=False,
+        mapping=["name", "phone"],
+        template_name="POS export",
+    )
+    other = jobs.create_import(
+        actor=admin_user_role,
+        kind="customers",
+        upload=upload("b.csv", csv_bytes([["col b", "COL A"], ["1", "2"]])),
+    )
+    template = jobs.templates_for("customers").get(name="POS export")
+    assert job.mapping == ["name", "phone"]
+    assert jobs.apply_template(other, template) == ["phone", "name"]
+
+
+def test_the_import_is_audited_without_personal_data(admin_user_role):
+    job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]))
+    events = AuditEvent.objects.filter(target_type="customers.importjob", target_id=str(job.pk))
+    assert list(events.order_by("pk").values_list("action", flat=True)) == [
+        "import.upload",
+        "import.start",
+        "import.done",
+    ]
+    assert events.get(action="import.done").changes["created"] == 3
+    assert "138" not in str(list(events.values_list("changes", flat=True)))
+
+
+def test_a_second_worker_on_the_same_job_does_not_write_twice(admin_user_role, settings):
+    """A redelivered message finds the job's checkpoint moved and stops (no duplicates)."""
+    settings.IMPORT_BATCH_SIZE = 2
+    rows = [["姓名", "手机"]] + [[f"王{i}", f"1380013{i:04d}"] for i in range(7)]
+    job = _import(admin_user_role, csv_bytes(rows), start=False)
+    jobs.start_import(actor=admin_user_role, job=job)
+    jobs.run_import(job.pk)
+    jobs.run_import(job.pk)  # the same message delivered again
+    job.refresh_from_db()
+    assert _counts(job) == (7, 0, 0, 0)
+    assert Customer.objects.count() == 7
+
+
+def test_a_crashed_job_resumes_after_its_last_committed_batch(
+    admin_user_role, settings, monkeypatch
+):
+    settings.IMPORT_BATCH_SIZE = 3
+    rows = [["姓名", "手机"]] + [[f"王{i}", f"1380013{i:04d}"] for i in range(10)]
+    job = _import(admin_user_role, csv_bytes(rows), start=False)
+    jobs.start_import(actor=admin_user_role, job=job)
+    from customers.imports import customer_rows
+
+    real_write = customer_rows.write_batch
+    calls = []
+
+    def crash_on_third_batch(prepared, options):
+        calls.append(len(prepared))
+        if len(calls) == 3:
+            real_write(prepared, options)  # written, then the worker dies before committing
+            raise RuntimeError("worker lost")
+        return real_write(prepared, options)
+
+    monkeypatch.setattr(customer_rows, "write_batch", crash_on_third_batch)
+    jobs.run_import(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.resumable
+    assert job.checkpoint_row == 7
+    assert Customer.objects.count() == 6
+    monkeypatch.setattr(customer_rows, "write_batch", real_write)
+    jobs.resume_import(actor=admin_user_role, job=job)
+    jobs.run_import(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    assert _counts(job) == (10, 0, 0, 0)
+    assert Customer.objects.count() == 10
+
+
+def test_cancel_stops_a_queued_job(admin_user_role):
+    job = _import(admin_user_role, csv_bytes([["姓名"], ["王"]]), start=False)
+    jobs.start_import(actor=admin_user_role, job=job)
+    jobs.cancel_import(actor=admin_user_role, job=job)
+    jobs.run_import(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert Customer.objects.count() == 0
