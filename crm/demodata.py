@@ -958,6 +958,7 @@ class InteractionRow(NamedTuple):
     body: str
     satisfaction: int | None
     staff_id: int | None
+    source_system: str
     external_ref: str
     created_at: datetime.datetime
 
@@ -2129,6 +2130,10 @@ def interactions(
                 body=body.format_map(values),
                 satisfaction=satisfaction,
                 staff_id=staff_id,
+                # The purchase event carries its order's reference, unique per order system.
+                source_system=_ORDER_SYSTEM[purchase.channel]
+                if kind == InteractionKind.PURCHASE
+                else "",
                 external_ref=purchase.ref if kind == InteractionKind.PURCHASE else "",
                 created_at=fromts(logged_ts, tz),
             )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from import_export.formats.base_formats import CSV, XLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "import_export",
     "crm",
     "privacy",
     "customers",
@@ -184,10 +186,20 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=60)
 # Rows written per transaction by imports: a killed worker loses at most one batch.
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=1000)
+# Django admin's import / export buttons (django-import-export): the formats staff use, each
+# import in one transaction.
+IMPORT_EXPORT_FORMATS = [CSV, XLSX]
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Export files hold personal data chosen for one person: they are deleted after this many days.
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
         "schedule": WORKER_HEARTBEAT_SECONDS,
+    },
+    "delete-expired-exports": {
+        "task": "analytics.tasks.delete_expired_exports",
+        "schedule": 3600,
     },
 }
 

@@ -3,6 +3,7 @@ every change goes through the customer services (normalised and audited like the
 
 from django.contrib import admin
 from django.db import models
+from import_export.admin import ImportExportMixin
 
 from customers import services
 from customers.models import (
@@ -14,6 +15,7 @@ from customers.models import (
     Tag,
 )
 from customers.presentation import display_personal
+from customers.resources import CustomerResource, ImportExportAdminMixin
 from customers.selectors import can_view_personal_data, customers_visible_to
 
 MASKED_FORM_FIELDS = ("phone", "email", "street", "postcode")
@@ -93,7 +95,8 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [CustomerResource]
     list_filter = ("kind", "lifecycle_stage", "value_grade", "source_channel", "province")
     search_fields = ("name", "company_name", "=phone", "=email", "external_ids__external_id")
     list_select_related = ("owner",)

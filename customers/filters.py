@@ -1,9 +1,16 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 import django_filters
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import bootstrap_class
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
+from customers.selectors import SEARCH_RESULT_LIMIT, newest_matches, search_customers
 
 CONSENT_CHOICES = [
     ("consent_email", _("Email")),
@@ -74,3 +81,19 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_archived(self, queryset, name, value):
         return queryset.filter(archived_at__isnull=not value)
+
+
+def listed_customers(
+    *, user: Any, params: Mapping[str, Any], search: str = ""
+) -> tuple[CustomerFilter, QuerySet[Customer], bool]:
+    """The customers a list shows for these filter parameters and search text: the filter set
+    (for its form), the customers, and whether the search matched more than it returns (a
+    search keeps its newest SEARCH_RESULT_LIMIT matches). Exports read the same set."""
+    filterset = CustomerFilter(params, queryset=search_customers(user=user, query=search))
+    customers = filterset.qs
+    capped = False
+    if search:
+        matched_ids = newest_matches(customers, limit=SEARCH_RESULT_LIMIT)
+        capped = len(matched_ids) == SEARCH_RESULT_LIMIT
+        customers = Customer.objects.filter(pk__in=matched_ids)
+    return filterset, customers, capped

@@ -15,6 +15,18 @@ def default_country() -> str:
     return settings.DEFAULT_COUNTRY
 
 
+def import_job_field() -> models.ForeignKey:
+    """The import that created a record or last changed it (its report tells what came in)."""
+    return models.ForeignKey(
+        "customers.ImportJob",
+        verbose_name=_("import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+
 class CustomerKind(models.TextChoices):
     PERSON = "person", _("Person")
     COMPANY = "company", _("Company")
@@ -160,15 +172,7 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
-    # The import that created this customer or last changed it (its report tells what came in).
-    import_job = models.ForeignKey(
-        "customers.ImportJob",
-        verbose_name=_("import"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    import_job = import_job_field()
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("merged into"),

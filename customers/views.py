@@ -21,9 +21,9 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers import services
-from customers.filters import CustomerFilter
+from customers.filters import listed_customers
 from customers.forms import BulkActionForm, ContactForm, CustomerForm
-from customers.models import Customer, SavedView
+from customers.models import SavedView
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
     CustomerOrder,
@@ -32,7 +32,6 @@ from customers.selectors import (
     customer_page,
     customers_visible_to,
     get_customer_for,
-    newest_matches,
     possible_duplicates,
     saved_views_for,
     search_customers,
@@ -55,6 +54,11 @@ def remember_search(request: HttpRequest, query: str) -> str:
     return token
 
 
+def remembered_search(request: HttpRequest, token: str) -> str:
+    """The search text behind a token from `remember_search` ("" when unknown)."""
+    return request.session.get(SEARCHES_SESSION_KEY, {}).get(token, "")
+
+
 class CustomerListView(PermissionRequiredMixin, TemplateView):
     permission_required = "customers.view_customer"
     template_name = "customers/customer_list.html"
@@ -75,19 +79,13 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         token = self.request.GET.get("search", "")
-        query = self.request.session.get(SEARCHES_SESSION_KEY, {}).get(token, "")
-        filterset = CustomerFilter(
-            self.request.GET, queryset=search_customers(user=user, query=query)
+        query = remembered_search(self.request, token)
+        filterset, matches, capped = listed_customers(
+            user=user, params=self.request.GET, search=query
         )
         order = self.request.GET.get("order", CustomerOrder.NEWEST)
         if order not in CustomerOrder.values:
             order = CustomerOrder.NEWEST
-        matches = filterset.qs
-        capped = False
-        if query:
-            matched_ids = newest_matches(matches, limit=SEARCH_RESULT_LIMIT)
-            capped = len(matched_ids) == SEARCH_RESULT_LIMIT
-            matches = Customer.objects.filter(pk__in=matched_ids)
         after = self.request.GET.get("after", "")
         customers, next_after = customer_page(
             matches.select_related("owner"),

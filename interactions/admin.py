@@ -2,9 +2,12 @@
 customers are created through the app (services), so they are read-only here."""
 
 from django.contrib import admin
+from import_export.admin import ImportExportMixin
 
+from customers.resources import ImportExportAdminMixin
 from interactions import services
 from interactions.models import FollowUp, Interaction, Product, Transaction, TransactionLine
+from interactions.resources import ProductResource
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,7 +24,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [ProductResource]
     list_display = ("sku", "name", "category", "price", "currency", "is_active")
     list_filter = ("category", "is_active")
     search_fields = ("sku", "name")

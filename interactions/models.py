@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from customers.models import import_job_field
+
 
 def default_currency() -> str:
     return settings.DEFAULT_CURRENCY
@@ -71,6 +73,7 @@ class Transaction(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    import_job = import_job_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -175,7 +178,12 @@ class Interaction(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Like orders: the system an interaction came from and its id there, unique together.
+    source_system = models.CharField(
+        _("source system"), max_length=50, blank=True, default="", db_default=""
+    )
     external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
+    import_job = import_job_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -190,6 +198,11 @@ class Interaction(models.Model):
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
                 name="interaction_satisfaction_1_to_5",
+            ),
+            models.UniqueConstraint(
+                fields=["source_system", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="interaction_external_ref_unique",
             ),
         ]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -21,6 +22,14 @@ def neutralise(value: Any) -> str:
     text = "" if value is None else str(value)
     if text.startswith(_FORMULA_STARTS):
         return "'" + text
+    return text
+
+
+def unneutralise(text: str) -> str:
+    """Undo `neutralise` on a cell read back from a file: "'+8613800138000" is a phone number
+    that an export (or a person typing in Excel) marked as text."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
     return text
 
 
@@ -38,3 +47,66 @@ def csv_lines(headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Iterable
     yield codecs.BOM_UTF8.decode("utf-8") + writer.writerow([neutralise(h) for h in headers])
     for row in rows:
         yield writer.writerow([neutralise(value) for value in row])
+
+
+# Rows per sheet: Excel's limit is 1,048,576 including the header.
+XLSX_SHEET_ROWS = 1_048_575
+PROGRESS_EVERY = 10_000
+
+
+def write_csv(
+    path: Path,
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write a CSV file (UTF-8 with BOM, formula-safe); returns the number of data rows.
+    `on_progress(count)` is called every PROGRESS_EVERY rows."""
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([neutralise(h) for h in headers])
+        for count, row in enumerate(rows, start=1):
+            writer.writerow([neutralise(value) for value in row])
+            if on_progress is not None and count % PROGRESS_EVERY == 0:
+                on_progress(count)
+    return count
+
+
+def write_xlsx(
+    path: Path,
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write an XLSX workbook, formula-safe, in constant memory (XlsxWriter streams each row
+    to disk), every cell as text so that phone numbers stay exact; a new sheet starts every
+    XLSX_SHEET_ROWS rows. Returns the number of data rows."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    bold = workbook.add_format({"bold": True})
+    header_cells = [neutralise(h) for h in headers]
+    count = 0
+    try:
+        sheet, line = None, XLSX_SHEET_ROWS
+        for count, row in enumerate(rows, start=1):
+            if line == XLSX_SHEET_ROWS:
+                sheet, line = workbook.add_worksheet(), 0
+                sheet.write_row(0, 0, header_cells, bold)
+                sheet.freeze_panes(1, 0)
+                write_string = sheet.write_string
+            line += 1
+            for column, value in enumerate(row):
+                text = neutralise(value)
+                if text:
+                    write_string(line, column, text)
+            if on_progress is not None and count % PROGRESS_EVERY == 0:
+                on_progress(count)
+        if sheet is None:
+            workbook.add_worksheet().write_row(0, 0, header_cells, bold)
+    finally:
+        workbook.close()
+    return count

@@ -98,6 +98,10 @@ PAGE_MATRIX = {
     "record purchase": ("/customers/{pk}/purchases/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "schedule follow-up": ("/customers/{pk}/follow-ups/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "imports": ("/imports/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
+    "export": (
+        "/exports/new/",
+        _statuses({roles.ADMINISTRATOR, roles.ANALYST, roles.PRIVACY_OFFICER}),
+    ),
     # Django admin sends non-staff to its login page.
     "admin": ("/admin/", _statuses({roles.ADMINISTRATOR}, denied=302)),
     "audit log": ("/admin/privacy/auditevent/", _statuses({roles.ADMINISTRATOR}, denied=302)),

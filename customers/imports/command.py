@@ -97,12 +97,17 @@ class ImportCommand(BaseCommand):
 
     @staticmethod
     def _actor(username: str | None):
-        users = get_user_model().objects.filter(is_active=True)
-        actor = (
-            users.filter(username=username).first()
-            if username
-            else users.filter(is_superuser=True).order_by("pk").first()
-        )
-        if actor is None:
-            raise CommandError("Pass --user with the username of an active user allowed to import.")
-        return actor
+        return command_actor(username)
+
+
+def command_actor(username: str | None):
+    """The user a management command acts for: --user, else the first active superuser."""
+    users = get_user_model().objects.filter(is_active=True)
+    actor = (
+        users.filter(username=username).first()
+        if username
+        else users.filter(is_superuser=True).order_by("pk").first()
+    )
+    if actor is None:
+        raise CommandError("Pass --user with the username of an active user allowed to do this.")
+    return actor

@@ -13,7 +13,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.imports.fields import BatchOptions, PreparedRow, boolean_value, choice_value
+from customers.imports.fields import (
+    SHOP_CHANNEL_SYNONYMS,
+    BatchOptions,
+    PreparedRow,
+    boolean_value,
+    choice_value,
+    report_invalid,
+)
 from customers.imports.mapping import CUSTOMER_FIELDS
 from customers.models import (
     Customer,
@@ -81,23 +88,10 @@ _CHOICES = {
     "source_channel": (
         SourceChannel,
         (
-            ("门店", "store"),
-            ("实体店", "store"),
-            ("线下", "store"),
-            ("网店", "online_shop"),
-            ("官网", "online_shop"),
-            ("商城", "online_shop"),
-            ("shopify", "online_shop"),
-            ("天猫", "marketplace"),
-            ("淘宝", "marketplace"),
-            ("京东", "marketplace"),
-            ("拼多多", "marketplace"),
-            ("抖音", "marketplace"),
-            ("收银", "pos"),
+            *SHOP_CHANNEL_SYNONYMS,
             ("微信", "wechat"),
             ("公众号", "wechat"),
             ("小程序", "wechat"),
-            ("电话", "phone"),
             ("转介绍", "referral"),
             ("推荐", "referral"),
             ("展会", "trade_fair"),
@@ -157,12 +151,7 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
     profile: dict[str, Any] = {}
 
     def problem(key: str, message: Any) -> None:
-        if drop and key not in _REQUIRED:
-            row.add_issue(
-                key, _("%(message)s The value was left out.") % {"message": message}, warning=True
-            )
-        else:
-            row.add_issue(key, message)
+        report_invalid(row, key, message, drop=drop and key not in _REQUIRED)
 
     for key, text in row.raw.items():
         try:
@@ -272,7 +261,9 @@ def _profile_key(name: str, birth_date: Any, city: str, company_name: str) -> st
     return "\x1f".join((name, birth_date.isoformat() if birth_date else "", city, company_name))
 
 
-def _existing_matches(keyed: Sequence[dict[str, str]], source_name: str) -> dict[str, dict]:
+def existing_matches(keyed: Sequence[dict[str, str]], source_name: str) -> dict[str, dict]:
+    """For each kind of key, which live customer holds each value the rows carry (the oldest
+    one when several do)."""
     wanted = {kind: {keys[kind] for keys in keyed if kind in keys} for kind in _KEY_ORDER}
     live = Customer.objects.filter(merged_into__isnull=True).order_by("pk")
     found: dict[str, dict] = {kind: {} for kind in _KEY_ORDER}
@@ -311,7 +302,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     outcomes: dict[int, str] = {row.number: "failed" for row in rows if row.failed}
     good = [row for row in rows if not row.failed]
     keyed = [_keys(row, options.source_name) for row in good]
-    in_database = _existing_matches(keyed, options.source_name)
+    in_database = existing_matches(keyed, options.source_name)
     in_batch: dict[tuple[str, str], tuple[int | _Group, int]] = {}
     targets: list[int | _Group] = []
     for row, keys in zip(good, keyed, strict=True):

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import IssueSeverity
 from customers.normalize import NormalizationError, fold_width, parse_date
+from privacy.tabular import unneutralise
 
 MAX_REPORTED_VALUE = 200
 
@@ -74,6 +75,18 @@ class BatchOptions:
     owner: Any = None
 
 
+_LEFT_OUT = _("%(message)s The value was left out.")
+
+
+def report_invalid(row: PreparedRow, key: str, message: Any, *, drop: bool) -> None:
+    """An invalid value: an error that fails the row, or, when the user chose to drop invalid
+    optional values (`drop`), a warning and the value left out."""
+    if drop:
+        row.add_issue(key, _LEFT_OUT % {"message": message}, warning=True)
+    else:
+        row.add_issue(key, message)
+
+
 def cells_by_field(
     fields: Sequence[ImportField],
     headers: Sequence[str],
@@ -88,7 +101,7 @@ def cells_by_field(
     for header, key, cell in zip(headers, mapping, cells, strict=False):
         if key == IGNORE:
             continue
-        text = cell.strip()
+        text = unneutralise(cell.strip())
         columns.setdefault(key, header)
         if not text:
             continue
@@ -164,6 +177,25 @@ def choice_value(
     return value
 
 
+# Where a customer or an order came from, as Chinese sheets write it; the values are shared by
+# SourceChannel (customers) and SalesChannel (orders).
+SHOP_CHANNEL_SYNONYMS = (
+    ("门店", "store"),
+    ("实体店", "store"),
+    ("线下", "store"),
+    ("网店", "online_shop"),
+    ("官网", "online_shop"),
+    ("商城", "online_shop"),
+    ("shopify", "online_shop"),
+    ("天猫", "marketplace"),
+    ("淘宝", "marketplace"),
+    ("京东", "marketplace"),
+    ("拼多多", "marketplace"),
+    ("抖音", "marketplace"),
+    ("收银", "pos"),
+    ("电话", "phone"),
+)
+
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}\b)")
 _CURRENCY_SIGNS = re.compile(r"^[¥￥$€£]|(元|rmb|cny)$", re.IGNORECASE)
 
@@ -186,28 +218,25 @@ _TIME_PART = re.compile(r"^(?P<date>.+?)[T\s]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P
 
 def datetime_value(raw: str) -> datetime.datetime:
     """A moment from a date alone ("2024-01-05": midnight) or a date and time ("2024/1/5 14:30",
-    ISO 8601 with an offset); times without an offset are in the configured time zone."""
+    ISO 8601 with an offset); times without an offset are in the configured time zone.
+    Raises NormalizationError, with parse_date's own message when the date is the problem."""
     text = fold_width(raw).strip()
     try:
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        moment = None
-    if moment is None:
         match = _TIME_PART.match(text)
+        day = parse_date(match.group("date") if match else text)
         try:
-            if match:
-                day = parse_date(match.group("date"))
-                moment = datetime.datetime.combine(
-                    day,
-                    datetime.time(
-                        int(match.group("h")), int(match.group("m")), int(match.group("s") or 0)
-                    ),
+            clock = (
+                datetime.time(
+                    int(match.group("h")), int(match.group("m")), int(match.group("s") or 0)
                 )
-            else:
-                day = parse_date(text)
-                moment = datetime.datetime.combine(day, datetime.time())
-        except (NormalizationError, ValueError, TypeError) as error:
+                if match
+                else datetime.time()
+            )
+        except ValueError as error:
             raise NormalizationError(_DATETIME_INVALID, code="datetime_invalid") from error
+        moment = datetime.datetime.combine(day, clock)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment

@@ -58,6 +58,8 @@ STALLED_AFTER = datetime.timedelta(minutes=5)
 # write_batch(rows, options). Named by path so that customers does not import interactions.
 _ROW_MODULES = {
     ImportKind.CUSTOMERS: "customers.imports.customer_rows",
+    ImportKind.TRANSACTIONS: "interactions.imports.transaction_rows",
+    ImportKind.INTERACTIONS: "interactions.imports.interaction_rows",
 }
 
 

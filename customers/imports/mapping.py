@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -328,11 +330,20 @@ def suggest_mapping(fields: Sequence[ImportField], kind: str, headers: Sequence[
         )
     by_synonym: dict[str, str] = {}
     for import_field in fields:
-        for synonym in (import_field.key, *import_field.synonyms):
+        for synonym in (import_field.key, *import_field.synonyms, *_labels(import_field)):
             by_synonym.setdefault(_compact(header_key(synonym)), import_field.key)
     return _without_repeats(
         fields, [by_synonym.get(_compact(header_key(header)), IGNORE) for header in headers]
     )
+
+
+def _labels(import_field: ImportField) -> list[str]:
+    """The field's label in every language: files this product exported use them as headers."""
+    labels = []
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            labels.append(str(import_field.label))
+    return labels
 
 
 def _without_repeats(fields: Sequence[ImportField], mapping: list[str]) -> list[str]:

@@ -213,6 +213,7 @@ def test_filters_by_consent_and_created_range(client, service_user):
 
 def test_broad_search_shows_the_newest_matches_and_says_so(client, service_user, monkeypatch):
     monkeypatch.setattr("customers.views.SEARCH_RESULT_LIMIT", 3)
+    monkeypatch.setattr("customers.filters.SEARCH_RESULT_LIMIT", 3)
     created = [CustomerFactory(name=f"王{n}号") for n in range(5)]
     client.force_login(service_user)
     url = client.post(reverse("customers:list"), {"q": "王"})["Location"]

@@ -1,0 +1,379 @@
+"""Customer lists to CSV or XLSX: the export service and the worker's writer.
+
+The worker reads exactly the customers the list showed (customers.filters.listed_customers,
+scoped to the user who asked), in primary-key chunks so that memory stays flat whatever the
+size, masks personal data unless that user holds `export_personal_data`, and writes through
+privacy.tabular (formula-safe). The file is written under a temporary name and only becomes
+the job's file when complete: a killed worker leaves no half file that looks like an export.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from analytics.models import ExportFormat, ExportJob
+from crm.models import JobStatus
+from customers.filters import listed_customers
+from customers.imports.mapping import CUSTOMER_FIELDS
+from customers.models import (
+    Customer,
+    CustomerKind,
+    ExternalId,
+    Gender,
+    LifecycleStage,
+    SavedView,
+    SourceChannel,
+    ValueGrade,
+)
+from privacy.audit import record_event
+from privacy.masking import mask_email, mask_phone, mask_postcode, mask_street
+from privacy.tabular import write_csv, write_xlsx
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 5000
+_IMPORT_LABELS = {field.key: field.label for field in CUSTOMER_FIELDS}
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    key: str
+    label: str | Promise
+    # The database columns it reads ("tags" and "external_ids" are read per chunk instead).
+    reads: tuple[str, ...] = ()
+    default: bool = True
+
+
+def _column(key: str, *, reads: tuple[str, ...] | None = None, label=None, default=True):
+    return ExportColumn(
+        key=key,
+        label=label or _IMPORT_LABELS[key],
+        reads=(key,) if reads is None else reads,
+        default=default,
+    )
+
+
+# Headers are the import's own field labels, so an exported file imports again as it is.
+COLUMNS: tuple[ExportColumn, ...] = (
+    _column("id", label=_("Customer number"), default=False),
+    _column("name"),
+    _column("family_name", default=False),
+    _column("given_name", default=False),
+    _column("kind", default=False),
+    _column("gender"),
+    _column("birth_date"),
+    _column("phone"),
+    _column("email"),
+    _column("country", default=False),
+    _column("province"),
+    _column("city"),
+    _column("district", default=False),
+    _column("street", default=False),
+    _column("postcode", default=False),
+    _column("company_name"),
+    _column("industry", default=False),
+    _column("website", default=False),
+    _column("lifecycle_stage"),
+    _column("value_grade"),
+    _column("source_channel"),
+    _column("source_detail", default=False),
+    _column("owner", reads=("owner__username",), label=_("Owner")),
+    _column("tags", reads=()),
+    _column("external_ids", reads=(), label=_("IDs in other systems"), default=False),
+    _column("notes", default=False),
+    _column("consent_email", default=False),
+    _column("consent_sms", default=False),
+    _column("consent_phone", default=False),
+    _column("created_at", label=_("Created"), default=False),
+    _column("last_activity_at", label=_("Last activity"), default=False),
+)
+COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
+DEFAULT_COLUMNS = [column.key for column in COLUMNS if column.default]
+_MASKERS: dict[str, Callable[[str], str]] = {
+    "phone": mask_phone,
+    "email": mask_email,
+    "street": mask_street,
+    "postcode": mask_postcode,
+}
+_CHOICES = {
+    "kind": CustomerKind,
+    "gender": Gender,
+    "lifecycle_stage": LifecycleStage,
+    "value_grade": ValueGrade,
+    "source_channel": SourceChannel,
+}
+
+
+def may_export(user: Any) -> bool:
+    return user.has_perm("customers.export_customers")
+
+
+def exports_visible_to(user: Any) -> QuerySet[ExportJob]:
+    """A user's own exports: an export holds data chosen for one person."""
+    if not may_export(user):
+        return ExportJob.objects.none()
+    return ExportJob.objects.filter(created_by=user)
+
+
+def _clean_filters(params: Mapping[str, Any]) -> dict[str, str]:
+    # Only the list's filter parameters travel; page, order and tokens do not.
+    return {
+        key: str(value)
+        for key, value in params.items()
+        if key not in ("search", "after", "order", "csrfmiddlewaretoken") and value
+    }
+
+
+@transaction.atomic
+def start_export(
+    *,
+    actor: Any,
+    params: Mapping[str, Any],
+    columns: Sequence[str],
+    format: str,
+    search: str = "",
+    view_name: str = "",
+    queue: bool = True,
+) -> ExportJob:
+    """Queue an export of the list these parameters (and search text) show the actor.
+    Audited with the filters and columns, never the search text."""
+    from analytics.tasks import run_export_job
+
+    if not may_export(actor):
+        raise PermissionDenied
+    unknown = [key for key in columns if key not in COLUMNS_BY_KEY]
+    if unknown or not columns:
+        raise ValidationError(_("Choose at least one column to export."))
+    job = ExportJob.objects.create(
+        created_by=actor,
+        status=JobStatus.QUEUED,
+        format=ExportFormat(format),
+        filters=_clean_filters(params),
+        search=search[:200],
+        view_name=view_name[:100],
+        columns=list(dict.fromkeys(columns)),
+        unmasked=actor.has_perm("customers.export_personal_data"),
+        language=translation.get_language() or "en",
+    )
+    record_event(
+        actor=actor,
+        action="export.start",
+        target=job,
+        changes={
+            "filters": job.filters,
+            "searched": bool(search),
+            "view": job.view_name,
+            "columns": job.columns,
+            "format": job.format,
+            "unmasked": job.unmasked,
+        },
+    )
+    if queue:
+        transaction.on_commit(lambda: run_export_job.delay(job.pk))
+    return job
+
+
+def saved_view_params(user: Any, name: str) -> dict[str, str]:
+    """The filter parameters of a saved view the user may use (own or shared), by name."""
+    from django.http import QueryDict
+
+    from customers.selectors import saved_views_for
+
+    view = saved_views_for(user).filter(name=name).order_by("-owner_id").first()
+    if view is None:
+        raise SavedView.DoesNotExist(name)
+    return QueryDict(view.query).dict()
+
+
+@transaction.atomic
+def cancel_export(*, actor: Any, job: ExportJob) -> ExportJob:
+    if job.created_by_id != actor.pk:
+        raise PermissionDenied
+    ExportJob.objects.filter(pk=job.pk, status__in=ExportJob.ACTIVE).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+class _CancelledError(Exception):
+    pass
+
+
+def run_export(job_id: int) -> None:
+    """The worker's side: write the file, then make it the job's file."""
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
+        if job.status not in ExportJob.ACTIVE:
+            return
+        if job.cancel_requested:
+            _finish(job, JobStatus.CANCELLED)
+            return
+        job.status = JobStatus.RUNNING
+        job.started_at = timezone.now()
+        job.heartbeat_at = job.started_at
+        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+    relative = f"exports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{job.format}"
+    target = Path(default_storage.path(relative))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    try:
+        with translation.override(job.language):
+            customers = _customers(job)
+            job.rows_total = customers.count()
+            ExportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)
+            headers = [str(COLUMNS_BY_KEY[key].label) for key in job.columns]
+            writer = write_xlsx if job.format == ExportFormat.XLSX else write_csv
+            rows = writer(
+                partial,
+                headers,
+                export_rows(customers, job.columns, unmasked=job.unmasked),
+                on_progress=lambda count: _progress(job, count),
+            )
+        partial.rename(target)
+    except _CancelledError:
+        partial.unlink(missing_ok=True)
+        _finish(job, JobStatus.CANCELLED)
+        return
+    except Exception:
+        partial.unlink(missing_ok=True)
+        logger.exception("Export job %s failed", job.pk)
+        _finish(job, JobStatus.FAILED, failure=str(_("The export failed. Try again.")))
+        return
+    job.file.name = relative
+    job.rows_done = rows
+    _finish(job, JobStatus.DONE)
+
+
+def _customers(job: ExportJob) -> QuerySet[Customer]:
+    _filterset, customers, _capped = listed_customers(
+        user=job.created_by, params=job.filters, search=job.search
+    )
+    return customers
+
+
+def _progress(job: ExportJob, count: int) -> None:
+    if ExportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+        raise _CancelledError
+    ExportJob.objects.filter(pk=job.pk).update(rows_done=count, heartbeat_at=timezone.now())
+
+
+def _finish(job: ExportJob, status: str, *, failure: str = "") -> None:
+    job.status = status
+    job.failure = failure
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "failure", "finished_at", "file", "rows_done"])
+    record_event(
+        actor=job.created_by,
+        action=f"export.{status}",
+        target=job,
+        changes={"rows": job.rows_done, "columns": job.columns, "unmasked": job.unmasked},
+    )
+
+
+def export_rows(
+    customers: QuerySet[Customer], columns: Sequence[str], *, unmasked: bool
+) -> Iterator[list[str]]:
+    """The export's rows in primary-key order, read in chunks (bounded memory)."""
+    reads = list(dict.fromkeys(["pk", *(r for key in columns for r in COLUMNS_BY_KEY[key].reads)]))
+    position = {name: index for index, name in enumerate(reads)}
+    render = [_renderer(key, position, unmasked=unmasked) for key in columns]
+    wants_tags, wants_ids = "tags" in columns, "external_ids" in columns
+    last = 0
+    while True:
+        chunk = list(customers.filter(pk__gt=last).order_by("pk").values_list(*reads)[:CHUNK])
+        if not chunk:
+            return
+        ids = [row[0] for row in chunk]
+        extras = {
+            "tags": _tags(ids) if wants_tags else {},
+            "external_ids": _external_ids(ids) if wants_ids else {},
+        }
+        for row in chunk:
+            yield [cell(row, extras) for cell in render]
+        last = ids[-1]
+
+
+def _renderer(key: str, position: Mapping[str, int], *, unmasked: bool):
+    if key in ("tags", "external_ids"):
+        return lambda row, extras: extras[key].get(row[0], "")
+    index = position[COLUMNS_BY_KEY[key].reads[0]]
+    if key in _CHOICES:
+        # An empty choice ("Unknown", "Ungraded") stays an empty cell.
+        labels = {value: str(label) for value, label in _CHOICES[key].choices if value}
+        labels[""] = ""
+        return lambda row, extras: labels.get(row[index], row[index])
+    if key in _MASKERS and not unmasked:
+        masker = _MASKERS[key]
+        return lambda row, extras: masker(row[index])
+    if key.startswith("consent_"):
+        yes, no = str(_("yes")), str(_("no"))
+        return lambda row, extras: yes if row[index] else no
+    if key in ("created_at", "last_activity_at"):
+        return lambda row, extras: _local(row[index])
+    return lambda row, extras: _text(row[index])
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _local(moment: datetime.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _tags(ids: Sequence[int]) -> dict[int, str]:
+    names: dict[int, list[str]] = {}
+    for customer_id, name in (
+        Customer.tags.through.objects.filter(customer_id__in=ids)
+        .order_by("tag__name")
+        .values_list("customer_id", "tag__name")
+    ):
+        names.setdefault(customer_id, []).append(name)
+    return {customer_id: ", ".join(values) for customer_id, values in names.items()}
+
+
+def _external_ids(ids: Sequence[int]) -> dict[int, str]:
+    links: dict[int, list[str]] = {}
+    for customer_id, system, value in (
+        ExternalId.objects.filter(customer_id__in=ids)
+        .order_by("system", "external_id")
+        .values_list("customer_id", "system", "external_id")
+    ):
+        links.setdefault(customer_id, []).append(f"{system}:{value}")
+    return {customer_id: ", ".join(values) for customer_id, values in links.items()}
+
+
+def record_download(*, actor: Any, job: ExportJob) -> None:
+    if job.created_by_id != actor.pk or not may_export(actor):
+        raise PermissionDenied
+    record_event(actor=actor, action="export.download", target=job)
+
+
+def delete_expired_exports(*, now: datetime.datetime | None = None) -> int:
+    """Delete export files older than EXPORT_RETENTION_DAYS (the job rows stay, for the
+    audit trail); returns how many files were removed."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    removed = 0
+    for job in ExportJob.objects.filter(finished_at__lt=cutoff).exclude(file=""):
+        job.file.delete(save=False)
+        ExportJob.objects.filter(pk=job.pk).update(file="")
+        removed += 1
+    return removed

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from analytics.exports import delete_expired_exports, run_export
+from privacy.audit import audit_context
+from privacy.models import AuditChannel
+
+
+@shared_task(name="analytics.tasks.run_export_job")
+def run_export_job(job_id: int) -> None:
+    """Write one export's file; a second delivery finds the job finished and does nothing."""
+    with audit_context(via=AuditChannel.TASK):
+        run_export(job_id)
+
+
+@shared_task(name="analytics.tasks.delete_expired_exports")
+def delete_expired_exports_task() -> int:
+    return delete_expired_exports()

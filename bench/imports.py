@@ -1,0 +1,259 @@
+"""Customer import at scale, beside two baselines measured in the same run.
+
+    DATABASE_URL=postgres://.../crm_bench .venv/bin/python bench/imports.py [--rows 1000000]
+
+1. Writes a messy customer CSV (UTF-8 with BOM, Chinese headers; phones with spaces, dashes
+   and +86 prefixes, mixed-case emails, dates as 1990/1/5, 19900105 and 1990-01-05, tags, a
+   few impossible dates and Excel-mangled phones) under var/bench/.
+2. Baseline: PostgreSQL `COPY` of that file into a bare table of text columns (no parsing, no
+   validation, no indexes): the floor of what loading the bytes costs.
+3. The product's import of the same file, end to end, exactly as the worker runs it: full-file
+   check, normalisation and validation of every row, matching against the customers already
+   there (by source id, phone, email) and inside the file, bulk writes of customers, stage
+   history, external ids and tags, progress and error report per batch.
+4. django-import-export's default import (a plain ModelResource, row by row) of the first
+   --baseline-rows rows.
+
+Rows written by 3 and 4 are deleted at the end. Not a test: nothing passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+import django
+
+django.setup()
+
+import tablib  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.files.uploadedfile import UploadedFile  # noqa: E402
+from django.db import connection  # noqa: E402
+from import_export import resources  # noqa: E402
+
+from customers.imports import jobs  # noqa: E402
+from customers.models import Customer, ImportJob  # noqa: E402
+
+HEADERS = [
+    "客户编号",
+    "姓名",
+    "手机号码",
+    "邮箱",
+    "性别",
+    "生日",
+    "省份",
+    "城市",
+    "地址",
+    "标签",
+    "备注",
+]
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+)
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文海波宁晨阳雪梅"
+LATIN_GIVEN = ["Anna", "James", "Maria", "Lukas", "Sophie", "Daniel", "Emma", "Noah", "Olivia"]
+LATIN_FAMILY = ["Schmidt", "Smith", "Garcia", "Müller", "Brown", "Rossi", "Martin", "Wilson"]
+PLACES = [
+    ("上海", "上海"),
+    ("北京", "北京"),
+    ("广东", "广州"),
+    ("广东", "深圳"),
+    ("浙江", "杭州"),
+    ("江苏", "南京"),
+    ("四川", "成都"),
+    ("湖北", "武汉"),
+]
+TAGS = ["VIP", "老客户", "新客", "促销", "会员", ""]
+
+
+def write_file(path: Path, rows: int, seed: int) -> None:
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        for index in range(rows):
+            # 199xxxxxxxx numbers: not used by bench/generate.py, so every row is a new customer.
+            digits = f"199{index:08d}"
+            phone = rng.choice(
+                [
+                    digits,
+                    f"{digits[:3]} {digits[3:7]} {digits[7:]}",
+                    f"+86-{digits}",
+                    f"0086 {digits}",
+                ]
+            )
+            if index % 500 == 7:
+                phone = "1.99E+10"  # Excel lost the digits: the row is reported, not written
+            if rng.random() < 0.8:
+                name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+                email = f"u{index}@{rng.choice(['qq.com', '163.com', 'Example.COM'])}"
+            else:
+                given, family = rng.choice(LATIN_GIVEN), rng.choice(LATIN_FAMILY)
+                name = f"{given} {family}"
+                email = f"{given}.{family}{index}@Example.com"
+            year, month, day = rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28)
+            birth = rng.choice(
+                [
+                    f"{year}/{month}/{day}",
+                    f"{year}{month:02d}{day:02d}",
+                    f"{year}-{month:02d}-{day:02d}",
+                    "",
+                ]
+            )
+            if index % 1000 == 11:
+                birth = f"{year}-02-30"
+            province, city = rng.choice(PLACES)
+            writer.writerow(
+                [
+                    f"B{index:07d}",
+                    name,
+                    phone,
+                    email if rng.random() < 0.7 else "",
+                    rng.choice(["男", "女", "", "M", "F"]),
+                    birth,
+                    province,
+                    city,
+                    f"{city}市{rng.randint(1, 999)}号",
+                    rng.choice(TAGS),
+                    "",
+                ]
+            )
+
+
+def copy_baseline(path: Path) -> float:
+    columns = ", ".join(f"c{index} text" for index in range(len(HEADERS)))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_raw_import")
+        cursor.execute(f"CREATE TABLE bench_raw_import ({columns})")
+        started = time.perf_counter()
+        with (
+            cursor.copy("COPY bench_raw_import FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as handle,
+        ):
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_raw_import")
+    return seconds
+
+
+def product_import(path: Path, actor) -> tuple[float, ImportJob]:
+    started = time.perf_counter()
+    with path.open("rb") as handle:
+        job = jobs.create_import(
+            actor=actor,
+            kind="customers",
+            upload=UploadedFile(handle, name=path.name, size=path.stat().st_size),
+        )
+    jobs.configure_import(
+        actor=actor, job=job, mapping=job.mapping, source_name="bench", invalid_values="drop"
+    )
+    jobs.start_import(actor=actor, job=job, queue=False)
+    jobs.run_import(job.pk)
+    seconds = time.perf_counter() - started
+    job.refresh_from_db()
+    return seconds, job
+
+
+class DefaultCustomerResource(resources.ModelResource):
+    """What django-import-export does out of the box for this model."""
+
+    class Meta:
+        model = Customer
+        fields = ("name", "phone", "email", "gender", "birth_date", "province", "city", "street")
+        import_id_fields = ()
+
+
+def import_export_baseline(path: Path, rows: int) -> float:
+    dataset = tablib.Dataset(headers=list(DefaultCustomerResource.Meta.fields))
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for index, row in enumerate(reader):
+            if index >= rows:
+                break
+            dataset.append([row[1], row[2][:20], row[3], "", None, row[6], row[7], row[8]])
+    started = time.perf_counter()
+    result = DefaultCustomerResource().import_data(dataset, dry_run=False, use_transactions=True)
+    seconds = time.perf_counter() - started
+    if result.has_errors():
+        print(f"  (django-import-export reported {result.totals['error']} errors)")
+    return seconds
+
+
+def remove_rows_after(last_id: int) -> None:
+    with connection.cursor() as cursor:
+        for table in (
+            "customers_lifecyclestagechange",
+            "customers_customer_tags",
+            "customers_externalid",
+        ):
+            cursor.execute(f"DELETE FROM {table} WHERE customer_id > %s", [last_id])
+        cursor.execute("DELETE FROM customers_customer WHERE id > %s", [last_id])
+        cursor.execute("DELETE FROM customers_importissue")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--baseline-rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    options = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/imports.py compares with PostgreSQL's COPY: run it on PostgreSQL.")
+    settings.MEDIA_ROOT = settings.BASE_DIR / "var" / "bench" / "media"
+    path = settings.BASE_DIR / "var" / "bench" / f"customers-{options.rows}.csv"
+    if not path.exists():
+        write_file(path, options.rows, options.seed)
+    size_mb = path.stat().st_size / 1e6
+    existing = Customer.objects.count()
+    last_id = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    actor, _created = get_user_model().objects.get_or_create(
+        username="bench-importer", defaults={"is_superuser": True, "is_staff": True}
+    )
+    print(
+        f"Customer import: {options.rows:,} rows, {size_mb:.0f} MB CSV, into a table of "
+        f"{existing:,} customers"
+    )
+    copy_seconds = copy_baseline(path)
+    copy_rate = options.rows / copy_seconds
+    print(f"  baseline COPY into a bare table  {copy_seconds:7.1f} s  {copy_rate:>9,.0f} rows/s")
+    try:
+        seconds, job = product_import(path, actor)
+        rate = options.rows / seconds
+        print(
+            f"  product import, end to end       {seconds:7.1f} s  {rate:>9,.0f} rows/s  "
+            f"= 1/{copy_rate / rate:.1f} of COPY"
+        )
+        print(
+            f"    created {job.rows_created:,}, failed {job.rows_failed:,}, warnings "
+            f"{job.warnings:,}, status {job.status}"
+        )
+        remove_rows_after(last_id)
+        baseline = import_export_baseline(path, options.baseline_rows)
+        baseline_rate = options.baseline_rows / baseline
+        print(
+            f"  django-import-export default     {baseline:7.1f} s  {baseline_rate:>9,.0f} "
+            f"rows/s  ({options.baseline_rows:,} rows); the product is "
+            f"{rate / baseline_rate:.1f}x faster"
+        )
+    finally:
+        remove_rows_after(last_id)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS of this process: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

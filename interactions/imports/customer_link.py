@@ -1,0 +1,146 @@
+"""How an order or interaction row names its customer (their id in the source system, a phone
+or an email), and finding those customers for a batch, within the importer's scope."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from customers.imports.customer_rows import existing_matches
+from customers.imports.fields import BatchOptions, PreparedRow
+from customers.imports.mapping import ImportField
+from customers.models import Customer
+from customers.normalize import NormalizationError, normalize_email, normalize_phone
+from customers.services import record_activity
+
+CUSTOMER_FIELDS: tuple[ImportField, ...] = (
+    ImportField(
+        "customer_external_id",
+        _("Customer id in the source system"),
+        (
+            "customer id",
+            "客户编号",
+            "会员号",
+            "会员编号",
+            "会员卡号",
+            "customer",
+            "buyer id",
+            "member id",
+            "客户id",
+            "会员id",
+        ),
+    ),
+    ImportField(
+        "customer_phone",
+        _("Customer's mobile phone"),
+        (
+            "phone",
+            "mobile",
+            "手机",
+            "手机号",
+            "手机号码",
+            "电话",
+            "联系电话",
+            "客户手机",
+            "收货人手机",
+            "billing phone",
+        ),
+    ),
+    ImportField(
+        "customer_email",
+        _("Customer's email"),
+        ("email", "e-mail", "邮箱", "客户邮箱", "电子邮箱"),
+    ),
+)
+_KEYS = {
+    "customer_external_id": "external_id",
+    "customer_phone": "phone",
+    "customer_email": "email",
+}
+
+NO_CUSTOMER = _(
+    "No customer matches this row's customer id, phone or email. Import the customers first."
+)
+OUT_OF_SCOPE = _("This row's customer is assigned to someone else.")
+
+
+def link_errors(fields: set[str], *, source_name: str) -> list[Any]:
+    errors = []
+    if not fields & set(_KEYS):
+        errors.append(_("Choose the column that names the customer: their id, phone or email."))
+    if "customer_external_id" in fields and not source_name:
+        errors.append(_("Name the source system: customer ids are unique only within it."))
+    return errors
+
+
+def prepare_customer_keys(row: PreparedRow) -> None:
+    """Normalise the customer columns of a row into row.values["customer_keys"]."""
+    keys: dict[str, str] = {}
+    for field, kind in _KEYS.items():
+        text = row.raw.get(field)
+        if not text:
+            continue
+        try:
+            if kind == "phone":
+                text = normalize_phone(text, region=settings.DEFAULT_PHONE_REGION)
+            elif kind == "email":
+                text = normalize_email(text)
+        except NormalizationError as error:
+            row.add_issue(field, error.message)
+            continue
+        keys[kind] = text
+    if not keys and not row.failed:
+        row.add_issue("", NO_CUSTOMER)
+    row.values["customer_keys"] = keys
+
+
+def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int, Customer]:
+    """Each row's customer, by row number; rows whose customer is missing or out of the
+    importer's scope get an error instead."""
+    source_name = options.source_name
+    keyed = [
+        {k: v for k, v in row.values["customer_keys"].items() if k != "external_id" or source_name}
+        for row in rows
+    ]
+    found = existing_matches(keyed, source_name)
+    wanted = {}
+    for row, keys in zip(rows, keyed, strict=True):
+        customer_id = next(
+            (
+                found[kind][keys[kind]]
+                for kind in ("external_id", "phone", "email")
+                if kind in keys and keys[kind] in found[kind]
+            ),
+            None,
+        )
+        if customer_id is None:
+            row.add_issue("", NO_CUSTOMER)
+        else:
+            wanted[row.number] = customer_id
+    customers = Customer.objects.in_bulk(set(wanted.values()))
+    actor = options.actor
+    scoped = actor.has_perm("customers.view_all_customers")
+    result = {}
+    for row in rows:
+        customer = customers.get(wanted.get(row.number))
+        if customer is None:
+            continue
+        if not scoped and customer.owner_id not in (None, actor.pk):
+            row.add_issue("", OUT_OF_SCOPE)
+            continue
+        result[row.number] = customer
+    return result
+
+
+def record_latest_activity(moments: Iterable[tuple[int, datetime.datetime]]) -> None:
+    """Move each customer's last activity forward to the latest of its new moments (one
+    UPDATE per customer, never backwards)."""
+    latest: dict[int, datetime.datetime] = {}
+    for customer_id, at in moments:
+        latest[customer_id] = max(at, latest.get(customer_id, at))
+    for customer_id, at in latest.items():
+        record_activity(customer_id=customer_id, at=at)

@@ -1,0 +1,185 @@
+"""Orders and interactions from files: linked to customers, idempotent, reported."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from crm.models import JobStatus
+from customers.imports import jobs
+from interactions.models import Interaction, Product, Transaction, TransactionLine
+from tests.customers.importfiles import csv_bytes, upload
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _import(actor, kind, rows, **options):
+    job = jobs.create_import(actor=actor, kind=kind, upload=upload("f.csv", csv_bytes(rows)))
+    options.setdefault("source_name", "pos")
+    jobs.configure_import(actor=actor, job=job, mapping=job.mapping, **options)
+    jobs.start_import(actor=actor, job=job, queue=False)
+    jobs.run_import(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def _counts(job):
+    return (job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_failed)
+
+
+ORDER_ROWS = [
+    ["订单号", "手机号码", "下单时间", "商品编码", "商品名称", "数量", "单价", "订单状态"],
+    ["A-1", "138 0013 8000", "2024/5/1 10:30", "TEA-1", "龙井 250g", "2", "¥88.00", "交易成功"],
+    ["A-1", "138 0013 8000", "2024/5/1 10:30", "CUP-2", "茶杯", "1", "35", "交易成功"],
+    ["A-2", "+86 138-0013-8000", "2024-06-02", "TEA-1", "龙井 250g", "1", "88", "已退款"],
+    ["A-3", "13999999999", "2024-06-03", "TEA-1", "龙井 250g", "1", "88", ""],
+    ["A-4", "13800138000", "2024-02-30", "TEA-1", "龙井 250g", "1", "88", ""],
+    ["A-5", "13800138000", "2024-06-05", "", "", "0", "88", ""],
+]
+
+
+def test_orders_are_linked_grouped_into_lines_and_reported(admin_user_role):
+    wang = CustomerFactory(name="王丽娟", phone="13800138000", email="wang@example.com")
+    job = _import(admin_user_role, "transactions", ORDER_ROWS)
+    assert job.status == JobStatus.DONE
+    # Rows 2-3 are one order; 4 another; 5 names nobody; 6 has no such date; 7 no quantity.
+    assert _counts(job) == (3, 0, 0, 3)
+    first = Transaction.objects.get(external_ref="A-1")
+    assert (first.customer, first.source_system, first.amount, first.status) == (
+        wang,
+        "pos",
+        Decimal("211.00"),
+        "paid",
+    )
+    assert first.occurred_at == datetime.datetime(2024, 5, 1, 2, 30, tzinfo=datetime.UTC)
+    assert sorted(first.lines.values_list("product__sku", "quantity")) == [
+        ("CUP-2", Decimal("1.000")),
+        ("TEA-1", Decimal("2.000")),
+    ]
+    assert Transaction.objects.get(external_ref="A-2").status == "refunded"
+    assert set(Product.objects.values_list("sku", "name")) == {
+        ("TEA-1", "龙井 250g"),
+        ("CUP-2", "茶杯"),
+    }
+    wang.refresh_from_db()
+    assert wang.last_activity_at == first.occurred_at  # the refunded order is not activity
+    messages = [line[4] for line in jobs.report_rows(job)]
+    assert messages[0].startswith("No customer matches")
+    assert "not a real calendar date" in messages[1]
+    assert "more than zero" in messages[2]
+
+
+def test_importing_orders_again_adds_nothing_but_takes_a_later_refund(admin_user_role):
+    CustomerFactory(name="王丽娟", phone="13800138000", email="wang@example.com")
+    _import(admin_user_role, "transactions", ORDER_ROWS[:4])
+    again = [*ORDER_ROWS[:3], [*ORDER_ROWS[3][:7], "已退款"]]
+    again[1] = [*ORDER_ROWS[1][:7], "已退款"]
+    job = _import(admin_user_role, "transactions", again)
+    assert (Transaction.objects.count(), TransactionLine.objects.count()) == (2, 3)
+    assert _counts(job) == (0, 2, 1, 0)  # A-1's two rows carry the refund; A-2 unchanged
+    assert Transaction.objects.get(external_ref="A-1").status == "refunded"
+
+
+def test_an_order_split_across_batches_gets_all_its_lines(admin_user_role, settings):
+    settings.IMPORT_BATCH_SIZE = 2
+    CustomerFactory(name="王", phone="13800138000")
+    rows = [ORDER_ROWS[0]] + [
+        ["B-1", "13800138000", "2024-05-01", f"SKU-{i}", "", "1", "10", ""] for i in range(5)
+    ]
+    job = _import(admin_user_role, "transactions", rows)
+    order = Transaction.objects.get()
+    assert (order.lines.count(), order.amount, job.rows_created) == (5, Decimal("50.00"), 5)
+
+
+def test_sales_cannot_import_orders_for_other_owners_customers(sales_user, other_sales_user):
+    CustomerFactory(name="王", phone="13800138000", owner=other_sales_user)
+    job = _import(sales_user, "transactions", ORDER_ROWS[:2])
+    assert _counts(job) == (0, 0, 0, 1)
+    assert "someone else" in job.issues.get().message
+    assert not Transaction.objects.exists()
+
+
+INTERACTION_ROWS = [
+    ["工单号", "手机", "类型", "时间", "渠道", "标题", "内容", "满意度"],
+    ["T1", "13800138000", "投诉", "2024-06-01 09:00", "电话", "配送慢", "三天未到", "2"],
+    ["T2", "13800138000", "咨询", "2024-06-02 10:00", "微信", "", "问保质期", "★★★★★"],
+    ["T3", "13800138000", "跳舞", "2024-06-03", "", "", "", ""],
+    ["T4", "13800138000", "来电", "2024-06-04", "飞鸽", "", "", "9"],
+]
+
+
+def test_interactions_are_imported_once_and_bad_optional_values_can_be_dropped(admin_user_role):
+    wang = CustomerFactory(name="王丽娟", phone="13800138000")
+    job = _import(admin_user_role, "interactions", INTERACTION_ROWS, invalid_values="drop")
+    assert _counts(job) == (3, 0, 0, 1)  # 跳舞 is no kind of interaction
+    complaint = Interaction.objects.get(external_ref="T1")
+    assert (complaint.kind, complaint.channel, complaint.satisfaction, complaint.customer) == (
+        "complaint",
+        "phone",
+        2,
+        wang,
+    )
+    assert Interaction.objects.get(external_ref="T2").satisfaction == 5
+    call = Interaction.objects.get(external_ref="T4")
+    assert (call.kind, call.channel, call.satisfaction) == ("call", "", None)
+    assert job.warnings == 2
+    again = _import(admin_user_role, "interactions", INTERACTION_ROWS, invalid_values="drop")
+    assert _counts(again) == (0, 0, 3, 1)
+    assert Interaction.objects.count() == 3
+
+
+def test_interactions_without_ids_match_on_their_content(admin_user_role):
+    CustomerFactory(name="王丽娟", email="wang@example.com")
+    rows = [
+        ["邮箱", "类型", "时间", "内容"],
+        ["wang@example.com", "备注", "2024-06-01", "喜欢绿茶"],
+        ["wang@example.com", "备注", "2024-06-01", "喜欢绿茶"],
+    ]
+    first = _import(admin_user_role, "interactions", rows)
+    again = _import(admin_user_role, "interactions", rows)
+    assert (_counts(first), _counts(again)) == ((1, 0, 1, 0), (0, 0, 2, 0))
+    assert Interaction.objects.count() == 1
+
+
+def test_order_and_interaction_mappings_need_their_columns(admin_user_role):
+    from django.core.exceptions import ValidationError
+
+    job = jobs.create_import(
+        actor=admin_user_role,
+        kind="transactions",
+        upload=upload("o.csv", csv_bytes([["订单号", "金额"], ["1", "2"]])),
+    )
+    with pytest.raises(ValidationError, match="names the customer"):
+        jobs.configure_import(actor=admin_user_role, job=job, mapping=job.mapping)
+
+
+def test_the_order_and_interaction_commands_print_a_summary(tmp_path, admin_user_role, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    CustomerFactory(name="王丽娟", phone="13800138000")
+    orders, interactions = tmp_path / "orders.csv", tmp_path / "events.csv"
+    orders.write_bytes(csv_bytes(ORDER_ROWS[:3]))
+    interactions.write_bytes(csv_bytes(INTERACTION_ROWS[:2]))
+    call_command(
+        "import_transactions", str(orders), "--source", "pos", "--user", admin_user_role.username
+    )
+    assert json.loads(capsys.readouterr().out)["created"] == 2
+    call_command(
+        "import_interactions",
+        str(interactions),
+        "--source",
+        "desk",
+        "--user",
+        admin_user_role.username,
+    )
+    assert json.loads(capsys.readouterr().out)["created"] == 1
+    assert Transaction.objects.count() == 1
+    assert Interaction.objects.count() == 1
