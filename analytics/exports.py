@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -297,14 +297,15 @@ def export_rows(
         chunk = list(customers.filter(pk__gt=last).order_by("pk").values_list(*reads)[:CHUNK])
         if not chunk:
             return
-        ids = [row[0] for row in chunk]
+        # The chunk's id range, not its id list: a range is one cheap condition, and links of
+        # customers filtered out in between are simply not looked up.
+        first, last = chunk[0][0], chunk[-1][0]
         extras = {
-            "tags": _tags(ids) if wants_tags else {},
-            "external_ids": _external_ids(ids) if wants_ids else {},
+            "tags": _tags(first, last) if wants_tags else {},
+            "external_ids": _external_ids(first, last) if wants_ids else {},
         }
         for row in chunk:
             yield [cell(row, extras) for cell in render]
-        last = ids[-1]
 
 
 def _renderer(key: str, position: Mapping[str, int], *, unmasked: bool):
@@ -324,6 +325,9 @@ def _renderer(key: str, position: Mapping[str, int], *, unmasked: bool):
         return lambda row, extras: yes if row[index] else no
     if key in ("created_at", "last_activity_at"):
         return lambda row, extras: _local(row[index])
+    field = Customer._meta.get_field(key) if key != "owner" else None
+    if isinstance(field, models.CharField | models.TextField):
+        return lambda row, extras: row[index]  # text and never NULL
     return lambda row, extras: _text(row[index])
 
 
@@ -339,10 +343,10 @@ def _local(moment: datetime.datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _tags(ids: Sequence[int]) -> dict[int, str]:
+def _tags(first: int, last: int) -> dict[int, str]:
     names: dict[int, list[str]] = {}
     for customer_id, name in (
-        Customer.tags.through.objects.filter(customer_id__in=ids)
+        Customer.tags.through.objects.filter(customer_id__gte=first, customer_id__lte=last)
         .order_by("tag__name")
         .values_list("customer_id", "tag__name")
     ):
@@ -350,10 +354,10 @@ def _tags(ids: Sequence[int]) -> dict[int, str]:
     return {customer_id: ", ".join(values) for customer_id, values in names.items()}
 
 
-def _external_ids(ids: Sequence[int]) -> dict[int, str]:
+def _external_ids(first: int, last: int) -> dict[int, str]:
     links: dict[int, list[str]] = {}
     for customer_id, system, value in (
-        ExternalId.objects.filter(customer_id__in=ids)
+        ExternalId.objects.filter(customer_id__gte=first, customer_id__lte=last)
         .order_by("system", "external_id")
         .values_list("customer_id", "system", "external_id")
     ):

@@ -16,13 +16,14 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+from bench.processes import measure_in_own_process
 
 COLUMNS = [
     "name",
@@ -116,24 +117,9 @@ def main() -> None:
     }
     print("Customer export (each case in its own process; peak RSS is that process's)")
     for case, label in labels.items():
-        output = (
-            subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--case",
-                    case,
-                    "--baseline-rows",
-                    str(options.baseline_rows),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
+        figures = measure_in_own_process(
+            __file__, case, "--baseline-rows", str(options.baseline_rows)
         )
-        figures = json.loads(output)
         rate = figures["rows"] / figures["seconds"]
         print(
             f"  {label:38} {figures['rows']:>9,} rows {figures['seconds']:7.1f} s "

@@ -14,13 +14,15 @@
 4. django-import-export's default import (a plain ModelResource, row by row) of the first
    --baseline-rows rows.
 
-Rows written by 3 and 4 are deleted at the end. Not a test: nothing passes or fails on time.
+Each case runs in its own process, so that its peak RSS is its own; rows written by 3 and 4
+are deleted after each. Not a test: nothing passes or fails on time.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
 import resource
@@ -42,6 +44,7 @@ from django.core.files.uploadedfile import UploadedFile  # noqa: E402
 from django.db import connection  # noqa: E402
 from import_export import resources  # noqa: E402
 
+from bench.processes import measure_in_own_process  # noqa: E402
 from customers.imports import jobs  # noqa: E402
 from customers.models import Customer, ImportJob  # noqa: E402
 
@@ -205,54 +208,83 @@ def remove_rows_after(last_id: int) -> None:
         cursor.execute("DELETE FROM customers_importissue")
 
 
+def run_case(case: str, path: Path, rows: int) -> dict:
+    """One measurement, in this process (the parent runs each in its own, for its peak RSS)."""
+    actor, _created = get_user_model().objects.get_or_create(
+        username="bench-importer", defaults={"is_superuser": True, "is_staff": True}
+    )
+    last_id = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    figures: dict = {"rows": rows}
+    try:
+        if case == "copy":
+            figures["seconds"] = copy_baseline(path)
+        elif case == "product":
+            figures["seconds"], job = product_import(path, actor)
+            figures.update(
+                created=job.rows_created,
+                failed=job.rows_failed,
+                warnings=job.warnings,
+                status=job.status,
+            )
+        else:
+            figures["seconds"] = import_export_baseline(path, rows)
+    finally:
+        remove_rows_after(last_id)
+    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--baseline-rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("bench/imports.py compares with PostgreSQL's COPY: run it on PostgreSQL.")
     settings.MEDIA_ROOT = settings.BASE_DIR / "var" / "bench" / "media"
     path = settings.BASE_DIR / "var" / "bench" / f"customers-{options.rows}.csv"
+    if options.case:
+        rows = options.baseline_rows if options.case == "import-export" else options.rows
+        print(json.dumps(run_case(options.case, path, rows)))
+        return
     if not path.exists():
         write_file(path, options.rows, options.seed)
-    size_mb = path.stat().st_size / 1e6
-    existing = Customer.objects.count()
-    last_id = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    actor, _created = get_user_model().objects.get_or_create(
-        username="bench-importer", defaults={"is_superuser": True, "is_staff": True}
-    )
     print(
-        f"Customer import: {options.rows:,} rows, {size_mb:.0f} MB CSV, into a table of "
-        f"{existing:,} customers"
+        f"Customer import: {options.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB CSV, into "
+        f"a table of {Customer.objects.count():,} customers (each case in its own process)"
     )
-    copy_seconds = copy_baseline(path)
-    copy_rate = options.rows / copy_seconds
-    print(f"  baseline COPY into a bare table  {copy_seconds:7.1f} s  {copy_rate:>9,.0f} rows/s")
-    try:
-        seconds, job = product_import(path, actor)
-        rate = options.rows / seconds
-        print(
-            f"  product import, end to end       {seconds:7.1f} s  {rate:>9,.0f} rows/s  "
-            f"= 1/{copy_rate / rate:.1f} of COPY"
+    results = {}
+    for case, label in (
+        ("copy", "baseline COPY into a bare table"),
+        ("product", "product import, end to end"),
+        ("import-export", "django-import-export default"),
+    ):
+        figures = measure_in_own_process(
+            __file__,
+            case,
+            "--rows",
+            str(options.rows),
+            "--baseline-rows",
+            str(options.baseline_rows),
         )
+        results[case] = figures
+        rate = figures["rows"] / figures["seconds"]
         print(
-            f"    created {job.rows_created:,}, failed {job.rows_failed:,}, warnings "
-            f"{job.warnings:,}, status {job.status}"
+            f"  {label:34} {figures['rows']:>9,} rows {figures['seconds']:7.1f} s "
+            f"{rate:>9,.0f} rows/s  peak RSS {figures['peak_mb']:4.0f} MB"
         )
-        remove_rows_after(last_id)
-        baseline = import_export_baseline(path, options.baseline_rows)
-        baseline_rate = options.baseline_rows / baseline
-        print(
-            f"  django-import-export default     {baseline:7.1f} s  {baseline_rate:>9,.0f} "
-            f"rows/s  ({options.baseline_rows:,} rows); the product is "
-            f"{rate / baseline_rate:.1f}x faster"
-        )
-    finally:
-        remove_rows_after(last_id)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  peak RSS of this process: {peak:.0f} MB")
+        if case == "product":
+            print(
+                f"    created {figures['created']:,}, failed {figures['failed']:,}, warnings "
+                f"{figures['warnings']:,}, status {figures['status']}"
+            )
+    rate = {case: r["rows"] / r["seconds"] for case, r in results.items()}
+    print(
+        f"  product = 1/{rate['copy'] / rate['product']:.1f} of COPY's rate; "
+        f"{rate['product'] / rate['import-export']:.1f}x django-import-export's"
+    )
 
 
 if __name__ == "__main__":

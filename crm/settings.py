@@ -185,7 +185,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=60)
 # Rows written per transaction by imports: a killed worker loses at most one batch.
-IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=1000)
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=2000)
 # Django admin's import / export buttons (django-import-export): the formats staff use, each
 # import in one transaction.
 IMPORT_EXPORT_FORMATS = [CSV, XLSX]

@@ -211,10 +211,11 @@ _SCIENTIFIC = re.compile(r"^(\d)(?:\.(\d+))?[eE]\+?(\d{1,2})$")
 _EXCEL_DISPLAY_DIGITS = 6
 
 
-def _expand_scientific(text: str, *, truncated: NormalizationError) -> str | None:
+def _expand_scientific(text: str) -> str | None:
     """The digits of a number in scientific notation, None if `text` is not one.
 
-    Raises `truncated` when the mantissa may have been rounded (see _EXCEL_DISPLAY_DIGITS).
+    Raises NormalizationError "phone_truncated" when the mantissa may have been rounded (see
+    _EXCEL_DISPLAY_DIGITS).
     """
     match = _SCIENTIFIC.match(text)
     if not match:
@@ -226,7 +227,7 @@ def _expand_scientific(text: str, *, truncated: NormalizationError) -> str | Non
         return ""
     digits = lead + fraction + "0" * (exponent - len(fraction))
     if len(significant) <= _EXCEL_DISPLAY_DIGITS and len(significant) < len(digits):
-        raise truncated
+        raise NormalizationError(_PHONE_TRUNCATED, code="phone_truncated")
     return digits
 
 
@@ -249,20 +250,18 @@ def normalize_phone(raw: RawValue, *, region: str) -> str:
     text = _clean_text(raw)
     if not text:
         return ""
-    invalid = NormalizationError(_PHONE_INVALID, code="phone_invalid")
-
     excel_float = _EXCEL_FLOAT.match(text)
     if excel_float:
         text = excel_float.group(1)
     else:
-        expanded = _expand_scientific(
-            text, truncated=NormalizationError(_PHONE_TRUNCATED, code="phone_truncated")
-        )
+        expanded = _expand_scientific(text)
         if expanded is not None:
             text = expanded
     if not _PHONE_CHARACTERS.match(text):
-        raise invalid
-
+        raise NormalizationError(_PHONE_INVALID, code="phone_invalid")
+    plain = _plain_mobile_number(text, region)
+    if plain is not None:
+        return plain
     for candidate in _phone_candidates(text, region):
         try:
             number = phonenumbers.parse(candidate, region)
@@ -270,7 +269,57 @@ def normalize_phone(raw: RawValue, *, region: str) -> str:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise invalid
+    raise NormalizationError(_PHONE_INVALID, code="phone_invalid")
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s()\-./\u2010-\u2015\u2212\u30fc]")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+@functools.cache
+def _mobile_metadata(region: str):
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.mobile is None or not metadata.mobile.national_number_pattern:
+        return None
+    # "00" + country code means the same as "+" only where "00" dials abroad.
+    dials_abroad_with_00 = bool(
+        metadata.international_prefix and re.fullmatch(metadata.international_prefix, "00")
+    )
+    prefixes = ("+", "00") if dials_abroad_with_00 else ("+",)
+    return (
+        tuple(prefix + str(metadata.country_code) for prefix in prefixes),
+        str(metadata.country_code),
+        re.compile(metadata.mobile.national_number_pattern),
+        re.compile(metadata.general_desc.national_number_pattern),
+        re.compile(metadata.national_prefix_for_parsing)
+        if metadata.national_prefix_for_parsing
+        else None,
+    )
+
+
+def _plain_mobile_number(text: str, region: str) -> str | None:
+    """The E.164 form of a mobile number written plainly ("139 1234 5678", "+86-13912345678",
+    "0086 13912345678") in the given region, decided from libphonenumber's own metadata
+    without a full parse; None when the number is written any other way (the full parse then
+    decides). It answers only where libphonenumber would: national digits that its
+    national-prefix rules leave alone and that match the region's mobile and general
+    patterns are a valid mobile number, whose E.164 form is "+", country code, digits."""
+    metadata = _mobile_metadata(region)
+    if metadata is None:
+        return None
+    international, country_code, mobile, general, national_prefix = metadata
+    digits = _PHONE_SEPARATORS.sub("", text)
+    for prefix in international:
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+            break
+    if not _ASCII_DIGITS.fullmatch(digits):
+        return None
+    if national_prefix is not None and national_prefix.match(digits):
+        return None
+    if mobile.fullmatch(digits) and general.fullmatch(digits):
+        return f"+{country_code}{digits}"
+    return None
 
 
 def _phone_candidates(text: str, region: str) -> list[str]:

@@ -9,6 +9,8 @@ used so that the length is not leaked either.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 
 import phonenumbers
@@ -68,6 +70,11 @@ def mask_phone(e164: str) -> str:
     """
     if not e164:
         return ""
+    split = _split_e164(e164)
+    if split is not None:
+        country_code, national_digits = split
+        national = _mask_digits(national_digits)
+        return national if country_code == _DOMESTIC_COUNTRY_CODE else f"+{country_code} {national}"
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -77,6 +84,33 @@ def mask_phone(e164: str) -> str:
     if number.country_code == _DOMESTIC_COUNTRY_CODE:
         return national
     return f"+{number.country_code} {national}"
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _split_e164(e164: str) -> tuple[int, str] | None:
+    """Country code and national digits of a well-formed E.164 string, as phonenumbers.parse
+    would give them: country codes are prefix-free, so the first 1-3 digits that form one are
+    it. None for anything else, and for national digits starting with 0, whose zeros the
+    parse treats by country rules (the full parse handles those)."""
+    if not _E164.fullmatch(e164):
+        return None
+    for size in (1, 2, 3):
+        code = int(e164[1 : 1 + size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = e164[1 + size :]
+            if national.startswith("0") or len(national) not in _national_lengths(code):
+                return None
+            return code, national
+    return None
+
+
+@functools.cache
+def _national_lengths(country_code: int) -> frozenset[int]:
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    return frozenset(metadata.general_desc.possible_length) if metadata else frozenset()
 
 
 def _mask_local_part(local: str) -> str:

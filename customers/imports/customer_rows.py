@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.bulk import insert_new, insert_values
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     BatchOptions,
@@ -280,9 +281,10 @@ def existing_matches(keyed: Sequence[dict[str, str]], source_name: str) -> dict[
         ("id_number", "id_number_blind_index"),
     ):
         if wanted[kind]:
-            for value, customer_id in live.filter(**{f"{column}__in": wanted[kind]}).values_list(
-                column, "pk"
-            ):
+            # "<> ''" lets PostgreSQL use the partial btree index on the column; without it
+            # the planner picks the trigram index for IN lists, which is slower by 1000x.
+            matches = live.filter(**{f"{column}__in": wanted[kind]}).exclude(**{column: ""})
+            for value, customer_id in matches.values_list(column, "pk"):
                 found[kind].setdefault(value, customer_id)  # the oldest customer wins
     if wanted["profile"]:
         names = {key.split("\x1f", 1)[0] for key in wanted["profile"]}
@@ -435,6 +437,11 @@ class _Writer:
             changed.add("owner")
         if not changed:
             return "unchanged"
+        if not customer.source_channel:
+            # Where the customer came from, when nobody knew yet: this file's channel.
+            customer.source_channel = self.options.source_channel
+            customer.source_detail = customer.source_detail or self.options.source_name
+            changed |= {"source_channel", "source_detail"}
         if "lifecycle_stage" in changed:
             self.stage_changes.append((customer, before_stage, customer.lifecycle_stage))
         customer.import_job = self.options.job
@@ -496,15 +503,14 @@ class _Writer:
             self.options.actor if getattr(self.options.actor, "is_authenticated", False) else None
         )
         if self.new:
-            Customer.objects.bulk_create(self.new)
-            LifecycleStageChange.objects.bulk_create(
-                LifecycleStageChange(
-                    customer=customer,
-                    to_stage=customer.lifecycle_stage,
-                    changed_at=self.now,
-                    changed_by=actor,
-                )
-                for customer in self.new
+            insert_new(Customer, self.new)
+            insert_values(
+                LifecycleStageChange,
+                ("customer_id", "from_stage", "to_stage", "changed_at", "changed_by_id"),
+                [
+                    (customer.pk, "", customer.lifecycle_stage, self.now, actor and actor.pk)
+                    for customer in self.new
+                ],
             )
         if self.changed:
             Customer.objects.bulk_update(
@@ -522,28 +528,41 @@ class _Writer:
                 for customer, old, new in self.stage_changes
             )
         if self.new_links:
-            ExternalId.objects.bulk_create(
-                ExternalId(customer=customer, system=self.options.source_name, external_id=value)
-                for customer, value in self.new_links
+            insert_values(
+                ExternalId,
+                ("customer_id", "system", "external_id", "created_at"),
+                [
+                    (customer.pk, self.options.source_name, value, self.now)
+                    for customer, value in self.new_links
+                ],
             )
-        tagging = [
+        new_tagging = [
             (customer, names) for customer in self.new if (names := self.new_tags[id(customer)])
         ]
-        tagging += self.add_tags
-        if tagging:
-            self._save_tags(tagging)
+        if new_tagging or self.add_tags:
+            self._save_tags(new_tagging, self.add_tags)
 
     @staticmethod
-    def _save_tags(tagging: list[tuple[Customer, set[str]]]) -> None:
-        names = set().union(*(names for _customer, names in tagging))
+    def _save_tags(
+        new_tagging: list[tuple[Customer, set[str]]], add_tags: list[tuple[Customer, set[str]]]
+    ) -> None:
+        """Link tags (created when new) to customers: new customers cannot hold a link yet, so
+        theirs go in directly; existing customers' may race another writer, so conflicts are
+        ignored."""
+        names = set().union(*(names for _customer, names in [*new_tagging, *add_tags]))
         Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
         tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
         through = Customer.tags.through
-        through.objects.bulk_create(
-            [
-                through(customer_id=customer.pk, tag_id=tag_ids[name])
+
+        def links(tagging):
+            return [
+                (customer.pk, tag_ids[name])
                 for customer, customer_names in tagging
                 for name in customer_names
-            ],
+            ]
+
+        insert_values(through, ("customer_id", "tag_id"), links(new_tagging))
+        through.objects.bulk_create(
+            [through(customer_id=pk, tag_id=tag) for pk, tag in links(add_tags)],
             ignore_conflicts=True,
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from crm.bulk import insert_new
 from customers.imports.fields import (
     BatchOptions,
     PreparedRow,
@@ -208,9 +209,10 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     linked = [row for row in good if row.number in customers]
     refs = {row.values["external_ref"] for row in linked if row.values["external_ref"]}
     known_refs = set(
-        Interaction.objects.filter(
-            source_system=options.source_name, external_ref__in=refs
-        ).values_list("external_ref", flat=True)
+        Interaction.objects.filter(source_system=options.source_name, external_ref__in=refs)
+        # "<> ''" matches the partial unique index, which PostgreSQL then uses for the IN list.
+        .exclude(external_ref="")
+        .values_list("external_ref", flat=True)
     )
     unreferenced = [row for row in linked if not row.values["external_ref"]]
     known = set()
@@ -246,7 +248,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
             )
         )
         outcomes[row.number] = "created"
-    Interaction.objects.bulk_create(new)
+    insert_new(Interaction, new)
     record_latest_activity((item.customer_id, item.occurred_at) for item in new)
     for row in rows:
         if row.failed:

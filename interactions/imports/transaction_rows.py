@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from crm.bulk import insert_new
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     BatchOptions,
@@ -250,7 +251,10 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         order.external_ref: order
         for order in Transaction.objects.filter(
             source_system=options.source_name, external_ref__in=list(by_order)
-        ).only("pk", "external_ref", "status", "customer_id", "import_job_id")
+        )
+        # "<> ''" matches the partial unique index, which PostgreSQL then uses for the IN list.
+        .exclude(external_ref="")
+        .only("pk", "external_ref", "status", "customer_id", "import_job_id")
     }
     outcomes: dict[int, str] = {}
     new_orders: list[tuple[Transaction, list[PreparedRow]]] = []
@@ -297,21 +301,24 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     products = _products(good)
     for order, order_rows in new_orders:
         order.amount = sum((_line_total(row) for row in order_rows), Decimal(0))
-    Transaction.objects.bulk_create(order for order, _rows in new_orders)
+    insert_new(Transaction, [order for order, _rows in new_orders])
     for order, order_rows in continued:
         Transaction.objects.filter(pk=order.pk).update(
             amount=F("amount") + sum((_line_total(row) for row in order_rows), Decimal(0))
         )
-    TransactionLine.objects.bulk_create(
-        TransactionLine(
-            transaction=order,
-            product=products.get(row.values["sku"]),
-            description=row.values["product_name"],
-            quantity=row.values["quantity"],
-            unit_price=row.values["unit_price"],
-        )
-        for order, order_rows in [*new_orders, *continued]
-        for row in order_rows
+    insert_new(
+        TransactionLine,
+        [
+            TransactionLine(
+                transaction=order,
+                product=products.get(row.values["sku"]),
+                description=row.values["product_name"],
+                quantity=row.values["quantity"],
+                unit_price=row.values["unit_price"],
+            )
+            for order, order_rows in [*new_orders, *continued]
+            for row in order_rows
+        ],
     )
     Transaction.objects.bulk_update(status_changes, ["status"])
     record_latest_activity(

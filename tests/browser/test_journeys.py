@@ -146,3 +146,36 @@ def test_sales_imports_a_chinese_excel_csv_through_the_wizard(
     wang = Customer.objects.get(phone="+8613800138000")
     assert (wang.owner, wang.city) == (sales, "上海")
     assert not Customer.objects.filter(name="张伟").exists()
+
+
+@pytest.mark.celery_worker
+def test_analyst_exports_a_filtered_list_to_excel_masked(
+    page, log_in, make_user, tmp_path, settings
+):
+    import openpyxl
+    from celery.contrib.testing.worker import start_worker
+
+    from crm.celery import app as celery_app
+
+    settings.MEDIA_ROOT = tmp_path
+    analyst = make_user(roles.ANALYST)
+    CustomerFactory(name="王丽娟", phone="13800138000", lifecycle_stage="lead")
+    CustomerFactory(name="Anna Schmidt", lifecycle_stage="repeat")
+    log_in(analyst)
+    page.goto("/customers/?lifecycle_stage=lead")
+    page.get_by_role("link", name="Export this list").click()
+    expect(page.get_by_text("masked in your exports")).to_be_visible()
+    page.get_by_label("Excel workbook (.xlsx)").check()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        page.get_by_role("button", name="Prepare the file").click()
+        download_link = page.get_by_role("link", name="Download")
+        expect(download_link).to_be_visible(timeout=20_000)
+    with page.expect_download() as download:
+        download_link.click()
+    path = tmp_path / "export.xlsx"
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[1][0] == "王丽娟"
+    assert "138****8000" in rows[1]
+    assert len(rows) == 2  # the filter held: one lead

@@ -190,3 +190,29 @@ def test_maskers_registry() -> None:
 @pytest.mark.parametrize("kind", sorted(MASKERS))
 def test_every_masker_maps_empty_to_empty(kind: str) -> None:
     assert MASKERS[kind]("") == ""
+
+
+def test_the_e164_shortcut_masks_exactly_as_the_full_parse(monkeypatch):
+    """mask_phone splits well-formed E.164 values without parsing; wherever it does, the
+    result must be the one the full libphonenumber parse gives."""
+    import random
+
+    import phonenumbers
+
+    from privacy import masking
+
+    rng = random.Random(7)
+    samples = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        example = phonenumbers.example_number(region)
+        if example is None:
+            continue
+        length = len(phonenumbers.national_significant_number(example))
+        for _ in range(10):
+            digits = "".join(rng.choices("0123456789", k=length + rng.choice([-1, 0, 0, 1])))
+            samples.append(f"+{example.country_code}{digits}")
+    shortcut = {value: masking.mask_phone(value) for value in samples}
+    assert sum(masking._split_e164(value) is not None for value in samples) > len(samples) / 3
+    monkeypatch.setattr(masking, "_split_e164", lambda value: None)
+    for value, masked in shortcut.items():
+        assert masking.mask_phone(value) == masked, value
