@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.forms import ChoiceField, ModelChoiceField
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -49,9 +50,9 @@ class NewExportView(ExportPermissionMixin, TemplateView):
         return super().get_context_data(
             form=kwargs.pop("form", None) or ExportForm(),
             filters=[
-                (field.label, field.value())
+                (field.label, _shown_value(field))
                 for field in filterset.form
-                if field.value() not in (None, "", [], ["", ""])
+                if _has_value(field.value())
             ],
             searched=bool(search),
             capped=capped,
@@ -79,6 +80,24 @@ class NewExportView(ExportPermissionMixin, TemplateView):
             else:
                 return HttpResponseRedirect(reverse("exports:detail", args=[job.pk]))
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+def _has_value(value) -> bool:
+    # Range filters give a list of two parts, empty when neither end is set.
+    return any(value) if isinstance(value, list | tuple) else value not in (None, "")
+
+
+def _shown_value(field) -> str:
+    """A filter's value as the list's form shows it: the label of a choice, not its key."""
+    value = field.value()
+    form_field = field.field
+    if isinstance(form_field, ModelChoiceField):
+        return str(form_field.queryset.filter(pk=value).first() or value)
+    if isinstance(form_field, ChoiceField):
+        return str(dict(form_field.choices).get(value, value))
+    if isinstance(value, list | tuple):
+        return " – ".join(str(part or "…") for part in value)
+    return str(value)
 
 
 class ExportDetailView(ExportPermissionMixin, TemplateView):

@@ -192,6 +192,9 @@ IMPORT_EXPORT_FORMATS = [CSV, XLSX]
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 # Export files hold personal data chosen for one person: they are deleted after this many days.
 EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
+# Uploaded import files go when their job finishes; drafts never started, and failed jobs
+# never resumed, are given up (and their files deleted) after this many days.
+IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
@@ -199,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "delete-expired-exports": {
         "task": "analytics.tasks.delete_expired_exports",
+        "schedule": 3600,
+    },
+    "delete-abandoned-imports": {
+        "task": "customers.tasks.delete_abandoned_imports",
         "schedule": 3600,
     },
 }

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -504,6 +505,10 @@ def _finish(job: ImportJob, status: str, *, failure: str = "", resumable: bool =
     job.resumable = resumable
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "failure", "resumable", "finished_at"])
+    if not resumable:
+        # The uploaded file is personal data nobody needs any more: the report is in the
+        # database and the checksum stays on the job.
+        transaction.on_commit(lambda: job.file.delete(save=False))
     if status != JobStatus.CANCELLED or job.started_at:
         record_event(
             actor=job.created_by,
@@ -543,6 +548,21 @@ def _finish_now(job: ImportJob, status: str, **details: Any) -> None:
         ):
             setattr(job, field, getattr(locked, field))
         _finish(job, status, **details)
+
+
+def delete_abandoned_imports(*, now: datetime.datetime | None = None) -> int:
+    """Cancel drafts never started, and give up resumable jobs never resumed, once older than
+    IMPORT_FILE_RETENTION_DAYS, deleting their uploaded files; returns how many."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    abandoned = ImportJob.objects.filter(created_at__lt=cutoff).filter(
+        Q(status=JobStatus.DRAFT) | Q(resumable=True)
+    )
+    count = 0
+    for job in abandoned.select_related("created_by"):
+        with transaction.atomic():
+            _finish(job, JobStatus.CANCELLED)
+        count += 1
+    return count
 
 
 REPORT_HEADERS = (_("Row"), _("Column"), _("Value"), _("Severity"), _("Message"))

@@ -274,6 +274,10 @@ def test_the_export_page_starts_a_job_for_the_lists_filters(
     client.force_login(analyst_user)
     page = client.get("/exports/new/?lifecycle_stage=lead")
     assert page.status_code == 200
+    # The filters as the list's form shows them: labels, and no empty date ranges.
+    assert [(str(label), value) for label, value in page.context["filters"]] == [
+        ("lifecycle stage", "Lead")
+    ]
     assert "masked in your exports" in page.content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(

@@ -394,3 +394,26 @@ def test_cancel_stops_a_queued_job(admin_user_role):
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert Customer.objects.count() == 0
+
+
+def test_the_uploaded_file_goes_when_the_job_is_done(
+    admin_user_role, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = _import(admin_user_role, csv_bytes([["姓名"], ["王"]]))
+    assert job.status == JobStatus.DONE
+    assert not list((settings.MEDIA_ROOT / "imports").rglob("*.csv"))
+
+
+def test_abandoned_drafts_are_given_up_with_their_files(
+    admin_user_role, settings, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    job = _import(admin_user_role, csv_bytes([["姓名"], ["王"]]), start=False)
+    later = job.created_at + datetime.timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.delete_abandoned_imports(now=later) == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert not list((settings.MEDIA_ROOT / "imports").rglob("*.csv"))
