@@ -491,3 +491,33 @@ class ImportTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CustomerMerge(models.Model):
+    """One merge of duplicate customers into a survivor, with what is needed to undo it: the
+    survivor's values before, and which rows moved from which customer."""
+
+    survivor = models.ForeignKey(
+        Customer, verbose_name=_("survivor"), on_delete=models.PROTECT, related_name="merges"
+    )
+    merged = models.ManyToManyField(
+        Customer, verbose_name=_("merged customers"), related_name="merged_by"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(_("merged"), default=timezone.now)
+    # The survivor's profile before the merge (raw stored values, encrypted ones still
+    # encrypted), its tags, and {model label: {customer id: [moved row ids]}}.
+    survivor_before = models.JSONField(default=dict, editable=False)
+    survivor_tags_before = models.JSONField(default=list, editable=False)
+    moved = models.JSONField(default=dict, editable=False)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-pk"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        return f"→ {self.survivor_id}"

@@ -104,7 +104,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _audit_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+def audit_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     diff: dict[str, list[Any]] = {}
     for field, new in after.items():
         old = before.get(field)
@@ -239,7 +239,7 @@ def reveal_id_number(*, actor: Any, customer: Customer) -> str:
     return crypto.decrypt(customer.id_number_encrypted, context=ID_NUMBER_CONTEXT)
 
 
-def _snapshot(customer: Customer) -> dict[str, Any]:
+def profile_snapshot(customer: Customer) -> dict[str, Any]:
     return {
         field.attname if field.is_relation else field.name: getattr(customer, field.attname)
         for field in Customer._meta.concrete_fields
@@ -289,7 +289,7 @@ def create_customer(
         actor=actor,
         action="customer.create",
         target=customer,
-        changes=_audit_diff({}, _snapshot(customer)),
+        changes=audit_diff({}, profile_snapshot(customer)),
     )
     return customer
 
@@ -300,13 +300,13 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
     written and audited (`customer.update`). A lifecycle-stage change is added to the stage
     history. Raises ValidationError per field. Passing `id_number=""` removes the number."""
     clean = normalise_profile(changes, country=customer.country)
-    before = _snapshot(customer)
+    before = profile_snapshot(customer)
     if "id_number" in clean:
         customer.id_document_kind = clean.pop("id_document_kind")
         apply_id_number(customer, clean.pop("id_number"))
     for field, value in clean.items():
         setattr(customer, field, value)
-    after = _snapshot(customer)
+    after = profile_snapshot(customer)
     changed = [field for field in after if _plain(after[field]) != _plain(before[field])]
     if not changed:
         return customer
@@ -323,7 +323,7 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
         actor=actor,
         action="customer.update",
         target=customer,
-        changes=_audit_diff(before, after),
+        changes=audit_diff(before, after),
     )
     return customer
 
@@ -527,7 +527,7 @@ def save_contact(
         actor=actor,
         action="contact.create" if creating else "contact.update",
         target=customer,
-        changes={"contact": contact.pk, **_audit_diff(before, _contact_snapshot(contact))},
+        changes={"contact": contact.pk, **audit_diff(before, _contact_snapshot(contact))},
     )
     return contact
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,6 +23,7 @@ from django.views.generic import FormView, TemplateView
 from customers import services
 from customers.filters import listed_customers
 from customers.forms import BulkActionForm, ContactForm, CustomerForm
+from customers.merge import survivor_of
 from customers.models import SavedView
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
@@ -121,6 +122,17 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
 class CustomerDetailView(PermissionRequiredMixin, TemplateView):
     permission_required = "customers.view_customer"
     template_name = "customers/customer_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            # A merged customer's old links lead to the customer it was merged into.
+            survivor = survivor_of(kwargs["pk"])
+            if survivor is None or survivor.pk == kwargs["pk"]:
+                raise
+            get_customer_for(request.user, survivor.pk)  # 404 unless visible
+            return HttpResponseRedirect(reverse("customers:detail", args=[survivor.pk]))
 
     def get_context_data(self, **kwargs):
         user = self.request.user

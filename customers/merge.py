@@ -1,0 +1,249 @@
+"""Merging duplicate customers into one survivor, and undoing the last merge.
+
+In one transaction: the survivor takes, field by field, the most recently updated non-empty
+value among the customers (or the one the reviewer chose), every row that points at a merged
+customer (contacts, orders, interactions, follow-ups, external ids, stage history, and any
+model added later) moves to the survivor, tags are united, notes kept, and the others become
+tombstones pointing at the survivor, so their old links redirect. The CustomerMerge row keeps
+what undo needs; the audit log keeps the masked before and after.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
+from customers.selectors import can_edit_customer
+from customers.services import audit_diff, profile_snapshot
+from privacy.audit import record_event
+
+# Fields that travel together: a phone with the way it was written, an identity number with
+# its blind index and mask, a name with its parts, an address as a whole.
+FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("name", "family_name", "given_name"),
+    ("kind",),
+    ("gender",),
+    ("birth_date",),
+    ("phone", "phone_raw"),
+    ("email", "email_raw"),
+    ("id_document_kind", "id_number_encrypted", "id_number_blind_index", "id_number_masked"),
+    ("country", "province", "city", "district", "street", "postcode"),
+    ("company_name", "industry", "company_size", "website"),
+    ("lifecycle_stage",),
+    ("value_grade",),
+    ("source_channel", "source_detail"),
+    ("owner_id",),
+)
+# A group is "empty" on a customer when its first field is.
+_EMPTY = ("", None)
+_CONSENTS = ("consent_email", "consent_sms", "consent_phone")
+_NOT_MOVED = frozenset({"merged_into", "import_job"})
+
+
+def _related_rows() -> list[tuple[type[models.Model], str]]:
+    """Every (model, foreign key) pointing at a customer whose rows follow a merge; found
+    from the model graph, so a model added later is moved too."""
+    related = []
+    for relation in Customer._meta.related_objects:
+        if relation.one_to_many and relation.related_model not in (Customer, CustomerMerge):
+            related.append((relation.related_model, relation.field.name))
+    return related
+
+
+def _label(model: type[models.Model]) -> str:
+    return model._meta.label_lower
+
+
+def _check(actor: Any, customers: Iterable[Customer]) -> None:
+    if not actor.has_perm("customers.merge_customers"):
+        raise PermissionDenied
+    if not all(can_edit_customer(actor, customer) for customer in customers):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def merge_customers(
+    *,
+    actor: Any,
+    survivor: Customer,
+    others: Sequence[Customer],
+    field_choices: Mapping[str, int] | None = None,
+) -> CustomerMerge:
+    """Merge `others` into `survivor`. `field_choices` maps a field (the first of its group,
+    e.g. "phone") to the id of the customer whose value to keep. Raises PermissionDenied
+    without `merge_customers` or the right to edit each customer, ValidationError for an
+    impossible merge; on any error nothing changes."""
+    other_ids = {other.pk for other in others} - {survivor.pk}
+    if not other_ids:
+        raise ValidationError(_("Choose at least one other customer to merge."))
+    ids = sorted({survivor.pk, *other_ids})
+    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=ids)}
+    if len(locked) != len(ids) or any(c.merged_into_id for c in locked.values()):
+        raise ValidationError(_("One of these customers has already been merged."))
+    survivor = locked[survivor.pk]
+    others = [locked[pk] for pk in ids if pk != survivor.pk]
+    _check(actor, locked.values())
+
+    before = profile_snapshot(survivor)
+    record = CustomerMerge.objects.create(
+        survivor=survivor,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        survivor_before={
+            field.attname: _jsonable(getattr(survivor, field.attname))
+            for field in Customer._meta.concrete_fields
+            if field.name != "id"
+        },
+        survivor_tags_before=sorted(survivor.tags.values_list("pk", flat=True)),
+    )
+    record.merged.set(others)
+    _take_values(survivor, [survivor, *others], field_choices or {})
+    survivor.save()
+    if survivor.lifecycle_stage != before["lifecycle_stage"]:
+        LifecycleStageChange.objects.create(
+            customer=survivor,
+            from_stage=before["lifecycle_stage"],
+            to_stage=survivor.lifecycle_stage,
+            changed_by=record.actor,
+        )
+    record.moved = _move_rows(survivor, others)
+    record.save(update_fields=["moved"])
+    survivor.tags.add(
+        *Customer.tags.through.objects.filter(customer__in=others).values_list("tag_id", flat=True)
+    )
+    Customer.objects.filter(pk__in=[other.pk for other in others]).update(
+        merged_into=survivor, updated_at=timezone.now()
+    )
+    record_event(
+        actor=actor,
+        action="customer.merge",
+        target=survivor,
+        changes={
+            "merge": record.pk,
+            "merged": [other.pk for other in others],
+            **audit_diff(before, profile_snapshot(survivor)),
+        },
+    )
+    for other in others:
+        record_event(
+            actor=actor,
+            action="customer.merged_into",
+            target=other,
+            changes={"survivor": survivor.pk, "merge": record.pk},
+        )
+    return record
+
+
+def _jsonable(value: Any) -> Any:
+    # Full precision (DjangoJSONEncoder would cut microseconds): undo restores exactly.
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def _take_values(survivor: Customer, customers: list[Customer], choices: Mapping[str, int]):
+    newest_first = sorted(customers, key=lambda c: (c.updated_at, c.pk), reverse=True)
+    by_id = {customer.pk: customer for customer in customers}
+    for group in FIELD_GROUPS:
+        chosen = by_id.get(choices.get(group[0].removesuffix("_id")) or choices.get(group[0]))
+        source = chosen or next(
+            (c for c in newest_first if getattr(c, group[0]) not in _EMPTY), survivor
+        )
+        for field in group:
+            setattr(survivor, field, getattr(source, field))
+    notes = [c.notes.strip() for c in newest_first if c.notes.strip()]
+    survivor.notes = "\n\n".join(dict.fromkeys(notes))
+    # Marketing needs every record's consent: one that never gave it (or withdrew) wins.
+    for consent in _CONSENTS:
+        setattr(survivor, consent, all(getattr(c, consent) for c in customers))
+    activity = [c.last_activity_at for c in customers if c.last_activity_at]
+    survivor.last_activity_at = max(activity) if activity else None
+    survivor.created_at = min(c.created_at for c in customers)
+
+
+def _move_rows(survivor: Customer, others: list[Customer]) -> dict[str, dict[str, list[int]]]:
+    moved: dict[str, dict[str, list[int]]] = {}
+    other_ids = [other.pk for other in others]
+    if survivor.contacts.filter(is_primary=True).exists():
+        # One primary contact per customer: the survivor's stays primary.
+        demoted = list(
+            Contact.objects.filter(customer_id__in=other_ids, is_primary=True).values_list(
+                "pk", flat=True
+            )
+        )
+        Contact.objects.filter(pk__in=demoted).update(is_primary=False)
+        moved["primary_contacts"] = {"": demoted}
+    for model, field in _related_rows():
+        rows: dict[str, list[int]] = {}
+        for pk, customer_id in model.objects.filter(**{f"{field}__in": other_ids}).values_list(
+            "pk", f"{field}_id"
+        ):
+            rows.setdefault(str(customer_id), []).append(pk)
+        if rows:
+            model.objects.filter(**{f"{field}__in": other_ids}).update(**{field: survivor})
+            moved[f"{_label(model)}.{field}"] = rows
+    return moved
+
+
+def last_merge_of(customer: Customer) -> CustomerMerge | None:
+    return customer.merges.filter(undone_at__isnull=True).order_by("-merged_at", "-pk").first()
+
+
+@transaction.atomic
+def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
+    """Undo the survivor's most recent merge: its values and tags as they were, every moved
+    row back where it came from, the tombstones customers again. Raises ValidationError when
+    this is not the survivor's last merge or the survivor has since been merged itself."""
+    merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
+    survivor = Customer.objects.select_for_update().get(pk=merge.survivor_id)
+    others = list(merge.merged.select_for_update())
+    _check(actor, [survivor, *others])
+    latest = last_merge_of(survivor)
+    if merge.undone_at or latest is None or latest.pk != merge.pk or survivor.merged_into_id:
+        raise ValidationError(_("Only the last merge of a customer can be undone."))
+    before_undo = profile_snapshot(survivor)
+    for field in Customer._meta.concrete_fields:
+        if field.attname in merge.survivor_before:
+            setattr(survivor, field.attname, field.to_python(merge.survivor_before[field.attname]))
+    survivor.save()
+    survivor.tags.set(merge.survivor_tags_before)
+    for key, rows in merge.moved.items():
+        if key == "primary_contacts":
+            continue
+        label, field = key.rsplit(".", 1)
+        model = next(m for m, f in _related_rows() if _label(m) == label and f == field)
+        for customer_id, pks in rows.items():
+            model.objects.filter(pk__in=pks).update(**{f"{field}_id": int(customer_id)})
+    Contact.objects.filter(pk__in=merge.moved.get("primary_contacts", {}).get("", [])).update(
+        is_primary=True
+    )
+    Customer.objects.filter(pk__in=[other.pk for other in others]).update(
+        merged_into=None, updated_at=timezone.now()
+    )
+    merge.undone_at = timezone.now()
+    merge.save(update_fields=["undone_at"])
+    record_event(
+        actor=actor,
+        action="customer.unmerge",
+        target=survivor,
+        changes={
+            "merge": merge.pk,
+            "restored": [other.pk for other in others],
+            **audit_diff(before_undo, profile_snapshot(survivor)),
+        },
+    )
+    return survivor
+
+
+def survivor_of(pk: int) -> Customer | None:
+    """The live customer a tombstone was merged into (following merges of merges)."""
+    seen = set()
+    customer = Customer.objects.filter(pk=pk).first()
+    while customer is not None and customer.merged_into_id and customer.pk not in seen:
+        seen.add(customer.pk)
+        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+    return customer
