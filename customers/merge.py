@@ -117,19 +117,8 @@ def merge_customers(
     survivor.tags.add(
         *Customer.tags.through.objects.filter(customer__in=others).values_list("tag_id", flat=True)
     )
-    Customer.objects.filter(pk__in=[other.pk for other in others]).update(
-        merged_into=survivor, updated_at=timezone.now()
-    )
-    record_event(
-        actor=actor,
-        action="customer.merge",
-        target=survivor,
-        changes={
-            "merge": record.pk,
-            "merged": [other.pk for other in others],
-            **audit_diff(before, profile_snapshot(survivor)),
-        },
-    )
+    _point(others, at=survivor)
+    _audit(actor, "customer.merge", record, survivor, others, before)
     for other in others:
         record_event(
             actor=actor,
@@ -189,6 +178,26 @@ def _move_rows(survivor: Customer, others: list[Customer]) -> dict[str, dict[str
     return moved
 
 
+def _point(others: Sequence[Customer], *, at: Customer | None) -> None:
+    """Make the others tombstones of `at`, or (None) customers again."""
+    Customer.objects.filter(pk__in=[other.pk for other in others]).update(
+        merged_into=at, updated_at=timezone.now()
+    )
+
+
+def _audit(actor, action: str, merge: CustomerMerge, survivor, others, before) -> None:
+    record_event(
+        actor=actor,
+        action=action,
+        target=survivor,
+        changes={
+            "merge": merge.pk,
+            "customers": [other.pk for other in others],
+            **audit_diff(before, profile_snapshot(survivor)),
+        },
+    )
+
+
 def last_merge_of(customer: Customer) -> CustomerMerge | None:
     return customer.merges.filter(undone_at__isnull=True).order_by("-merged_at", "-pk").first()
 
@@ -221,21 +230,10 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     Contact.objects.filter(pk__in=merge.moved.get("primary_contacts", {}).get("", [])).update(
         is_primary=True
     )
-    Customer.objects.filter(pk__in=[other.pk for other in others]).update(
-        merged_into=None, updated_at=timezone.now()
-    )
+    _point(others, at=None)
     merge.undone_at = timezone.now()
     merge.save(update_fields=["undone_at"])
-    record_event(
-        actor=actor,
-        action="customer.unmerge",
-        target=survivor,
-        changes={
-            "merge": merge.pk,
-            "restored": [other.pk for other in others],
-            **audit_diff(before_undo, profile_snapshot(survivor)),
-        },
-    )
+    _audit(actor, "customer.unmerge", merge, survivor, others, before_undo)
     return survivor
 
 
