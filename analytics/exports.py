@@ -47,6 +47,8 @@ from privacy.tabular import write_csv, write_xlsx
 logger = logging.getLogger(__name__)
 
 CHUNK = 5000
+# A running export whose worker has not reported for this long is presumed dead.
+STALLED_AFTER = datetime.timedelta(minutes=10)
 _IMPORT_LABELS = {field.key: field.label for field in CUSTOMER_FIELDS}
 
 
@@ -219,6 +221,8 @@ def run_export(job_id: int) -> None:
         job = ExportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
         if job.status not in ExportJob.ACTIVE:
             return
+        if job.status == JobStatus.RUNNING and not job.is_stalled(after=STALLED_AFTER):
+            return  # a redelivered message while its worker is alive and writing
         if job.cancel_requested:
             _finish(job, JobStatus.CANCELLED)
             return
@@ -229,7 +233,9 @@ def run_export(job_id: int) -> None:
     relative = f"exports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{job.format}"
     target = Path(default_storage.path(relative))
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    # One partial file per job: a run taking over from a dead one overwrites it.
+    partial = _partial_path(job)
+    partial.parent.mkdir(parents=True, exist_ok=True)
     try:
         with translation.override(job.language):
             customers = _customers(job)
@@ -256,6 +262,10 @@ def run_export(job_id: int) -> None:
     job.file.name = relative
     job.rows_done = rows
     _finish(job, JobStatus.DONE)
+
+
+def _partial_path(job: ExportJob) -> Path:
+    return Path(default_storage.path(f"exports/partial/job-{job.pk}.{job.format}"))
 
 
 def _customers(job: ExportJob) -> QuerySet[Customer]:
@@ -374,10 +384,18 @@ def record_download(*, actor: Any, job: ExportJob) -> None:
 def delete_expired_exports(*, now: datetime.datetime | None = None) -> int:
     """Delete export files older than EXPORT_RETENTION_DAYS (the job rows stay, for the
     audit trail); returns how many files were removed."""
-    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.EXPORT_RETENTION_DAYS)
     removed = 0
     for job in ExportJob.objects.filter(finished_at__lt=cutoff).exclude(file=""):
         job.file.delete(save=False)
         ExportJob.objects.filter(pk=job.pk).update(file="")
         removed += 1
+    # Half-written files of workers killed mid-export.
+    partials = Path(default_storage.path("exports/partial"))
+    for path in partials.glob("job-*") if partials.is_dir() else ():
+        modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, tz=datetime.UTC)
+        if now - modified > STALLED_AFTER:
+            path.unlink(missing_ok=True)
+            removed += 1
     return removed

@@ -7,7 +7,7 @@ from privacy.models import AuditChannel
 
 @shared_task(name="analytics.tasks.run_export_job")
 def run_export_job(job_id: int) -> None:
-    """Write one export's file; a second delivery finds the job finished and does nothing."""
+    """Write one export's file; a second delivery leaves a live run alone (see run_export)."""
     with audit_context(via=AuditChannel.TASK):
         run_export(job_id)
 

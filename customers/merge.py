@@ -157,13 +157,16 @@ def _take_values(survivor: Customer, customers: list[Customer], choices: Mapping
 def _move_rows(survivor: Customer, others: list[Customer]) -> dict[str, dict[str, list[int]]]:
     moved: dict[str, dict[str, list[int]]] = {}
     other_ids = [other.pk for other in others]
-    if survivor.contacts.filter(is_primary=True).exists():
-        # One primary contact per customer: the survivor's stays primary.
-        demoted = list(
-            Contact.objects.filter(customer_id__in=other_ids, is_primary=True).values_list(
-                "pk", flat=True
-            )
-        )
+    # One primary contact per customer: the survivor's stays primary, or else the newest of
+    # the others'; the rest are demoted (and promoted again by undo).
+    primaries = list(
+        Contact.objects.filter(customer_id__in=other_ids, is_primary=True)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    keep = 0 if survivor.contacts.filter(is_primary=True).exists() else 1
+    demoted = primaries[keep:]
+    if demoted:
         Contact.objects.filter(pk__in=demoted).update(is_primary=False)
         moved["primary_contacts"] = {"": demoted}
     for model, field in _related_rows():

@@ -427,6 +427,8 @@ class ImportJob(BackgroundJob):
     # Set when the job stopped for a reason a retry can overcome (a lost worker, a crash); it
     # then resumes after `checkpoint_row`, the spreadsheet row number of the last committed row.
     resumable = models.BooleanField(default=False, editable=False)
+    # Which run holds the job (see customers.imports.jobs.run_import).
+    run_token = models.CharField(max_length=32, blank=True, editable=False)
     checkpoint_row = models.PositiveIntegerField(default=0, editable=False)
     rows_created = models.PositiveIntegerField(_("created"), default=0)
     rows_updated = models.PositiveIntegerField(_("updated"), default=0)

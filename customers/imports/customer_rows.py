@@ -107,7 +107,7 @@ _TAG_SEPARATORS = re.compile(r"[,;，；、|]+")
 _REQUIRED = frozenset({"name"})
 _MAX_EXTERNAL_ID = ExternalId._meta.get_field("external_id").max_length
 _MAX_TAG = Tag._meta.get_field("name").max_length
-_EMPTY = ("", None, False)
+_EMPTY = ("", None)
 
 _NAME_MISSING = _("A new customer needs a name.")
 _TOO_LONG = _("This value is longer than %(limit)d characters.")
@@ -330,7 +330,13 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
             target.rows.append(row)
         targets.append(target)
 
-    existing = Customer.objects.in_bulk({t for t in targets if isinstance(t, int)})
+    # Locked for the batch: bulk_update writes whole fields, so no edit may slip in between.
+    existing = {
+        customer.pk: customer
+        for customer in Customer.objects.select_for_update()
+        .filter(pk__in={t for t in targets if isinstance(t, int)})
+        .order_by("pk")
+    }
     writer = _Writer(options, _current_tags(existing), linked=set(in_database["external_id"]))
     groups: dict[int, _Group] = {}
     for row, target in zip(good, targets, strict=True):
@@ -464,6 +470,10 @@ class _Writer:
             ):
                 continue
             current = getattr(customer, key)
+            if fill and key in _BOOLEANS:
+                # A consent the customer does not hold (never given, or withdrawn) is not an
+                # empty field: only an explicit overwrite import changes it.
+                continue
             if (fill and current not in _EMPTY) or current == value:
                 continue
             setattr(customer, key, value)

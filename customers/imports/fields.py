@@ -24,9 +24,11 @@ from django.utils.translation import gettext_lazy as _
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import IssueSeverity
 from customers.normalize import NormalizationError, fold_width, parse_date
+from privacy.masking import mask_id_number
 from privacy.tabular import unneutralise
 
 MAX_REPORTED_VALUE = 200
+SECRET_FIELDS = frozenset({"id_number"})
 
 
 @dataclass
@@ -52,11 +54,15 @@ class PreparedRow:
         return any(issue.severity == IssueSeverity.ERROR for issue in self.issues)
 
     def add_issue(self, field_key: str, message: Any, *, warning: bool = False) -> None:
+        value = self.raw.get(field_key, "")
+        if field_key in SECRET_FIELDS:
+            # Identity numbers are revealed only through the audited reveal, never in reports.
+            value = mask_id_number(value)
         self.issues.append(
             RowIssue(
                 row=self.number,
                 column=self.columns.get(field_key, ""),
-                value=self.raw.get(field_key, "")[:MAX_REPORTED_VALUE],
+                value=value[:MAX_REPORTED_VALUE],
                 message=str(message),
                 severity=IssueSeverity.WARNING if warning else IssueSeverity.ERROR,
             )

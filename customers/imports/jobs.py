@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -342,10 +343,15 @@ def run_import(job_id: int) -> None:
         job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
         if job.status not in ImportJob.ACTIVE:
             return
+        if job.status == JobStatus.RUNNING and not job.is_stalled(after=STALLED_AFTER):
+            return  # a redelivered message while its worker is alive and writing
+        # This run's claim: a worker that lost it (presumed dead, yet alive) stops at its next
+        # batch instead of writing beside this one.
+        job.run_token = uuid.uuid4().hex
         job.status = JobStatus.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
-        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+        job.save(update_fields=["run_token", "status", "started_at", "heartbeat_at"])
     with translation.override(job.language):
         try:
             _run(job)
@@ -421,7 +427,11 @@ def _lock(job: ImportJob) -> ImportJob:
     locked = ImportJob.objects.select_for_update().get(pk=job.pk)
     if locked.cancel_requested:
         raise _CancelledError
-    if locked.status != JobStatus.RUNNING or locked.checkpoint_row != job.checkpoint_row:
+    if (
+        locked.status != JobStatus.RUNNING
+        or locked.run_token != job.run_token
+        or locked.checkpoint_row != job.checkpoint_row
+    ):
         raise _SupersededError
     return locked
 

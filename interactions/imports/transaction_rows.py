@@ -147,6 +147,8 @@ _CURRENCY_SYNONYMS = {
 }
 _CENT = Decimal("0.01")
 _MAX_AMOUNT = Decimal("999999999999.99")
+_MAX_UNIT_PRICE = Decimal("1e10")
+_MAX_QUANTITY = Decimal("1e9")
 
 _ORDER_NUMBER_MISSING = _("An order needs its order number.")
 _DATE_MISSING = _("An order needs its date.")
@@ -155,6 +157,8 @@ _QUANTITY_INVALID = _("The quantity must be more than zero.")
 _AMOUNT_TOO_LARGE = _("This amount is too large.")
 _CURRENCY_INVALID = _("Enter a three-letter currency code such as CNY.")
 _MIXED_CUSTOMERS = _("The rows of this order name different customers.")
+_ORDER_OF_ANOTHER_CUSTOMER = _("This order number is already used by another customer's order.")
+_ORDER_TOO_LARGE = _("This order's total is too large.")
 
 
 def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
@@ -226,6 +230,11 @@ def _prepare_money(row: PreparedRow) -> None:
         if not row.failed:
             row.add_issue("unit_price", _PRICE_MISSING)
         return
+    # Within what the columns hold (line prices 10 digits before the point, quantities 9;
+    # order totals 12), checked before rounding: "1e30" would not even round.
+    if abs(unit_price) >= _MAX_UNIT_PRICE or quantity >= _MAX_QUANTITY:
+        row.add_issue("unit_price" if "unit_price" in numbers else "amount", _AMOUNT_TOO_LARGE)
+        return
     unit_price = unit_price.quantize(_CENT, rounding=ROUND_HALF_UP)
     if abs(unit_price * quantity) > _MAX_AMOUNT:
         row.add_issue("amount", _AMOUNT_TOO_LARGE)
@@ -286,6 +295,11 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         elif options.job is not None and order.import_job_id == options.job.pk:
             continued.append((order, order_rows))  # its first lines came in an earlier batch
             outcomes.update(dict.fromkeys((row.number for row in order_rows), "created"))
+        elif order.customer_id != customer.pk:
+            # The order number belongs to another customer's order: never touch it.
+            for row in order_rows:
+                row.add_issue("external_ref", _ORDER_OF_ANOTHER_CUSTOMER)
+            continue
         else:
             # Order-level values come from the order's first row, as shops export them.
             status = order_rows[0].values["status"]
@@ -299,8 +313,12 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
                 )
             )
     products = _products(good)
-    for order, order_rows in new_orders:
+    for order, order_rows in list(new_orders):
         order.amount = sum((_line_total(row) for row in order_rows), Decimal(0))
+        if abs(order.amount) > _MAX_AMOUNT:
+            for row in order_rows:
+                row.add_issue("amount", _ORDER_TOO_LARGE)
+            new_orders.remove((order, order_rows))
     insert_new(Transaction, [order for order, _rows in new_orders])
     for order, order_rows in continued:
         Transaction.objects.filter(pk=order.pk).update(

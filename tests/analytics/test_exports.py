@@ -289,3 +289,37 @@ def test_the_export_page_starts_a_job_for_the_lists_filters(
     assert job.filters == {"lifecycle_stage": "lead"}
     exports.run_export(job.pk)
     assert "Download" in client.get(f"/exports/{job.pk}/progress/").content.decode()
+
+
+def test_a_redelivered_export_leaves_a_live_run_alone(admin_user_role, customers, settings):
+    from django.utils import timezone
+
+    job = exports.start_export(
+        actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
+    )
+    ExportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=timezone.now())
+    exports.run_export(job.pk)
+    job.refresh_from_db()
+    assert job.status == "running"
+    assert not job.file
+    ExportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - exports.STALLED_AFTER * 2,
+        started_at=timezone.now() - exports.STALLED_AFTER * 2,
+    )
+    exports.run_export(job.pk)  # the first worker is presumed dead: this run takes over
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    assert job.rows_done == 2
+
+
+def test_half_written_files_of_dead_workers_are_removed(admin_user_role, settings):
+    import os
+    import time
+
+    partial = settings.MEDIA_ROOT / "exports" / "partial" / "job-99.csv"
+    partial.parent.mkdir(parents=True)
+    partial.write_text("王丽娟,13800138000\n")
+    old = time.time() - 3600
+    os.utime(partial, (old, old))
+    assert exports.delete_expired_exports() == 1
+    assert not partial.exists()

@@ -3,6 +3,7 @@ run, matching and policies, idempotence, the error report, permissions and crash
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from crm.models import JobStatus
 from customers.imports import jobs
@@ -417,3 +418,42 @@ def test_abandoned_drafts_are_given_up_with_their_files(
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert not list((settings.MEDIA_ROOT / "imports").rglob("*.csv"))
+
+
+def test_identity_numbers_never_reach_the_report_unmasked(admin_user_role):
+    rows = [["姓名", "身份证号"], ["王", "110105194912310021"]]  # wrong check digit
+    job = _import(admin_user_role, csv_bytes(rows))
+    [line] = list(jobs.report_rows(job))
+    assert line[1] == "身份证号"
+    assert "110105194912310021" not in line[2]
+    assert line[2].startswith("110")
+    assert line[2].endswith("0021")
+
+
+def test_a_fill_import_never_switches_a_withdrawn_consent_back_on(admin_user_role):
+    customer = CustomerFactory(name="王", phone="13800138000", consent_email=False)
+    rows = [["姓名", "手机", "同意邮件营销"], ["王", "13800138000", "是"]]
+    _import(admin_user_role, csv_bytes(rows), policy="fill")
+    customer.refresh_from_db()
+    assert customer.consent_email is False
+    _import(admin_user_role, csv_bytes(rows), policy="overwrite")
+    customer.refresh_from_db()
+    assert customer.consent_email is True
+
+
+def test_a_redelivered_message_leaves_a_live_run_alone_and_takes_over_a_dead_one(
+    admin_user_role,
+):
+    job = _import(admin_user_role, csv_bytes([["姓名"], ["王"]]), start=False)
+    jobs.start_import(actor=admin_user_role, job=job, queue=False)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", heartbeat_at=timezone.now(), run_token="someone-else"
+    )
+    jobs.run_import(job.pk)  # the other run is alive: nothing happens
+    job.refresh_from_db()
+    assert (job.status, job.run_token, Customer.objects.count()) == ("running", "someone-else", 0)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - jobs.STALLED_AFTER * 2)
+    jobs.run_import(job.pk)  # the other run is presumed dead: this one takes over
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    assert Customer.objects.count() == 1

@@ -184,3 +184,14 @@ def test_the_command_merges(service_user, duplicates, capsys, admin_user_role):
     assert json.loads(capsys.readouterr().out)["merged"] == [newer.pk]
     newer.refresh_from_db()
     assert newer.merged_into_id == older.pk
+
+
+def test_only_one_primary_contact_survives_when_the_survivor_had_none(service_user):
+    survivor, a, b = (CustomerFactory(name=name) for name in ("王", "王丽娟", "王 丽娟"))
+    Contact.objects.create(customer=a, name="甲", is_primary=True)
+    Contact.objects.create(customer=b, name="乙", is_primary=True)
+    record = merging.merge_customers(actor=service_user, survivor=survivor, others=[a, b])
+    assert survivor.contacts.count() == 2
+    assert survivor.contacts.filter(is_primary=True).count() == 1
+    merging.undo_merge(actor=service_user, merge=record)
+    assert Contact.objects.filter(is_primary=True).count() == 2

@@ -183,3 +183,31 @@ def test_the_order_and_interaction_commands_print_a_summary(tmp_path, admin_user
     assert json.loads(capsys.readouterr().out)["created"] == 1
     assert Transaction.objects.count() == 1
     assert Interaction.objects.count() == 1
+
+
+def test_absurd_amounts_fail_their_row_not_the_import(admin_user_role):
+    CustomerFactory(name="王", phone="13800138000")
+    rows = [
+        ORDER_ROWS[0],
+        ["X-1", "13800138000", "2024-05-01", "", "", "1", "1e30", ""],
+        ["X-2", "13800138000", "2024-05-01", "", "", "1", "20000000000", ""],
+        ["X-3", "13800138000", "2024-05-01", "", "", "1", "88", ""],
+    ]
+    job = _import(admin_user_role, "transactions", rows)
+    assert job.status == JobStatus.DONE
+    assert _counts(job) == (1, 0, 0, 2)
+    assert "too large" in job.issues.first().message
+
+
+def test_an_order_number_of_another_customers_order_is_left_alone(admin_user_role):
+    wang = CustomerFactory(name="王", phone="13800138000")
+    CustomerFactory(name="李", phone="13900139000")
+    _import(admin_user_role, "transactions", ORDER_ROWS[:2])
+    hijack = [
+        ORDER_ROWS[0],
+        ["A-1", "13900139000", "2024/5/1 10:30", "TEA-1", "", "2", "88", "已退款"],
+    ]
+    job = _import(admin_user_role, "transactions", hijack)
+    assert _counts(job) == (0, 0, 0, 1)
+    order = Transaction.objects.get(external_ref="A-1")
+    assert (order.customer, order.status) == (wang, "paid")
