@@ -27,7 +27,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import ExportFormat, ExportJob
-from crm.models import JobStatus
+from crm.models import JobCancelledError, JobStatus
 from customers.filters import listed_customers
 from customers.imports.mapping import CUSTOMER_FIELDS
 from customers.models import (
@@ -211,17 +211,13 @@ def cancel_export(*, actor: Any, job: ExportJob) -> ExportJob:
     return job
 
 
-class _CancelledError(Exception):
-    pass
-
-
 def run_export(job_id: int) -> None:
     """The worker's side: write the file, then make it the job's file."""
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
         if job.status not in ExportJob.ACTIVE:
             return
-        if job.status == JobStatus.RUNNING and not job.is_stalled(after=STALLED_AFTER):
+        if job.is_held_by_live_worker(stalled_after=STALLED_AFTER):
             return  # a redelivered message while its worker is alive and writing
         if job.cancel_requested:
             _finish(job, JobStatus.CANCELLED)
@@ -250,7 +246,7 @@ def run_export(job_id: int) -> None:
                 on_progress=lambda count: _progress(job, count),
             )
         partial.rename(target)
-    except _CancelledError:
+    except JobCancelledError:
         partial.unlink(missing_ok=True)
         _finish(job, JobStatus.CANCELLED)
         return
@@ -277,7 +273,7 @@ def _customers(job: ExportJob) -> QuerySet[Customer]:
 
 def _progress(job: ExportJob, count: int) -> None:
     if ExportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-        raise _CancelledError
+        raise JobCancelledError
     ExportJob.objects.filter(pk=job.pk).update(rows_done=count, heartbeat_at=timezone.now())
 
 

@@ -29,6 +29,10 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class JobCancelledError(Exception):
+    """Raised inside a job's run when its user asked it to stop."""
+
+
 class BackgroundJob(models.Model):
     """What imports and exports share: who asked, status and progress that a page polls.
 
@@ -92,6 +96,10 @@ class BackgroundJob(models.Model):
         if not rate or not self.rows_total or not self.is_active:
             return None
         return int((self.rows_total - self.rows_done) / rate)
+
+    def is_held_by_live_worker(self, *, stalled_after: datetime.timedelta) -> bool:
+        """Running and still reporting: a redelivered message must leave it alone."""
+        return self.status == JobStatus.RUNNING and not self.is_stalled(after=stalled_after)
 
     def is_stalled(self, *, after: datetime.timedelta) -> bool:
         """Running, but no batch committed for `after`: its worker died or was killed."""

@@ -67,15 +67,13 @@ def write_csv(
 ) -> int:
     """Write a CSV file (UTF-8 with BOM, formula-safe); returns the number of data rows.
     `on_progress(count)` is called every PROGRESS_EVERY rows."""
-    count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([neutralise(h) for h in headers])
-        for count, row in enumerate(rows, start=1):
-            writer.writerow([neutralise(value) for value in row])
-            if on_progress is not None and count % PROGRESS_EVERY == 0:
+    count = -1  # the first line is the header
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        for count, line in enumerate(csv_lines(headers, rows)):
+            handle.write(line)
+            if on_progress is not None and count and count % PROGRESS_EVERY == 0:
                 on_progress(count)
-    return count
+    return max(count, 0)
 
 
 def write_xlsx(

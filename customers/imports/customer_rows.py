@@ -105,6 +105,12 @@ _BOOLEANS = frozenset({"consent_email", "consent_sms", "consent_phone"})
 _NOT_PROFILE = frozenset({"external_id", "tags"})
 _TAG_SEPARATORS = re.compile(r"[,;，；、|]+")
 _REQUIRED = frozenset({"name"})
+# The id number is checked by its own rules (and stored encrypted, longer than typed).
+_MAX_LENGTHS = {
+    field.name: field.max_length
+    for field in Customer._meta.concrete_fields
+    if field.max_length and not field.name.startswith("id_number")
+}
 _MAX_EXTERNAL_ID = ExternalId._meta.get_field("external_id").max_length
 _MAX_TAG = Tag._meta.get_field("name").max_length
 _EMPTY = ("", None)
@@ -178,11 +184,7 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
 
     clean = _normalised(profile, problem)
     for key, value in list(clean.items()):
-        limit = (
-            getattr(Customer._meta.get_field(key), "max_length", None)
-            if key != "id_number"
-            else None
-        )
+        limit = _MAX_LENGTHS.get(key)
         if limit and isinstance(value, str) and len(value) > limit:
             problem(key, _TOO_LONG % {"limit": limit})
             del clean[key]

@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import JobStatus
+from crm.models import JobCancelledError, JobStatus
 from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
 from customers.imports.files import (
     FileRefusedError,
@@ -56,8 +56,9 @@ logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 20
 STALLED_AFTER = datetime.timedelta(minutes=5)
 
-# Each kind's rows module: FIELDS, MATCH_FIELDS, prepare(row, invalid_values=...) and
-# write_batch(rows, options). Named by path so that customers does not import interactions.
+# Each kind's rows module: FIELDS, mapping_errors(fields, source_name=...),
+# prepare(row, invalid_values=...) and write_batch(rows, options). Named by path so that
+# customers does not import interactions.
 _ROW_MODULES = {
     ImportKind.CUSTOMERS: "customers.imports.customer_rows",
     ImportKind.TRANSACTIONS: "interactions.imports.transaction_rows",
@@ -329,10 +330,6 @@ def resume_import(*, actor: Any, job: ImportJob) -> ImportJob:
     return job
 
 
-class _CancelledError(Exception):
-    """The user asked the job to stop."""
-
-
 class _SupersededError(Exception):
     """Another worker has taken this job over."""
 
@@ -343,7 +340,7 @@ def run_import(job_id: int) -> None:
         job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
         if job.status not in ImportJob.ACTIVE:
             return
-        if job.status == JobStatus.RUNNING and not job.is_stalled(after=STALLED_AFTER):
+        if job.is_held_by_live_worker(stalled_after=STALLED_AFTER):
             return  # a redelivered message while its worker is alive and writing
         # This run's claim: a worker that lost it (presumed dead, yet alive) stops at its next
         # batch instead of writing beside this one.
@@ -357,7 +354,7 @@ def run_import(job_id: int) -> None:
             _run(job)
         except _SupersededError:
             return
-        except _CancelledError:
+        except JobCancelledError:
             _finish_now(job, JobStatus.CANCELLED)
         except FileRefusedError as error:
             _finish_now(job, JobStatus.FAILED, failure=str(error.message))
@@ -426,7 +423,7 @@ def _advance(job: ImportJob, *, phase: str, rows_total: int | None = None, reset
 def _lock(job: ImportJob) -> ImportJob:
     locked = ImportJob.objects.select_for_update().get(pk=job.pk)
     if locked.cancel_requested:
-        raise _CancelledError
+        raise JobCancelledError
     if (
         locked.status != JobStatus.RUNNING
         or locked.run_token != job.run_token
