@@ -7,10 +7,14 @@ the objects know their primary keys afterwards, as they do after bulk_create.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from django.db import connection, models
 from django.utils import timezone
+
+T = TypeVar("T")
 
 
 def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> None:
@@ -70,3 +74,10 @@ def insert_values(model: type[models.Model], fields: Sequence[str], rows: Sequen
     ):
         for row in rows:
             copy.write_row(row)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
+    """Python 3.12's itertools.batched, for 3.11."""
+    iterator = iter(items)
+    while batch := tuple(itertools.islice(iterator, size)):
+        yield batch

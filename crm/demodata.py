@@ -54,6 +54,7 @@ from customers.models import (
     SourceChannel,
     ValueGrade,
 )
+from customers.normalize import name_sound
 from customers.services import ID_NUMBER_CONTEXT
 from interactions.models import (
     InteractionChannel,
@@ -848,6 +849,8 @@ class CustomerRow(NamedTuple):
     name: str
     family_name: str
     given_name: str
+    name_pinyin: str
+    name_key: str
     gender: str
     birth_date: datetime.date | None
     phone: str
@@ -1824,6 +1827,7 @@ def customers(scenario: Scenario, count: int) -> Iterator[GeneratedCustomer]:
         created_at = fromts(plan.created_ts, tz)
         last_activity_at = fromts(plan.last_ts, tz) if plan.last_ts is not None else None
         updated_ts = max(path[-1][1], plan.last_ts or plan.created_ts)
+        sound = name_sound(ident.name)
         yield GeneratedCustomer(
             row=CustomerRow(
                 id=plan.id,
@@ -1831,6 +1835,8 @@ def customers(scenario: Scenario, count: int) -> Iterator[GeneratedCustomer]:
                 name=ident.name,
                 family_name=ident.family_name,
                 given_name=ident.given_name,
+                name_pinyin=sound[0],
+                name_key=sound[1],
                 gender=ident.gender,
                 birth_date=ident.birth_date,
                 phone=ident.phone,

@@ -8,6 +8,7 @@ missing secret stops the start.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from import_export.formats.base_formats import CSV, XLSX
 
@@ -195,6 +196,16 @@ EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
 # Uploaded import files go when their job finishes; drafts never started, and failed jobs
 # never resumed, are given up (and their files deleted) after this many days.
 IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=7)
+# Duplicate detection (customers/dedup): pairs at or above DEDUP_MIN_PROBABILITY go to the
+# review queue; the form warns from DEDUP_DOOR_PROBABILITY; with at least DEDUP_TRAINING_MIN
+# active customers the model is estimated from them (EM), below that priors are used.
+# DEDUP_AUTO_MERGE_PROBABILITY (unset: off) merges groups whose every pair reaches it.
+DEDUP_MIN_PROBABILITY = env.float("DEDUP_MIN_PROBABILITY", default=0.8)
+DEDUP_DOOR_PROBABILITY = env.float("DEDUP_DOOR_PROBABILITY", default=0.5)
+DEDUP_TRAINING_MIN = env.int("DEDUP_TRAINING_MIN", default=5000)
+DEDUP_AUTO_MERGE_PROBABILITY = env.float("DEDUP_AUTO_MERGE_PROBABILITY", default=None)
+DEDUP_MEMORY_LIMIT = env.str("DEDUP_MEMORY_LIMIT", default="2GB")
+DEDUP_NIGHTLY_HOUR = env.int("DEDUP_NIGHTLY_HOUR", default=2)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
@@ -207,6 +218,17 @@ CELERY_BEAT_SCHEDULE = {
     "delete-abandoned-imports": {
         "task": "customers.tasks.delete_abandoned_imports",
         "schedule": 3600,
+    },
+    # All customers every night (the model re-estimated); new and changed ones every hour.
+    "find-duplicates-nightly": {
+        "task": "customers.tasks.scheduled_duplicate_scan",
+        "schedule": crontab(hour=DEDUP_NIGHTLY_HOUR, minute=30),
+        "args": ("full",),
+    },
+    "find-duplicates-hourly": {
+        "task": "customers.tasks.scheduled_duplicate_scan",
+        "schedule": crontab(minute=15),
+        "args": ("incremental",),
     },
 }
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("customers/<int:pk>/", include("interactions.urls")),
     path("imports/", include("customers.import_urls")),
+    path("duplicates/", include("customers.duplicate_urls")),
     path("exports/", include("analytics.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
 from customers.selectors import can_edit_customer
 from customers.services import audit_diff, profile_snapshot
@@ -27,7 +28,7 @@ from privacy.audit import record_event
 # Fields that travel together: a phone with the way it was written, an identity number with
 # its blind index and mask, a name with its parts, an address as a whole.
 FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("name", "family_name", "given_name"),
+    ("name", "family_name", "given_name", "name_pinyin", "name_key"),
     ("kind",),
     ("gender",),
     ("birth_date",),
@@ -75,11 +76,13 @@ def merge_customers(
     survivor: Customer,
     others: Sequence[Customer],
     field_choices: Mapping[str, int] | None = None,
+    system: bool = False,
 ) -> CustomerMerge:
     """Merge `others` into `survivor`. `field_choices` maps a field (the first of its group,
     e.g. "phone") to the id of the customer whose value to keep. Raises PermissionDenied
     without `merge_customers` or the right to edit each customer, ValidationError for an
-    impossible merge; on any error nothing changes."""
+    impossible merge; on any error nothing changes. `system` is for automatic merges the
+    administrator configured (no actor, no permission check)."""
     other_ids = {other.pk for other in others} - {survivor.pk}
     if not other_ids:
         raise ValidationError(_("Choose at least one other customer to merge."))
@@ -89,7 +92,8 @@ def merge_customers(
         raise ValidationError(_("One of these customers has already been merged."))
     survivor = locked[survivor.pk]
     others = [locked[pk] for pk in ids if pk != survivor.pk]
-    _check(actor, locked.values())
+    if not system:
+        _check(actor, locked.values())
 
     before = profile_snapshot(survivor)
     record = CustomerMerge.objects.create(
@@ -118,6 +122,7 @@ def merge_customers(
         *Customer.tags.through.objects.filter(customer__in=others).values_list("tag_id", flat=True)
     )
     _point(others, at=survivor)
+    settle_after_merge(actor=actor, survivor=survivor, others=others)
     _audit(actor, "customer.merge", record, survivor, others, before)
     for other in others:
         record_event(
@@ -134,14 +139,23 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime.date) else value
 
 
+def default_sources(survivor: Customer, customers: Sequence[Customer]) -> dict[str, Customer]:
+    """Where each group of fields comes from unless the reviewer chooses: the most recently
+    updated customer that has a value (the survivor when none has)."""
+    newest_first = sorted(customers, key=lambda c: (c.updated_at, c.pk), reverse=True)
+    return {
+        group[0]: next((c for c in newest_first if getattr(c, group[0]) not in _EMPTY), survivor)
+        for group in FIELD_GROUPS
+    }
+
+
 def _take_values(survivor: Customer, customers: list[Customer], choices: Mapping[str, int]):
     newest_first = sorted(customers, key=lambda c: (c.updated_at, c.pk), reverse=True)
     by_id = {customer.pk: customer for customer in customers}
+    defaults = default_sources(survivor, customers)
     for group in FIELD_GROUPS:
         chosen = by_id.get(choices.get(group[0].removesuffix("_id")) or choices.get(group[0]))
-        source = chosen or next(
-            (c for c in newest_first if getattr(c, group[0]) not in _EMPTY), survivor
-        )
+        source = chosen or defaults[group[0]]
         for field in group:
             setattr(survivor, field, getattr(source, field))
     notes = [c.notes.strip() for c in newest_first if c.notes.strip()]
@@ -234,6 +248,7 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
         is_primary=True
     )
     _point(others, at=None)
+    reopen_after_undo(survivor=survivor, others=others)
     merge.undone_at = timezone.now()
     merge.save(update_fields=["undone_at"])
     _audit(actor, "customer.unmerge", merge, survivor, others, before_undo)

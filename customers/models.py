@@ -107,6 +107,10 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200)
     family_name = models.CharField(_("family name"), max_length=100, blank=True)
     given_name = models.CharField(_("given name"), max_length=100, blank=True)
+    # How the name sounds (customers.normalize.name_sound), kept with the name by every write so
+    # that duplicate checks can look up 章伟 for 张伟 or "Wei Zhang" through an index.
+    name_pinyin = models.CharField(max_length=400, blank=True, editable=False)
+    name_key = models.CharField(max_length=400, blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
 
@@ -200,6 +204,9 @@ class Customer(models.Model):
             # where NULLs sort last in descending order; PostgreSQL gets its own in 0003.
             models.Index(fields=["-last_activity_at"], name="customer_last_activity_idx"),
             models.Index(fields=["name"], name="customer_name_idx"),
+            models.Index(
+                fields=["name_key"], condition=~Q(name_key=""), name="customer_name_key_idx"
+            ),
             # "丽娟" finds 王丽娟: short given-name searches match this exactly.
             models.Index(
                 fields=["given_name"], condition=~Q(given_name=""), name="customer_given_name_idx"
@@ -435,6 +442,10 @@ class ImportJob(BackgroundJob):
     rows_unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rows_failed = models.PositiveIntegerField(_("failed"), default=0)
     warnings = models.PositiveIntegerField(_("warnings"), default=0)
+    # Pairs of the imported customers put in the duplicate review queue (None: not checked).
+    possible_duplicates = models.PositiveIntegerField(
+        _("possible duplicates"), null=True, blank=True
+    )
 
     class Meta(BackgroundJob.Meta):
         verbose_name = _("import")
@@ -523,3 +534,105 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"→ {self.survivor_id}"
+
+
+class ScanMode(models.TextChoices):
+    FULL = "full", _("all customers")
+    INCREMENTAL = "incremental", _("new and changed customers")
+
+
+class DuplicateScan(BackgroundJob):
+    """One run of duplicate detection, and the linkage model it used (the next incremental run
+    scores with the model of the last full run)."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    mode = models.CharField(_("mode"), max_length=12, choices=ScanMode.choices)
+    min_probability = models.FloatField(_("minimum probability"))
+    customers_compared = models.PositiveIntegerField(_("customers compared"), default=0)
+    pairs_found = models.PositiveIntegerField(_("pairs found"), default=0)
+    groups_found = models.PositiveIntegerField(_("groups found"), default=0)
+    auto_merged = models.PositiveIntegerField(_("merged automatically"), default=0)
+    # True when the model was estimated from this data (EM), False when the priors were used.
+    trained = models.BooleanField(_("trained on this data"), default=False)
+    model = models.JSONField(default=dict, editable=False)
+    seconds = models.FloatField(null=True, blank=True, editable=False)
+
+    class Meta(BackgroundJob.Meta):
+        verbose_name = _("duplicate scan")
+        verbose_name_plural = _("duplicate scans")
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CandidateStatus(models.TextChoices):
+    OPEN = "open", _("to review")
+    MERGED = "merged", _("merged")
+    NOT_DUPLICATES = "not_duplicates", _("not duplicates")
+
+
+class DuplicateCandidate(models.Model):
+    """Two customers that may be one person: the smaller id first, the probability the model
+    gave, and the reasons a person can read. A pair marked "not duplicates" stays, so that no
+    later scan proposes it again."""
+
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField(_("probability"))
+    # [[reason code, weight in bits], ...] strongest first; see customers/dedup/reasons.py.
+    reasons = models.JSONField(_("reasons"), default=list)
+    # Pairs that chain (A~B, B~C) share a group, named by its smallest customer id.
+    group = models.BigIntegerField(_("group"), db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CandidateStatus.choices, default=CandidateStatus.OPEN
+    )
+    scan = models.ForeignKey(
+        DuplicateScan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    found_at = models.DateTimeField(_("found"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_a", "customer_b"], name="duplicate_candidate_pair_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_a__lt=models.F("customer_b")),
+                name="duplicate_candidate_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-probability"], name="duplicate_candidate_queue_idx"),
+            models.Index(fields=["customer_b"], name="duplicate_candidate_b_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_a_id} ~ {self.customer_b_id}"
+
+
+class BulkMerge(BackgroundJob):
+    """Merging every reviewed-as-likely group above a probability in one go, in the worker."""
+
+    min_probability = models.FloatField(_("minimum probability"))
+    groups_merged = models.PositiveIntegerField(_("groups merged"), default=0)
+    groups_skipped = models.PositiveIntegerField(_("groups skipped"), default=0)
+
+    class Meta(BackgroundJob.Meta):
+        verbose_name = _("bulk merge")
+        verbose_name_plural = _("bulk merges")
+
+    def __str__(self) -> str:
+        return f"≥ {self.min_probability:.0%}"

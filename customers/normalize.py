@@ -26,6 +26,7 @@ from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from pypinyin import lazy_pinyin
 
 # Spreadsheet readers (openpyxl, pandas) hand over numbers and NaN, not only text.
 RawValue = str | int | float | None
@@ -117,6 +118,26 @@ def normalize_name(raw: RawValue) -> str:
     """
     text = " ".join(_clean_text(raw).split())
     return _SPACE_INSIDE_HAN.sub("", text)
+
+
+# Latin letters and digits of a name once accents are gone ("José" -> "jose").
+_SOUND_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=65_536)
+def name_sound(name: str) -> tuple[str, str]:
+    """How a normalised name sounds, for finding the same person written another way.
+
+    Returns (pinyin, key). `pinyin` spells Chinese characters in toneless pinyin and Latin
+    letters without accents, lower case, one space between syllables or words: "张伟",
+    "章伟" and "Zhang Wei" all give "zhang wei". `key` is the sorted letters of that spelling,
+    so that it also ignores word order and spacing: "Wei Zhang", "王小明" and "Xiaoming Wang"
+    share theirs. Both are "" for a name without letters. Cached: names repeat a lot.
+    """
+    spelled = " ".join(lazy_pinyin(name, errors="default"))
+    plain = unicodedata.normalize("NFKD", spelled.lower())
+    tokens = _SOUND_TOKEN.findall(plain.encode("ascii", "ignore").decode())
+    return " ".join(tokens), "".join(sorted("".join(tokens)))
 
 
 # Two-character Chinese surnames, simplified and traditional. Without this list 欧阳修 would be

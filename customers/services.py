@@ -34,6 +34,7 @@ from customers.normalize import (
     NormalizationError,
     birth_date_from_cn_id,
     gender_from_cn_id,
+    name_sound,
     normalize_country,
     normalize_email,
     normalize_id_number,
@@ -82,6 +83,8 @@ PROFILE_FIELDS = frozenset(
         "consent_phone",
     }
 )
+# Kept with the name by normalise_profile; never set, shown or audited on their own.
+NAME_SOUND_FIELDS = ("name_pinyin", "name_key")
 # How each personal field appears in the audit log: masked the way pages mask it.
 _AUDIT_MASK = {
     "phone": "phone",
@@ -197,6 +200,8 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
 
     if errors:
         raise ValidationError(errors)
+    if "name" in clean:
+        clean["name_pinyin"], clean["name_key"] = name_sound(clean["name"])
     return clean
 
 
@@ -243,7 +248,7 @@ def profile_snapshot(customer: Customer) -> dict[str, Any]:
     return {
         field.attname if field.is_relation else field.name: getattr(customer, field.attname)
         for field in Customer._meta.concrete_fields
-        if field.name not in ("id", "created_at", "updated_at")
+        if field.name not in ("id", "created_at", "updated_at", *NAME_SOUND_FIELDS)
     }
 
 
@@ -310,6 +315,8 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
     changed = [field for field in after if _plain(after[field]) != _plain(before[field])]
     if not changed:
         return customer
+    if "name" in changed:
+        changed.extend(NAME_SOUND_FIELDS)
     customer.full_clean(exclude=["owner", "merged_into"])
     customer.save(update_fields=[*changed, "updated_at"])
     if "lifecycle_stage" in changed:

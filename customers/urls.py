@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from customers import duplicate_views, views
 
 app_name = "customers"
 
@@ -19,5 +19,10 @@ urlpatterns = [
     path("<int:pk>/edit/", views.CustomerFormView.as_view(), name="edit"),
     path("<int:pk>/reveal-id/", views.RevealIdNumberView.as_view(), name="reveal_id"),
     path("<int:pk>/archive/", views.ArchiveCustomerView.as_view(), name="archive"),
+    path(
+        "<int:pk>/merges/<int:merge>/undo/",
+        duplicate_views.UndoMergeView.as_view(),
+        name="undo_merge",
+    ),
     path("<int:pk>/contacts/new/", views.AddContactView.as_view(), name="add_contact"),
 ]

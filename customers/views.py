@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -21,10 +22,12 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers import services
+from customers.dedup.door import likely_duplicates
+from customers.dedup.review import open_group_of
 from customers.filters import listed_customers
 from customers.forms import BulkActionForm, ContactForm, CustomerForm
-from customers.merge import survivor_of
-from customers.models import SavedView
+from customers.merge import last_merge_of, survivor_of
+from customers.models import Customer, SavedView
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
     CustomerOrder,
@@ -157,12 +160,23 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
             totals=customer_totals(customer=customer),
             follow_ups=open_follow_ups(customer=customer),
             duplicates=duplicates,
+            **_merge_context(user, customer),
             entries=entries,
             next_cursor=next_cursor,
             kind="",
             interaction_kinds=InteractionKind.choices,
             **kwargs,
         )
+
+
+def _merge_context(user, customer: Customer) -> dict[str, Any]:
+    """For reviewers: the customer's last merge (to undo) and its open duplicate group."""
+    if not user.has_perm("customers.merge_customers"):
+        return {}
+    return {
+        "last_merge": last_merge_of(customer),
+        "duplicate_group": open_group_of(customer),
+    }
 
 
 class CustomerFormView(PermissionRequiredMixin, FormView):
@@ -350,31 +364,54 @@ class DeleteViewView(PermissionRequiredMixin, View):
 
 
 class PossibleDuplicatesView(PermissionRequiredMixin, View):
-    """htmx, from the create / edit form: customers sharing the phone, email or identity
-    number typed so far. POST, so the values never appear in a URL."""
+    """htmx, from the create / edit form: customers who are probably the one being typed in
+    (scored by the duplicate model from name, birth date, address, company, phone, email and
+    identity number), and any others sharing the phone, email or identity number. POST, so the
+    values never appear in a URL."""
 
     permission_required = "customers.view_customer"
+    CHECKED_FIELDS = (
+        "name",
+        "phone",
+        "email",
+        "birth_date",
+        "city",
+        "street",
+        "postcode",
+        "company_name",
+    )
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        clean = {}
-        for field in ("phone", "email"):
+        values: dict[str, Any] = {}
+        for field in self.CHECKED_FIELDS:
+            # Each field alone: one the user is still typing must not hide the others.
             with contextlib.suppress(ValidationError):
-                clean.update(services.normalise_profile({field: request.POST.get(field, "")}))
-        blind_index = ""
+                values.update(services.normalise_profile({field: request.POST.get(field, "")}))
         if request.POST.get("id_number"):
             with contextlib.suppress(ValidationError):
-                blind_index = services.id_number_blind_index(
+                values["id_number_blind_index"] = services.id_number_blind_index(
                     request.POST.get("id_document_kind", ""), request.POST["id_number"]
                 )
         exclude = request.POST.get("customer", "")
-        duplicates = possible_duplicates(
-            user=request.user,
-            phone=clean.get("phone", ""),
-            email=clean.get("email", ""),
-            id_blind_index=blind_index,
-            exclude_pk=int(exclude) if exclude.isdigit() else None,
+        exclude_pk = int(exclude) if exclude.isdigit() else None
+        likely = likely_duplicates(user=request.user, values=values, exclude_pk=exclude_pk)
+        seen = {match.customer.pk for match in likely}
+        sharing = [
+            customer
+            for customer in possible_duplicates(
+                user=request.user,
+                phone=values.get("phone", ""),
+                email=values.get("email", ""),
+                id_blind_index=values.get("id_number_blind_index", ""),
+                exclude_pk=exclude_pk,
+            )
+            if customer.pk not in seen
+        ]
+        return render(
+            request,
+            "customers/_possible_duplicates.html",
+            {"likely": likely, "duplicates": sharing},
         )
-        return render(request, "customers/_possible_duplicates.html", {"duplicates": duplicates})
 
 
 class RevealIdNumberView(PermissionRequiredMixin, View):

@@ -44,6 +44,8 @@ SAMPLE_VALUES = {
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
     "view_pk": "1",
+    "merge": "1",
+    "group": "1",
 }
 
 
@@ -98,6 +100,7 @@ PAGE_MATRIX = {
     "record purchase": ("/customers/{pk}/purchases/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "schedule follow-up": ("/customers/{pk}/follow-ups/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "imports": ("/imports/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
+    "duplicates": ("/duplicates/", _statuses({roles.ADMINISTRATOR, roles.SERVICE})),
     "export": (
         "/exports/new/",
         _statuses({roles.ADMINISTRATOR, roles.ANALYST, roles.PRIVACY_OFFICER}),

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import JobCancelledError, JobStatus
+from customers.dedup.scan import scan_customers
 from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
 from customers.imports.files import (
     FileRefusedError,
@@ -39,6 +40,7 @@ from customers.imports.files import (
 )
 from customers.imports.mapping import IGNORE, known_format, mapping_from_template, suggest_mapping
 from customers.models import (
+    Customer,
     ImportIssue,
     ImportJob,
     ImportKind,
@@ -404,7 +406,23 @@ def _run(job: ImportJob) -> None:
             return
         _advance(job, phase=ImportPhase.IMPORTING, reset=True)
     _pass(job, module, path, table, write=True)
+    if job.kind == ImportKind.CUSTOMERS:
+        _record_possible_duplicates(job)
     _finish_now(job, JobStatus.DONE)
+
+
+def _record_possible_duplicates(job: ImportJob) -> None:
+    """The check at the door, for a whole file: the customers it created or changed are
+    compared with everyone and likely duplicates go to the review queue. Should this fail, the
+    import stands and the hourly duplicate scan picks the customers up."""
+    imported = set(Customer.objects.filter(import_job=job).values_list("pk", flat=True))
+    try:
+        found = scan_customers(imported)
+    except Exception:
+        logger.exception("Duplicate check after import job %s failed", job.pk)
+        return
+    job.possible_duplicates = found
+    ImportJob.objects.filter(pk=job.pk).update(possible_duplicates=found)
 
 
 def _advance(job: ImportJob, *, phase: str, rows_total: int | None = None, reset=False) -> None:
@@ -534,6 +552,7 @@ def job_counts(job: ImportJob) -> dict[str, Any]:
         "unchanged": job.rows_unchanged,
         "failed": job.rows_failed,
         "warnings": job.warnings,
+        "possible_duplicates": job.possible_duplicates,
         "dry_run": job.dry_run,
     }
 

@@ -222,6 +222,11 @@ def test_broad_search_shows_the_newest_matches_and_says_so(client, service_user,
     assert "Showing the newest 3 matches" in response.content.decode()
 
 
+def _warned_of(response) -> list[int]:
+    likely = [match.customer.pk for match in response.context["likely"]]
+    return likely + [customer.pk for customer in response.context["duplicates"]]
+
+
 def test_form_warns_of_possible_duplicates_by_phone_email_or_id_number(client, sales_user):
     same_phone = CustomerFactory(name="王伟", phone="13800138000", owner=sales_user)
     same_id = CustomerFactory(
@@ -230,17 +235,34 @@ def test_form_warns_of_possible_duplicates_by_phone_email_or_id_number(client, s
     CustomerFactory(name="Hidden", email="shared@example.com", owner=None)
     client.force_login(sales_user)
     url = reverse("customers:possible_duplicates")
-    found = client.post(url, {"phone": "+86 138-0013-8000"}).context["duplicates"]
-    assert [c.pk for c in found] == [same_phone.pk]
+    assert _warned_of(client.post(url, {"phone": "+86 138-0013-8000"})) == [same_phone.pk]
     found = client.post(
         url, {"id_document_kind": "cn_resident", "id_number": "110105194912310 02x"}
-    ).context["duplicates"]
-    assert [c.pk for c in found] == [same_id.pk]
+    )
+    assert _warned_of(found) == [same_id.pk]
     # Editing a customer does not warn about the customer itself; bad input warns of nothing.
-    assert not client.post(url, {"phone": "13800138000", "customer": same_phone.pk}).context[
-        "duplicates"
-    ]
-    assert not client.post(url, {"phone": "12345", "email": "nope@"}).context["duplicates"]
+    assert not _warned_of(client.post(url, {"phone": "13800138000", "customer": same_phone.pk}))
+    assert not _warned_of(client.post(url, {"phone": "12345", "email": "nope@"}))
+
+
+def test_form_warns_of_the_same_person_written_another_way(client, sales_user):
+    """The check at the door scores with the duplicate model: a homophone name with the same
+    birth date and city is a likely duplicate, with the reasons shown; a family member sharing
+    the phone is mentioned only as sharing it."""
+    same_person = CustomerFactory(
+        name="张伟", birth_date=datetime.date(1985, 3, 2), city="杭州", phone="13900001111"
+    )
+    client.force_login(sales_user)
+    url = reverse("customers:possible_duplicates")
+    response = client.post(url, {"name": "章伟", "birth_date": "1985-03-02", "city": "杭州"})
+    [match] = response.context["likely"]
+    assert match.customer.pk == same_person.pk and match.probability >= 0.5
+    assert [code for code, _ in match.reasons][:2] == ["same_birth_date", "same_name_sound"]
+    html = response.content.decode()
+    assert "names sound the same" in html and "same birth date" in html
+    family = client.post(url, {"name": "张丽", "birth_date": "1990-07-07", "phone": "13900001111"})
+    assert not family.context["likely"]
+    assert [c.pk for c in family.context["duplicates"]] == [same_person.pk]
 
 
 def test_customer_page_shows_a_duplicate_warning(client, service_user):

@@ -1,0 +1,103 @@
+"""The check at the door: is the customer being typed in (or imported) already here?
+
+Customers sharing a key with the record (phone, email, ID number, or the name's sound key) are
+fetched through indexes, then scored with the same linkage model the scans use, so the form's
+warning and the review queue agree. Small enough for a request: a few hundred rows at most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Q
+
+from customers.dedup import features as feature_rows
+from customers.dedup import linkage
+from customers.dedup.reasons import notable
+from customers.dedup.scan import current_model
+from customers.models import Customer
+from customers.selectors import customers_visible_to
+
+# A common name (张伟) may block with thousands: the newest are the likeliest to be the same.
+NAME_BLOCK_LIMIT = 200
+# The record being checked has no id yet.
+NEW_RECORD_ID = 0
+
+
+@dataclass(frozen=True)
+class DoorMatch:
+    customer: Customer
+    probability: float
+    # The notable reasons (customers.dedup.reasons), strongest first.
+    reasons: tuple[tuple[str, float], ...]
+
+
+def likely_duplicates(
+    *,
+    user: AbstractBaseUser,
+    values: Mapping[str, Any],
+    exclude_pk: int | None = None,
+    limit: int = 5,
+) -> list[DoorMatch]:
+    """Customers `user` may see that are probably the record described by `values` (stored,
+    normalised field values, any of them missing), the likeliest first."""
+    record = {field: values.get(field) or "" for field in feature_rows.SOURCE_FIELDS}
+    record.update(id=NEW_RECORD_ID, birth_date=values.get("birth_date") or None)
+    if values.get("name"):
+        record.pop("name_pinyin"), record.pop("name_key")
+    keys = Q()
+    for field in ("phone", "email", "id_number_blind_index"):
+        if record[field]:
+            keys |= Q(**{field: record[field]})
+    visible = customers_visible_to(user).filter(archived_at__isnull=True).exclude(pk=exclude_pk)
+    ids = (
+        set(visible.filter(keys).values_list("pk", flat=True)[:NAME_BLOCK_LIMIT]) if keys else set()
+    )
+    key = feature_rows.feature_row(record)[3]
+    if key:
+        ids |= set(
+            visible.filter(name_key=key)
+            .order_by("-updated_at")
+            .values_list("pk", flat=True)[:NAME_BLOCK_LIMIT]
+        )
+    if not ids:
+        return []
+    scored = score_against(record, Customer.objects.filter(pk__in=ids))
+    customers = Customer.objects.in_bulk(pair_id for pair_id, _, _ in scored)
+    return [
+        DoorMatch(customers[pk], probability, tuple(notable(reasons)))
+        for pk, probability, reasons in scored[:limit]
+        if pk in customers
+    ]
+
+
+def score_against(
+    record: Mapping[str, Any], candidates, *, min_probability: float | None = None
+) -> list[tuple[int, float, tuple[tuple[str, float], ...]]]:
+    """Score one unsaved record (id NEW_RECORD_ID) against `candidates` (a Customer
+    queryset): [(customer id, probability, reasons)], likeliest first."""
+    threshold = settings.DEDUP_DOOR_PROBABILITY if min_probability is None else min_probability
+    features = linkage.Features(memory_limit="256MB", threads=1)
+    try:
+        features.add([feature_rows.feature_row(record, changed=True)])
+        feature_rows.load(features, candidates)
+        pairs = linkage.predict(
+            features, current_model(), min_probability=threshold, only_changed=True
+        )
+        scored = [
+            (
+                pair.right if pair.left == NEW_RECORD_ID else pair.left,
+                pair.probability,
+                pair.reasons,
+            )
+            for pair in pairs
+            if NEW_RECORD_ID in (pair.left, pair.right)
+        ]
+    finally:
+        features.close()
+    scored.sort(key=lambda match: -match[1])
+    return scored

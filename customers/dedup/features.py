@@ -1,0 +1,164 @@
+"""Customers as the linkage model sees them: one flat row of comparable values each.
+
+The stored values are already normalised (phone in E.164, email lower case, ID number as a
+blind index, name's pinyin and sound key); here they only lose what does not tell people apart:
+case, spacing and punctuation in addresses, legal-form suffixes in company names, the 市 after a
+city.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from customers.dedup.linkage import Features
+from customers.models import Customer, ExternalId
+from customers.normalize import name_sound
+
+# Customer fields a feature row is made of.
+SOURCE_FIELDS = (
+    "id",
+    "name",
+    "name_pinyin",
+    "name_key",
+    "birth_date",
+    "phone",
+    "email",
+    "id_number_blind_index",
+    "street",
+    "postcode",
+    "city",
+    "company_name",
+)
+_PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
+_COMPANY_FORMS = re.compile(
+    r"(股份有限公司|有限责任公司|有限公司|集团|公司|\bco\b|\bltd\b|\binc\b|\bllc\b|\bgmbh\b"
+    r"|\bcorp(oration)?\b|\blimited\b|\bcompany\b)",
+)
+_CITY_SUFFIX = re.compile(r"(市|地区|自治州)$")
+CHUNK = 20_000
+
+
+def _plain(text: str) -> str | None:
+    folded = _PUNCTUATION.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return folded or None
+
+
+def _company(text: str) -> str | None:
+    return _plain(_COMPANY_FORMS.sub(" ", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def _city(text: str) -> str | None:
+    return _plain(_CITY_SUFFIX.sub("", text.strip()))
+
+
+def feature_row(
+    values: Mapping[str, Any], external_ids: Iterable[str] = (), *, changed: bool = False
+) -> tuple:
+    """The feature row (in linkage.FEATURE_COLUMNS order) of one customer's stored values."""
+    name = values["name"] or ""
+    if values.get("name_key") is None:
+        pinyin, key = name_sound(name)
+    else:
+        pinyin, key = values["name_pinyin"], values["name_key"]
+    email = values["email"] or ""
+    birth_date = values["birth_date"]
+    return (
+        values["id"],
+        _plain(name),
+        pinyin or None,
+        key or None,
+        birth_date.isoformat() if birth_date else None,
+        values["phone"] or None,
+        email or None,
+        email.split("@")[0] if email else None,
+        values["id_number_blind_index"] or None,
+        _plain(values["street"] or ""),
+        values["postcode"] or None,
+        _city(values["city"] or ""),
+        _company(values["company_name"] or ""),
+        sorted(set(external_ids)),
+        changed,
+    )
+
+
+def active_customers() -> QuerySet[Customer]:
+    """Customers detection looks at: neither archived nor merged away."""
+    return Customer.objects.filter(merged_into__isnull=True, archived_at__isnull=True)
+
+
+def load(
+    features: Features,
+    customers: QuerySet[Customer],
+    *,
+    changed_ids: set[int] | None = None,
+    skip: set[int] | None = None,
+) -> int:
+    """Add `customers` to `features` in primary-key chunks (bounded memory). Customers in
+    `changed_ids` are marked changed; those in `skip` are left out, and the added ones joined
+    to it. Returns how many were added."""
+    added = 0
+    for chunk in _chunks(customers):
+        if skip is not None:
+            chunk = [values for values in chunk if values["id"] not in skip]
+            skip.update(values["id"] for values in chunk)
+        ids = [values["id"] for values in chunk]
+        external: dict[int, list[str]] = {}
+        for customer_id, external_id in ExternalId.objects.filter(customer_id__in=ids).values_list(
+            "customer_id", "external_id"
+        ):
+            external.setdefault(customer_id, []).append(external_id)
+        features.add(
+            [
+                feature_row(
+                    values,
+                    external.get(values["id"], ()),
+                    changed=changed_ids is not None and values["id"] in changed_ids,
+                )
+                for values in chunk
+            ]
+        )
+        added += len(chunk)
+    return added
+
+
+def _chunks(customers: QuerySet[Customer]) -> Iterator[list[dict[str, Any]]]:
+    last = 0
+    while True:
+        chunk = list(customers.filter(pk__gt=last).order_by("pk").values(*SOURCE_FIELDS)[:CHUNK])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]["id"]
+
+
+def neighbours(changed: QuerySet[Customer]) -> Q:
+    """Customers that share a blocking key with any of `changed`: everything an incremental run
+    must compare them against."""
+    keys: dict[str, set] = {
+        "phone": set(),
+        "email": set(),
+        "id_number_blind_index": set(),
+        "name_key": set(),
+    }
+    for values in changed.values(*keys):
+        for key, value in values.items():
+            if value:
+                keys[key].add(value)
+    external = ExternalId.objects.filter(
+        external_id__in=ExternalId.objects.filter(customer__in=changed).values("external_id")
+    ).values("customer_id")
+    # Birth date with city is a block of its own; as pairs it is cheap for the database to
+    # look up, as two separate lists it would take in half the customers.
+    same_birth_and_city = changed.filter(
+        birth_date=OuterRef("birth_date"), city=OuterRef("city")
+    ).exclude(birth_date=None)
+    condition = Q(pk__in=external) | Q(Exists(same_birth_and_city))
+    for key, values in keys.items():
+        if values:
+            condition |= Q(**{f"{key}__in": sorted(values)})
+    return condition

@@ -1,0 +1,408 @@
+"""The probabilistic record-linkage model: Splink (Fellegi-Sunter) running on DuckDB.
+
+This module knows nothing of Django: it takes feature rows (see `FEATURE_COLUMNS`), trains or
+loads a model and returns scored pairs with the comparison level each field fell into. Every
+level has a reason code (`REASONS` in customers/dedup/reasons.py turns codes into sentences).
+
+Fields that move together are compared together: street, postcode and city form one address
+comparison, so that a customer who moved is not counted as different three times over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from splink.internals.exceptions import SplinkException
+
+# One row per customer. Empty values are NULL so that blocking never pairs two blanks.
+FEATURE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("customer_id", pa.int64()),
+    ("name", pa.string()),
+    ("name_pinyin", pa.string()),
+    ("name_key", pa.string()),
+    ("birth_date", pa.string()),
+    ("phone", pa.string()),
+    ("email", pa.string()),
+    ("email_user", pa.string()),
+    ("id_index", pa.string()),
+    ("street", pa.string()),
+    ("postcode", pa.string()),
+    ("city", pa.string()),
+    ("company", pa.string()),
+    ("external_ids", pa.list_(pa.string())),
+    ("changed", pa.bool_()),
+)
+FEATURE_SCHEMA = pa.schema(FEATURE_COLUMNS)
+
+
+def _level(code: str, condition: str, m: float, u: float) -> dict[str, Any]:
+    return {
+        "sql_condition": condition,
+        "label_for_charts": code,
+        "m_probability": m,
+        "u_probability": u,
+    }
+
+
+def _null(*columns: str) -> dict[str, Any]:
+    condition = " OR ".join(f'"{c}_l" IS NULL OR "{c}_r" IS NULL' for c in columns)
+    return {"sql_condition": condition, "label_for_charts": "null", "is_null_level": True}
+
+
+def _else(code: str, m: float, u: float) -> dict[str, Any]:
+    return _level(code, "ELSE", m, u)
+
+
+_SAME_ADDRESS = '"street_l" = "street_r" AND "city_l" = "city_r"'
+
+# Levels run top to bottom; a pair takes the first that holds. The m and u probabilities are
+# the priors used when a business has too few customers to estimate its own (EM replaces m,
+# random sampling replaces u). Label = reason code.
+COMPARISONS: tuple[dict[str, Any], ...] = (
+    {
+        "output_column_name": "name",
+        "comparison_levels": [
+            _null("name_pinyin"),
+            _level("same_name", '"name_l" = "name_r"', 0.70, 0.0005),
+            _level("same_name_sound", '"name_pinyin_l" = "name_pinyin_r"', 0.10, 0.0004),
+            _level("name_order_swapped", '"name_key_l" = "name_key_r"', 0.05, 0.0001),
+            _level(
+                "name_one_letter_off",
+                'damerau_levenshtein("name_pinyin_l", "name_pinyin_r") <= 1',
+                0.08,
+                0.0008,
+            ),
+            # Pinyin of one family differs only in the given name, which Jaro-Winkler's weight
+            # on the first letters forgives: the edit distance keeps "wang ping" from "wang hong".
+            _level(
+                "similar_name",
+                'jaro_winkler_similarity("name_pinyin_l", "name_pinyin_r") >= 0.92 '
+                'AND damerau_levenshtein("name_pinyin_l", "name_pinyin_r") <= 2',
+                0.05,
+                0.002,
+            ),
+            _else("different_name", 0.01, 0.9963),
+        ],
+    },
+    {
+        "output_column_name": "birth_date",
+        "comparison_levels": [
+            _null("birth_date"),
+            _level("same_birth_date", '"birth_date_l" = "birth_date_r"', 0.90, 0.00005),
+            _level(
+                "birth_date_one_digit_off",
+                'damerau_levenshtein("birth_date_l", "birth_date_r") <= 1',
+                0.06,
+                0.002,
+            ),
+            _else("different_birth_date", 0.02, 0.99795),
+        ],
+    },
+    {
+        "output_column_name": "email",
+        "comparison_levels": [
+            _null("email"),
+            _level("same_email", '"email_l" = "email_r"', 0.75, 0.00001),
+            _level("same_email_user", '"email_user_l" = "email_user_r"', 0.10, 0.0002),
+            _else("different_email", 0.15, 0.99979),
+        ],
+    },
+    {
+        "output_column_name": "id_number",
+        "comparison_levels": [
+            _null("id_index"),
+            _level("same_id_number", '"id_index_l" = "id_index_r"', 0.99, 0.000001),
+            _else("different_id_number", 0.01, 0.999999),
+        ],
+    },
+    {
+        # A household shares its phone and its address: agreeing on both is hardly more
+        # evidence than agreeing on the phone, so the two are one comparison.
+        "output_column_name": "phone_address",
+        "comparison_levels": [
+            {
+                "sql_condition": '("phone_l" IS NULL OR "phone_r" IS NULL) '
+                'AND ("city_l" IS NULL OR "city_r" IS NULL)',
+                "label_for_charts": "null",
+                "is_null_level": True,
+            },
+            _level(
+                "same_phone_and_address",
+                f'"phone_l" = "phone_r" AND {_SAME_ADDRESS}',
+                0.45,
+                0.00001,
+            ),
+            _level("same_phone", '"phone_l" = "phone_r"', 0.30, 0.00001),
+            _level("same_address", _SAME_ADDRESS, 0.10, 0.00002),
+            _level(
+                "similar_address",
+                '"city_l" = "city_r" AND jaro_winkler_similarity("street_l", "street_r") >= 0.9',
+                0.03,
+                0.0005,
+            ),
+            _level("same_postcode", '"postcode_l" = "postcode_r"', 0.02, 0.002),
+            _level("same_city", '"city_l" = "city_r"', 0.05, 0.05),
+            _else("different_phone_and_address", 0.05, 0.94747),
+        ],
+    },
+    {
+        "output_column_name": "company",
+        "comparison_levels": [
+            _null("company"),
+            _level("same_company", '"company_l" = "company_r"', 0.80, 0.0005),
+            _level(
+                "similar_company",
+                'jaro_winkler_similarity("company_l", "company_r") >= 0.9',
+                0.10,
+                0.002,
+            ),
+            _else("different_company", 0.10, 0.9975),
+        ],
+    },
+    {
+        "output_column_name": "external_id",
+        "comparison_levels": [
+            {
+                "sql_condition": '"external_ids_l" IS NULL OR "external_ids_r" IS NULL '
+                'OR len("external_ids_l") = 0 OR len("external_ids_r") = 0',
+                "label_for_charts": "null",
+                "is_null_level": True,
+            },
+            _level(
+                "same_external_id",
+                'len(list_intersect("external_ids_l", "external_ids_r")) > 0',
+                0.30,
+                0.000001,
+            ),
+            _else("other_external_id", 0.70, 0.999999),
+        ],
+    },
+)
+
+# Which pairs are compared at all. Exact keys catch every pair sharing a phone, email, ID
+# number or external id; the name's sound key (which ignores homophones, script and order)
+# with a birth date, city or company catches the rest; birth date with city catches names
+# mistyped beyond their sound.
+BLOCKING_RULES: tuple[dict[str, Any] | str, ...] = (
+    'l."phone" = r."phone"',
+    'l."email" = r."email"',
+    'l."id_index" = r."id_index"',
+    {"blocking_rule": 'l."external_ids" = r."external_ids"', "arrays_to_explode": ["external_ids"]},
+    'l."name_key" = r."name_key" AND l."birth_date" = r."birth_date"',
+    'l."name_key" = r."name_key" AND l."city" = r."city"',
+    'l."name_key" = r."name_key" AND l."company" = r."company"',
+    'l."birth_date" = r."birth_date" AND l."city" = r."city"',
+    'l."email_user" = r."email_user" AND l."name_key" = r."name_key"',
+    'l."email_user" = r."email_user" AND l."birth_date" = r."birth_date"',
+)
+
+# Priors for how often two customers picked at random are the same person.
+PRIOR_MATCH_RATE = 1e-5
+# Rules sure enough to count matches by when estimating that rate, and how many of all
+# matches they are assumed to find.
+DETERMINISTIC_RULES = (
+    'l."id_index" = r."id_index"',
+    'l."phone" = r."phone" AND l."name_key" = r."name_key"',
+    'l."email" = r."email" AND l."name_key" = r."name_key"',
+)
+DETERMINISTIC_RECALL = 0.7
+# EM sessions: each blocks on some fields and estimates the others; together they cover all.
+EM_BLOCKS = (
+    'l."phone" = r."phone"',
+    'l."name_key" = r."name_key" AND l."birth_date" = r."birth_date"',
+    'l."email" = r."email"',
+)
+U_SAMPLE_PAIRS = 2_000_000
+
+
+def prior_model() -> dict[str, Any]:
+    """The model with prior parameters, for data too small to estimate its own."""
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "customer_id",
+        "probability_two_random_records_match": PRIOR_MATCH_RATE,
+        "comparisons": copy.deepcopy(list(COMPARISONS)),
+        "blocking_rules_to_generate_predictions": list(BLOCKING_RULES),
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": True,
+        "additional_columns_to_retain": [],
+    }
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    left: int
+    right: int
+    probability: float
+    match_weight: float
+    # (reason code, match weight in bits) per comparison that was not null, strongest first.
+    reasons: tuple[tuple[str, float], ...]
+
+
+class Features:
+    """A DuckDB connection holding the feature table, filled batch by batch so that memory
+    stays bounded by DuckDB's buffer manager rather than by Python objects."""
+
+    TABLE = "customer_features"
+
+    def __init__(self, *, memory_limit: str = "2GB", threads: int | None = None) -> None:
+        self.connection = duckdb.connect(":memory:")
+        self.connection.execute(f"SET memory_limit = '{memory_limit}'")
+        if threads:
+            self.connection.execute(f"SET threads = {int(threads)}")
+        columns = ", ".join(f'"{name}" {_duckdb_type(kind)}' for name, kind in FEATURE_COLUMNS)
+        self.connection.execute(f"CREATE TABLE {self.TABLE} ({columns})")
+        self.count = 0
+
+    def add(self, rows: Sequence[tuple]) -> None:
+        if not rows:
+            return
+        columns = zip(*rows, strict=True)
+        batch = pa.Table.from_arrays(
+            [
+                pa.array(column, type=kind)
+                for column, (_, kind) in zip(columns, FEATURE_COLUMNS, strict=True)
+            ],
+            schema=FEATURE_SCHEMA,
+        )
+        self.connection.register("feature_batch", batch)
+        self.connection.execute("INSERT INTO customer_features SELECT * FROM feature_batch")
+        self.connection.unregister("feature_batch")
+        self.count += len(rows)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _duckdb_type(kind: pa.DataType) -> str:
+    if kind == pa.int64():
+        return "BIGINT"
+    if kind == pa.bool_():
+        return "BOOLEAN"
+    if pa.types.is_list(kind):
+        return "VARCHAR[]"
+    return "VARCHAR"
+
+
+def _linker(features: Features, model: dict[str, Any]):
+    from splink import DuckDBAPI, Linker
+
+    api = DuckDBAPI(connection=features.connection)
+    table = api.register(Features.TABLE)
+    # Splink logs every SQL step at INFO; the worker's log only needs warnings.
+    return Linker(table, model, log_level=logging.WARNING)
+
+
+def train(features: Features, *, min_customers: int, seed: int = 1) -> tuple[dict[str, Any], bool]:
+    """The model for these customers, and whether it was estimated from them.
+
+    The match rate always comes from the data (pairs the sure rules find). With at least
+    `min_customers`, u comes from random pairs and m from expectation maximisation; below that
+    there is too little to learn from and the priors stand."""
+    linker = _linker(features, prior_model())
+    if features.count > 1:
+        # Without a pair satisfying a sure rule Splink refuses, and the prior rate stands.
+        with contextlib.suppress(SplinkException):
+            linker.training.estimate_probability_two_random_records_match(
+                list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
+            )
+    trained = features.count >= min_customers
+    if trained:
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=seed)
+        for block in EM_BLOCKS:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block, estimate_without_term_frequencies=True
+            )
+    model = linker.misc.save_model_to_json()
+    return _with_priors_where_untrained(model), trained
+
+
+def _with_priors_where_untrained(model: dict[str, Any]) -> dict[str, Any]:
+    """EM leaves a level's m unset when no pair in its blocks fell into it, and sampling its u
+    when no random pair did; the prior stands in, so that every level keeps a weight."""
+    priors = {
+        (comparison["output_column_name"], level["label_for_charts"]): level
+        for comparison in COMPARISONS
+        for level in comparison["comparison_levels"]
+    }
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            prior = priors[(comparison["output_column_name"], level["label_for_charts"])]
+            for key in ("m_probability", "u_probability"):
+                value = level.get(key)
+                if key in prior and (value is None or not math.isfinite(value) or value <= 0):
+                    level[key] = prior[key]
+    return model
+
+
+def predict(
+    features: Features,
+    model: dict[str, Any],
+    *,
+    min_probability: float,
+    only_changed: bool = False,
+    batch_size: int = 10_000,
+) -> Iterator[ScoredPair]:
+    """Score every blocked pair at or above `min_probability`. With `only_changed`, only pairs
+    with at least one customer marked changed are compared (incremental runs)."""
+    # Matching columns bring the gamma (level) columns; intermediate ones the per-field weights.
+    model = dict(model, retain_matching_columns=True, retain_intermediate_calculation_columns=True)
+    if only_changed:
+        model["blocking_rules_to_generate_predictions"] = [
+            _only_changed(rule) for rule in BLOCKING_RULES
+        ]
+    linker = _linker(features, model)
+    result = linker.inference.predict(threshold_match_probability=min_probability)
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    labels = {
+        c["output_column_name"]: {
+            index: level["label_for_charts"]
+            for index, level in enumerate(
+                [lv for lv in c["comparison_levels"] if not lv.get("is_null_level")][::-1]
+            )
+        }
+        for c in model["comparisons"]
+    }
+    columns = ["customer_id_l", "customer_id_r", "match_probability", "match_weight"]
+    columns += [f"gamma_{name}" for name in names] + [f"mw_{name}" for name in names]
+    # Identifiers only: the comparison names are this module's constants, the table Splink's.
+    query = f"SELECT {', '.join(columns)} FROM {result.physical_name}"  # noqa: S608
+    cursor = features.connection.execute(query)
+    while batch := cursor.fetchmany(batch_size):
+        for row in batch:
+            left, right, probability, weight = row[:4]
+            gammas = row[4 : 4 + len(names)]
+            weights = row[4 + len(names) :]
+            reasons = [
+                (labels[name][gamma], round(weight, 2))
+                for name, gamma, weight in zip(names, gammas, weights, strict=True)
+                if gamma is not None and gamma >= 0
+            ]
+            reasons.sort(key=lambda reason: -abs(reason[1]))
+            yield ScoredPair(
+                left=min(left, right),
+                right=max(left, right),
+                probability=float(probability),
+                match_weight=float(weight),
+                reasons=tuple(reasons),
+            )
+    result.drop_table_from_database_and_remove_from_cache()
+
+
+def _only_changed(rule: dict[str, Any] | str) -> dict[str, Any] | str:
+    condition = '(l."changed" OR r."changed")'
+    if isinstance(rule, str):
+        return f"{rule} AND {condition}"
+    return dict(rule, blocking_rule=f"{rule['blocking_rule']} AND {condition}")
+
+
+def match_probability(weight: float) -> float:
+    return 1 / (1 + 2 ** (-weight))
