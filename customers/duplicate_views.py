@@ -226,7 +226,6 @@ class GroupView(MergePermissionMixin, TemplateView):
         }
         pairs = review.group_pairs(self.kwargs["group"])
         return super().get_context_data(
-            group=self.kwargs["group"],
             customers=customers,
             survivor=survivor,
             rows=comparison_rows(user, customers, survivor),

@@ -214,6 +214,8 @@ DETERMINISTIC_RULES = (
     'l."email" = r."email" AND l."name_key" = r."name_key"',
 )
 DETERMINISTIC_RECALL = 0.7
+# Below this many customers a handful of pairs would swing the estimated match rate wildly.
+MIN_CUSTOMERS_FOR_MATCH_RATE = 200
 # EM sessions: each blocks on some fields and estimates the others; together they cover all.
 EM_BLOCKS = (
     'l."phone" = r."phone"',
@@ -308,9 +310,10 @@ def train(features: Features, *, min_customers: int, seed: int = 1) -> tuple[dic
     `min_customers`, u comes from random pairs and m from expectation maximisation; below that
     there is too little to learn from and the priors stand."""
     linker = _linker(features, prior_model())
-    if features.count > 1:
-        # Without a pair satisfying a sure rule Splink refuses, and the prior rate stands.
-        with contextlib.suppress(SplinkException):
+    if features.count >= MIN_CUSTOMERS_FOR_MATCH_RATE:
+        # Splink refuses when no pair satisfies a sure rule, or when so many do that the
+        # assumed recall cannot hold; the prior rate stands then.
+        with contextlib.suppress(SplinkException, ValueError):
             linker.training.estimate_probability_two_random_records_match(
                 list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
             )

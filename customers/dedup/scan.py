@@ -172,6 +172,16 @@ def _record(
     A full run withdraws open pairs it did not find again; an incremental run does that
     only for pairs of the customers it re-compared."""
     found = {(pair.left, pair.right): pair for pair in pairs}
+    # A customer merged or archived while the scan ran is no longer anyone's duplicate.
+    involved = sorted({pair.left for pair in pairs} | {pair.right for pair in pairs})
+    active: set[int] = set()
+    for start in range(0, len(involved), WRITE_BATCH):
+        active.update(
+            feature_rows.active_customers()
+            .filter(pk__in=involved[start : start + WRITE_BATCH])
+            .values_list("pk", flat=True)
+        )
+    found = {key: pair for key, pair in found.items() if active.issuperset(key)}
     stale = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN)
     if changed_ids is not None:
         stale = stale.filter(pairs_of(changed_ids))

@@ -179,3 +179,30 @@ def test_analyst_exports_a_filtered_list_to_excel_masked(
     assert rows[1][0] == "王丽娟"
     assert "138****8000" in rows[1]
     assert len(rows) == 2  # the filter held: one lead
+
+
+def test_service_reviews_a_duplicate_group_merges_it_and_undoes_the_merge(page, log_in, make_user):
+    from customers.dedup.scan import run_scan
+    from customers.models import DuplicateScan
+
+    CustomerFactory(name="刘洋", phone="13912345678", city="深圳")
+    CustomerFactory(name="Liu Yang", phone="+86 139 1234 5678", email="liuyang@example.cn")
+    CustomerFactory(name="刘阳", phone="13700000000", city="西安")  # someone else
+    run_scan(DuplicateScan.objects.create(mode="full", min_probability=0.8, status="queued"))
+    log_in(make_user(roles.SERVICE))
+    page.get_by_role("link", name="Duplicates").click()
+    group = page.locator("#duplicate-groups a")
+    expect(group).to_have_count(1)
+    expect(group).to_contain_text("same phone")
+    group.click()
+    expect(page.get_by_role("heading", name="Are these the same customer?")).to_be_visible()
+    # The names differ: that row is highlighted and the reviewer keeps the Chinese one.
+    page.locator("tr.table-warning").get_by_label("刘洋").check()
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("Merged 2 customers into this one.")
+    expect(page.get_by_role("heading", name="刘洋")).to_be_visible()
+    expect(page.get_by_text("liuyang@example.cn")).to_be_visible()
+    assert Customer.objects.filter(merged_into__isnull=False).count() == 1
+    page.get_by_role("button", name="Undo merge").click()
+    expect(page.get_by_role("alert")).to_contain_text("The merge was undone")
+    assert Customer.objects.filter(merged_into__isnull=False).count() == 0

@@ -1,0 +1,257 @@
+"""Duplicate detection: quality on a labelled set and speed at scale, each case in its own
+process (so that its peak memory is its own), beside baselines measured in the same run.
+
+    DATABASE_URL=postgres://.../crm_bench .venv/bin/python bench/dedup.py [--people 30000]
+
+Quality: bench/dedup_set.py generates --people persons (about 1.75 records each, written the ways
+real duplicates are: homophones, pinyin, swapped names, phone formats, moves, missing fields,
+plus households sharing a phone and address that are *not* duplicates). The records are
+normalised as the product stores them, the model is estimated from them (EM) and pairs at or
+above DEDUP_MIN_PROBABILITY are compared with the truth: precision, recall, F1. Baseline:
+exact matching on the normalised keys alone (same phone, email or identity number).
+
+Scale, on the customers already in the database (bench/generate.py's 1M): a full scan exactly
+as the nightly job runs it (features streamed from the database, EM, prediction, candidates,
+groups); an incremental scan after 10,000 customers changed; baseline: the exact-key pairs as
+one SQL self-join in PostgreSQL. Not a test: nothing passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+from bench.processes import measure_in_own_process
+
+CHANGED = 10_000
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _labelled_features(people: int, seed: int):
+    from bench.dedup_set import labelled_people
+    from customers.dedup import linkage
+    from customers.dedup.features import feature_row
+    from customers.services import ID_NUMBER_CONTEXT, normalise_profile
+    from privacy import crypto
+
+    features, rows, labels = linkage.Features(), [], {}
+    for customer_id, record in enumerate(labelled_people(people, seed=seed), start=1):
+        values = dict(record.values)
+        id_number = values.pop("id_number", "")
+        values.pop("id_document_kind", None)
+        clean = normalise_profile(values)
+        clean.update(
+            id=customer_id,
+            id_number_blind_index=(
+                crypto.blind_index(id_number, context=ID_NUMBER_CONTEXT) if id_number else ""
+            ),
+        )
+        rows.append(feature_row(clean))
+        labels[customer_id] = record.entity
+    features.add(rows)
+    return features, rows, labels
+
+
+def quality_case(people: int, seed: int) -> dict:
+    from django.conf import settings
+
+    from bench.dedup_set import quality, true_pairs
+    from customers.dedup import linkage
+
+    features, _, labels = _labelled_features(people, seed)
+    began = time.perf_counter()
+    model, trained = linkage.train(features, min_customers=settings.DEDUP_TRAINING_MIN)
+    found = {
+        (pair.left, pair.right)
+        for pair in linkage.predict(features, model, min_probability=settings.DEDUP_MIN_PROBABILITY)
+    }
+    seconds = time.perf_counter() - began
+    return {
+        "records": features.count,
+        "trained": trained,
+        "seconds": round(seconds, 1),
+        **quality(found, true_pairs(labels)),
+    }
+
+
+def exact_keys_case(people: int, seed: int) -> dict:
+    """The baseline: pairs sharing a normalised phone, email or identity number."""
+    import itertools
+
+    from bench.dedup_set import quality, true_pairs
+
+    _, rows, labels = _labelled_features(people, seed)
+    began = time.perf_counter()
+    found: set[tuple[int, int]] = set()
+    for column in (5, 6, 8):  # phone, email, id_index in FEATURE_COLUMNS
+        by_key: dict[str, list[int]] = {}
+        for row in rows:
+            if row[column]:
+                by_key.setdefault(row[column], []).append(row[0])
+        for ids in by_key.values():
+            found |= set(itertools.combinations(sorted(ids), 2))
+    seconds = time.perf_counter() - began
+    return {
+        "records": len(rows),
+        "seconds": round(seconds, 1),
+        **quality(found, true_pairs(labels)),
+    }
+
+
+def full_scan_case() -> dict:
+    from crm.models import JobStatus
+    from customers.dedup.scan import run_scan
+    from customers.models import DuplicateScan, ScanMode
+
+    scan = DuplicateScan.objects.create(
+        mode=ScanMode.FULL, min_probability=0.8, status=JobStatus.QUEUED
+    )
+    began = time.perf_counter()
+    scan = run_scan(scan)
+    return {
+        "seconds": round(time.perf_counter() - began, 1),
+        "customers": scan.customers_compared,
+        "pairs": scan.pairs_found,
+        "groups": scan.groups_found,
+        "trained": scan.trained,
+        "peak_mb": round(_peak_mb()),
+    }
+
+
+def incremental_case() -> dict:
+    """10,000 customers change (a name written another way, as an edit would), then the
+    incremental scan."""
+    from django.db import connection
+
+    from crm.models import JobStatus
+    from customers.dedup.scan import run_scan
+    from customers.models import DuplicateScan, ScanMode
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE customers_customer SET updated_at = now() WHERE id IN "
+            "(SELECT id FROM customers_customer WHERE merged_into_id IS NULL "
+            "ORDER BY md5(id::text) LIMIT %s)",
+            [CHANGED],
+        )
+    scan = DuplicateScan.objects.create(
+        mode=ScanMode.INCREMENTAL, min_probability=0.8, status=JobStatus.QUEUED
+    )
+    began = time.perf_counter()
+    scan = run_scan(scan)
+    return {
+        "seconds": round(time.perf_counter() - began, 1),
+        "changed": CHANGED,
+        "customers": scan.customers_compared,
+        "pairs": scan.pairs_found,
+        "peak_mb": round(_peak_mb()),
+    }
+
+
+def sql_keys_case() -> dict:
+    """Baseline at scale: every pair sharing a phone, email or identity number, in SQL."""
+    from django.db import connection
+
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM (
+              SELECT a.id, b.id FROM customers_customer a JOIN customers_customer b
+                ON a.phone = b.phone AND a.id < b.id
+                WHERE a.phone <> '' AND a.merged_into_id IS NULL AND b.merged_into_id IS NULL
+              UNION
+              SELECT a.id, b.id FROM customers_customer a JOIN customers_customer b
+                ON a.email = b.email AND a.id < b.id
+                WHERE a.email <> '' AND a.merged_into_id IS NULL AND b.merged_into_id IS NULL
+              UNION
+              SELECT a.id, b.id FROM customers_customer a JOIN customers_customer b
+                ON a.id_number_blind_index = b.id_number_blind_index AND a.id < b.id
+                WHERE a.id_number_blind_index <> ''
+                  AND a.merged_into_id IS NULL AND b.merged_into_id IS NULL
+            ) pairs
+            """
+        )
+        pairs = cursor.fetchone()[0]
+    return {
+        "seconds": round(time.perf_counter() - began, 1),
+        "pairs": pairs,
+        "peak_mb": round(_peak_mb()),
+    }
+
+
+CASES = {
+    "quality": lambda args: quality_case(args.people, args.seed),
+    "exact_keys": lambda args: exact_keys_case(args.people, args.seed),
+    "full_scan": lambda args: full_scan_case(),
+    "incremental": lambda args: incremental_case(),
+    "sql_keys": lambda args: sql_keys_case(),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=sorted(CASES))
+    parser.add_argument("--people", type=int, default=30_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip-scale", action="store_true", help="quality only")
+    args = parser.parse_args()
+    if args.case:
+        import django
+
+        django.setup()
+        print(json.dumps(CASES[args.case](args)))
+        return
+    script = str(Path(__file__).resolve())
+    common = ["--people", str(args.people), "--seed", str(args.seed)]
+    print(f"Duplicate detection: quality on a labelled set of {args.people:,} people")
+    print(
+        f"{'method':<34}{'records':>9}{'pairs':>9}{'true':>9}{'precision':>11}{'recall':>9}{'F1':>8}{'s':>7}"
+    )
+    for case, label in (
+        ("exact_keys", "baseline: exact phone/email/ID"),
+        ("quality", "product: Splink model (EM)"),
+    ):
+        r = measure_in_own_process(script, case, *common)
+        print(
+            f"{label:<34}{r['records']:>9,}{r['pairs_found']:>9,}{r['true_pairs']:>9,}"
+            f"{r['precision']:>11.4f}{r['recall']:>9.4f}{r['f1']:>8.4f}{r['seconds']:>7.1f}"
+        )
+    if args.skip_scale:
+        return
+    print()
+    print("Duplicate detection at scale, on the customers in the database")
+    print(f"{'case':<44}{'customers':>11}{'pairs':>9}{'seconds':>9}{'peak MB':>9}")
+    baseline = measure_in_own_process(script, "sql_keys")
+    label = "baseline: exact-key pairs, SQL self-join"
+    print(
+        f"{label:<44}{'':>11}{baseline['pairs']:>9,}"
+        f"{baseline['seconds']:>9.1f}{baseline['peak_mb']:>9}"
+    )
+    full = measure_in_own_process(script, "full_scan")
+    print(
+        f"{'product: full scan (features, EM, predict)':<44}{full['customers']:>11,}"
+        f"{full['pairs']:>9,}{full['seconds']:>9.1f}{full['peak_mb']:>9}"
+    )
+    incremental = measure_in_own_process(script, "incremental")
+    label = f"product: incremental, {incremental['changed']:,} changed"
+    print(
+        f"{label:<44}{incremental['customers']:>11,}{incremental['pairs']:>9,}"
+        f"{incremental['seconds']:>9.1f}{incremental['peak_mb']:>9}"
+    )
+    print(f"(model trained on this data: {full['trained']})")
+
+
+if __name__ == "__main__":
+    main()
