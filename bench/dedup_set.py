@@ -219,7 +219,8 @@ class _Generator:
             latin_given=other.latin_given,
             birth_date=other.birth_date,
             phone=person.phone,
-            email=other.email if self.rng.random() < 0.5 else "",
+            # Households often share one mailbox too.
+            email=self.rng.choice((other.email, "", person.email)),
             province=person.province,
             city=person.city,
             street=person.street,

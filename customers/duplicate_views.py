@@ -23,7 +23,7 @@ from django.views.generic import TemplateView
 from crm.models import JobStatus
 from customers.dedup import review
 from customers.dedup.reasons import notable
-from customers.dedup.scan import last_finished, start_scan
+from customers.dedup.scan import last_finished, running, start_scan
 from customers.merge import (
     FIELD_GROUPS,
     default_sources,
@@ -76,8 +76,8 @@ class QueueView(MergePermissionMixin, TemplateView):
 def _status() -> dict:
     return {
         "last_scan": last_finished(),
-        "running_scan": DuplicateScan.objects.filter(status__in=DuplicateScan.ACTIVE).first(),
-        "running_bulk": BulkMerge.objects.filter(status__in=BulkMerge.ACTIVE).first(),
+        "running_scan": running(DuplicateScan),
+        "running_bulk": running(BulkMerge),
         "last_bulk": BulkMerge.objects.filter(status=JobStatus.DONE).first(),
         "auto_merge": settings.DEDUP_AUTO_MERGE_PROBABILITY,
     }
@@ -94,7 +94,7 @@ class StatusView(MergePermissionMixin, TemplateView):
 
 class ScanView(MergePermissionMixin, View):
     def post(self, request, *args, **kwargs):
-        if DuplicateScan.objects.filter(status__in=DuplicateScan.ACTIVE).exists():
+        if running(DuplicateScan):
             messages.info(request, _("A search for duplicates is already running."))
         else:
             mode = ScanMode.INCREMENTAL if request.POST.get("incremental") else ScanMode.FULL
@@ -106,7 +106,7 @@ class ScanView(MergePermissionMixin, View):
 class BulkMergeView(MergePermissionMixin, View):
     def post(self, request, *args, **kwargs):
         threshold = _threshold(request.POST.get("min_probability"), 1.0)
-        if BulkMerge.objects.filter(status__in=BulkMerge.ACTIVE).exists():
+        if running(BulkMerge):
             messages.info(request, _("A bulk merge is already running."))
             return HttpResponseRedirect(reverse("duplicates:queue"))
         try:
@@ -231,6 +231,7 @@ class GroupView(MergePermissionMixin, TemplateView):
             rows=comparison_rows(user, customers, survivor),
             activity=[counts[customer.pk] for customer in customers],
             pairs=[(pair, notable(pair.reasons)) for pair in pairs],
+            refused=review.refused_pairs(customers),
             best=max(pair.probability for pair in pairs),
             **kwargs,
         )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
+from customers.normalize import name_sound
 from customers.selectors import can_edit_customer
 from customers.services import audit_diff, profile_snapshot
 from privacy.audit import record_event
@@ -45,7 +46,8 @@ FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
 # A group is "empty" on a customer when its first field is.
 _EMPTY = ("", None)
 _CONSENTS = ("consent_email", "consent_sms", "consent_phone")
-_NOT_MOVED = frozenset({"merged_into", "import_job"})
+# Where a merge notes the "not duplicates" decisions it carried over to the survivor.
+_CARRIED_DECISIONS = "duplicate_decisions"
 
 
 def _related_rows() -> list[tuple[type[models.Model], str]]:
@@ -122,7 +124,10 @@ def merge_customers(
         *Customer.tags.through.objects.filter(customer__in=others).values_list("tag_id", flat=True)
     )
     _point(others, at=survivor)
-    settle_after_merge(actor=actor, survivor=survivor, others=others)
+    carried = settle_after_merge(actor=actor, survivor=survivor, others=others)
+    if carried:
+        record.moved[_CARRIED_DECISIONS] = {"": carried}
+        record.save(update_fields=["moved"])
     _audit(actor, "customer.merge", record, survivor, others, before)
     for other in others:
         record_event(
@@ -235,10 +240,12 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     for field in Customer._meta.concrete_fields:
         if field.attname in merge.survivor_before:
             setattr(survivor, field.attname, field.to_python(merge.survivor_before[field.attname]))
+    # Merges made before names kept their sound: recompute it with the name restored.
+    survivor.name_pinyin, survivor.name_key = name_sound(survivor.name)
     survivor.save()
     survivor.tags.set(merge.survivor_tags_before)
     for key, rows in merge.moved.items():
-        if key == "primary_contacts":
+        if key in ("primary_contacts", _CARRIED_DECISIONS):
             continue
         label, field = key.rsplit(".", 1)
         model = next(m for m, f in _related_rows() if _label(m) == label and f == field)
@@ -248,7 +255,11 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
         is_primary=True
     )
     _point(others, at=None)
-    reopen_after_undo(survivor=survivor, others=others)
+    reopen_after_undo(
+        survivor=survivor,
+        others=others,
+        carried=merge.moved.get(_CARRIED_DECISIONS, {}).get("", []),
+    )
     merge.undone_at = timezone.now()
     merge.save(update_fields=["undone_at"])
     _audit(actor, "customer.unmerge", merge, survivor, others, before_undo)

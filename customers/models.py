@@ -109,8 +109,9 @@ class Customer(models.Model):
     given_name = models.CharField(_("given name"), max_length=100, blank=True)
     # How the name sounds (customers.normalize.name_sound), kept with the name by every write so
     # that duplicate checks can look up 章伟 for 张伟 or "Wei Zhang" through an index.
-    name_pinyin = models.CharField(max_length=400, blank=True, editable=False)
-    name_key = models.CharField(max_length=400, blank=True, editable=False)
+    # Text: a 200-character Chinese company name spells out to well over 1,000 letters.
+    name_pinyin = models.TextField(blank=True, editable=False)
+    name_key = models.TextField(blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
 

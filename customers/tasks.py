@@ -1,10 +1,13 @@
 from celery import shared_task
-from django.conf import settings
 
-from crm.models import JobStatus
 from customers.dedup.review import run_bulk
-from customers.dedup.scan import run_scan
-from customers.imports.jobs import delete_abandoned_imports, run_import
+from customers.dedup.scan import create_scan, run_scan, running
+from customers.imports.jobs import (
+    delete_abandoned_imports,
+    needs_duplicate_check,
+    record_possible_duplicates,
+    run_import,
+)
 from customers.models import BulkMerge, DuplicateScan
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
@@ -12,9 +15,18 @@ from privacy.models import AuditChannel
 
 @shared_task(name="customers.tasks.run_import_job")
 def run_import_job(job_id: int) -> None:
-    """Run (or resume) one import job; safe to deliver twice (see customers.imports.jobs)."""
+    """Run (or resume) one import job; safe to deliver twice (see customers.imports.jobs).
+    A finished customer import is then checked for duplicates as a task of its own."""
     with audit_context(via=AuditChannel.TASK):
         run_import(job_id)
+    if needs_duplicate_check(job_id):
+        check_import_for_duplicates.delay(job_id)
+
+
+@shared_task(name="customers.tasks.check_import_for_duplicates")
+def check_import_for_duplicates(job_id: int) -> None:
+    with audit_context(via=AuditChannel.TASK):
+        record_possible_duplicates(job_id)
 
 
 @shared_task(name="customers.tasks.delete_abandoned_imports")
@@ -33,13 +45,10 @@ def run_duplicate_scan(scan_id: int) -> None:
 @shared_task(name="customers.tasks.scheduled_duplicate_scan")
 def scheduled_duplicate_scan(mode: str) -> None:
     """The beat's nightly full scan and hourly incremental one (skipped while one runs)."""
-    if DuplicateScan.objects.filter(status__in=DuplicateScan.ACTIVE).exists():
+    if running(DuplicateScan):
         return
     with audit_context(via=AuditChannel.TASK):
-        scan = DuplicateScan.objects.create(
-            mode=mode, min_probability=settings.DEDUP_MIN_PROBABILITY, status=JobStatus.QUEUED
-        )
-        run_scan(scan)
+        run_scan(create_scan(mode=mode))
 
 
 @shared_task(name="customers.tasks.run_bulk_merge")

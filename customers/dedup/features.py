@@ -41,6 +41,14 @@ _COMPANY_FORMS = re.compile(
 )
 _CITY_SUFFIX = re.compile(r"(市|地区|自治州)$")
 CHUNK = 20_000
+# Mailboxes of a role rather than a person (info@, sales@...): they do not tell who is who.
+ROLE_MAILBOXES = frozenset(
+    {
+        "admin", "billing", "business", "contact", "customerservice", "enquiries", "enquiry",
+        "hello", "help", "hr", "info", "mail", "marketing", "noreply", "no-reply", "office",
+        "orders", "purchase", "purchasing", "sales", "service", "support", "team",
+    }
+)  # fmt: skip
 
 
 def _plain(text: str) -> str | None:
@@ -66,6 +74,8 @@ def feature_row(
     else:
         pinyin, key = values["name_pinyin"], values["name_key"]
     email = values["email"] or ""
+    if email.split("@")[0] in ROLE_MAILBOXES:
+        email = ""  # a company's shared mailbox: its branches and staff all write from it
     birth_date = values["birth_date"]
     return (
         values["id"],
@@ -137,14 +147,9 @@ def _chunks(customers: QuerySet[Customer]) -> Iterator[list[dict[str, Any]]]:
 
 
 def neighbours(changed: QuerySet[Customer]) -> Q:
-    """Customers that share a blocking key with any of `changed`: everything an incremental run
-    must compare them against."""
-    keys: dict[str, set] = {
-        "phone": set(),
-        "email": set(),
-        "id_number_blind_index": set(),
-        "name_key": set(),
-    }
+    """Customers that share a blocking key with any of `changed` (linkage.BLOCKING_RULES):
+    everything an incremental run must compare them against."""
+    keys: dict[str, set] = {"phone": set(), "email": set(), "id_number_blind_index": set()}
     for values in changed.values(*keys):
         for key, value in values.items():
             if value:
@@ -152,13 +157,26 @@ def neighbours(changed: QuerySet[Customer]) -> Q:
     external = ExternalId.objects.filter(
         external_id__in=ExternalId.objects.filter(customer__in=changed).values("external_id")
     ).values("customer_id")
-    # Birth date with city is a block of its own; as pairs it is cheap for the database to
-    # look up, as two separate lists it would take in half the customers.
-    same_birth_and_city = changed.filter(
-        birth_date=OuterRef("birth_date"), city=OuterRef("city")
-    ).exclude(birth_date=None)
-    condition = Q(pk__in=external) | Q(Exists(same_birth_and_city))
+    condition = Q(pk__in=external)
     for key, values in keys.items():
         if values:
             condition |= Q(**{f"{key}__in": sorted(values)})
+    # Two-field blocks are looked up as pairs: a common name's key alone, or a birth date
+    # alone, would take in a good part of all customers.
+    for first, second in _PAIRED_BLOCKS:
+        # Blank text never blocks (the features hold NULL for it); NULL dates never equal.
+        same = changed.filter(**{first: OuterRef(first), second: OuterRef(second)})
+        for field in (first, second):
+            if field != "birth_date":
+                same = same.exclude(**{field: ""})
+        condition |= Q(Exists(same))
     return condition
+
+
+# The blocking rules on two fields, by stored column (the city compared as stored).
+_PAIRED_BLOCKS = (
+    ("name_key", "birth_date"),
+    ("name_key", "city"),
+    ("name_key", "company_name"),
+    ("birth_date", "city"),
+)

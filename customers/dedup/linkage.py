@@ -62,6 +62,9 @@ def _else(code: str, m: float, u: float) -> dict[str, Any]:
 
 
 _SAME_ADDRESS = '"street_l" = "street_r" AND "city_l" = "city_r"'
+_SAME_PHONE = '"phone_l" = "phone_r"'
+_SAME_EMAIL = '"email_l" = "email_r"'
+_SYLLABLES = "list_sort(string_split(\"name_pinyin_{side}\", ' '))"
 
 # Levels run top to bottom; a pair takes the first that holds. The m and u probabilities are
 # the priors used when a business has too few customers to estimate its own (EM replaces m,
@@ -73,7 +76,17 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
             _null("name_pinyin"),
             _level("same_name", '"name_l" = "name_r"', 0.70, 0.0005),
             _level("same_name_sound", '"name_pinyin_l" = "name_pinyin_r"', 0.10, 0.0004),
-            _level("name_order_swapped", '"name_key_l" = "name_key_r"', 0.05, 0.0001),
+            # The sound key is sorted letters: 李娜 (li na) and 李安 (li an) share it. Word order
+            # counts as swapped only when the syllables are the same, or written together on
+            # one side ("Xiaoming Wang" for 王小明).
+            _level(
+                "name_order_swapped",
+                '"name_key_l" = "name_key_r" AND ('
+                f"{_SYLLABLES.format(side='l')} = {_SYLLABLES.format(side='r')} OR "
+                f"len({_SYLLABLES.format(side='l')}) <> len({_SYLLABLES.format(side='r')}))",
+                0.05,
+                0.0001,
+            ),
             _level(
                 "name_one_letter_off",
                 'damerau_levenshtein("name_pinyin_l", "name_pinyin_r") <= 1',
@@ -107,15 +120,6 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
         ],
     },
     {
-        "output_column_name": "email",
-        "comparison_levels": [
-            _null("email"),
-            _level("same_email", '"email_l" = "email_r"', 0.75, 0.00001),
-            _level("same_email_user", '"email_user_l" = "email_user_r"', 0.10, 0.0002),
-            _else("different_email", 0.15, 0.99979),
-        ],
-    },
-    {
         "output_column_name": "id_number",
         "comparison_levels": [
             _null("id_index"),
@@ -124,33 +128,42 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
         ],
     },
     {
-        # A household shares its phone and its address: agreeing on both is hardly more
-        # evidence than agreeing on the phone, so the two are one comparison.
-        "output_column_name": "phone_address",
+        # A household shares its phone, its mailbox and its address: agreeing on all of them
+        # is hardly more evidence than agreeing on one, so they are one comparison, and a
+        # different name and birth date can outweigh it.
+        "output_column_name": "contact",
         "comparison_levels": [
             {
                 "sql_condition": '("phone_l" IS NULL OR "phone_r" IS NULL) '
+                'AND ("email_l" IS NULL OR "email_r" IS NULL) '
                 'AND ("city_l" IS NULL OR "city_r" IS NULL)',
                 "label_for_charts": "null",
                 "is_null_level": True,
             },
-            _level(
-                "same_phone_and_address",
-                f'"phone_l" = "phone_r" AND {_SAME_ADDRESS}',
-                0.45,
-                0.00001,
-            ),
-            _level("same_phone", '"phone_l" = "phone_r"', 0.30, 0.00001),
-            _level("same_address", _SAME_ADDRESS, 0.10, 0.00002),
+            _level("same_phone_and_email", f"{_SAME_PHONE} AND {_SAME_EMAIL}", 0.30, 0.000001),
+            _level("same_phone_and_address", f"{_SAME_PHONE} AND {_SAME_ADDRESS}", 0.25, 0.000002),
+            _level("same_email_and_address", f"{_SAME_EMAIL} AND {_SAME_ADDRESS}", 0.10, 0.000001),
+            _level("same_phone", _SAME_PHONE, 0.15, 0.00001),
+            _level("same_email", _SAME_EMAIL, 0.10, 0.00001),
+            _level("same_email_user", '"email_user_l" = "email_user_r"', 0.03, 0.0002),
+            _level("same_address", _SAME_ADDRESS, 0.04, 0.00002),
             _level(
                 "similar_address",
                 '"city_l" = "city_r" AND jaro_winkler_similarity("street_l", "street_r") >= 0.9',
-                0.03,
+                0.02,
                 0.0005,
             ),
-            _level("same_postcode", '"postcode_l" = "postcode_r"', 0.02, 0.002),
-            _level("same_city", '"city_l" = "city_r"', 0.05, 0.05),
-            _else("different_phone_and_address", 0.05, 0.94747),
+            _level("same_postcode", '"postcode_l" = "postcode_r"', 0.01, 0.002),
+            _level("same_city", '"city_l" = "city_r"', 0.03, 0.05),
+            # Nothing to compare but the place, which differs (a move, often).
+            _level(
+                "different_city",
+                '("phone_l" IS NULL OR "phone_r" IS NULL) '
+                'AND ("email_l" IS NULL OR "email_r" IS NULL)',
+                0.04,
+                0.4,
+            ),
+            _else("different_contact", 0.05, 0.547616),
         ],
     },
     {

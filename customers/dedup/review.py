@@ -19,8 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import JobStatus
 from customers.dedup.reasons import notable
+from customers.dedup.scan import candidates_locked, regroup
 from customers.models import BulkMerge, CandidateStatus, Customer, DuplicateCandidate
-from customers.selectors import customers_visible_to
+from customers.selectors import can_edit_customer, customers_visible_to
 from privacy.audit import record_event
 
 
@@ -97,19 +98,44 @@ def group_pairs(group: int) -> list[DuplicateCandidate]:
 
 
 def group_customers(actor: Any, group: int) -> list[Customer]:
-    """The live customers of a group that `actor` may see (all of them, or none: a group
+    """The active customers of a group that `actor` may see (all of them, or none: a group
     reaching outside the actor's scope is not shown)."""
-    ids: set[int] = set()
-    for pair in group_pairs(group):
-        ids |= {pair.customer_a_id, pair.customer_b_id}
+    ids = _members(group)
     customers = list(
-        customers_visible_to(actor).filter(pk__in=ids, merged_into__isnull=True).order_by("pk")
+        customers_visible_to(actor)
+        .filter(pk__in=ids, merged_into__isnull=True, archived_at__isnull=True)
+        .select_related("owner")
+        .order_by("pk")
     )
     return customers if len(customers) == len(ids) and len(ids) > 1 else []
 
 
-def _require(actor: Any) -> None:
+def _members(group: int) -> set[int]:
+    ids: set[int] = set()
+    for a, b in DuplicateCandidate.objects.filter(
+        group=group, status=CandidateStatus.OPEN
+    ).values_list("customer_a_id", "customer_b_id"):
+        ids |= {a, b}
+    return ids
+
+
+def refused_pairs(customers: Sequence[Customer]) -> list[DuplicateCandidate]:
+    """Pairs among these customers that someone marked "not duplicates" (the chain of open
+    pairs that grouped them does not undo that decision)."""
+    ids = [customer.pk for customer in customers]
+    return list(
+        DuplicateCandidate.objects.filter(
+            customer_a__in=ids, customer_b__in=ids, status=CandidateStatus.NOT_DUPLICATES
+        ).select_related("customer_a", "customer_b", "decided_by")
+    )
+
+
+def _require(actor: Any, customers: Iterable[Customer] = ()) -> None:
+    """Deciding about duplicates takes what merging takes: the merge permission and the right
+    to edit each customer."""
     if not actor.has_perm("customers.merge_customers"):
+        raise PermissionDenied
+    if not all(can_edit_customer(actor, customer) for customer in customers):
         raise PermissionDenied
 
 
@@ -117,77 +143,90 @@ def pairs_between(customer_ids: Iterable[int]) -> list[tuple[int, int]]:
     return list(itertools.combinations(sorted(set(customer_ids)), 2))
 
 
-@transaction.atomic
 def mark_not_duplicates(*, actor: Any, customers: Sequence[Customer]) -> int:
     """Remember that these customers are different people: every pair among them, found by a
     scan or not, is closed as "not duplicates" and never proposed again. Audited."""
-    _require(actor)
+    _require(actor, customers)
     if len(customers) < 2:
         raise ValidationError(_("Choose at least two customers."))
     now = timezone.now()
     pairs = pairs_between(customer.pk for customer in customers)
-    existing = {
-        (c.customer_a_id, c.customer_b_id): c
-        for c in DuplicateCandidate.objects.select_for_update().filter(
-            customer_a__in=[a for a, _ in pairs], customer_b__in=[b for _, b in pairs]
+    with candidates_locked():
+        existing = {
+            (c.customer_a_id, c.customer_b_id): c
+            for c in DuplicateCandidate.objects.filter(
+                customer_a__in=[a for a, _ in pairs], customer_b__in=[b for _, b in pairs]
+            )
+        }
+        groups = {c.group for c in existing.values() if c.status == CandidateStatus.OPEN}
+        for a, b in pairs:
+            candidate = existing.get((a, b)) or DuplicateCandidate(
+                customer_a_id=a, customer_b_id=b, probability=0.0, group=a
+            )
+            candidate.status = CandidateStatus.NOT_DUPLICATES
+            candidate.decided_by, candidate.decided_at = actor, now
+            candidate.save()
+        record_event(
+            actor=actor,
+            action="duplicates.not_duplicates",
+            changes={"customers": sorted(customer.pk for customer in customers)},
         )
-    }
-    for a, b in pairs:
-        candidate = existing.get((a, b)) or DuplicateCandidate(
-            customer_a_id=a, customer_b_id=b, probability=0.0, group=a
-        )
-        candidate.status = CandidateStatus.NOT_DUPLICATES
-        candidate.decided_by, candidate.decided_at = actor, now
-        candidate.save()
-    record_event(
-        actor=actor,
-        action="duplicates.not_duplicates",
-        changes={"customers": sorted(customer.pk for customer in customers)},
-    )
+    regroup(groups)
     return len(pairs)
 
 
-def settle_after_merge(*, actor: Any, survivor: Customer, others: Sequence[Customer]) -> None:
-    """Called by the merge service inside its transaction: the merged group's pairs are
-    closed as merged, "not duplicates" decisions of the merged customers carry over to the
-    survivor, and their other open pairs are withdrawn (the next scan re-finds them)."""
+def settle_after_merge(*, actor: Any, survivor: Customer, others: Sequence[Customer]) -> list[int]:
+    """Called by the merge service inside its transaction: the merged customers' open pairs
+    among themselves are closed as merged, their "not duplicates" decisions carry over to the
+    survivor, and their other open pairs are withdrawn (the next scan re-finds them). Returns
+    the ids of the carried decisions, for undo."""
     ids = [survivor.pk, *(other.pk for other in others)]
     other_ids = [other.pk for other in others]
     now = timezone.now()
     decider = actor if getattr(actor, "is_authenticated", False) else None
-    DuplicateCandidate.objects.filter(customer_a__in=ids, customer_b__in=ids).update(
-        status=CandidateStatus.MERGED, decided_by=decider, decided_at=now
-    )
-    involving = Q(customer_a__in=other_ids) | Q(customer_b__in=other_ids)
-    for candidate in DuplicateCandidate.objects.filter(
-        involving, status=CandidateStatus.NOT_DUPLICATES
-    ):
-        outsider = (
-            candidate.customer_b_id
-            if candidate.customer_a_id in other_ids
-            else candidate.customer_a_id
+    with candidates_locked():
+        involved = DuplicateCandidate.objects.filter(
+            Q(customer_a__in=ids) | Q(customer_b__in=ids), status=CandidateStatus.OPEN
         )
-        a, b = sorted((survivor.pk, outsider))
-        DuplicateCandidate.objects.update_or_create(
-            customer_a_id=a,
-            customer_b_id=b,
-            defaults={
-                "status": CandidateStatus.NOT_DUPLICATES,
-                "probability": candidate.probability,
-                "group": a,
-                "decided_by": candidate.decided_by,
-                "decided_at": candidate.decided_at,
-            },
+        groups = set(involved.values_list("group", flat=True))
+        involved.filter(customer_a__in=ids, customer_b__in=ids).update(
+            status=CandidateStatus.MERGED, decided_by=decider, decided_at=now
         )
-    DuplicateCandidate.objects.filter(involving, status=CandidateStatus.OPEN).delete()
+        involving = Q(customer_a__in=other_ids) | Q(customer_b__in=other_ids)
+        carried = []
+        for decision in DuplicateCandidate.objects.filter(
+            involving, status=CandidateStatus.NOT_DUPLICATES
+        ).exclude(customer_a__in=ids, customer_b__in=ids):
+            outsider = (
+                decision.customer_b_id
+                if decision.customer_a_id in other_ids
+                else decision.customer_a_id
+            )
+            a, b = sorted((survivor.pk, outsider))
+            candidate, created = DuplicateCandidate.objects.get_or_create(
+                customer_a_id=a,
+                customer_b_id=b,
+                defaults={"probability": decision.probability, "group": a},
+            )
+            if created or candidate.status == CandidateStatus.OPEN:
+                candidate.status = CandidateStatus.NOT_DUPLICATES
+                candidate.decided_by, candidate.decided_at = decision.decided_by, now
+                candidate.save()
+                carried.append(candidate.pk)
+        DuplicateCandidate.objects.filter(involving, status=CandidateStatus.OPEN).delete()
+    regroup(groups)
+    return carried
 
 
-def reopen_after_undo(*, survivor: Customer, others: Sequence[Customer]) -> None:
-    """An undone merge forgets that the group was merged: the next scan judges it afresh."""
+def reopen_after_undo(*, survivor: Customer, others: Sequence[Customer], carried: list[int]):
+    """An undone merge forgets what it decided: the group's pairs and the decisions carried to
+    the survivor go, and the next scan judges the customers afresh."""
     ids = [survivor.pk, *(other.pk for other in others)]
-    DuplicateCandidate.objects.filter(
-        customer_a__in=ids, customer_b__in=ids, status=CandidateStatus.MERGED
-    ).delete()
+    with candidates_locked():
+        DuplicateCandidate.objects.filter(
+            customer_a__in=ids, customer_b__in=ids, status=CandidateStatus.MERGED
+        ).delete()
+        DuplicateCandidate.objects.filter(pk__in=carried).delete()
 
 
 def default_survivor(customers: Sequence[Customer]) -> Customer:
@@ -196,12 +235,30 @@ def default_survivor(customers: Sequence[Customer]) -> Customer:
     return min(customers, key=lambda customer: (customer.created_at, customer.pk))
 
 
+def _safe_to_merge_unseen(customers: Sequence[Customer], min_probability: float) -> bool:
+    """What bulk and automatic merges ask of a group nobody looked at: every pair in it scored
+    at or above the threshold (not merely chained), none marked "not duplicates", no two
+    different identity numbers."""
+    ids = [customer.pk for customer in customers]
+    scored = set(
+        DuplicateCandidate.objects.filter(
+            customer_a__in=ids,
+            customer_b__in=ids,
+            status=CandidateStatus.OPEN,
+            probability__gte=min_probability,
+        ).values_list("customer_a_id", "customer_b_id")
+    )
+    numbers = {c.id_number_blind_index for c in customers if c.id_number_blind_index}
+    return scored == set(pairs_between(ids)) and len(numbers) <= 1
+
+
 def merge_groups_above(
     *, actor: Any, min_probability: float, system: bool = False, progress=None
 ) -> tuple[int, int]:
-    """Merge every open group whose pairs all reach `min_probability`, each group in its own
-    transaction with its oldest record surviving. Groups the actor may not fully edit, or that
-    changed meanwhile, are skipped. Returns (merged, skipped)."""
+    """Merge every open group that is safe to merge unseen at `min_probability` (see
+    _safe_to_merge_unseen), each in its own transaction with its oldest record surviving.
+    Groups the actor may not fully edit, or that changed meanwhile, are skipped. Returns
+    (merged, skipped)."""
     from customers.merge import merge_customers
 
     if not system:
@@ -209,10 +266,14 @@ def merge_groups_above(
     merged = skipped = 0
     groups = list(open_groups().filter(worst__gte=min_probability).values_list("group", flat=True))
     for done, group in enumerate(groups, start=1):
-        customers = _all_customers(group)
+        customers = list(
+            Customer.objects.filter(
+                pk__in=_members(group), merged_into__isnull=True, archived_at__isnull=True
+            ).order_by("pk")
+        )
         try:
-            if len(customers) < 2:
-                raise ValidationError(_("This group has already been resolved."))
+            if len(customers) < 2 or not _safe_to_merge_unseen(customers, min_probability):
+                raise ValidationError(_("This group needs a person to look at it."))
             survivor = default_survivor(customers)
             merge_customers(
                 actor=actor,
@@ -226,13 +287,6 @@ def merge_groups_above(
         if progress is not None:
             progress(done, len(groups), merged, skipped)
     return merged, skipped
-
-
-def _all_customers(group: int) -> list[Customer]:
-    ids: set[int] = set()
-    for pair in group_pairs(group):
-        ids |= {pair.customer_a_id, pair.customer_b_id}
-    return list(Customer.objects.filter(pk__in=ids, merged_into__isnull=True).order_by("pk"))
 
 
 def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:

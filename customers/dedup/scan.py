@@ -3,42 +3,86 @@
 A full run compares all active customers and (with enough of them) re-estimates the model; an
 incremental run compares only customers created or changed since the last finished run against
 the customers that share a blocking key with them, scoring with the last full run's model.
-Pairs a reviewer marked "not duplicates" are never proposed again; open pairs a run no longer
-finds are withdrawn (full runs) so the queue only holds what the current data supports.
+Pairs a reviewer decided are never touched again; an open pair whose two customers were both
+compared and no longer reach the threshold is withdrawn, as is any open pair of a customer
+since archived or merged, so the queue only holds what the current data supports.
+
+Everything that writes candidates (scans, imports, review decisions, merges) does so under one
+lock, so that two writers never interleave.
 """
 
 from __future__ import annotations
 
+import datetime
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from crm.models import JobStatus
+from crm.bulk import batched
+from crm.models import BackgroundJob, JobStatus
 from customers.dedup import features as feature_rows
 from customers.dedup import linkage
 from customers.dedup.linkage import Features, ScoredPair
-from customers.models import (
-    CandidateStatus,
-    DuplicateCandidate,
-    DuplicateScan,
-    ScanMode,
-)
+from customers.models import CandidateStatus, DuplicateCandidate, DuplicateScan, ScanMode
 
 WRITE_BATCH = 5_000
-# Changed customers whose neighbours are looked up in one query.
-NEIGHBOURHOOD_BATCH = 2_000
+# Changed customers whose neighbours (or pairs) are looked up in one query.
+ID_BATCH = 2_000
+# A scan or bulk merge whose worker has not reported for this long is given up.
+STALLED_AFTER = datetime.timedelta(minutes=30)
+# Customers written just before the last scan started may have committed after it read them.
+CHANGE_MARGIN = datetime.timedelta(minutes=5)
+_ABANDONED = _("The worker stopped before finishing; the next run starts afresh.")
+# An arbitrary constant naming the candidates lock (PostgreSQL advisory locks take a number).
+_CANDIDATES_LOCK = 5_115_005
+
+
+@contextmanager
+def candidates_locked() -> Iterator[None]:
+    """A transaction holding the one lock every writer of duplicate candidates takes.
+    PostgreSQL: an advisory lock; SQLite serialises writers by itself."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CANDIDATES_LOCK])
+        yield
+
+
+def abandon_stalled(model: type[BackgroundJob]) -> None:
+    """Mark jobs of `model` whose worker died (no heartbeat for STALLED_AFTER) as failed, so
+    that they no longer block new ones."""
+    cutoff = timezone.now() - STALLED_AFTER
+    model.objects.filter(status__in=model.ACTIVE).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    ).update(status=JobStatus.FAILED, finished_at=timezone.now(), failure=str(_ABANDONED))
+
+
+def running(model: type[BackgroundJob]):
+    """The job of `model` in progress, if any (stalled ones given up first)."""
+    abandon_stalled(model)
+    return model.objects.filter(status__in=model.ACTIVE).first()
 
 
 def start_scan(*, actor: Any, mode: str, min_probability: float | None = None) -> DuplicateScan:
     """Queue a scan (run by the worker). `actor` is None for the nightly run."""
     from customers.tasks import run_duplicate_scan
 
-    scan = DuplicateScan.objects.create(
+    scan = create_scan(actor=actor, mode=mode, min_probability=min_probability)
+    transaction.on_commit(lambda: run_duplicate_scan.delay(scan.pk))
+    return scan
+
+
+def create_scan(
+    *, actor: Any = None, mode: str, min_probability: float | None = None
+) -> DuplicateScan:
+    return DuplicateScan.objects.create(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         mode=mode,
         min_probability=(
@@ -46,8 +90,6 @@ def start_scan(*, actor: Any, mode: str, min_probability: float | None = None) -
         ),
         status=JobStatus.QUEUED,
     )
-    transaction.on_commit(lambda: run_duplicate_scan.delay(scan.pk))
-    return scan
 
 
 def last_model() -> DuplicateScan | None:
@@ -61,26 +103,41 @@ def last_model() -> DuplicateScan | None:
     )
 
 
+def current_model() -> dict[str, Any]:
+    """The model of the last full run, or the priors before there was one."""
+    base = last_model()
+    return base.model if base is not None else linkage.prior_model()
+
+
+def last_finished() -> DuplicateScan | None:
+    return DuplicateScan.objects.filter(status=JobStatus.DONE).order_by("-started_at").first()
+
+
+def _beat(scan: DuplicateScan) -> None:
+    DuplicateScan.objects.filter(pk=scan.pk).update(heartbeat_at=timezone.now())
+
+
 def run_scan(scan: DuplicateScan) -> DuplicateScan:
-    """Run a queued scan to the end; on an error the scan is marked failed and re-raised."""
+    """Run a queued scan to the end; on an error the scan is marked failed and re-raised.
+    A second delivery of the same scan finds it claimed and does nothing."""
     claimed = DuplicateScan.objects.filter(pk=scan.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
     if not claimed:
-        return scan  # already run (a redelivered message) or cancelled
+        return scan
     scan.refresh_from_db()
     began = time.monotonic()
     try:
-        changed_ids = None
         if scan.mode == ScanMode.INCREMENTAL and last_model() is not None:
-            pairs, compared, changed_ids = _incremental(scan)
+            found = _incremental(scan)
             scan.model, scan.trained = {}, False
         else:
-            pairs, compared, scan.model, scan.trained = _full(scan)
-        scan.customers_compared = compared
-        scan.pairs_found = _record(scan, pairs, changed_ids)
+            found, scan.model, scan.trained = _full(scan)
+        scan.customers_compared = found.count
+        _beat(scan)
+        scan.pairs_found = _record(scan, found)
         scan.groups_found = regroup()
-        scan.auto_merged = _auto_merge(scan)
+        scan.auto_merged = _auto_merge()
     except Exception:
         DuplicateScan.objects.filter(pk=scan.pk).update(
             status=JobStatus.FAILED, finished_at=timezone.now()
@@ -93,52 +150,72 @@ def run_scan(scan: DuplicateScan) -> DuplicateScan:
     return scan
 
 
+class _Found:
+    """What one comparison produced: the pairs and how many customers were compared; for
+    incremental runs also which customers were compared and which of them had changed."""
+
+    def __init__(
+        self,
+        pairs: list[ScoredPair],
+        count: int,
+        compared: set[int] | None = None,
+        changed: set[int] | None = None,
+    ):
+        self.pairs, self.count, self.compared, self.changed = pairs, count, compared, changed
+
+
 def _features() -> Features:
     return Features(memory_limit=settings.DEDUP_MEMORY_LIMIT)
 
 
-def _full(scan: DuplicateScan) -> tuple[list[ScoredPair], int, dict, bool]:
+def _full(scan: DuplicateScan) -> tuple[_Found, dict, bool]:
     features = _features()
     try:
-        compared = feature_rows.load(features, feature_rows.active_customers())
+        count = feature_rows.load(features, feature_rows.active_customers())
+        _beat(scan)
         model, trained = linkage.train(features, min_customers=settings.DEDUP_TRAINING_MIN)
+        _beat(scan)
         pairs = list(linkage.predict(features, model, min_probability=scan.min_probability))
     finally:
         features.close()
-    return pairs, compared, model, trained
+    return _Found(pairs, count), model, trained
 
 
-def current_model() -> dict[str, Any]:
-    """The model of the last full run, or the priors before there was one."""
-    base = last_model()
-    return base.model if base is not None else linkage.prior_model()
-
-
-def _incremental(scan: DuplicateScan) -> tuple[list[ScoredPair], int, set[int]]:
+def _incremental(scan: DuplicateScan) -> _Found:
     previous = last_finished()
     active = feature_rows.active_customers()
-    changed = active.filter(updated_at__gte=previous.started_at) if previous else active
-    changed_ids = set(changed.values_list("pk", flat=True))
-    pairs, compared = _compare(changed_ids, min_probability=scan.min_probability)
-    return pairs, compared, changed_ids
+    if previous is None:
+        changed = set(active.values_list("pk", flat=True))
+    else:
+        changed = set(
+            active.filter(updated_at__gte=previous.started_at - CHANGE_MARGIN).values_list(
+                "pk", flat=True
+            )
+        )
+    return _compare(changed, min_probability=scan.min_probability)
 
 
-def _compare(changed_ids: set[int], *, min_probability: float) -> tuple[list[ScoredPair], int]:
+def _compare(changed_ids: set[int], *, min_probability: float) -> _Found:
     """Score the changed customers against every active customer sharing a blocking key with
     them (and each other), with the current model."""
     if not changed_ids:
-        return [], 0
+        return _Found([], 0, set(), changed_ids)
     active = feature_rows.active_customers()
     features = _features()
     try:
-        compared = 0
-        ids = sorted(changed_ids)
-        seen = set(changed_ids)  # neighbours of several batches are loaded once
-        for start in range(0, len(ids), NEIGHBOURHOOD_BATCH):
-            changed = active.filter(pk__in=ids[start : start + NEIGHBOURHOOD_BATCH])
-            neighbourhood = active.filter(feature_rows.neighbours(changed))
-            compared += feature_rows.load(features, neighbourhood, skip=seen)
-        compared += feature_rows.load(features, active.filter(pk__in=ids), changed_ids=changed_ids)
+        compared = set(changed_ids)  # neighbours of several batches are loaded once
+        for batch in batched(sorted(changed_ids), ID_BATCH):
+            changed = active.filter(pk__in=batch)
+            # The partners of their open pairs too, whether or not they still share a key:
+            # those pairs are judged again.
+            partners = DuplicateCandidate.objects.filter(
+                Q(customer_a__in=batch) | Q(customer_b__in=batch), status=CandidateStatus.OPEN
+            ).values_list("customer_a", "customer_b")
+            known = {pk for pair in partners for pk in pair}
+            neighbourhood = active.filter(feature_rows.neighbours(changed) | Q(pk__in=known))
+            feature_rows.load(features, neighbourhood, skip=compared)
+        for batch in batched(sorted(changed_ids), ID_BATCH):
+            feature_rows.load(features, active.filter(pk__in=batch), changed_ids=changed_ids)
         pairs = list(
             linkage.predict(
                 features, current_model(), min_probability=min_probability, only_changed=True
@@ -146,7 +223,7 @@ def _compare(changed_ids: set[int], *, min_probability: float) -> tuple[list[Sco
         )
     finally:
         features.close()
-    return pairs, compared
+    return _Found(pairs, len(compared), compared, changed_ids)
 
 
 def scan_customers(customer_ids: set[int]) -> int:
@@ -154,114 +231,119 @@ def scan_customers(customer_ids: set[int]) -> int:
     likely duplicates in the review queue. Returns the number of pairs recorded."""
     if not customer_ids:
         return 0
-    pairs, _ = _compare(customer_ids, min_probability=settings.DEDUP_MIN_PROBABILITY)
-    recorded = _record(None, pairs, customer_ids)
+    found = _compare(customer_ids, min_probability=settings.DEDUP_MIN_PROBABILITY)
+    recorded = _record(None, found)
     regroup()
     return recorded
 
 
-def last_finished() -> DuplicateScan | None:
-    return DuplicateScan.objects.filter(status=JobStatus.DONE).order_by("-started_at").first()
-
-
-@transaction.atomic
-def _record(
-    scan: DuplicateScan | None, pairs: list[ScoredPair], changed_ids: set[int] | None
-) -> int:
-    """Store the pairs: new ones open, known open ones refreshed, decided ones untouched.
-    A full run withdraws open pairs it did not find again; an incremental run does that
-    only for pairs of the customers it re-compared."""
-    found = {(pair.left, pair.right): pair for pair in pairs}
-    # A customer merged or archived while the scan ran is no longer anyone's duplicate.
-    involved = sorted({pair.left for pair in pairs} | {pair.right for pair in pairs})
+def _active_among(ids: Iterable[int]) -> set[int]:
     active: set[int] = set()
-    for start in range(0, len(involved), WRITE_BATCH):
+    for batch in batched(sorted(set(ids)), WRITE_BATCH):
         active.update(
-            feature_rows.active_customers()
-            .filter(pk__in=involved[start : start + WRITE_BATCH])
-            .values_list("pk", flat=True)
+            feature_rows.active_customers().filter(pk__in=batch).values_list("pk", flat=True)
         )
-    found = {key: pair for key, pair in found.items() if active.issuperset(key)}
-    stale = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN)
-    if changed_ids is not None:
-        stale = stale.filter(pairs_of(changed_ids))
-    stale_ids = [
-        pk
-        for pk, a, b in stale.values_list("pk", "customer_a", "customer_b")
-        if (a, b) not in found
-    ]
-    for start in range(0, len(stale_ids), WRITE_BATCH):
-        DuplicateCandidate.objects.filter(pk__in=stale_ids[start : start + WRITE_BATCH]).delete()
-    known: dict[tuple[int, int], DuplicateCandidate] = {}
-    keys = list(found)
-    for start in range(0, len(keys), WRITE_BATCH):
-        lefts = {a for a, _ in keys[start : start + WRITE_BATCH]}
-        for candidate in DuplicateCandidate.objects.filter(customer_a__in=lefts):
-            known[(candidate.customer_a_id, candidate.customer_b_id)] = candidate
-    new, refreshed = [], []
-    for key, pair in found.items():
-        candidate = known.get(key)
-        reasons = [list(reason) for reason in pair.reasons]
-        if candidate is None:
-            new.append(
-                DuplicateCandidate(
-                    customer_a_id=pair.left,
-                    customer_b_id=pair.right,
-                    probability=pair.probability,
-                    reasons=reasons,
-                    group=pair.left,
-                    scan=scan,
+    return active
+
+
+def _record(scan: DuplicateScan | None, found: _Found) -> int:
+    """Store the pairs: new ones open, known open ones refreshed, decided ones untouched; then
+    withdraw open pairs that no longer hold (see the module's docstring)."""
+    pairs = {(pair.left, pair.right): pair for pair in found.pairs}
+    with candidates_locked():
+        # A customer merged or archived while the scan ran is no longer anyone's duplicate.
+        active = _active_among(key for pair in pairs for key in pair)
+        pairs = {key: pair for key, pair in pairs.items() if active.issuperset(key)}
+        _withdraw(found, pairs)
+        known: dict[tuple[int, int], DuplicateCandidate] = {}
+        for batch in batched(sorted({a for a, _ in pairs}), WRITE_BATCH):
+            for candidate in DuplicateCandidate.objects.filter(customer_a__in=batch):
+                known[(candidate.customer_a_id, candidate.customer_b_id)] = candidate
+        new, refreshed = [], []
+        for key, pair in pairs.items():
+            candidate = known.get(key)
+            reasons = [list(reason) for reason in pair.reasons]
+            if candidate is None:
+                new.append(
+                    DuplicateCandidate(
+                        customer_a_id=pair.left,
+                        customer_b_id=pair.right,
+                        probability=pair.probability,
+                        reasons=reasons,
+                        group=pair.left,
+                        scan=scan,
+                    )
                 )
-            )
-        elif candidate.status == CandidateStatus.OPEN:
-            candidate.probability, candidate.reasons, candidate.scan = (
-                pair.probability,
-                reasons,
-                scan,
-            )
-            refreshed.append(candidate)
-    DuplicateCandidate.objects.bulk_create(new, batch_size=WRITE_BATCH)
-    DuplicateCandidate.objects.bulk_update(
-        refreshed, ["probability", "reasons", "scan"], batch_size=WRITE_BATCH
-    )
-    return len(found)
+            elif candidate.status == CandidateStatus.OPEN:
+                candidate.probability = pair.probability
+                candidate.reasons = reasons
+                candidate.scan = scan
+                refreshed.append(candidate)
+        DuplicateCandidate.objects.bulk_create(new, batch_size=WRITE_BATCH)
+        DuplicateCandidate.objects.bulk_update(
+            refreshed, ["probability", "reasons", "scan"], batch_size=WRITE_BATCH
+        )
+    return len(pairs)
 
 
-def regroup() -> int:
+def _withdraw(found: _Found, pairs: dict[tuple[int, int], ScoredPair]) -> None:
+    """Delete open pairs this comparison judged and did not find again (both customers were
+    compared, one of them changed), and open pairs of customers no longer active."""
+    open_pairs = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN)
+    stale: list[int] = []
+    if found.changed is None or found.compared is None:
+        candidates = open_pairs.values_list("pk", "customer_a", "customer_b")
+        stale = [pk for pk, a, b in candidates if (a, b) not in pairs]
+    else:
+        for batch in batched(sorted(found.changed), ID_BATCH):
+            for pk, a, b in open_pairs.filter(
+                Q(customer_a__in=batch) | Q(customer_b__in=batch)
+            ).values_list("pk", "customer_a", "customer_b"):
+                if (a, b) not in pairs and a in found.compared and b in found.compared:
+                    stale.append(pk)
+        stale += open_pairs.filter(
+            Q(customer_a__merged_into__isnull=False)
+            | Q(customer_a__archived_at__isnull=False)
+            | Q(customer_b__merged_into__isnull=False)
+            | Q(customer_b__archived_at__isnull=False)
+        ).values_list("pk", flat=True)
+    for batch in batched(stale, WRITE_BATCH):
+        open_pairs.filter(pk__in=batch).delete()
+
+
+def regroup(groups: Iterable[int] | None = None) -> int:
     """Give open pairs that chain (A~B, B~C) one group, named by its smallest customer id
-    (union-find over the open pairs). Returns the number of groups."""
-    parent: dict[int, int] = {}
+    (union-find). With `groups`, only those groups are recomputed: after a decision removes
+    pairs, a group can only split. Returns the number of groups recomputed."""
+    with candidates_locked():
+        pairs = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN)
+        if groups is not None:
+            pairs = pairs.filter(group__in=sorted(set(groups)))
+        rows = list(pairs.values_list("pk", "customer_a_id", "customer_b_id", "group"))
+        parent: dict[int, int] = {}
 
-    def root(node: int) -> int:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
+        def root(node: int) -> int:
+            parent.setdefault(node, node)
+            while parent[node] != node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
 
-    rows = list(
-        DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).values_list(
-            "pk", "customer_a_id", "customer_b_id", "group"
-        )
-    )
-    for _, a, b, _ in rows:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    moves: dict[int, list[int]] = {}
-    for pk, a, _, group in rows:
-        if root(a) != group:
-            moves.setdefault(root(a), []).append(pk)
-    with transaction.atomic():
+        for _, a, b, _ in rows:
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        moves: dict[int, list[int]] = {}
+        for pk, a, _, group in rows:
+            if root(a) != group:
+                moves.setdefault(root(a), []).append(pk)
         for group, pks in moves.items():
-            for start in range(0, len(pks), WRITE_BATCH):
-                DuplicateCandidate.objects.filter(pk__in=pks[start : start + WRITE_BATCH]).update(
-                    group=group
-                )
+            for batch in batched(pks, WRITE_BATCH):
+                DuplicateCandidate.objects.filter(pk__in=batch).update(group=group)
     return len({root(a) for _, a, _, _ in rows})
 
 
-def _auto_merge(scan: DuplicateScan) -> int:
+def _auto_merge() -> int:
     threshold = settings.DEDUP_AUTO_MERGE_PROBABILITY
     if threshold is None:
         return 0
@@ -269,8 +351,3 @@ def _auto_merge(scan: DuplicateScan) -> int:
 
     merged, _ = merge_groups_above(actor=None, min_probability=threshold, system=True)
     return merged
-
-
-def pairs_of(customer_ids: Iterable[int]) -> Q:
-    ids = sorted(set(customer_ids))
-    return Q(customer_a__in=ids) | Q(customer_b__in=ids)

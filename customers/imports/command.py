@@ -92,6 +92,8 @@ class ImportCommand(BaseCommand):
         except PermissionDenied as error:
             raise CommandError(f"{actor} may not import") from error
         jobs.run_import(job.pk)
+        if jobs.needs_duplicate_check(job.pk):
+            jobs.record_possible_duplicates(job.pk)
         job.refresh_from_db()
         return job
 

@@ -37,8 +37,18 @@ from customers.models import (
     UpdatePolicy,
     ValueGrade,
 )
-from customers.normalize import NormalizationError, join_person_name, split_person_name
-from customers.services import ID_NUMBER_CONTEXT, apply_id_number, normalise_profile
+from customers.normalize import (
+    NormalizationError,
+    join_person_name,
+    name_sound,
+    split_person_name,
+)
+from customers.services import (
+    ID_NUMBER_CONTEXT,
+    NAME_SOUND_FIELDS,
+    apply_id_number,
+    normalise_profile,
+)
 from privacy import crypto
 
 FIELDS = CUSTOMER_FIELDS
@@ -192,6 +202,12 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
         clean["name"] = join_person_name(clean.get("family_name", ""), clean.get("given_name", ""))
     if not clean.get("name"):
         clean.pop("name", None)
+    # The name may have been dropped (too long) or built from its parts after normalisation:
+    # its sound follows the name that will be stored.
+    for sound_field in NAME_SOUND_FIELDS:
+        clean.pop(sound_field, None)
+    if clean.get("name"):
+        clean["name_pinyin"], clean["name_key"] = name_sound(clean["name"])
 
     external_id = row.raw.get("external_id", "")
     if len(external_id) > _MAX_EXTERNAL_ID:
@@ -467,9 +483,13 @@ class _Writer:
         changed: set[str] = set()
         values = row.values
         for key, value in values.items():
-            if key in ("external_id", "tags", "id_number", "id_document_kind") or key.endswith(
-                "_raw"
-            ):
+            if key in (
+                "external_id",
+                "tags",
+                "id_number",
+                "id_document_kind",
+                *NAME_SOUND_FIELDS,
+            ) or key.endswith("_raw"):
                 continue
             current = getattr(customer, key)
             if fill and key in _BOOLEANS:
@@ -483,6 +503,9 @@ class _Writer:
             if key in ("phone", "email"):
                 setattr(customer, f"{key}_raw", values[f"{key}_raw"])
                 changed.add(f"{key}_raw")
+        if "name" in changed:
+            customer.name_pinyin, customer.name_key = name_sound(customer.name)
+            changed.update(NAME_SOUND_FIELDS)
         number = values.get("id_number")
         if number and not (fill and customer.id_number_encrypted):
             index = crypto.blind_index(number, context=ID_NUMBER_CONTEXT)

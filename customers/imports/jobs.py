@@ -406,23 +406,28 @@ def _run(job: ImportJob) -> None:
             return
         _advance(job, phase=ImportPhase.IMPORTING, reset=True)
     _pass(job, module, path, table, write=True)
-    if job.kind == ImportKind.CUSTOMERS:
-        _record_possible_duplicates(job)
     _finish_now(job, JobStatus.DONE)
 
 
-def _record_possible_duplicates(job: ImportJob) -> None:
-    """The check at the door, for a whole file: the customers it created or changed are
-    compared with everyone and likely duplicates go to the review queue. Should this fail, the
-    import stands and the hourly duplicate scan picks the customers up."""
-    imported = set(Customer.objects.filter(import_job=job).values_list("pk", flat=True))
-    try:
-        found = scan_customers(imported)
-    except Exception:
-        logger.exception("Duplicate check after import job %s failed", job.pk)
-        return
-    job.possible_duplicates = found
-    ImportJob.objects.filter(pk=job.pk).update(possible_duplicates=found)
+def needs_duplicate_check(job_id: int) -> bool:
+    return ImportJob.objects.filter(
+        pk=job_id,
+        kind=ImportKind.CUSTOMERS,
+        status=JobStatus.DONE,
+        dry_run=False,
+        possible_duplicates__isnull=True,
+    ).exists()
+
+
+def record_possible_duplicates(job_id: int) -> int:
+    """The check at the door, for a whole file: the customers a finished import created or
+    changed are compared with everyone and likely duplicates go to the review queue; their
+    number is kept on the job. Run after the import (a task of its own), so a long check never
+    makes the import look stalled; running it twice records nothing twice."""
+    imported = set(Customer.objects.filter(import_job_id=job_id).values_list("pk", flat=True))
+    found = scan_customers(imported)
+    ImportJob.objects.filter(pk=job_id).update(possible_duplicates=found)
+    return found
 
 
 def _advance(job: ImportJob, *, phase: str, rows_total: int | None = None, reset=False) -> None:

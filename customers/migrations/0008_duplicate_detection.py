@@ -214,12 +214,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="customer",
             name="name_key",
-            field=models.CharField(blank=True, editable=False, max_length=400),
+            field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
             model_name="customer",
             name="name_pinyin",
-            field=models.CharField(blank=True, editable=False, max_length=400),
+            field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
             model_name="importjob",

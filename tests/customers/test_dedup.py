@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from bench.dedup_set import labelled_people, quality, true_pairs
 from crm.bulk import insert_new
@@ -131,11 +132,23 @@ def test_the_same_external_id_in_two_systems_is_a_key():
     assert "same_external_id" in [code for code, _ in candidate.reasons]
 
 
-def test_a_family_sharing_phone_and_address_is_not_a_duplicate():
-    shared = {"phone": "13700001234", "city": "成都", "street": "人民南路1号"}
+def test_a_family_sharing_phone_email_and_address_is_not_a_duplicate():
+    shared = {
+        "phone": "13700001234",
+        "email": "liujia@163.com",
+        "city": "成都",
+        "street": "人民南路1号",
+    }
     CustomerFactory(name="刘强", birth_date=datetime.date(1962, 4, 1), **shared)
     CustomerFactory(name="刘芳", birth_date=datetime.date(1988, 9, 30), **shared)
     CustomerFactory(name="Emma Liu", birth_date=datetime.date(1991, 1, 5), **shared)
+    scan()
+    assert not open_pairs()
+
+
+def test_branches_writing_from_one_role_mailbox_are_not_duplicates():
+    CustomerFactory(kind="company", name="Acme (Shanghai) Co., Ltd.", email="info@acme.com")
+    CustomerFactory(kind="company", name="Acme (Chengdu) Co., Ltd.", email="INFO@acme.com")
     scan()
     assert not open_pairs()
 
@@ -179,6 +192,12 @@ def test_chained_pairs_form_one_group_named_by_the_smallest_id():
 # --- Incremental runs ------------------------------------------------------------------------
 
 
+def _written_an_hour_ago() -> None:
+    """Incremental runs take customers written shortly before the last scan as changed (they
+    may have committed after it read them); these were written well before."""
+    Customer.objects.update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+
+
 def test_an_incremental_run_compares_only_new_and_changed_customers():
     a = CustomerFactory(name="孙悦", phone="13500000001")
     b = CustomerFactory(name="孙悦", phone="13500000001")
@@ -186,6 +205,7 @@ def test_an_incremental_run_compares_only_new_and_changed_customers():
         CustomerFactory(name=f"Someone {index}", phone=f"1350000{index + 100:04d}")
     first = scan()
     assert first.customers_compared == 32
+    _written_an_hour_ago()
     newcomer = CustomerFactory(name="Sun Yue", phone="+86 135 0000 0001")
     second = scan(ScanMode.INCREMENTAL)
     # The newcomer and the customers sharing a key with it, not everyone.
@@ -333,6 +353,7 @@ def test_find_and_list_duplicates_commands():
     summary = json.loads(out.getvalue())
     assert summary["pairs_found"] == 1
     assert summary["mode"] == "full"
+    _written_an_hour_ago()
     out = io.StringIO()
     call_command("find_duplicates", "--incremental", stdout=out)
     assert json.loads(out.getvalue())["customers_compared"] == 0
@@ -353,3 +374,104 @@ def test_find_and_list_duplicates_commands():
     # Neither command prints names or contact details.
     assert "Chloe" not in out.getvalue()
     assert "chloe@" not in out.getvalue()
+
+
+# --- Decisions and chains, stalled jobs, names kept in sync ----------------------------------
+
+
+def _chain() -> list[Customer]:
+    """A~B (phone), B~C (email), C~D (phone): one chained group."""
+    a = CustomerFactory(name="Ella Ward", phone="13300000001")
+    b = CustomerFactory(name="Ella Ward", phone="13300000001", email="ella@example.com")
+    c = CustomerFactory(name="Ella Ward", phone="13300000002", email="ella@example.com")
+    d = CustomerFactory(name="Ella Ward", phone="13300000002")
+    return [a, b, c, d]
+
+
+def test_marking_part_of_a_chain_not_duplicates_splits_the_group():
+    a, b, c, d = _chain()
+    scan(min_probability=0.5)
+    assert len({p.group for p in open_pairs().values()}) == 1
+    review.mark_not_duplicates(actor=_reviewer(), customers=[b, c])
+    groups = {}
+    for candidate in open_pairs().values():
+        groups.setdefault(candidate.group, set()).update(
+            {candidate.customer_a_id, candidate.customer_b_id}
+        )
+    assert sorted(map(sorted, groups.values())) == [[a.pk, b.pk], [c.pk, d.pk]]
+
+
+def test_bulk_merge_leaves_groups_that_are_only_chained_or_refused_to_a_person():
+    a, b, c, d = _chain()
+    scan(min_probability=0.5)
+    # Only chained: A and D were never scored together.
+    merged, skipped = review.merge_groups_above(actor=_reviewer(), min_probability=0.5)
+    assert (merged, skipped) == (0, 1)
+    assert not Customer.objects.filter(merged_into__isnull=False).exists()
+    page_refusals = review.refused_pairs([a, b, c, d])
+    assert page_refusals == []
+    review.mark_not_duplicates(actor=_reviewer(), customers=[a, d])
+    assert [(p.customer_a_id, p.customer_b_id) for p in review.refused_pairs([a, b, c, d])] == [
+        (a.pk, d.pk)
+    ]
+
+
+def test_undo_takes_back_the_decisions_a_merge_carried_over():
+    reviewer = _reviewer()
+    a = CustomerFactory(name="Zoe Park", phone="13600000011")
+    b = CustomerFactory(name="Zoe Park", phone="13600000011")
+    stranger = CustomerFactory(name="Zoey Parker")
+    review.mark_not_duplicates(actor=reviewer, customers=[b, stranger])
+    merge = merge_customers(actor=reviewer, survivor=a, others=[b])
+    assert DuplicateCandidate.objects.filter(customer_a=a, customer_b=stranger).exists()
+    undo_merge(actor=reviewer, merge=merge)
+    assert not DuplicateCandidate.objects.filter(customer_a=a, customer_b=stranger).exists()
+    assert DuplicateCandidate.objects.get(customer_a=b, customer_b=stranger).status == (
+        CandidateStatus.NOT_DUPLICATES
+    )
+
+
+def test_an_incremental_run_withdraws_only_pairs_it_compared_again():
+    a = CustomerFactory(name="Ian Cole", phone="13800000021", city="上海")
+    b = CustomerFactory(name="Ian Cole", phone="13800000021", city="上海市")
+    scan()
+    _written_an_hour_ago()
+    # A change that ends the likeness: the pair was compared again and goes.
+    services.update_customer(actor=None, customer=b, name="Oscar Wilde", phone="13800000099")
+    scan(ScanMode.INCREMENTAL)
+    assert pair(a, b) not in open_pairs()
+    # Archived customers leave the queue too.
+    c = CustomerFactory(name="Ian Cole", phone="13800000021")
+    scan(ScanMode.INCREMENTAL)
+    assert pair(a, c) in open_pairs()
+    services.archive_customer(actor=None, customer=c)
+    _written_an_hour_ago()
+    scan(ScanMode.INCREMENTAL)
+    assert not open_pairs()
+
+
+def test_a_scan_whose_worker_died_does_not_block_the_next(service_user):
+    from customers.dedup.scan import running
+
+    dead = DuplicateScan.objects.create(
+        mode=ScanMode.FULL,
+        min_probability=0.8,
+        status=JobStatus.RUNNING,
+        heartbeat_at=timezone.now() - datetime.timedelta(hours=2),
+    )
+    assert running(DuplicateScan) is None
+    dead.refresh_from_db()
+    assert dead.status == JobStatus.FAILED
+    assert "worker stopped" in dead.failure
+
+
+def test_names_keep_their_sound_through_imports_and_long_company_names():
+    from customers.imports.customer_rows import prepare
+    from customers.imports.fields import PreparedRow
+
+    raw = {"family_name": "张", "given_name": "伟"}
+    row = prepare(PreparedRow(number=2, raw=raw), invalid_values="reject")
+    assert (row.values["name"], row.values["name_key"]) == ("张伟", name_sound("张伟")[1])
+    long_name = "北京" + "华夏" * 98  # 198 characters, 792 letters and spaces of pinyin
+    company = CustomerFactory(name=long_name, kind="company")
+    assert len(company.name_pinyin) > 400

@@ -3,8 +3,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.models import JobStatus
-from customers.dedup.scan import run_scan
+from customers.dedup.scan import create_scan, run_scan, running
 from customers.models import DuplicateScan, ScanMode
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
@@ -34,10 +33,11 @@ class Command(BaseCommand):
             probability = settings.DEDUP_MIN_PROBABILITY
         if not 0 < probability <= 1:
             raise CommandError("--min-probability must be above 0 and at most 1")
-        scan = DuplicateScan.objects.create(
+        if running(DuplicateScan):
+            raise CommandError("A duplicate scan is already running; try again when it ends.")
+        scan = create_scan(
             mode=ScanMode.INCREMENTAL if options["incremental"] else ScanMode.FULL,
             min_probability=probability,
-            status=JobStatus.QUEUED,
         )
         with audit_context(via=AuditChannel.COMMAND):
             scan = run_scan(scan)
