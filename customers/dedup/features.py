@@ -64,6 +64,14 @@ def _city(text: str) -> str | None:
     return _plain(_CITY_SUFFIX.sub("", text.strip()))
 
 
+def _name_only(user: str, name_key: str) -> bool:
+    """An email user made of the name's letters alone (no digits or other letters)."""
+    return (
+        not any(char.isdigit() for char in user)
+        and "".join(sorted(char for char in user if char.isalpha())) == name_key
+    )
+
+
 def feature_row(
     values: Mapping[str, Any], external_ids: Iterable[str] = (), *, changed: bool = False
 ) -> tuple:
@@ -74,8 +82,11 @@ def feature_row(
     else:
         pinyin, key = values["name_pinyin"], values["name_key"]
     email = values["email"] or ""
-    if email.split("@")[0] in ROLE_MAILBOXES:
-        email = ""  # a company's shared mailbox: its branches and staff all write from it
+    user = email.split("@")[0]
+    if user in ROLE_MAILBOXES:
+        email = user = ""  # a company's shared mailbox: its branches and staff all write from it
+    elif _name_only(user, key):
+        user = ""  # zhang.wei@ at another provider says no more than the name does
     birth_date = values["birth_date"]
     return (
         values["id"],
@@ -85,7 +96,7 @@ def feature_row(
         birth_date.isoformat() if birth_date else None,
         values["phone"] or None,
         email or None,
-        email.split("@")[0] if email else None,
+        user or None,
         values["id_number_blind_index"] or None,
         _plain(values["street"] or ""),
         values["postcode"] or None,

@@ -78,12 +78,15 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
             _level("same_name_sound", '"name_pinyin_l" = "name_pinyin_r"', 0.10, 0.0004),
             # The sound key is sorted letters: 李娜 (li na) and 李安 (li an) share it. Word order
             # counts as swapped only when the syllables are the same, or written together on
-            # one side ("Xiaoming Wang" for 王小明).
+            # one side ("Xiaoming Wang" for 王小明), and only when one side is romanised:
+            # 许阳 and 杨旭 are two names, not one turned round.
             _level(
                 "name_order_swapped",
                 '"name_key_l" = "name_key_r" AND ('
                 f"{_SYLLABLES.format(side='l')} = {_SYLLABLES.format(side='r')} OR "
-                f"len({_SYLLABLES.format(side='l')}) <> len({_SYLLABLES.format(side='r')}))",
+                f"len({_SYLLABLES.format(side='l')}) <> len({_SYLLABLES.format(side='r')}))"
+                " AND NOT (regexp_matches(\"name_l\", '\\p{Han}') "
+                "AND regexp_matches(\"name_r\", '\\p{Han}'))",
                 0.05,
                 0.0001,
             ),
@@ -123,8 +126,13 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
         "output_column_name": "id_number",
         "comparison_levels": [
             _null("id_index"),
-            _level("same_id_number", '"id_index_l" = "id_index_r"', 0.99, 0.000001),
-            _else("different_id_number", 0.01, 0.999999),
+            # Checksummed identity numbers are rarely mistyped: two different ones are two
+            # people, whatever EM would make of a business's data; m stays as given.
+            dict(
+                _level("same_id_number", '"id_index_l" = "id_index_r"', 0.999, 0.000001),
+                fix_m_probability=True,
+            ),
+            dict(_else("different_id_number", 0.001, 0.999999), fix_m_probability=True),
         ],
     },
     {

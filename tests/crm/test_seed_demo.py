@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 
 from crm.management.commands import seed_demo
-from customers.models import Customer, LifecycleStage
+from customers.models import Customer, DuplicateCandidate, LifecycleStage
 from customers.normalize import normalize_email, normalize_phone
 from customers.services import ID_NUMBER_CONTEXT
 from interactions.models import Transaction
@@ -41,6 +41,8 @@ def test_seed_demo_creates_one_account_per_role_and_consistent_data(credentials_
 
     customers = Customer.objects.all()
     assert customers.count() >= 300
+    # The demo's re-registrations wait in the duplicate review queue.
+    assert DuplicateCandidate.objects.filter(status="open").exists()
     assert customers.filter(name__regex=r"^[\u4e00-\u9fff]").exists()
     assert customers.filter(name__regex=r"^[A-Za-z]").exists()
     for customer in customers.exclude(phone=""):

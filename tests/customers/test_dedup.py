@@ -146,6 +146,18 @@ def test_a_family_sharing_phone_email_and_address_is_not_a_duplicate():
     assert not open_pairs()
 
 
+def test_chinese_names_with_the_same_syllables_turned_round_are_different_names():
+    CustomerFactory(name="许阳", city="合肥", birth_date=datetime.date(1981, 6, 19))
+    CustomerFactory(name="杨旭", city="合肥", birth_date=datetime.date(1981, 6, 19))
+    one = CustomerFactory(name="王小明", city="Boston", birth_date=datetime.date(1990, 1, 2))
+    other = CustomerFactory(
+        name="Xiaoming Wang", city="Boston", birth_date=datetime.date(1990, 1, 2)
+    )
+    scan()
+    assert set(open_pairs()) == {pair(one, other)}
+    assert open_pairs()[pair(one, other)].reasons[0][0] in ("same_birth_date", "name_order_swapped")
+
+
 def test_branches_writing_from_one_role_mailbox_are_not_duplicates():
     CustomerFactory(kind="company", name="Acme (Shanghai) Co., Ltd.", email="info@acme.com")
     CustomerFactory(kind="company", name="Acme (Chengdu) Co., Ltd.", email="INFO@acme.com")
