@@ -857,6 +857,8 @@ class CustomerRow(NamedTuple):
     phone_raw: str
     email: str
     email_raw: str
+    phone_verified: bool
+    email_verified: bool
     id_document_kind: str
     id_number_encrypted: str
     id_number_blind_index: str
@@ -1843,6 +1845,8 @@ def customers(scenario: Scenario, count: int) -> Iterator[GeneratedCustomer]:
                 phone_raw=ident.phone_raw,
                 email=ident.email,
                 email_raw=ident.email_raw,
+                phone_verified=False,
+                email_verified=False,
                 id_document_kind=ident.id_document_kind if ident.id_number else "",
                 id_number_encrypted=encrypted,
                 id_number_blind_index=blind,

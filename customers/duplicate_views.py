@@ -23,7 +23,7 @@ from django.views.generic import TemplateView
 from crm.models import JobStatus
 from customers.dedup import review
 from customers.dedup.reasons import notable
-from customers.dedup.scan import last_finished, running, start_scan
+from customers.dedup.scan import last_finished, last_model, running, start_scan
 from customers.merge import (
     FIELD_GROUPS,
     default_sources,
@@ -34,6 +34,7 @@ from customers.merge import (
 from customers.models import BulkMerge, Customer, CustomerMerge, DuplicateScan, ScanMode
 from customers.presentation import PERSONAL_FIELDS, display_personal
 from customers.selectors import get_customer_for
+from customers.services import CONFIRMATIONS
 
 GROUPS_PER_PAGE = 25
 # The probabilities the queue can be narrowed to, and bulk merge's choices.
@@ -76,6 +77,7 @@ class QueueView(MergePermissionMixin, TemplateView):
 def _status() -> dict:
     return {
         "last_scan": last_finished(),
+        "last_full": last_model(),
         "running_scan": running(DuplicateScan),
         "running_bulk": running(BulkMerge),
         "last_bulk": BulkMerge.objects.filter(status=JobStatus.DONE).first(),
@@ -128,6 +130,7 @@ class _Cell:
     text: str
     empty: bool
     default: bool
+    confirmed: bool = False
 
 
 @dataclass
@@ -187,8 +190,15 @@ def comparison_rows(user, customers: list[Customer], survivor: Customer) -> list
     rows = []
     for group in FIELD_GROUPS:
         texts = [_display(user, customer, group) for customer in customers]
+        flag = CONFIRMATIONS.get(group[0])
         cells = [
-            _Cell(customer, text, not text, defaults[group[0]].pk == customer.pk)
+            _Cell(
+                customer,
+                text,
+                not text,
+                defaults[group[0]].pk == customer.pk,
+                bool(flag and text and getattr(customer, flag)),
+            )
             for customer, text in zip(customers, texts, strict=True)
         ]
         present = {text for text in texts if text}

@@ -23,7 +23,7 @@ from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
 from customers.normalize import name_sound
 from customers.selectors import can_edit_customer
-from customers.services import audit_diff, profile_snapshot
+from customers.services import CONFIRMATIONS, audit_diff, profile_snapshot
 from privacy.audit import record_event
 
 # Fields that travel together: a phone with the way it was written, an identity number with
@@ -33,8 +33,8 @@ FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
     ("kind",),
     ("gender",),
     ("birth_date",),
-    ("phone", "phone_raw"),
-    ("email", "email_raw"),
+    ("phone", "phone_raw", "phone_verified"),
+    ("email", "email_raw", "email_verified"),
     ("id_document_kind", "id_number_encrypted", "id_number_blind_index", "id_number_masked"),
     ("country", "province", "city", "district", "street", "postcode"),
     ("company_name", "industry", "company_size", "website"),
@@ -146,12 +146,19 @@ def _jsonable(value: Any) -> Any:
 
 def default_sources(survivor: Customer, customers: Sequence[Customer]) -> dict[str, Customer]:
     """Where each group of fields comes from unless the reviewer chooses: the most recently
-    updated customer that has a value (the survivor when none has)."""
+    updated customer that has a value, a value the customer confirmed before an unconfirmed
+    one (the survivor when none has a value)."""
     newest_first = sorted(customers, key=lambda c: (c.updated_at, c.pk), reverse=True)
-    return {
-        group[0]: next((c for c in newest_first if getattr(c, group[0]) not in _EMPTY), survivor)
-        for group in FIELD_GROUPS
-    }
+    sources = {}
+    for group in FIELD_GROUPS:
+        confirmed = CONFIRMATIONS.get(group[0])
+        ranked = newest_first
+        if confirmed:
+            ranked = sorted(newest_first, key=lambda c, flag=confirmed: not getattr(c, flag))
+        sources[group[0]] = next(
+            (c for c in ranked if getattr(c, group[0]) not in _EMPTY), survivor
+        )
+    return sources
 
 
 def _take_values(survivor: Customer, customers: list[Customer], choices: Mapping[str, int]):

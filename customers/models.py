@@ -121,6 +121,10 @@ class Customer(models.Model):
     phone_raw = models.CharField(_("mobile phone as entered"), max_length=64, blank=True)
     email = models.CharField(_("email"), max_length=254, blank=True)
     email_raw = models.CharField(_("email as entered"), max_length=320, blank=True)
+    # Confirmed with the customer (a call back, a reply): a merge keeps a confirmed value over
+    # a newer unconfirmed one. A changed value is unconfirmed until confirmed again.
+    phone_verified = models.BooleanField(_("phone confirmed with the customer"), default=False)
+    email_verified = models.BooleanField(_("email confirmed with the customer"), default=False)
 
     id_document_kind = models.CharField(
         _("identity document"), max_length=20, choices=IdDocumentKind.choices, blank=True

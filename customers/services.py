@@ -61,7 +61,9 @@ PROFILE_FIELDS = frozenset(
         "gender",
         "birth_date",
         "phone",
+        "phone_verified",
         "email",
+        "email_verified",
         "country",
         "province",
         "city",
@@ -83,6 +85,8 @@ PROFILE_FIELDS = frozenset(
         "consent_phone",
     }
 )
+# A contact field and the flag saying the customer confirmed it.
+CONFIRMATIONS = {"phone": "phone_verified", "email": "email_verified"}
 # Kept with the name by normalise_profile; never set, shown or audited on their own.
 NAME_SOUND_FIELDS = ("name_pinyin", "name_key")
 # How each personal field appears in the audit log: masked the way pages mask it.
@@ -179,7 +183,13 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
             attempt("website", lambda raw=raw: normalize_website(raw))
         elif field == "country":
             attempt("country", lambda raw=raw: normalize_country(raw) or settings.DEFAULT_COUNTRY)
-        elif field in ("owner", "consent_email", "consent_sms", "consent_phone"):
+        elif field in (
+            "owner",
+            *CONFIRMATIONS.values(),
+            "consent_email",
+            "consent_sms",
+            "consent_phone",
+        ):
             clean[field] = raw if field == "owner" else bool(raw)
         elif field not in ("id_document_kind", "id_number"):
             clean[field] = _text(raw)
@@ -317,6 +327,12 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
         return customer
     if "name" in changed:
         changed.extend(NAME_SOUND_FIELDS)
+    for field, flag in CONFIRMATIONS.items():
+        # A new value is unconfirmed unless this very change confirms it (a tick left over
+        # from the old value does not).
+        if field in changed and getattr(customer, flag) and flag not in changed:
+            setattr(customer, flag, False)
+            changed.append(flag)
     customer.full_clean(exclude=["owner", "merged_into"])
     customer.save(update_fields=[*changed, "updated_at"])
     if "lifecycle_stage" in changed:

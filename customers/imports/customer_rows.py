@@ -44,6 +44,7 @@ from customers.normalize import (
     split_person_name,
 )
 from customers.services import (
+    CONFIRMATIONS,
     ID_NUMBER_CONTEXT,
     NAME_SOUND_FIELDS,
     apply_id_number,
@@ -500,9 +501,12 @@ class _Writer:
                 continue
             setattr(customer, key, value)
             changed.add(key)
-            if key in ("phone", "email"):
+            if key in CONFIRMATIONS:
                 setattr(customer, f"{key}_raw", values[f"{key}_raw"])
                 changed.add(f"{key}_raw")
+                if getattr(customer, CONFIRMATIONS[key]):
+                    setattr(customer, CONFIRMATIONS[key], False)
+                    changed.add(CONFIRMATIONS[key])
         if "name" in changed:
             customer.name_pinyin, customer.name_key = name_sound(customer.name)
             changed.update(NAME_SOUND_FIELDS)

@@ -195,3 +195,27 @@ def test_only_one_primary_contact_survives_when_the_survivor_had_none(service_us
     assert survivor.contacts.filter(is_primary=True).count() == 1
     merging.undo_merge(actor=service_user, merge=record)
     assert Contact.objects.filter(is_primary=True).count() == 2
+
+
+def test_a_confirmed_phone_is_kept_over_a_newer_unconfirmed_one(service_user):
+    older = CustomerFactory(name="Mia Ross", phone="13900000001", phone_verified=True)
+    newer = CustomerFactory(name="Mia Ross", phone="13900000002", email="mia@example.com")
+    merging.merge_customers(actor=service_user, survivor=newer, others=[older])
+    newer.refresh_from_db()
+    assert (newer.phone, newer.phone_verified) == ("+8613900000001", True)
+    assert newer.email == "mia@example.com"  # the newest value where nothing is confirmed
+
+
+def test_a_changed_phone_is_unconfirmed_until_confirmed_again():
+    from customers import services
+
+    customer = CustomerFactory(name="Leo Hart", phone="13900000003", phone_verified=True)
+    # The form sends the tick left over from the old number: it does not confirm the new one.
+    services.update_customer(
+        actor=None, customer=customer, phone="13900000004", phone_verified=True
+    )
+    customer.refresh_from_db()
+    assert customer.phone_verified is False
+    services.update_customer(actor=None, customer=customer, phone_verified=True)
+    customer.refresh_from_db()
+    assert customer.phone_verified is True
