@@ -1,9 +1,11 @@
-"""Exports now; metrics and segments (issue 6) later."""
+"""Exports, and per-customer metrics computed nightly (segments and dashboards build on them)."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import BackgroundJob
+from crm.models import BackgroundJob, SystemJob
 
 
 class ExportFormat(models.TextChoices):
@@ -33,3 +35,143 @@ class ExportJob(BackgroundJob):
 
     def __str__(self) -> str:
         return f"{self.get_format_display()} #{self.pk}"
+
+
+class CustomerMetrics(models.Model):
+    """What a customer's history adds up to, recomputed for everyone by one set-based refresh
+    (analytics/metrics.py). Purchases are paid transactions; refunded and cancelled ones do not
+    count. Scores are quintiles among customers who bought (5 = most recent, most frequent,
+    highest spend); customers who never bought have none."""
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="metrics",
+        verbose_name=_("customer"),
+    )
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    revenue = models.DecimalField(_("lifetime value"), max_digits=16, decimal_places=2, default=0)
+    average_order_value = models.DecimalField(
+        _("average order value"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    recency_days = models.PositiveIntegerField(_("days since last purchase"), null=True, blank=True)
+    repeat_buyer = models.BooleanField(_("bought again"), default=False)
+    recency_score = models.PositiveSmallIntegerField(_("R"), null=True, blank=True)
+    frequency_score = models.PositiveSmallIntegerField(_("F"), null=True, blank=True)
+    monetary_score = models.PositiveSmallIntegerField(_("M"), null=True, blank=True)
+    interactions = models.PositiveIntegerField(_("interactions"), default=0)
+    # {interaction kind: count}, kinds without any left out.
+    interactions_by_kind = models.JSONField(_("interactions by kind"), default=dict)
+    complaints = models.PositiveIntegerField(_("complaints"), default=0)
+    average_satisfaction = models.FloatField(_("average satisfaction"), null=True, blank=True)
+    refreshed_at = models.DateTimeField(_("refreshed"))
+
+    class Meta:
+        verbose_name = _("customer metrics")
+        verbose_name_plural = _("customer metrics")
+        indexes = [
+            models.Index(fields=["-revenue"], name="metrics_revenue_idx"),
+            models.Index(fields=["last_purchase_at"], name="metrics_last_purchase_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.rfm}"
+
+    @property
+    def rfm(self) -> str:
+        """ "545": R, F and M scores; "" for a customer who never bought."""
+        scores = (self.recency_score, self.frequency_score, self.monetary_score)
+        return "".join(str(score) for score in scores) if all(scores) else ""
+
+
+class MetricsRun(SystemJob):
+    """One refresh of every customer's metrics and lifecycle stage."""
+
+    as_of = models.DateTimeField(_("as of"))
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+    stage_changes = models.PositiveIntegerField(_("stage changes"), default=0)
+    seconds = models.FloatField(null=True, blank=True, editable=False)
+
+    class Meta(SystemJob.Meta):
+        verbose_name = _("metrics refresh")
+        verbose_name_plural = _("metrics refreshes")
+
+    def __str__(self) -> str:
+        return f"{self.as_of:%Y-%m-%d %H:%M}"
+
+
+class SegmentKind(models.TextChoices):
+    DYNAMIC = "dynamic", _("dynamic (rules)")
+    STATIC = "static", _("static list")
+
+
+class Segment(models.Model):
+    """A group of customers: by rules (analytics/segments.py), refreshed by a job, or a list
+    filled by hand."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    # Ready-made segments have a key (their name is shown translated); others have none.
+    key = models.CharField(max_length=40, blank=True, editable=False)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=SegmentKind.choices, default=SegmentKind.DYNAMIC
+    )
+    rules = models.JSONField(_("rules"), default=dict, blank=True)
+    members = models.ManyToManyField(
+        "customers.Customer", through="SegmentMember", related_name="segments"
+    )
+    size = models.PositiveIntegerField(_("size"), default=0)
+    refreshed_at = models.DateTimeField(_("refreshed"), null=True, blank=True)
+    refresh_seconds = models.FloatField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=~models.Q(key=""), name="segment_key_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMember(models.Model):
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    # No reverse name: a merge does not move memberships (dynamic segments are recomputed; a
+    # tombstone in a static list is left out wherever the list is read).
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "customer"], name="segment_member_unique"),
+        ]
+        indexes = [models.Index(fields=["customer"], name="segment_member_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.customer_id}"
+
+
+class SegmentSize(models.Model):
+    """A segment's size after each refresh: its history."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="sizes")
+    at = models.DateTimeField()
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["segment", "-at"], name="segment_size_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.size}"

@@ -109,3 +109,20 @@ class BackgroundJob(models.Model):
             and last_sign is not None
             and timezone.now() - last_sign > after
         )
+
+
+class SystemJob(BackgroundJob):
+    """A job the scheduler may start as well as a person (nightly runs): no one may have
+    started it."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta(BackgroundJob.Meta):
+        abstract = True

@@ -206,6 +206,11 @@ DEDUP_TRAINING_MIN = env.int("DEDUP_TRAINING_MIN", default=5000)
 DEDUP_AUTO_MERGE_PROBABILITY = env.float("DEDUP_AUTO_MERGE_PROBABILITY", default=None)
 DEDUP_MEMORY_LIMIT = env.str("DEDUP_MEMORY_LIMIT", default="2GB")
 DEDUP_NIGHTLY_HOUR = env.int("DEDUP_NIGHTLY_HOUR", default=2)
+# Customer metrics (analytics/metrics.py), refreshed nightly at METRICS_HOUR: a customer whose
+# last purchase is older than these many days moves to "at risk", then "churned".
+LIFECYCLE_AT_RISK_DAYS = env.int("LIFECYCLE_AT_RISK_DAYS", default=180)
+LIFECYCLE_CHURNED_DAYS = env.int("LIFECYCLE_CHURNED_DAYS", default=365)
+METRICS_HOUR = env.int("METRICS_HOUR", default=1)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
@@ -218,6 +223,10 @@ CELERY_BEAT_SCHEDULE = {
     "delete-abandoned-imports": {
         "task": "customers.tasks.delete_abandoned_imports",
         "schedule": 3600,
+    },
+    "refresh-metrics-nightly": {
+        "task": "analytics.tasks.scheduled_metrics_refresh",
+        "schedule": crontab(hour=METRICS_HOUR, minute=0),
     },
     # All customers every night (the model re-estimated); new and changed ones every hour.
     "find-duplicates-nightly": {

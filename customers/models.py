@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import BackgroundJob
+from crm.models import BackgroundJob, SystemJob
 from customers.normalize import IdDocumentKind as IdKind
 
 
@@ -546,18 +546,10 @@ class ScanMode(models.TextChoices):
     INCREMENTAL = "incremental", _("new and changed customers")
 
 
-class DuplicateScan(BackgroundJob):
+class DuplicateScan(SystemJob):
     """One run of duplicate detection, and the linkage model it used (the next incremental run
     scores with the model of the last full run)."""
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
     mode = models.CharField(_("mode"), max_length=12, choices=ScanMode.choices)
     min_probability = models.FloatField(_("minimum probability"))
     customers_compared = models.PositiveIntegerField(_("customers compared"), default=0)
@@ -569,7 +561,7 @@ class DuplicateScan(BackgroundJob):
     model = models.JSONField(default=dict, editable=False)
     seconds = models.FloatField(null=True, blank=True, editable=False)
 
-    class Meta(BackgroundJob.Meta):
+    class Meta(SystemJob.Meta):
         verbose_name = _("duplicate scan")
         verbose_name_plural = _("duplicate scans")
 

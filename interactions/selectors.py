@@ -6,11 +6,17 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
+from django.db.models import Avg, Count, F, Max, Q, QuerySet, Sum
 
 from customers.models import Customer
 from customers.selectors import customers_visible_to
-from interactions.models import FollowUp, Interaction, Transaction, TransactionStatus
+from interactions.models import (
+    FollowUp,
+    Interaction,
+    Transaction,
+    TransactionLine,
+    TransactionStatus,
+)
 
 
 def follow_ups_for(*, user: AbstractBaseUser) -> QuerySet[FollowUp]:
@@ -102,6 +108,22 @@ def customer_timeline(
     entries.sort(key=lambda e: (e.occurred_at, e.is_purchase, e.record.pk), reverse=True)
     page = entries[:size]
     return page, page[-1].cursor if len(entries) > size else None
+
+
+def preferred_categories(*, customer: Customer, limit: int = 3) -> list[tuple[str, object]]:
+    """The product categories the customer spent most on (paid orders): [(category, spend)]."""
+    return list(
+        TransactionLine.objects.filter(
+            transaction__customer=customer,
+            transaction__status=TransactionStatus.PAID,
+            product__isnull=False,
+        )
+        .exclude(product__category="")
+        .values("product__category")
+        .annotate(spend=Sum(F("quantity") * F("unit_price")))
+        .order_by("-spend", "product__category")
+        .values_list("product__category", "spend")[:limit]
+    )
 
 
 def customer_totals(*, customer: Customer) -> dict:

@@ -1,0 +1,28 @@
+import json
+
+from django.core.management.base import BaseCommand
+
+from analytics.metrics import refresh_metrics
+from privacy.audit import audit_context
+from privacy.models import AuditChannel
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute every customer's metrics (RFM, lifetime value, purchases, interactions) and "
+        "move lifecycle stages by the rules. Prints a JSON summary."
+    )
+
+    def handle(self, *args, **options) -> None:
+        with audit_context(via=AuditChannel.COMMAND):
+            run = refresh_metrics()
+        self.stdout.write(
+            json.dumps(
+                {
+                    "run": run.pk,
+                    "customers": run.customers,
+                    "stage_changes": run.stage_changes,
+                    "seconds": run.seconds,
+                }
+            )
+        )

@@ -1,0 +1,234 @@
+"""Per-customer metrics and lifecycle stages, recomputed for everyone in a few set-based SQL
+statements (no per-customer Python): one pass over transactions, one over interactions, window
+functions for the RFM quintiles, then the stage rules applied and their changes recorded.
+
+Both engines run the same statements but for two expressions (days between two timestamps, a
+JSON object built from rows), which `_Dialect` supplies.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analytics.models import CustomerMetrics, MetricsRun
+from crm.models import JobStatus
+from customers.models import Customer, LifecycleStage, LifecycleStageChange
+from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
+from privacy.audit import record_event
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    days_between: str  # {later} and {earlier} are filled in
+    json_object_agg: str  # {key} and {value}
+
+
+_DIALECTS = {
+    "postgresql": _Dialect(
+        days_between="FLOOR(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400)",
+        json_object_agg="jsonb_object_agg({key}, {value})",
+    ),
+    "sqlite": _Dialect(
+        days_between="CAST(julianday({later}) - julianday({earlier}) AS INTEGER)",
+        json_object_agg="json_group_object({key}, {value})",
+    ),
+}
+
+
+def refresh_metrics(*, actor: Any = None, as_of=None) -> MetricsRun:
+    """Recompute every active customer's metrics as of `as_of` (default now) and move
+    lifecycle stages by the rules, in one transaction: readers see the old figures until the
+    new ones are complete. Returns the finished run."""
+    run = MetricsRun.objects.create(
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        as_of=as_of or timezone.now(),
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+    )
+    began = time.monotonic()
+    try:
+        with transaction.atomic():
+            run.customers = _compute(run.as_of)
+            run.stage_changes = _apply_stage_rules(run.as_of)
+            record_event(
+                actor=actor,
+                action="metrics.refresh",
+                target=run,
+                changes={"customers": run.customers, "stage_changes": run.stage_changes},
+            )
+    except Exception:
+        MetricsRun.objects.filter(pk=run.pk).update(
+            status=JobStatus.FAILED, finished_at=timezone.now()
+        )
+        raise
+    run.status, run.finished_at = JobStatus.DONE, timezone.now()
+    run.seconds = round(time.monotonic() - began, 2)
+    run.save()
+    return run
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "metrics": CustomerMetrics._meta.db_table,
+        "customer": Customer._meta.db_table,
+        "transaction": Transaction._meta.db_table,
+        "interaction": Interaction._meta.db_table,
+        "stage_change": LifecycleStageChange._meta.db_table,
+    }
+
+
+def _execute(sql: str, params: dict[str, Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _compute(as_of) -> int:
+    dialect = _DIALECTS[connection.vendor]
+    now = connection.ops.adapt_datetimefield_value(as_of)
+    tables = _tables()
+    _execute(f"DELETE FROM {tables['metrics']}", {})  # noqa: S608  (table names from models)
+    recency = dialect.days_between.format(later="%(now)s", earlier="t.last_at")
+    by_kind = dialect.json_object_agg.format(key="k.kind", value="k.n")
+    # Identifiers come from the models and the dialect table above; values are parameters.
+    # Money is summed in whole cents and the average rounded half up in integers, so that
+    # SQLite (which sums in floating point) and PostgreSQL give the same figures.
+    sql = f"""
+        INSERT INTO {tables["metrics"]} (
+            customer_id, orders, revenue, average_order_value, first_purchase_at,
+            last_purchase_at, recency_days, repeat_buyer, interactions, interactions_by_kind,
+            complaints, average_satisfaction, refreshed_at
+        )
+        SELECT
+            c.id,
+            COALESCE(t.orders, 0),
+            COALESCE(t.cents, 0) / 100.0,
+            CASE WHEN t.orders > 0 THEN ((2 * t.cents + t.orders) / (2 * t.orders)) / 100.0 END,
+            t.first_at,
+            t.last_at,
+            CASE WHEN t.orders > 0 THEN {recency} END,
+            COALESCE(t.orders, 0) >= 2,
+            COALESCE(i.total, 0),
+            COALESCE(i.by_kind, '{{}}'),
+            COALESCE(i.complaints, 0),
+            CASE WHEN i.rated > 0 THEN 1.0 * i.rating_sum / i.rated END,
+            %(now)s
+        FROM {tables["customer"]} c
+        LEFT JOIN (
+            SELECT customer_id, COUNT(*) AS orders,
+                   CAST(ROUND(SUM(amount) * 100) AS BIGINT) AS cents,
+                   MIN(occurred_at) AS first_at, MAX(occurred_at) AS last_at
+            FROM {tables["transaction"]}
+            WHERE status = %(paid)s AND occurred_at <= %(now)s
+            GROUP BY customer_id
+        ) t ON t.customer_id = c.id
+        LEFT JOIN (
+            SELECT k.customer_id, SUM(k.n) AS total,
+                   SUM(CASE WHEN k.kind = %(complaint)s THEN k.n ELSE 0 END) AS complaints,
+                   SUM(k.rating_sum) AS rating_sum, SUM(k.rated) AS rated,
+                   {by_kind} AS by_kind
+            FROM (
+                SELECT customer_id, kind, COUNT(*) AS n,
+                       SUM(satisfaction) AS rating_sum, COUNT(satisfaction) AS rated
+                FROM {tables["interaction"]}
+                WHERE occurred_at <= %(now)s
+                GROUP BY customer_id, kind
+            ) k
+            GROUP BY k.customer_id
+        ) i ON i.customer_id = c.id
+        WHERE c.merged_into_id IS NULL
+    """  # noqa: S608
+    count = _execute(
+        sql,
+        {
+            "now": now,
+            "paid": TransactionStatus.PAID,
+            "complaint": InteractionKind.COMPLAINT,
+        },
+    )
+    _score()
+    return count
+
+
+def _score() -> None:
+    """RFM quintiles among customers who bought, counted from the top: the best fifth scores 5
+    (a sole buyer too), the last fifth 1. Ties share a score (RANK, not NTILE), so a score
+    depends only on the data, never on row order."""
+    table = _tables()["metrics"]
+    quintile = "5 - (5 * (RANK() OVER (ORDER BY {column} DESC) - 1)) / COUNT(*) OVER ()"
+    sql = f"""
+        UPDATE {table}
+        SET recency_score = s.r, frequency_score = s.f, monetary_score = s.m
+        FROM (
+            SELECT customer_id,
+                   {quintile.format(column="last_purchase_at")} AS r,
+                   {quintile.format(column="orders")} AS f,
+                   {quintile.format(column="revenue")} AS m
+            FROM {table}
+            WHERE orders > 0
+        ) s
+        WHERE {table}.customer_id = s.customer_id
+    """  # noqa: S608
+    _execute(sql, {})
+
+
+def stage_rule(*, orders: int, recency_days: int | None) -> str | None:
+    """The stage a purchase history implies (None: the rules say nothing, for customers who
+    never bought: lead or prospect is the staff's call)."""
+    if not orders or recency_days is None:
+        return None
+    if recency_days > settings.LIFECYCLE_CHURNED_DAYS:
+        return LifecycleStage.CHURNED
+    if recency_days > settings.LIFECYCLE_AT_RISK_DAYS:
+        return LifecycleStage.AT_RISK
+    return LifecycleStage.REPEAT if orders >= 2 else LifecycleStage.CUSTOMER
+
+
+def _apply_stage_rules(as_of) -> int:
+    """Move customers whose purchase history implies another stage (`stage_rule`, in SQL),
+    recording each change in the stage history. Returns how many moved."""
+    tables = _tables()
+    rule = """
+        CASE
+            WHEN m.orders = 0 THEN NULL
+            WHEN m.recency_days > %(churned_days)s THEN %(churned)s
+            WHEN m.recency_days > %(at_risk_days)s THEN %(at_risk)s
+            WHEN m.orders >= 2 THEN %(repeat)s
+            ELSE %(customer)s
+        END
+    """
+    params = {
+        "now": connection.ops.adapt_datetimefield_value(as_of),
+        "churned_days": settings.LIFECYCLE_CHURNED_DAYS,
+        "at_risk_days": settings.LIFECYCLE_AT_RISK_DAYS,
+        "churned": LifecycleStage.CHURNED,
+        "at_risk": LifecycleStage.AT_RISK,
+        "repeat": LifecycleStage.REPEAT,
+        "customer": LifecycleStage.CUSTOMER,
+    }
+    moved = _execute(
+        f"""
+        INSERT INTO {tables["stage_change"]} (customer_id, from_stage, to_stage, changed_at)
+        SELECT c.id, c.lifecycle_stage, {rule}, %(now)s
+        FROM {tables["customer"]} c JOIN {tables["metrics"]} m ON m.customer_id = c.id
+        WHERE {rule} IS NOT NULL AND {rule} <> c.lifecycle_stage
+        """,  # noqa: S608
+        params,
+    )
+    _execute(
+        f"""
+        UPDATE {tables["customer"]}
+        SET lifecycle_stage = {rule}, updated_at = %(now)s
+        FROM {tables["metrics"]} m
+        WHERE m.customer_id = {tables["customer"]}.id
+          AND {rule} IS NOT NULL AND {rule} <> {tables["customer"]}.lifecycle_stage
+        """,  # noqa: S608
+        params,
+    )
+    return moved

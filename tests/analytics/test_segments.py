@@ -1,0 +1,173 @@
+"""Segment rules: validation refuses what is not in the vocabulary; every kind of condition
+selects what a plain Python filter over the same customers selects; refresh, size history,
+static lists, ready-made segments and the command."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.utils import timezone
+
+from analytics import segments
+from analytics.metrics import refresh_metrics
+from analytics.models import Segment, SegmentKind, SegmentMember, SegmentSize
+from customers.models import Customer, Tag
+from interactions.models import InteractionKind, Product
+from privacy.models import AuditEvent
+from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+
+
+def _all(*conditions) -> dict:
+    return {"match": "all", "rules": list(conditions)}
+
+
+def _names(rules) -> set[str]:
+    return set(segments.matching_customers(segments.validate(rules)).values_list("name", flat=True))
+
+
+@pytest.fixture
+def people():
+    vip = Tag.objects.create(name="VIP")
+    tea = Product.objects.create(sku="TEA-1", name="Longjing", category="Tea", price=100)
+    anna = CustomerFactory(
+        name="Anna",
+        city="上海",
+        gender="female",
+        consent_email=True,
+        tags=[vip],
+        birth_date=datetime.date(1990, 5, 1),
+        source_channel="online_shop",
+    )
+    bo = CustomerFactory(name="Bo", city="北京", gender="male", consent_sms=True)
+    cy = CustomerFactory(name="Cy", city="上海市", kind="company", company_name="Cy Trading")
+    TransactionFactory(
+        customer=anna,
+        occurred_at=NOW - datetime.timedelta(days=10),
+        amount=None,
+        lines=[{"product": tea, "quantity": 3, "unit_price": Decimal("100")}],
+    )
+    TransactionFactory(customer=anna, occurred_at=NOW - datetime.timedelta(days=100), amount=50)
+    TransactionFactory(customer=bo, occurred_at=NOW - datetime.timedelta(days=400), amount=20)
+    for days in (1, 2, 3):
+        InteractionFactory(
+            customer=bo,
+            kind=InteractionKind.COMPLAINT,
+            satisfaction=1,
+            occurred_at=NOW - datetime.timedelta(days=days),
+        )
+    InteractionFactory(
+        customer=cy, kind=InteractionKind.VISIT, occurred_at=NOW - datetime.timedelta(days=2)
+    )
+    refresh_metrics(as_of=NOW)
+    return {"vip": vip}
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (_all({"field": "city", "operator": "is", "value": "上海"}), {"Anna"}),
+        (_all({"field": "city", "operator": "contains", "value": "上海"}), {"Anna", "Cy"}),
+        (_all({"field": "city", "operator": "in", "value": ["北京", "上海市"]}), {"Bo", "Cy"}),
+        (_all({"field": "company_name", "operator": "is_empty"}), {"Anna", "Bo"}),
+        (_all({"field": "kind", "operator": "is_not", "value": "company"}), {"Anna", "Bo"}),
+        (_all({"field": "gender", "operator": "in", "value": ["male", "female"]}), {"Anna", "Bo"}),
+        (_all({"field": "orders", "operator": "gte", "value": 2}), {"Anna"}),
+        (_all({"field": "revenue", "operator": "between", "value": [10, 100]}), {"Bo"}),
+        (_all({"field": "recency_days", "operator": "is_empty"}), {"Cy"}),
+        (_all({"field": "complaints", "operator": "gte", "value": 3}), {"Bo"}),
+        (_all({"field": "repeat_buyer", "operator": "is", "value": True}), {"Anna"}),
+        (_all({"field": "birth_date", "operator": "before", "value": "2000-01-01"}), {"Anna"}),
+        (_all({"field": "last_purchase_at", "operator": "within_days", "value": 30}), {"Anna"}),
+        (_all({"field": "purchased", "operator": "yes", "value": {"category": "Tea"}}), {"Anna"}),
+        (
+            _all({"field": "purchased", "operator": "no",
+                  "value": {"since": (NOW - datetime.timedelta(days=365)).date().isoformat()}}),
+            {"Bo", "Cy"},
+        ),
+        (_all({"field": "purchased", "operator": "yes", "value": {"min_amount": 100}}), {"Anna"}),
+        (_all({"field": "interacted", "operator": "yes", "value": {"kind": "visit"}}), {"Cy"}),
+        (_all({"field": "consent", "operator": "given", "value": "email"}), {"Anna"}),
+        (
+            {"match": "any", "rules": [
+                {"field": "consent", "operator": "given", "value": "sms"},
+                _all({"field": "city", "operator": "contains", "value": "上海"},
+                     {"field": "orders", "operator": "eq", "value": 0}),
+            ]},
+            {"Bo", "Cy"},
+        ),
+    ],
+)  # fmt: skip
+def test_each_kind_of_condition_selects_the_right_customers(people, rules, expected):
+    assert _names(rules) == expected
+
+
+def test_the_tag_condition(people):
+    vip = people["vip"].pk
+    assert _names(_all({"field": "tag", "operator": "has", "value": vip})) == {"Anna"}
+    assert _names(_all({"field": "tag", "operator": "has_not", "value": vip})) == {"Bo", "Cy"}
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "DROP TABLE",
+        {"match": "some", "rules": []},
+        _all({"field": "password", "operator": "is", "value": "x"}),
+        _all({"field": "city", "operator": "regex", "value": ".*"}),
+        _all({"field": "city", "operator": "is", "value": "x", "sql": "1=1"}),
+        _all({"field": "orders", "operator": "gt", "value": "many"}),
+        _all({"field": "gender", "operator": "is", "value": "robot"}),
+        _all({"field": "purchased", "operator": "yes", "value": {"where": "1=1"}}),
+        {"match": "all", "rules": [_all(_all(_all(_all(_all()))))]},
+    ],
+)
+def test_rules_outside_the_vocabulary_are_refused_with_a_reason(rules):
+    with pytest.raises(ValidationError) as refused:
+        segments.validate(rules)
+    assert refused.value.messages
+
+
+def test_a_dynamic_segment_refreshes_and_keeps_its_size_history(people, analyst_user):
+    segment = segments.save_segment(
+        actor=analyst_user,
+        name="Shanghai",
+        kind=SegmentKind.DYNAMIC,
+        rules=_all({"field": "city", "operator": "contains", "value": "上海"}),
+    )
+    segments.refresh_segment(segment)
+    assert segment.size == 2
+    CustomerFactory(name="Dee", city="上海")
+    segments.refresh_segment(segment)
+    assert set(segment.members.values_list("name", flat=True)) == {"Anna", "Cy", "Dee"}
+    assert list(SegmentSize.objects.filter(segment=segment).values_list("size", flat=True)) == [
+        3,
+        2,
+    ]
+    assert AuditEvent.objects.filter(action="segment.save").exists()
+
+
+def test_a_static_list_keeps_its_members_through_refreshes(people, analyst_user):
+    listed = segments.save_segment(actor=analyst_user, name="Fair leads", kind=SegmentKind.STATIC)
+    SegmentMember.objects.create(segment=listed, customer=Customer.objects.get(name="Bo"))
+    segments.refresh_segments()
+    assert list(listed.members.values_list("name", flat=True)) == ["Bo"]
+
+
+def test_ready_made_segments_and_the_command(people, capsys):
+    segments.ensure_ready_made_segments()
+    segments.ensure_ready_made_segments()  # idempotent
+    assert Segment.objects.filter(key__gt="").count() == len(segments.READY_MADE)
+    call_command("refresh_segments")
+    complainers = Segment.objects.get(key="frequent_complainers")
+    assert set(complainers.members.values_list("name", flat=True)) == {"Bo"}
+    assert set(Segment.objects.get(key="loyal").members.values_list("name", flat=True)) == {"Anna"}
+    call_command("refresh_segments", "Frequent complainers")
+    assert "Frequent complainers" in capsys.readouterr().out
