@@ -8,6 +8,7 @@ JSON object built from rows), which `_Dialect` supplies.
 
 from __future__ import annotations
 
+import datetime
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +18,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import CustomerMetrics, MetricsRun
+from crm.bulk import batched
 from crm.models import JobStatus
 from customers.models import Customer, LifecycleStage, LifecycleStageChange
 from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
 from privacy.audit import record_event
+
+# An arbitrary constant naming the refresh's advisory lock on PostgreSQL.
+_REFRESH_LOCK = 6_000_001
 
 
 @dataclass(frozen=True)
@@ -44,16 +49,25 @@ _DIALECTS = {
 def refresh_metrics(*, actor: Any = None, as_of=None) -> MetricsRun:
     """Recompute every active customer's metrics as of `as_of` (default now) and move
     lifecycle stages by the rules, in one transaction: readers see the old figures until the
-    new ones are complete. Returns the finished run."""
+    new ones are complete. A second refresh started meanwhile waits for this one (PostgreSQL:
+    an advisory lock; SQLite serialises writers). Returns the finished run."""
+    as_of = as_of or timezone.now()
+    if not isinstance(as_of, datetime.datetime):
+        raise TypeError("as_of is a datetime")
+    if timezone.is_naive(as_of):
+        as_of = timezone.make_aware(as_of)
     run = MetricsRun.objects.create(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        as_of=as_of or timezone.now(),
+        as_of=as_of,
         status=JobStatus.RUNNING,
         started_at=timezone.now(),
     )
     began = time.monotonic()
     try:
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REFRESH_LOCK])
             run.customers = _compute(run.as_of)
             run.stage_changes = _apply_stage_rules(run.as_of)
             record_event(
@@ -142,7 +156,7 @@ def _compute(as_of) -> int:
             ) k
             GROUP BY k.customer_id
         ) i ON i.customer_id = c.id
-        WHERE c.merged_into_id IS NULL
+        WHERE c.merged_into_id IS NULL AND c.archived_at IS NULL
     """  # noqa: S608
     count = _execute(
         sql,
@@ -157,11 +171,11 @@ def _compute(as_of) -> int:
 
 
 def _score() -> None:
-    """RFM quintiles among customers who bought, counted from the top: the best fifth scores 5
-    (a sole buyer too), the last fifth 1. Ties share a score (RANK, not NTILE), so a score
-    depends only on the data, never on row order."""
+    """RFM quintiles among customers who bought: the lowest fifth scores 1, the highest 5.
+    Ties share the lowest score of their range (RANK, not NTILE), so a score depends only on
+    the data, never on row order, and the many one-order buyers never look frequent."""
     table = _tables()["metrics"]
-    quintile = "5 - (5 * (RANK() OVER (ORDER BY {column} DESC) - 1)) / COUNT(*) OVER ()"
+    quintile = "1 + (5 * (RANK() OVER (ORDER BY {column}) - 1)) / COUNT(*) OVER ()"
     sql = f"""
         UPDATE {table}
         SET recency_score = s.r, frequency_score = s.f, monetary_score = s.m
@@ -179,8 +193,9 @@ def _score() -> None:
 
 
 def stage_rule(*, orders: int, recency_days: int | None) -> str | None:
-    """The stage a purchase history implies (None: the rules say nothing, for customers who
-    never bought: lead or prospect is the staff's call)."""
+    """The stage a purchase history implies. None: the rules say nothing about customers
+    without a paid order (never bought, or every order refunded): lead, prospect or a stage
+    staff set stays as it is."""
     if not orders or recency_days is None:
         return None
     if recency_days > settings.LIFECYCLE_CHURNED_DAYS:
@@ -191,8 +206,11 @@ def stage_rule(*, orders: int, recency_days: int | None) -> str | None:
 
 
 def _apply_stage_rules(as_of) -> int:
-    """Move customers whose purchase history implies another stage (`stage_rule`, in SQL),
-    recording each change in the stage history. Returns how many moved."""
+    """Move active customers whose purchase history implies another stage (`stage_rule`, in
+    SQL) and record each move in the stage history. The moves are worked out once and the
+    customers locked first, so that history and stages cannot disagree with a change staff
+    make meanwhile. `updated_at` is left alone: a move by the rules is not an edit. Returns
+    how many moved."""
     tables = _tables()
     rule = """
         CASE
@@ -204,7 +222,6 @@ def _apply_stage_rules(as_of) -> int:
         END
     """
     params = {
-        "now": connection.ops.adapt_datetimefield_value(as_of),
         "churned_days": settings.LIFECYCLE_CHURNED_DAYS,
         "at_risk_days": settings.LIFECYCLE_AT_RISK_DAYS,
         "churned": LifecycleStage.CHURNED,
@@ -212,23 +229,33 @@ def _apply_stage_rules(as_of) -> int:
         "repeat": LifecycleStage.REPEAT,
         "customer": LifecycleStage.CUSTOMER,
     }
-    moved = _execute(
-        f"""
-        INSERT INTO {tables["stage_change"]} (customer_id, from_stage, to_stage, changed_at)
-        SELECT c.id, c.lifecycle_stage, {rule}, %(now)s
-        FROM {tables["customer"]} c JOIN {tables["metrics"]} m ON m.customer_id = c.id
-        WHERE {rule} IS NOT NULL AND {rule} <> c.lifecycle_stage
-        """,  # noqa: S608
-        params,
+    lock = " FOR UPDATE OF c" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.id, c.lifecycle_stage, {rule}
+            FROM {tables["customer"]} c JOIN {tables["metrics"]} m ON m.customer_id = c.id
+            WHERE c.merged_into_id IS NULL AND c.archived_at IS NULL
+              AND {rule} IS NOT NULL AND {rule} <> c.lifecycle_stage
+            {lock}
+            """,  # noqa: S608
+            params,
+        )
+        moves = cursor.fetchall()
+    now = timezone.now()
+    by_stage: dict[str, list[int]] = {}
+    for customer_id, _, stage in moves:
+        by_stage.setdefault(stage, []).append(customer_id)
+    for stage, ids in by_stage.items():
+        for batch in batched(ids, 5_000):
+            Customer.objects.filter(pk__in=batch).update(lifecycle_stage=stage)
+    LifecycleStageChange.objects.bulk_create(
+        (
+            LifecycleStageChange(
+                customer_id=customer_id, from_stage=old, to_stage=stage, changed_at=now
+            )
+            for customer_id, old, stage in moves
+        ),
+        batch_size=5_000,
     )
-    _execute(
-        f"""
-        UPDATE {tables["customer"]}
-        SET lifecycle_stage = {rule}, updated_at = %(now)s
-        FROM {tables["metrics"]} m
-        WHERE m.customer_id = {tables["customer"]}.id
-          AND {rule} IS NOT NULL AND {rule} <> {tables["customer"]}.lifecycle_stage
-        """,  # noqa: S608
-        params,
-    )
-    return moved
+    return len(moves)

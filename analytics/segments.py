@@ -10,14 +10,15 @@ the compiled query); static lists keep the customers put in them by hand.
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -30,6 +31,7 @@ from customers.models import (
     Gender,
     LifecycleStage,
     SourceChannel,
+    Tag,
     ValueGrade,
 )
 from interactions.models import (
@@ -41,6 +43,8 @@ from interactions.models import (
 )
 from privacy.audit import record_event
 
+logger = logging.getLogger(__name__)
+
 MAX_DEPTH = 4
 MAX_CONDITIONS = 50
 
@@ -51,6 +55,7 @@ class Field:
     kind: str  # text, choice, number, date, boolean, tag, purchase, interaction, consent
     lookup: str = ""
     choices: tuple[str, ...] = ()
+    integer: bool = False  # a number stored as an integer: only whole values make sense
 
 
 def _values(choices) -> tuple[str, ...]:
@@ -73,17 +78,19 @@ FIELDS: dict[str, Field] = {
     "birth_date": Field(_("birth date"), "date", "birth_date"),
     "created_at": Field(_("created"), "date", "created_at__date"),
     "tag": Field(_("tag"), "tag"),
-    "orders": Field(_("orders"), "number", "metrics__orders"),
+    "orders": Field(_("orders"), "number", "metrics__orders", integer=True),
     "revenue": Field(_("lifetime value"), "number", "metrics__revenue"),
     "average_order_value": Field(
         _("average order value"), "number", "metrics__average_order_value"
     ),
-    "recency_days": Field(_("days since last purchase"), "number", "metrics__recency_days"),
-    "recency_score": Field(_("R"), "number", "metrics__recency_score"),
-    "frequency_score": Field(_("F"), "number", "metrics__frequency_score"),
-    "monetary_score": Field(_("M"), "number", "metrics__monetary_score"),
-    "interactions": Field(_("interactions"), "number", "metrics__interactions"),
-    "complaints": Field(_("complaints"), "number", "metrics__complaints"),
+    "recency_days": Field(
+        _("days since last purchase"), "number", "metrics__recency_days", integer=True
+    ),
+    "recency_score": Field(_("R"), "number", "metrics__recency_score", integer=True),
+    "frequency_score": Field(_("F"), "number", "metrics__frequency_score", integer=True),
+    "monetary_score": Field(_("M"), "number", "metrics__monetary_score", integer=True),
+    "interactions": Field(_("interactions"), "number", "metrics__interactions", integer=True),
+    "complaints": Field(_("complaints"), "number", "metrics__complaints", integer=True),
     "average_satisfaction": Field(
         _("average satisfaction"), "number", "metrics__average_satisfaction"
     ),
@@ -109,9 +116,16 @@ _NUMBER_LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "
 _CONSENT_FIELDS = {"email": "consent_email", "sms": "consent_sms", "phone": "consent_phone"}
 
 
+MAX_LIST = 1_000
+MAX_NUMBER = Decimal(10) ** 12
+# What converting a value that does not fit may raise.
+_UNFIT = (ValueError, TypeError, ArithmeticError, AttributeError, KeyError)
+
+
 def validate(rules: Any) -> dict:
     """The rule set, checked; ValidationError listing every problem (translated, with where
-    it is) otherwise."""
+    it is) otherwise. Every value is converted as the compiler will convert it, so rules that
+    pass never fail later."""
     problems: list[str] = []
     counter = [0]
     _check_group(rules, "", 1, problems, counter)
@@ -123,32 +137,33 @@ def validate(rules: Any) -> dict:
 
 
 def _check_group(group: Any, where: str, depth: int, problems: list[str], counter) -> None:
-    if not isinstance(group, dict) or set(group) - {"match", "rules"}:
-        problems.append(
-            str(_("%(where)s: a group has “match” and “rules”.") % {"where": where or "/"})
-        )
+    place = where or "/"
+    counter[0] += 1
+    if not isinstance(group, dict) or set(group) != {"match", "rules"}:
+        problems.append(str(_("%(where)s: a group has “match” and “rules”.") % {"where": place}))
         return
-    if group.get("match") not in ("all", "any"):
-        problems.append(str(_("%(where)s: “match” is “all” or “any”.") % {"where": where or "/"}))
+    if group["match"] not in ("all", "any"):
+        problems.append(str(_("%(where)s: “match” is “all” or “any”.") % {"where": place}))
     if depth > MAX_DEPTH:
         problems.append(
             str(
                 _("%(where)s: groups nest at most %(max)d deep.")
-                % {"where": where, "max": MAX_DEPTH}
+                % {"where": place, "max": MAX_DEPTH}
             )
         )
         return
-    rules = group.get("rules")
-    if not isinstance(rules, list):
-        problems.append(str(_("%(where)s: “rules” is a list.") % {"where": where or "/"}))
+    rules = group["rules"]
+    if not isinstance(rules, list) or not rules:
+        problems.append(str(_("%(where)s: “rules” is a list of conditions.") % {"where": place}))
         return
     for index, rule in enumerate(rules, start=1):
-        place = f"{where}/{index}"
+        if counter[0] > MAX_CONDITIONS:
+            return
         if isinstance(rule, dict) and "rules" in rule:
-            _check_group(rule, place, depth + 1, problems, counter)
+            _check_group(rule, f"{where}/{index}", depth + 1, problems, counter)
         else:
             counter[0] += 1
-            _check_condition(rule, place, problems)
+            _check_condition(rule, f"{where}/{index}", problems)
 
 
 def _check_condition(rule: Any, where: str, problems: list[str]) -> None:
@@ -159,12 +174,13 @@ def _check_condition(rule: Any, where: str, problems: list[str]) -> None:
             )
         )
         return
-    field = FIELDS.get(rule.get("field"))
+    name = rule.get("field")
+    field = FIELDS.get(name) if isinstance(name, str) else None
     if field is None:
         problems.append(str(_("%(where)s: unknown field.") % {"where": where}))
         return
     operator = rule.get("operator")
-    if operator not in OPERATORS[field.kind]:
+    if not isinstance(operator, str) or operator not in OPERATORS[field.kind]:
         problems.append(
             str(
                 _("%(where)s: “%(field)s” has no such operator.")
@@ -174,7 +190,7 @@ def _check_condition(rule: Any, where: str, problems: list[str]) -> None:
         return
     try:
         _value(field, operator, rule.get("value"))
-    except (ValueError, TypeError, InvalidOperation):
+    except _UNFIT:
         problems.append(
             str(
                 _("%(where)s: the value does not fit “%(field)s”.")
@@ -184,86 +200,106 @@ def _check_condition(rule: Any, where: str, problems: list[str]) -> None:
 
 
 def _date(raw: Any) -> datetime.date:
-    parsed = parse_date(str(raw)) if raw else None
+    parsed = parse_date(raw) if isinstance(raw, str) else None
     if parsed is None:
         raise ValueError(raw)
     return parsed
 
 
-def _number(raw: Any) -> Decimal:
-    if isinstance(raw, bool):
+def _number(raw: Any, *, integer: bool = False) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise TypeError(raw)
-    return Decimal(str(raw))
+    number = Decimal(str(raw))
+    if not number.is_finite() or abs(number) > MAX_NUMBER:
+        raise ValueError(raw)
+    if integer and number != number.to_integral_value():
+        raise ValueError(raw)
+    return number
 
 
-def _period(value: Any) -> dict[str, datetime.date | None]:
-    if value in (None, ""):
-        value = {}
-    if not isinstance(value, dict):
-        raise TypeError(value)
-    return {key: _date(value[key]) if value.get(key) else None for key in ("since", "until")}
+def _whole(raw: Any, *, low: int, high: int) -> int:
+    number = int(_number(raw, integer=True))
+    if not low <= number <= high:
+        raise ValueError(raw)
+    return number
+
+
+def _pair(raw: Any) -> tuple[Any, Any]:
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        raise TypeError(raw)
+    return raw[0], raw[1]
+
+
+def _options(raw: Any, allowed: set[str]) -> dict[str, Any]:
+    """The options of a purchase / interaction condition (a mapping, possibly empty)."""
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict) or set(raw) - allowed:
+        raise TypeError(raw)
+    return raw
+
+
+def _period(options: dict[str, Any]) -> dict[str, datetime.date | None]:
+    return {key: _date(options[key]) if options.get(key) else None for key in ("since", "until")}
 
 
 def _value(field: Field, operator: str, raw: Any) -> Any:
-    """The condition's value in Python terms; raises ValueError / TypeError when it does not
-    fit the field and operator."""
+    """The condition's value in Python terms, exactly as the compiler uses it; raises one of
+    _UNFIT when it does not fit the field and operator."""
     kind = field.kind
     if operator in ("is_empty", "is_not_empty"):
         return None
-    if kind in ("text", "choice") and operator == "in":
-        if not isinstance(raw, list) or not raw:
+    if kind in ("text", "choice"):
+        if operator == "in":
+            if not isinstance(raw, list) or not 0 < len(raw) <= MAX_LIST:
+                raise TypeError(raw)
+            values = raw
+        else:
+            values = [raw]
+        if not all(isinstance(value, str) and len(value) <= 200 for value in values):
             raise TypeError(raw)
-        values = [str(item) for item in raw]
-    elif kind in ("text", "choice"):
-        values = [str(raw if raw is not None else "")]
-    if kind == "choice":
-        if any(value not in field.choices for value in values):
-            raise ValueError(raw)
-        return values
-    if kind == "text":
-        if any(len(value) > 200 for value in values):
+        if kind == "choice" and any(value not in field.choices for value in values):
             raise ValueError(raw)
         return values
     if kind == "number":
         if operator == "between":
-            low, high = (_number(item) for item in raw)
+            low, high = (_number(item, integer=field.integer) for item in _pair(raw))
             return (low, high)
-        return _number(raw)
+        return _number(raw, integer=field.integer)
     if kind == "date":
         if operator == "between":
-            low, high = (_date(item) for item in raw)
+            low, high = (_date(item) for item in _pair(raw))
             return (low, high)
         if operator == "within_days":
-            days = int(raw)
-            if not 0 <= days <= 36_500:
-                raise ValueError(raw)
-            return days
+            return _whole(raw, low=0, high=36_500)
         return _date(raw)
     if kind == "boolean":
         if not isinstance(raw, bool):
             raise TypeError(raw)
         return raw
     if kind == "tag":
-        return int(raw)
+        tag = _whole(raw, low=1, high=2**31 - 1)
+        if not Tag.objects.filter(pk=tag).exists():
+            raise ValueError(raw)
+        return tag
     if kind == "purchase":
-        period = _period({k: v for k, v in (raw or {}).items() if k in ("since", "until")})
-        extra = set(raw or {}) - {"since", "until", "sku", "category", "min_amount"}
-        if extra:
-            raise ValueError(extra)
+        options = _options(raw, {"since", "until", "sku", "category", "min_amount"})
+        for key in ("sku", "category"):
+            if not isinstance(options.get(key, ""), str):
+                raise TypeError(options[key])
+        amount = options.get("min_amount")
         return {
-            **period,
-            "sku": str(raw.get("sku", "")) if raw else "",
-            "category": str(raw.get("category", "")) if raw else "",
-            "min_amount": _number(raw["min_amount"]) if raw and raw.get("min_amount") else None,
+            **_period(options),
+            "sku": options.get("sku", ""),
+            "category": options.get("category", ""),
+            "min_amount": _number(amount) if amount not in (None, "") else None,
         }
     if kind == "interaction":
-        period = _period({k: v for k, v in (raw or {}).items() if k in ("since", "until")})
-        kinds = (raw or {}).get("kind", "")
-        if kinds and kinds not in _values(InteractionKind.choices):
-            raise ValueError(kinds)
-        if set(raw or {}) - {"since", "until", "kind"}:
-            raise ValueError(raw)
-        return {**period, "kind": kinds}
+        options = _options(raw, {"since", "until", "kind"})
+        interaction_kind = options.get("kind", "")
+        if interaction_kind and interaction_kind not in _values(InteractionKind.choices):
+            raise ValueError(interaction_kind)
+        return {**_period(options), "kind": interaction_kind}
     if kind == "consent":
         if raw not in field.choices:
             raise ValueError(raw)
@@ -406,23 +442,30 @@ def matching_customers(rules: Mapping[str, Any]) -> QuerySet[Customer]:
 
 
 def refresh_segment(segment: Segment) -> Segment:
-    """Recompute a dynamic segment's members in one set-based statement and note its size."""
+    """Recompute a dynamic segment's members in one set-based statement and note its size.
+    Raises ValidationError when its stored rules are not valid (any more)."""
     if segment.kind != SegmentKind.DYNAMIC:
         return segment
     began = time.monotonic()
     now = timezone.now()
     with transaction.atomic():
+        # One refresh of a segment at a time: a second waits, then starts from this result.
+        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        rules = validate(segment.rules)
         SegmentMember.objects.filter(segment=segment).delete()
-        members = matching_customers(segment.rules).values("pk")
-        sql, params = members.query.sql_with_params()
-        table = SegmentMember._meta.db_table
-        with connection.cursor() as cursor:
-            # The SELECT is Django's own compilation of the validated rules.
-            cursor.execute(
-                f"INSERT INTO {table} (segment_id, customer_id, added_at) "  # noqa: S608
-                f"SELECT %s, members.*, %s FROM ({sql}) AS members",
-                [segment.pk, connection.ops.adapt_datetimefield_value(now), *params],
-            )
+        try:
+            sql, params = matching_customers(rules).values("pk").query.sql_with_params()
+        except EmptyResultSet:
+            sql = None  # the rules can match nobody (Django proved it while compiling)
+        if sql is not None:
+            table = SegmentMember._meta.db_table
+            with connection.cursor() as cursor:
+                # The SELECT is Django's own compilation of the validated rules.
+                cursor.execute(
+                    f"INSERT INTO {table} (segment_id, customer_id, added_at) "  # noqa: S608
+                    f"SELECT %s, members.*, %s FROM ({sql}) AS members",
+                    [segment.pk, connection.ops.adapt_datetimefield_value(now), *params],
+                )
         segment.size = SegmentMember.objects.filter(segment=segment).count()
         segment.refreshed_at = now
         segment.refresh_seconds = round(time.monotonic() - began, 3)
@@ -432,26 +475,34 @@ def refresh_segment(segment: Segment) -> Segment:
 
 
 def refresh_segments(names: list[str] | None = None) -> list[Segment]:
+    """Refresh every dynamic segment (or those named); one that fails is logged and skipped,
+    so it never holds the others back. Returns the refreshed ones."""
     segments = Segment.objects.filter(kind=SegmentKind.DYNAMIC)
     if names:
         segments = segments.filter(name__in=names)
-    return [refresh_segment(segment) for segment in segments.order_by("name")]
+    refreshed = []
+    for segment in segments.order_by("name"):
+        try:
+            refreshed.append(refresh_segment(segment))
+        except (ValidationError, DatabaseError):
+            logger.exception("Segment %s could not be refreshed", segment.pk)
+    return refreshed
 
 
 def save_segment(*, actor: Any, segment: Segment | None = None, **values: Any) -> Segment:
     """Create or change a segment; the rules are validated first. Audited."""
     segment = segment or Segment(created_by=actor)
-    if "rules" in values:
-        values["rules"] = validate(values["rules"])
     for key, value in values.items():
         setattr(segment, key, value)
+    if segment.kind == SegmentKind.DYNAMIC:
+        validate(segment.rules)
     segment.full_clean()
     segment.save()
     record_event(
         actor=actor,
         action="segment.save",
         target=segment,
-        changes={"name": segment.name, "kind": segment.kind},
+        changes={"name": segment.name, "kind": segment.kind, "rules": segment.rules},
     )
     return segment
 
@@ -482,8 +533,12 @@ READY_MADE = {
 
 
 def ensure_ready_made_segments() -> None:
+    """Create the ready-made segments that are missing (a name someone already gave another
+    segment gets the key added)."""
     for key, (label, rules) in READY_MADE.items():
-        Segment.objects.get_or_create(
-            key=key,
-            defaults={"name": str(label), "rules": validate(rules), "kind": SegmentKind.DYNAMIC},
-        )
+        if Segment.objects.filter(key=key).exists():
+            continue
+        name = str(label)
+        if Segment.objects.filter(name=name).exists():
+            name = f"{name} ({key})"
+        Segment.objects.create(key=key, name=name, rules=validate(rules), kind=SegmentKind.DYNAMIC)

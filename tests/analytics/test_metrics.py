@@ -4,6 +4,7 @@ generated history, on both engines; lifecycle rules and their recorded changes."
 from __future__ import annotations
 
 import datetime
+import json
 import random
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from analytics.metrics import refresh_metrics, stage_rule
 from analytics.models import CustomerMetrics
+from customers import services
 from customers.merge import merge_customers
 from customers.models import Customer, LifecycleStage, LifecycleStageChange
 from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
@@ -57,12 +59,26 @@ def _history(customers: int = 40, seed: int = 11) -> list[Customer]:
 
 
 def _quintiles(values: dict[int, object]) -> dict[int, int]:
-    """5 - 5 * (rank - 1) // n, rank from the top as SQL's RANK() (ties share a rank)."""
+    """Quintiles from the bottom: 1 + 5 * (number of lower values) // n."""
     n = len(values)
     return {
-        key: 5 - 5 * sum(other > value for other in values.values()) // n
+        key: 1 + 5 * sum(other < value for other in values.values()) // n
         for key, value in values.items()
     }
+
+
+def test_one_order_buyers_share_the_lowest_frequency_score():
+    """Most buyers order once: they are not 'frequent' because they are many."""
+    for index in range(8):
+        customer = CustomerFactory(name=f"Once {index}")
+        TransactionFactory(customer=customer, occurred_at=AS_OF - datetime.timedelta(days=9))
+    loyal = CustomerFactory(name="Often")
+    for days in (1, 2, 3):
+        TransactionFactory(customer=loyal, occurred_at=AS_OF - datetime.timedelta(days=days))
+    refresh_metrics(as_of=AS_OF)
+    scores = dict(CustomerMetrics.objects.values_list("customer__name", "frequency_score"))
+    assert scores.pop("Often") == 5
+    assert set(scores.values()) == {1}
 
 
 def _expected(customers: list[Customer]) -> dict[int, dict]:
@@ -143,6 +159,16 @@ def test_stages_move_by_the_rules_and_the_moves_are_recorded():
     TransactionFactory(customer=quiet, occurred_at=now - datetime.timedelta(days=200))
     gone = CustomerFactory(name="Gone", lifecycle_stage=LifecycleStage.REPEAT)
     TransactionFactory(customer=gone, occurred_at=now - datetime.timedelta(days=400))
+    archived = CustomerFactory(name="Archived", lifecycle_stage=LifecycleStage.REPEAT)
+    TransactionFactory(customer=archived, occurred_at=now - datetime.timedelta(days=400))
+    services.archive_customer(actor=None, customer=archived)
+    refunded = CustomerFactory(name="Refunded", lifecycle_stage=LifecycleStage.CUSTOMER)
+    TransactionFactory(
+        customer=refunded,
+        occurred_at=now - datetime.timedelta(days=400),
+        status=TransactionStatus.REFUNDED,
+    )
+    edited_at = dict(Customer.objects.values_list("name", "updated_at"))
     run = refresh_metrics(as_of=now)
     stages = dict(Customer.objects.values_list("name", "lifecycle_stage"))
     assert stages == {
@@ -151,7 +177,13 @@ def test_stages_move_by_the_rules_and_the_moves_are_recorded():
         "Bought again": LifecycleStage.REPEAT,
         "Quiet": LifecycleStage.AT_RISK,
         "Gone": LifecycleStage.CHURNED,
+        # Archived customers have no metrics; without a paid order the rules say nothing.
+        "Archived": LifecycleStage.REPEAT,
+        "Refunded": LifecycleStage.CUSTOMER,
     }
+    assert not CustomerMetrics.objects.filter(customer__name="Archived").exists()
+    # A move by the rules is not an edit: merges and duplicate scans go by real edits.
+    assert dict(Customer.objects.values_list("name", "updated_at")) == edited_at
     assert run.stage_changes == 4
     change = LifecycleStageChange.objects.get(customer=quiet, to_stage=LifecycleStage.AT_RISK)
     assert (change.from_stage, change.to_stage, change.changed_by) == ("repeat", "at_risk", None)
@@ -177,8 +209,7 @@ def test_merged_customers_have_no_metrics_and_the_command_prints_a_summary(servi
     TransactionFactory(customer=merged, occurred_at=AS_OF - datetime.timedelta(days=1))
     merge_customers(actor=service_user, survivor=survivor, others=[merged])
     call_command("refresh_metrics")
-    output = capsys.readouterr().out
-    assert '"customers": 1' in output
+    assert json.loads(capsys.readouterr().out)["customers"] == 1
     [metrics] = CustomerMetrics.objects.all()
     assert metrics.customer_id == survivor.pk
     assert metrics.orders == 1  # the merged customer's order moved to the survivor
@@ -199,16 +230,30 @@ def test_the_customer_page_shows_the_portrait(client, service_user):
             {"product": cup, "quantity": 1, "unit_price": Decimal("20")},
         ],
     )
-    InteractionFactory(customer=customer, kind=InteractionKind.COMPLAINT, satisfaction=2)
+    InteractionFactory(
+        customer=customer,
+        kind=InteractionKind.COMPLAINT,
+        satisfaction=2,
+        occurred_at=AS_OF - datetime.timedelta(days=4),
+    )
+    # After the refresh's "as of": not counted.
+    InteractionFactory(customer=customer, kind=InteractionKind.COMPLAINT)
+    occasional = CustomerFactory(name="Occasional")
+    TransactionFactory(
+        customer=occasional, occurred_at=AS_OF - datetime.timedelta(days=90), amount=10
+    )
     client.force_login(service_user)
     url = f"/customers/{customer.pk}/"
     before = client.get(url)
     assert before.context["metrics"] is None  # not refreshed yet: no figures shown
     assert [category for category, _ in before.context["categories"]] == ["Tea", "Tableware"]
-    refresh_metrics()
+    refresh_metrics(as_of=AS_OF)
     page = client.get(url)
     html = page.content.decode()
-    assert page.context["metrics"].rfm == "555"
+    # Two buyers: more recent and higher spend rank second of two (3); one order each ties
+    # at the lowest score (1).
+    assert page.context["metrics"].rfm == "313"
+    assert CustomerMetrics.objects.get(customer=occasional).rfm == "111"
     assert "Tea · Tableware" in html
     assert "1 complaint" in html
     assert "satisfaction 2.0/5" in html

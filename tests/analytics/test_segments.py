@@ -126,7 +126,22 @@ def test_the_tag_condition(people):
         _all({"field": "orders", "operator": "gt", "value": "many"}),
         _all({"field": "gender", "operator": "is", "value": "robot"}),
         _all({"field": "purchased", "operator": "yes", "value": {"where": "1=1"}}),
-        {"match": "all", "rules": [_all(_all(_all(_all(_all()))))]},
+        _all({"field": ["city"], "operator": "is", "value": "x"}),
+        _all({"field": "purchased", "operator": "yes", "value": ["Tea"]}),
+        _all({"field": "interacted", "operator": "yes", "value": "visit"}),
+        _all({"field": "last_purchase_at", "operator": "within_days", "value": float("inf")}),
+        _all({"field": "tag", "operator": "has", "value": float("inf")}),
+        _all({"field": "tag", "operator": "has", "value": 999_999}),
+        _all({"field": "tag", "operator": "has", "value": True}),
+        _all({"field": "revenue", "operator": "gt", "value": "NaN"}),
+        _all({"field": "orders", "operator": "lt", "value": 1.5}),
+        _all({"field": "orders", "operator": "gt", "value": 10**30}),
+        _all({"field": "revenue", "operator": "between", "value": "12"}),
+        _all({"field": "city", "operator": "in", "value": ["x"] * 1001}),
+        _all({"field": "city", "operator": "is", "value": 5}),
+        {"match": "all", "rules": []},
+        {"match": "any", "rules": [{"match": "all", "rules": []}]},
+        _all(_all(_all(_all(_all({"field": "city", "operator": "is_empty"}))))),
     ],
 )
 def test_rules_outside_the_vocabulary_are_refused_with_a_reason(rules):
@@ -142,10 +157,10 @@ def test_a_dynamic_segment_refreshes_and_keeps_its_size_history(people, analyst_
         kind=SegmentKind.DYNAMIC,
         rules=_all({"field": "city", "operator": "contains", "value": "上海"}),
     )
-    segments.refresh_segment(segment)
+    segment = segments.refresh_segment(segment)
     assert segment.size == 2
     CustomerFactory(name="Dee", city="上海")
-    segments.refresh_segment(segment)
+    segment = segments.refresh_segment(segment)
     assert set(segment.members.values_list("name", flat=True)) == {"Anna", "Cy", "Dee"}
     assert list(SegmentSize.objects.filter(segment=segment).values_list("size", flat=True)) == [
         3,
@@ -168,6 +183,64 @@ def test_ready_made_segments_and_the_command(people, capsys):
     call_command("refresh_segments")
     complainers = Segment.objects.get(key="frequent_complainers")
     assert set(complainers.members.values_list("name", flat=True)) == {"Bo"}
-    assert set(Segment.objects.get(key="loyal").members.values_list("name", flat=True)) == {"Anna"}
+    churned = Segment.objects.get(key="churned")
+    assert set(churned.members.values_list("name", flat=True)) == {"Bo"}
     call_command("refresh_segments", "Frequent complainers")
     assert "Frequent complainers" in capsys.readouterr().out
+
+
+def test_groups_may_nest_four_deep():
+    rules = _all(_all(_all(_all({"field": "city", "operator": "is_empty"}))))
+    assert segments.validate(rules) == rules
+
+
+def test_every_accepted_rule_compiles(people):
+    """Whatever validate() accepts, the compiler turns into SQL."""
+    samples = {
+        "text": ("x", ["x", "y"]),
+        "number": (3, [1, 5]),
+        "date": ("2024-01-01", ["2024-01-01", "2024-12-31"], 30),
+        "boolean": (True,),
+        "tag": (people["vip"].pk,),
+        "purchase": ({}, {"category": "Tea", "since": "2024-01-01", "min_amount": 10}),
+        "interaction": ({}, {"kind": "visit", "until": "2030-01-01"}),
+        "consent": ("email",),
+    }
+    compiled = 0
+    for name, field in segments.FIELDS.items():
+        values = samples.get(field.kind) or (field.choices[0], list(field.choices[:2]))
+        for operator in segments.OPERATORS[field.kind]:
+            for value in values:
+                rules = _all({"field": name, "operator": operator, "value": value})
+                try:
+                    segments.validate(rules)
+                except ValidationError:
+                    continue
+                assert "SELECT" in str(segments.matching_customers(rules).values("pk").query)
+                compiled += 1
+    assert compiled > 60
+
+
+def test_a_segment_whose_stored_rules_broke_does_not_stop_the_others(people, analyst_user):
+    broken = segments.save_segment(
+        actor=analyst_user,
+        name="Broken",
+        rules=_all({"field": "city", "operator": "is", "value": "上海"}),
+    )
+    Segment.objects.filter(pk=broken.pk).update(rules={"match": "all", "rules": []})
+    healthy = segments.save_segment(
+        actor=analyst_user,
+        name="Healthy",
+        rules=_all({"field": "consent", "operator": "given", "value": "sms"}),
+    )
+    refreshed = segments.refresh_segments()
+    assert [segment.name for segment in refreshed] == ["Healthy"]
+    assert set(healthy.members.values_list("name", flat=True)) == {"Bo"}
+    with pytest.raises(ValidationError):
+        segments.save_segment(actor=analyst_user, name="No rules", kind=SegmentKind.DYNAMIC)
+
+
+def test_a_ready_made_name_already_taken_gets_its_key(people, analyst_user):
+    segments.save_segment(actor=analyst_user, name="At risk", kind=SegmentKind.STATIC)
+    segments.ensure_ready_made_segments()
+    assert Segment.objects.get(key="at_risk").name == "At risk (at_risk)"
