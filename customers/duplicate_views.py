@@ -138,8 +138,8 @@ class _Row:
     field: str
     label: str
     cells: list[_Cell]
+    # Values differ, so the reviewer chooses which to keep.
     differs: bool
-    choosable: bool
 
 
 def _field_label(field: str) -> str:
@@ -208,7 +208,6 @@ def comparison_rows(user, customers: list[Customer], survivor: Customer) -> list
                 label=_field_label(group[0]),
                 cells=cells,
                 differs=len(present) > 1,
-                choosable=len(present) > 1,
             )
         )
     return rows

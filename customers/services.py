@@ -8,7 +8,7 @@ are masked for personal data.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -215,6 +215,22 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
     return clean
 
 
+def follow_changes(customer: Customer, changed: Collection[str]) -> list[str]:
+    """Set what follows from changing `changed` on the customer, for every write path: a
+    changed name keeps its sound; a changed phone or email is unconfirmed unless this very
+    change confirms it (a tick left over from the old value does not). Returns the fields
+    that follow."""
+    following: list[str] = []
+    if "name" in changed:
+        customer.name_pinyin, customer.name_key = name_sound(customer.name)
+        following.extend(NAME_SOUND_FIELDS)
+    for field, flag in CONFIRMATIONS.items():
+        if field in changed and getattr(customer, flag) and flag not in changed:
+            setattr(customer, flag, False)
+            following.append(flag)
+    return following
+
+
 def apply_id_number(customer: Customer, number: str) -> None:
     """Encrypt a normalised identity number onto the customer, or clear it."""
     if not number:
@@ -325,14 +341,7 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
     changed = [field for field in after if _plain(after[field]) != _plain(before[field])]
     if not changed:
         return customer
-    if "name" in changed:
-        changed.extend(NAME_SOUND_FIELDS)
-    for field, flag in CONFIRMATIONS.items():
-        # A new value is unconfirmed unless this very change confirms it (a tick left over
-        # from the old value does not).
-        if field in changed and getattr(customer, flag) and flag not in changed:
-            setattr(customer, flag, False)
-            changed.append(flag)
+    changed.extend(follow_changes(customer, changed))
     customer.full_clean(exclude=["owner", "merged_into"])
     customer.save(update_fields=[*changed, "updated_at"])
     if "lifecycle_stage" in changed:

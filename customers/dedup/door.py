@@ -66,7 +66,7 @@ def likely_duplicates(
         )
     if not ids:
         return []
-    scored = score_against(record, Customer.objects.filter(pk__in=ids))
+    scored = _score_against(record, Customer.objects.filter(pk__in=ids))
     customers = Customer.objects.in_bulk(pair_id for pair_id, _, _ in scored)
     return [
         DoorMatch(customers[pk], probability, tuple(notable(reasons)))
@@ -75,27 +75,25 @@ def likely_duplicates(
     ]
 
 
-def score_against(
-    record: Mapping[str, Any], candidates, *, min_probability: float | None = None
+def _score_against(
+    record: Mapping[str, Any], candidates
 ) -> list[tuple[int, float, tuple[tuple[str, float], ...]]]:
     """Score one unsaved record (id NEW_RECORD_ID) against `candidates` (a Customer
     queryset): [(customer id, probability, reasons)], likeliest first."""
-    threshold = settings.DEDUP_DOOR_PROBABILITY if min_probability is None else min_probability
     features = linkage.Features(memory_limit="256MB", threads=1)
     try:
         features.add([feature_rows.feature_row(record, changed=True)])
         feature_rows.load(features, candidates)
-        pairs = linkage.predict(
-            features, current_model(), min_probability=threshold, only_changed=True
-        )
+        # Only the new record is marked changed, so every pair is (new record, candidate),
+        # the new record's id being the smallest.
         scored = [
-            (
-                pair.right if pair.left == NEW_RECORD_ID else pair.left,
-                pair.probability,
-                pair.reasons,
+            (pair.right, pair.probability, pair.reasons)
+            for pair in linkage.predict(
+                features,
+                current_model(),
+                min_probability=settings.DEDUP_DOOR_PROBABILITY,
+                only_changed=True,
             )
-            for pair in pairs
-            if NEW_RECORD_ID in (pair.left, pair.right)
         ]
     finally:
         features.close()

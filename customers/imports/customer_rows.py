@@ -48,6 +48,7 @@ from customers.services import (
     ID_NUMBER_CONTEXT,
     NAME_SOUND_FIELDS,
     apply_id_number,
+    follow_changes,
     normalise_profile,
 )
 from privacy import crypto
@@ -504,12 +505,7 @@ class _Writer:
             if key in CONFIRMATIONS:
                 setattr(customer, f"{key}_raw", values[f"{key}_raw"])
                 changed.add(f"{key}_raw")
-                if getattr(customer, CONFIRMATIONS[key]):
-                    setattr(customer, CONFIRMATIONS[key], False)
-                    changed.add(CONFIRMATIONS[key])
-        if "name" in changed:
-            customer.name_pinyin, customer.name_key = name_sound(customer.name)
-            changed.update(NAME_SOUND_FIELDS)
+        changed.update(follow_changes(customer, changed))
         number = values.get("id_number")
         if number and not (fill and customer.id_number_encrypted):
             index = crypto.blind_index(number, context=ID_NUMBER_CONTEXT)
