@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from analytics.segments import carry_list_memberships, restore_list_memberships
+        from customers.models import Customer
+        from customers.signals import customers_merged, merge_undone
+
+        # A merge carries static list memberships to the survivor; undo puts them back.
+        customers_merged.connect(carry_list_memberships, sender=Customer)
+        merge_undone.connect(restore_list_memberships, sender=Customer)

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import ExportFormat, ExportJob
 from crm.models import JobCancelledError, JobStatus
-from customers.filters import listed_customers
+from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.imports.mapping import CUSTOMER_FIELDS
 from customers.models import (
     Customer,
@@ -161,6 +161,8 @@ def start_export(
     unknown = [key for key in columns if key not in COLUMNS_BY_KEY]
     if unknown or not columns:
         raise ValidationError(_("Choose at least one column to export."))
+    if not listed_customers(user=actor, params=params)[0].is_valid():
+        raise ValidationError(FILTERS_NO_LONGER_VALID)
     job = ExportJob.objects.create(
         created_by=actor,
         status=JobStatus.QUEUED,
@@ -250,6 +252,11 @@ def run_export(job_id: int) -> None:
         partial.unlink(missing_ok=True)
         _finish(job, JobStatus.CANCELLED)
         return
+    except FiltersNoLongerValidError:
+        partial.unlink(missing_ok=True)
+        with translation.override(job.language):
+            _finish(job, JobStatus.FAILED, failure=str(FILTERS_NO_LONGER_VALID))
+        return
     except Exception:
         partial.unlink(missing_ok=True)
         logger.exception("Export job %s failed", job.pk)
@@ -264,10 +271,16 @@ def _partial_path(job: ExportJob) -> Path:
     return Path(default_storage.path(f"exports/partial/job-{job.pk}.{job.format}"))
 
 
+class FiltersNoLongerValidError(Exception):
+    """The job's filters stopped validating after it was queued (a segment deleted)."""
+
+
 def _customers(job: ExportJob) -> QuerySet[Customer]:
-    _filterset, customers, _capped = listed_customers(
+    filterset, customers, _capped = listed_customers(
         user=job.created_by, params=job.filters, search=job.search
     )
+    if not filterset.is_valid():
+        raise FiltersNoLongerValidError
     return customers
 
 

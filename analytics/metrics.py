@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from analytics.models import CustomerMetrics, MetricsRun
@@ -25,49 +26,91 @@ from interactions.models import Interaction, InteractionKind, Transaction, Trans
 from privacy.audit import record_event
 
 # An arbitrary constant naming the refresh's advisory lock on PostgreSQL.
-_REFRESH_LOCK = 6_000_001
+REFRESH_LOCK = 6_000_001
 
 
 @dataclass(frozen=True)
-class _Dialect:
+class Dialect:
+    """The few SQL expressions the engines spell differently (analytics.metrics and .churn)."""
+
     days_between: str  # {later} and {earlier} are filled in
     json_object_agg: str  # {key} and {value}
+    epoch_seconds: str  # {column}: a timestamp as seconds since 1970, a double
 
 
-_DIALECTS = {
-    "postgresql": _Dialect(
+DIALECTS = {
+    "postgresql": Dialect(
         days_between="FLOOR(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400)",
         json_object_agg="jsonb_object_agg({key}, {value})",
+        epoch_seconds="CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)",
     ),
-    "sqlite": _Dialect(
+    "sqlite": Dialect(
         days_between="CAST(julianday({later}) - julianday({earlier}) AS INTEGER)",
         json_object_agg="json_group_object({key}, {value})",
+        epoch_seconds="((julianday({column}) - 2440587.5) * 86400.0)",
     ),
 }
 
 
-def refresh_metrics(*, actor: Any = None, as_of=None) -> MetricsRun:
+# A refresh asked for and not finished after this long lost its worker (a whole run takes
+# minutes at a million customers), so asking again goes ahead.
+ABANDONED_AFTER = datetime.timedelta(hours=2)
+
+
+def request_refresh(*, actor: Any) -> MetricsRun | None:
+    """Queue a refresh of everything analysts read (analytics.nightly) for the worker, once
+    the caller's transaction commits; None when one is queued or running already."""
+    from analytics.tasks import scheduled_metrics_refresh
+
+    now = timezone.now()
+    with transaction.atomic():
+        active = MetricsRun.objects.select_for_update().filter(status__in=MetricsRun.ACTIVE)
+        active.filter(
+            Q(status=JobStatus.QUEUED, created_at__lt=now - ABANDONED_AFTER)
+            | Q(status=JobStatus.RUNNING, started_at__lt=now - ABANDONED_AFTER)
+        ).update(status=JobStatus.FAILED, finished_at=now)
+        if active.exists():
+            return None
+        run = MetricsRun.objects.create(created_by=actor, as_of=now, status=JobStatus.QUEUED)
+    transaction.on_commit(lambda: scheduled_metrics_refresh.delay(run.pk))
+    return run
+
+
+def refresh_metrics(
+    *, actor: Any = None, as_of=None, queued_run_id: int | None = None
+) -> MetricsRun | None:
     """Recompute every active customer's metrics as of `as_of` (default now) and move
     lifecycle stages by the rules, in one transaction: readers see the old figures until the
     new ones are complete. A second refresh started meanwhile waits for this one (PostgreSQL:
-    an advisory lock; SQLite serialises writers). Returns the finished run."""
+    an advisory lock; SQLite serialises writers). Returns the finished run; with
+    `queued_run_id` (see request_refresh), None if that run was taken already (a redelivered
+    message)."""
     as_of = as_of or timezone.now()
     if not isinstance(as_of, datetime.datetime):
         raise TypeError("as_of is a datetime")
     if timezone.is_naive(as_of):
         as_of = timezone.make_aware(as_of)
-    run = MetricsRun.objects.create(
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        as_of=as_of,
-        status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-    )
+    if queued_run_id is None:
+        run = MetricsRun.objects.create(
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            as_of=as_of,
+            status=JobStatus.RUNNING,
+            started_at=timezone.now(),
+        )
+    else:
+        taken = MetricsRun.objects.filter(pk=queued_run_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, started_at=timezone.now(), as_of=as_of
+        )
+        if not taken:
+            return None
+        run = MetricsRun.objects.select_related("created_by").get(pk=queued_run_id)
+        actor = run.created_by
     began = time.monotonic()
     try:
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REFRESH_LOCK])
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
             run.customers = _compute(run.as_of)
             run.stage_changes = _apply_stage_rules(run.as_of)
             record_event(
@@ -104,9 +147,16 @@ def _execute(sql: str, params: dict[str, Any]) -> int:
 
 
 def _compute(as_of) -> int:
-    dialect = _DIALECTS[connection.vendor]
+    dialect = DIALECTS[connection.vendor]
     now = connection.ops.adapt_datetimefield_value(as_of)
     tables = _tables()
+    # The churn scores belong to the last training (analytics/churn.py), not to this refresh:
+    # they are carried over the rebuild until the model scores again.
+    _execute(
+        f"CREATE TEMP TABLE churn_carried AS SELECT customer_id, churn_risk "  # noqa: S608
+        f"FROM {tables['metrics']} WHERE churn_risk IS NOT NULL",
+        {},
+    )
     _execute(f"DELETE FROM {tables['metrics']}", {})  # noqa: S608  (table names from models)
     recency = dialect.days_between.format(later="%(now)s", earlier="t.last_at")
     by_kind = dialect.json_object_agg.format(key="k.kind", value="k.n")
@@ -117,7 +167,7 @@ def _compute(as_of) -> int:
         INSERT INTO {tables["metrics"]} (
             customer_id, orders, revenue, average_order_value, first_purchase_at,
             last_purchase_at, recency_days, repeat_buyer, interactions, interactions_by_kind,
-            complaints, average_satisfaction, refreshed_at
+            complaints, average_satisfaction, churn_risk, refreshed_at
         )
         SELECT
             c.id,
@@ -132,6 +182,7 @@ def _compute(as_of) -> int:
             COALESCE(i.by_kind, '{{}}'),
             COALESCE(i.complaints, 0),
             CASE WHEN i.rated > 0 THEN 1.0 * i.rating_sum / i.rated END,
+            CASE WHEN t.orders > 0 THEN carried.churn_risk END,
             %(now)s
         FROM {tables["customer"]} c
         LEFT JOIN (
@@ -156,6 +207,7 @@ def _compute(as_of) -> int:
             ) k
             GROUP BY k.customer_id
         ) i ON i.customer_id = c.id
+        LEFT JOIN churn_carried carried ON carried.customer_id = c.id
         WHERE c.merged_into_id IS NULL AND c.archived_at IS NULL
     """  # noqa: S608
     count = _execute(
@@ -166,6 +218,7 @@ def _compute(as_of) -> int:
             "complaint": InteractionKind.COMPLAINT,
         },
     )
+    _execute("DROP TABLE churn_carried", {})
     _score()
     return count
 

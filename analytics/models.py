@@ -1,5 +1,7 @@
 """Exports, and per-customer metrics computed nightly (segments and dashboards build on them)."""
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -68,10 +70,18 @@ class CustomerMetrics(models.Model):
     complaints = models.PositiveIntegerField(_("complaints"), default=0)
     average_satisfaction = models.FloatField(_("average satisfaction"), null=True, blank=True)
     refreshed_at = models.DateTimeField(_("refreshed"))
+    # Probability (0–1) of no paid purchase within CHURN_HORIZON_DAYS, written by the churn
+    # model (analytics/churn.py); a metrics refresh carries it over. None: never bought, not
+    # scored yet, or the model had too little data (its ChurnModel row says which).
+    churn_risk = models.FloatField(_("churn risk"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer metrics")
         verbose_name_plural = _("customer metrics")
+        permissions = [
+            ("view_dashboards", _("Can read the dashboards")),
+            ("refresh_metrics", _("Can recompute metrics and segments on demand")),
+        ]
         indexes = [
             models.Index(fields=["-revenue"], name="metrics_revenue_idx"),
             models.Index(fields=["last_purchase_at"], name="metrics_last_purchase_idx"),
@@ -85,6 +95,15 @@ class CustomerMetrics(models.Model):
         """ "545": R, F and M scores; "" for a customer who never bought."""
         scores = (self.recency_score, self.frequency_score, self.monetary_score)
         return "".join(str(score) for score in scores) if all(scores) else ""
+
+    @property
+    def churn_risk_level(self) -> str:
+        """ "low" (under 30 %), "medium" (under 60 %) or "high"; "" without a score."""
+        if self.churn_risk is None:
+            return ""
+        if self.churn_risk < 0.3:
+            return "low"
+        return "medium" if self.churn_risk < 0.6 else "high"
 
 
 class MetricsRun(SystemJob):
@@ -101,6 +120,69 @@ class MetricsRun(SystemJob):
 
     def __str__(self) -> str:
         return f"{self.as_of:%Y-%m-%d %H:%M}"
+
+
+class ChurnModelStatus(models.TextChoices):
+    RUNNING = "running", _("Training")
+    SCORED = "scored", _("Scored")
+    TOO_LITTLE_DATA = "too_little_data", _("Too little data")
+    FAILED = "failed", _("Failed")
+
+
+class ChurnModel(models.Model):
+    """One training of the churn model (analytics/churn.py): trained on the buyers as of one
+    cutoff, its quality measured on the next, later period, then refitted on that period and
+    used to score every active buyer. Without enough data there is no model and no scores, and
+    `reason` with `reason_values` says why (shown translated, see `reason_text`)."""
+
+    trained_at = models.DateTimeField(_("trained"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    as_of = models.DateTimeField(_("as of"))
+    horizon_days = models.PositiveIntegerField(_("horizon (days)"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ChurnModelStatus.choices,
+        default=ChurnModelStatus.RUNNING,
+    )
+    # Why there are no scores: a key that analytics.churn.reason_text knows and the figures
+    # its message names, so that each reader sees it in their own language.
+    reason = models.CharField(max_length=30, blank=True, editable=False)
+    reason_values = models.JSONField(default=dict, blank=True, editable=False)
+    training_customers = models.PositiveIntegerField(_("training customers"), default=0)
+    training_churn_rate = models.FloatField(_("training churn rate"), null=True, blank=True)
+    held_out_customers = models.PositiveIntegerField(_("held-out customers"), default=0)
+    held_out_churn_rate = models.FloatField(_("held-out churn rate"), null=True, blank=True)
+    # Area under the ROC curve on the held-out period, of the model and, for comparison, of
+    # ranking by days since the last purchase alone.
+    auc = models.FloatField(_("AUC (held out)"), null=True, blank=True)
+    recency_auc = models.FloatField(_("AUC of days since last purchase"), null=True, blank=True)
+    scored_customers = models.PositiveIntegerField(_("customers scored"), default=0)
+    seconds = models.FloatField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-trained_at", "-pk"]
+        verbose_name = _("churn model")
+        verbose_name_plural = _("churn models")
+
+    def __str__(self) -> str:
+        return f"{self.trained_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def training_cutoff(self) -> datetime.datetime:
+        """Trained on the customers who had bought before this, labelled by the next horizon."""
+        return self.as_of - 2 * datetime.timedelta(days=self.horizon_days)
+
+    @property
+    def held_out_cutoff(self) -> datetime.datetime:
+        """Measured (AUC) on the customers who had bought before this, up to `as_of`."""
+        return self.as_of - datetime.timedelta(days=self.horizon_days)
+
+    @property
+    def reason_text(self) -> str:
+        from analytics.churn import reason_text
+
+        return reason_text(self)
 
 
 class SegmentKind(models.TextChoices):
@@ -142,13 +224,20 @@ class Segment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.shown_name
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the reader's language for a ready-made segment not renamed."""
+        from analytics.segments import shown_name
+
+        return shown_name(self)
 
 
 class SegmentMember(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    # No reverse name: a merge does not move memberships (dynamic segments are recomputed; a
-    # tombstone in a static list is left out wherever the list is read).
+    # No reverse name, so a merge's generic move of related rows skips memberships: dynamic
+    # segments are recomputed, and static lists are carried over by analytics.segments.
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     added_at = models.DateTimeField(default=timezone.now)
 

@@ -9,18 +9,19 @@ the compiled query); static lists keep the customers put in them by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
@@ -34,9 +35,11 @@ from customers.models import (
     Tag,
     ValueGrade,
 )
+from customers.selectors import customers_visible_to
 from interactions.models import (
     Interaction,
     InteractionKind,
+    Product,
     Transaction,
     TransactionLine,
     TransactionStatus,
@@ -54,23 +57,29 @@ class Field:
     label: Any
     kind: str  # text, choice, number, date, boolean, tag, purchase, interaction, consent
     lookup: str = ""
-    choices: tuple[str, ...] = ()
+    choices: tuple[tuple[str, Any], ...] = ()  # (value, label)
     integer: bool = False  # a number stored as an integer: only whole values make sense
 
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(value for value, _label in self.choices)
 
-def _values(choices) -> tuple[str, ...]:
-    return tuple(value for value, _ in choices)
+    @property
+    def group(self) -> str:
+        if self.kind in _GROUP_OF_KIND:
+            return _GROUP_OF_KIND[self.kind]
+        return "metrics" if self.lookup.startswith("metrics__") else "profile"
 
 
 FIELDS: dict[str, Field] = {
-    "kind": Field(_("kind"), "choice", "kind", _values(CustomerKind.choices)),
-    "gender": Field(_("gender"), "choice", "gender", _values(Gender.choices)),
+    "kind": Field(_("kind"), "choice", "kind", tuple(CustomerKind.choices)),
+    "gender": Field(_("gender"), "choice", "gender", tuple(Gender.choices)),
     "lifecycle_stage": Field(
-        _("lifecycle stage"), "choice", "lifecycle_stage", _values(LifecycleStage.choices)
+        _("lifecycle stage"), "choice", "lifecycle_stage", tuple(LifecycleStage.choices)
     ),
-    "value_grade": Field(_("value grade"), "choice", "value_grade", _values(ValueGrade.choices)),
+    "value_grade": Field(_("value grade"), "choice", "value_grade", tuple(ValueGrade.choices)),
     "source_channel": Field(
-        _("source channel"), "choice", "source_channel", _values(SourceChannel.choices)
+        _("source channel"), "choice", "source_channel", tuple(SourceChannel.choices)
     ),
     "province": Field(_("province"), "text", "province"),
     "city": Field(_("city"), "text", "city"),
@@ -94,12 +103,17 @@ FIELDS: dict[str, Field] = {
     "average_satisfaction": Field(
         _("average satisfaction"), "number", "metrics__average_satisfaction"
     ),
+    "churn_risk": Field(_("churn risk (0–1)"), "number", "metrics__churn_risk"),
     "repeat_buyer": Field(_("bought again"), "boolean", "metrics__repeat_buyer"),
     "first_purchase_at": Field(_("first purchase"), "date", "metrics__first_purchase_at__date"),
     "last_purchase_at": Field(_("last purchase"), "date", "metrics__last_purchase_at__date"),
     "purchased": Field(_("bought"), "purchase"),
     "interacted": Field(_("had an interaction"), "interaction"),
-    "consent": Field(_("marketing consent"), "consent", choices=("email", "sms", "phone")),
+    "consent": Field(
+        _("marketing consent"),
+        "consent",
+        choices=(("email", _("Email")), ("sms", _("SMS")), ("phone", _("Phone"))),
+    ),
 }
 OPERATORS: dict[str, tuple[str, ...]] = {
     "text": ("is", "is_not", "in", "contains", "is_empty", "is_not_empty"),
@@ -112,6 +126,38 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "interaction": ("yes", "no"),
     "consent": ("given", "not_given"),
 }
+# How the builder groups the fields in its menu.
+FIELD_GROUPS: dict[str, Any] = {
+    "profile": _("Profile"),
+    "metrics": _("Purchases and scores"),
+    "activity": _("Activity"),
+    "consent": _("Consent"),
+}
+_GROUP_OF_KIND = {"purchase": "activity", "interaction": "activity", "consent": "consent"}
+OPERATOR_LABELS: dict[str, Any] = {
+    "is": _("is"),
+    "is_not": _("is not"),
+    "in": _("is one of"),
+    "contains": _("contains"),
+    "is_empty": _("is empty"),
+    "is_not_empty": _("is not empty"),
+    "eq": "=",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+    "between": _("between"),
+    "on": _("on"),
+    "before": _("before"),
+    "after": _("after"),
+    "within_days": _("in the last … days"),
+    "has": _("has"),
+    "has_not": _("does not have"),
+    "yes": _("at least once"),
+    "no": _("never"),
+    "given": _("given"),
+    "not_given": _("not given"),
+}
 _NUMBER_LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
 _CONSENT_FIELDS = {"email": "consent_email", "sms": "consent_sms", "phone": "consent_phone"}
 
@@ -122,30 +168,50 @@ MAX_NUMBER = Decimal(10) ** 12
 _UNFIT = (ValueError, TypeError, ArithmeticError, AttributeError, KeyError)
 
 
-def validate(rules: Any) -> dict:
+def validate(rules: Any, *, tag_names: Mapping[int, str] | None = None) -> dict:
     """The rule set, checked; ValidationError listing every problem (translated, with where
     it is) otherwise. Every value is converted as the compiler will convert it, so rules that
-    pass never fail later."""
-    problems: list[str] = []
-    counter = [0]
-    _check_group(rules, "", 1, problems, counter)
-    if counter[0] > MAX_CONDITIONS:
-        problems.append(str(_("At most %(max)d conditions.") % {"max": MAX_CONDITIONS}))
-    if problems:
-        raise ValidationError(problems)
+    pass never fail later. Tags are looked up in one query, or in ``tag_names`` when the
+    caller checks many rule sets."""
+    check = _Check()
+    _check_group(rules, "", 1, check)
+    if check.conditions > MAX_CONDITIONS:
+        check.problems.append(str(_("At most %(max)d conditions.") % {"max": MAX_CONDITIONS}))
+    if check.tags:
+        known = (
+            set(tag_names)
+            if tag_names is not None
+            else set(Tag.objects.filter(pk__in=check.tags).values_list("pk", flat=True))
+        )
+        check.problems.extend(
+            str(_("%(where)s: that tag no longer exists.") % {"where": where})
+            for tag, where in check.tags.items()
+            if tag not in known
+        )
+    if check.problems:
+        raise ValidationError(check.problems)
     return rules
 
 
-def _check_group(group: Any, where: str, depth: int, problems: list[str], counter) -> None:
+@dataclass
+class _Check:
+    problems: list[str] = dataclasses.field(default_factory=list)
+    conditions: int = 0
+    tags: dict[int, str] = dataclasses.field(default_factory=dict)  # tag id -> where it is used
+
+
+def _check_group(group: Any, where: str, depth: int, check: _Check) -> None:
     place = where or "/"
-    counter[0] += 1
+    check.conditions += 1
     if not isinstance(group, dict) or set(group) != {"match", "rules"}:
-        problems.append(str(_("%(where)s: a group has “match” and “rules”.") % {"where": place}))
+        check.problems.append(
+            str(_("%(where)s: a group has “match” and “rules”.") % {"where": place})
+        )
         return
     if group["match"] not in ("all", "any"):
-        problems.append(str(_("%(where)s: “match” is “all” or “any”.") % {"where": place}))
+        check.problems.append(str(_("%(where)s: “match” is “all” or “any”.") % {"where": place}))
     if depth > MAX_DEPTH:
-        problems.append(
+        check.problems.append(
             str(
                 _("%(where)s: groups nest at most %(max)d deep.")
                 % {"where": place, "max": MAX_DEPTH}
@@ -154,21 +220,23 @@ def _check_group(group: Any, where: str, depth: int, problems: list[str], counte
         return
     rules = group["rules"]
     if not isinstance(rules, list) or not rules:
-        problems.append(str(_("%(where)s: “rules” is a list of conditions.") % {"where": place}))
+        check.problems.append(
+            str(_("%(where)s: “rules” is a list of conditions.") % {"where": place})
+        )
         return
     for index, rule in enumerate(rules, start=1):
-        if counter[0] > MAX_CONDITIONS:
+        if check.conditions > MAX_CONDITIONS:
             return
         if isinstance(rule, dict) and "rules" in rule:
-            _check_group(rule, f"{where}/{index}", depth + 1, problems, counter)
+            _check_group(rule, f"{where}/{index}", depth + 1, check)
         else:
-            counter[0] += 1
-            _check_condition(rule, f"{where}/{index}", problems)
+            check.conditions += 1
+            _check_condition(rule, f"{where}/{index}", check)
 
 
-def _check_condition(rule: Any, where: str, problems: list[str]) -> None:
+def _check_condition(rule: Any, where: str, check: _Check) -> None:
     if not isinstance(rule, dict) or set(rule) - {"field", "operator", "value"}:
-        problems.append(
+        check.problems.append(
             str(
                 _("%(where)s: a condition has a field, an operator and a value.") % {"where": where}
             )
@@ -177,11 +245,11 @@ def _check_condition(rule: Any, where: str, problems: list[str]) -> None:
     name = rule.get("field")
     field = FIELDS.get(name) if isinstance(name, str) else None
     if field is None:
-        problems.append(str(_("%(where)s: unknown field.") % {"where": where}))
+        check.problems.append(str(_("%(where)s: unknown field.") % {"where": where}))
         return
     operator = rule.get("operator")
     if not isinstance(operator, str) or operator not in OPERATORS[field.kind]:
-        problems.append(
+        check.problems.append(
             str(
                 _("%(where)s: “%(field)s” has no such operator.")
                 % {"where": where, "field": field.label}
@@ -189,14 +257,17 @@ def _check_condition(rule: Any, where: str, problems: list[str]) -> None:
         )
         return
     try:
-        _value(field, operator, rule.get("value"))
+        value = _value(field, operator, rule.get("value"))
     except _UNFIT:
-        problems.append(
+        check.problems.append(
             str(
                 _("%(where)s: the value does not fit “%(field)s”.")
                 % {"where": where, "field": field.label}
             )
         )
+        return
+    if field.kind == "tag":
+        check.tags.setdefault(value, where)
 
 
 def _date(raw: Any) -> datetime.date:
@@ -258,7 +329,10 @@ def _value(field: Field, operator: str, raw: Any) -> Any:
             values = [raw]
         if not all(isinstance(value, str) and len(value) <= 200 for value in values):
             raise TypeError(raw)
-        if kind == "choice" and any(value not in field.choices for value in values):
+        # "is empty" says that; an empty value here is a half-filled condition.
+        if not all(value.strip() for value in values):
+            raise ValueError(raw)
+        if kind == "choice" and any(value not in field.values for value in values):
             raise ValueError(raw)
         return values
     if kind == "number":
@@ -278,10 +352,8 @@ def _value(field: Field, operator: str, raw: Any) -> Any:
             raise TypeError(raw)
         return raw
     if kind == "tag":
-        tag = _whole(raw, low=1, high=2**31 - 1)
-        if not Tag.objects.filter(pk=tag).exists():
-            raise ValueError(raw)
-        return tag
+        # Whether the tag exists is checked once per rule set, in validate().
+        return _whole(raw, low=1, high=2**31 - 1)
     if kind == "purchase":
         options = _options(raw, {"since", "until", "sku", "category", "min_amount"})
         for key in ("sku", "category"):
@@ -297,11 +369,11 @@ def _value(field: Field, operator: str, raw: Any) -> Any:
     if kind == "interaction":
         options = _options(raw, {"since", "until", "kind"})
         interaction_kind = options.get("kind", "")
-        if interaction_kind and interaction_kind not in _values(InteractionKind.choices):
+        if interaction_kind and interaction_kind not in InteractionKind.values:
             raise ValueError(interaction_kind)
         return {**_period(options), "kind": interaction_kind}
     if kind == "consent":
-        if raw not in field.choices:
+        if raw not in field.values:
             raise ValueError(raw)
         return raw
     raise ValueError(kind)
@@ -453,25 +525,29 @@ def refresh_segment(segment: Segment) -> Segment:
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         rules = validate(segment.rules)
         SegmentMember.objects.filter(segment=segment).delete()
-        try:
-            sql, params = matching_customers(rules).values("pk").query.sql_with_params()
-        except EmptyResultSet:
-            sql = None  # the rules can match nobody (Django proved it while compiling)
-        if sql is not None:
-            table = SegmentMember._meta.db_table
-            with connection.cursor() as cursor:
-                # The SELECT is Django's own compilation of the validated rules.
-                cursor.execute(
-                    f"INSERT INTO {table} (segment_id, customer_id, added_at) "  # noqa: S608
-                    f"SELECT %s, members.*, %s FROM ({sql}) AS members",
-                    [segment.pk, connection.ops.adapt_datetimefield_value(now), *params],
-                )
+        _insert_members(segment, matching_customers(rules), now)
         segment.size = SegmentMember.objects.filter(segment=segment).count()
         segment.refreshed_at = now
         segment.refresh_seconds = round(time.monotonic() - began, 3)
         segment.save(update_fields=["size", "refreshed_at", "refresh_seconds"])
         SegmentSize.objects.create(segment=segment, at=now, size=segment.size)
     return segment
+
+
+def _insert_members(segment: Segment, customers: QuerySet[Customer], now) -> None:
+    """Add the customers to the segment in one INSERT ... SELECT (none leave Python)."""
+    try:
+        sql, params = customers.values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return  # the query can match nobody (Django proved it while compiling)
+    table = SegmentMember._meta.db_table
+    with connection.cursor() as cursor:
+        # The SELECT is Django's own compilation of a queryset (validated rules, or filters).
+        cursor.execute(
+            f"INSERT INTO {table} (segment_id, customer_id, added_at) "  # noqa: S608
+            f"SELECT %s, members.*, %s FROM ({sql}) AS members",
+            [segment.pk, connection.ops.adapt_datetimefield_value(now), *params],
+        )
 
 
 def refresh_segments(names: list[str] | None = None) -> list[Segment]:
@@ -489,6 +565,7 @@ def refresh_segments(names: list[str] | None = None) -> list[Segment]:
     return refreshed
 
 
+@transaction.atomic
 def save_segment(*, actor: Any, segment: Segment | None = None, **values: Any) -> Segment:
     """Create or change a segment; the rules are validated first. Audited."""
     segment = segment or Segment(created_by=actor)
@@ -505,6 +582,304 @@ def save_segment(*, actor: Any, segment: Segment | None = None, **values: Any) -
         changes={"name": segment.name, "kind": segment.kind, "rules": segment.rules},
     )
     return segment
+
+
+def start_refresh(segment: Segment) -> None:
+    """Queue a refresh of a dynamic segment for the worker, once the caller's transaction
+    commits (a static list has nothing to refresh)."""
+    if segment.kind == SegmentKind.DYNAMIC:
+        from analytics.tasks import refresh_segment_task
+
+        transaction.on_commit(lambda: refresh_segment_task.delay(segment.pk))
+
+
+@transaction.atomic
+def delete_segment(*, actor: Any, segment: Segment) -> None:
+    """Delete a segment and its memberships. Ready-made segments stay (the nightly job would
+    bring them back); their rules can be changed instead. Audited."""
+    if segment.key:
+        raise ValidationError(
+            _("A ready-made segment cannot be deleted; change its rules or name instead.")
+        )
+    record_event(
+        actor=actor, action="segment.delete", target=segment, changes={"name": segment.name}
+    )
+    segment.delete()
+
+
+def _static(segment: Segment) -> None:
+    if segment.kind != SegmentKind.STATIC:
+        raise ValidationError(
+            _("Only static lists are filled by hand; this segment follows its rules.")
+        )
+
+
+def add_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) -> int:
+    """Put the customers (active ones, not yet in it) into a static list, set-based; returns
+    how many were added. Audited with the count only."""
+    _static(segment)
+    with transaction.atomic():
+        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        already = SegmentMember.objects.filter(segment=segment, customer=OuterRef("pk"))
+        before = SegmentMember.objects.filter(segment=segment).count()
+        _insert_members(
+            segment,
+            customers.filter(merged_into__isnull=True, archived_at__isnull=True)
+            .exclude(Exists(already))
+            .order_by(),
+            timezone.now(),
+        )
+        added = _resize(segment) - before
+        record_event(
+            actor=actor, action="segment.add_members", target=segment, changes={"added": added}
+        )
+    return added
+
+
+def remove_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) -> int:
+    """Take the customers out of a static list; returns how many left it. Audited."""
+    _static(segment)
+    with transaction.atomic():
+        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        removed, _by_model = SegmentMember.objects.filter(
+            segment=segment, customer__in=customers.values("pk")
+        ).delete()
+        _resize(segment)
+        record_event(
+            actor=actor,
+            action="segment.remove_members",
+            target=segment,
+            changes={"removed": removed},
+        )
+    return removed
+
+
+def _resize(segment: Segment) -> int:
+    """Note a static list's size after a change (and keep its history like a refresh)."""
+    now = timezone.now()
+    segment.size = SegmentMember.objects.filter(segment=segment).count()
+    segment.refreshed_at = now
+    segment.save(update_fields=["size", "refreshed_at"])
+    SegmentSize.objects.create(segment=segment, at=now, size=segment.size)
+    return segment.size
+
+
+# The key of the static lists' part in a merge record (customers/signals.py).
+CARRIED_LISTS = "static_lists"
+
+
+def carry_list_memberships(
+    *, survivor: Customer, others: list[Customer], **_signal: Any
+) -> tuple[str, dict] | None:
+    """A merge's part for static lists (a customers_merged receiver): each list a merged-away
+    customer was in holds the survivor instead (once). Answers, per merged customer id, the
+    lists its membership moved to the survivor and the lists where it was dropped (the
+    survivor was in them already), so that `restore_list_memberships` can undo it."""
+    rows = SegmentMember.objects.filter(customer__in=others, segment__kind=SegmentKind.STATIC)
+    _lock_lists(rows.values_list("segment_id", flat=True))
+    already = set(
+        SegmentMember.objects.filter(
+            customer=survivor, segment__kind=SegmentKind.STATIC
+        ).values_list("segment_id", flat=True)
+    )
+    carried: dict[str, dict] = {"moved": {}, "dropped": {}}
+    moves: dict[str, list[int]] = {"moved": [], "dropped": []}
+    for pk, customer_id, segment_id in rows.order_by("pk").values_list(
+        "pk", "customer_id", "segment_id"
+    ):
+        outcome = "dropped" if segment_id in already else "moved"
+        carried[outcome].setdefault(str(customer_id), []).append(segment_id)
+        moves[outcome].append(pk)
+        already.add(segment_id)
+    if not moves["moved"] and not moves["dropped"]:
+        return None
+    SegmentMember.objects.filter(pk__in=moves["dropped"]).delete()
+    SegmentMember.objects.filter(pk__in=moves["moved"]).update(customer=survivor)
+    _resize_all(carried)
+    return CARRIED_LISTS, carried
+
+
+def restore_list_memberships(
+    *, survivor: Customer, carried: Mapping[str, Any], **_signal: Any
+) -> None:
+    """Undo `carry_list_memberships` for a merge being undone (a merge_undone receiver)."""
+    lists = carried.get(CARRIED_LISTS)
+    if not lists:
+        return
+    _lock_lists(_touched(lists))
+    for customer_id, segment_ids in lists.get("moved", {}).items():
+        SegmentMember.objects.filter(customer=survivor, segment_id__in=segment_ids).update(
+            customer_id=int(customer_id)
+        )
+    SegmentMember.objects.bulk_create(
+        [
+            SegmentMember(segment_id=segment_id, customer_id=int(customer_id))
+            for customer_id, segment_ids in lists.get("dropped", {}).items()
+            for segment_id in segment_ids
+        ],
+        ignore_conflicts=True,
+    )
+    _resize_all(lists)
+
+
+def _lock_lists(segment_ids: Iterable[int]) -> None:
+    """Lock the lists as add_members and remove_members do (in one order, so that two merges
+    cannot deadlock), so that no one changes their members between a check and a move."""
+    list(
+        Segment.objects.select_for_update()
+        .filter(pk__in=set(segment_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _touched(carried: Mapping[str, dict]) -> set[int]:
+    return {
+        segment_id for lists in carried.values() for ids in lists.values() for segment_id in ids
+    }
+
+
+def _resize_all(carried: Mapping[str, dict]) -> None:
+    for segment in Segment.objects.filter(pk__in=_touched(carried)):
+        _resize(segment)
+
+
+def count_matching(rules: Any, *, user: Any) -> int:
+    """How many customers the user may see match the rules (the builder's live count).
+    Raises ValidationError for rules that are not valid."""
+    return (matching_customers(validate(rules)) & customers_visible_to(user)).count()
+
+
+def members_visible_to(segment: Segment, user: Any) -> QuerySet[Customer]:
+    """The segment's active members that the user may see."""
+    return customers_visible_to(user).filter(
+        Exists(SegmentMember.objects.filter(segment=segment, customer=OuterRef("pk"))),
+        archived_at__isnull=True,
+    )
+
+
+def sizes_visible_to(user: Any) -> dict[int, int] | None:
+    """Each segment's count of members the user may see, in one grouped query; None when the
+    user sees every customer, so the stored sizes (and their history) are theirs to read."""
+    if user.has_perm("customers.view_all_customers"):
+        return None
+    visible = customers_visible_to(user).filter(archived_at__isnull=True)
+    counts = (
+        SegmentMember.objects.filter(customer__in=visible)
+        .values("segment")
+        .annotate(members=Count("pk"))
+        .values_list("segment", "members")
+    )
+    return dict(counts)
+
+
+def shown_name(segment: Segment) -> str:
+    """A segment's name for the reader: a ready-made one under its own name in the reader's
+    language, unless someone renamed it."""
+    if segment.key in READY_MADE:
+        label = READY_MADE[segment.key][0]
+        with translation.override("en"):
+            english = str(label)
+        if segment.name in (english, f"{english} ({segment.key})"):
+            return str(label)
+    return segment.name
+
+
+def builder_vocabulary() -> dict[str, Any]:
+    """What the rule builder in the browser offers, in the reader's language: the fields by
+    group, each kind's operators, and the values to choose from."""
+    return {
+        "groups": [[key, str(label)] for key, label in FIELD_GROUPS.items()],
+        "fields": [
+            {
+                "name": name,
+                "label": str(field.label),
+                "kind": field.kind,
+                "group": field.group,
+                "integer": field.integer,
+                "choices": [[value, str(label)] for value, label in field.choices],
+            }
+            for name, field in FIELDS.items()
+        ],
+        "operators": {
+            kind: [[operator, str(OPERATOR_LABELS[operator])] for operator in operators]
+            for kind, operators in OPERATORS.items()
+        },
+        "tags": [[tag.pk, tag.name] for tag in Tag.objects.order_by("name")],
+        "interaction_kinds": [[value, str(label)] for value, label in InteractionKind.choices],
+        "categories": list(
+            Product.objects.exclude(category="")
+            .order_by("category")
+            .values_list("category", flat=True)
+            .distinct()
+        ),
+        "max_depth": MAX_DEPTH,
+    }
+
+
+def describe_rules(rules: Mapping[str, Any], *, tag_names: Mapping[int, str] | None = None) -> str:
+    """Valid rules in words, in the reader's language ("lifecycle stage is At risk and ...")."""
+    if tag_names is None:
+        tag_names = dict(Tag.objects.values_list("pk", "name"))
+    return _describe_group(rules, tag_names, top=True)
+
+
+def _describe_group(group: Mapping[str, Any], tags: Mapping[int, str], *, top: bool) -> str:
+    parts = [
+        _describe_group(rule, tags, top=False) if "rules" in rule else _describe(rule, tags)
+        for rule in group["rules"]
+    ]
+    joiner = str(_(" and ") if group["match"] == "all" else _(" or "))
+    text = joiner.join(parts)
+    return text if top or len(parts) == 1 else f"({text})"
+
+
+def _describe(rule: Mapping[str, Any], tags: Mapping[int, str]) -> str:
+    field = FIELDS[rule["field"]]
+    operator = rule["operator"]
+    value = _value(field, operator, rule.get("value"))
+    words = [str(field.label)]
+    if operator == "within_days":
+        words.append(str(_("in the last %(days)d days") % {"days": value}))
+        return " ".join(words)
+    words.append(str(OPERATOR_LABELS[operator]))
+    if value is None:
+        return " ".join(words)
+    labels = dict(field.choices)
+    if field.kind in ("text", "choice"):
+        words.append(", ".join(str(labels.get(item, item)) for item in value))
+    elif field.kind == "consent":
+        words.append(str(labels[value]))
+    elif field.kind == "boolean":
+        words[-1] = str(_("is yes") if value else _("is no"))
+    elif field.kind == "tag":
+        words.append(tags.get(value, "?"))
+    elif field.kind in ("purchase", "interaction"):
+        details = _describe_options(value)
+        if details:
+            words.append(f"({details})")
+    elif isinstance(value, tuple):
+        words.append(f"{value[0]} – {value[1]}")
+    else:
+        words.append(str(value))
+    return " ".join(words)
+
+
+def _describe_options(value: Mapping[str, Any]) -> str:
+    details = []
+    if value.get("kind"):
+        details.append(str(InteractionKind(value["kind"]).label))
+    if value.get("category"):
+        details.append(str(_("category %(category)s") % {"category": value["category"]}))
+    if value.get("sku"):
+        details.append(str(_("SKU %(sku)s") % {"sku": value["sku"]}))
+    if value.get("min_amount") is not None:
+        details.append(str(_("order of at least %(amount)s") % {"amount": value["min_amount"]}))
+    if value.get("since"):
+        details.append(str(_("since %(date)s") % {"date": value["since"]}))
+    if value.get("until"):
+        details.append(str(_("until %(date)s") % {"date": value["until"]}))
+    return ", ".join(details)
 
 
 # Segments every business starts with, by key; `ensure_ready_made_segments` creates the
@@ -538,7 +913,8 @@ def ensure_ready_made_segments() -> None:
     for key, (label, rules) in READY_MADE.items():
         if Segment.objects.filter(key=key).exists():
             continue
-        name = str(label)
+        with translation.override("en"):
+            name = str(label)  # stored in English; shown in the reader's language (shown_name)
         if Segment.objects.filter(name=name).exists():
             name = f"{name} ({key})"
         Segment.objects.create(key=key, name=name, rules=validate(rules), kind=SegmentKind.DYNAMIC)

@@ -1,8 +1,9 @@
 from celery import shared_task
 
 from analytics.exports import delete_expired_exports, run_export
-from analytics.metrics import refresh_metrics
-from analytics.segments import ensure_ready_made_segments, refresh_segments
+from analytics.models import Segment
+from analytics.nightly import refresh_analytics
+from analytics.segments import refresh_segment
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -20,9 +21,15 @@ def delete_expired_exports_task() -> int:
 
 
 @shared_task(name="analytics.tasks.scheduled_metrics_refresh")
-def scheduled_metrics_refresh() -> None:
-    """The beat's nightly refresh: metrics and stages, then the segments built on them."""
+def scheduled_metrics_refresh(run_id: int | None = None) -> None:
+    """The beat's nightly run, or (with `run_id`) the one someone asked for: analytics.nightly."""
     with audit_context(via=AuditChannel.TASK):
-        refresh_metrics()
-        ensure_ready_made_segments()
-        refresh_segments()
+        refresh_analytics(queued_run_id=run_id)
+
+
+@shared_task(name="analytics.tasks.refresh_segment")
+def refresh_segment_task(segment_id: int) -> None:
+    """One segment's members, after it was saved or on demand (gone meanwhile: nothing to do)."""
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is not None:
+        refresh_segment(segment)

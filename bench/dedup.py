@@ -144,12 +144,12 @@ def _generated_quality(min_probability: float) -> dict | None:
     count = Customer.objects.count()
     if not count or Customer.objects.aggregate(Max("pk"))["pk__max"] != count:
         return None
-    # generate.py's defaults: seed 1, 3M transactions and 10M interactions per 1M customers.
+    # generate.py's defaults: seed 1, 10M transactions and 10M interactions per 1M customers.
     scenario = demodata.Scenario(
         seed=1,
         now=timezone.localtime(),
         catalog=ensure_products(),
-        mean_purchases=3.0,
+        mean_purchases=10.0,
         mean_interactions=10.0,
     )
     parent = list(range(count + 1))

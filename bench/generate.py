@@ -360,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--interactions", type=int, default=10_000_000)
-    parser.add_argument("--transactions", type=int, default=3_000_000)
+    parser.add_argument("--transactions", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", type=int, default=20_000, help="rows (0 to skip)")
     parser.add_argument("--truncate", action="store_true", help="empty the CRM tables first")

@@ -8,6 +8,11 @@ SQL: metrics, RFM quintiles, stage rules and their history) in one transaction. 
 straightforward per-customer loop (two aggregate queries per customer through the ORM and a
 save), timed on --sample customers and extrapolated to all of them. Not a test: nothing passes
 or fails on time.
+
+Churn: `train_churn_model()` as the nightly job runs it after the refresh (three feature
+queries, two fits, every buyer scored), its time and peak memory beside the refresh's in the
+same run; its quality, the held-out AUC, beside the obvious rule's on the same customers
+(ranking by days since the last purchase).
 """
 
 from __future__ import annotations
@@ -76,6 +81,26 @@ def segments_case() -> dict:
     }
 
 
+def churn_case() -> dict:
+    from analytics.churn import train_churn_model
+
+    began = time.perf_counter()
+    model = train_churn_model()
+    return {
+        "seconds": round(time.perf_counter() - began, 1),
+        "status": model.status,
+        "reason": model.reason_text,
+        "horizon_days": model.horizon_days,
+        "training_customers": model.training_customers,
+        "held_out_customers": model.held_out_customers,
+        "held_out_churn_rate": model.held_out_churn_rate,
+        "scored_customers": model.scored_customers,
+        "auc": model.auc,
+        "recency_auc": model.recency_auc,
+        "peak_mb": round(_peak_mb()),
+    }
+
+
 def loop_case(sample: int) -> dict:
     from django.db.models import Avg, Count, Max, Min, Sum
 
@@ -111,14 +136,14 @@ def loop_case(sample: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=("product", "loop", "segments"))
+    parser.add_argument("--case", choices=("product", "loop", "segments", "churn"))
     parser.add_argument("--sample", type=int, default=5_000)
     args = parser.parse_args()
     if args.case:
         import django
 
         django.setup()
-        cases = {"product": product_case, "segments": segments_case}
+        cases = {"product": product_case, "segments": segments_case, "churn": churn_case}
         result = cases[args.case]() if args.case in cases else loop_case(args.sample)
         print(json.dumps(result))
         return
@@ -135,6 +160,24 @@ def main() -> None:
     label = "product: set-based refresh (metrics, RFM, stages)"
     print(f"{label:<58}{product['seconds']:>10,}{product['peak_mb']:>9}")
     print(f"({product['stage_changes']:,} stage changes recorded)")
+    churn = measure_in_own_process(script, "churn")
+    print()
+    print(
+        f"Churn model ({churn['horizon_days']} days): {churn['status']}; learnt from "
+        f"{churn['training_customers']:,} buyers, tested on {churn['held_out_customers']:,}, "
+        f"{churn['scored_customers']:,} scored"
+    )
+    if churn["auc"] is None:
+        print(churn["reason"])
+    print(f"{'case':<58}{'seconds':>10}{'peak MB':>9}{'AUC':>7}")
+    label = "for time: the metrics refresh above (same tables)"
+    print(f"{label:<58}{product['seconds']:>10,}{product['peak_mb']:>9}{'':>7}")
+    label = "for quality: rank by days since last purchase alone"
+    recency = "" if churn["recency_auc"] is None else f"{churn['recency_auc']:.3f}"
+    print(f"{label:<58}{'':>10}{'':>9}{recency:>7}")
+    label = "product: train_churn_model (features, 2 fits, scores)"
+    auc = "" if churn["auc"] is None else f"{churn['auc']:.3f}"
+    print(f"{label:<58}{churn['seconds']:>10,}{churn['peak_mb']:>9}{auc:>7}")
     segments = measure_in_own_process(script, "segments")
     print()
     print(f"{'segment refresh (set-based INSERT ... SELECT)':<58}{'members':>10}{'seconds':>9}")

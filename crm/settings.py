@@ -90,7 +90,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file beside the database (not in memory: the Celery worker and the browser tests'
+    # server open it too), so that runs against different databases never share one.
+    database_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(database_file.with_name(f"{database_file.stem}-test.sqlite3"))
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -135,6 +140,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -211,6 +217,11 @@ DEDUP_NIGHTLY_HOUR = env.int("DEDUP_NIGHTLY_HOUR", default=2)
 LIFECYCLE_AT_RISK_DAYS = env.int("LIFECYCLE_AT_RISK_DAYS", default=180)
 LIFECYCLE_CHURNED_DAYS = env.int("LIFECYCLE_CHURNED_DAYS", default=365)
 METRICS_HOUR = env.int("METRICS_HOUR", default=1)
+# Churn risk (analytics/churn.py), trained after the nightly metrics: a customer churns who makes
+# no paid purchase within CHURN_HORIZON_DAYS; with fewer than CHURN_MIN_CUSTOMERS buyers in
+# either the training or the held-out period no one is scored.
+CHURN_HORIZON_DAYS = env.int("CHURN_HORIZON_DAYS", default=90)
+CHURN_MIN_CUSTOMERS = env.int("CHURN_MIN_CUSTOMERS", default=500)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
@@ -241,11 +252,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+_database_tag = Path(str(DATABASES["default"]["NAME"])).stem
+# Without Redis, files under ./var: the web server and the worker share them, so figures the
+# worker computes (dashboards warmed after the nightly run) reach the pages. Each database
+# gets its own folder, so test runs on another database never read these.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / _database_tag),
+            "OPTIONS": {"MAX_ENTRIES": 5_000},
+        }
     )
 }
 

@@ -23,6 +23,8 @@ urlpatterns = [
     path("imports/", include("customers.import_urls")),
     path("duplicates/", include("customers.duplicate_urls")),
     path("exports/", include("analytics.urls")),
+    path("segments/", include("analytics.segment_urls")),
+    path("dashboards/", include("analytics.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -4,13 +4,21 @@ from collections.abc import Mapping
 from typing import Any
 
 import django_filters
+from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import bootstrap_class
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
 from customers.selectors import SEARCH_RESULT_LIMIT, newest_matches, search_customers
+
+# Shown when a list's filters no longer hold, typically a segment deleted or no longer visible
+# after the link or export was made. Such filters match no one rather than everyone.
+FILTERS_NO_LONGER_VALID = _(
+    "These filters no longer apply (a segment may have been deleted). Open the list and choose "
+    "the filters again."
+)
 
 CONSENT_CHOICES = [
     ("consent_email", _("Email")),
@@ -45,6 +53,12 @@ class CustomerFilter(django_filters.FilterSet):
         label=_("marketing consent"), choices=CONSENT_CHOICES, method="filter_consent"
     )
     archived = django_filters.BooleanFilter(label=_("archived"), method="filter_archived")
+    # analytics' segments, named by string (ARCHITECTURE.md: nothing imports analytics).
+    segment = django_filters.ModelChoiceFilter(
+        label=_("segment"),
+        queryset=lambda _request: apps.get_model("analytics", "Segment").objects.all(),
+        method="filter_segment",
+    )
 
     class Meta:
         model = Customer
@@ -58,8 +72,11 @@ class CustomerFilter(django_filters.FilterSet):
             "city",
         ]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user: Any = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if user is None or not user.has_perm("analytics.view_segment"):
+            del self.filters["segment"]
+            del self.form.fields["segment"]
         for field in self.form.fields.values():
             for widget in getattr(field.widget, "widgets", [field.widget]):
                 widget.attrs.setdefault("class", bootstrap_class(widget))
@@ -82,14 +99,26 @@ class CustomerFilter(django_filters.FilterSet):
     def filter_archived(self, queryset, name, value):
         return queryset.filter(archived_at__isnull=not value)
 
+    def filter_segment(self, queryset, name, value):
+        members = Customer.segments.through.objects.filter(segment=value, customer=OuterRef("pk"))
+        return queryset.filter(Exists(members))
+
 
 def listed_customers(
     *, user: Any, params: Mapping[str, Any], search: str = ""
 ) -> tuple[CustomerFilter, QuerySet[Customer], bool]:
     """The customers a list shows for these filter parameters and search text: the filter set
     (for its form), the customers, and whether the search matched more than it returns (a
-    search keeps its newest SEARCH_RESULT_LIMIT matches). Exports read the same set."""
-    filterset = CustomerFilter(params, queryset=search_customers(user=user, query=search))
+    search keeps its newest SEARCH_RESULT_LIMIT matches). Exports read the same set.
+
+    Filters that do not validate match no one: django-filter would drop the bad one and
+    return everyone, which an export or a bulk action must never act on. Callers that act
+    check ``filterset.is_valid()`` to say why."""
+    filterset = CustomerFilter(
+        params, queryset=search_customers(user=user, query=search), user=user
+    )
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset, Customer.objects.none(), False
     customers = filterset.qs
     capped = False
     if search:

@@ -24,6 +24,7 @@ from customers.models import Contact, Customer, CustomerMerge, LifecycleStageCha
 from customers.normalize import name_sound
 from customers.selectors import can_edit_customer
 from customers.services import CONFIRMATIONS, audit_diff, profile_snapshot
+from customers.signals import customers_merged, merge_undone
 from privacy.audit import record_event
 
 # Fields that travel together: a phone with the way it was written, an identity number with
@@ -48,6 +49,8 @@ _EMPTY = ("", None)
 _CONSENTS = ("consent_email", "consent_sms", "consent_phone")
 # Where a merge notes the "not duplicates" decisions it carried over to the survivor.
 _CARRIED_DECISIONS = "duplicate_decisions"
+# ... and what other apps moved on customers_merged (customers/signals.py), by their key.
+_CARRIED_ELSEWHERE = "carried_by_apps"
 
 
 def _related_rows() -> list[tuple[type[models.Model], str]]:
@@ -127,7 +130,16 @@ def merge_customers(
     carried = settle_after_merge(actor=actor, survivor=survivor, others=others)
     if carried:
         record.moved[_CARRIED_DECISIONS] = {"": carried}
-        record.save(update_fields=["moved"])
+    elsewhere = dict(
+        answer
+        for _receiver, answer in customers_merged.send(
+            sender=Customer, survivor=survivor, others=others
+        )
+        if answer is not None
+    )
+    if elsewhere:
+        record.moved[_CARRIED_ELSEWHERE] = elsewhere
+    record.save(update_fields=["moved"])
     _audit(actor, "customer.merge", record, survivor, others, before)
     for other in others:
         record_event(
@@ -252,7 +264,7 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     survivor.save()
     survivor.tags.set(merge.survivor_tags_before)
     for key, rows in merge.moved.items():
-        if key in ("primary_contacts", _CARRIED_DECISIONS):
+        if key in ("primary_contacts", _CARRIED_DECISIONS, _CARRIED_ELSEWHERE):
             continue
         label, field = key.rsplit(".", 1)
         model = next(m for m, f in _related_rows() if _label(m) == label and f == field)
@@ -262,6 +274,9 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
         is_primary=True
     )
     _point(others, at=None)
+    merge_undone.send(
+        sender=Customer, survivor=survivor, carried=merge.moved.get(_CARRIED_ELSEWHERE, {})
+    )
     reopen_after_undo(
         survivor=survivor,
         others=others,

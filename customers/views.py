@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -163,7 +163,6 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
             external_ids=list(customer.external_ids.all()),
             stage_changes=list(customer.stage_changes.select_related("changed_by")[:10]),
             totals=customer_totals(customer=customer),
-            metrics=_metrics_of(customer),
             categories=preferred_categories(customer=customer),
             follow_ups=open_follow_ups(customer=customer),
             duplicates=duplicates,
@@ -174,14 +173,6 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
             interaction_kinds=InteractionKind.choices,
             **kwargs,
         )
-
-
-def _metrics_of(customer: Customer):
-    """The customer's nightly metrics (analytics), or None before the first refresh."""
-    try:
-        return customer.metrics
-    except ObjectDoesNotExist:
-        return None
 
 
 def _merge_context(user, customer: Customer) -> dict[str, Any]:

@@ -34,6 +34,14 @@ _VIEW_RECORDS = [
     "interactions.view_interaction",
     "interactions.view_followup",
 ]
+_BUILD_SEGMENTS = [
+    "analytics.view_segment",
+    "analytics.add_segment",
+    "analytics.change_segment",
+    "analytics.delete_segment",
+    "analytics.view_dashboards",
+    "analytics.refresh_metrics",
+]
 _WORK_ON_CUSTOMERS = [
     "customers.add_customer",
     "customers.change_customer",
@@ -70,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
+        *_BUILD_SEGMENTS,
     ],
     SALES: [
         *_VIEW_RECORDS,
@@ -77,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Scope (own + unassigned customers) comes from lacking view_all_customers.
         "customers.view_personal_data",
         "customers.import_customers",
+        "analytics.view_segment",
     ],
     SERVICE: [
         *_VIEW_RECORDS,
@@ -84,9 +94,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_all_customers",
         "customers.view_personal_data",
         "customers.merge_customers",
+        "analytics.view_segment",
     ],
     ANALYST: [
         *_VIEW_RECORDS,
+        *_BUILD_SEGMENTS,
         "customers.view_all_customers",
         "customers.export_customers",
     ],
@@ -98,6 +110,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.export_customers",
         "customers.export_personal_data",
         "privacy.view_auditevent",
+        "analytics.view_segment",
     ],
 }
 

@@ -1,7 +1,14 @@
 import pytest
+from django.core.cache import cache
 
 from privacy import roles
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _empty_cache():
+    """Without Redis the cache is files under ./var that outlive a run; a run starts empty."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ SAMPLE_VALUES = {
     "view_pk": "1",
     "merge": "1",
     "group": "1",
+    "chart": "stages",
 }
 
 
@@ -105,6 +106,9 @@ PAGE_MATRIX = {
         "/exports/new/",
         _statuses({roles.ADMINISTRATOR, roles.ANALYST, roles.PRIVACY_OFFICER}),
     ),
+    "segments": ("/segments/", _statuses(EVERY_ROLE)),
+    "new segment": ("/segments/new/", _statuses({roles.ADMINISTRATOR, roles.ANALYST})),
+    "dashboards": ("/dashboards/", _statuses({roles.ADMINISTRATOR, roles.ANALYST})),
     # Django admin sends non-staff to its login page.
     "admin": ("/admin/", _statuses({roles.ADMINISTRATOR}, denied=302)),
     "audit log": ("/admin/privacy/auditevent/", _statuses({roles.ADMINISTRATOR}, denied=302)),

@@ -245,15 +245,29 @@ def test_the_customer_page_shows_the_portrait(client, service_user):
     client.force_login(service_user)
     url = f"/customers/{customer.pk}/"
     before = client.get(url)
-    assert before.context["metrics"] is None  # not refreshed yet: no figures shown
+    assert "RFM" not in before.content.decode()  # not refreshed yet: no figures shown
     assert [category for category, _ in before.context["categories"]] == ["Tea", "Tableware"]
     refresh_metrics(as_of=AS_OF)
     page = client.get(url)
     html = page.content.decode()
     # Two buyers: more recent and higher spend rank second of two (3); one order each ties
     # at the lowest score (1).
-    assert page.context["metrics"].rfm == "313"
+    assert ">313</span> R 3 · F 1 · M 3" in html
     assert CustomerMetrics.objects.get(customer=occasional).rfm == "111"
     assert "Tea · Tableware" in html
     assert "1 complaint" in html
     assert "satisfaction 2.0/5" in html
+
+
+def test_a_refresh_keeps_the_churn_scores_of_buyers_until_the_model_scores_again():
+    customers = _history()
+    refresh_metrics(as_of=AS_OF)
+    buyers = list(CustomerMetrics.objects.filter(orders__gt=0).values_list("pk", flat=True))
+    CustomerMetrics.objects.filter(pk__in=buyers).update(churn_risk=0.25)
+    gone = customers[1]
+    services.archive_customer(actor=None, customer=gone)
+    refresh_metrics(as_of=AS_OF)
+    kept = dict(CustomerMetrics.objects.values_list("pk", "churn_risk"))
+    assert gone.pk not in kept
+    assert {pk for pk, risk in kept.items() if risk == 0.25} == set(buyers) - {gone.pk}
+    assert all(risk is None for pk, risk in kept.items() if pk not in buyers)

@@ -139,6 +139,9 @@ def test_the_tag_condition(people):
         _all({"field": "revenue", "operator": "between", "value": "12"}),
         _all({"field": "city", "operator": "in", "value": ["x"] * 1001}),
         _all({"field": "city", "operator": "is", "value": 5}),
+        _all({"field": "city", "operator": "is", "value": ""}),
+        _all({"field": "company_name", "operator": "contains", "value": "  "}),
+        _all({"field": "city", "operator": "in", "value": ["上海", ""]}),
         {"match": "all", "rules": []},
         {"match": "any", "rules": [{"match": "all", "rules": []}]},
         _all(_all(_all(_all(_all({"field": "city", "operator": "is_empty"}))))),
@@ -208,7 +211,7 @@ def test_every_accepted_rule_compiles(people):
     }
     compiled = 0
     for name, field in segments.FIELDS.items():
-        values = samples.get(field.kind) or (field.choices[0], list(field.choices[:2]))
+        values = samples.get(field.kind) or (field.values[0], list(field.values[:2]))
         for operator in segments.OPERATORS[field.kind]:
             for value in values:
                 rules = _all({"field": name, "operator": operator, "value": value})

@@ -206,3 +206,50 @@ def test_service_reviews_a_duplicate_group_merges_it_and_undoes_the_merge(page, 
     page.get_by_role("button", name="Undo merge").click()
     expect(page.get_by_role("alert")).to_contain_text("The merge was undone")
     assert Customer.objects.filter(merged_into__isnull=False).count() == 0
+
+
+def test_analyst_builds_a_segment_with_a_live_count_and_exports_it(
+    page, log_in, make_user, tmp_path, settings
+):
+    from celery.contrib.testing.worker import start_worker
+
+    from crm.celery import app as celery_app
+
+    settings.MEDIA_ROOT = tmp_path
+    analyst = make_user(roles.ANALYST)
+    CustomerFactory(name="王丽娟", city="上海", lifecycle_stage="lead")
+    CustomerFactory(name="李娜", city="上海", lifecycle_stage="repeat")
+    CustomerFactory(name="Anna Schmidt", city="Berlin", lifecycle_stage="lead")
+    log_in(analyst)
+    page.goto("/segments/")
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_label("Name", exact=True).fill("Shanghai customers")
+    page.get_by_role("button", name="Add condition").click()
+    page.get_by_label("Field").select_option("city")
+    page.get_by_label("Value").fill("上海")
+    expect(page.locator("#segment-count")).to_contain_text("2 customers match")
+    # An "any" group inside: Shanghai and (lead or churned).
+    page.get_by_role("button", name="Add group").click()
+    group = page.locator(".group .group")
+    group.get_by_label("Field").select_option("lifecycle_stage")
+    group.get_by_label("Value").select_option("lead")
+    expect(page.locator("#segment-count")).to_contain_text("1 customer matches")
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("heading", name="Shanghai customers")).to_be_visible()
+        for _attempt in range(40):  # the worker refreshes the members after the save
+            if page.locator("#segment-size").inner_text() == "1":
+                break
+            page.wait_for_timeout(250)
+            page.reload()
+        expect(page.locator("#segment-size")).to_have_text("1")
+        expect(page.locator("#members")).to_contain_text("王丽娟")
+        page.get_by_role("link", name="Export").click()
+        page.get_by_role("button", name="Prepare the file").click()
+        download_link = page.get_by_role("link", name="Download")
+        expect(download_link).to_be_visible(timeout=20_000)
+    with page.expect_download() as download:
+        download_link.click()
+    lines = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith("王丽娟,")

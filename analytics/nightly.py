@@ -1,0 +1,32 @@
+"""The nightly analytics run, in the order each part needs the one before: metrics and stages,
+the churn model on them, the segments built on both, then the dashboards' figures. The beat,
+the *Recompute now* button and the demo data all run this."""
+
+from __future__ import annotations
+
+import logging
+
+from analytics.churn import train_churn_model
+from analytics.dashboards import warm_dashboards
+from analytics.metrics import refresh_metrics
+from analytics.models import MetricsRun
+from analytics.segments import ensure_ready_made_segments, refresh_segments
+
+logger = logging.getLogger(__name__)
+
+
+def refresh_analytics(*, queued_run_id: int | None = None) -> MetricsRun | None:
+    """Recompute everything analysts read. A failed churn model (recorded as failed, its
+    previous scores kept) is logged and does not keep the segments or dashboards back. With
+    `queued_run_id` (metrics.request_refresh), nothing if that run was taken already."""
+    run = refresh_metrics(queued_run_id=queued_run_id)
+    if run is None:
+        return None
+    try:
+        train_churn_model()
+    except Exception:
+        logger.exception("Churn model training failed; the previous scores were kept")
+    ensure_ready_made_segments()
+    refresh_segments()
+    warm_dashboards()
+    return run
