@@ -160,6 +160,14 @@ def _compute(as_of) -> int:
     _execute(f"DELETE FROM {tables['metrics']}", {})  # noqa: S608  (table names from models)
     recency = dialect.days_between.format(later="%(now)s", earlier="t.last_at")
     by_kind = dialect.json_object_agg.format(key="k.kind", value="k.n")
+    # RFM quintiles among customers who bought: the lowest fifth scores 1, the highest 5.
+    # Ties share the lowest score of their range (RANK, not NTILE), so a score depends only on
+    # the data, never on row order, and the many one-order buyers never look frequent. Ranked
+    # in the same statement as the figures, so that each metrics row is written once.
+    quintile = (
+        "CASE WHEN m.orders > 0 THEN 1 + (5 * (RANK() OVER (PARTITION BY m.orders > 0 "
+        "ORDER BY {column}) - 1)) / COUNT(*) OVER (PARTITION BY m.orders > 0) END"
+    )
     # Identifiers come from the models and the dialect table above; values are parameters.
     # Money is summed in whole cents and the average rounded half up in integers, so that
     # SQLite (which sums in floating point) and PostgreSQL give the same figures.
@@ -167,48 +175,57 @@ def _compute(as_of) -> int:
         INSERT INTO {tables["metrics"]} (
             customer_id, orders, revenue, average_order_value, first_purchase_at,
             last_purchase_at, recency_days, repeat_buyer, interactions, interactions_by_kind,
-            complaints, average_satisfaction, churn_risk, refreshed_at
+            complaints, average_satisfaction, churn_risk, refreshed_at,
+            recency_score, frequency_score, monetary_score
         )
         SELECT
-            c.id,
-            COALESCE(t.orders, 0),
-            COALESCE(t.cents, 0) / 100.0,
-            CASE WHEN t.orders > 0 THEN ((2 * t.cents + t.orders) / (2 * t.orders)) / 100.0 END,
-            t.first_at,
-            t.last_at,
-            CASE WHEN t.orders > 0 THEN {recency} END,
-            COALESCE(t.orders, 0) >= 2,
-            COALESCE(i.total, 0),
-            COALESCE(i.by_kind, '{{}}'),
-            COALESCE(i.complaints, 0),
-            CASE WHEN i.rated > 0 THEN 1.0 * i.rating_sum / i.rated END,
-            CASE WHEN t.orders > 0 THEN carried.churn_risk END,
-            %(now)s
-        FROM {tables["customer"]} c
-        LEFT JOIN (
-            SELECT customer_id, COUNT(*) AS orders,
-                   CAST(ROUND(SUM(amount) * 100) AS BIGINT) AS cents,
-                   MIN(occurred_at) AS first_at, MAX(occurred_at) AS last_at
-            FROM {tables["transaction"]}
-            WHERE status = %(paid)s AND occurred_at <= %(now)s
-            GROUP BY customer_id
-        ) t ON t.customer_id = c.id
-        LEFT JOIN (
-            SELECT k.customer_id, SUM(k.n) AS total,
-                   SUM(CASE WHEN k.kind = %(complaint)s THEN k.n ELSE 0 END) AS complaints,
-                   SUM(k.rating_sum) AS rating_sum, SUM(k.rated) AS rated,
-                   {by_kind} AS by_kind
-            FROM (
-                SELECT customer_id, kind, COUNT(*) AS n,
-                       SUM(satisfaction) AS rating_sum, COUNT(satisfaction) AS rated
-                FROM {tables["interaction"]}
-                WHERE occurred_at <= %(now)s
-                GROUP BY customer_id, kind
-            ) k
-            GROUP BY k.customer_id
-        ) i ON i.customer_id = c.id
-        LEFT JOIN churn_carried carried ON carried.customer_id = c.id
-        WHERE c.merged_into_id IS NULL AND c.archived_at IS NULL
+            m.customer_id, m.orders, m.cents / 100.0, m.average_order, m.first_at, m.last_at,
+            m.recency, m.orders >= 2, m.interactions, m.by_kind, m.complaints, m.satisfaction,
+            m.churn_risk, %(now)s,
+            {quintile.format(column="m.last_at")},
+            {quintile.format(column="m.orders")},
+            {quintile.format(column="m.cents")}
+        FROM (
+            SELECT
+                c.id AS customer_id,
+                COALESCE(t.orders, 0) AS orders,
+                COALESCE(t.cents, 0) AS cents,
+                CASE WHEN t.orders > 0
+                     THEN ((2 * t.cents + t.orders) / (2 * t.orders)) / 100.0 END AS average_order,
+                t.first_at,
+                t.last_at,
+                CASE WHEN t.orders > 0 THEN {recency} END AS recency,
+                COALESCE(i.total, 0) AS interactions,
+                COALESCE(i.by_kind, '{{}}') AS by_kind,
+                COALESCE(i.complaints, 0) AS complaints,
+                CASE WHEN i.rated > 0 THEN 1.0 * i.rating_sum / i.rated END AS satisfaction,
+                CASE WHEN t.orders > 0 THEN carried.churn_risk END AS churn_risk
+            FROM {tables["customer"]} c
+            LEFT JOIN (
+                SELECT customer_id, COUNT(*) AS orders,
+                       CAST(ROUND(SUM(amount) * 100) AS BIGINT) AS cents,
+                       MIN(occurred_at) AS first_at, MAX(occurred_at) AS last_at
+                FROM {tables["transaction"]}
+                WHERE status = %(paid)s AND occurred_at <= %(now)s
+                GROUP BY customer_id
+            ) t ON t.customer_id = c.id
+            LEFT JOIN (
+                SELECT k.customer_id, SUM(k.n) AS total,
+                       SUM(CASE WHEN k.kind = %(complaint)s THEN k.n ELSE 0 END) AS complaints,
+                       SUM(k.rating_sum) AS rating_sum, SUM(k.rated) AS rated,
+                       {by_kind} AS by_kind
+                FROM (
+                    SELECT customer_id, kind, COUNT(*) AS n,
+                           SUM(satisfaction) AS rating_sum, COUNT(satisfaction) AS rated
+                    FROM {tables["interaction"]}
+                    WHERE occurred_at <= %(now)s
+                    GROUP BY customer_id, kind
+                ) k
+                GROUP BY k.customer_id
+            ) i ON i.customer_id = c.id
+            LEFT JOIN churn_carried carried ON carried.customer_id = c.id
+            WHERE c.merged_into_id IS NULL AND c.archived_at IS NULL
+        ) m
     """  # noqa: S608
     count = _execute(
         sql,
@@ -219,30 +236,7 @@ def _compute(as_of) -> int:
         },
     )
     _execute("DROP TABLE churn_carried", {})
-    _score()
     return count
-
-
-def _score() -> None:
-    """RFM quintiles among customers who bought: the lowest fifth scores 1, the highest 5.
-    Ties share the lowest score of their range (RANK, not NTILE), so a score depends only on
-    the data, never on row order, and the many one-order buyers never look frequent."""
-    table = _tables()["metrics"]
-    quintile = "1 + (5 * (RANK() OVER (ORDER BY {column}) - 1)) / COUNT(*) OVER ()"
-    sql = f"""
-        UPDATE {table}
-        SET recency_score = s.r, frequency_score = s.f, monetary_score = s.m
-        FROM (
-            SELECT customer_id,
-                   {quintile.format(column="last_purchase_at")} AS r,
-                   {quintile.format(column="orders")} AS f,
-                   {quintile.format(column="revenue")} AS m
-            FROM {table}
-            WHERE orders > 0
-        ) s
-        WHERE {table}.customer_id = s.customer_id
-    """  # noqa: S608
-    _execute(sql, {})
 
 
 def stage_rule(*, orders: int, recency_days: int | None) -> str | None:
