@@ -17,6 +17,7 @@ from customers.models import (
 from customers.presentation import display_personal
 from customers.resources import CustomerResource, ImportExportAdminMixin
 from customers.selectors import can_view_personal_data, customers_visible_to
+from privacy.admin import ReadOnlyAdmin
 
 MASKED_FORM_FIELDS = ("phone", "email", "street", "postcode")
 READONLY_FIELDS = (
@@ -249,20 +250,11 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(LifecycleStageChange)
-class LifecycleStageChangeAdmin(admin.ModelAdmin):
+class LifecycleStageChangeAdmin(ReadOnlyAdmin):
     list_display = ("customer", "from_stage", "to_stage", "changed_at", "changed_by")
     list_filter = ("to_stage",)
     list_select_related = ("customer", "changed_by")
     search_fields = ("customer__name",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 admin.site.empty_value_display = "—"

@@ -23,9 +23,16 @@ from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
 from customers.normalize import name_sound
 from customers.selectors import can_edit_customer
-from customers.services import CONFIRMATIONS, audit_diff, profile_snapshot
+from customers.services import (
+    CONFIRMATIONS,
+    audit_diff,
+    note_consent_changes,
+    profile_snapshot,
+)
 from customers.signals import customers_merged, merge_undone
+from privacy import consent
 from privacy.audit import record_event
+from privacy.models import ConsentSource
 
 # Fields that travel together: a phone with the way it was written, an identity number with
 # its blind index and mask, a name with its parts, an address as a whole.
@@ -46,11 +53,14 @@ FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 # A group is "empty" on a customer when its first field is.
 _EMPTY = ("", None)
-_CONSENTS = ("consent_email", "consent_sms", "consent_phone")
+_CONSENTS = tuple(consent.PURPOSES_BY_FIELD)
 # Where a merge notes the "not duplicates" decisions it carried over to the survivor.
 _CARRIED_DECISIONS = "duplicate_decisions"
 # ... and what other apps moved on customers_merged (customers/signals.py), by their key.
 _CARRIED_ELSEWHERE = "carried_by_apps"
+# The consent ledger's evidence for a change a merge or its undo made.
+_MERGE_EVIDENCE = _("Duplicate records merged; a consent stands only where every record gave it.")
+_UNDO_EVIDENCE = _("Merge undone; the consents are as before it.")
 
 
 def _related_rows() -> list[tuple[type[models.Model], str]]:
@@ -112,8 +122,12 @@ def merge_customers(
         survivor_tags_before=sorted(survivor.tags.values_list("pk", flat=True)),
     )
     record.merged.set(others)
+    consents_before = consent.statuses(survivor)
     _take_values(survivor, [survivor, *others], field_choices or {})
     survivor.save()
+    note_consent_changes(
+        actor, survivor, consents_before, ConsentSource.STAFF, str(_MERGE_EVIDENCE)
+    )
     if survivor.lifecycle_stage != before["lifecycle_stage"]:
         LifecycleStageChange.objects.create(
             customer=survivor,
@@ -184,9 +198,9 @@ def _take_values(survivor: Customer, customers: list[Customer], choices: Mapping
             setattr(survivor, field, getattr(source, field))
     notes = [c.notes.strip() for c in newest_first if c.notes.strip()]
     survivor.notes = "\n\n".join(dict.fromkeys(notes))
-    # Marketing needs every record's consent: one that never gave it (or withdrew) wins.
-    for consent in _CONSENTS:
-        setattr(survivor, consent, all(getattr(c, consent) for c in customers))
+    # A consent needs every record's: one that never gave it (or withdrew) wins.
+    for status in _CONSENTS:
+        setattr(survivor, status, all(getattr(c, status) for c in customers))
     activity = [c.last_activity_at for c in customers if c.last_activity_at]
     survivor.last_activity_at = max(activity) if activity else None
     survivor.created_at = min(c.created_at for c in customers)
@@ -256,12 +270,14 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     if merge.undone_at or latest is None or latest.pk != merge.pk or survivor.merged_into_id:
         raise ValidationError(_("Only the last merge of a customer can be undone."))
     before_undo = profile_snapshot(survivor)
+    consents_before = consent.statuses(survivor)
     for field in Customer._meta.concrete_fields:
         if field.attname in merge.survivor_before:
             setattr(survivor, field.attname, field.to_python(merge.survivor_before[field.attname]))
     # Merges made before names kept their sound: recompute it with the name restored.
     survivor.name_pinyin, survivor.name_key = name_sound(survivor.name)
     survivor.save()
+    note_consent_changes(actor, survivor, consents_before, ConsentSource.STAFF, str(_UNDO_EVIDENCE))
     survivor.tags.set(merge.survivor_tags_before)
     for key, rows in merge.moved.items():
         if key in ("primary_contacts", _CARRIED_DECISIONS, _CARRIED_ELSEWHERE):

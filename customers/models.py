@@ -176,6 +176,14 @@ class Customer(models.Model):
     consent_email = models.BooleanField(_("email marketing consent"), default=False)
     consent_sms = models.BooleanField(_("SMS marketing consent"), default=False)
     consent_phone = models.BooleanField(_("phone marketing consent"), default=False)
+    # Current status of the other purposes of the consent ledger (privacy.ConsentRecord).
+    consent_profiling = models.BooleanField(_("profiling consent"), default=False)
+    consent_third_parties = models.BooleanField(
+        _("consent to sharing with third parties"), default=False
+    )
+    consent_sensitive = models.BooleanField(
+        _("consent to processing sensitive data"), default=False
+    )
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -18,6 +18,7 @@ from customers.forms import EDITABLE_FIELDS
 from customers.models import Customer
 from privacy.audit import record_event
 from privacy.masking import mask
+from privacy.models import ConsentSource
 from privacy.tabular import neutralise, unneutralise
 
 # The profile as the customer form edits it; owners and company sizes stay out of files.
@@ -103,7 +104,7 @@ class CustomerResource(AuditedResource):
 
     def do_instance_save(self, instance: Customer, is_create: bool) -> None:
         # One write path: the services validate, record stage history and audit.
-        values = instance.raw_import_values
+        values = {**instance.raw_import_values, "consent_source": ConsentSource.IMPORT}
         if is_create:
             instance.pk = services.create_customer(actor=self.actor, **values).pk
         else:

@@ -45,9 +45,10 @@ from customers.normalize import (
     parse_date,
     split_person_name,
 )
-from privacy import crypto
+from privacy import consent, crypto
 from privacy.audit import record_event, save_reference_record
 from privacy.masking import mask, mask_id_number
+from privacy.models import ConsentRecord, ConsentSource
 
 ID_NUMBER_CONTEXT = "customers.Customer.id_number"
 
@@ -294,12 +295,14 @@ def create_customer(
     name: str,
     tags: Iterable[Tag] = (),
     external_ids: Iterable[tuple[str, str]] = (),
+    consent_source: str = ConsentSource.STAFF,
     **profile: Any,
 ) -> Customer:
     """Create a customer from raw values (normalised here).
 
-    Raises ValidationError (per field) for invalid values; records `customer.create`.
-    Persons without explicit family/given names get them split from `name`.
+    Raises ValidationError (per field) for invalid values; records `customer.create`, and
+    the consents given in the ledger (through `consent_source`). Persons without explicit
+    family/given names get them split from `name`.
     """
     clean = normalise_profile({"name": name, **profile})
     id_number = clean.pop("id_number", "")
@@ -316,6 +319,7 @@ def create_customer(
         customer.tags.set(tags)
     for system, external_id in external_ids:
         ExternalId.objects.create(customer=customer, system=system, external_id=external_id)
+    note_consent_changes(actor, customer, {}, consent_source)
     record_event(
         actor=actor,
         action="customer.create",
@@ -326,12 +330,16 @@ def create_customer(
 
 
 @transaction.atomic
-def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Customer:
+def update_customer(
+    *, actor: Any, customer: Customer, consent_source: str = ConsentSource.STAFF, **changes: Any
+) -> Customer:
     """Change profile fields from raw values; only fields whose value really changes are
     written and audited (`customer.update`). A lifecycle-stage change is added to the stage
-    history. Raises ValidationError per field. Passing `id_number=""` removes the number."""
+    history, a consent change to the consent ledger (through `consent_source`). Raises
+    ValidationError per field. Passing `id_number=""` removes the number."""
     clean = normalise_profile(changes, country=customer.country)
     before = profile_snapshot(customer)
+    consents_before = consent.statuses(customer)
     if "id_number" in clean:
         customer.id_document_kind = clean.pop("id_document_kind")
         apply_id_number(customer, clean.pop("id_number"))
@@ -351,6 +359,7 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
             from_stage=before["lifecycle_stage"],
             to_stage=customer.lifecycle_stage,
         )
+    note_consent_changes(actor, customer, consents_before, consent_source)
     record_event(
         actor=actor,
         action="customer.update",
@@ -358,6 +367,21 @@ def update_customer(*, actor: Any, customer: Customer, **changes: Any) -> Custom
         changes=audit_diff(before, after),
     )
     return customer
+
+
+def note_consent_changes(
+    actor: Any, customer: Customer, before: dict[str, bool], source: str, evidence: str = ""
+) -> None:
+    """Add to the consent ledger what a write changed in the customer's consents."""
+    entries = consent.ledger_entries(
+        customer,
+        before,
+        source=source,
+        actor=actor,
+        evidence=evidence,
+        policy=consent.policy_in_force(),
+    )
+    ConsentRecord.objects.bulk_create(entries)
 
 
 def change_lifecycle_stage(*, actor: Any, customer: Customer, stage: LifecycleStage) -> Customer:

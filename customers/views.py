@@ -47,8 +47,12 @@ from interactions.selectors import (
     open_follow_ups,
     preferred_categories,
 )
+from privacy import consent
+from privacy.forms import ConsentForm
+from privacy.models import ConsentPurpose, ConsentSource
 
 PAGE_SIZE = 50
+CONSENT_HISTORY_SHOWN = 20
 SEARCHES_SESSION_KEY = "customer_searches"
 MAX_REMEMBERED_SEARCHES = 20
 
@@ -171,6 +175,16 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
             next_cursor=next_cursor,
             kind="",
             interaction_kinds=InteractionKind.choices,
+            consents=[
+                (ConsentPurpose(purpose).label, getattr(customer, field))
+                for purpose, field in consent.STATUS_FIELDS.items()
+            ],
+            consent_history=list(
+                customer.consent_records.select_related("policy", "recorded_by")[
+                    :CONSENT_HISTORY_SHOWN
+                ]
+            ),
+            consent_form=ConsentForm() if user.has_perm("privacy.add_consentrecord") else None,
             **kwargs,
         )
 
@@ -433,6 +447,33 @@ class RevealIdNumberView(PermissionRequiredMixin, View):
         )
         response["Cache-Control"] = "no-store"
         return response
+
+
+class RecordConsentView(PermissionRequiredMixin, View):
+    """A consent given or withdrawn, with its evidence, into the consent ledger. Anyone who
+    may see the customer and record consents may do it (a privacy officer handling a
+    withdrawal edits nothing else)."""
+
+    permission_required = ["customers.view_customer", "privacy.add_consentrecord"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_customer_for(request.user, pk)
+        form = ConsentForm(request.POST)
+        if form.is_valid():
+            consent.record_consent(
+                actor=request.user,
+                customer=customer,
+                purpose=form.cleaned_data["purpose"],
+                granted=form.cleaned_data["decision"] == ConsentForm.GRANT,
+                source=ConsentSource.STAFF,
+                evidence=form.cleaned_data["evidence"],
+            )
+            messages.success(request, _("Consent recorded."))
+        else:
+            for problems in form.errors.values():
+                for problem in problems:
+                    messages.error(request, problem)
+        return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]) + "#consent")
 
 
 class ArchiveCustomerView(PermissionRequiredMixin, View):

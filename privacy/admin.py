@@ -1,10 +1,24 @@
 from django.contrib import admin
+from django.utils import timezone
 
-from privacy.models import AuditEvent
+from privacy.models import AuditEvent, ConsentRecord, PrivacyPolicy
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that are history: shown, never added, edited or deleted in admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit log, read-only: nobody edits or deletes history, not even administrators."""
 
     list_display = (
@@ -21,11 +35,33 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:
-        return False
+
+@admin.register(PrivacyPolicy)
+class PrivacyPolicyAdmin(admin.ModelAdmin):
+    """Policy versions: added ahead and corrected until they take effect; from then on
+    consents refer to them, so they stay as they were."""
+
+    list_display = ("version", "effective_from", "created_at")
+    search_fields = ("version",)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
+        return super().has_change_permission(request, obj) and not _in_effect(obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        return super().has_delete_permission(request, obj) and not _in_effect(obj)
+
+
+def _in_effect(policy: PrivacyPolicy | None) -> bool:
+    return policy is not None and policy.effective_from <= timezone.localdate()
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyAdmin):
+    """The consent ledger, read-only: entries are added through the product, never edited."""
+
+    list_display = ("recorded_at", "customer_id", "purpose", "granted", "source", "policy")
+    list_filter = ("purpose", "granted", "source")
+    search_fields = ("=customer__id",)
+    date_hierarchy = "recorded_at"
+    show_full_result_count = False
+    raw_id_fields = ("customer",)

@@ -1,7 +1,9 @@
-"""The audit log: who did what to which record, when and from where."""
+"""The audit log (who did what to which record, when and from where), the consent ledger
+and the privacy policy versions."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,3 +47,85 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class ConsentPurpose(models.TextChoices):
+    """What a customer may consent to. The three marketing channels are also kept on the
+    customer as current status (consent_email, ...), which lists and segments filter on."""
+
+    EMAIL = "marketing_email", _("Marketing by email")
+    SMS = "marketing_sms", _("Marketing by SMS")
+    PHONE = "marketing_phone", _("Marketing by phone")
+    PROFILING = "profiling", _("Profiling (analysis of purchases and behaviour)")
+    THIRD_PARTIES = "third_parties", _("Sharing with third parties")
+    SENSITIVE = "sensitive_data", _("Processing of sensitive data (identity number)")
+
+
+class ConsentSource(models.TextChoices):
+    FORM = "form", _("Web form")
+    IMPORT = "import", _("Import")
+    STAFF = "staff", _("Staff")
+    API = "api", _("API")
+
+
+class PrivacyPolicy(models.Model):
+    """A version of the privacy policy customers agree to; the one in force on a day is the
+    latest whose effective date has come."""
+
+    version = models.CharField(_("version"), max_length=40, unique=True)
+    effective_from = models.DateField(_("effective from"))
+    summary = models.TextField(_("what changed"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_from", "-pk"]
+        verbose_name = _("privacy policy version")
+        verbose_name_plural = _("privacy policy versions")
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class ConsentRecord(models.Model):
+    """One entry of the consent ledger: a purpose granted or withdrawn, when, through what,
+    with what evidence, under which policy version. Entries are only ever added; the
+    customer's current status is the newest entry per purpose."""
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="consent_records",
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"))
+    recorded_at = models.DateTimeField(_("when"), default=timezone.now)
+    source = models.CharField(_("through"), max_length=10, choices=ConsentSource.choices)
+    evidence = models.TextField(_("evidence"), blank=True)
+    policy = models.ForeignKey(
+        PrivacyPolicy,
+        verbose_name=_("policy version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        indexes = [
+            models.Index(fields=["customer", "purpose", "-recorded_at"], name="consent_current_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {'granted' if self.granted else 'withdrawn'}"

@@ -52,6 +52,8 @@ _WORK_ON_CUSTOMERS = [
     "interactions.add_interaction",
     "interactions.add_followup",
     "interactions.change_followup",
+    # Record a consent given or withdrawn, with its evidence (the consent ledger).
+    "privacy.add_consentrecord",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -74,6 +76,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "interactions.add_product",
         "interactions.change_product",
         "privacy.view_auditevent",
+        "privacy.view_consentrecord",
+        "privacy.view_privacypolicy",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
@@ -110,6 +114,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.export_customers",
         "customers.export_personal_data",
         "privacy.view_auditevent",
+        "privacy.add_consentrecord",
+        "privacy.view_consentrecord",
+        "privacy.view_privacypolicy",
+        "privacy.add_privacypolicy",
+        "privacy.change_privacypolicy",
         "analytics.view_segment",
     ],
 }

@@ -51,7 +51,8 @@ from customers.services import (
     follow_changes,
     normalise_profile,
 )
-from privacy import crypto
+from privacy import consent, crypto
+from privacy.models import ConsentRecord, ConsentSource
 
 FIELDS = CUSTOMER_FIELDS
 
@@ -398,6 +399,8 @@ class _Writer:
         self.changed_fields: set[str] = set()
         self.stage_changes: list[tuple[Customer, str, str]] = []
         self.add_tags: list[tuple[Customer, set[str]]] = []
+        # Each updated customer's consents before this batch, for the consent ledger.
+        self.consents_before: dict[int, dict[str, bool]] = {}
         # External ids already held (found in the database, or linked earlier in this batch).
         self.linked = linked
 
@@ -457,6 +460,7 @@ class _Writer:
         if self.options.policy == UpdatePolicy.SKIP:
             return "unchanged"
         before_stage = customer.lifecycle_stage
+        self.consents_before.setdefault(customer.pk, consent.statuses(customer))
         changed = self._merge(customer, row)
         if self.options.owner is not None and customer.owner_id is None:
             customer.owner = self.options.owner
@@ -571,11 +575,33 @@ class _Writer:
                     for customer, value in self.new_links
                 ],
             )
+        self._save_consents(actor)
         new_tagging = [
             (customer, names) for customer in self.new if (names := self.new_tags[id(customer)])
         ]
         if new_tagging or self.add_tags:
             self._save_tags(new_tagging, self.add_tags)
+
+    def _save_consents(self, actor: Any) -> None:
+        """The consent ledger's entries for what the batch gave or withdrew."""
+        policy = consent.policy_in_force()
+        evidence = f"import #{self.options.job.pk}" if self.options.job else "import"
+        before = [(customer, {}) for customer in self.new] + [
+            (customer, self.consents_before[pk]) for pk, customer in self.changed.items()
+        ]
+        ConsentRecord.objects.bulk_create(
+            entry
+            for customer, statuses in before
+            for entry in consent.ledger_entries(
+                customer,
+                statuses,
+                source=ConsentSource.IMPORT,
+                actor=actor,
+                evidence=evidence,
+                policy=policy,
+                at=self.now,
+            )
+        )
 
     @staticmethod
     def _save_tags(

@@ -8,8 +8,8 @@ from customers.models import Customer, DuplicateCandidate, LifecycleStage
 from customers.normalize import normalize_email, normalize_phone
 from customers.services import ID_NUMBER_CONTEXT
 from interactions.models import Transaction
-from privacy import crypto, roles
-from privacy.models import AuditEvent
+from privacy import consent, crypto, roles
+from privacy.models import AuditEvent, ConsentRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +69,16 @@ def test_seed_demo_creates_one_account_per_role_and_consistent_data(credentials_
     )
     assert Transaction.objects.exists()
     assert AuditEvent.objects.filter(action="demo.seed").count() == 1
+    # Every marketing consent the demo customers hold has the ledger entry that gave it.
+    for purpose, field in consent.STATUS_FIELDS.items():
+        holders = set(customers.filter(**{field: True}).values_list("pk", flat=True))
+        granted = set(
+            ConsentRecord.objects.filter(purpose=purpose, granted=True).values_list(
+                "customer_id", flat=True
+            )
+        )
+        assert holders == granted, purpose
+    assert ConsentRecord.objects.filter(policy__isnull=True).count() == 0
 
 
 def test_seed_demo_is_idempotent(credentials_file):

@@ -12,6 +12,7 @@ per database, for whoever missed the output.
 
 from __future__ import annotations
 
+import datetime
 import os
 import random
 import secrets
@@ -39,6 +40,7 @@ from customers.models import (
     LifecycleStage,
     LifecycleStageChange,
     ScanMode,
+    SourceChannel,
     Tag,
 )
 from interactions.models import (
@@ -49,8 +51,9 @@ from interactions.models import (
     Transaction,
     TransactionLine,
 )
+from privacy import consent
 from privacy.audit import audit_context, record_event
-from privacy.models import AuditChannel
+from privacy.models import AuditChannel, ConsentRecord, ConsentSource, PrivacyPolicy
 from privacy.roles import (
     ADMINISTRATOR,
     ANALYST,
@@ -328,6 +331,7 @@ class Command(BaseCommand):
         # and an audit event per row, are skipped: one audit event covers the whole load.
         counts["customers"] = _bulk(Customer, customer_rows)
         counts["contacts"] = _bulk(Contact, contact_rows)
+        counts["consent_records"] = self._consents(customer_rows, now)
         counts["external_ids"] = _bulk(
             ExternalId, demodata.external_ids(scenario, plans, start_id=_next_id(ExternalId))
         )
@@ -369,6 +373,37 @@ class Command(BaseCommand):
             for statement in reset:
                 cursor.execute(statement)
         return counts
+
+    @staticmethod
+    def _consents(customer_rows: list[Any], now: Any) -> int:
+        """Two policy versions and, for every marketing consent a demo customer holds, the
+        ledger entry that gave it: on the web form for web-form customers, else by staff,
+        under the policy in force that day."""
+        older, newer = (
+            PrivacyPolicy.objects.get_or_create(
+                version=version,
+                defaults={"effective_from": (now - datetime.timedelta(days=days)).date()},
+            )[0]
+            for version, days in (("2024-01", 1_000), ("2026-06", 170))
+        )
+        records = [
+            ConsentRecord(
+                customer_id=row.id,
+                purpose=purpose,
+                granted=True,
+                recorded_at=row.created_at,
+                source=ConsentSource.FORM
+                if row.source_channel == SourceChannel.WEB_FORM
+                else ConsentSource.STAFF,
+                evidence="demo data",
+                policy=newer if row.created_at.date() >= newer.effective_from else older,
+            )
+            for row in customer_rows
+            for field, purpose in consent.PURPOSES_BY_FIELD.items()
+            if getattr(row, field, False)
+        ]
+        ConsentRecord.objects.bulk_create(records, batch_size=BATCH_SIZE)
+        return len(records)
 
     @staticmethod
     def _follow_ups(

@@ -1,0 +1,113 @@
+"""The consent ledger: every grant and withdrawal, per customer and purpose, is an added
+ConsentRecord (through what, evidence, policy version, who); the customer's consent_* fields
+hold the current status that lists, segments and exports filter on. Both change together,
+only here: `record_consent` for a consent given or withdrawn on its own, `ledger_entries` for
+the consents a profile write changed (form, import, merge)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from privacy.audit import record_event
+from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
+
+# Each purpose's current status on the customer.
+STATUS_FIELDS = {
+    ConsentPurpose.EMAIL: "consent_email",
+    ConsentPurpose.SMS: "consent_sms",
+    ConsentPurpose.PHONE: "consent_phone",
+    ConsentPurpose.PROFILING: "consent_profiling",
+    ConsentPurpose.THIRD_PARTIES: "consent_third_parties",
+    ConsentPurpose.SENSITIVE: "consent_sensitive",
+}
+PURPOSES_BY_FIELD = {field: purpose for purpose, field in STATUS_FIELDS.items()}
+
+
+def policy_in_force(on: datetime.date | None = None) -> PrivacyPolicy | None:
+    """The privacy policy version in force on a day (today by default), if any."""
+    day = on or timezone.localdate()
+    return PrivacyPolicy.objects.filter(effective_from__lte=day).first()
+
+
+@transaction.atomic
+def record_consent(
+    *,
+    actor: Any,
+    customer: Any,
+    purpose: str,
+    granted: bool,
+    source: str,
+    evidence: str = "",
+    policy: PrivacyPolicy | None = None,
+) -> ConsentRecord:
+    """A consent given or withdrawn: the ledger entry, the customer's current status and an
+    audit event (purpose and source, never the evidence text), together."""
+    purpose, source = ConsentPurpose(purpose), ConsentSource(source)
+    field = STATUS_FIELDS[purpose]
+    type(customer).objects.filter(pk=customer.pk).update(**{field: granted})
+    setattr(customer, field, granted)
+    record = ConsentRecord.objects.create(
+        customer=customer,
+        purpose=purpose,
+        granted=granted,
+        source=source,
+        evidence=evidence.strip(),
+        policy=policy or policy_in_force(),
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    record_event(
+        actor=actor,
+        action="consent.grant" if granted else "consent.withdraw",
+        target=customer,
+        changes={
+            "purpose": purpose.value,
+            "source": source.value,
+            "policy": record.policy.version if record.policy else None,
+        },
+    )
+    return record
+
+
+def ledger_entries(
+    customer: Any,
+    before: Mapping[str, bool],
+    *,
+    source: str,
+    policy: PrivacyPolicy | None,
+    actor: Any = None,
+    evidence: str = "",
+    at: datetime.datetime | None = None,
+) -> list[ConsentRecord]:
+    """Unsaved ledger entries for the consents a write changed on `customer` (compared with
+    `before`, field name -> status; a new customer's is empty), for the caller to save with
+    the customer; `policy` is the version in force (policy_in_force(), looked up once per
+    batch)."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    when = at or timezone.now()
+    entries = []
+    for field, purpose in PURPOSES_BY_FIELD.items():
+        now = getattr(customer, field)
+        if now != before.get(field, False):
+            entries.append(
+                ConsentRecord(
+                    customer_id=customer.pk,
+                    purpose=purpose,
+                    granted=now,
+                    recorded_at=when,
+                    source=source,
+                    evidence=evidence,
+                    policy=policy,
+                    recorded_by=user,
+                )
+            )
+    return entries
+
+
+def statuses(customer: Any) -> dict[str, bool]:
+    """The customer's current consent status, field name -> granted."""
+    return {field: getattr(customer, field) for field in PURPOSES_BY_FIELD}
