@@ -41,6 +41,7 @@ from customers.models import (
     ValueGrade,
 )
 from privacy.audit import record_event
+from privacy.consent import MARKETING_CHANNELS, consenting_to
 from privacy.masking import mask_email, mask_phone, mask_postcode, mask_street
 from privacy.tabular import write_csv, write_xlsx
 
@@ -150,10 +151,12 @@ def start_export(
     format: str,
     search: str = "",
     view_name: str = "",
+    marketing_channel: str = "",
     queue: bool = True,
 ) -> ExportJob:
-    """Queue an export of the list these parameters (and search text) show the actor.
-    Audited with the filters and columns, never the search text."""
+    """Queue an export of the list these parameters (and search text) show the actor; for a
+    marketing channel, only the customers who consented to it. Audited with the filters,
+    columns and channel, never the search text."""
     from analytics.tasks import run_export_job
 
     if not may_export(actor):
@@ -163,6 +166,8 @@ def start_export(
         raise ValidationError(_("Choose at least one column to export."))
     if not listed_customers(user=actor, params=params)[0].is_valid():
         raise ValidationError(FILTERS_NO_LONGER_VALID)
+    if marketing_channel and marketing_channel not in MARKETING_CHANNELS:
+        raise ValidationError(_("Choose a marketing channel from the list."))
     job = ExportJob.objects.create(
         created_by=actor,
         status=JobStatus.QUEUED,
@@ -173,6 +178,7 @@ def start_export(
         columns=list(dict.fromkeys(columns)),
         unmasked=actor.has_perm("customers.export_personal_data"),
         language=translation.get_language() or "en",
+        marketing_channel=marketing_channel,
     )
     record_event(
         actor=actor,
@@ -185,6 +191,7 @@ def start_export(
             "columns": job.columns,
             "format": job.format,
             "unmasked": job.unmasked,
+            "marketing_channel": job.marketing_channel,
         },
     )
     if queue:
@@ -281,7 +288,7 @@ def _customers(job: ExportJob) -> QuerySet[Customer]:
     )
     if not filterset.is_valid():
         raise FiltersNoLongerValidError
-    return customers
+    return consenting_to(customers, job.marketing_channel)
 
 
 def _progress(job: ExportJob, count: int) -> None:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics.dashboards import FIRST_YEAR, LAST_YEAR, Period, PeriodPreset, preset_period
 from analytics.exports import COLUMNS, DEFAULT_COLUMNS
 from analytics.models import ExportFormat
+from privacy.consent import MARKETING_CHANNELS
 
 
 class ExportForm(forms.Form):
@@ -20,6 +21,15 @@ class ExportForm(forms.Form):
         choices=ExportFormat.choices,
         initial=ExportFormat.CSV,
         widget=forms.RadioSelect,
+    )
+    marketing_channel = forms.ChoiceField(
+        label=_("Used for"),
+        choices=[("", _("Not for marketing"))]
+        + [(channel.value, channel.label) for channel in MARKETING_CHANNELS],
+        required=False,
+        help_text=_(
+            "For marketing, only the customers who consented to that channel are exported."
+        ),
     )
 
 

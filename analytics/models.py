@@ -8,6 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import BackgroundJob, SystemJob
+from privacy.consent import MARKETING_CHANNELS
+
+# What a list of customers may be used for: a marketing channel holds only customers who
+# consented to it (privacy.consent.consenting_to).
+MARKETING_CHANNEL_CHOICES = [(channel.value, channel.label) for channel in MARKETING_CHANNELS]
 
 
 class ExportFormat(models.TextChoices):
@@ -29,6 +34,13 @@ class ExportJob(BackgroundJob):
     unmasked = models.BooleanField(_("unmasked"), default=False)
     file = models.FileField(upload_to="exports/%Y/%m/", max_length=300, blank=True)
     language = models.CharField(max_length=10, default="en", editable=False)
+    # A marketing channel (privacy.ConsentPurpose): then only customers who consented to it.
+    marketing_channel = models.CharField(
+        _("used for"),
+        max_length=20,
+        blank=True,
+        choices=MARKETING_CHANNEL_CHOICES,
+    )
 
     class Meta(BackgroundJob.Meta):
         verbose_name = _("export")
@@ -206,6 +218,13 @@ class Segment(models.Model):
         _("kind"), max_length=10, choices=SegmentKind.choices, default=SegmentKind.DYNAMIC
     )
     rules = models.JSONField(_("rules"), default=dict, blank=True)
+    marketing_channel = models.CharField(
+        _("used for"),
+        max_length=20,
+        blank=True,
+        choices=MARKETING_CHANNEL_CHOICES,
+        help_text=_("For marketing, only the customers who consented to that channel are in it."),
+    )
     members = models.ManyToManyField(
         "customers.Customer", through="SegmentMember", related_name="segments"
     )

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from analytics import segments
-from analytics.models import Segment, SegmentKind
+from analytics.models import MARKETING_CHANNEL_CHOICES, Segment, SegmentKind
 from customers.forms import bootstrap_class
 
 
@@ -20,7 +20,7 @@ class SegmentForm(forms.ModelForm):
 
     class Meta:
         model = Segment
-        fields = ["name", "description", "kind", "rules"]
+        fields = ["name", "description", "kind", "marketing_channel", "rules"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "kind": forms.RadioSelect,
@@ -30,6 +30,10 @@ class SegmentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["kind"].disabled = True
+        self.fields["marketing_channel"].choices = [
+            ("", _("Not for marketing")),
+            *MARKETING_CHANNEL_CHOICES,
+        ]
         if not self.instance.pk and not self.initial.get("rules"):
             self.initial["rules"] = {"match": "all", "rules": []}
         for name, field in self.fields.items():

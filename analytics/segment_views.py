@@ -21,7 +21,7 @@ from django.views.generic import FormView, TemplateView
 
 from analytics import segments
 from analytics.metrics import request_refresh
-from analytics.models import MetricsRun, Segment, SegmentKind
+from analytics.models import MARKETING_CHANNEL_CHOICES, MetricsRun, Segment, SegmentKind
 from analytics.segment_forms import ListMembersForm, SegmentForm
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.models import Tag
@@ -111,7 +111,10 @@ class SegmentFormView(PermissionRequiredMixin, FormView):
         return kwargs
 
     def form_valid(self, form: SegmentForm) -> HttpResponse:
-        values = {name: form.cleaned_data[name] for name in ("name", "description", "rules")}
+        values = {
+            name: form.cleaned_data[name]
+            for name in ("name", "description", "marketing_channel", "rules")
+        }
         if form.instance.pk is None:
             values["kind"] = form.cleaned_data["kind"]
         try:
@@ -180,7 +183,10 @@ class SegmentCountView(PermissionRequiredMixin, View):
         count = None
         try:
             rules = json.loads(request.POST.get("rules", ""))
-            count = segments.count_matching(rules, user=request.user)
+            channel = request.POST.get("marketing_channel", "")
+            if channel not in dict(MARKETING_CHANNEL_CHOICES):
+                channel = ""
+            count = segments.count_matching(rules, user=request.user, marketing_channel=channel)
         except json.JSONDecodeError:
             problems = [_("The rules are not valid JSON.")]
         except ValidationError as error:

@@ -45,6 +45,7 @@ from interactions.models import (
     TransactionStatus,
 )
 from privacy.audit import record_event
+from privacy.consent import consenting_to
 
 logger = logging.getLogger(__name__)
 
@@ -525,7 +526,8 @@ def refresh_segment(segment: Segment) -> Segment:
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         rules = validate(segment.rules)
         SegmentMember.objects.filter(segment=segment).delete()
-        _insert_members(segment, matching_customers(rules), now)
+        members = consenting_to(matching_customers(rules), segment.marketing_channel)
+        _insert_members(segment, members, now)
         segment.size = SegmentMember.objects.filter(segment=segment).count()
         segment.refreshed_at = now
         segment.refresh_seconds = round(time.monotonic() - began, 3)
@@ -615,8 +617,9 @@ def _static(segment: Segment) -> None:
 
 
 def add_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) -> int:
-    """Put the customers (active ones, not yet in it) into a static list, set-based; returns
-    how many were added. Audited with the count only."""
+    """Put the customers (active ones, not yet in it, and consenting to the list's marketing
+    channel if it has one) into a static list, set-based; returns how many were added.
+    Audited with the count only."""
     _static(segment)
     with transaction.atomic():
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
@@ -624,7 +627,8 @@ def add_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) 
         before = SegmentMember.objects.filter(segment=segment).count()
         _insert_members(
             segment,
-            customers.filter(merged_into__isnull=True, archived_at__isnull=True)
+            consenting_to(customers, segment.marketing_channel)
+            .filter(merged_into__isnull=True, archived_at__isnull=True)
             .exclude(Exists(already))
             .order_by(),
             timezone.now(),
@@ -744,18 +748,22 @@ def _resize_all(carried: Mapping[str, dict]) -> None:
         _resize(segment)
 
 
-def count_matching(rules: Any, *, user: Any) -> int:
-    """How many customers the user may see match the rules (the builder's live count).
-    Raises ValidationError for rules that are not valid."""
-    return (matching_customers(validate(rules)) & customers_visible_to(user)).count()
+def count_matching(rules: Any, *, user: Any, marketing_channel: str = "") -> int:
+    """How many customers the user may see match the rules, and consented to the marketing
+    channel if there is one (the builder's live count). Raises ValidationError for rules that
+    are not valid."""
+    matching = matching_customers(validate(rules)) & customers_visible_to(user)
+    return consenting_to(matching, marketing_channel).count()
 
 
 def members_visible_to(segment: Segment, user: Any) -> QuerySet[Customer]:
-    """The segment's active members that the user may see."""
-    return customers_visible_to(user).filter(
+    """The segment's active members that the user may see (for a marketing segment, those
+    who still consent: a withdrawal counts before the next refresh)."""
+    members = customers_visible_to(user).filter(
         Exists(SegmentMember.objects.filter(segment=segment, customer=OuterRef("pk"))),
         archived_at__isnull=True,
     )
+    return consenting_to(members, segment.marketing_channel)
 
 
 def sizes_visible_to(user: Any) -> dict[int, int] | None:

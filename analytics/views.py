@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 
 from analytics import exports
 from analytics.forms import ExportForm
-from analytics.models import ExportJob
+from analytics.models import ExportJob, Segment
 from customers.filters import listed_customers
 from customers.views import remembered_search
 
@@ -48,7 +48,8 @@ class NewExportView(ExportPermissionMixin, TemplateView):
             user=self.request.user, params=params, search=search
         )
         return super().get_context_data(
-            form=kwargs.pop("form", None) or ExportForm(),
+            form=kwargs.pop("form", None)
+            or ExportForm(initial={"marketing_channel": _segment_channel(params)}),
             filters=[
                 (field.label, _shown_value(field))
                 for field in filterset.form
@@ -74,12 +75,22 @@ class NewExportView(ExportPermissionMixin, TemplateView):
                     search=search,
                     columns=form.cleaned_data["columns"],
                     format=form.cleaned_data["format"],
+                    marketing_channel=form.cleaned_data["marketing_channel"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 return HttpResponseRedirect(reverse("exports:detail", args=[job.pk]))
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+def _segment_channel(params) -> str:
+    """A segment's marketing channel, when the list is that segment: its export is for it."""
+    raw = params.get("segment", "")
+    if not str(raw).isdigit():
+        return ""
+    segment = Segment.objects.filter(pk=int(raw)).first()
+    return segment.marketing_channel if segment else ""
 
 
 def _has_value(value) -> bool:

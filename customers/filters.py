@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.forms import bootstrap_class
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
 from customers.selectors import SEARCH_RESULT_LIMIT, newest_matches, search_customers
+from privacy.consent import consenting_to
 
 # Shown when a list's filters no longer hold, typically a segment deleted or no longer visible
 # after the link or export was made. Such filters match no one rather than everyone.
@@ -100,8 +101,10 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(archived_at__isnull=not value)
 
     def filter_segment(self, queryset, name, value):
+        # A marketing segment's members who withdrew their consent since its last refresh
+        # are not in it any more, for the list, its bulk actions and its exports alike.
         members = Customer.segments.through.objects.filter(segment=value, customer=OuterRef("pk"))
-        return queryset.filter(Exists(members))
+        return consenting_to(queryset.filter(Exists(members)), value.marketing_channel)
 
 
 def listed_customers(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from privacy.audit import record_event
@@ -26,6 +27,18 @@ STATUS_FIELDS = {
     ConsentPurpose.SENSITIVE: "consent_sensitive",
 }
 PURPOSES_BY_FIELD = {field: purpose for purpose, field in STATUS_FIELDS.items()}
+# The channels a list may be used for; such a list holds only customers who consented to it.
+MARKETING_CHANNELS = (ConsentPurpose.EMAIL, ConsentPurpose.SMS, ConsentPurpose.PHONE)
+
+
+def consenting_to(customers: QuerySet, channel: str) -> QuerySet:
+    """The customers of `customers` who may be contacted through a marketing channel (all
+    of them when `channel` is empty: the list is not for marketing)."""
+    if not channel:
+        return customers
+    if channel not in MARKETING_CHANNELS:
+        raise ValueError(channel)
+    return customers.filter(**{STATUS_FIELDS[ConsentPurpose(channel)]: True})
 
 
 def policy_in_force(on: datetime.date | None = None) -> PrivacyPolicy | None:

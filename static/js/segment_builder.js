@@ -14,6 +14,7 @@
   const counter = document.getElementById("segment-count");
   const countUrl = document.getElementById("count-endpoint").dataset.url;
   const section = document.getElementById("rules-section");
+  const channel = form.querySelector("select[name=marketing_channel]");
   const fields = Object.fromEntries(vocabulary.fields.map((f) => [f.name, f]));
 
   let rules = parse(field.value) || { match: "all", rules: [] };
@@ -248,7 +249,7 @@
       pending = new AbortController();
       fetch(countUrl, {
         method: "POST",
-        body: new URLSearchParams({ rules: field.value }),
+        body: new URLSearchParams({ rules: field.value, marketing_channel: channel.value }),
         headers: { "X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value },
         credentials: "same-origin",
         signal: pending.signal,
@@ -279,6 +280,8 @@
     }
     count();
   });
+
+  channel.addEventListener("change", count);
 
   function showRulesForKind() {
     const checked = form.querySelector("input[name=kind]:checked");

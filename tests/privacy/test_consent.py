@@ -5,11 +5,14 @@ policy version in force is noted; staff record consents with evidence on the cus
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 import tablib
 from django.utils import timezone
 
+from analytics import exports, segments
+from analytics.models import ExportJob
 from customers import merge as merging
 from customers import services
 from customers.models import Customer
@@ -195,3 +198,65 @@ def test_an_admin_import_records_its_consents_as_an_import(admin_user_role):
     data.append(["", "王丽娟", "1"])
     CustomerResource(actor=admin_user_role).import_data(data, dry_run=False)
     assert _ledger(Customer.objects.get()) == [("marketing_email", True, "import")]
+
+
+def test_a_marketing_export_leaves_out_customers_without_that_consent(
+    client, privacy_user, django_capture_on_commit_callbacks
+):
+    CustomerFactory(name="Yes", consent_sms=True)
+    CustomerFactory(name="No", consent_sms=False, consent_email=True)
+    client.force_login(privacy_user)
+    for channel in ("marketing_sms", ""):
+        with django_capture_on_commit_callbacks():
+            client.post(
+                "/exports/new/",
+                {"columns": ["name"], "format": "csv", "marketing_channel": channel},
+            )
+    sms, everyone = ExportJob.objects.order_by("pk")
+    assert sms.marketing_channel == "marketing_sms"
+    for job, names in ((sms, ["Yes"]), (everyone, ["No", "Yes"])):
+        exports.run_export(job.pk)
+        job.refresh_from_db()
+        with job.file.open("rb") as handle:
+            assert sorted(handle.read().decode("utf-8-sig").splitlines()[1:]) == names
+    started = AuditEvent.objects.filter(action="export.start", target_id=str(sms.pk)).get()
+    assert started.changes["marketing_channel"] == "marketing_sms"
+    refused = client.post(
+        "/exports/new/", {"columns": ["name"], "format": "csv", "marketing_channel": "profiling"}
+    )
+    assert refused.status_code == 400
+
+
+def test_a_marketing_segment_holds_only_customers_who_consented(client, analyst_user):
+    CustomerFactory(name="Yes", city="上海", consent_email=True)
+    CustomerFactory(name="No", city="上海", consent_email=False)
+    rules = {"match": "all", "rules": [{"field": "city", "operator": "is", "value": "上海"}]}
+    client.force_login(analyst_user)
+    count = client.post(
+        "/segments/count/", {"rules": json.dumps(rules), "marketing_channel": "marketing_email"}
+    )
+    assert 'data-count="1"' in count.content.decode()
+    segment = segments.refresh_segment(
+        segments.save_segment(
+            actor=analyst_user, name="Mail", rules=rules, marketing_channel="marketing_email"
+        )
+    )
+    assert list(segment.members.values_list("name", flat=True)) == ["Yes"]
+    listed = segments.save_segment(
+        actor=analyst_user, name="Texts", kind="static", marketing_channel="marketing_email"
+    )
+    segments.add_members(actor=analyst_user, segment=listed, customers=Customer.objects.all())
+    assert list(listed.members.values_list("name", flat=True)) == ["Yes"]
+    page = client.get(f"/exports/new/?segment={segment.pk}").content.decode()
+    assert '<option value="marketing_email" selected>' in page
+    # A withdrawal counts at once, before the segment's next refresh.
+    consent.record_consent(
+        actor=analyst_user,
+        customer=Customer.objects.get(name="Yes"),
+        purpose=ConsentPurpose.EMAIL,
+        granted=False,
+        source=ConsentSource.STAFF,
+    )
+    assert not segments.members_visible_to(segment, analyst_user).exists()
+    listed_page = client.get(f"/customers/?segment={segment.pk}")
+    assert list(listed_page.context["customers"]) == []

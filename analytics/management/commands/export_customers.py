@@ -11,6 +11,7 @@ from crm.models import JobStatus
 from customers.imports.command import command_actor
 from customers.models import SavedView
 from privacy.audit import audit_context
+from privacy.consent import MARKETING_CHANNELS
 from privacy.models import AuditChannel
 
 
@@ -24,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--columns",
             help=f"comma-separated, from: {', '.join(exports.COLUMNS_BY_KEY)}",
+        )
+        parser.add_argument(
+            "--marketing",
+            choices=MARKETING_CHANNELS,
+            default="",
+            help="the channel the list is for: only customers who consented to it",
         )
         parser.add_argument(
             "--user", help="whose export this is (default: the first active superuser)"
@@ -41,6 +48,7 @@ class Command(BaseCommand):
                     columns=[column.strip() for column in columns],
                     format=options["format"],
                     view_name=options["view"] or "",
+                    marketing_channel=options["marketing"],
                     queue=False,
                 )
                 exports.run_export(job.pk)
