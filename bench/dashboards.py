@@ -27,29 +27,16 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from analytics.dashboards import CHARTS, data_version, warm_dashboards  # noqa: E402
-from bench.requests import p50_p95  # noqa: E402
+from bench.requests import client_in_role, p50_p95  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from interactions.models import Interaction, Transaction  # noqa: E402
 from privacy import roles  # noqa: E402
 
 PERIODS = ("12m", "all")
-
-
-def analyst_client() -> Client:
-    settings.DEBUG = False
-    settings.ALLOWED_HOSTS = ["testserver"]
-    user, _created = get_user_model().objects.get_or_create(username="bench_analyst")
-    user.groups.set([Group.objects.get(name=roles.ANALYST)])
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _get_ms(client: Client, url: str) -> float:
@@ -64,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    client = analyst_client()
+    client, _user = client_in_role(roles.ANALYST, "bench_analyst")
     version = data_version()
     print(
         f"Dashboards: {Customer.objects.count():,} customers, "

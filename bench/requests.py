@@ -13,12 +13,17 @@ from privacy import roles
 
 
 def service_client() -> tuple[Client, object]:
-    """A test client logged in as a Service user (sees every customer, unmasked), with DEBUG off
-    so Django does not keep every query in memory."""
+    """A test client logged in as a Service user (sees every customer, unmasked)."""
+    return client_in_role(roles.SERVICE, "bench_service")
+
+
+def client_in_role(role: str, username: str) -> tuple[Client, object]:
+    """A test client logged in as a user of the role, with DEBUG off so Django does not keep
+    every query in memory."""
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["testserver"]
-    user, _created = get_user_model().objects.get_or_create(username="bench_service")
-    user.groups.set([Group.objects.get(name=roles.SERVICE)])
+    user, _created = get_user_model().objects.get_or_create(username=username)
+    user.groups.set([Group.objects.get(name=role)])
     client = Client()
     client.force_login(user)
     return client, user
