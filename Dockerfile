@@ -22,4 +22,5 @@ RUN DEBUG=false SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAA
  && mkdir -p /app/var && chown -R crm /app/var
 USER crm
 EXPOSE 8000
-CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--forwarded-allow-ips", "*", "--access-logfile", "-"]
+# Settings in gunicorn.conf.py (access log without query strings).
+CMD ["gunicorn", "crm.wsgi:application"]

@@ -41,7 +41,7 @@ from customers.models import (
     ValueGrade,
 )
 from privacy.audit import record_event
-from privacy.consent import MARKETING_CHANNELS, consenting_to
+from privacy.consent import MARKETING_CHANNELS, usable_for_list
 from privacy.masking import mask_email, mask_phone, mask_postcode, mask_street
 from privacy.tabular import write_csv, write_xlsx
 
@@ -288,7 +288,7 @@ def _customers(job: ExportJob) -> QuerySet[Customer]:
     )
     if not filterset.is_valid():
         raise FiltersNoLongerValidError
-    return consenting_to(customers, job.marketing_channel)
+    return usable_for_list(customers, job.marketing_channel)
 
 
 def _progress(job: ExportJob, count: int) -> None:

@@ -11,7 +11,7 @@ from crm.models import BackgroundJob, SystemJob
 from privacy.consent import MARKETING_CHANNELS
 
 # What a list of customers may be used for: a marketing channel holds only customers who
-# consented to it (privacy.consent.consenting_to).
+# consented to it (privacy.consent.usable_for_list).
 MARKETING_CHANNEL_CHOICES = [(channel.value, channel.label) for channel in MARKETING_CHANNELS]
 
 

@@ -45,7 +45,7 @@ from interactions.models import (
     TransactionStatus,
 )
 from privacy.audit import record_event
-from privacy.consent import consenting_to
+from privacy.consent import usable_for_list
 
 logger = logging.getLogger(__name__)
 
@@ -526,7 +526,7 @@ def refresh_segment(segment: Segment) -> Segment:
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         rules = validate(segment.rules)
         SegmentMember.objects.filter(segment=segment).delete()
-        members = consenting_to(matching_customers(rules), segment.marketing_channel)
+        members = usable_for_list(matching_customers(rules), segment.marketing_channel)
         _insert_members(segment, members, now)
         segment.size = SegmentMember.objects.filter(segment=segment).count()
         segment.refreshed_at = now
@@ -627,7 +627,7 @@ def add_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) 
         before = SegmentMember.objects.filter(segment=segment).count()
         _insert_members(
             segment,
-            consenting_to(customers, segment.marketing_channel)
+            usable_for_list(customers, segment.marketing_channel)
             .filter(merged_into__isnull=True, archived_at__isnull=True)
             .exclude(Exists(already))
             .order_by(),
@@ -753,7 +753,7 @@ def count_matching(rules: Any, *, user: Any, marketing_channel: str = "") -> int
     channel if there is one (the builder's live count). Raises ValidationError for rules that
     are not valid."""
     matching = matching_customers(validate(rules)) & customers_visible_to(user)
-    return consenting_to(matching, marketing_channel).count()
+    return usable_for_list(matching, marketing_channel).count()
 
 
 def members_visible_to(segment: Segment, user: Any) -> QuerySet[Customer]:
@@ -763,7 +763,7 @@ def members_visible_to(segment: Segment, user: Any) -> QuerySet[Customer]:
         Exists(SegmentMember.objects.filter(segment=segment, customer=OuterRef("pk"))),
         archived_at__isnull=True,
     )
-    return consenting_to(members, segment.marketing_channel)
+    return usable_for_list(members, segment.marketing_channel)
 
 
 def sizes_visible_to(user: Any) -> dict[int, int] | None:

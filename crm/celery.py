@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Packages inside apps whose tasks live in their own module.
+app.autodiscover_tasks(["privacy.subjects"])
 
 
 @worker_ready.connect

@@ -5,10 +5,12 @@ into var/.env on first run (bin/dev_env.py); in production the environment provi
 missing secret stops the start.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.utils.translation import gettext_lazy as _
 from import_export.formats.base_formats import CSV, XLSX
 
@@ -34,7 +36,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "import_export",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "crm",
+    # After axes and django_otp: its admin replaces theirs.
+    "crm.accounts",
     "privacy",
     "customers",
     "interactions",
@@ -43,17 +51,27 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "crm.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     # Deny by default: every view needs a login unless decorated with @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "privacy.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session limits, and which sessions belong to whom (crm/accounts).
+    "crm.accounts.middleware.SessionLifetimeMiddleware",
+    # Nothing but the second step (or enrolment) until the session passed two factors.
+    "crm.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -87,7 +105,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            # Deleted and overwritten values are zeroed in the file, not left in free pages
+            # where an erased customer's data could be read back.
+            "PRAGMA secure_delete=ON;"
         ),
     }
     # A file beside the database (not in memory: the Celery worker and the browser tests'
@@ -106,18 +127,58 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out user name + address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": "crm.accounts.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A session ends SESSION_COOKIE_AGE seconds after its login however busy (crm/accounts enforces
+# it: activity would otherwise keep extending it), after SESSION_IDLE_TIMEOUT seconds without
+# activity (0: never), and when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Lockout after repeated failed logins (django-axes), never permanent: a cool-off always lifts
+# it. Counted per user name *and* address together: one address cannot lock everybody out
+# (as counting per address would let one office's NAT do), nor can anyone lock a colleague out
+# everywhere by typing their name wrong (as counting per user name would). The price — a guesser
+# spreading one name over many addresses gets AXES_FAILURE_LIMIT tries from each — is why
+# privileged roles also need a second factor. Each try while locked restarts the cool-off.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm.accounts.views.locked_out"
+# The audit log records logins; axes' own access log would be a second, unbounded copy.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Masked in axes' log lines and its record of the form (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
+# Axes reads REMOTE_ADDR, like the audit log: behind a proxy gunicorn sets it from the
+# forwarded header (--forwarded-allow-ips), so clients cannot choose their address.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# Two-factor authentication (django-otp, TOTP): required for whoever holds one of these
+# permissions (and superusers), optional for everyone else.
+TWO_FACTOR_REQUIRED_PERMISSIONS = env.list(
+    "TWO_FACTOR_REQUIRED_PERMISSIONS", default=["auth.change_user", "privacy.view_auditevent"]
+)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CRM")
+# Administrators may remove a user's authenticator in Django admin (the recovery path), never
+# read its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -162,6 +223,12 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 # "KEYID:KEY" entries, newest first: the first encrypts, all decrypt (see `manage.py rotate_keys`).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY")
+# Data-subject requests (privacy/subjects) must be answered within this many days of receipt:
+# PIPL leaves the time to the regulator's rules, the GDPR allows a month; 15 is the stricter
+# figure Chinese guidance (GB/T 35273) names.
+DATA_REQUEST_DUE_DAYS = env.int("DATA_REQUEST_DUE_DAYS", default=15)
+# The retention policies (privacy/retention.py, set on the Retention page) run at this hour.
+RETENTION_HOUR = env.int("RETENTION_HOUR", default=3)
 
 # --- Background jobs --------------------------------------------------------------------------
 # Without REDIS_URL the broker is kombu's filesystem transport under ./var: jobs still run in the
@@ -222,6 +289,7 @@ METRICS_HOUR = env.int("METRICS_HOUR", default=1)
 # either the training or the held-out period no one is scored.
 CHURN_HORIZON_DAYS = env.int("CHURN_HORIZON_DAYS", default=90)
 CHURN_MIN_CUSTOMERS = env.int("CHURN_MIN_CUSTOMERS", default=500)
+AUDIT_VERIFY_HOUR = env.int("AUDIT_VERIFY_HOUR", default=3)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
@@ -229,6 +297,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "delete-expired-exports": {
         "task": "analytics.tasks.delete_expired_exports",
+        "schedule": 3600,
+    },
+    "apply-retention-nightly": {
+        "task": "privacy.apply_retention",
+        "schedule": crontab(hour=RETENTION_HOUR, minute=15),
+    },
+    "delete-expired-subject-copies": {
+        "task": "privacy.subjects.delete_expired_copies",
+        "schedule": 3600,
+    },
+    "clear-expired-sessions": {
+        "task": "crm.accounts.tasks.clear_expired_sessions",
         "schedule": 3600,
     },
     "delete-abandoned-imports": {
@@ -249,6 +329,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.scheduled_duplicate_scan",
         "schedule": crontab(minute=15),
         "args": ("incremental",),
+    },
+    # The audit log's hash chain, checked every night; a broken chain raises a security alert.
+    "verify-audit-chain-nightly": {
+        "task": "privacy.tasks.verify_audit_chain",
+        "schedule": crontab(hour=AUDIT_VERIFY_HOUR, minute=45),
     },
 }
 
@@ -272,6 +357,35 @@ CACHES = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Everywhere, development and tests included, so that an inline script or style shows up at
+# once: every script and style is a file under static/ (htmx is told not to inject its
+# indicator styles, see templates/base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        # The one inline handler left, by its hash: django-import-export's "select all" box on
+        # the admin export page (onchange="onSelectToggleChange(event)").
+        "script-src": [
+            SELF,
+            UNSAFE_HASHES,
+            "'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='",
+        ],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
+# Browser features the CRM never uses, switched off for every page (crm/headers.py).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -289,14 +403,48 @@ if not DEBUG:
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Security alerts (privacy/alerts.py) go to these addresses ("a@example.com,b@example.com") and
+# to every active user who manages user accounts (auth.change_user) and has an e-mail address.
+ADMINS = [("", address) for address in env.list("ADMINS", default=[])]
+EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[CRM] ")
+# Alert when this many failed logins for one user name, or from one IP address, fall within
+# ALERT_WINDOW_MINUTES; when one export hands out more than ALERT_EXPORT_ROWS rows; when one
+# user reveals ALERT_ID_REVEALS identity numbers within ALERT_ID_REVEALS_WINDOW_MINUTES.
+ALERT_FAILED_LOGINS = env.int("ALERT_FAILED_LOGINS", default=10)
+ALERT_WINDOW_MINUTES = env.int("ALERT_WINDOW_MINUTES", default=15)
+ALERT_EXPORT_ROWS = env.int("ALERT_EXPORT_ROWS", default=10_000)
+ALERT_ID_REVEALS = env.int("ALERT_ID_REVEALS", default=20)
+ALERT_ID_REVEALS_WINDOW_MINUTES = env.int("ALERT_ID_REVEALS_WINDOW_MINUTES", default=60)
 
 # --- Logging ----------------------------------------------------------------------------------
 # Logs carry ids and event names, never personal data: code logs `customer_id`, not names or phones.
+# Request lines are logged without their query string (the development server here, gunicorn
+# in gunicorn.conf.py): whatever a link carries stays out of the logs.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_query_strings": {"()": "crm.log_filters.DropQueryStrings"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["no_query_strings"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Failures and lockouts (user name and address masked), not every successful login.
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

@@ -16,6 +16,7 @@ admin.site.login = login_not_required(
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("accounts/two-factor/", include("crm.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("customers/", include("customers.urls")),
@@ -25,6 +26,9 @@ urlpatterns = [
     path("exports/", include("analytics.urls")),
     path("segments/", include("analytics.segment_urls")),
     path("dashboards/", include("analytics.dashboard_urls")),
+    path("privacy/requests/", include("privacy.subjects.urls")),
+    path("privacy/retention/", include("privacy.retention_urls")),
+    path("privacy/audit/", include("privacy.audit_urls")),
     path("admin/", admin.site.urls),
 ]
 

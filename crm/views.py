@@ -19,6 +19,7 @@ from customers.models import Customer
 from customers.selectors import customers_visible_to
 from interactions.models import FollowUp, Interaction, Transaction
 from interactions.selectors import follow_ups_for, recent_interactions_for
+from privacy.alerts import open_alerts
 
 HOME_LIST_LENGTH = 10
 
@@ -41,6 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     if user.has_perm("auth.view_user"):
         context["operations"] = _operations_summary()
+    context["security_alerts"] = open_alerts(user)
     return render(request, "home.html", context)
 
 

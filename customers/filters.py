@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.forms import bootstrap_class
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
 from customers.selectors import SEARCH_RESULT_LIMIT, newest_matches, search_customers
-from privacy.consent import consenting_to
+from privacy.consent import usable_for_list
 
 # Shown when a list's filters no longer hold, typically a segment deleted or no longer visible
 # after the link or export was made. Such filters match no one rather than everyone.
@@ -104,7 +104,7 @@ class CustomerFilter(django_filters.FilterSet):
         # A marketing segment's members who withdrew their consent since its last refresh
         # are not in it any more, for the list, its bulk actions and its exports alike.
         members = Customer.segments.through.objects.filter(segment=value, customer=OuterRef("pk"))
-        return consenting_to(queryset.filter(Exists(members)), value.marketing_channel)
+        return usable_for_list(queryset.filter(Exists(members)), value.marketing_channel)
 
 
 def listed_customers(

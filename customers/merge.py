@@ -105,6 +105,10 @@ def merge_customers(
     locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=ids)}
     if len(locked) != len(ids) or any(c.merged_into_id for c in locked.values()):
         raise ValidationError(_("One of these customers has already been merged."))
+    if any(c.restricted_at or c.erased_at for c in locked.values()):
+        raise ValidationError(
+            _("Customers whose processing is restricted, or who were erased, cannot be merged.")
+        )
     survivor = locked[survivor.pk]
     others = [locked[pk] for pk in ids if pk != survivor.pk]
     if not system:
@@ -269,6 +273,9 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     latest = last_merge_of(survivor)
     if merge.undone_at or latest is None or latest.pk != merge.pk or survivor.merged_into_id:
         raise ValidationError(_("Only the last merge of a customer can be undone."))
+    if survivor.erased_at:
+        # The erasure dropped the values the undo would restore.
+        raise ValidationError(_("The merges of an erased customer cannot be undone."))
     before_undo = profile_snapshot(survivor)
     consents_before = consent.statuses(survivor)
     for field in Customer._meta.concrete_fields:

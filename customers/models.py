@@ -189,6 +189,17 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # Set by a data-subject erasure (privacy/subjects): the row stays, for the aggregates, with
+    # nothing left that identifies the person.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
+    # Restriction of processing (PIPL art. 44, GDPR art. 18): kept, but no longer edited,
+    # merged, exported or marketed to until the privacy officer lifts it.
+    restricted_at = models.DateTimeField(
+        _("processing restricted"), null=True, blank=True, editable=False
+    )
+    restriction_reason = models.CharField(
+        _("reason for the restriction"), max_length=300, blank=True, editable=False
+    )
     import_job = import_job_field()
     merged_into = models.ForeignKey(
         "self",
@@ -246,6 +257,14 @@ class Customer(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.restricted_at is not None
 
     @property
     def is_merged(self) -> bool:

@@ -36,8 +36,11 @@ def get_customer_for(user: AbstractBaseUser, pk: int) -> Customer:
 
 
 def can_edit_customer(user: AbstractBaseUser, customer: Customer) -> bool:
-    """Editing needs `change_customer` and the customer in the user's scope."""
-    if not user.has_perm("customers.change_customer"):
+    """Editing needs `change_customer` and the customer in the user's scope; an erased
+    customer, or one whose processing is restricted, is edited by no one."""
+    if not user.has_perm("customers.change_customer") or customer.erased_at:
+        return False
+    if customer.restricted_at:
         return False
     return user.has_perm("customers.view_all_customers") or customer.owner_id in (None, user.pk)
 

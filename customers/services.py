@@ -90,17 +90,28 @@ PROFILE_FIELDS = frozenset(
 CONFIRMATIONS = {"phone": "phone_verified", "email": "email_verified"}
 # Kept with the name by normalise_profile; never set, shown or audited on their own.
 NAME_SOUND_FIELDS = ("name_pinyin", "name_key")
-# How each personal field appears in the audit log: masked the way pages mask it.
+# How each personal field appears in the audit log: masked the way pages mask it. Audit rows
+# are never changed (not even by an erasure), so they must not hold a value that identifies
+# the person: names, contact details and places keep only what a mask shows.
 _AUDIT_MASK = {
+    "name": "text",
+    "family_name": "text",
+    "given_name": "text",
     "phone": "phone",
     "phone_raw": "text",
     "email": "email",
     "email_raw": "text",
+    "city": "text",
+    "district": "text",
     "street": "street",
     "postcode": "postcode",
+    "company_name": "text",
+    "website": "text",
 }
-# Free text and secrets: the audit log says that they changed, not what they say.
-_AUDIT_CHANGED_ONLY = frozenset({"notes", "id_number_encrypted"})
+# Free text, dates of birth and secrets: the audit log says that they changed, not to what.
+_AUDIT_CHANGED_ONLY = frozenset(
+    {"notes", "id_number_encrypted", "birth_date", "source_detail", "restriction_reason"}
+)
 _AUDIT_SKIP = frozenset({"id_number_blind_index", "id_number_masked"})
 
 
@@ -271,6 +282,12 @@ def reveal_id_number(*, actor: Any, customer: Customer) -> str:
     return crypto.decrypt(customer.id_number_encrypted, context=ID_NUMBER_CONTEXT)
 
 
+def record_personal_data_view(*, actor: Any, customer: Customer) -> None:
+    """Audit that `actor` was shown the customer's personal data unmasked (the customer page
+    of someone allowed to see it): `customer.view_personal`, one insert."""
+    record_event(actor=actor, action="customer.view_personal", target=customer)
+
+
 def profile_snapshot(customer: Customer) -> dict[str, Any]:
     return {
         field.attname if field.is_relation else field.name: getattr(customer, field.attname)
@@ -331,12 +348,21 @@ def create_customer(
 
 @transaction.atomic
 def update_customer(
-    *, actor: Any, customer: Customer, consent_source: str = ConsentSource.STAFF, **changes: Any
+    *,
+    actor: Any,
+    customer: Customer,
+    consent_source: str = ConsentSource.STAFF,
+    correcting_restricted: bool = False,
+    **changes: Any,
 ) -> Customer:
     """Change profile fields from raw values; only fields whose value really changes are
     written and audited (`customer.update`). A lifecycle-stage change is added to the stage
     history, a consent change to the consent ledger (through `consent_source`). Raises
-    ValidationError per field. Passing `id_number=""` removes the number."""
+    ValidationError per field. Passing `id_number=""` removes the number.
+
+    An erased customer cannot change; one whose processing is restricted only through a
+    correction the person asked for (`correcting_restricted`, privacy/subjects)."""
+    refuse_if_frozen(customer, correcting=correcting_restricted)
     clean = normalise_profile(changes, country=customer.country)
     before = profile_snapshot(customer)
     consents_before = consent.statuses(customer)
@@ -367,6 +393,24 @@ def update_customer(
         changes=audit_diff(before, after),
     )
     return customer
+
+
+def refuse_if_erased(customer: Customer) -> None:
+    """ValidationError for any new record about an erased customer: it would identify them
+    again. (A restricted customer's new purchases and contacts are still recorded: storing is
+    what restriction allows.)"""
+    if customer.erased_at:
+        raise ValidationError(_("This customer was erased: nothing about them can be recorded."))
+
+
+def refuse_if_frozen(customer: Customer, *, correcting: bool = False) -> None:
+    """ValidationError for a change to an erased customer's record, or to a restricted one's
+    unless it is the correction the person asked for."""
+    refuse_if_erased(customer)
+    if customer.restricted_at and not correcting:
+        raise ValidationError(
+            _("Processing of this customer is restricted: ask the privacy officer.")
+        )
 
 
 def note_consent_changes(
@@ -402,6 +446,7 @@ def archive_customer(*, actor: Any, customer: Customer) -> Customer:
 @transaction.atomic
 def restore_customer(*, actor: Any, customer: Customer) -> Customer:
     """Bring an archived customer back. Idempotent."""
+    refuse_if_frozen(customer)
     if customer.archived_at is not None:
         customer.archived_at = None
         customer.save(update_fields=["archived_at", "updated_at"])
@@ -412,6 +457,7 @@ def restore_customer(*, actor: Any, customer: Customer) -> Customer:
 @transaction.atomic
 def set_customer_tags(*, actor: Any, customer: Customer, tags: Iterable[Tag]) -> Customer:
     """Replace the customer's tags; audited when they change."""
+    refuse_if_frozen(customer)
     new = {tag.pk: tag for tag in tags}
     old = set(customer.tags.values_list("pk", flat=True))
     if old != set(new):
@@ -499,6 +545,7 @@ def save_tag(*, actor: Any, tag: Tag | None = None, **values: Any) -> Tag:
 def add_external_id(*, actor: Any, customer: Customer, system: str, external_id: str) -> ExternalId:
     """Link the customer to its id in another system. The (system, id) pair is unique: linking
     one already held by another customer raises ValidationError."""
+    refuse_if_frozen(customer)
     system, external_id = _text(system), _text(external_id)
     if not system or not external_id:
         raise ValidationError(
@@ -517,7 +564,8 @@ def add_external_id(*, actor: Any, customer: Customer, system: str, external_id:
         actor=actor,
         action="customer.external_id",
         target=customer,
-        changes={"external_id": ["", f"{system}:{external_id}"]},
+        # The id links to the person in another system: the log keeps its shape, not its value.
+        changes={"external_id": ["", f"{system}:{mask('text', external_id)}"]},
     )
     return link
 
@@ -569,6 +617,7 @@ def save_contact(
 ) -> Contact:
     """Create (contact=None) or change a contact of a customer. Making a contact primary
     demotes the previous primary one. Raises ValidationError per field."""
+    refuse_if_frozen(customer)
     clean = _normalise_contact(values)
     creating = contact is None
     contact = contact or Contact(customer=customer)

@@ -149,6 +149,10 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         customer = get_customer_for(user, kwargs["pk"])
+        can_view_personal = can_view_personal_data(user, customer)
+        if can_view_personal:
+            # The page shows this customer's phone, email and address unmasked.
+            services.record_personal_data_view(actor=user, customer=customer)
         entries, next_cursor = customer_timeline(customer=customer)
         duplicates = possible_duplicates(
             user=user,
@@ -160,7 +164,8 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
         return super().get_context_data(
             customer=customer,
             can_edit=can_edit_customer(user, customer),
-            can_view_personal=can_view_personal_data(user, customer),
+            can_view_personal=can_view_personal,
+            audit_trail_url=_audit_trail_url(user, customer),
             can_reveal_id=user.has_perm("customers.reveal_national_id"),
             contacts=list(customer.contacts.all()),
             tags=list(customer.tags.all()),
@@ -184,9 +189,19 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
                     :CONSENT_HISTORY_SHOWN
                 ]
             ),
-            consent_form=ConsentForm() if user.has_perm("privacy.add_consentrecord") else None,
+            consent_form=ConsentForm()
+            if user.has_perm("privacy.add_consentrecord") and not customer.erased_at
+            else None,
             **kwargs,
         )
+
+
+def _audit_trail_url(user, customer: Customer) -> str:
+    """The audit log filtered to this customer, for those who may read it ("" otherwise)."""
+    if not user.has_perm("privacy.view_auditevent"):
+        return ""
+    query = urlencode({"target_type": "customers.customer", "target_id": customer.pk})
+    return f"{reverse('audit:list')}?{query}"
 
 
 def _merge_context(user, customer: Customer) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Contact, Customer
-from customers.services import record_activity
+from customers.services import record_activity, refuse_if_erased
 from interactions.models import (
     FollowUp,
     Interaction,
@@ -48,6 +48,7 @@ def record_transaction(
     unit_price; without `amount` the total of the lines is used. A paid transaction counts as
     customer activity. Raises ValidationError for an empty order or for an order number already
     recorded from the same source system."""
+    refuse_if_erased(customer)
     lines = [dict(line) for line in lines]
     if amount is None:
         if not lines:
@@ -115,6 +116,7 @@ def record_interaction(
 ) -> Interaction:
     """Log a call, visit, complaint, note... on a customer. The staff member defaults to the
     actor. Raises ValidationError (satisfaction outside 1–5, a contact of another customer)."""
+    refuse_if_erased(customer)
     if contact is not None and contact.customer_id != customer.pk:
         raise ValidationError({"contact": _("This contact belongs to another customer.")})
     staff = staff or (actor if getattr(actor, "is_authenticated", False) else None)
@@ -153,6 +155,7 @@ def schedule_follow_up(
     notes: str = "",
 ) -> FollowUp:
     """Create a follow-up task on a customer for a staff member."""
+    refuse_if_erased(customer)
     follow_up = FollowUp(
         customer=customer,
         title=title.strip(),

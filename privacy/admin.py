@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from privacy.models import AuditEvent, ConsentRecord, PrivacyPolicy
+from privacy.alerts import describe_alert, open_alerts
+from privacy.models import AuditEvent, ConsentRecord, PrivacyPolicy, SecurityAlert
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -34,6 +36,36 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("=actor_label", "=target_id", "action")
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+    readonly_fields = ("sequence", "previous_hash", "event_hash")
+
+
+@admin.register(SecurityAlert)
+class SecurityAlertAdmin(ReadOnlyAdmin):
+    """Alerts are raised by the audit log and acknowledged on the admin index (audited)."""
+
+    list_display = ("occurred_at", "kind", "subject", "message", "acknowledged_at")
+    list_filter = ("kind", ("acknowledged_at", admin.EmptyFieldListFilter))
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("message"))
+    def message(self, alert: SecurityAlert) -> str:
+        return describe_alert(alert)
+
+
+_admin_index = admin.site.index
+
+
+def _index_with_alerts(request, extra_context=None):
+    """The admin index, with the unacknowledged security alerts on top
+    (templates/admin/index.html) for those allowed to see them."""
+    return _admin_index(
+        request,
+        extra_context={"security_alerts": open_alerts(request.user), **(extra_context or {})},
+    )
+
+
+admin.site.index = _index_with_alerts
 
 
 @admin.register(PrivacyPolicy)

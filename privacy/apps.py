@@ -5,9 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_roles_after_migrate(sender, **kwargs) -> None:
+    from privacy.retention import ensure_policies
     from privacy.roles import ensure_roles
 
     ensure_roles()
+    ensure_policies()
 
 
 class PrivacyConfig(AppConfig):

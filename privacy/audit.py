@@ -13,8 +13,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
+from privacy.alerts import check_alerts
 from privacy.models import AuditChannel, AuditEvent
 
 
@@ -23,6 +24,9 @@ class AuditContext:
     via: str
     ip_address: str | None = None
     user_agent: str = ""
+    # The signed-in user of the request, for events recorded where no actor is passed down
+    # (changes of users, groups and permissions, caught by signals).
+    user: Any = None
 
 
 SYSTEM_CONTEXT = AuditContext(via=AuditChannel.SYSTEM)
@@ -31,16 +35,40 @@ _current_context: ContextVar[AuditContext | None] = ContextVar("audit_context", 
 
 @contextlib.contextmanager
 def audit_context(
-    *, via: AuditChannel, ip_address: str | None = None, user_agent: str = ""
+    *, via: AuditChannel, ip_address: str | None = None, user_agent: str = "", user: Any = None
 ) -> Iterator[None]:
-    """Attribute every event recorded inside the block to this channel and origin."""
+    """Attribute every event recorded inside the block to this channel and origin (and, for
+    events recorded without an actor of their own, to `user`)."""
     token = _current_context.set(
-        AuditContext(via=via, ip_address=ip_address, user_agent=user_agent[:200])
+        AuditContext(via=via, ip_address=ip_address, user_agent=user_agent[:200], user=user)
     )
     try:
         yield
     finally:
         _current_context.reset(token)
+
+
+def current_context() -> AuditContext:
+    """The audit context in force (the system's outside any), to carry into work that runs
+    later, such as a streamed response's generator."""
+    return _current_context.get() or SYSTEM_CONTEXT
+
+
+@contextlib.contextmanager
+def restored_context(context: AuditContext) -> Iterator[None]:
+    """Record events inside the block as in `context` (from `current_context()`)."""
+    token = _current_context.set(context)
+    try:
+        yield
+    finally:
+        _current_context.reset(token)
+
+
+def context_user() -> Any:
+    """The signed-in user the current audit context belongs to, or None."""
+    context = _current_context.get()
+    user = context.user if context is not None else None
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
 def target_label(target: models.Model) -> str:
@@ -53,21 +81,32 @@ def record_event(
     action: str,
     target: models.Model | None = None,
     changes: dict[str, Any] | None = None,
+    actor_label: str = "",
 ) -> AuditEvent:
-    """Append one event. `changes` must already be masked: it is stored as given."""
+    """Append one event to the audit chain and raise any security alert it completes.
+
+    `changes` must already be masked (no personal values: audit rows are never changed, so
+    they could not be erased); it is stored as JSON gives it back. `actor_label` names an
+    actor who is not a signed-in user (the user name tried by a failed login). Runs in its own
+    transaction, or inside the caller's; on PostgreSQL the chain stays locked until that
+    transaction ends, so callers record events at the end of their work."""
     context = _current_context.get() or SYSTEM_CONTEXT
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor if authenticated else None,
-        actor_label=actor.get_username() if authenticated else "",
+        actor_label=(actor.get_username() if authenticated else actor_label)[:150],
         action=action,
         target_type=target_label(target) if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         changes=changes or {},
         ip_address=context.ip_address,
-        user_agent=context.user_agent,
+        user_agent=context.user_agent[:200],
         via=context.via,
     )
+    with transaction.atomic(savepoint=False):
+        event.save()
+        check_alerts(event)
+    return event
 
 
 def save_reference_record(*, actor: Any, instance: models.Model, **values: Any) -> models.Model:

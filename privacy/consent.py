@@ -31,9 +31,11 @@ PURPOSES_BY_FIELD = {field: purpose for purpose, field in STATUS_FIELDS.items()}
 MARKETING_CHANNELS = (ConsentPurpose.EMAIL, ConsentPurpose.SMS, ConsentPurpose.PHONE)
 
 
-def consenting_to(customers: QuerySet, channel: str) -> QuerySet:
-    """The customers of `customers` who may be contacted through a marketing channel (all
-    of them when `channel` is empty: the list is not for marketing)."""
+def usable_for_list(customers: QuerySet, channel: str) -> QuerySet:
+    """The customers of `customers` a list (export, segment) may hold: never those whose
+    processing is restricted, and for a marketing channel only those who consented to it
+    (`channel` empty: the list is not for marketing)."""
+    customers = customers.filter(restricted_at__isnull=True)
     if not channel:
         return customers
     if channel not in MARKETING_CHANNELS:

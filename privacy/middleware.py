@@ -20,5 +20,6 @@ class AuditContextMiddleware:
             via=via,
             ip_address=request.META.get("REMOTE_ADDR") or None,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            user=getattr(request, "user", None),
         ):
             return self.get_response(request)

@@ -1,10 +1,23 @@
 """The audit log (who did what to which record, when and from where), the consent ledger
 and the privacy policy versions."""
 
+from typing import Any
+
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from privacy.audit_chain import (
+    CHAINED_FIELDS,
+    GENESIS_HASH,
+    canonical_ip,
+    event_hash,
+    storable_changes,
+)
+
+# Key of the PostgreSQL advisory lock that serialises appends to the chain ("audit" in ASCII).
+CHAIN_LOCK_KEY = 0x6175646974
 
 
 class AuditChannel(models.TextChoices):
@@ -15,17 +28,55 @@ class AuditChannel(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+class AppendOnlyError(Exception):
+    """Raised on an attempt to change or delete audit events through the ORM."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Audit events are only ever added: the ORM refuses updates and deletes (PostgreSQL
+    refuses them in the database too), and bulk inserts go through the chain one by one."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit events cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events cannot be deleted")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise AppendOnlyError("audit events cannot be changed")
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["AuditEvent"]:
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            for obj in objs:
+                obj.save(using=self.db)
+        return objs
+
+
 class AuditEvent(models.Model):
-    occurred_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    """One entry of the audit log. Rows are only ever added (on PostgreSQL a trigger refuses
+    UPDATE and DELETE) and form a hash chain: each row's `event_hash` covers its fields and
+    the previous row's hash, so `manage.py verify_audit` detects a changed or removed row.
+    Rows hold no personal values (they are masked before recording), so erasure and
+    retention never need to touch them."""
+
+    # Position in the chain: 1, 2, 3, ... without gaps (the primary key may have gaps).
+    sequence = models.PositiveBigIntegerField(_("sequence"), unique=True)
+    # Set by record_event before hashing, in UTC with microseconds.
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    # No database constraint and no cascade: deleting a user must not update audit rows
+    # (which the database refuses); actor_label keeps the name.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("who"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
-    # The username at the time, so the trail survives renaming or deleting the account.
+    # The username at the time, so the trail survives renaming or deleting the account; for
+    # a failed login, the user name that was tried.
     actor_label = models.CharField(_("user name"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=60, db_index=True)
     target_type = models.CharField(_("object type"), max_length=60, blank=True)
@@ -35,18 +86,107 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=200, blank=True)
     via = models.CharField(_("channel"), max_length=20, choices=AuditChannel.choices, blank=True)
+    previous_hash = models.CharField(_("previous hash"), max_length=64)
+    event_hash = models.CharField(_("hash"), max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-occurred_at", "-pk"]
+        ordering = ["-sequence"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
             models.Index(fields=["actor", "-occurred_at"], name="audit_actor_idx"),
+            # Filters of the audit log pages and the windowed counts of the alerts.
+            models.Index(fields=["actor_label", "-occurred_at"], name="audit_actor_label_idx"),
+            models.Index(fields=["ip_address", "-occurred_at"], name="audit_ip_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *, using: str | None = None, **kwargs: Any) -> None:
+        """Append the event to the chain (a new event only: saving an existing one raises
+        AppendOnlyError). Appends are serialised: inside one transaction the chain's last
+        event is read under a lock (PostgreSQL: an advisory lock held until the transaction
+        ends; SQLite: the database's write lock, taken at BEGIN IMMEDIATE), so two events
+        never link to the same predecessor. The time is set here, after the lock, so that
+        times follow the chain's order."""
+        if not self._state.adding:
+            raise AppendOnlyError("audit events cannot be changed")
+        using = using or router.db_for_write(type(self), instance=self)
+        # No savepoint: a failed append must fail the caller's whole transaction anyway.
+        with transaction.atomic(using=using, savepoint=False):
+            connection = connections[using]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            last = (
+                type(self)
+                .objects.using(using)
+                .order_by("-sequence")
+                .values_list("sequence", "event_hash")
+                .first()
+            )
+            self.sequence, self.previous_hash = (
+                (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+            )
+            self.occurred_at = timezone.now()
+            self.changes = storable_changes(self.changes)
+            self.ip_address = canonical_ip(self.ip_address)
+            self.event_hash = event_hash({name: getattr(self, name) for name in CHAINED_FIELDS})
+            super().save(using=using, force_insert=True)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyError("audit events cannot be deleted")
+
+
+class AlertKind(models.TextChoices):
+    FAILED_LOGINS = "failed_logins", _("Burst of failed logins")
+    LARGE_EXPORT = "large_export", _("Large export")
+    ID_REVEALS = "id_reveals", _("Many identity number reveals")
+    AUDIT_CHAIN = "audit_chain", _("Audit log tampered with")
+
+
+class SecurityAlert(models.Model):
+    """Something administrators should look at, raised from the audit events as they are
+    recorded (privacy/alerts.py). Holds staff user names, IP addresses and counts; never
+    customer data."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=AlertKind.choices)
+    # Who or what the alert is about: a staff user name or an IP address ("" for none).
+    subject = models.CharField(_("about"), max_length=150, blank=True)
+    # Figures for the message: counts, thresholds, window, sequence numbers.
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    # Set once the mail to administrators went out, so that a retried task does not repeat it.
+    mailed_at = models.DateTimeField(_("mailed"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name = _("security alert")
+        verbose_name_plural = _("security alerts")
+        indexes = [
+            models.Index(fields=["kind", "subject", "-occurred_at"], name="alert_dedupe_idx"),
+            models.Index(
+                fields=["-occurred_at"],
+                name="alert_open_idx",
+                condition=models.Q(acknowledged_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.kind} {self.subject}"
 
 
 class ConsentPurpose(models.TextChoices):
@@ -129,3 +269,191 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {'granted' if self.granted else 'withdrawn'}"
+
+
+class RequestKind(models.TextChoices):
+    """The rights of PIPL art. 44–47 and GDPR art. 15–18 and 21 a person may exercise."""
+
+    ACCESS = "access", _("Access and copy")
+    CORRECTION = "correction", _("Correction")
+    ERASURE = "erasure", _("Erasure")
+    WITHDRAW_CONSENT = "withdraw_consent", _("Withdrawal of consent")
+    RESTRICTION = "restriction", _("Restriction of processing")
+
+
+class RequestChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    LETTER = "letter", _("Letter")
+    IN_PERSON = "in_person", _("In person")
+    WEB_FORM = "web_form", _("Web form")
+
+
+class RequestStatus(models.TextChoices):
+    RECEIVED = "received", _("Received: identity not yet verified")
+    VERIFIED = "verified", _("Identity verified: in progress")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class VerificationMethod(models.TextChoices):
+    DOCUMENT = "document", _("Identity document checked in person")
+    PHONE_CODE = "phone_code", _("Code sent to the phone number on record")
+    EMAIL_CODE = "email_code", _("Code sent to the email address on record")
+    CALL_BACK = "call_back", _("Called back on the number on record")
+    SIGNED_LETTER = "signed_letter", _("Signed letter with a copy of an identity document")
+
+
+class DataSubjectRequest(models.Model):
+    """A person asking to exercise a right over their data, from receipt to answer.
+
+    Nothing is done for the person before their identity is verified; the answer is due by
+    `due_on` (received + DATA_REQUEST_DUE_DAYS)."""
+
+    OPEN = (RequestStatus.RECEIVED, RequestStatus.VERIFIED)
+
+    kind = models.CharField(_("request"), max_length=20, choices=RequestKind.choices)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="subject_requests",
+    )
+    channel = models.CharField(_("received by"), max_length=10, choices=RequestChannel.choices)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    due_on = models.DateField(_("answer due"))
+    # What the person asked for, in their words; scrubbed when the person is erased.
+    details = models.TextField(_("what was asked"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.RECEIVED
+    )
+    verification_method = models.CharField(
+        _("identity verified by"), max_length=20, choices=VerificationMethod.choices, blank=True
+    )
+    # How the check went ("code confirmed", "passport seen"), never the document's number.
+    verification_note = models.CharField(_("verification note"), max_length=300, blank=True)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What was done, or why the request was refused: the answer given to the person.
+    resolution = models.TextField(_("answer"), blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The copy of an access request: a ZIP prepared by the worker (privacy/subjects/copy.py).
+    copy_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    copy_file = models.FileField(upload_to="subject-copies/", max_length=300, blank=True)
+    copy_prepared_at = models.DateTimeField(_("copy prepared"), null=True, blank=True)
+    copy_failure = models.CharField(max_length=300, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        verbose_name = _("data-subject request")
+        verbose_name_plural = _("data-subject requests")
+        indexes = [models.Index(fields=["status", "due_on"], name="subject_request_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == RequestStatus.VERIFIED
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_on < timezone.localdate()
+
+    @property
+    def days_left(self) -> int:
+        return (self.due_on - timezone.localdate()).days
+
+    @property
+    def copy_pending(self) -> bool:
+        return self.copy_requested_at is not None and not (
+            self.copy_prepared_at or self.copy_failure
+        )
+
+
+class RetentionKind(models.TextChoices):
+    """What a retention policy applies to; each has one fixed action (privacy/retention.py)."""
+
+    STALE_LEADS = "stale_leads", _("Leads with no activity: anonymised")
+    INACTIVE_CUSTOMERS = "inactive_customers", _("Customers with no activity: anonymised")
+    OLD_INTERACTIONS = "old_interactions", _("Text of old interactions: removed")
+    IMPORT_REPORTS = "import_reports", _("Error reports of old imports: deleted")
+
+
+class RetentionPolicy(models.Model):
+    """How long one kind of data is kept. Customers whose processing is restricted are never
+    touched: a restriction is how a legal obligation to keep data is recorded."""
+
+    kind = models.CharField(_("data"), max_length=20, choices=RetentionKind.choices, unique=True)
+    keep_days = models.PositiveIntegerField(_("kept for (days)"))
+    enabled = models.BooleanField(_("applied every night"), default=False)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class RetentionRun(models.Model):
+    """One pass of the retention policies: a dry run reports what would change, a real run
+    what did; both list the same counts per policy for the same data."""
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    dry_run = models.BooleanField(_("dry run"))
+    # {kind: {"keep_days": n, "cutoff": iso, "rows": n}} for each enabled policy.
+    results = models.JSONField(_("results"), default=dict)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M}{' (dry run)' if self.dry_run else ''}"

@@ -5,11 +5,15 @@ administrators can give a person a role in Django admin. `ensure_roles` runs aft
 `migrate` and makes the groups match this table exactly (idempotent).
 """
 
+import contextlib
+
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from privacy.signals import permissions_unaudited
 
 ADMINISTRATOR = "Administrator"
 SALES = "Sales"
@@ -76,12 +80,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "interactions.add_product",
         "interactions.change_product",
         "privacy.view_auditevent",
+        "privacy.view_securityalert",
+        "privacy.change_securityalert",
         "privacy.view_consentrecord",
         "privacy.view_privacypolicy",
+        "privacy.view_datasubjectrequest",
+        "privacy.view_retentionpolicy",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
+        # Help colleagues locked out (lift a lockout) or without their phone (remove their
+        # authenticator); both audited, neither lets them act as the colleague.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "otp_totp.view_totpdevice",
+        "otp_totp.delete_totpdevice",
         *_BUILD_SEGMENTS,
     ],
     SALES: [
@@ -114,11 +128,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.export_customers",
         "customers.export_personal_data",
         "privacy.view_auditevent",
+        "privacy.view_securityalert",
+        "privacy.change_securityalert",
         "privacy.add_consentrecord",
         "privacy.view_consentrecord",
         "privacy.view_privacypolicy",
         "privacy.add_privacypolicy",
         "privacy.change_privacypolicy",
+        # Data-subject requests: log, verify, answer (copy, correct, withdraw, restrict, erase).
+        "privacy.view_datasubjectrequest",
+        "privacy.add_datasubjectrequest",
+        "privacy.change_datasubjectrequest",
+        "privacy.view_retentionpolicy",
+        "privacy.change_retentionpolicy",
+        "privacy.view_retentionrun",
         "analytics.view_segment",
     ],
 }
@@ -143,7 +166,10 @@ def ensure_roles() -> dict[str, Group]:
         create_permissions(app_config, verbosity=0)
     groups = {}
     for role, names in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
-        group.permissions.set(_permissions(names))
+        group, created = Group.objects.get_or_create(name=role)
+        # Changes to an existing group are audited (through privacy.signals); filling a new one
+        # is not a change of anyone's permissions.
+        with permissions_unaudited() if created else contextlib.nullcontext():
+            group.permissions.set(_permissions(names))
         groups[role] = group
     return groups

@@ -1,14 +1,55 @@
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy import roles
 from tests.factories import UserFactory
+
+
+def pytest_runtest_setup(item):
+    # The marker documents why; the skip says so in the report (-ra) instead of hiding it.
+    if item.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: the portable fallback is tested on this engine")
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _empty_cache():
     """Without Redis the cache is files under ./var that outlive a run; a run starts empty."""
     cache.clear()
+
+
+# --- Staff accounts: the suite runs with lockout (django-axes) and two-factor authentication on.
+
+
+class StaffClient(Client):
+    """The test client as a signed-in colleague's browser after both login steps: a login of a
+    user with an authenticator (UserFactory gives one to roles that need it) counts as having
+    passed the code step. Tests of the login steps themselves use a plain `Client`."""
+
+    def login(self, **credentials):
+        # django-axes refuses to authenticate without the request it counts failures by.
+        credentials.setdefault("request", HttpRequest())
+        return super().login(**credentials)
+
+    def _login(self, user, backend=None):
+        super()._login(user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+
+@pytest.fixture
+def client():
+    return StaffClient()
+
+
+# ---
 
 
 @pytest.fixture

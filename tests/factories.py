@@ -7,7 +7,10 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from crm.accounts.two_factor import two_factor_required
 from customers import services as customer_services
 from customers.models import Customer
 from interactions import services as interaction_services
@@ -27,6 +30,25 @@ class UserFactory(factory.django.DjangoModelFactory):
     def role(self, create, role_name, **kwargs):
         if create and role_name:
             self.groups.add(Group.objects.get(name=role_name))
+
+    @factory.post_generation
+    def otp_device(self, create, extracted, **kwargs):
+        """Users whose permissions require two-factor authentication get a confirmed
+        authenticator, as after their first login; otp_device=False: not enrolled yet."""
+        if create and extracted is not False and two_factor_required(self):
+            TOTPDevice.objects.create(user=self, name="Test phone", confirmed=True)
+        # has_perm() above cached the permissions on this instance; tests change them later.
+        for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+            self.__dict__.pop(cache, None)
+
+
+def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The code the user's authenticator app shows now (or `steps_ahead` 30-second steps
+    later: a code is accepted once, and one step either side of now)."""
+    code = totp(
+        device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=steps_ahead
+    )
+    return f"{code:0{device.digits}d}"
 
 
 class CustomerFactory(factory.Factory):

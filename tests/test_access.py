@@ -47,6 +47,8 @@ SAMPLE_VALUES = {
     "merge": "1",
     "group": "1",
     "chart": "stages",
+    "customer_pk": "1",
+    "kind": "stale_leads",
 }
 
 
@@ -112,6 +114,20 @@ PAGE_MATRIX = {
     # Django admin sends non-staff to its login page.
     "admin": ("/admin/", _statuses({roles.ADMINISTRATOR}, denied=302)),
     "audit log": ("/admin/privacy/auditevent/", _statuses({roles.ADMINISTRATOR}, denied=302)),
+    "audit log pages": (
+        "/privacy/audit/",
+        _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER}),
+    ),
+    "audit log export": (
+        "/privacy/audit/export/?action=none",
+        _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER}),
+    ),
+    "data-subject requests": (
+        "/privacy/requests/",
+        _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER}),
+    ),
+    "log a request": ("/privacy/requests/new/{pk}/", _statuses({roles.PRIVACY_OFFICER})),
+    "retention": ("/privacy/retention/", _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER})),
 }
 MATRIX_CASES = [
     (page, role, status)

@@ -131,6 +131,10 @@ _EMPTY = ("", None)
 _NAME_MISSING = _("A new customer needs a name.")
 _TOO_LONG = _("This value is longer than %(limit)d characters.")
 _OUT_OF_SCOPE = _("This row matches a customer assigned to someone else, whom you cannot change.")
+_RESTRICTED = _(
+    "This row matches a customer whose processing is restricted: it was not applied. "
+    "Ask the privacy officer."
+)
 _DUPLICATE_ROW = _("The same customer as row %(row)d (same %(key)s); the rows were combined.")
 _KEY_LABELS = {
     "external_id": _("customer id"),
@@ -457,6 +461,9 @@ class _Writer:
         ):
             row.add_issue("", _OUT_OF_SCOPE)
             return "failed"
+        if customer.restricted_at or customer.erased_at:
+            row.add_issue("", _RESTRICTED, warning=True)
+            return "unchanged"
         if self.options.policy == UpdatePolicy.SKIP:
             return "unchanged"
         before_stage = customer.lifecycle_stage

@@ -1,11 +1,15 @@
 """Playwright driving Debian's Chromium against the live test server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect, sync_playwright
+
+from tests.factories import totp_code
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -66,7 +70,18 @@ def page(request, browser, live_server):
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Every journey doubles as a check of the Content-Security-Policy: Chromium reports what
+    # the policy blocked (an inline script, style or handler) on the console.
+    blocked = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
+    if not request.node.stash.get(_FAILED, False):
+        assert not blocked, f"The Content-Security-Policy blocked: {blocked}"
     if request.node.stash.get(_FAILED, False):
         # A picture of what the browser showed, for whoever reads the failed CI run.
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -83,6 +98,13 @@ def log_in(page):
         page.get_by_label("User name").fill(user.username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None:
+            # The second step, with the code the user's phone would show.
+            expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+            page.get_by_label("Code", exact=True).fill(totp_code(device))
+            page.get_by_role("button", name="Verify").click()
+            expect(page).not_to_have_url(re.compile("two-factor"))
         page.wait_for_url("**/")
 
     return log_in_as

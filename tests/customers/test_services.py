@@ -92,6 +92,28 @@ def test_update_records_only_real_changes_masked_in_the_audit_log(sales_user):
     assert "prefers" not in str(event.changes)
 
 
+def test_audit_events_hold_no_identifying_profile_values(sales_user):
+    """Audit rows are never changed, not even by an erasure: names, places, dates of birth and
+    contact details are recorded masked, or only as changed."""
+    customer = CustomerFactory(name="王小明", city="北京", birth_date="1990-03-07")
+    services.update_customer(
+        actor=sales_user,
+        customer=customer,
+        name="王大明",
+        city="上海市",
+        birth_date="1991-04-08",
+        company_name="北京示例科技有限公司",
+    )
+    created = AuditEvent.objects.get(action="customer.create", target_id=str(customer.pk))
+    updated = AuditEvent.objects.get(action="customer.update", target_id=str(customer.pk))
+    assert updated.changes["name"] == ["王***", "王***"]
+    assert updated.changes["city"] == ["北***", "上***"]
+    assert updated.changes["birth_date"] == ["…", "…"]
+    assert updated.changes["company_name"] == ["", "北***"]
+    for text in ("小明", "大明", "1990", "1991", "示例", "上海市"):
+        assert text not in str(created.changes) + str(updated.changes)
+
+
 def test_update_without_changes_writes_nothing(sales_user):
     customer = CustomerFactory(phone="13800138000")
     services.update_customer(actor=sales_user, customer=customer, phone="13800138000", city="")
@@ -141,7 +163,7 @@ def test_archive_and_restore_are_idempotent_and_audited(sales_user):
     assert customer.is_archived
     services.restore_customer(actor=sales_user, customer=customer)
     actions = list(
-        AuditEvent.objects.filter(target_id=str(customer.pk))
+        AuditEvent.objects.filter(target_type="customers.customer", target_id=str(customer.pk))
         .order_by("pk")
         .values_list("action", flat=True)
     )

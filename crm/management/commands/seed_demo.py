@@ -53,7 +53,15 @@ from interactions.models import (
 )
 from privacy import consent
 from privacy.audit import audit_context, record_event
-from privacy.models import AuditChannel, ConsentRecord, ConsentSource, PrivacyPolicy
+from privacy.models import (
+    AuditChannel,
+    ConsentRecord,
+    ConsentSource,
+    PrivacyPolicy,
+    RequestChannel,
+    RequestKind,
+    VerificationMethod,
+)
 from privacy.roles import (
     ADMINISTRATOR,
     ANALYST,
@@ -62,6 +70,7 @@ from privacy.roles import (
     SERVICE,
     ensure_roles,
 )
+from privacy.subjects import services as subject_requests
 
 # (username, family name, given name, role, email); Django's first_name holds the given name.
 DEMO_ACCOUNTS = (
@@ -258,6 +267,10 @@ class Command(BaseCommand):
         for username, password, role, name in rows:
             self.stdout.write(f"  {username:<10} {password:<18} {role:<16} {name}")
         self.stdout.write(f"  Also saved to {path} (readable only by you).")
+        self.stdout.write(
+            "  Administrator and Privacy officer set up two-factor authentication (an"
+            " authenticator app on a phone) at their first login."
+        )
         self.stdout.write("")
 
     def _load(self, *, customers: int, seed: int, users: dict[str, Any]) -> dict[str, int]:
@@ -372,7 +385,36 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             for statement in reset:
                 cursor.execute(statement)
+        counts["subject_requests"] = self._subject_requests(users["privacy"], now)
         return counts
+
+    @staticmethod
+    def _subject_requests(officer: Any, now: Any) -> int:
+        """Three requests in the privacy officer's queue: a copy to prepare, a consent
+        withdrawal close to its due date, and an erasure waiting for the identity check."""
+        people = list(Customer.objects.filter(kind="person").exclude(email="").order_by("pk")[:3])
+        waiting = (
+            (RequestKind.ACCESS, RequestChannel.EMAIL, 2, "Please send me a copy of my data."),
+            (RequestKind.WITHDRAW_CONSENT, RequestChannel.PHONE, 12, "No more marketing."),
+            (RequestKind.ERASURE, RequestChannel.LETTER, 1, "Please delete my account."),
+        )
+        for customer, (kind, channel, days_ago, details) in zip(people, waiting, strict=False):
+            request = subject_requests.log_request(
+                actor=officer,
+                customer=customer,
+                kind=kind,
+                channel=channel,
+                details=details,
+                received_at=now - datetime.timedelta(days=days_ago),
+            )
+            if kind == RequestKind.ACCESS:
+                subject_requests.verify_identity(
+                    actor=officer,
+                    request=request,
+                    method=VerificationMethod.EMAIL_CODE,
+                    note="code confirmed",
+                )
+        return len(people)
 
     @staticmethod
     def _consents(customer_rows: list[Any], now: Any) -> int:

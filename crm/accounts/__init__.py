@@ -1,0 +1,1 @@
+"""Staff accounts: lockout, two-factor authentication, session limits (issue 7)."""

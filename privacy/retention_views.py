@@ -1,0 +1,98 @@
+"""The privacy officer's retention page: the policies, a dry run, and the runs so far."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from customers.forms import bootstrap_class
+from privacy.audit import save_reference_record
+from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
+from privacy.tasks import apply_retention_task
+
+RUNS_SHOWN = 20
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = RetentionPolicy
+        fields = ["keep_days", "enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep_days"].min_value = 30
+        self.fields["keep_days"].widget.attrs["min"] = 30
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
+
+
+class RetentionView(PermissionRequiredMixin, TemplateView):
+    permission_required = "privacy.view_retentionpolicy"
+    template_name = "retention/page.html"
+
+    def get_context_data(self, **kwargs):
+        policies = RetentionPolicy.objects.all()
+        runs = list(RetentionRun.objects.select_related("started_by")[:RUNS_SHOWN])
+        return super().get_context_data(
+            rows=[(policy, PolicyForm(instance=policy, prefix=policy.kind)) for policy in policies],
+            runs=[(run, _labelled(run.results)) for run in runs],
+            **kwargs,
+        )
+
+
+def _labelled(results: dict) -> list[tuple[str, dict]]:
+    return [(RetentionKind(kind).label, result) for kind, result in results.items()]
+
+
+class PolicyUpdateView(PermissionRequiredMixin, View):
+    permission_required = "privacy.change_retentionpolicy"
+
+    def post(self, request: HttpRequest, kind: str) -> HttpResponse:
+        policy = RetentionPolicy.objects.filter(kind=kind).first()
+        if policy is None:
+            raise PermissionDenied
+        form = PolicyForm(
+            request.POST, instance=RetentionPolicy.objects.get(pk=policy.pk), prefix=kind
+        )
+        if form.is_valid():
+            save_reference_record(
+                actor=request.user,
+                instance=policy,
+                keep_days=form.cleaned_data["keep_days"],
+                enabled=form.cleaned_data["enabled"],
+                updated_by=request.user,
+            )
+            messages.success(
+                request, _("Policy saved. Run a dry run to see what the next night will change.")
+            )
+        else:
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+        return HttpResponseRedirect(reverse("retention:page"))
+
+
+class StartRunView(PermissionRequiredMixin, View):
+    permission_required = "privacy.change_retentionpolicy"
+    dry_run = True
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not self.dry_run and request.POST.get("confirm") != "yes":
+            messages.error(request, _("Tick the confirmation to apply the policies now."))
+            return HttpResponseRedirect(reverse("retention:page"))
+        user_id = request.user.pk
+        dry_run = self.dry_run
+        transaction.on_commit(lambda: apply_retention_task.delay(dry_run, user_id))
+        messages.success(
+            request,
+            _("Dry run started: its report appears below in a moment.")
+            if dry_run
+            else _("Retention run started: its results appear below when it is done."),
+        )
+        return HttpResponseRedirect(reverse("retention:page"))

@@ -1,0 +1,54 @@
+// Small behaviours every page shares, as data attributes instead of inline handlers and styles
+// (the Content-Security-Policy allows neither):
+//   data-autosubmit        on a select: submit its form when the choice changes
+//   data-confirm="text"    on a form or a submit button: ask before submitting
+//   data-progress="42"     on a Bootstrap progress bar: its width in percent
+//   data-colour="#aabbcc"  on a badge: its background colour
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    const field = event.target.closest("[data-autosubmit]");
+    if (field && field.form) {
+      field.form.submit();
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    const submitter = event.submitter;
+    const message = (submitter && submitter.dataset.confirm) || event.target.dataset.confirm;
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  const COLOUR = /^#[0-9a-fA-F]{3,8}$/;
+
+  function apply(root) {
+    root.querySelectorAll("[data-progress]").forEach(function (bar) {
+      const percent = Math.max(0, Math.min(100, Number(bar.dataset.progress) || 0));
+      bar.style.width = percent + "%";
+    });
+    root.querySelectorAll("[data-colour]").forEach(function (badge) {
+      if (COLOUR.test(badge.dataset.colour)) {
+        badge.style.backgroundColor = badge.dataset.colour;
+      }
+    });
+  }
+
+  // htmx.onLoad runs for the page and for every fragment htmx swaps in (progress polling).
+  if (window.htmx) {
+    window.htmx.onLoad(apply);
+  } else {
+    document.addEventListener("DOMContentLoaded", function () { apply(document); });
+  }
+
+  // Requests no click or keystroke started (polling, panels loading themselves) are marked, so
+  // that they do not count as activity for the idle session timeout.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.triggeringEvent) {
+      event.detail.headers["X-Background-Request"] = "1";
+    }
+  });
+})();
