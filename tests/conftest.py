@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -8,6 +10,32 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy import roles
 from tests.factories import UserFactory
+
+
+class SuiteLog(logging.Handler):
+    """Every log line the suite's code writes, formatted as a log file would hold it (message,
+    arguments and any traceback), for tests/test_logs.py to search."""
+
+    lines: list[str] = []
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def pytest_configure(config):
+    # On the root logger and on the loggers that do not pass their records up to it.
+    handler = SuiteLog()
+    for name in ("", "django.server"):
+        logging.getLogger(name).addHandler(handler)
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test marked after_all reads what the others did: it runs last.
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
 
 def pytest_runtest_setup(item):
