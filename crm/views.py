@@ -20,6 +20,7 @@ from customers.selectors import customers_visible_to
 from interactions.models import FollowUp, Interaction, Transaction
 from interactions.selectors import follow_ups_for, recent_interactions_for
 from privacy.alerts import open_alerts
+from privacy.models import DataSubjectRequest
 
 HOME_LIST_LENGTH = 10
 
@@ -43,7 +44,25 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.has_perm("auth.view_user"):
         context["operations"] = _operations_summary()
     context["security_alerts"] = open_alerts(user)
+    if user.has_perm("privacy.change_datasubjectrequest"):
+        context["requests"] = _requests_due()
     return render(request, "home.html", context)
+
+
+# Open data-subject requests due within this many days are shown on the officer's home page.
+REQUESTS_DUE_SOON_DAYS = 3
+
+
+def _requests_due() -> dict:
+    today = timezone.localdate()
+    open_requests = DataSubjectRequest.objects.filter(status__in=DataSubjectRequest.OPEN)
+    return {
+        "open": open_requests.count(),
+        "overdue": open_requests.filter(due_on__lt=today).count(),
+        "due_soon": open_requests.filter(
+            due_on__gte=today, due_on__lte=today + datetime.timedelta(days=REQUESTS_DUE_SOON_DAYS)
+        ).count(),
+    }
 
 
 def _operations_summary() -> dict:

@@ -584,3 +584,22 @@ def test_an_import_leaves_a_restricted_customer_as_it_is(admin_user_role, privac
     assert "restricted" in job.issues.get().message
     customer.refresh_from_db()
     assert customer.city == "杭州"
+
+
+def test_the_officers_home_page_counts_open_and_overdue_requests(client, privacy_user, sales_user):
+    for days_ago in (20, 13, 0):
+        requests.log_request(
+            actor=privacy_user,
+            customer=CustomerFactory(),
+            kind="access",
+            channel="email",
+            received_at=timezone.now() - datetime.timedelta(days=days_ago),
+        )
+    client.force_login(privacy_user)
+    page = client.get("/")
+    assert page.context["requests"] == {"open": 3, "overdue": 1, "due_soon": 1}
+    assert "3 data-subject requests are open: 1 overdue, 1 due within 3 days." in " ".join(
+        page.content.decode().split()
+    )
+    client.force_login(sales_user)
+    assert "requests" not in client.get("/").context
