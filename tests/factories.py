@@ -51,6 +51,13 @@ def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
     return f"{code:0{device.digits}d}"
 
 
+def wrong_code(device: TOTPDevice) -> str:
+    """A well-formed code the device refuses: none of the codes of the steps it would accept
+    (now and one either side, with a margin for a step boundary passing meanwhile)."""
+    accepted = {totp_code(device, steps_ahead=step) for step in range(-2, 3)}
+    return next(code for code in (f"{n:06d}" for n in range(10**6)) if code not in accepted)
+
+
 class CustomerFactory(factory.Factory):
     class Meta:
         model = Customer
