@@ -598,8 +598,9 @@ def test_the_officers_home_page_counts_open_and_overdue_requests(client, privacy
     client.force_login(privacy_user)
     page = client.get("/")
     assert page.context["requests"] == {"open": 3, "overdue": 1, "due_soon": 1}
-    assert "3 data-subject requests are open: 1 overdue, 1 due within 3 days." in " ".join(
-        page.content.decode().split()
-    )
+    banner = " ".join(page.content.decode().split())
+    assert "3 data-subject requests are open" in banner
+    assert "1 overdue" in banner
+    assert "1 due within 3 days" in banner
     client.force_login(sales_user)
     assert "requests" not in client.get("/").context
