@@ -1,7 +1,11 @@
-"""Logging filters that keep personal data out of log files."""
+"""Logging filters and formatters that keep personal data out of log files."""
 
+import datetime
 import logging
 import re
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
 
 # "GET /customers/?q=138... HTTP/1.1" -> "GET /customers/ HTTP/1.1"
 _QUERY_STRING = re.compile(r"^(\S+ [^?\s]*)\?\S*")
@@ -15,3 +19,26 @@ class DropQueryStrings(logging.Filter):
         if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
             record.args = (_QUERY_STRING.sub(r"\1", record.args[0]), *record.args[1:])
         return True
+
+
+class JsonLineFormatter(JsonFormatter):
+    """One JSON object a line: time, level, logger, message and any traceback. A record's
+    extra attributes are left out: Django's request logger attaches the request, whose text
+    holds the query string, and nothing should reach a log file that no one chose to write."""
+
+    FIELDS = {"asctime": "time", "levelname": "level", "name": "logger", "message": "message"}
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(list(self.FIELDS), rename_fields=self.FIELDS, **options)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        for field, name in self.FIELDS.items():
+            log_data[name] = record.__dict__.get(field)
+        # ISO 8601 in UTC, whatever the server's time zone.
+        log_data["time"] = datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+            timespec="milliseconds"
+        )
+        if "exc_info" in message_dict:
+            log_data["exc_info"] = message_dict["exc_info"]

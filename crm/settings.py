@@ -251,6 +251,8 @@ if not REDIS_URL:
     for folder in ("queue", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
+# The worker logs through LOGGING below (JSON in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -420,12 +422,16 @@ ALERT_ID_REVEALS_WINDOW_MINUTES = env.int("ALERT_ID_REVEALS_WINDOW_MINUTES", def
 # Logs carry ids and event names, never personal data: code logs `customer_id`, not names or phones.
 # Request lines are logged without their query string (the development server here, gunicorn
 # in gunicorn.conf.py): whatever a link carries stays out of the logs.
+# LOG_FORMAT "json" (the default without DEBUG) writes one JSON object a line — time, level,
+# logger, message, traceback — for a log collector; "plain" is for people reading a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"no_query_strings": {"()": "crm.log_filters.DropQueryStrings"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "crm.log_filters.JsonLineFormatter"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -433,10 +439,10 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
         "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "django.server",
+            "formatter": "json" if LOG_FORMAT == "json" else "django.server",
             "filters": ["no_query_strings"],
         },
     },
