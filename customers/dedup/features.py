@@ -108,8 +108,11 @@ def feature_row(
 
 
 def active_customers() -> QuerySet[Customer]:
-    """Customers detection looks at: neither archived nor merged away."""
-    return Customer.objects.filter(merged_into__isnull=True, archived_at__isnull=True)
+    """Customers detection looks at: neither archived nor merged away, nor restricted (their
+    processing is stopped, and a merge would be refused anyway)."""
+    return Customer.objects.filter(
+        merged_into__isnull=True, archived_at__isnull=True, restricted_at__isnull=True
+    )
 
 
 def load(

@@ -304,8 +304,10 @@ def _withdraw(found: _Found, pairs: dict[tuple[int, int], ScoredPair]) -> None:
         stale += open_pairs.filter(
             Q(customer_a__merged_into__isnull=False)
             | Q(customer_a__archived_at__isnull=False)
+            | Q(customer_a__restricted_at__isnull=False)
             | Q(customer_b__merged_into__isnull=False)
             | Q(customer_b__archived_at__isnull=False)
+            | Q(customer_b__restricted_at__isnull=False)
         ).values_list("pk", flat=True)
     for batch in batched(stale, WRITE_BATCH):
         open_pairs.filter(pk__in=batch).delete()

@@ -226,6 +226,20 @@ def test_an_incremental_run_compares_only_new_and_changed_customers():
     assert second.model == {}  # scored with the last full run's model
 
 
+def test_a_customer_whose_processing_is_restricted_leaves_the_review_queue():
+    a = CustomerFactory(name="孙悦", phone="13500000001")
+    b = CustomerFactory(name="孙悦", phone="13500000001")
+    scan()
+    assert set(open_pairs()) == {pair(a, b)}
+    Customer.objects.filter(pk=b.pk).update(restricted_at=timezone.now())
+    _written_an_hour_ago()
+    services.update_customer(actor=None, customer=a, city="杭州")  # a changes: compared again
+    scan(ScanMode.INCREMENTAL)
+    assert open_pairs() == {}
+    scan()
+    assert open_pairs() == {}
+
+
 # --- Decisions -------------------------------------------------------------------------------
 
 
