@@ -20,6 +20,8 @@ RUNS_SHOWN = 20
 
 
 class PolicyForm(forms.ModelForm):
+    # Bound without an instance when saving: save_reference_record reads the policy's old
+    # values to audit the change, and validation would already have overwritten them.
     class Meta:
         model = RetentionPolicy
         fields = ["keep_days", "enabled"]
@@ -57,9 +59,7 @@ class PolicyUpdateView(PermissionRequiredMixin, View):
         policy = RetentionPolicy.objects.filter(kind=kind).first()
         if policy is None:
             raise PermissionDenied
-        form = PolicyForm(
-            request.POST, instance=RetentionPolicy.objects.get(pk=policy.pk), prefix=kind
-        )
+        form = PolicyForm(request.POST, prefix=kind)
         if form.is_valid():
             save_reference_record(
                 actor=request.user,

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.accounts.two_factor import two_factor_required
 from customers import services as customer_services
-from customers.models import Customer
+from customers.models import Customer, ImportIssue, ImportJob
 from interactions import services as interaction_services
 from interactions.models import Interaction, Transaction
 
@@ -95,3 +95,17 @@ class InteractionFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         return interaction_services.record_interaction(actor=None, **kwargs)
+
+
+def import_issue(value: str, *, created_by) -> ImportIssue:
+    """A line of an import's error report quoting `value` as the file had it."""
+    job = ImportJob.objects.create(
+        created_by=created_by,
+        kind="customers",
+        file="imports/report.csv",
+        file_name="report.csv",
+        file_checksum="0" * 64,
+    )
+    return ImportIssue.objects.create(
+        job=job, row=2, column="phone", value=value, message="Bad value", severity="error"
+    )

@@ -34,11 +34,12 @@ from privacy.subjects.copy import write_copy
 from privacy.subjects.erasure import anonymise_customers
 
 COPY_FOLDER = "subject-copies"
-# Acting on a request, whatever its kind.
-_HANDLE = "privacy.change_datasubjectrequest"
+# Acting on a request, whatever its kind; logging one.
+HANDLE_PERMISSION = "privacy.change_datasubjectrequest"
+ADD_PERMISSION = "privacy.add_datasubjectrequest"
 
 
-def _require(actor: Any, permission: str = _HANDLE) -> None:
+def _require(actor: Any, permission: str = HANDLE_PERMISSION) -> None:
     if not actor.has_perm(permission):
         raise PermissionDenied
 
@@ -67,7 +68,7 @@ def log_request(
     received_at: datetime.datetime | None = None,
 ) -> DataSubjectRequest:
     """Put a request in the queue, due DATA_REQUEST_DUE_DAYS after it was received."""
-    _require(actor, "privacy.add_datasubjectrequest")
+    _require(actor, ADD_PERMISSION)
     received_at = received_at or timezone.now()
     if received_at > timezone.now():
         raise ValidationError({"received_at": _("A request cannot be received in the future.")})
@@ -158,6 +159,7 @@ def complete_request(
 @transaction.atomic
 def request_copy(*, actor: Any, request: DataSubjectRequest) -> DataSubjectRequest:
     """Ask the worker for the ZIP of everything held about the customer."""
+    # Imported here: the task module imports this one.
     from privacy.subjects.tasks import prepare_subject_copy
 
     _require(actor)

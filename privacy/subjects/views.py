@@ -20,8 +20,9 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers.forms import CustomerForm
-from customers.models import Customer
+from customers.models import Contact, Customer
 from customers.selectors import newest_matches, search_customers
+from interactions.models import Interaction, Transaction
 from privacy.audit import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
 from privacy.subjects import services
@@ -38,8 +39,8 @@ from privacy.subjects.forms import (
 )
 
 _VIEW = "privacy.view_datasubjectrequest"
-_HANDLE = "privacy.change_datasubjectrequest"
-_ADD = "privacy.add_datasubjectrequest"
+_HANDLE = services.HANDLE_PERMISSION
+_ADD = services.ADD_PERMISSION
 FIND_LIMIT = 20
 # The request's history in words (its audit events are `subject_request.<step>`).
 STEP_LABELS = {
@@ -193,9 +194,9 @@ def _erasure_reach(customer: Customer) -> dict[str, int]:
     ids = same_person_ids([customer.pk])
     return {
         "records": len(ids),
-        "transactions": customer.transactions.model.objects.filter(customer__in=ids).count(),
-        "interactions": customer.interactions.model.objects.filter(customer__in=ids).count(),
-        "contacts": customer.contacts.model.objects.filter(customer__in=ids).count(),
+        "transactions": Transaction.objects.filter(customer__in=ids).count(),
+        "interactions": Interaction.objects.filter(customer__in=ids).count(),
+        "contacts": Contact.objects.filter(customer__in=ids).count(),
     }
 
 
@@ -214,39 +215,46 @@ class RequestActionView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse("subjects:detail", args=[pk]))
 
     def run(self, request: HttpRequest, subject_request: DataSubjectRequest) -> None:
-        user = request.user
-        if self.action == "verify":
-            form = self._valid(VerifyForm(request.POST))
-            services.verify_identity(actor=user, request=subject_request, **form.cleaned_data)
-            messages.success(request, _("Identity verified: the request can now be answered."))
-        elif self.action == "reject":
-            form = self._valid(AnswerForm(request.POST, prefix="reject"))
-            services.reject_request(
-                actor=user, request=subject_request, reason=form.cleaned_data["resolution"]
-            )
-            messages.success(request, _("Request rejected."))
-        elif self.action == "complete":
-            form = self._valid(AnswerForm(request.POST, prefix="complete"))
-            services.complete_request(actor=user, request=subject_request, **form.cleaned_data)
-            messages.success(request, _("Request completed."))
-        elif self.action == "copy":
-            services.request_copy(actor=user, request=subject_request)
-            messages.success(request, _("The copy is being prepared."))
-        elif self.action == "withdraw":
-            customer = subject_request.customer
-            form = self._valid(WithdrawForm(request.POST, prefix="withdraw", customer=customer))
-            services.withdraw_consents(actor=user, request=subject_request, **form.cleaned_data)
-            messages.success(request, _("Consents withdrawn; request completed."))
-        elif self.action == "restrict":
-            form = self._valid(RestrictForm(request.POST, prefix="restrict"))
-            services.restrict_processing(actor=user, request=subject_request, **form.cleaned_data)
-            messages.success(request, _("Processing restricted; request completed."))
-        elif self.action == "erase":
-            form = self._valid(EraseForm(request.POST, prefix="erase"))
-            services.erase_for_request(
-                actor=user, request=subject_request, resolution=form.cleaned_data["resolution"]
-            )
-            messages.success(request, _("The customer was erased; request completed."))
+        message = getattr(self, f"_{self.action}")(request.user, request.POST, subject_request)
+        messages.success(request, message)
+
+    def _verify(self, user, data, subject_request) -> str:
+        form = self._valid(VerifyForm(data))
+        services.verify_identity(actor=user, request=subject_request, **form.cleaned_data)
+        return _("Identity verified: the request can now be answered.")
+
+    def _reject(self, user, data, subject_request) -> str:
+        form = self._valid(AnswerForm(data, prefix="reject"))
+        services.reject_request(
+            actor=user, request=subject_request, reason=form.cleaned_data["resolution"]
+        )
+        return _("Request rejected.")
+
+    def _complete(self, user, data, subject_request) -> str:
+        form = self._valid(AnswerForm(data, prefix="complete"))
+        services.complete_request(actor=user, request=subject_request, **form.cleaned_data)
+        return _("Request completed.")
+
+    def _copy(self, user, data, subject_request) -> str:
+        services.request_copy(actor=user, request=subject_request)
+        return _("The copy is being prepared.")
+
+    def _withdraw(self, user, data, subject_request) -> str:
+        form = self._valid(WithdrawForm(data, prefix="withdraw", customer=subject_request.customer))
+        services.withdraw_consents(actor=user, request=subject_request, **form.cleaned_data)
+        return _("Consents withdrawn; request completed.")
+
+    def _restrict(self, user, data, subject_request) -> str:
+        form = self._valid(RestrictForm(data, prefix="restrict"))
+        services.restrict_processing(actor=user, request=subject_request, **form.cleaned_data)
+        return _("Processing restricted; request completed.")
+
+    def _erase(self, user, data, subject_request) -> str:
+        form = self._valid(EraseForm(data, prefix="erase"))
+        services.erase_for_request(
+            actor=user, request=subject_request, resolution=form.cleaned_data["resolution"]
+        )
+        return _("The customer was erased; request completed.")
 
     @staticmethod
     def _valid(form):

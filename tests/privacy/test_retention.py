@@ -17,7 +17,7 @@ from interactions.models import Interaction
 from privacy.models import AuditEvent, RetentionKind, RetentionPolicy, RetentionRun
 from privacy.retention import DEFAULT_POLICIES, apply_retention
 from privacy.tasks import apply_retention_task
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, import_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -50,17 +50,8 @@ def data(service_user):
     new_note = interaction_services.record_interaction(
         actor=None, customer=fresh, kind="call", subject="Recent", body="Keep me"
     )
-    old_job = ImportJob.objects.create(
-        created_by=service_user,
-        kind="customers",
-        file="imports/old.csv",
-        file_name="old.csv",
-        file_checksum="0" * 64,
-    )
-    ImportJob.objects.filter(pk=old_job.pk).update(created_at=LONG_AGO)
-    ImportIssue.objects.create(
-        job=old_job, row=3, column="phone", value="13800000009", message="Bad", severity="error"
-    )
+    old_report = import_issue("13800000009", created_by=service_user)
+    ImportJob.objects.filter(pk=old_report.job_id).update(created_at=LONG_AGO)
     return {
         "stale": stale,
         "fresh": fresh,

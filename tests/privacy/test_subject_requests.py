@@ -27,7 +27,7 @@ from analytics.models import ExportJob
 from crm.celery import app as celery_app
 from customers import merge as merging
 from customers import services
-from customers.models import Customer, ImportIssue, ImportJob
+from customers.models import Customer
 from interactions import services as interaction_services
 from privacy import consent
 from privacy.models import (
@@ -44,7 +44,7 @@ from privacy.subjects import services as requests
 from privacy.subjects.erasure import anonymise_customers
 from tests.customers.importfiles import csv_bytes
 from tests.customers.test_imports import _import
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, UserFactory, import_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -468,21 +468,7 @@ def test_erasure_leaves_no_personal_value_anywhere_in_the_database(privacy_user,
     services.update_customer(actor=service_user, customer=customer, street=STREET + "甲")
     customer.refresh_from_db()
     secrets = [customer.id_number_encrypted, customer.id_number_blind_index]
-    job = ImportJob.objects.create(
-        created_by=service_user,
-        kind="customers",
-        file="imports/x.csv",
-        file_name="x.csv",
-        file_checksum="0" * 64,
-    )
-    ImportIssue.objects.create(
-        job=job,
-        row=2,
-        column="phone",
-        value=customer.phone,
-        message="Duplicate",
-        severity="warning",
-    )
+    import_issue(customer.phone, created_by=service_user)
     before = _database_dump()
     seeded = [
         PHONE,
