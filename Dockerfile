@@ -6,8 +6,18 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# pg_dump must be at least the server's major version (docker-compose.yml runs PostgreSQL 16;
+# Debian bookworm ships 15), so the client comes from the PostgreSQL project's own repository.
+ARG PG_MAJOR=16
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gettext postgresql-client \
+ && apt-get install -y --no-install-recommends ca-certificates curl gettext \
+ && install -d /usr/share/postgresql-common/pgdg \
+ && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+      https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+ && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+      > /etc/apt/sources.list.d/pgdg.list \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 crm
 WORKDIR /app
@@ -19,7 +29,7 @@ COPY . .
 RUN DEBUG=false SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     BLIND_INDEX_KEY=build-only-build-only-build-only-00 \
     sh -c "python manage.py collectstatic --no-input -v 0 && python manage.py compilemessages -v 0 --ignore=node_modules" \
- && mkdir -p /app/var && chown -R crm /app/var
+ && mkdir -p /app/var/backups && chown -R crm /app/var
 USER crm
 EXPOSE 8000
 # Settings in gunicorn.conf.py (access log without query strings).

@@ -37,8 +37,10 @@ $(ASSETS_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-var/.env:
+# Re-run when the script changes: it adds settings a newer version needs to an existing file.
+var/.env: bin/dev_env.py
 	$(PYTHON_BIN) bin/dev_env.py
+	touch $@
 	mkdir -p var/static
 
 install: $(RUNTIME_STAMP) $(ASSETS_STAMP) var/.env

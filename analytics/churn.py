@@ -36,7 +36,8 @@ from django.utils.translation import gettext, ngettext
 from analytics.metrics import DIALECTS, REFRESH_LOCK
 from analytics.models import ChurnModel, ChurnModelStatus, CustomerMetrics
 from customers.models import Customer, CustomerKind, SourceChannel
-from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
+from interactions.models import InteractionKind, Transaction, TransactionStatus
+from interactions.selectors import every_interaction_sql
 from privacy.audit import record_event
 
 # scikit-learn is imported where a model is trained, not here: web processes read scores and
@@ -284,6 +285,10 @@ def features_as_of(
                   AND occurred_at < %(until)s
             ) b ON b.customer_id = c.id
         """  # noqa: S608  (table name from the model)
+    # The average satisfaction is of all time: archived interactions are read too.
+    interactions = every_interaction_sql(
+        "customer_id, occurred_at, kind, satisfaction", "occurred_at < %(cutoff)s"
+    )
     # Identifiers come from the models and the table above; values are parameters.
     sql = f"""
         SELECT
@@ -310,8 +315,7 @@ def features_as_of(
                    SUM(CASE WHEN occurred_at >= %(since)s AND kind = %(complaint)s
                             THEN 1 ELSE 0 END) AS complaints,
                    AVG(CAST(satisfaction AS DOUBLE PRECISION)) AS satisfaction
-            FROM {Interaction._meta.db_table}
-            WHERE occurred_at < %(cutoff)s
+            FROM {interactions} every_interaction
             GROUP BY customer_id
         ) i ON i.customer_id = c.id
         {label_join}

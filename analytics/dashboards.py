@@ -4,7 +4,8 @@ the database, never a loop over customers) for a period and optionally one segme
 Reading rules every chart shares:
 
 - Only active customers count: merged tombstones and archived customers are left out, and so are
-  their orders and interactions (a static segment may still list a tombstone).
+  their orders and interactions (a static segment may still list a tombstone). Interactions
+  moved to the archive (interactions/archive.py) count like the others.
 - Figures are as of the last finished metrics refresh (`MetricsRun.as_of`): the per-customer
   figures (orders, lifetime value, first purchase, repeat buyer) come from CustomerMetrics, and
   orders, interactions and new customers later than the refresh are not counted until the next
@@ -38,7 +39,14 @@ from django.utils.translation import gettext_lazy as _
 from analytics.models import CustomerMetrics, MetricsRun, Segment, SegmentMember
 from crm.models import JobStatus
 from customers.models import Customer, LifecycleStage, SourceChannel
-from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
+from interactions.models import (
+    ArchivedInteraction,
+    Interaction,
+    InteractionKind,
+    Transaction,
+    TransactionStatus,
+)
+from interactions.selectors import archive_may_hold
 
 CENT = Decimal("0.01")
 # A chart keyed by a finished refresh is valid until the next one changes the key; the timeout
@@ -505,20 +513,34 @@ def cohort_retention(scope: Scope) -> list[tuple]:
 
 
 def complaints_and_satisfaction(scope: Scope) -> list[tuple]:
+    def by_month(table: QuerySet) -> QuerySet:
+        return (
+            table.filter(scope.customers_q("customer__"), scope.in_period("occurred_at"))
+            .order_by()
+            .annotate(month=_month("occurred_at"))
+            .values("month")
+            .annotate(
+                complaints=Count("pk", filter=Q(kind=InteractionKind.COMPLAINT)),
+                rated=Count("satisfaction"),
+                total=Sum("satisfaction"),
+            )
+            .values_list("month", "complaints", "rated", "total")
+        )
+
+    months = by_month(Interaction.objects)
+    # Archived interactions count too, read in the same statement; a period that starts after
+    # everything archived (the default twelve months) reads the hot table alone.
+    if archive_may_hold(since=scope.bounds[0]):
+        months = months.union(by_month(ArchivedInteraction.objects), all=True)
+    sums: dict[datetime.date, list[int]] = {}
+    for month, complaints, rated, total in months:
+        figures = sums.setdefault(month, [0, 0, 0])
+        figures[0] += complaints
+        figures[1] += rated
+        figures[2] += total or 0
     found = {
         month: (complaints, rated, round(total / rated, 2) if rated else None)
-        for month, complaints, rated, total in Interaction.objects.filter(
-            scope.customers_q("customer__"), scope.in_period("occurred_at")
-        )
-        .order_by()
-        .annotate(month=_month("occurred_at"))
-        .values("month")
-        .annotate(
-            complaints=Count("pk", filter=Q(kind=InteractionKind.COMPLAINT)),
-            rated=Count("satisfaction"),
-            total=Sum("satisfaction"),
-        )
-        .values_list("month", "complaints", "rated", "total")
+        for month, (complaints, rated, total) in sums.items()
     }
     return _fill_months(scope, found, (0, 0, None))
 

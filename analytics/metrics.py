@@ -1,6 +1,7 @@
 """Per-customer metrics and lifecycle stages, recomputed for everyone in a few set-based SQL
-statements (no per-customer Python): one pass over transactions, one over interactions, window
-functions for the RFM quintiles, then the stage rules applied and their changes recorded.
+statements (no per-customer Python): one pass over transactions, one over interactions (hot and
+archived alike), window functions for the RFM quintiles, then the stage rules applied and their
+changes recorded.
 
 Both engines run the same statements but for two expressions (days between two timestamps, a
 JSON object built from rows), which `_Dialect` supplies.
@@ -22,7 +23,8 @@ from analytics.models import CustomerMetrics, MetricsRun
 from crm.bulk import batched
 from crm.models import JobStatus
 from customers.models import Customer, LifecycleStage, LifecycleStageChange
-from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
+from interactions.models import InteractionKind, Transaction, TransactionStatus
+from interactions.selectors import every_interaction_sql
 from privacy.audit import record_event
 
 # An arbitrary constant naming the refresh's advisory lock on PostgreSQL.
@@ -135,7 +137,10 @@ def _tables() -> dict[str, str]:
         "metrics": CustomerMetrics._meta.db_table,
         "customer": Customer._meta.db_table,
         "transaction": Transaction._meta.db_table,
-        "interaction": Interaction._meta.db_table,
+        # Archived interactions count as they did before they moved.
+        "interactions": every_interaction_sql(
+            "customer_id, kind, satisfaction", "occurred_at <= %(now)s"
+        ),
         "stage_change": LifecycleStageChange._meta.db_table,
     }
 
@@ -217,8 +222,7 @@ def _compute(as_of) -> int:
                 FROM (
                     SELECT customer_id, kind, COUNT(*) AS n,
                            SUM(satisfaction) AS rating_sum, COUNT(satisfaction) AS rated
-                    FROM {tables["interaction"]}
-                    WHERE occurred_at <= %(now)s
+                    FROM {tables["interactions"]} every_interaction
                     GROUP BY customer_id, kind
                 ) k
                 GROUP BY k.customer_id

@@ -37,6 +37,7 @@ from customers.models import (
 )
 from customers.selectors import customers_visible_to
 from interactions.models import (
+    ArchivedInteraction,
     Interaction,
     InteractionKind,
     Product,
@@ -483,10 +484,13 @@ def _purchase(field: Field, operator: str, value, today) -> Q:
 
 
 def _interaction(field: Field, operator: str, value, today) -> Q:
-    found = Interaction.objects.filter(customer=OuterRef("pk"), **_in_period("", value))
-    if value["kind"]:
-        found = found.filter(kind=value["kind"])
-    condition = Q(Exists(found))
+    condition = Q()
+    # An archived interaction happened as much as one still in the hot table.
+    for table in (Interaction, ArchivedInteraction):
+        found = table.objects.filter(customer=OuterRef("pk"), **_in_period("", value))
+        if value["kind"]:
+            found = found.filter(kind=value["kind"])
+        condition |= Q(Exists(found))
     return ~condition if operator == "no" else condition
 
 

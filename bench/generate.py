@@ -157,12 +157,29 @@ class InsertWriter:
 
 def _check_columns(model: type[models.Model], row_type: type) -> Sequence[str]:
     """The row type's fields, which must all be columns of the model (fails loudly when the
-    models and crm/demodata.py drift apart)."""
+    models and crm/demodata.py drift apart), then the model's NOT NULL columns with a default
+    that the row type lacks (added by later migrations): COPY would leave them null."""
     columns = {field.column for field in model._meta.concrete_fields}
     missing = [name for name in row_type._fields if name not in columns]
     if missing:
         raise SystemExit(f"{model.__name__} has no columns {missing}: update crm/demodata.py")
-    return row_type._fields
+    return (*row_type._fields, *(field.column for field in _defaulted_fields(model, row_type)))
+
+
+def _defaulted_fields(model: type[models.Model], row_type: type) -> list[models.Field]:
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if field.column not in row_type._fields
+        and not field.null
+        and field.get_default() is not None
+    ]
+
+
+def _with_defaults(model: type[models.Model], row_type: type, rows: Iterable) -> Iterator[tuple]:
+    """The rows with the values of `_defaulted_fields` appended, in `_check_columns` order."""
+    defaults = tuple(field.get_default() for field in _defaulted_fields(model, row_type))
+    return (tuple(row) + defaults for row in rows)
 
 
 def _next_id(model: type[models.Model]) -> int:
@@ -297,7 +314,7 @@ def load(writer: CopyWriter | InsertWriter, scenario: demodata.Scenario, count: 
     while done < count:
         plans: list[demodata.CustomerPlan] = []
         chunk = itertools.islice(customers, CHUNK_CUSTOMERS)
-        rows = _rows_keeping_plans(chunk, plans)
+        rows = _with_defaults(Customer, demodata.CustomerRow, _rows_keeping_plans(chunk, plans))
         written = _timed(watch, "customers", write, Customer, customer_columns, rows)
 
         contact_base = next_contact

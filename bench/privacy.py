@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -33,16 +32,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
-from bench.processes import measure_in_own_process
+from bench.processes import answer_case, measure_in_own_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/crm_bench_privacy"
 HISTORY = {"interactions": 2000, "transactions": 500, "follow_ups": 50, "contacts": 5}
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _event_fields(number: int) -> dict:
@@ -375,13 +370,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=50_000)
     parser.add_argument("--one-by-one", type=int, default=1_000)
     args = parser.parse_args()
-    if args.case:
-        import django
-
-        django.setup()
-        figures = CASES[args.case](args)
-        figures["peak_mb"] = _peak_mb()
-        print(json.dumps(figures))
+    if answer_case(CASES, args):
         return
 
     url = os.environ.get("BENCH_PRIVACY_DATABASE_URL", DEFAULT_URL)

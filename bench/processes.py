@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
+from typing import Any
 
 
 def measure_in_own_process(script: str, case: str, *arguments: str) -> dict:
@@ -17,3 +20,18 @@ def measure_in_own_process(script: str, case: str, *arguments: str) -> dict:
         text=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def answer_case(cases: Mapping[str, Callable[[Any], dict]], args: Any) -> bool:
+    """The other side of `measure_in_own_process`: when `args.case` names a case, set Django
+    up, run it and print its figures with this process's peak RSS (`peak_mb`) as JSON; returns
+    whether it did (the caller then stops)."""
+    if not args.case:
+        return False
+    import django
+
+    django.setup()
+    figures = cases[args.case](args)
+    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures))
+    return True

@@ -11,7 +11,7 @@ app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Packages inside apps whose tasks live in their own module.
-app.autodiscover_tasks(["privacy.subjects"])
+app.autodiscover_tasks(["privacy.subjects", "crm.backups"])
 
 
 @worker_ready.connect

@@ -230,6 +230,26 @@ DATA_REQUEST_DUE_DAYS = env.int("DATA_REQUEST_DUE_DAYS", default=15)
 # The retention policies (privacy/retention.py, set on the Retention page) run at this hour.
 RETENTION_HOUR = env.int("RETENTION_HOUR", default=3)
 
+# --- Backups (crm/backups, README "Backups and restores") -------------------------------------
+# Encrypted files in BACKUP_DIR, one a night at BACKUP_HOUR:30, restored into a scratch database
+# by the drill at BACKUP_DRILL_HOUR:00. BACKUP_ENCRYPTION_KEYS is "KEYID:KEY" like the field keys
+# (newest first; older ones still decrypt older backups) and must be kept off this machine too:
+# without it no backup can be read.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_ENCRYPTION_KEYS = env.list("BACKUP_ENCRYPTION_KEYS", default=[])
+BACKUP_HOUR = env.int("BACKUP_HOUR", default=0)
+BACKUP_DRILL_HOUR = env.int("BACKUP_DRILL_HOUR", default=5)
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
+# pg_dump's and gzip's level: 6 is their default, a good balance of time and size.
+BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=6)
+BACKUP_RESTORE_JOBS = env.int("BACKUP_RESTORE_JOBS", default=2)
+# A backup still "running" after this long lost its worker (the status page says interrupted).
+BACKUP_TIMEOUT_MINUTES = env.int("BACKUP_TIMEOUT_MINUTES", default=360)
+# The health endpoint and the status page call the last backup stale after this long.
+BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
+
 # --- Background jobs --------------------------------------------------------------------------
 # Without REDIS_URL the broker is kombu's filesystem transport under ./var: jobs still run in the
 # worker process, never in the request, and no extra service is needed.
@@ -292,10 +312,23 @@ METRICS_HOUR = env.int("METRICS_HOUR", default=1)
 CHURN_HORIZON_DAYS = env.int("CHURN_HORIZON_DAYS", default=90)
 CHURN_MIN_CUSTOMERS = env.int("CHURN_MIN_CUSTOMERS", default=500)
 AUDIT_VERIFY_HOUR = env.int("AUDIT_VERIFY_HOUR", default=3)
+# Interactions older than INTERACTION_ARCHIVE_AFTER_DAYS (0: never; else at least 365) move
+# nightly at INTERACTION_ARCHIVE_HOUR into the archive table (interactions/archive.py).
+INTERACTION_ARCHIVE_AFTER_DAYS = env.int("INTERACTION_ARCHIVE_AFTER_DAYS", default=3 * 365)
+INTERACTION_ARCHIVE_HOUR = env.int("INTERACTION_ARCHIVE_HOUR", default=4)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
         "schedule": WORKER_HEARTBEAT_SECONDS,
+    },
+    # Before the other nightly jobs, so a backup holds the day as staff left it.
+    "backup-nightly": {
+        "task": "crm.backups.create_backup",
+        "schedule": crontab(hour=BACKUP_HOUR, minute=30),
+    },
+    "restore-drill-nightly": {
+        "task": "crm.backups.run_drill",
+        "schedule": crontab(hour=BACKUP_DRILL_HOUR, minute=0),
     },
     "delete-expired-exports": {
         "task": "analytics.tasks.delete_expired_exports",
@@ -336,6 +369,10 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-nightly": {
         "task": "privacy.tasks.verify_audit_chain",
         "schedule": crontab(hour=AUDIT_VERIFY_HOUR, minute=45),
+    },
+    "archive-interactions-nightly": {
+        "task": "interactions.tasks.archive_old_interactions",
+        "schedule": crontab(hour=INTERACTION_ARCHIVE_HOUR, minute=0),
     },
 }
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("privacy/requests/", include("privacy.subjects.urls")),
     path("privacy/retention/", include("privacy.retention_urls")),
     path("privacy/audit/", include("privacy.audit_urls")),
+    path("operations/", include("crm.operations_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -213,6 +213,17 @@ def comparison_rows(user, customers: list[Customer], survivor: Customer) -> list
     return rows
 
 
+def _history_count(relation: str) -> Subquery:
+    """How many rows of `relation` a customer has, as a subquery of its own: counting through
+    joins of several histories at once would multiply their rows."""
+    return Subquery(
+        Customer.objects.filter(pk=OuterRef("pk"))
+        .values("pk")
+        .annotate(rows=Count(relation))
+        .values("rows")
+    )
+
+
 class GroupView(MergePermissionMixin, TemplateView):
     template_name = "duplicates/group.html"
 
@@ -229,8 +240,10 @@ class GroupView(MergePermissionMixin, TemplateView):
         counts = {
             customer.pk: customer
             for customer in Customer.objects.filter(pk__in=[c.pk for c in customers]).annotate(
-                orders=Count("transactions", distinct=True),
-                interaction_count=Count("interactions", distinct=True),
+                orders=_history_count("transactions"),
+                # Archived interactions are the customer's history too (and move with a merge).
+                interaction_count=_history_count("interactions")
+                + _history_count("archived_interactions"),
             )
         }
         pairs = review.group_pairs(self.kwargs["group"])

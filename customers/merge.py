@@ -70,7 +70,20 @@ def _related_rows() -> list[tuple[type[models.Model], str]]:
     for relation in Customer._meta.related_objects:
         if relation.one_to_many and relation.related_model not in (Customer, CustomerMerge):
             related.append((relation.related_model, relation.field.name))
-    return related
+    # Archives last, after the tables their rows move from (see _tables_holding).
+    return sorted(related, key=lambda pair: hasattr(pair[0], "archive_of"))
+
+
+def _tables_holding(model: type[models.Model]) -> list[type[models.Model]]:
+    """`model` and any archive its rows move to keeping their ids (a model naming it as its
+    `archive_of`, e.g. interactions.ArchivedInteraction): a row the merge moved may have been
+    archived since, and undo finds it there. The archive comes second: a row being archived
+    while undo runs is then found in one table or the other (interactions/archive.py)."""
+    return [model] + [
+        related
+        for related, _field in _related_rows()
+        if getattr(related, "archive_of", None) is model
+    ]
 
 
 def _label(model: type[models.Model]) -> str:
@@ -291,8 +304,9 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
             continue
         label, field = key.rsplit(".", 1)
         model = next(m for m, f in _related_rows() if _label(m) == label and f == field)
-        for customer_id, pks in rows.items():
-            model.objects.filter(pk__in=pks).update(**{f"{field}_id": int(customer_id)})
+        for table in _tables_holding(model):
+            for customer_id, pks in rows.items():
+                table.objects.filter(pk__in=pks).update(**{f"{field}_id": int(customer_id)})
     Contact.objects.filter(pk__in=merge.moved.get("primary_contacts", {}).get("", [])).update(
         is_primary=True
     )

@@ -6,7 +6,15 @@ from import_export.admin import ImportExportMixin
 
 from customers.resources import ImportExportAdminMixin
 from interactions import services
-from interactions.models import FollowUp, Interaction, Product, Transaction, TransactionLine
+from interactions.models import (
+    ArchivedInteraction,
+    ArchiveRun,
+    FollowUp,
+    Interaction,
+    Product,
+    Transaction,
+    TransactionLine,
+)
 from interactions.resources import ProductResource
 
 
@@ -81,6 +89,29 @@ class InteractionAdmin(ReadOnlyAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ("customer", "staff")
     exclude = ("body",)
+
+
+@admin.register(ArchivedInteraction)
+class ArchivedInteractionAdmin(InteractionAdmin):
+    list_display = (*InteractionAdmin.list_display, "archived_at")
+    # The date drill-down reads the whole table for its first and last dates: too much for
+    # the archive, which has no index on the date alone.
+    date_hierarchy = None
+
+
+@admin.register(ArchiveRun)
+class ArchiveRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "dry_run",
+        "status",
+        "cutoff",
+        "rows_total",
+        "rows_done",
+        "finished_at",
+        "created_by",
+    )
+    list_filter = ("status", "dry_run")
 
 
 @admin.register(FollowUp)

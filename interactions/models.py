@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import SystemJob
 from customers.models import import_job_field
 
 
@@ -146,17 +147,41 @@ class InteractionChannel(models.TextChoices):
     OTHER = "other", pgettext_lazy("interaction channel", "Other")
 
 
-class Interaction(models.Model):
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="interactions"
+def _customer_link(related_name: str) -> models.ForeignKey:
+    return models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name=related_name
     )
-    contact = models.ForeignKey(
+
+
+def _contact_link(related_name: str) -> models.ForeignKey:
+    return models.ForeignKey(
         "customers.Contact",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="interactions",
+        related_name=related_name,
     )
+
+
+def _interaction_constraints(prefix: str) -> list[models.BaseConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
+            name=f"{prefix}_satisfaction_1_to_5",
+        ),
+        # Like orders: the system an interaction came from and its id there, unique together.
+        models.UniqueConstraint(
+            fields=["source_system", "external_ref"],
+            condition=~Q(external_ref=""),
+            name=f"{prefix}_external_ref_unique",
+        ),
+    ]
+
+
+class InteractionRecord(models.Model):
+    """The columns of an interaction, shared by the table staff work in (Interaction) and the
+    archive its old rows move to (ArchivedInteraction), so that the two cannot drift apart."""
+
     kind = models.CharField(_("kind"), max_length=20, choices=InteractionKind.choices)
     channel = models.CharField(
         _("channel"), max_length=20, choices=InteractionChannel.choices, blank=True
@@ -178,7 +203,6 @@ class Interaction(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # Like orders: the system an interaction came from and its id there, unique together.
     source_system = models.CharField(
         _("source system"), max_length=50, blank=True, default="", db_default=""
     )
@@ -187,27 +211,69 @@ class Interaction(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        abstract = True
         ordering = ["-occurred_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class Interaction(InteractionRecord):
+    customer = _customer_link("interactions")
+    contact = _contact_link("interactions")
+
+    class Meta(InteractionRecord.Meta):
         verbose_name = _("interaction")
         verbose_name_plural = _("interactions")
         indexes = [
             models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_idx"),
             models.Index(fields=["kind", "occurred_at"], name="interaction_kind_idx"),
         ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
-                name="interaction_satisfaction_1_to_5",
-            ),
-            models.UniqueConstraint(
-                fields=["source_system", "external_ref"],
-                condition=~Q(external_ref=""),
-                name="interaction_external_ref_unique",
-            ),
+        constraints = _interaction_constraints("interaction")
+
+
+class ArchivedInteraction(InteractionRecord):
+    """An interaction older than INTERACTION_ARCHIVE_AFTER_DAYS, moved here by
+    interactions/archive.py so that the table staff work in stays small. It keeps the id it had
+    there (links, audit targets and merge records still name it) and is read wherever
+    interactions are: the customer page's timeline, metrics, segments, dashboards, imports,
+    merges, the data-subject copy, erasure and retention. Rows enter it only through that
+    module, whose runs' cutoffs bound how recent an archived row can be (see
+    interactions.selectors.archive_may_hold)."""
+
+    # Set from the hot table's sequence, never generated here.
+    id = models.BigIntegerField(primary_key=True)
+    customer = _customer_link("archived_interactions")
+    contact = _contact_link("archived_interactions")
+    archived_at = models.DateTimeField(_("archived"))
+
+    # Rows of `archive_of` move here keeping their ids: code that is generic over the tables
+    # pointing at a customer (customers/merge.py's undo) looks for a moved row in both.
+    archive_of = Interaction
+
+    class Meta(InteractionRecord.Meta):
+        verbose_name = _("archived interaction")
+        verbose_name_plural = _("archived interactions")
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="archived_interaction_cust_idx"),
         ]
+        constraints = _interaction_constraints("archived_interaction")
+
+
+class ArchiveRun(SystemJob):
+    """One run of interactions/archive.py: the cutoff it archived before, the rows due when it
+    started (`rows_total`) and moved so far (`rows_done`, committed with each batch), status
+    and failure. A dry run only counts."""
+
+    cutoff = models.DateTimeField(_("archived interactions before"))
+    dry_run = models.BooleanField(_("dry run"), default=False)
+
+    class Meta(SystemJob.Meta):
+        verbose_name = _("interaction archive run")
+        verbose_name_plural = _("interaction archive runs")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+        return f"{self.created_at:%Y-%m-%d %H:%M}{' (dry run)' if self.dry_run else ''}"
 
 
 class FollowUp(models.Model):

@@ -11,6 +11,8 @@ from django.db.models import Avg, Count, F, Max, Q, QuerySet, Sum
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 from interactions.models import (
+    ArchivedInteraction,
+    ArchiveRun,
     FollowUp,
     Interaction,
     Transaction,
@@ -31,7 +33,9 @@ def follow_ups_for(*, user: AbstractBaseUser) -> QuerySet[FollowUp]:
 
 
 def recent_interactions_for(*, user: AbstractBaseUser) -> QuerySet[Interaction]:
-    """The newest interactions on the user's own customers."""
+    """The newest interactions on the user's own customers. From the hot table only: archived
+    interactions are older than INTERACTION_ARCHIVE_AFTER_DAYS, at least a year (the system
+    check interactions.E002), which is not recent; the customer page still shows them."""
     return (
         Interaction.objects.filter(customer__owner=user, customer__merged_into__isnull=True)
         .select_related("customer", "staff")
@@ -51,10 +55,16 @@ TIMELINE_PURCHASES = "purchases"
 class TimelineEntry:
     occurred_at: datetime.datetime
     is_purchase: bool
-    record: Interaction | Transaction
+    record: Interaction | ArchivedInteraction | Transaction
+
+    @property
+    def is_archived(self) -> bool:
+        return isinstance(self.record, ArchivedInteraction)
 
     @property
     def cursor(self) -> str:
+        # An interaction keeps its id in the archive: "i<id>" names it in either table, so a
+        # page cursor stays valid when the row is archived between two pages.
         return f"{'t' if self.is_purchase else 'i'}{self.record.pk}"
 
 
@@ -62,11 +72,21 @@ def _after_entry(cursor: str) -> tuple[datetime.datetime, bool, int] | None:
     """(occurred_at, is_purchase, pk) of the entry a cursor like "i42" / "t7" names."""
     if len(cursor) < 2 or cursor[0] not in "it" or not cursor[1:].isdigit():
         return None
-    model = Transaction if cursor[0] == "t" else Interaction
-    occurred_at = (
-        model.objects.filter(pk=int(cursor[1:])).values_list("occurred_at", flat=True).first()
-    )
-    return None if occurred_at is None else (occurred_at, cursor[0] == "t", int(cursor[1:]))
+    pk = int(cursor[1:])
+    if cursor[0] == "t":
+        found = Transaction.objects.filter(pk=pk).values_list("occurred_at")
+    else:
+        found = (
+            Interaction.objects.filter(pk=pk)
+            .order_by()
+            .values_list("occurred_at")
+            .union(
+                ArchivedInteraction.objects.filter(pk=pk).order_by().values_list("occurred_at"),
+                all=True,
+            )
+        )
+    occurred_at = next(iter(found), (None,))[0]
+    return None if occurred_at is None else (occurred_at, cursor[0] == "t", pk)
 
 
 def _older(anchor: tuple[datetime.datetime, bool, int] | None, *, purchases: bool) -> Q:
@@ -85,11 +105,14 @@ def _older(anchor: tuple[datetime.datetime, bool, int] | None, *, purchases: boo
 def customer_timeline(
     *, customer: Customer, kind: str = "", after: str = "", size: int = 20
 ) -> tuple[list[TimelineEntry], str | None]:
-    """The customer's interactions and purchases, newest first, one page at a time.
+    """The customer's interactions (archived ones too, marked as such) and purchases, newest
+    first, one page at a time.
 
     `kind` is an InteractionKind value (interactions of that kind), TIMELINE_PURCHASES
-    (purchases only) or "" (everything). `after` is the cursor of the last entry shown. Two
-    queries of at most size + 1 rows each, whatever the length of the history."""
+    (purchases only) or "" (everything). `after` is the cursor of the last entry shown. At most
+    three queries of at most size + 1 rows each (purchases, interactions, archived
+    interactions), whatever the length of the history. The archive is always asked: rows older
+    than the archive age may still be in the hot table (not yet archived, or imported late)."""
     anchor = _after_entry(after) if after else None
     entries: list[TimelineEntry] = []
     if kind in ("", TIMELINE_PURCHASES):
@@ -98,16 +121,49 @@ def customer_timeline(
         )[: size + 1]
         entries += [TimelineEntry(o.occurred_at, True, o) for o in orders]
     if kind != TIMELINE_PURCHASES:
-        interactions = customer.interactions.filter(_older(anchor, purchases=False))
-        if kind:
-            interactions = interactions.filter(kind=kind)
-        interactions = interactions.select_related("staff", "contact").order_by(
-            "-occurred_at", "-pk"
-        )[: size + 1]
-        entries += [TimelineEntry(i.occurred_at, False, i) for i in interactions]
+        seen: set[int] = set()
+        for table in (customer.interactions, customer.archived_interactions):
+            rows = table.filter(_older(anchor, purchases=False))
+            if kind:
+                rows = rows.filter(kind=kind)
+            rows = rows.select_related("staff", "contact").order_by("-occurred_at", "-pk")
+            # A row archived between the two queries is in both answers: shown once.
+            entries += [
+                TimelineEntry(i.occurred_at, False, i) for i in rows[: size + 1] if i.pk not in seen
+            ]
+            seen.update(entry.record.pk for entry in entries if not entry.is_purchase)
     entries.sort(key=lambda e: (e.occurred_at, e.is_purchase, e.record.pk), reverse=True)
     page = entries[:size]
     return page, page[-1].cursor if len(entries) > size else None
+
+
+def every_interaction_sql(columns: str, where: str) -> str:
+    """A derived table of every interaction, hot and archived, for set-based SQL (metrics,
+    churn): `SELECT columns ... WHERE where` of both tables joined by UNION ALL. One statement
+    reads both under one snapshot, so a row being archived meanwhile counts once. `columns`
+    and `where` are SQL written by the caller (column names, parameter placeholders), never
+    user input."""
+    hot, archive = Interaction._meta.db_table, ArchivedInteraction._meta.db_table
+    return (
+        f"(SELECT {columns} FROM {hot} WHERE {where} "  # noqa: S608
+        f"UNION ALL SELECT {columns} FROM {archive} WHERE {where})"
+    )
+
+
+def archive_may_hold(*, since: datetime.datetime | None) -> bool:
+    """Whether the archive may hold interactions that occurred at or after `since` (None: at
+    any time). Rows enter the archive only through interactions.archive, which records the
+    cutoff of each run before moving anything older than it: a reader of a period starting
+    after every cutoff can leave the archive out."""
+    runs = ArchiveRun.objects.filter(dry_run=False, rows_done__gt=0)
+    if since is not None:
+        runs = runs.filter(cutoff__gt=since)
+    return runs.exists()
+
+
+def last_archive_run() -> ArchiveRun | None:
+    """The latest archive run (dry runs included), for the administrators' status page."""
+    return ArchiveRun.objects.select_related("created_by").order_by("-created_at", "-pk").first()
 
 
 def preferred_categories(*, customer: Customer, limit: int = 3) -> list[tuple[str, object]]:

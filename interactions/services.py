@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Contact, Customer
 from customers.services import record_activity, refuse_if_erased
 from interactions.models import (
+    ArchivedInteraction,
     FollowUp,
     Interaction,
     Product,
@@ -115,7 +116,8 @@ def record_interaction(
     external_ref: str = "",
 ) -> Interaction:
     """Log a call, visit, complaint, note... on a customer. The staff member defaults to the
-    actor. Raises ValidationError (satisfaction outside 1–5, a contact of another customer)."""
+    actor. Raises ValidationError (satisfaction outside 1–5, a contact of another customer, an
+    external reference already recorded, in the hot table or the archive)."""
     refuse_if_erased(customer)
     if contact is not None and contact.customer_id != customer.pk:
         raise ValidationError({"contact": _("This contact belongs to another customer.")})
@@ -133,6 +135,14 @@ def record_interaction(
         external_ref=external_ref.strip(),
     )
     interaction.full_clean(exclude=["customer", "contact", "staff"])
+    if (
+        interaction.external_ref
+        and ArchivedInteraction.objects.filter(
+            source_system=interaction.source_system, external_ref=interaction.external_ref
+        ).exists()
+    ):
+        # The hot table's unique constraint cannot see the archive: the same check, there.
+        raise ValidationError(_("This interaction was recorded already (it is in the archive)."))
     interaction.save()
     record_activity(customer_id=customer.pk, at=interaction.occurred_at)
     record_event(

@@ -180,6 +180,10 @@ def describe_alert(alert: SecurityAlert) -> str:
         return _("The audit log failed verification: %(problem)s.") % {
             "problem": problem.describe()
         }
+    if alert.kind == AlertKind.BACKUP:
+        return _("The backup failed: %(failure)s") % p
+    if alert.kind == AlertKind.RESTORE_DRILL:
+        return _("The restore drill of %(backup)s failed: %(failure)s") % p
     return alert.get_kind_display()
 
 

@@ -125,27 +125,23 @@ def generate_key() -> str:
     return base64.urlsafe_b64encode(os.urandom(KEY_BYTES)).decode("ascii")
 
 
-def parse_keyring(entries: Sequence[str]) -> Keyring:
+def parse_keyring(entries: Sequence[str], setting: str = "FIELD_ENCRYPTION_KEYS") -> Keyring:
     """Validate ``"KEYID:KEY"`` entries (newest first) and build a :class:`Keyring`.
 
     Raises :class:`CryptoConfigurationError` when ``entries`` is not a non-empty list of
     strings, an entry lacks the ``KEYID:`` prefix, a key id is malformed or repeated, or a key
     is not urlsafe base64 of exactly 32 bytes. Messages name entries by position and key id,
-    never by key.
+    never by key, and by `setting`, the name they were configured under.
     """
     # A bare string is iterable too; accepting it would turn one entry into many 1-char ones.
     if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
-        raise CryptoConfigurationError(
-            'FIELD_ENCRYPTION_KEYS must be a list of "KEYID:KEY" strings.'
-        )
+        raise CryptoConfigurationError(f'{setting} must be a list of "KEYID:KEY" strings.')
     if not entries:
-        raise CryptoConfigurationError(
-            "FIELD_ENCRYPTION_KEYS is empty: at least one key is needed."
-        )
+        raise CryptoConfigurationError(f"{setting} is empty: at least one key is needed.")
 
     ciphers: dict[str, AESGCM] = {}
     for position, entry in enumerate(entries, start=1):
-        where = f"FIELD_ENCRYPTION_KEYS entry #{position}"
+        where = f"{setting} entry #{position}"
         if not isinstance(entry, str):
             raise CryptoConfigurationError(f'{where} is not a "KEYID:KEY" string.')
         key_id, sep, encoded_key = entry.strip().partition(":")

@@ -8,6 +8,7 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import started_by_field
 from privacy.audit_chain import (
     CHAINED_FIELDS,
     GENESIS_HASH,
@@ -147,6 +148,8 @@ class AlertKind(models.TextChoices):
     LARGE_EXPORT = "large_export", _("Large export")
     ID_REVEALS = "id_reveals", _("Many identity number reveals")
     AUDIT_CHAIN = "audit_chain", _("Audit log tampered with")
+    BACKUP = "backup", _("Backup failed")
+    RESTORE_DRILL = "restore_drill", _("Restore drill failed")
 
 
 class SecurityAlert(models.Model):
@@ -441,14 +444,7 @@ class RetentionRun(models.Model):
     dry_run = models.BooleanField(_("dry run"))
     # {kind: {"keep_days": n, "cutoff": iso, "rows": n}} for each enabled policy.
     results = models.JSONField(_("results"), default=dict)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    started_by = started_by_field()
 
     class Meta:
         ordering = ["-started_at", "-pk"]

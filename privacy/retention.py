@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer, ImportIssue, LifecycleStage
-from interactions.models import Interaction
+from interactions.models import ArchivedInteraction, Interaction
 from privacy.audit import record_event
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
 from privacy.subjects.erasure import anonymise_customers
@@ -51,7 +51,15 @@ def _stale_leads(cutoff: datetime.datetime) -> QuerySet:
 
 
 def _old_interactions(cutoff: datetime.datetime) -> QuerySet:
-    return Interaction.objects.filter(occurred_at__lt=cutoff).exclude(subject="", body="")
+    # Hot and archived alike, in one statement (an interaction keeps its id in the archive).
+    hot, archived = (
+        table.objects.filter(occurred_at__lt=cutoff)
+        .exclude(subject="", body="")
+        .order_by()
+        .values_list("pk")
+        for table in (Interaction, ArchivedInteraction)
+    )
+    return hot.union(archived, all=True)
 
 
 def _old_import_reports(cutoff: datetime.datetime) -> QuerySet:
@@ -63,7 +71,10 @@ def _anonymise(ids: list[int], actor: Any) -> None:
 
 
 def _scrub_interactions(ids: list[int], actor: Any) -> None:
-    Interaction.objects.filter(pk__in=ids).update(subject="", body="")
+    # The hot table first, then the archive: a row archived since the run settled its ids is
+    # found there (see interactions/archive.py).
+    for table in (Interaction, ArchivedInteraction):
+        table.objects.filter(pk__in=ids).update(subject="", body="")
 
 
 def _delete_import_issues(ids: list[int], actor: Any) -> None:

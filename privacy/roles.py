@@ -36,6 +36,7 @@ _VIEW_RECORDS = [
     "interactions.view_product",
     "interactions.view_transaction",
     "interactions.view_interaction",
+    "interactions.view_archivedinteraction",
     "interactions.view_followup",
 ]
 _BUILD_SEGMENTS = [
@@ -79,6 +80,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.delete_externalid",
         "interactions.add_product",
         "interactions.change_product",
+        # The nightly archive runs (Django admin): when, up to which date, how many rows.
+        "interactions.view_archiverun",
         "privacy.view_auditevent",
         "privacy.view_securityalert",
         "privacy.change_securityalert",
@@ -96,6 +99,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "axes.delete_accessattempt",
         "otp_totp.view_totpdevice",
         "otp_totp.delete_totpdevice",
+        # The status page (/operations/): backups, restore drills, jobs, disk; and starting a
+        # backup or a drill from it.
+        "crm.view_operations",
+        "crm.run_backup",
+        "crm.view_backuprun",
+        "crm.view_restoredrill",
         *_BUILD_SEGMENTS,
     ],
     SALES: [

@@ -44,6 +44,12 @@ def pytest_runtest_setup(item):
         pytest.skip("PostgreSQL only: the portable fallback is tested on this engine")
 
 
+@pytest.fixture(autouse=True)
+def _own_backup_dir(settings, tmp_path):
+    """Backups a test writes go to its own folder, never to ./var/backups."""
+    settings.BACKUP_DIR = tmp_path / "backups"
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _empty_cache():
     """Without Redis the cache is files under ./var that outlive a run; a run starts empty."""

@@ -128,6 +128,7 @@ PAGE_MATRIX = {
     ),
     "log a request": ("/privacy/requests/new/{pk}/", _statuses({roles.PRIVACY_OFFICER})),
     "retention": ("/privacy/retention/", _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER})),
+    "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
     (page, role, status)

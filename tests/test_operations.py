@@ -1,6 +1,7 @@
 """The health endpoint, the Celery wiring (a real worker on the configured broker) and the
 production settings check."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -12,25 +13,60 @@ from django.conf import settings
 from django.utils import timezone
 
 from crm.celery import app as celery_app
-from crm.models import WorkerHeartbeat
+from crm.models import BackupRun, BackupStatus, WorkerHeartbeat
 from crm.tasks import record_worker_heartbeat
 
 
+def _backup(*, hours_ago: float, user=None) -> BackupRun:
+    finished = timezone.now() - datetime.timedelta(hours=hours_ago)
+    return BackupRun.objects.create(
+        started_at=finished - datetime.timedelta(minutes=2),
+        finished_at=finished,
+        status=BackupStatus.DONE,
+        engine="postgresql",
+        file_name="crm-20260101T003000Z.backup",
+        size_bytes=1024,
+        started_by=user,
+    )
+
+
 @pytest.mark.django_db
-def test_health_reports_degraded_without_a_worker_heartbeat(client):
+def test_health_reports_degraded_without_a_worker_heartbeat_or_a_backup(client):
     response = client.get("/health/")
     assert response.status_code == 503
     body = response.json()
-    assert body["checks"] == {"database": True, "broker": True, "worker": False}
+    assert body["checks"] == {"database": True, "broker": True, "worker": False, "backup": False}
+    assert body["last_backup_age_seconds"] is None
 
 
 @pytest.mark.django_db
-def test_health_is_ok_with_a_recent_heartbeat_and_has_no_personal_data(client):
+def test_health_is_ok_with_a_recent_heartbeat_and_backup_and_has_no_personal_data(
+    client, make_user
+):
     WorkerHeartbeat.objects.create(hostname="worker@test", seen_at=timezone.now())
+    _backup(hours_ago=2, user=make_user(username="zhang.wei", first_name="伟", email="z@qq.com"))
     response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json()["status"] == "ok"
-    assert set(response.json()) == {"status", "checks", "worker_last_seen"}
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body) == {"status", "checks", "worker_last_seen", "last_backup_age_seconds"}
+    assert set(body["checks"]) == {"database", "broker", "worker", "backup"}
+    assert 2 * 3600 <= body["last_backup_age_seconds"] < 2 * 3600 + 60
+    text = response.content.decode()
+    for private in ("zhang", "伟", "qq.com", "crm-2026", ".backup"):
+        assert private not in text
+
+
+@pytest.mark.django_db
+def test_a_stale_backup_degrades_the_health_body_but_keeps_the_server_in_rotation(client, settings):
+    WorkerHeartbeat.objects.create(hostname="worker@test", seen_at=timezone.now())
+    _backup(hours_ago=settings.BACKUP_MAX_AGE_HOURS + 1)
+    response = client.get("/health/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"] == {"database": True, "broker": True, "worker": True, "backup": False}
+    assert body["last_backup_age_seconds"] > settings.BACKUP_MAX_AGE_HOURS * 3600
 
 
 @pytest.mark.celery_worker

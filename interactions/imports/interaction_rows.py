@@ -1,14 +1,15 @@
 """The interaction import's rows: calls, visits, complaints, tickets from a service desk or a
 shop's event export. An interaction is matched by (source system, its id there) when the file
-has ids, otherwise by customer, kind, time, subject and details, so a file imported again adds
-nothing."""
+has ids, otherwise by customer, kind, time, subject and details, in the hot table and in the
+archive alike, so a file imported again adds nothing, even years later."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.bulk import insert_new
@@ -29,7 +30,12 @@ from interactions.imports.customer_link import (
     prepare_customer_keys,
     record_latest_activity,
 )
-from interactions.models import Interaction, InteractionChannel, InteractionKind
+from interactions.models import (
+    ArchivedInteraction,
+    Interaction,
+    InteractionChannel,
+    InteractionKind,
+)
 
 FIELDS: tuple[ImportField, ...] = (
     *CUSTOMER_FIELDS,
@@ -202,28 +208,46 @@ def _identity(customer_id: int, values: dict[str, Any]) -> tuple:
     return (customer_id, values["kind"], values["occurred_at"], values["subject"], values["body"])
 
 
+def _in_either_table(query: Callable[[QuerySet], QuerySet]) -> QuerySet:
+    """`query` asked of the hot table and of the archive in one statement (UNION ALL): an
+    interaction archived since it was first imported still matches, and a row being archived
+    meanwhile is seen in one table or the other, never missed."""
+    return query(Interaction.objects.order_by()).union(
+        query(ArchivedInteraction.objects.order_by()), all=True
+    )
+
+
 def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int, str]:
     """Create the batch's interactions that are not there yet; returns each row's outcome."""
     good = [row for row in rows if not row.failed]
     customers = customers_for(good, options)
     linked = [row for row in good if row.number in customers]
     refs = {row.values["external_ref"] for row in linked if row.values["external_ref"]}
-    known_refs = set(
-        Interaction.objects.filter(source_system=options.source_name, external_ref__in=refs)
-        # "<> ''" matches the partial unique index, which PostgreSQL then uses for the IN list.
-        .exclude(external_ref="")
-        .values_list("external_ref", flat=True)
-    )
+    known_refs = set()
+    if refs:
+        known_refs = {
+            ref
+            for (ref,) in _in_either_table(
+                # "<> ''" matches the partial unique index, which PostgreSQL then uses for the
+                # IN list.
+                lambda table: (
+                    table.filter(source_system=options.source_name, external_ref__in=refs)
+                    .exclude(external_ref="")
+                    .values_list("external_ref")
+                )
+            )
+        }
     unreferenced = [row for row in linked if not row.values["external_ref"]]
     known = set()
     if unreferenced:
-        known = {
-            (customer_id, kind, occurred_at, subject, body)
-            for customer_id, kind, occurred_at, subject, body in Interaction.objects.filter(
-                customer_id__in={customers[row.number].pk for row in unreferenced},
-                occurred_at__in={row.values["occurred_at"] for row in unreferenced},
-            ).values_list("customer_id", "kind", "occurred_at", "subject", "body")
-        }
+        known = set(
+            _in_either_table(
+                lambda table: table.filter(
+                    customer_id__in={customers[row.number].pk for row in unreferenced},
+                    occurred_at__in={row.values["occurred_at"] for row in unreferenced},
+                ).values_list("customer_id", "kind", "occurred_at", "subject", "body")
+            )
+        )
     outcomes: dict[int, str] = {}
     new: list[Interaction] = []
     for row in linked:

@@ -33,7 +33,13 @@ from customers.models import (
     LifecycleStageChange,
 )
 from customers.services import ID_NUMBER_CONTEXT
-from interactions.models import FollowUp, Interaction, Transaction, TransactionLine
+from interactions.models import (
+    ArchivedInteraction,
+    FollowUp,
+    Interaction,
+    Transaction,
+    TransactionLine,
+)
 from privacy import crypto
 from privacy.audit import target_label
 from privacy.models import AuditEvent, ConsentRecord, DataSubjectRequest
@@ -119,6 +125,27 @@ _PROFILE = [
     Column("merged_into", gettext_lazy("merged into record"), lambda c: c.merged_into_id),
 ]
 
+_INTERACTION_COLUMNS = [
+    _field("occurred_at", gettext_lazy("when")),
+    _display("kind", gettext_lazy("kind")),
+    _display("channel", gettext_lazy("channel")),
+    _field("subject", gettext_lazy("subject")),
+    _field("body", gettext_lazy("details")),
+    _field("satisfaction", gettext_lazy("satisfaction (1–5)")),
+    _user("staff", gettext_lazy("staff")),
+    Column("contact", gettext_lazy("contact"), lambda i: getattr(i.contact, "name", "")),
+    _field("external_ref", gettext_lazy("external reference")),
+]
+
+
+def _interactions(model: type[Interaction | ArchivedInteraction], ids: list[int]) -> QuerySet:
+    return (
+        model.objects.filter(customer__in=ids)
+        .select_related("staff", "contact")
+        .order_by("occurred_at", "pk")
+    )
+
+
 SECTIONS: list[Section] = [
     Section(
         "profile",
@@ -200,22 +227,17 @@ SECTIONS: list[Section] = [
         "interactions",
         gettext_lazy("Interactions"),
         Interaction,
-        lambda ids: (
-            Interaction.objects.filter(customer__in=ids)
-            .select_related("staff", "contact")
-            .order_by("occurred_at", "pk")
-        ),
-        [
-            _field("occurred_at", gettext_lazy("when")),
-            _display("kind", gettext_lazy("kind")),
-            _display("channel", gettext_lazy("channel")),
-            _field("subject", gettext_lazy("subject")),
-            _field("body", gettext_lazy("details")),
-            _field("satisfaction", gettext_lazy("satisfaction (1–5)")),
-            _user("staff", gettext_lazy("staff")),
-            Column("contact", gettext_lazy("contact"), lambda i: getattr(i.contact, "name", "")),
-            _field("external_ref", gettext_lazy("external reference")),
-        ],
+        lambda ids: _interactions(Interaction, ids),
+        _INTERACTION_COLUMNS,
+    ),
+    # After the hot table: an interaction archived while the copy is written may then be
+    # listed in both sections, never in neither.
+    Section(
+        "archived_interactions",
+        gettext_lazy("Older interactions (archived)"),
+        ArchivedInteraction,
+        lambda ids: _interactions(ArchivedInteraction, ids),
+        [*_INTERACTION_COLUMNS, _field("archived_at", gettext_lazy("archived"))],
     ),
     Section(
         "follow_ups",

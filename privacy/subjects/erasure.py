@@ -7,10 +7,10 @@ thousands of customers. What is kept and why:
   country and province, tags, metrics: aggregates, identifying no one;
 - the audit log: it never holds personal values (customers.services.audit_diff masks them).
 What goes: every personal field of the profile, the encrypted identity number and its blind
-index, contacts, external ids, order numbers, the free text of interactions and follow-ups,
-the evidence text of consents, the undo snapshots of merges, duplicate pairs, the raw values
-an import reported as faulty, the details of the person's requests. Records merged into the
-customer are the same person and go the same way.
+index, contacts, external ids, order numbers, the free text of interactions (archived ones too)
+and follow-ups, the evidence text of consents, the undo snapshots of merges, duplicate pairs,
+the raw values an import reported as faulty, the details of the person's requests. Records
+merged into the customer are the same person and go the same way.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from customers.models import (
     ExternalId,
     ImportIssue,
 )
-from interactions.models import FollowUp, Interaction, Transaction
+from interactions.models import ArchivedInteraction, FollowUp, Interaction, Transaction
 from privacy.audit import record_event
 from privacy.consent import STATUS_FIELDS
 from privacy.models import ConsentRecord, ConsentSource, DataSubjectRequest
@@ -81,6 +81,15 @@ def same_person_ids(customer_ids: Iterable[int]) -> list[int]:
     return sorted(found)
 
 
+def _scrub_interactions(customer_ids: list[int]) -> int:
+    # The hot table first, then the archive: an interaction archived meanwhile is found there
+    # (interactions/archive.py explains why this order is enough).
+    return sum(
+        table.objects.filter(customer__in=customer_ids).update(subject="", body="", external_ref="")
+        for table in (Interaction, ArchivedInteraction)
+    )
+
+
 @transaction.atomic
 def anonymise_customers(
     customer_ids: Iterable[int], *, actor: Any, reason: str, evidence: str
@@ -117,9 +126,7 @@ def anonymise_customers(
         .update(evidence=""),
         "contacts": Contact.objects.filter(customer__in=ids).delete()[0],
         "external_ids": ExternalId.objects.filter(customer__in=ids).delete()[0],
-        "interactions": Interaction.objects.filter(customer__in=ids).update(
-            subject="", body="", external_ref=""
-        ),
+        "interactions": _scrub_interactions(ids),
         "follow_ups": FollowUp.objects.filter(customer__in=ids).update(
             title="",
             notes="",

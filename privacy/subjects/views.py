@@ -22,7 +22,7 @@ from django.views.generic import FormView, TemplateView
 from customers.forms import CustomerForm
 from customers.models import Contact, Customer
 from customers.selectors import newest_matches, search_customers
-from interactions.models import Interaction, Transaction
+from interactions.models import ArchivedInteraction, Interaction, Transaction
 from privacy.audit import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
 from privacy.subjects import services
@@ -195,7 +195,10 @@ def _erasure_reach(customer: Customer) -> dict[str, int]:
     return {
         "records": len(ids),
         "transactions": Transaction.objects.filter(customer__in=ids).count(),
-        "interactions": Interaction.objects.filter(customer__in=ids).count(),
+        "interactions": sum(
+            table.objects.filter(customer__in=ids).count()
+            for table in (Interaction, ArchivedInteraction)
+        ),
         "contacts": Contact.objects.filter(customer__in=ids).count(),
     }
 

@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from crm.models import BackupRun, RestoreDrill
 from customers.models import Customer
 from privacy import roles
 from privacy.models import AuditEvent
@@ -93,8 +95,34 @@ def test_privacy_officer_reveals_an_id_number_and_it_is_audited(page, log_in, ma
     assert AuditEvent.objects.filter(action="customer.reveal_id", actor=officer).count() == 1
 
 
-def test_administrator_opens_user_management(page, log_in, make_user):
+def test_administrator_sees_last_nights_backup_verified_and_opens_user_management(
+    page, log_in, make_user
+):
+    file_name = "crm-20261125T163000Z.backup"
+    BackupRun.objects.create(
+        finished_at=timezone.now(),
+        status="done",
+        engine="postgresql",
+        file_name=file_name,
+        size_bytes=5_000_000,
+        tables=53,
+        rows=1_234_567,
+        seconds=75,
+    )
+    RestoreDrill.objects.create(
+        backup_file=file_name,
+        finished_at=timezone.now(),
+        status="done",
+        restore_seconds=42,
+        tables_compared=53,
+        rows_compared=1_234_567,
+        migrations_ok=True,
+    )
     log_in(make_user(roles.ADMINISTRATOR, is_staff=True))
+    page.get_by_role("navigation").get_by_role("link", name="Operations").click()
+    expect(page.locator("#backup-status")).to_contain_text(
+        "was restored in 42 s and verified: 53 tables, 1,234,567 rows equal."
+    )
     page.get_by_role("link", name="Administration").click()
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", name="Select user to change")).to_be_visible()

@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from analytics.nightly import refresh_analytics
 from crm import demodata
+from crm.backups.engines import BackupError
+from crm.backups.services import create_backup, run_drill
 from customers.dedup.scan import create_scan, run_scan
 from customers.models import (
     Contact,
@@ -44,6 +46,7 @@ from customers.models import (
     Tag,
 )
 from interactions.models import (
+    ArchivedInteraction,
     FollowUp,
     Interaction,
     InteractionKind,
@@ -232,6 +235,13 @@ class Command(BaseCommand):
         with audit_context(via=AuditChannel.COMMAND):
             counts["duplicate_pairs"] = run_scan(create_scan(mode=ScanMode.FULL)).pairs_found
             refresh_analytics()
+            # The administrators' status page shows a backup that was restored and verified.
+            try:
+                create_backup()
+            except BackupError as error:
+                self.stderr.write(f"No demo backup: {error}")
+            else:
+                counts["verified_backups"] = 0 if run_drill().failure else 1
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{value:,} {name}" for name, value in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {elapsed:.1f} s: {summary}."))
@@ -308,7 +318,11 @@ class Command(BaseCommand):
         contact_rows = list(demodata.contacts(scenario, plans, start_id=contact_start))
         interaction_rows = list(
             demodata.interactions(
-                scenario, plans, start_id=_next_id(Interaction), contact_start_id=contact_start
+                scenario,
+                plans,
+                # Past archived ids too: an interaction keeps its id in the archive.
+                start_id=max(_next_id(Interaction), _next_id(ArchivedInteraction)),
+                contact_start_id=contact_start,
             )
         )
         complained = {

@@ -1,0 +1,1 @@
+"""Backups that run themselves and prove they restore (see services.py)."""

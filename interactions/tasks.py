@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from interactions.archive import archive_age, archive_interactions
+from privacy.audit import audit_context
+from privacy.models import AuditChannel
+
+
+@shared_task(name="interactions.tasks.archive_old_interactions")
+def archive_old_interactions() -> int | None:
+    """The nightly archive run (INTERACTION_ARCHIVE_AFTER_DAYS; 0 switches it off). A second
+    delivery, or a run while another is in progress, moves nothing twice: rows already moved
+    are no longer due. Returns the run's id (None when there was nothing to do)."""
+    older_than = archive_age()
+    if older_than is None:
+        return None
+    with audit_context(via=AuditChannel.TASK):
+        run = archive_interactions(older_than=older_than)
+    return run.pk if run is not None else None
