@@ -27,6 +27,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import ExportFormat, ExportJob
+from crm.job_recovery import heartbeat
 from crm.models import JobCancelledError, JobStatus
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.imports.mapping import CUSTOMER_FIELDS
@@ -48,8 +49,9 @@ from privacy.tabular import write_csv, write_xlsx
 logger = logging.getLogger(__name__)
 
 CHUNK = 5000
-# A running export whose worker has not reported for this long is presumed dead.
-STALLED_AFTER = datetime.timedelta(minutes=10)
+# A half-written file this old belongs to a run whose worker died (a live run writes to it
+# all the time).
+PARTIAL_FILE_MAX_AGE = datetime.timedelta(minutes=10)
 _IMPORT_LABELS = {field.key: field.label for field in CUSTOMER_FIELDS}
 
 
@@ -226,7 +228,7 @@ def run_export(job_id: int) -> None:
         job = ExportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
         if job.status not in ExportJob.ACTIVE:
             return
-        if job.is_held_by_live_worker(stalled_after=STALLED_AFTER):
+        if job.is_held_by_live_worker():
             return  # a redelivered message while its worker is alive and writing
         if job.cancel_requested:
             _finish(job, JobStatus.CANCELLED)
@@ -242,7 +244,7 @@ def run_export(job_id: int) -> None:
     partial = _partial_path(job)
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with translation.override(job.language):
+        with translation.override(job.language), heartbeat(job):
             customers = _customers(job)
             job.rows_total = customers.count()
             ExportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)
@@ -411,7 +413,7 @@ def delete_expired_exports(*, now: datetime.datetime | None = None) -> int:
     partials = Path(default_storage.path("exports/partial"))
     for path in partials.glob("job-*") if partials.is_dir() else ():
         modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, tz=datetime.UTC)
-        if now - modified > STALLED_AFTER:
+        if now - modified > PARTIAL_FILE_MAX_AGE:
             path.unlink(missing_ok=True)
             removed += 1
     return removed

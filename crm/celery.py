@@ -16,5 +16,7 @@ app.autodiscover_tasks(["privacy.subjects", "crm.backups"])
 
 @worker_ready.connect
 def _report_alive_at_start(sender, **kwargs) -> None:
-    # A freshly started worker reports at once instead of waiting for beat's first tick.
+    # A freshly started worker reports at once instead of waiting for beat's first tick, and
+    # takes up at once the jobs a dead worker left (a restarted worker often replaces it).
     sender.app.send_task("crm.tasks.record_worker_heartbeat")
+    sender.app.send_task("crm.tasks.recover_stalled_jobs")

@@ -41,6 +41,12 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+def job_stalled_after() -> datetime.timedelta:
+    """How long a running job may go without a heartbeat before it counts as having lost its
+    worker: a few of the heartbeats its worker writes while it works (JOB_HEARTBEAT_SECONDS)."""
+    return datetime.timedelta(seconds=settings.JOB_STALLED_AFTER_SECONDS)
+
+
 class JobCancelledError(Exception):
     """Raised inside a job's run when its user asked it to stop."""
 
@@ -66,8 +72,12 @@ class BackgroundJob(models.Model):
     )
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    # Refreshed with every committed batch: a running job whose heartbeat is old lost its worker.
+    # Refreshed every JOB_HEARTBEAT_SECONDS while the worker works (crm/job_recovery.py), and
+    # with every committed batch: a running job whose heartbeat is old lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How many times the job was queued again by itself after losing its worker; bounded by
+    # JOB_MAX_RECOVERIES, so a job that kills its worker every time ends as failed.
+    recoveries = models.PositiveSmallIntegerField(default=0, editable=False)
     rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
     cancel_requested = models.BooleanField(default=False, editable=False)
@@ -105,16 +115,24 @@ class BackgroundJob(models.Model):
     @property
     def seconds_left(self) -> int | None:
         rate = self.rows_per_second
-        if not rate or not self.rows_total or not self.is_active:
+        # A job that lost its worker is not "about 5 s" from the end, whatever its last rate.
+        if not rate or not self.rows_total or not self.is_active or self.lost_worker:
             return None
         return int((self.rows_total - self.rows_done) / rate)
 
-    def is_held_by_live_worker(self, *, stalled_after: datetime.timedelta) -> bool:
+    @property
+    def lost_worker(self) -> bool:
+        """Running, but silent for longer than JOB_STALLED_AFTER_SECONDS (for templates)."""
+        return self.is_stalled()
+
+    def is_held_by_live_worker(self, *, stalled_after: datetime.timedelta | None = None) -> bool:
         """Running and still reporting: a redelivered message must leave it alone."""
         return self.status == JobStatus.RUNNING and not self.is_stalled(after=stalled_after)
 
-    def is_stalled(self, *, after: datetime.timedelta) -> bool:
-        """Running, but no batch committed for `after`: its worker died or was killed."""
+    def is_stalled(self, *, after: datetime.timedelta | None = None) -> bool:
+        """Running, but no heartbeat for `after` (by default job_stalled_after()): its worker
+        died or was killed."""
+        after = job_stalled_after() if after is None else after
         last_sign = self.heartbeat_at or self.started_at
         return (
             self.status == JobStatus.RUNNING

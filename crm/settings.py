@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_HASHES
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from import_export.formats.base_formats import CSV, XLSX
 
@@ -280,6 +281,17 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=60)
+# A running job's worker refreshes its heartbeat this often while it works (crm/job_recovery.py);
+# silent for JOB_STALLED_AFTER_SECONDS, the job lost its worker and is queued again, at most
+# JOB_MAX_RECOVERIES times (then it fails). Several heartbeats apart, so a slow moment (a
+# batch waiting for a lock) is never taken for a dead worker.
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=10)
+JOB_STALLED_AFTER_SECONDS = env.int("JOB_STALLED_AFTER_SECONDS", default=60)
+JOB_MAX_RECOVERIES = env.int("JOB_MAX_RECOVERIES", default=3)
+if JOB_STALLED_AFTER_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "JOB_STALLED_AFTER_SECONDS must be at least three JOB_HEARTBEAT_SECONDS."
+    )
 # Rows written per transaction by imports: a killed worker loses at most one batch.
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=2000)
 # Django admin's import / export buttons (django-import-export): the formats staff use, each
@@ -320,6 +332,11 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "crm.tasks.record_worker_heartbeat",
         "schedule": WORKER_HEARTBEAT_SECONDS,
+    },
+    # Jobs whose worker died are queued again (the worker's start does the same at once).
+    "recover-stalled-jobs": {
+        "task": "crm.tasks.recover_stalled_jobs",
+        "schedule": 60,
     },
     # Before the other nightly jobs, so a backup holds the day as staff left it.
     "backup-nightly": {

@@ -89,7 +89,7 @@ class ImportDetailView(ImportPermissionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         job = kwargs.get("job") or self.get_job()
-        context = {"job": job, "stalled": job.is_stalled(after=jobs.STALLED_AFTER)}
+        context = {"job": job}
         if job.status == JobStatus.DRAFT:
             context["form"] = kwargs.get("form") or self._mapping_form(job)
             context["templates"] = jobs.templates_for(job.kind)
@@ -134,9 +134,7 @@ class ImportProgressView(ImportPermissionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         job = self.get_job()
-        return super().get_context_data(
-            job=job, stalled=job.is_stalled(after=jobs.STALLED_AFTER), **kwargs
-        )
+        return super().get_context_data(job=job, **kwargs)
 
 
 class ImportActionView(ImportPermissionMixin, View):

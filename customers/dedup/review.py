@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.job_recovery import heartbeat
 from crm.models import JobStatus
 from customers.dedup.reasons import notable
 from customers.dedup.scan import candidates_locked, regroup
@@ -327,15 +328,16 @@ def run_bulk(job: BulkMerge) -> BulkMerge:
             heartbeat_at=timezone.now(),
         )
 
-    try:
-        merged, skipped = merge_groups_above(
-            actor=job.created_by, min_probability=job.min_probability, progress=progress
-        )
-    except Exception:
-        BulkMerge.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, finished_at=timezone.now()
-        )
-        raise
+    with heartbeat(job):
+        try:
+            merged, skipped = merge_groups_above(
+                actor=job.created_by, min_probability=job.min_probability, progress=progress
+            )
+        except Exception:
+            BulkMerge.objects.filter(pk=job.pk).update(
+                status=JobStatus.FAILED, finished_at=timezone.now()
+            )
+            raise
     job.refresh_from_db()
     job.groups_merged, job.groups_skipped = merged, skipped
     job.status, job.finished_at = JobStatus.DONE, timezone.now()

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.bulk import batched
+from crm.job_recovery import heartbeat
 from crm.models import BackgroundJob, JobStatus
 from customers.dedup import features as feature_rows
 from customers.dedup import linkage
@@ -35,7 +36,9 @@ from customers.models import CandidateStatus, DuplicateCandidate, DuplicateScan,
 WRITE_BATCH = 5_000
 # Changed customers whose neighbours (or pairs) are looked up in one query.
 ID_BATCH = 2_000
-# A scan or bulk merge whose worker has not reported for this long is given up.
+# A scan or bulk merge that has not reported for this long is given up, so that it no longer
+# blocks new ones: one queued again after losing its worker (crm/job_recovery.py) that no
+# worker took up.
 STALLED_AFTER = datetime.timedelta(minutes=30)
 # Customers written just before the last scan started may have committed after it read them.
 CHANGE_MARGIN = datetime.timedelta(minutes=5)
@@ -127,22 +130,23 @@ def run_scan(scan: DuplicateScan) -> DuplicateScan:
         return scan
     scan.refresh_from_db()
     began = time.monotonic()
-    try:
-        if scan.mode == ScanMode.INCREMENTAL and last_model() is not None:
-            found = _incremental(scan)
-            scan.model, scan.trained = {}, False
-        else:
-            found, scan.model, scan.trained = _full(scan)
-        scan.customers_compared = found.count
-        _beat(scan)
-        scan.pairs_found = _record(scan, found)
-        scan.groups_found = regroup()
-        scan.auto_merged = _auto_merge()
-    except Exception:
-        DuplicateScan.objects.filter(pk=scan.pk).update(
-            status=JobStatus.FAILED, finished_at=timezone.now()
-        )
-        raise
+    with heartbeat(scan):
+        try:
+            if scan.mode == ScanMode.INCREMENTAL and last_model() is not None:
+                found = _incremental(scan)
+                scan.model, scan.trained = {}, False
+            else:
+                found, scan.model, scan.trained = _full(scan)
+            scan.customers_compared = found.count
+            _beat(scan)
+            scan.pairs_found = _record(scan, found)
+            scan.groups_found = regroup()
+            scan.auto_merged = _auto_merge()
+        except Exception:
+            DuplicateScan.objects.filter(pk=scan.pk).update(
+                status=JobStatus.FAILED, finished_at=timezone.now()
+            )
+            raise
     scan.status = JobStatus.DONE
     scan.finished_at = timezone.now()
     scan.seconds = round(time.monotonic() - began, 2)

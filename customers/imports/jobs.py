@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from crm.job_recovery import heartbeat
 from crm.models import JobCancelledError, JobStatus
 from customers.dedup.scan import scan_customers
 from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
@@ -56,7 +57,6 @@ from privacy.audit import record_event
 logger = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 20
-STALLED_AFTER = datetime.timedelta(minutes=5)
 
 # Each kind's rows module: FIELDS, mapping_errors(fields, source_name=...),
 # prepare(row, invalid_values=...) and write_batch(rows, options). Named by path so that
@@ -315,18 +315,20 @@ def cancel_import(*, actor: Any, job: ImportJob) -> ImportJob:
 
 @transaction.atomic
 def resume_import(*, actor: Any, job: ImportJob) -> ImportJob:
-    """Queue again a job whose worker died or crashed; it goes on after its last commit."""
+    """Queue again a job whose worker died or crashed; it goes on after its last commit.
+    A person's resume starts the count of automatic ones (crm/job_recovery.py) afresh."""
     from customers.tasks import run_import_job
 
     _require_own_job(actor, job)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if not (job.resumable or job.is_stalled(after=STALLED_AFTER)):
+    if not (job.resumable or job.is_stalled()):
         raise ValidationError(_("This import cannot be resumed."))
     job.status = JobStatus.QUEUED
     job.resumable = False
     job.failure = ""
     job.finished_at = None
-    job.save(update_fields=["status", "resumable", "failure", "finished_at"])
+    job.recoveries = 0
+    job.save(update_fields=["status", "resumable", "failure", "finished_at", "recoveries"])
     record_event(actor=actor, action="import.resume", target=job)
     transaction.on_commit(lambda: run_import_job.delay(job.pk))
     return job
@@ -342,7 +344,7 @@ def run_import(job_id: int) -> None:
         job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
         if job.status not in ImportJob.ACTIVE:
             return
-        if job.is_held_by_live_worker(stalled_after=STALLED_AFTER):
+        if job.is_held_by_live_worker():
             return  # a redelivered message while its worker is alive and writing
         # This run's claim: a worker that lost it (presumed dead, yet alive) stops at its next
         # batch instead of writing beside this one.
@@ -351,7 +353,7 @@ def run_import(job_id: int) -> None:
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
         job.save(update_fields=["run_token", "status", "started_at", "heartbeat_at"])
-    with translation.override(job.language):
+    with translation.override(job.language), heartbeat(job, run_token=job.run_token):
         try:
             _run(job)
         except _SupersededError:

@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from analytics import exports
 from analytics.models import ExportJob
-from crm.models import JobStatus
+from crm.models import JobStatus, job_stalled_after
 from customers import services
 from customers.imports import jobs as import_jobs
 from customers.models import Customer, Tag
@@ -303,8 +303,8 @@ def test_a_redelivered_export_leaves_a_live_run_alone(admin_user_role, customers
     assert job.status == "running"
     assert not job.file
     ExportJob.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - exports.STALLED_AFTER * 2,
-        started_at=timezone.now() - exports.STALLED_AFTER * 2,
+        heartbeat_at=timezone.now() - job_stalled_after() * 2,
+        started_at=timezone.now() - job_stalled_after() * 2,
     )
     exports.run_export(job.pk)  # the first worker is presumed dead: this run takes over
     job.refresh_from_db()

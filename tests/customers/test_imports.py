@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from crm.models import JobStatus
+from crm.models import JobStatus, job_stalled_after
 from customers.imports import jobs
 from customers.models import Customer, ExternalId, ImportJob, Tag
 from privacy import crypto
@@ -452,7 +452,9 @@ def test_a_redelivered_message_leaves_a_live_run_alone_and_takes_over_a_dead_one
     jobs.run_import(job.pk)  # the other run is alive: nothing happens
     job.refresh_from_db()
     assert (job.status, job.run_token, Customer.objects.count()) == ("running", "someone-else", 0)
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - jobs.STALLED_AFTER * 2)
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - job_stalled_after() * 2
+    )
     jobs.run_import(job.pk)  # the other run is presumed dead: this one takes over
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
