@@ -36,9 +36,11 @@ from customers.selectors import (
     customer_page,
     customers_visible_to,
     get_customer_for,
+    is_personal_data_query,
     possible_duplicates,
     saved_views_for,
     search_customers,
+    sees_all_personal_data,
 )
 from interactions.models import InteractionKind
 from interactions.selectors import (
@@ -113,6 +115,10 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
             query=query,
             search_token=token if query else "",
             capped=capped,
+            # A phone or email finds only customers whose contact details the user may see.
+            personal_search_limited=bool(query)
+            and is_personal_data_query(query)
+            and not sees_all_personal_data(user),
             search_result_limit=SEARCH_RESULT_LIMIT,
             filter=filterset,
             customers=customers,
@@ -214,7 +220,19 @@ def _merge_context(user, customer: Customer) -> dict[str, Any]:
     }
 
 
-class CustomerFormView(PermissionRequiredMixin, FormView):
+class ProfileFormAuditMixin:
+    """A profile form (CustomerForm) that shows a customer's personal data unmasked is audited
+    as the customer page is (`customer.view_personal`)."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        form = response.context_data["form"]
+        if form.shows_personal_data:
+            services.record_personal_data_view(actor=request.user, customer=form.instance)
+        return response
+
+
+class CustomerFormView(ProfileFormAuditMixin, PermissionRequiredMixin, FormView):
     """Create (no pk) or edit a customer through the services."""
 
     form_class = CustomerForm
@@ -237,6 +255,7 @@ class CustomerFormView(PermissionRequiredMixin, FormView):
         return {
             **super().get_form_kwargs(),
             "instance": self.customer,
+            "viewer": self.request.user,
             "can_assign_owner": self.request.user.has_perm("customers.view_all_customers"),
         }
 
@@ -404,7 +423,6 @@ class PossibleDuplicatesView(PermissionRequiredMixin, View):
     identity number), and any others sharing the phone, email or identity number. POST, so the
     values never appear in a URL."""
 
-    permission_required = "customers.view_customer"
     CHECKED_FIELDS = (
         "name",
         "phone",
@@ -415,6 +433,11 @@ class PossibleDuplicatesView(PermissionRequiredMixin, View):
         "postcode",
         "company_name",
     )
+
+    def has_permission(self) -> bool:
+        # Only the forms that create or change customers ask.
+        user = self.request.user
+        return user.has_perm("customers.add_customer") or user.has_perm("customers.change_customer")
 
     def post(self, request: HttpRequest) -> HttpResponse:
         values: dict[str, Any] = {}

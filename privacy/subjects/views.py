@@ -22,6 +22,7 @@ from django.views.generic import FormView, TemplateView
 from customers.forms import CustomerForm
 from customers.models import Contact, Customer
 from customers.selectors import newest_matches, search_customers
+from customers.views import ProfileFormAuditMixin
 from interactions.models import ArchivedInteraction, Interaction, Transaction
 from privacy.audit import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
@@ -301,7 +302,7 @@ class CopyDownloadView(PermissionRequiredMixin, View):
         )
 
 
-class CorrectionView(PermissionRequiredMixin, FormView):
+class CorrectionView(ProfileFormAuditMixin, PermissionRequiredMixin, FormView):
     """The customer's profile form, for the corrections a verified request asks for."""
 
     permission_required = _HANDLE
@@ -325,6 +326,7 @@ class CorrectionView(PermissionRequiredMixin, FormView):
         return {
             **super().get_form_kwargs(),
             "instance": self.subject_request.customer,
+            "viewer": self.request.user,
             "can_assign_owner": False,
         }
 

@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 
 from crm.models import JobStatus
+from customers import services
 from customers.imports import jobs
+from interactions.imports.customer_link import NO_CUSTOMER
 from interactions.models import Interaction, Product, Transaction, TransactionLine
 from tests.customers.importfiles import csv_bytes, upload
 from tests.factories import CustomerFactory
@@ -70,7 +72,7 @@ def test_orders_are_linked_grouped_into_lines_and_reported(admin_user_role):
     wang.refresh_from_db()
     assert wang.last_activity_at == first.occurred_at  # the refunded order is not activity
     messages = [line[4] for line in jobs.report_rows(job)]
-    assert messages[0].startswith("No customer matches")
+    assert messages[0].startswith("No customer you may change matches")
     assert "not a real calendar date" in messages[1]
     assert "more than zero" in messages[2]
 
@@ -98,11 +100,31 @@ def test_an_order_split_across_batches_gets_all_its_lines(admin_user_role, setti
 
 
 def test_sales_cannot_import_orders_for_other_owners_customers(sales_user, other_sales_user):
+    """The row is refused in the words used for a customer who is not there at all, so an
+    import does not confirm that a colleague's (or anyone's) customer has this phone."""
     CustomerFactory(name="王", phone="13800138000", owner=other_sales_user)
     job = _import(sales_user, "transactions", ORDER_ROWS[:2])
     assert _counts(job) == (0, 0, 0, 1)
-    assert "someone else" in job.issues.get().message
+    assert job.issues.get().message == NO_CUSTOMER
     assert not Transaction.objects.exists()
+
+
+def test_sales_orders_find_unassigned_customers_by_their_id_not_their_masked_phone(
+    sales_user, settings
+):
+    """Sales may record purchases of unassigned customers, whose phone they are shown masked:
+    the source system's customer id finds them, the phone does not."""
+    unassigned = CustomerFactory(name="王", phone="13800138000")
+    services.add_external_id(actor=None, customer=unassigned, system="shop", external_id="C-0001")
+    by_phone = _import(sales_user, "transactions", ORDER_ROWS[:2])
+    assert by_phone.issues.get().message == NO_CUSTOMER
+    rows = [
+        ["订单号", "客户编号", "下单时间", "SKU", "商品", "数量", "单价", "状态"],
+        ["A-1", "C-0001", "2024-05-01 10:30", "TEA-1", "龙井 250g", "2", "100", ""],
+    ]
+    by_id = _import(sales_user, "transactions", rows, source_name="shop")
+    assert _counts(by_id) == (1, 0, 0, 0)
+    assert Transaction.objects.get().customer == unassigned
 
 
 INTERACTION_ROWS = [
