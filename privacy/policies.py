@@ -179,7 +179,7 @@ def _save(
                 % {"version": other.version}
             }
         )
-    text = text.strip()
+    text = _plain_lines(text)
     if not text:
         raise ValidationError({"text": _("Give the text of the policy as customers see it.")})
     return save_reference_record(
@@ -188,5 +188,11 @@ def _save(
         version=version.strip(),
         effective_from=effective_from,
         text=text,
-        summary=summary.strip(),
+        summary=_plain_lines(summary),
     )
+
+
+def _plain_lines(value: str) -> str:
+    # Browsers send a text area's lines ending in CRLF: stored as LF, the same text sent again
+    # is no change (and no audit event).
+    return value.replace("\r\n", "\n").strip()

@@ -117,17 +117,20 @@ def test_a_scheduled_version_is_corrected_and_the_correction_audited(
 ):
     upcoming = versions["next"]
     client.force_login(privacy_user)
-    assert client.get(f"/privacy/policies/{upcoming.pk}/correct/").status_code == 200
-    response = client.post(
-        f"/privacy/policies/{upcoming.pk}/correct/",
-        _form(version="2027-01", effective_from=_days(45), text="Final wording."),
-    )
+    correct = f"/privacy/policies/{upcoming.pk}/correct/"
+    assert client.get(correct).status_code == 200
+    # As a browser sends a text area: lines ending in CRLF.
+    corrected = _form(version="2027-01", effective_from=_days(45), text="Final\r\nwording.")
+    response = client.post(correct, corrected)
     assert response["Location"] == f"/privacy/policies/{upcoming.pk}/"
     upcoming.refresh_from_db()
-    assert (upcoming.effective_from, upcoming.text) == (_days(45), "Final wording.")
+    assert (upcoming.effective_from, upcoming.text) == (_days(45), "Final\nwording.")
     event = AuditEvent.objects.get(action="privacypolicy.update")
-    assert event.changes["text"] == ["Draft wording.", "Final wording."]
+    assert event.changes["text"] == ["Draft wording.", "Final\nwording."]
     assert "version" not in event.changes
+    # The same text sent again is no change.
+    client.post(correct, corrected)
+    assert AuditEvent.objects.filter(action="privacypolicy.update").count() == 1
 
 
 @pytest.mark.parametrize("which", ["current", "old"])
