@@ -213,11 +213,16 @@ class ConsentSource(models.TextChoices):
 
 class PrivacyPolicy(models.Model):
     """A version of the privacy policy customers agree to; the one in force on a day is the
-    latest whose effective date has come."""
+    latest whose effective date has come. Published and corrected only through
+    privacy/policies.py: once in force it is the evidence behind the consents recorded under
+    it and never changes."""
 
     version = models.CharField(_("version"), max_length=40, unique=True)
     effective_from = models.DateField(_("effective from"))
     summary = models.TextField(_("what changed"), blank=True)
+    # The wording customers were shown, so that a consent can be matched to what it agreed to;
+    # empty only for versions recorded before the text was kept.
+    text = models.TextField(_("text of the policy"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -227,6 +232,10 @@ class PrivacyPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+    @property
+    def has_taken_effect(self) -> bool:
+        return self.effective_from <= timezone.localdate()
 
 
 class ConsentRecord(models.Model):

@@ -1,12 +1,14 @@
 """Deny by default: every URL pattern, anonymous and per role."""
 
+import datetime
 import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from privacy import roles
-from privacy.models import AuditEvent
+from privacy.models import AuditEvent, PrivacyPolicy
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +94,8 @@ def _statuses(allowed: set, *, denied: int = 403) -> dict:
 
 EVERY_ROLE = set(ALL_ROLES) - {None}
 WORKS_ON_CUSTOMERS = {roles.ADMINISTRATOR, roles.SALES, roles.SERVICE}
-# page -> (path, expected status per role); the customer is unassigned, so Sales may see it.
+# page -> (path, expected status per role); the customer is unassigned, so Sales may see it,
+# and the policy version takes effect tomorrow, so it may still be corrected.
 PAGE_MATRIX = {
     "home": ("/", _statuses(EVERY_ROLE)),
     "list": ("/customers/", _statuses(EVERY_ROLE)),
@@ -129,6 +132,19 @@ PAGE_MATRIX = {
     ),
     "log a request": ("/privacy/requests/new/{pk}/", _statuses({roles.PRIVACY_OFFICER})),
     "retention": ("/privacy/retention/", _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER})),
+    "privacy policy versions": (
+        "/privacy/policies/",
+        _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER}),
+    ),
+    "privacy policy version": (
+        "/privacy/policies/{policy}/",
+        _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER}),
+    ),
+    "publish a policy version": ("/privacy/policies/new/", _statuses({roles.PRIVACY_OFFICER})),
+    "correct a policy version": (
+        "/privacy/policies/{policy}/correct/",
+        _statuses({roles.PRIVACY_OFFICER}),
+    ),
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
@@ -141,9 +157,12 @@ MATRIX_CASES = [
 @pytest.mark.parametrize(("page", "role", "status"), MATRIX_CASES)
 def test_role_page_matrix(client, make_user, page, role, status):
     customer = CustomerFactory()
+    policy = PrivacyPolicy.objects.create(
+        version="next", effective_from=timezone.localdate() + datetime.timedelta(days=1)
+    )
     user = make_user(role, is_staff=role == roles.ADMINISTRATOR)
     client.force_login(user)
-    path = PAGE_MATRIX[page][0].format(pk=customer.pk)
+    path = PAGE_MATRIX[page][0].format(pk=customer.pk, policy=policy.pk)
     assert client.get(path).status_code == status
 
 
