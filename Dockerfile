@@ -25,9 +25,10 @@ COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --from=assets /build/node_modules ./node_modules
 COPY . .
-# collectstatic and compilemessages need settings to import, not real secrets.
+# collectstatic and compilemessages need settings to import, not real secrets (nor a mail
+# server that answers: nothing is sent).
 RUN DEBUG=false SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
-    BLIND_INDEX_KEY=build-only-build-only-build-only-00 \
+    BLIND_INDEX_KEY=build-only-build-only-build-only-00 EMAIL_URL=smtp://build-only.invalid \
     sh -c "python manage.py collectstatic --no-input -v 0 && python manage.py compilemessages -v 0 --ignore=node_modules" \
  && mkdir -p /app/var/backups && chown -R crm /app/var
 USER crm

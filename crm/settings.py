@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_HASHES
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from import_export.formats.base_formats import CSV, XLSX
 
@@ -436,10 +437,31 @@ if not DEBUG:
     # The health endpoint is probed over plain HTTP by load balancers inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
-# --- Mail (password resets, and later alerts to administrators) ---------------------------------
-# EMAIL_URL like smtp+tls://user:password@smtp.example.com:587; the default prints mail to the
-# console, which is what development wants.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# --- Mail (password resets, security alerts) ---------------------------------------------------
+# EMAIL_URL like smtp+tls://user:password@smtp.example.com:587. In development (DEBUG) the
+# default prints mail to the console. Without DEBUG mail must leave the machine: a reset mail
+# carries a live token and an alert is there to be read, so a backend that prints mail to the
+# log, keeps it in files or memory, or drops it stops the start, as a missing secret does.
+_MAIL_NOT_SENT = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_url = env.str("EMAIL_URL", default="") or ("consolemail://" if DEBUG else "")
+if not _email_url:
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL to the mail server (e.g. smtp+tls://user:password@smtp.example.com:587): "
+        "without DEBUG, password-reset links and security alerts must be mailed, not logged."
+    )
+_email = env.email_url_config(_email_url)
+if not DEBUG and _email["EMAIL_BACKEND"] in _MAIL_NOT_SENT:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL names {_email['EMAIL_BACKEND']}, which sends no mail: without DEBUG, "
+        "password-reset links and security alerts would end up in the log or nowhere. "
+        "Set EMAIL_URL to the mail server (e.g. smtp+tls://user:password@smtp.example.com:587)."
+    )
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Security alerts (privacy/alerts.py) go to these addresses ("a@example.com,b@example.com") and
