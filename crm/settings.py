@@ -491,7 +491,11 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_query_strings": {"()": "crm.log_filters.DropQueryStrings"}},
+    "filters": {
+        "no_query_strings": {"()": "crm.log_filters.DropQueryStrings"},
+        "refusals_without_traceback": {"()": "crm.log_filters.RefusalsWithoutTraceback"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "crm.log_filters.JsonLineFormatter"},
@@ -508,9 +512,20 @@ LOGGING = {
             "formatter": "json" if LOG_FORMAT == "json" else "django.server",
             "filters": ["no_query_strings"],
         },
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's default configuration gives this logger a console handler of its own beside
+        # the root's, so in development each of its records (a 403 with its traceback) was
+        # written twice. Only its other handler is kept: server errors mailed to ADMINS.
+        "django": {"handlers": ["mail_admins"]},
+        # A 403 is one line, without a traceback; errors keep theirs.
+        "django.request": {"filters": ["refusals_without_traceback"]},
         "django.db.backends": {"level": "WARNING"},
         # Failures and lockouts (user name and address masked), not every successful login.
         "axes": {"level": "WARNING"},
