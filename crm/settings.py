@@ -181,6 +181,13 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CRM")
 # read its secret.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
+# --- Requests ---------------------------------------------------------------------------------
+# Django's own limit on a form's body, stated so that it is a decision: the largest real form
+# (a customer with 10,000 characters of notes in Chinese, crm/free_text.py) sends under 100 KB,
+# and uploads (imports) are files, which this does not count. A larger body answers 400 with
+# templates/400.html before any view runs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

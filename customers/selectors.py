@@ -92,7 +92,12 @@ def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Cus
     its last 4+ digits, an email or part of one, an id from another system, or part of a name
     or company (the start of it for one or two characters). Empty matches everything."""
     customers = customers_visible_to(user)
-    text = normalize_name(query)
+    try:
+        text = normalize_name(query)
+    except NormalizationError:
+        # Characters nobody typed (crm.free_text) are refused in every stored value, so no
+        # customer can match them; PostgreSQL would not even take a NUL in the query.
+        return customers.none()
     if not text:
         return customers
     return customers.filter(_search_conditions(user, text))

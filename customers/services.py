@@ -173,7 +173,7 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
                     ValidationError(Customer._meta.get_field("name").error_messages["blank"])
                 )
         elif field in ("family_name", "given_name"):
-            clean[field] = normalize_name(raw)
+            attempt(field, lambda raw=raw: normalize_name(raw))
         elif field == "phone":
             clean["phone_raw"] = _text(raw)[:64]
             attempt(
@@ -482,9 +482,13 @@ _TRANSIENT_LIST_PARAMETERS = frozenset({"search", "after", "csrfmiddlewaretoken"
 def save_customer_view(*, actor: Any, name: str, query: QueryDict, is_shared: bool) -> SavedView:
     """Save the list's current filters and order under a name for the actor (replacing a view
     of the same name). The search text and page position are left out."""
-    name = normalize_name(name)[:100]
+    try:
+        name = normalize_name(name)
+    except NormalizationError as error:
+        raise ValidationError({"name": ValidationError(error.message, code=error.code)}) from error
     if not name:
         raise ValidationError({"name": _("Give the view a name.")})
+    SavedView._meta.get_field("name").run_validators(name)
     kept = query.copy()
     for parameter in _TRANSIENT_LIST_PARAMETERS:
         kept.pop(parameter, None)
@@ -559,7 +563,9 @@ def add_external_id(*, actor: Any, customer: Customer, system: str, external_id:
             {"external_id": _("This id in that system already belongs to another customer.")},
             code="unique",
         )
-    link = ExternalId.objects.create(customer=customer, system=system, external_id=external_id)
+    link = ExternalId(customer=customer, system=system, external_id=external_id)
+    link.full_clean(exclude=["customer"])
+    link.save()
     record_event(
         actor=actor,
         action="customer.external_id",

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.bulk import insert_new, insert_values
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
+    TOO_LONG,
     BatchOptions,
     PreparedRow,
     boolean_value,
@@ -131,7 +132,6 @@ _MAX_TAG = Tag._meta.get_field("name").max_length
 _EMPTY = ("", None)
 
 _NAME_MISSING = _("A new customer needs a name.")
-_TOO_LONG = _("This value is longer than %(limit)d characters.")
 _OUT_OF_SCOPE = _(
     "You cannot import this row: its customer id is in use. Ask a colleague who manages all "
     "customers to import it."
@@ -208,7 +208,7 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
     for key, value in list(clean.items()):
         limit = _MAX_LENGTHS.get(key)
         if limit and isinstance(value, str) and len(value) > limit:
-            problem(key, _TOO_LONG % {"limit": limit})
+            problem(key, TOO_LONG % {"limit": limit})
             del clean[key]
     if not clean.get("name") and (clean.get("family_name") or clean.get("given_name")):
         clean["name"] = join_person_name(clean.get("family_name", ""), clean.get("given_name", ""))
@@ -223,13 +223,13 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
 
     external_id = row.raw.get("external_id", "")
     if len(external_id) > _MAX_EXTERNAL_ID:
-        problem("external_id", _TOO_LONG % {"limit": _MAX_EXTERNAL_ID})
+        problem("external_id", TOO_LONG % {"limit": _MAX_EXTERNAL_ID})
     elif external_id:
         clean["external_id"] = external_id
     if "tags" in row.raw:
         names = {name.strip() for name in _TAG_SEPARATORS.split(row.raw["tags"]) if name.strip()}
         if any(len(name) > _MAX_TAG for name in names):
-            problem("tags", _TOO_LONG % {"limit": _MAX_TAG})
+            problem("tags", TOO_LONG % {"limit": _MAX_TAG})
         else:
             clean["tags"] = sorted(names)
     row.values = clean

@@ -126,6 +126,7 @@ def _close(
     request.resolution = resolution.strip()
     request.closed_at = timezone.now()
     request.closed_by = actor
+    request.full_clean()
     request.save()
     _audit(actor, request, action)
     return request
@@ -293,10 +294,15 @@ def restrict_processing(
     request = _lock_open(request, verified=True)
     if request.kind not in (RequestKind.RESTRICTION, RequestKind.ERASURE):
         raise ValidationError(_("Only a restriction or erasure request restricts processing."))
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise ValidationError({"reason": _("Say why processing is restricted.")})
+    try:
+        Customer._meta.get_field("restriction_reason").run_validators(reason)
+    except ValidationError as error:
+        raise ValidationError({"reason": error.error_list}) from error
     updated = Customer.objects.filter(pk=request.customer_id, restricted_at=None).update(
-        restricted_at=timezone.now(), restriction_reason=reason.strip()[:300]
+        restricted_at=timezone.now(), restriction_reason=reason
     )
     if updated:
         record_event(actor=actor, action="customer.restrict", target=request.customer)

@@ -136,6 +136,29 @@ def test_invalid_optional_values_can_be_dropped_with_a_warning(admin_user_role):
     assert ["5", "手机号码", "+86 13800138000", "Warning"] in [line[:4] for line in report]
 
 
+def test_a_row_with_unreadable_or_over_long_text_is_reported_and_the_others_imported(
+    admin_user_role,
+):
+    headers = ["客户编号", "姓名", "城市", "备注"]
+    rows = [
+        ["C1", "王丽娟", "上海", "好客户"],
+        ["C2", "张\ufffd伟", "北京", ""],  # a cell someone's tool could not decode
+        ["C3", "李雷", "广\x07州", ""],  # a control character
+        ["C4", "韩梅梅", "深圳", "备" * 10_001],
+        ["C5", "Anna Schmidt", "Berlin", ""],
+    ]
+    job = _import(admin_user_role, csv_bytes([headers, *rows]))
+    assert _counts(job) == (2, 0, 0, 3)
+    assert set(Customer.objects.values_list("name", flat=True)) == {"王丽娟", "Anna Schmidt"}
+    report = [line[:5] for line in jobs.report_rows(job)]
+    unreadable = "This contains characters that could not be read. Retype it."
+    assert report == [
+        ["3", "姓名", "张\ufffd伟", "Error", unreadable],
+        ["4", "城市", "广\ufffd州", "Error", unreadable],
+        ["5", "备注", "备" * 200, "Error", "This value is longer than 10000 characters."],
+    ]
+
+
 def test_importing_the_same_file_again_changes_nothing(admin_user_role):
     content = csv_bytes([HEADERS, *ROWS])
     first = _import(admin_user_role, content, invalid_values="drop")

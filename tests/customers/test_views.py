@@ -120,6 +120,64 @@ def test_create_form_shows_field_errors_and_saves_nothing(client, sales_user):
     assert not Customer.objects.exists()
 
 
+def test_customer_form_refuses_a_two_million_character_note_with_a_field_error(
+    client, service_user
+):
+    customer = CustomerFactory(name="Anna Schmidt")
+    client.force_login(service_user)
+    url = reverse("customers:edit", args=[customer.pk])
+    page = client.get(url).content.decode()
+    assert 'maxlength="10000"' in page
+    response = client.post(
+        url,
+        {
+            "kind": "person",
+            "name": "Anna Schmidt",
+            "lifecycle_stage": "lead",
+            "country": "CN",
+            "notes": "n" * 2_000_000,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["notes"] == [
+        "Ensure this value has at most 10000 characters (it has 2000000)."
+    ]
+    customer.refresh_from_db()
+    assert customer.notes == ""
+
+
+def test_customer_form_refuses_unreadable_characters_in_the_users_language(client, service_user):
+    client.force_login(service_user)
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "kind": "person",
+            "name": "王\ufffd娟",
+            "lifecycle_stage": "lead",
+            "country": "CN",
+            "city": "上\x1b海",
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == ["其中有无法识别的字符，请重新输入。"]
+    assert not Customer.objects.exists()
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "kind": "person",
+            "name": "王丽娟",
+            "lifecycle_stage": "lead",
+            "country": "CN",
+            "city": "上\x1b海",
+        },
+    )
+    assert response.context["form"].errors["city"] == [
+        "This contains characters that could not be read. Retype it."
+    ]
+    assert not Customer.objects.exists()
+
+
 def test_create_form_saves_through_service_with_owner_for_sales(client, sales_user):
     client.force_login(sales_user)
     response = client.post(

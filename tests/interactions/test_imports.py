@@ -156,6 +156,31 @@ def test_interactions_are_imported_once_and_bad_optional_values_can_be_dropped(a
     assert Interaction.objects.count() == 3
 
 
+def test_interaction_rows_with_unreadable_or_over_long_text_fail_alone(admin_user_role):
+    CustomerFactory(name="王丽娟", phone="13800138000")
+    rows = [
+        ["工单号", "手机号码", "类型", "时间", "主题", "内容"],
+        ["T1", "13800138000", "投诉", "2024-05-01 10:00", "包裹破损", "箱子压坏了"],
+        ["T2", "13800138000", "来电", "2024-05-02 10:00", "问\x1b价格", ""],
+        ["T3", "13800138000", "来电", "2024-05-03 10:00", "长", "话" * 10_001],
+        ["T4", "13800138000", "来电", "2024-05-04 10:00", "主" * 201, ""],
+        ["T5", "13800138000", "到店", "2024-05-05 10:00", "试穿", ""],
+    ]
+    job = _import(admin_user_role, "interactions", rows)
+    assert _counts(job) == (2, 0, 0, 3)
+    assert set(Interaction.objects.values_list("external_ref", flat=True)) == {"T1", "T5"}
+    report = [line[:4] for line in jobs.report_rows(job)]
+    assert report == [
+        ["3", "主题", "问\ufffd价格", "Error"],
+        ["4", "内容", "话" * 200, "Error"],
+        ["5", "主题", "主" * 200, "Error"],
+    ]
+    # With invalid optional values dropped, the over-long text goes and its row comes in.
+    dropped = _import(admin_user_role, "interactions", rows, invalid_values="drop")
+    assert _counts(dropped) == (2, 0, 2, 1)
+    assert Interaction.objects.get(external_ref="T3").body == ""
+
+
 def test_interactions_without_ids_match_on_their_content(admin_user_role):
     CustomerFactory(name="王丽娟", email="wang@example.com")
     rows = [
