@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import BackgroundJob, SystemJob
+from crm.models import BackgroundJob, SystemJob, Versioned
 from privacy.consent import MARKETING_CHANNELS
 
 # What a list of customers may be used for: a marketing channel holds only customers who
@@ -206,7 +206,7 @@ class SegmentKind(models.TextChoices):
     STATIC = "static", _("static list")
 
 
-class Segment(models.Model):
+class Segment(Versioned):
     """A group of customers: by rules (analytics/segments.py), refreshed by a job, or a list
     filled by hand."""
 

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
 from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
 from customers.services import BulkAction
 
@@ -50,7 +51,7 @@ def bootstrap_class(widget: forms.Widget) -> str:
     return "form-control"
 
 
-class CustomerForm(forms.ModelForm):
+class CustomerForm(VersionedFormMixin, forms.ModelForm):
     """Collects raw values; `profile_changes()` gives what the service should apply. The
     service normalises and validates; the view puts its field errors back on this form."""
 
@@ -102,7 +103,11 @@ class CustomerForm(forms.ModelForm):
 
     def profile_changes(self) -> dict:
         """Raw values for create_customer / update_customer."""
-        changes = {name: self.cleaned_data.get(name) for name in self.fields if name != "tags"}
+        changes = {
+            name: self.cleaned_data.get(name)
+            for name in self.fields
+            if name != "tags" and name not in VERSION_FORM_FIELDS
+        }
         if not changes.get("id_number"):
             changes.pop("id_number", None)
             changes.pop("id_document_kind", None)
@@ -152,7 +157,7 @@ class BulkActionForm(forms.Form):
         return self.cleaned_data[self.VALUE_FIELD[self.cleaned_data["action"]]]
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(VersionedFormMixin, forms.ModelForm):
     """A person at a company customer; the service normalises phone and email."""
 
     phone = forms.CharField(label=_("phone"), required=False, max_length=64)

@@ -118,5 +118,9 @@ def test_products_and_tags_saved_in_admin_are_audited(client, admin_user_role):
         .values_list("action", "changes")
     )
     assert [action for action, _ in actions] == ["product.create", "tag.create", "product.update"]
-    assert actions[-1][1] == {"name": ["龙井茶", "龙井茶 250g"], "price": ["88.00", "98.00"]}
+    assert actions[-1][1] == {
+        "name": ["龙井茶", "龙井茶 250g"],
+        "price": ["88.00", "98.00"],
+        "version": [1, 2],
+    }
     assert Tag.objects.get().name == "VIP"
