@@ -74,28 +74,51 @@ class VersionedFormMixin:
     def show_conflict(
         self, conflict: EditConflictError, *, masks: Mapping[str, str] | None = None
     ) -> None:
-        """Keep the user's input, take the row's current version and values as the new
-        starting point, and list the other person's changes (`conflict_rows`: label, their
-        value now, the value this form started from), masking the fields in `masks`
-        (field -> privacy.masking kind) for a user who may not see them."""
+        """Take the row's current version and values as the form's new starting point and
+        list the other person's changes (`conflict_rows`: label, their value now, the value
+        this form started from, and whether the form took it over), masking the fields in
+        `masks` (field -> privacy.masking kind) for a user who may not see them. What the
+        user typed stays; a field they left alone takes the other person's value, so that
+        saving again keeps both people's changes."""
         masks = masks or {}
         fresh = type(self)(instance=conflict.current, **self._same_editor)
         now = fresh.shown_values()
         started = _started_from(self.data.get(self.add_prefix(STARTED_FROM_FIELD), ""))
-        self.conflict = conflict
-        self.conflict_rows = [
-            (
-                str(self.fields[name].label or name),
-                _shown(self.fields[name], value, masks.get(name)),
-                _shown(self.fields[name], started[name], masks.get(name)),
-            )
-            for name, value in now.items()
-            if name in started and started[name] != value
-        ]
         self.data = self.data.copy()
+        self.conflict = conflict
+        self.conflict_rows = []
+        for name, value in now.items():
+            if name not in started or started[name] == value:
+                continue
+            left_alone = _comparable(self[name]) == started[name]
+            if left_alone:
+                self._take_over(name, value)
+            self.conflict_rows.append(
+                (
+                    str(self.fields[name].label or name),
+                    _shown(self.fields[name], value, masks.get(name)),
+                    _shown(self.fields[name], started[name], masks.get(name)),
+                    left_alone,
+                )
+            )
         self.data[self.add_prefix(VERSION_FIELD)] = str(conflict.current.version)
         self.data[self.add_prefix(STARTED_FROM_FIELD)] = json.dumps(now, ensure_ascii=False)
         self.add_error(None, conflict.messages)
+
+    def _take_over(self, name: str, value: Any) -> None:
+        key = self.add_prefix(name)
+        if isinstance(value, bool):
+            if value:
+                self.data[key] = "on"
+            else:
+                self.data.pop(key, None)
+        elif isinstance(value, list):
+            if hasattr(self.data, "setlist"):
+                self.data.setlist(key, value)
+            else:
+                self.data[key] = value
+        else:
+            self.data[key] = value
 
 
 class AdminVersionedForm(VersionedFormMixin, forms.ModelForm):
@@ -132,7 +155,10 @@ def edited_values(form: forms.Form) -> dict[str, Any]:
 def _comparable(bound: forms.BoundField) -> Any:
     if isinstance(bound.field, forms.BooleanField):
         return bool(bound.value())
-    formatted = bound.field.widget.format_value(bound.value())
+    widget = bound.field.widget
+    # Django admin wraps relation widgets (add / change links); the inner one formats.
+    widget = getattr(widget, "widget", widget)
+    formatted = widget.format_value(bound.value())
     if isinstance(formatted, list | tuple):  # choices: the chosen keys
         return sorted(str(item) for item in formatted if item not in ("", None))
     return "" if formatted is None else str(formatted)

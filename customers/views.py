@@ -360,6 +360,9 @@ class CustomerRecordFormView(PermissionRequiredMixin, FormView):
             form.show_conflict(conflict, masks=personal_masks(self.request.user, self.customer))
             return self.form_invalid(form)
         except ValidationError as error:
+            if not hasattr(error, "error_dict"):  # about the record as a whole
+                form.add_error(None, error)
+                return self.form_invalid(form)
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
             return self.form_invalid(form)

@@ -215,10 +215,13 @@ def update_follow_up(
     refuse_if_erased(customer)
     if follow_up.customer_id != customer.pk:
         raise ValidationError(_("This follow-up belongs to another customer."))
-    lock_version(follow_up, expected_version=expected_version, trail=follow_up_trail(follow_up))
+    trail = follow_up_trail(follow_up)
+    lock_version(follow_up, expected_version=None, trail=trail)
     follow_up.refresh_from_db(fields=["done_at"])
     if follow_up.done_at is not None:
+        # Said before any version check: that it is done is what the user needs to know.
         raise ValidationError(_("This follow-up is done already; it can no longer be changed."))
+    lock_version(follow_up, expected_version=expected_version, trail=trail)
     values = {
         "title": title.strip(),
         "due_at": due_at,
@@ -237,7 +240,7 @@ def update_follow_up(
             changes[field] = ["…" if old else "", "…" if new else ""]
         setattr(follow_up, field, new)
     follow_up.full_clean(exclude=["customer", "assignee", "created_by", "done_by"])
-    changes.update(next_version(follow_up, follow_up_trail(follow_up)))
+    changes.update(next_version(follow_up, trail))
     follow_up.save(update_fields=[*changed, "version"])
     record_event(actor=actor, action="follow_up.update", target=follow_up.customer, changes=changes)
     return follow_up
