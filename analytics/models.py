@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.free_text import STATEMENT_LENGTH, BoundedTextField, validate_readable_text
-from crm.models import BackgroundJob, SystemJob
+from crm.models import BackgroundJob, SystemJob, Versioned
 from privacy.consent import MARKETING_CHANNELS
 
 # What a list of customers may be used for: a marketing channel holds only customers who
@@ -209,7 +209,7 @@ class SegmentKind(models.TextChoices):
     STATIC = "static", _("static list")
 
 
-class Segment(models.Model):
+class Segment(Versioned):
     """A group of customers: by rules (analytics/segments.py), refreshed by a job, or a list
     filled by hand."""
 

@@ -32,6 +32,17 @@ def started_by_field() -> models.ForeignKey:
     )
 
 
+class Versioned(models.Model):
+    """A row people edit through forms: `version` starts at 1 and moves on with every write
+    made through the row's service, so a save from an older form is refused instead of
+    undoing a colleague's change (crm/versioning.py)."""
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class JobStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     QUEUED = "queued", _("Queued")

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
 from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
 from customers.presentation import display_personal
 from customers.selectors import can_view_personal_data
@@ -87,7 +88,7 @@ class MaskedPersonalFieldsMixin:
         }
 
 
-class CustomerForm(MaskedPersonalFieldsMixin, forms.ModelForm):
+class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelForm):
     """Collects raw values; `profile_changes()` gives what the service should apply. The
     service normalises and validates; the view puts its field errors back on this form."""
 
@@ -141,7 +142,7 @@ class CustomerForm(MaskedPersonalFieldsMixin, forms.ModelForm):
 
     def profile_changes(self) -> dict:
         """Raw values for create_customer / update_customer."""
-        kept = self.kept_masked_fields() | {"tags"}
+        kept = self.kept_masked_fields() | {"tags", *VERSION_FORM_FIELDS}
         changes = {name: self.cleaned_data.get(name) for name in self.fields if name not in kept}
         if not changes.get("id_number"):
             changes.pop("id_number", None)
@@ -192,7 +193,7 @@ class BulkActionForm(forms.Form):
         return self.cleaned_data[self.VALUE_FIELD[self.cleaned_data["action"]]]
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(VersionedFormMixin, forms.ModelForm):
     """A person at a company customer; the service normalises phone and email."""
 
     phone = forms.CharField(label=_("phone"), required=False, max_length=64)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
-from crm.models import BackgroundJob, SystemJob
+from crm.models import BackgroundJob, SystemJob, Versioned
 from customers.normalize import IdDocumentKind as IdKind
 
 
@@ -87,7 +87,7 @@ class CompanySize(models.TextChoices):
     ENTERPRISE = "1000+", _("1,000+ employees")
 
 
-class Tag(models.Model):
+class Tag(Versioned):
     name = models.CharField(
         _("name"), max_length=50, unique=True, validators=[validate_readable_text]
     )
@@ -107,7 +107,7 @@ class Tag(models.Model):
         return self.name
 
 
-class Customer(models.Model):
+class Customer(Versioned):
     kind = models.CharField(
         _("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON
     )
@@ -349,7 +349,7 @@ class DecisionRole(models.TextChoices):
     GATEKEEPER = "gatekeeper", _("Gatekeeper")
 
 
-class Contact(models.Model):
+class Contact(Versioned):
     """A person at a company customer."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
-from crm.models import SystemJob
+from crm.models import SystemJob, Versioned
 from customers.models import import_job_field
 
 
@@ -31,7 +31,7 @@ def source_system_field() -> models.CharField:
     )
 
 
-class Product(models.Model):
+class Product(Versioned):
     sku = models.CharField(
         _("SKU"), max_length=64, unique=True, validators=[validate_readable_text]
     )
@@ -304,7 +304,7 @@ class ArchiveRun(SystemJob):
         return f"{self.created_at:%Y-%m-%d %H:%M}{' (dry run)' if self.dry_run else ''}"
 
 
-class FollowUp(models.Model):
+class FollowUp(Versioned):
     """A task on a customer: call back, send a quote, visit."""
 
     customer = models.ForeignKey(
@@ -322,6 +322,14 @@ class FollowUp(models.Model):
         related_name="follow_ups",
     )
     done_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -15,7 +15,7 @@ from crm.free_text import (
     BoundedTextField,
     validate_readable_text,
 )
-from crm.models import started_by_field
+from crm.models import Versioned, started_by_field
 from privacy.audit_chain import (
     CHAINED_FIELDS,
     GENESIS_HASH,
@@ -448,7 +448,7 @@ class RetentionKind(models.TextChoices):
     IMPORT_REPORTS = "import_reports", _("Error reports of old imports: deleted")
 
 
-class RetentionPolicy(models.Model):
+class RetentionPolicy(Versioned):
     """How long one kind of data is kept. Customers whose processing is restricted are never
     touched: a restriction is how a legal obligation to keep data is recorded."""
 

@@ -7,6 +7,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from analytics.segments import save_segment
+from customers.services import save_contact
+from interactions.services import schedule_follow_up
 from privacy import roles
 from privacy.models import AuditEvent, PrivacyPolicy
 from tests.factories import CustomerFactory
@@ -46,6 +49,7 @@ SAMPLE_VALUES = {
     "path": "css/crm.css",
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
+    "record_pk": "1",
     "view_pk": "1",
     "merge": "1",
     "group": "1",
@@ -106,6 +110,11 @@ PAGE_MATRIX = {
     "log interaction": ("/customers/{pk}/interactions/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "record purchase": ("/customers/{pk}/purchases/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "schedule follow-up": ("/customers/{pk}/follow-ups/new/", _statuses(WORKS_ON_CUSTOMERS)),
+    "edit contact": ("/customers/{pk}/contacts/{contact}/edit/", _statuses(WORKS_ON_CUSTOMERS)),
+    "change follow-up": (
+        "/customers/{pk}/follow-ups/{follow_up}/edit/",
+        _statuses(WORKS_ON_CUSTOMERS),
+    ),
     "imports": ("/imports/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
     "duplicates": ("/duplicates/", _statuses({roles.ADMINISTRATOR, roles.SERVICE})),
     "export": (
@@ -114,6 +123,10 @@ PAGE_MATRIX = {
     ),
     "segments": ("/segments/", _statuses(EVERY_ROLE)),
     "new segment": ("/segments/new/", _statuses({roles.ADMINISTRATOR, roles.ANALYST})),
+    "edit segment": (
+        "/segments/{segment}/edit/",
+        _statuses({roles.ADMINISTRATOR, roles.ANALYST}),
+    ),
     "dashboards": ("/dashboards/", _statuses({roles.ADMINISTRATOR, roles.ANALYST})),
     # Django admin sends non-staff to its login page.
     "admin": ("/admin/", _statuses({roles.ADMINISTRATOR}, denied=302)),
@@ -162,15 +175,41 @@ def test_role_page_matrix(client, make_user, page, role, status):
     )
     user = make_user(role, is_staff=role == roles.ADMINISTRATOR)
     client.force_login(user)
-    path = PAGE_MATRIX[page][0].format(pk=customer.pk, policy=policy.pk)
+    path = PAGE_MATRIX[page][0].format(**_records_of(customer, user), policy=policy.pk)
     assert client.get(path).status_code == status
 
 
-@pytest.mark.parametrize("path", ["/customers/{pk}/", "/customers/{pk}/edit/"])
+def _records_of(customer, user) -> dict:
+    """The ids the matrix's paths name: the customer, a contact person and a follow-up of
+    theirs, and a segment."""
+    return {
+        "pk": customer.pk,
+        "contact": save_contact(actor=None, customer=customer, name="王芳").pk,
+        "follow_up": schedule_follow_up(
+            actor=None,
+            customer=customer,
+            title="Call back",
+            due_at=timezone.now() + datetime.timedelta(days=1),
+            assignee=user,
+        ).pk,
+        "segment": save_segment(actor=None, name="Fair leads", kind="static").pk,
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/customers/{pk}/",
+        "/customers/{pk}/edit/",
+        "/customers/{pk}/contacts/{contact}/edit/",
+        "/customers/{pk}/follow-ups/{follow_up}/edit/",
+    ],
+)
 def test_customer_of_another_sales_rep_answers_404(client, sales_user, other_sales_user, path):
     customer = CustomerFactory(owner=other_sales_user)
     client.force_login(sales_user)
-    assert client.get(path.format(pk=customer.pk)).status_code == 404
+    path = path.format(**_records_of(customer, other_sales_user))
+    assert client.get(path).status_code == 404
     assert client.post(f"/customers/{customer.pk}/archive/").status_code == 404
 
 

@@ -583,8 +583,12 @@ class _Writer:
                 ],
             )
         if self.changed:
+            # Locked since they were read: a form opened before the import is now stale.
+            for customer in self.changed.values():
+                customer.version += 1
             Customer.objects.bulk_update(
-                self.changed.values(), [*sorted(self.changed_fields), "import_job", "updated_at"]
+                self.changed.values(),
+                [*sorted(self.changed_fields), "import_job", "version", "updated_at"],
             )
         if self.stage_changes:
             LifecycleStageChange.objects.bulk_create(

@@ -238,9 +238,16 @@ def delete_expired_copies(*, now: datetime.datetime | None = None) -> int:
 # --- Correction, consent, restriction, erasure ------------------------------------------------
 
 
-def correct_customer(*, actor: Any, request: DataSubjectRequest, **changes: Any) -> Customer:
+def correct_customer(
+    *,
+    actor: Any,
+    request: DataSubjectRequest,
+    expected_version: int | None = None,
+    **changes: Any,
+) -> Customer:
     """Apply the corrections the person asked for (through the one write path, so the change
-    is normalised, validated and audited); allowed while processing is restricted."""
+    is normalised, validated and audited); allowed while processing is restricted. Raises
+    crm.versioning.EditConflictError when the customer changed since `expected_version`."""
     from customers.services import update_customer
 
     _require(actor)
@@ -252,6 +259,7 @@ def correct_customer(*, actor: Any, request: DataSubjectRequest, **changes: Any)
             actor=actor,
             customer=Customer.objects.select_for_update().get(pk=request.customer_id),
             correcting_restricted=True,
+            expected_version=expected_version,
             **changes,
         )
         _audit(actor, request, "correct", fields=sorted(changes))

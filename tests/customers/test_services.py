@@ -88,7 +88,7 @@ def test_update_records_only_real_changes_masked_in_the_audit_log(sales_user):
     )
     event = AuditEvent.objects.get(action="customer.update", target_id=str(customer.pk))
     assert event.actor == sales_user
-    assert set(event.changes) == {"phone", "phone_raw", "email_raw", "city", "notes"}
+    assert set(event.changes) == {"phone", "phone_raw", "email_raw", "city", "notes", "version"}
     assert event.changes["phone"] == ["138****8000", "139****5678"]
     assert event.changes["notes"] == ["", "…"]
     assert "prefers" not in str(event.changes)
