@@ -38,9 +38,20 @@ class Versioned(models.Model):
     undoing a colleague's change (crm/versioning.py)."""
 
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # The field holding the row's version: a model whose own data is called "version" (a
+    # privacy policy's label) keeps it under another name.
+    version_field = "version"
 
     class Meta:
         abstract = True
+
+    @property
+    def row_version(self) -> int:
+        return getattr(self, self.version_field)
+
+    @row_version.setter
+    def row_version(self, value: int) -> None:
+        setattr(self, self.version_field, value)
 
 
 class JobStatus(models.TextChoices):

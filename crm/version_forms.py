@@ -19,7 +19,8 @@ from django.utils.translation import gettext
 from crm.versioning import EditConflictError, lock_version
 from privacy.masking import mask
 
-VERSION_FIELD = "version"
+# Named apart from any model field (a privacy policy has a "version" of its own).
+VERSION_FIELD = "row_version"
 STARTED_FROM_FIELD = "started_from"
 VERSION_FORM_FIELDS = (VERSION_FIELD, STARTED_FROM_FIELD)
 # Arguments of the form's own __init__ that describe the row, not who edits it: a fresh copy
@@ -45,7 +46,7 @@ class VersionedFormMixin:
         )
         self.fields[STARTED_FROM_FIELD] = forms.CharField(required=False, widget=forms.HiddenInput)
         if self.instance.pk:
-            self.initial[VERSION_FIELD] = self.instance.version
+            self.initial[VERSION_FIELD] = self.instance.row_version
         self.conflict: EditConflictError | None = None
         self.conflict_rows: list[tuple[str, str, str]] = []
 
@@ -101,7 +102,7 @@ class VersionedFormMixin:
                     left_alone,
                 )
             )
-        self.data[self.add_prefix(VERSION_FIELD)] = str(conflict.current.version)
+        self.data[self.add_prefix(VERSION_FIELD)] = str(conflict.current.row_version)
         self.data[self.add_prefix(STARTED_FROM_FIELD)] = json.dumps(now, ensure_ascii=False)
         self.add_error(None, conflict.messages)
 

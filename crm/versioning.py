@@ -39,7 +39,7 @@ class AuditTrail:
     def version_key(self) -> str:
         # Events about a customer's contact also target the customer: the contact's version
         # has a name of its own so that it is never read as the customer's.
-        return f"{self.key}_version" if self.key else "version"
+        return f"{self.key}_version" if self.key else self.target.version_field
 
 
 class EditConflictError(ValidationError):
@@ -79,30 +79,31 @@ def lock_version(
 ) -> None:
     """Inside the writing service's transaction: lock the row until the transaction ends (a
     row lock on PostgreSQL; SQLite's write lock, taken when the transaction began) and set
-    `instance.version` to the stored one. Raises EditConflictError when `expected_version` is given
-    and differs, ValidationError when the row was deleted meanwhile. `expected_version=None`
-    checks nothing (imports, merges and tasks apply their own rules)."""
+    `instance.row_version` to the stored one. Raises EditConflictError when
+    `expected_version` is given and differs, ValidationError when the row was deleted
+    meanwhile. `expected_version=None` checks nothing (imports, merges and tasks apply their
+    own rules)."""
     model = type(instance)
     stored = (
         model._base_manager.select_for_update()
         .filter(pk=instance.pk)
-        .values_list("version", flat=True)
+        .values_list(model.version_field, flat=True)
         .first()
     )
     if stored is None:
         raise ValidationError(gettext("This record was deleted by someone else meanwhile."))
     if expected_version is not None and stored != expected_version:
         raise _conflict(instance, expected_version, trail or AuditTrail(instance))
-    instance.version = stored
+    instance.row_version = stored
 
 
 def next_version(instance: models.Model, trail: AuditTrail | None = None) -> dict[str, list[int]]:
     """Advance a row locked by lock_version for the write about to be saved (save it with
-    "version" among the fields). Returns the entry for the write's audit event, which is how
+    its version field among the fields). Returns the entry for the write's audit event, which is how
     a later conflict finds who made this version."""
-    instance.version += 1
+    instance.row_version += 1
     key = (trail or AuditTrail(instance)).version_key
-    return {key: [instance.version - 1, instance.version]}
+    return {key: [instance.row_version - 1, instance.row_version]}
 
 
 def _conflict(

@@ -180,7 +180,7 @@ class CustomerAdmin(
             actor=request.user,
             customer=form.instance,
             tags=form.cleaned_data["tags"],
-            expected_version=form.instance.version,
+            expected_version=form.instance.row_version,
         )
 
     def has_delete_permission(self, request, obj=None) -> bool:

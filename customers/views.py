@@ -285,7 +285,10 @@ class CustomerFormView(ProfileFormAuditMixin, PermissionRequiredMixin, FormView)
                         **changes,
                     )
                     services.set_customer_tags(
-                        actor=user, customer=customer, tags=tags, expected_version=customer.version
+                        actor=user,
+                        customer=customer,
+                        tags=tags,
+                        expected_version=customer.row_version,
                     )
                 messages.success(self.request, _("Changes saved."))
         except EditConflictError as conflict:

@@ -218,7 +218,7 @@ class ConsentSource(models.TextChoices):
     API = "api", _("API")
 
 
-class PrivacyPolicy(models.Model):
+class PrivacyPolicy(Versioned):
     """A version of the privacy policy customers agree to; the one in force on a day is the
     latest whose effective date has come. Published and corrected only through
     privacy/policies.py: once in force it is the evidence behind the consents recorded under
@@ -228,6 +228,9 @@ class PrivacyPolicy(models.Model):
         _("version"), max_length=40, unique=True, validators=[validate_readable_text]
     )
     effective_from = models.DateField(_("effective from"))
+    # The row's version (crm.models.Versioned): `version` is the policy's own label.
+    edit_version = models.PositiveIntegerField(_("edit version"), default=1, editable=False)
+    version_field = "edit_version"
     summary = BoundedTextField(
         _("what changed"),
         max_length=STATEMENT_LENGTH,

@@ -125,11 +125,13 @@ def correct_policy(
     effective_from: datetime.date,
     text: str,
     summary: str = "",
+    expected_version: int | None = None,
 ) -> PrivacyPolicy:
     """Correct a version that has not taken effect yet, audited as `privacypolicy.update`
     with the old and new values (nothing is written when nothing changed). Raises
-    PermissionDenied without `change_privacypolicy`, and ValidationError when the version is
-    in force or past, or consents refer to it, or for the reasons publish_policy gives."""
+    PermissionDenied without `change_privacypolicy`, ValidationError when the version is in
+    force or past, or consents refer to it, or for the reasons publish_policy gives, and
+    crm.versioning.EditConflictError when a colleague corrected it since `expected_version`."""
     _require(actor, CHANGE_PERMISSION)
     # Locked, so that the check below holds until the change is saved.
     policy = PrivacyPolicy.objects.select_for_update().get(pk=policy.pk)
@@ -143,6 +145,7 @@ def correct_policy(
         effective_from=effective_from,
         text=text,
         summary=summary,
+        expected_version=expected_version,
     )
 
 
@@ -159,6 +162,7 @@ def _save(
     effective_from: datetime.date,
     text: str,
     summary: str,
+    expected_version: int | None = None,
 ) -> PrivacyPolicy:
     # A version dated in the past would put earlier consents under the wrong wording.
     if effective_from < timezone.localdate():
@@ -189,6 +193,7 @@ def _save(
         effective_from=effective_from,
         text=text,
         summary=_plain_lines(summary),
+        expected_version=expected_version,
     )
 
 

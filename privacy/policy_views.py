@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
+from crm.version_forms import VersionedFormMixin, edited_values
+from crm.versioning import EditConflictError
 from customers.forms import bootstrap_class
 from privacy import policies
 from privacy.audit import target_label
@@ -31,7 +33,7 @@ STEP_LABELS = {
 }
 
 
-class PolicyVersionForm(forms.ModelForm):
+class PolicyVersionForm(VersionedFormMixin, forms.ModelForm):
     """A version to publish or, until it takes effect, correct. The checks that need the other
     versions (a date not in the past, one version a day) are the service's."""
 
@@ -96,14 +98,17 @@ class PublishView(PermissionRequiredMixin, FormView):
 
     def form_valid(self, form: PolicyVersionForm) -> HttpResponse:
         try:
-            policy = self.save(form.cleaned_data)
+            policy = self.save(edited_values(form), form.expected_version)
+        except EditConflictError as conflict:
+            form.show_conflict(conflict)
+            return self.form_invalid(form)
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
         messages.success(self.request, self.done_message(policy))
         return HttpResponseRedirect(reverse("policies:detail", args=[policy.pk]))
 
-    def save(self, data: dict[str, Any]) -> PrivacyPolicy:
+    def save(self, data: dict[str, Any], expected_version: int | None) -> PrivacyPolicy:
         return policies.publish_policy(actor=self.request.user, **data)
 
     def done_message(self, policy: PrivacyPolicy) -> str:
@@ -134,8 +139,13 @@ class CorrectView(PublishView):
         # keeps naming the version as stored.
         return {**super().get_form_kwargs(), "instance": copy.copy(self.policy)}
 
-    def save(self, data: dict[str, Any]) -> PrivacyPolicy:
-        return policies.correct_policy(actor=self.request.user, policy=self.policy, **data)
+    def save(self, data: dict[str, Any], expected_version: int | None) -> PrivacyPolicy:
+        return policies.correct_policy(
+            actor=self.request.user,
+            policy=self.policy,
+            expected_version=expected_version,
+            **data,
+        )
 
     def done_message(self, policy: PrivacyPolicy) -> str:
         return _("Version %(version)s corrected.") % {"version": policy.version}

@@ -124,7 +124,7 @@ def test_the_contact_form_opens_in_place_and_a_contact_is_removed(two_colleagues
     assert f'action="{remove}"' in page
     panel = browser.get(edit, headers={"HX-Request": "true"})
     assert next(t.name for t in panel.templates) == "customers/_record_form.html"
-    response = browser.post(remove, {"version": "1"})
+    response = browser.post(remove, {"row_version": "1"})
     assert response.status_code == 302
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
@@ -136,6 +136,6 @@ def test_removing_a_contact_a_colleague_changed_since_is_refused(two_colleagues)
     url = reverse("customers:edit_contact", args=[company.pk, contact.pk])
     first_browser.post(url, form_data(first_browser.get(url).context["form"], title="Buyer"))
     remove = reverse("customers:delete_contact", args=[company.pk, contact.pk])
-    response = second_browser.post(remove, {"version": "1"}, follow=True)
+    response = second_browser.post(remove, {"row_version": "1"}, follow=True)
     assert Contact.objects.filter(pk=contact.pk).exists()
     assert first.username in response.content.decode()

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from privacy import consent, policies
+from privacy import consent, policies, roles
 from privacy.models import AuditEvent, ConsentSource, PrivacyPolicy
 from tests.factories import CustomerFactory
 
@@ -131,6 +131,48 @@ def test_a_scheduled_version_is_corrected_and_the_correction_audited(
     # The same text sent again is no change.
     client.post(correct, corrected)
     assert AuditEvent.objects.filter(action="privacypolicy.update").count() == 1
+
+
+def test_a_correction_from_a_stale_form_is_refused_with_the_colleagues_change(
+    client, make_user, privacy_user, versions
+):
+    """Two officers correct the same scheduled version: the later save, from the form opened
+    before the first was saved, does not put the old wording back."""
+    upcoming = versions["next"]
+    colleague = make_user(roles.PRIVACY_OFFICER)
+    correct = f"/privacy/policies/{upcoming.pk}/correct/"
+    client.force_login(privacy_user)
+    opened = client.get(correct).context["form"]
+    stale = {
+        **_form(version="2027-01", effective_from=_days(30), text="Draft wording."),
+        **{name: opened[name].value() for name in ("row_version", "started_from")},
+    }
+    policies.correct_policy(
+        actor=colleague,
+        policy=upcoming,
+        version="2027-01",
+        effective_from=_days(30),
+        text="Reviewed by legal.",
+        expected_version=1,
+    )
+    stale["summary"] = "Mine."
+    response = client.post(correct, stale)
+    assert response.status_code == 200
+    assert colleague.username in response.content.decode()
+    [(_label, _now, started, taken_over)] = [
+        row for row in response.context["form"].conflict_rows if row[1] == "Reviewed by legal."
+    ]
+    assert (started, taken_over) == ("Draft wording.", True)
+    upcoming.refresh_from_db()
+    assert (upcoming.text, upcoming.summary) == ("Reviewed by legal.", "")
+    # Saved again from the page shown, both changes stand.
+    again = {
+        name: response.context["form"][name].value() for name in response.context["form"].fields
+    }
+    again["effective_from"] = _days(30).isoformat()
+    assert client.post(correct, again).status_code == 302
+    upcoming.refresh_from_db()
+    assert (upcoming.text, upcoming.summary) == ("Reviewed by legal.", "Mine.")
 
 
 @pytest.mark.parametrize("which", ["current", "old"])
