@@ -25,11 +25,15 @@ COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --from=assets /build/node_modules ./node_modules
 COPY . .
-# collectstatic and compilemessages need settings to import, not real secrets.
+# collectstatic and compilemessages need settings to import, not real secrets (nor a mail
+# server that answers: nothing is sent). manage.py creates files for its own account only
+# (crm/__init__.py), so the compiled translations are opened to the crm user afterwards; var/
+# becomes crm's and stays private.
 RUN DEBUG=false SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
-    BLIND_INDEX_KEY=build-only-build-only-build-only-00 \
+    BLIND_INDEX_KEY=build-only-build-only-build-only-00 EMAIL_URL=smtp://build-only.invalid \
     sh -c "python manage.py collectstatic --no-input -v 0 && python manage.py compilemessages -v 0 --ignore=node_modules" \
- && mkdir -p /app/var/backups && chown -R crm /app/var
+ && chmod -R a+rX /app/locale \
+ && mkdir -p -m 700 /app/var/backups && chown -R crm /app/var
 USER crm
 EXPOSE 8000
 # Settings in gunicorn.conf.py (access log without query strings).

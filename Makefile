@@ -41,7 +41,7 @@ $(ASSETS_STAMP): package.json package-lock.json
 var/.env: bin/dev_env.py
 	$(PYTHON_BIN) bin/dev_env.py
 	touch $@
-	mkdir -p var/static
+	mkdir -p -m 700 var/static
 
 install: $(RUNTIME_STAMP) $(ASSETS_STAMP) var/.env
 assets: $(ASSETS_STAMP)
@@ -53,7 +53,10 @@ messages: $(RUNTIME_STAMP)
 makemessages: $(RUNTIME_STAMP)
 	$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=var --no-obsolete
 
+# var/ is private to this account (crm/__init__.py sets the umask); the chmod tightens what an
+# older version created readable by others, such as a database made 0644.
 run: install messages
+	chmod -R go= var
 	$(MANAGE) migrate --no-input -v 0
 	$(MANAGE) seed_demo
 	bin/serve

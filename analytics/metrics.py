@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from analytics.models import CustomerMetrics, MetricsRun
@@ -299,7 +299,10 @@ def _apply_stage_rules(as_of) -> int:
         by_stage.setdefault(stage, []).append(customer_id)
     for stage, ids in by_stage.items():
         for batch in batched(ids, 5_000):
-            Customer.objects.filter(pk__in=batch).update(lifecycle_stage=stage)
+            # A new version, so that a profile form opened before cannot move the stage back.
+            Customer.objects.filter(pk__in=batch).update(
+                lifecycle_stage=stage, version=F("version") + 1
+            )
     LifecycleStageChange.objects.bulk_create(
         (
             LifecycleStageChange(

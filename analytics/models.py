@@ -7,7 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import BackgroundJob, SystemJob
+from crm.free_text import STATEMENT_LENGTH, BoundedTextField, validate_readable_text
+from crm.models import BackgroundJob, SystemJob, Versioned
 from privacy.consent import MARKETING_CHANNELS
 
 # What a list of customers may be used for: a marketing channel holds only customers who
@@ -28,7 +29,9 @@ class ExportJob(BackgroundJob):
     # name if it came from one; the worker reads the same customers the list showed.
     filters = models.JSONField(default=dict, editable=False)
     search = models.CharField(max_length=200, blank=True, editable=False)
-    view_name = models.CharField(_("saved view"), max_length=100, blank=True)
+    view_name = models.CharField(
+        _("saved view"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
     columns = models.JSONField(default=list)
     # Personal data left unmasked: only for users holding export_personal_data.
     unmasked = models.BooleanField(_("unmasked"), default=False)
@@ -206,14 +209,21 @@ class SegmentKind(models.TextChoices):
     STATIC = "static", _("static list")
 
 
-class Segment(models.Model):
+class Segment(Versioned):
     """A group of customers: by rules (analytics/segments.py), refreshed by a job, or a list
     filled by hand."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(
+        _("name"), max_length=100, unique=True, validators=[validate_readable_text]
+    )
     # Ready-made segments have a key (their name is shown translated); others have none.
     key = models.CharField(max_length=40, blank=True, editable=False)
-    description = models.TextField(_("description"), blank=True)
+    description = BoundedTextField(
+        _("description"),
+        max_length=STATEMENT_LENGTH,
+        blank=True,
+        validators=[validate_readable_text],
+    )
     kind = models.CharField(
         _("kind"), max_length=10, choices=SegmentKind.choices, default=SegmentKind.DYNAMIC
     )

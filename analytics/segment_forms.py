@@ -4,10 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics import segments
 from analytics.models import MARKETING_CHANNEL_CHOICES, Segment, SegmentKind
+from crm.version_forms import VersionedFormMixin
 from customers.forms import bootstrap_class
 
 
-class SegmentForm(forms.ModelForm):
+class SegmentForm(VersionedFormMixin, forms.ModelForm):
     """Name, description, kind and, for a dynamic segment, its rules as JSON (the builder in
     the browser writes them; without JavaScript they can be typed). The kind is chosen once:
     turning a list into rules would drop the customers put in it by hand."""
@@ -37,7 +38,7 @@ class SegmentForm(forms.ModelForm):
         if not self.instance.pk and not self.initial.get("rules"):
             self.initial["rules"] = {"match": "all", "rules": []}
         for name, field in self.fields.items():
-            if name != "kind":
+            if name != "kind" and not field.widget.is_hidden:
                 field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def clean(self) -> dict:

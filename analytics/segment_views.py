@@ -23,6 +23,7 @@ from analytics import segments
 from analytics.metrics import request_refresh
 from analytics.models import MARKETING_CHANNEL_CHOICES, MetricsRun, Segment, SegmentKind
 from analytics.segment_forms import ListMembersForm, SegmentForm
+from crm.versioning import EditConflictError
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.models import Tag
 from customers.selectors import customers_visible_to
@@ -121,8 +122,12 @@ class SegmentFormView(PermissionRequiredMixin, FormView):
             segment = segments.save_segment(
                 actor=self.request.user,
                 segment=form.instance if form.instance.pk else None,
+                expected_version=form.expected_version,
                 **values,
             )
+        except EditConflictError as conflict:
+            form.show_conflict(conflict)
+            return self.form_invalid(form)
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)

@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import Segment, SegmentKind, SegmentMember, SegmentSize
+from crm.versioning import lock_version, next_version
 from customers.models import (
     Customer,
     CustomerKind,
@@ -572,8 +573,20 @@ def refresh_segments(names: list[str] | None = None) -> list[Segment]:
 
 
 @transaction.atomic
-def save_segment(*, actor: Any, segment: Segment | None = None, **values: Any) -> Segment:
-    """Create or change a segment; the rules are validated first. Audited."""
+def save_segment(
+    *,
+    actor: Any,
+    segment: Segment | None = None,
+    expected_version: int | None = None,
+    **values: Any,
+) -> Segment:
+    """Create or change a segment; the rules are validated first. Audited. A change moves the
+    segment's version on, and raises crm.versioning.EditConflictError when someone saved it since
+    `expected_version`. (Refreshes and list changes only note its size: not a new version.)"""
+    version: dict[str, list[int]] = {}
+    if segment is not None and segment.pk:
+        lock_version(segment, expected_version=expected_version)
+        version = next_version(segment)
     segment = segment or Segment(created_by=actor)
     for key, value in values.items():
         setattr(segment, key, value)
@@ -585,7 +598,7 @@ def save_segment(*, actor: Any, segment: Segment | None = None, **values: Any) -
         actor=actor,
         action="segment.save",
         target=segment,
-        changes={"name": segment.name, "kind": segment.kind, "rules": segment.rules},
+        changes={"name": segment.name, "kind": segment.kind, "rules": segment.rules, **version},
     )
     return segment
 

@@ -6,6 +6,7 @@ secret, and settings refuse to start without them). The file is git-ignored.
 """
 
 import base64
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -30,6 +31,8 @@ def _settings() -> dict[str, str]:
 def main() -> int:
     """Write the file, or add the settings a newer version needs to an existing one (the
     values already there are kept: data was encrypted under them)."""
+    # var/, made here on a fresh clone, is private to this account like everything in it.
+    os.umask(0o077)
     existing = ENV_FILE.read_text() if ENV_FILE.exists() else ""
     if existing and not existing.endswith("\n"):
         existing += "\n"

@@ -21,6 +21,18 @@ class DropQueryStrings(logging.Filter):
         return True
 
 
+class RefusalsWithoutTraceback(logging.Filter):
+    """Django logs a refused request (403) as a warning carrying the PermissionDenied's
+    traceback. A refusal is the permission system doing its work, not an error: its one line
+    stays, the traceback goes. Every other record (a server error's traceback) is untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class JsonLineFormatter(JsonFormatter):
     """One JSON object a line: time, level, logger, message and any traceback. A record's
     extra attributes are left out: Django's request logger attaches the request, whose text

@@ -32,6 +32,28 @@ def started_by_field() -> models.ForeignKey:
     )
 
 
+class Versioned(models.Model):
+    """A row people edit through forms: `version` starts at 1 and moves on with every write
+    made through the row's service, so a save from an older form is refused instead of
+    undoing a colleague's change (crm/versioning.py)."""
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # The field holding the row's version: a model whose own data is called "version" (a
+    # privacy policy's label) keeps it under another name.
+    version_field = "version"
+
+    class Meta:
+        abstract = True
+
+    @property
+    def row_version(self) -> int:
+        return getattr(self, self.version_field)
+
+    @row_version.setter
+    def row_version(self, value: int) -> None:
+        setattr(self, self.version_field, value)
+
+
 class JobStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     QUEUED = "queued", _("Queued")

@@ -181,6 +181,13 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CRM")
 # read its secret.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
+# --- Requests ---------------------------------------------------------------------------------
+# Django's own limit on a form's body, stated so that it is a decision: the largest real form
+# (a customer with 10,000 characters of notes in Chinese, crm/free_text.py) sends under 100 KB,
+# and uploads (imports) are files, which this does not count. A larger body answers 400 with
+# templates/400.html before any view runs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -219,6 +226,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Uploads, exports and copies hold personal data: private to the CRM's account (Django's
+# default of 0644 would chmod them readable by everyone, whatever the umask in crm/__init__.py).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # --- Personal data protection -----------------------------------------------------------------
 # "KEYID:KEY" entries, newest first: the first encrypts, all decrypt (see `manage.py rotate_keys`).
@@ -453,10 +464,31 @@ if not DEBUG:
     # The health endpoint is probed over plain HTTP by load balancers inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
-# --- Mail (password resets, and later alerts to administrators) ---------------------------------
-# EMAIL_URL like smtp+tls://user:password@smtp.example.com:587; the default prints mail to the
-# console, which is what development wants.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# --- Mail (password resets, security alerts) ---------------------------------------------------
+# EMAIL_URL like smtp+tls://user:password@smtp.example.com:587. In development (DEBUG) the
+# default prints mail to the console. Without DEBUG mail must leave the machine: a reset mail
+# carries a live token and an alert is there to be read, so a backend that prints mail to the
+# log, keeps it in files or memory, or drops it stops the start, as a missing secret does.
+_MAIL_NOT_SENT = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_url = env.str("EMAIL_URL", default="") or ("consolemail://" if DEBUG else "")
+if not _email_url:
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL to the mail server (e.g. smtp+tls://user:password@smtp.example.com:587): "
+        "without DEBUG, password-reset links and security alerts must be mailed, not logged."
+    )
+_email = env.email_url_config(_email_url)
+if not DEBUG and _email["EMAIL_BACKEND"] in _MAIL_NOT_SENT:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL names {_email['EMAIL_BACKEND']}, which sends no mail: without DEBUG, "
+        "password-reset links and security alerts would end up in the log or nowhere. "
+        "Set EMAIL_URL to the mail server (e.g. smtp+tls://user:password@smtp.example.com:587)."
+    )
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Security alerts (privacy/alerts.py) go to these addresses ("a@example.com,b@example.com") and
@@ -482,7 +514,11 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_query_strings": {"()": "crm.log_filters.DropQueryStrings"}},
+    "filters": {
+        "no_query_strings": {"()": "crm.log_filters.DropQueryStrings"},
+        "refusals_without_traceback": {"()": "crm.log_filters.RefusalsWithoutTraceback"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "crm.log_filters.JsonLineFormatter"},
@@ -499,9 +535,20 @@ LOGGING = {
             "formatter": "json" if LOG_FORMAT == "json" else "django.server",
             "filters": ["no_query_strings"],
         },
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's default configuration gives this logger a console handler of its own beside
+        # the root's, so in development each of its records (a 403 with its traceback) was
+        # written twice. Only its other handler is kept: server errors mailed to ADMINS.
+        "django": {"handlers": ["mail_admins"]},
+        # A 403 is one line, without a traceback; errors keep theirs.
+        "django.request": {"filters": ["refusals_without_traceback"]},
         "django.db.backends": {"level": "WARNING"},
         # Failures and lockouts (user name and address masked), not every successful login.
         "axes": {"level": "WARNING"},

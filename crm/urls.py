@@ -28,6 +28,7 @@ urlpatterns = [
     path("dashboards/", include("analytics.dashboard_urls")),
     path("privacy/requests/", include("privacy.subjects.urls")),
     path("privacy/retention/", include("privacy.retention_urls")),
+    path("privacy/policies/", include("privacy.policy_urls")),
     path("privacy/audit/", include("privacy.audit_urls")),
     path("operations/", include("crm.operations_urls")),
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db import models
 from import_export.admin import ImportExportMixin
 
+from crm.version_forms import VersionedAdminMixin, edited_values
 from customers import services
 from customers.models import (
     Contact,
@@ -96,7 +97,9 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin):
+class CustomerAdmin(
+    VersionedAdminMixin, ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin
+):
     resource_classes = [CustomerResource]
     list_filter = ("kind", "lifecycle_stage", "value_grade", "source_channel", "province")
     search_fields = ("name", "company_name", "=phone", "=email", "external_ids__external_id")
@@ -156,7 +159,12 @@ class CustomerAdmin(ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin)
         values = {name: form.cleaned_data[name] for name in form.changed_data if name != "tags"}
         if change:
             current = Customer.objects.get(pk=obj.pk)
-            saved = services.update_customer(actor=request.user, customer=current, **values)
+            saved = services.update_customer(
+                actor=request.user,
+                customer=current,
+                expected_version=form.expected_version,
+                **values,
+            )
         else:
             values.setdefault("name", form.cleaned_data["name"])
             saved = services.create_customer(actor=request.user, **values)
@@ -167,8 +175,12 @@ class CustomerAdmin(ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin)
         # The inlines are read-only; saving them writes nothing but records what changed.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+        # After save_model, in the same transaction: the version it just wrote is the one.
         services.set_customer_tags(
-            actor=request.user, customer=form.instance, tags=form.cleaned_data["tags"]
+            actor=request.user,
+            customer=form.instance,
+            tags=form.cleaned_data["tags"],
+            expected_version=form.instance.row_version,
         )
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -238,14 +250,19 @@ class SavedViewAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "group", "colour")
     list_filter = ("group",)
     search_fields = ("name",)
 
     def save_model(self, request, obj, form, change) -> None:
         original = Tag.objects.get(pk=obj.pk) if change else None
-        saved = services.save_tag(actor=request.user, tag=original, **form.cleaned_data)
+        saved = services.save_tag(
+            actor=request.user,
+            tag=original,
+            expected_version=form.expected_version,
+            **edited_values(form),
+        )
         obj.pk = saved.pk
 
 

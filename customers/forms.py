@@ -1,12 +1,17 @@
 """Customer forms. Validation messages come from the same normalisation the services use, so a
 form and an import reject a value with the same words."""
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
 from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
+from customers.presentation import display_personal
+from customers.selectors import can_view_personal_data
 from customers.services import BulkAction
 
 EDITABLE_FIELDS = [
@@ -50,7 +55,40 @@ def bootstrap_class(widget: forms.Widget) -> str:
     return "form-control"
 
 
-class CustomerForm(forms.ModelForm):
+class MaskedPersonalFieldsMixin:
+    """Shows a record's phone, email and address to `viewer` as pages do: masked unless they
+    may see the customer's personal data, so a form cannot be used to read what a page hides.
+    A masked value sent back unchanged keeps the stored value (`kept_masked_fields`); a value
+    typed over it replaces it."""
+
+    MASKED_FIELDS = ("phone", "email", "street", "postcode")
+    MASKED_HELP = _("Hidden from you. Leave it as it is to keep it, or type a new value.")
+    # Field -> the masked value shown; set by mask_personal_fields.
+    masked_initial: dict[str, str] = {}
+
+    def mask_personal_fields(self, viewer: Any, customer: Customer, record: object = None) -> bool:
+        """Mask the personal fields for `viewer`; returns whether the form shows them unmasked
+        (which the caller audits as a view of personal data)."""
+        self.masked_initial: dict[str, str] = {}
+        if can_view_personal_data(viewer, customer):
+            return True
+        for field in self.MASKED_FIELDS:
+            if field in self.fields:
+                shown = display_personal(viewer, customer, field, record=record)
+                self.initial[field] = self.masked_initial[field] = shown
+                self.fields[field].help_text = self.MASKED_HELP
+        return False
+
+    def kept_masked_fields(self) -> set[str]:
+        """The masked fields sent back as they were shown: their stored values stay."""
+        return {
+            field
+            for field, shown in self.masked_initial.items()
+            if (self.cleaned_data.get(field) or "").strip() == shown
+        }
+
+
+class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelForm):
     """Collects raw values; `profile_changes()` gives what the service should apply. The
     service normalises and validates; the view puts its field errors back on this form."""
 
@@ -78,13 +116,15 @@ class CustomerForm(forms.ModelForm):
         fields = EDITABLE_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, can_assign_owner: bool = False, **kwargs) -> None:
+    def __init__(self, *args, viewer: Any, can_assign_owner: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.shows_personal_data = False
         if self.instance.pk:
             self.initial["phone"] = self.instance.phone_raw or self.instance.phone
             self.initial["email"] = self.instance.email_raw or self.instance.email
             self.initial["tags"] = list(self.instance.tags.all())
             self.initial["id_document_kind"] = self.instance.id_document_kind
+            self.shows_personal_data = self.mask_personal_fields(viewer, self.instance)
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
         if not can_assign_owner:
             del self.fields["owner"]
@@ -102,7 +142,8 @@ class CustomerForm(forms.ModelForm):
 
     def profile_changes(self) -> dict:
         """Raw values for create_customer / update_customer."""
-        changes = {name: self.cleaned_data.get(name) for name in self.fields if name != "tags"}
+        kept = self.kept_masked_fields() | {"tags", *VERSION_FORM_FIELDS}
+        changes = {name: self.cleaned_data.get(name) for name in self.fields if name not in kept}
         if not changes.get("id_number"):
             changes.pop("id_number", None)
             changes.pop("id_document_kind", None)
@@ -152,7 +193,7 @@ class BulkActionForm(forms.Form):
         return self.cleaned_data[self.VALUE_FIELD[self.cleaned_data["action"]]]
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(VersionedFormMixin, forms.ModelForm):
     """A person at a company customer; the service normalises phone and email."""
 
     phone = forms.CharField(label=_("phone"), required=False, max_length=64)

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from crm.free_text import validate_readable_text
 from customers.forms import bootstrap_class
 from customers.imports.files import MAX_FILE_BYTES
 from customers.imports.jobs import importable_kinds
@@ -46,6 +47,7 @@ class MappingForm(forms.Form):
         label=_("Source system"),
         required=False,
         max_length=50,
+        validators=[validate_readable_text],
         help_text=_("The shop or system the file comes from, e.g. “shopify” or “tmall”."),
     )
     source_channel = forms.ChoiceField(
@@ -62,7 +64,10 @@ class MappingForm(forms.Form):
         label=_("Owner of new customers"), queryset=get_user_model().objects.none(), required=False
     )
     template_name = forms.CharField(
-        label=_("Save this mapping as a template named"), required=False, max_length=100
+        label=_("Save this mapping as a template named"),
+        required=False,
+        max_length=100,
+        validators=[validate_readable_text],
     )
 
     def __init__(self, *args, headers, fields, kind, can_assign_owner, **kwargs) -> None:

@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.versioning import next_version
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
 from customers.normalize import name_sound
@@ -141,6 +142,7 @@ def merge_customers(
     record.merged.set(others)
     consents_before = consent.statuses(survivor)
     _take_values(survivor, [survivor, *others], field_choices or {})
+    version = next_version(survivor)
     survivor.save()
     note_consent_changes(
         actor, survivor, consents_before, ConsentSource.STAFF, str(_MERGE_EVIDENCE)
@@ -171,7 +173,7 @@ def merge_customers(
     if elsewhere:
         record.moved[_CARRIED_ELSEWHERE] = elsewhere
     record.save(update_fields=["moved"])
-    _audit(actor, "customer.merge", record, survivor, others, before)
+    _audit(actor, "customer.merge", record, survivor, others, before, version)
     for other in others:
         record_event(
             actor=actor,
@@ -257,7 +259,7 @@ def _point(others: Sequence[Customer], *, at: Customer | None) -> None:
     )
 
 
-def _audit(actor, action: str, merge: CustomerMerge, survivor, others, before) -> None:
+def _audit(actor, action: str, merge: CustomerMerge, survivor, others, before, version) -> None:
     record_event(
         actor=actor,
         action=action,
@@ -266,6 +268,7 @@ def _audit(actor, action: str, merge: CustomerMerge, survivor, others, before) -
             "merge": merge.pk,
             "customers": [other.pk for other in others],
             **audit_diff(before, profile_snapshot(survivor)),
+            **version,
         },
     )
 
@@ -292,10 +295,12 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     before_undo = profile_snapshot(survivor)
     consents_before = consent.statuses(survivor)
     for field in Customer._meta.concrete_fields:
-        if field.attname in merge.survivor_before:
+        # The version only moves forward: forms opened before the undo are stale.
+        if field.attname in merge.survivor_before and field.attname != "version":
             setattr(survivor, field.attname, field.to_python(merge.survivor_before[field.attname]))
     # Merges made before names kept their sound: recompute it with the name restored.
     survivor.name_pinyin, survivor.name_key = name_sound(survivor.name)
+    version = next_version(survivor)
     survivor.save()
     note_consent_changes(actor, survivor, consents_before, ConsentSource.STAFF, str(_UNDO_EVIDENCE))
     survivor.tags.set(merge.survivor_tags_before)
@@ -321,7 +326,7 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     )
     merge.undone_at = timezone.now()
     merge.save(update_fields=["undone_at"])
-    _audit(actor, "customer.unmerge", merge, survivor, others, before_undo)
+    _audit(actor, "customer.unmerge", merge, survivor, others, before_undo, version)
     return survivor
 
 

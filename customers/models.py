@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import BackgroundJob, SystemJob
+from crm.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
+from crm.models import BackgroundJob, SystemJob, Versioned
 from customers.normalize import IdDocumentKind as IdKind
 
 
@@ -86,10 +87,16 @@ class CompanySize(models.TextChoices):
     ENTERPRISE = "1000+", _("1,000+ employees")
 
 
-class Tag(models.Model):
-    name = models.CharField(_("name"), max_length=50, unique=True)
-    colour = models.CharField(_("colour"), max_length=7, default="#6c757d")
-    group = models.CharField(_("group"), max_length=50, blank=True)
+class Tag(Versioned):
+    name = models.CharField(
+        _("name"), max_length=50, unique=True, validators=[validate_readable_text]
+    )
+    colour = models.CharField(
+        _("colour"), max_length=7, default="#6c757d", validators=[validate_readable_text]
+    )
+    group = models.CharField(
+        _("group"), max_length=50, blank=True, validators=[validate_readable_text]
+    )
 
     class Meta:
         ordering = ["group", "name"]
@@ -100,13 +107,17 @@ class Tag(models.Model):
         return self.name
 
 
-class Customer(models.Model):
+class Customer(Versioned):
     kind = models.CharField(
         _("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON
     )
-    name = models.CharField(_("name"), max_length=200)
-    family_name = models.CharField(_("family name"), max_length=100, blank=True)
-    given_name = models.CharField(_("given name"), max_length=100, blank=True)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_readable_text])
+    family_name = models.CharField(
+        _("family name"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
+    given_name = models.CharField(
+        _("given name"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
     # How the name sounds (customers.normalize.name_sound), kept with the name by every write so
     # that duplicate checks can look up 章伟 for 张伟 or "Wei Zhang" through an index.
     # Text: a 200-character Chinese company name spells out to well over 1,000 letters.
@@ -117,10 +128,18 @@ class Customer(models.Model):
 
     # The normalised value is what search, dedup and uniqueness use; the raw value is kept
     # because staff need to see what the customer actually wrote.
-    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
-    phone_raw = models.CharField(_("mobile phone as entered"), max_length=64, blank=True)
-    email = models.CharField(_("email"), max_length=254, blank=True)
-    email_raw = models.CharField(_("email as entered"), max_length=320, blank=True)
+    phone = models.CharField(
+        _("mobile phone"), max_length=20, blank=True, validators=[validate_readable_text]
+    )
+    phone_raw = models.CharField(
+        _("mobile phone as entered"), max_length=64, blank=True, validators=[validate_readable_text]
+    )
+    email = models.CharField(
+        _("email"), max_length=254, blank=True, validators=[validate_readable_text]
+    )
+    email_raw = models.CharField(
+        _("email as entered"), max_length=320, blank=True, validators=[validate_readable_text]
+    )
     # Confirmed with the customer (a call back, a reply): a merge keeps a confirmed value over
     # a newer unconfirmed one. A changed value is unconfirmed until confirmed again.
     phone_verified = models.BooleanField(_("phone confirmed with the customer"), default=False)
@@ -135,19 +154,35 @@ class Customer(models.Model):
     id_number_blind_index = models.CharField(max_length=64, blank=True, editable=False)
     id_number_masked = models.CharField(max_length=40, blank=True, editable=False)
 
-    country = models.CharField(_("country"), max_length=2, default=default_country)
-    province = models.CharField(_("province"), max_length=50, blank=True)
-    city = models.CharField(_("city"), max_length=50, blank=True)
-    district = models.CharField(_("district"), max_length=50, blank=True)
-    street = models.CharField(_("street address"), max_length=200, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    country = models.CharField(
+        _("country"), max_length=2, default=default_country, validators=[validate_readable_text]
+    )
+    province = models.CharField(
+        _("province"), max_length=50, blank=True, validators=[validate_readable_text]
+    )
+    city = models.CharField(
+        _("city"), max_length=50, blank=True, validators=[validate_readable_text]
+    )
+    district = models.CharField(
+        _("district"), max_length=50, blank=True, validators=[validate_readable_text]
+    )
+    street = models.CharField(
+        _("street address"), max_length=200, blank=True, validators=[validate_readable_text]
+    )
+    postcode = models.CharField(
+        _("postcode"), max_length=12, blank=True, validators=[validate_readable_text]
+    )
 
-    company_name = models.CharField(_("company"), max_length=200, blank=True)
-    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    company_name = models.CharField(
+        _("company"), max_length=200, blank=True, validators=[validate_readable_text]
+    )
+    industry = models.CharField(
+        _("industry"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
     company_size = models.CharField(
         _("company size"), max_length=10, choices=CompanySize.choices, blank=True
     )
-    website = models.URLField(_("website"), blank=True)
+    website = models.URLField(_("website"), blank=True, validators=[validate_readable_text])
 
     lifecycle_stage = models.CharField(
         _("lifecycle stage"),
@@ -161,7 +196,9 @@ class Customer(models.Model):
     source_channel = models.CharField(
         _("source channel"), max_length=20, choices=SourceChannel.choices, blank=True
     )
-    source_detail = models.CharField(_("source detail"), max_length=200, blank=True)
+    source_detail = models.CharField(
+        _("source detail"), max_length=200, blank=True, validators=[validate_readable_text]
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -171,7 +208,9 @@ class Customer(models.Model):
         related_name="owned_customers",
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
-    notes = models.TextField(_("notes"), blank=True)
+    notes = BoundedTextField(
+        _("notes"), max_length=NOTE_LENGTH, blank=True, validators=[validate_readable_text]
+    )
 
     consent_email = models.BooleanField(_("email marketing consent"), default=False)
     consent_sms = models.BooleanField(_("SMS marketing consent"), default=False)
@@ -198,7 +237,11 @@ class Customer(models.Model):
         _("processing restricted"), null=True, blank=True, editable=False
     )
     restriction_reason = models.CharField(
-        _("reason for the restriction"), max_length=300, blank=True, editable=False
+        _("reason for the restriction"),
+        max_length=300,
+        blank=True,
+        editable=False,
+        validators=[validate_readable_text],
     )
     import_job = import_job_field()
     merged_into = models.ForeignKey(
@@ -279,8 +322,10 @@ class ExternalId(models.Model):
     """The id another system (shop, POS, ERP) uses for this customer."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="external_ids")
-    system = models.CharField(_("system"), max_length=50)
-    external_id = models.CharField(_("external id"), max_length=100)
+    system = models.CharField(_("system"), max_length=50, validators=[validate_readable_text])
+    external_id = models.CharField(
+        _("external id"), max_length=100, validators=[validate_readable_text]
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -304,19 +349,29 @@ class DecisionRole(models.TextChoices):
     GATEKEEPER = "gatekeeper", _("Gatekeeper")
 
 
-class Contact(models.Model):
+class Contact(Versioned):
     """A person at a company customer."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=200)
-    title = models.CharField(_("job title"), max_length=100, blank=True)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_readable_text])
+    title = models.CharField(
+        _("job title"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
     decision_role = models.CharField(
         _("role in the buying decision"), max_length=20, choices=DecisionRole.choices, blank=True
     )
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
-    phone_raw = models.CharField(_("phone as entered"), max_length=64, blank=True)
-    email = models.CharField(_("email"), max_length=254, blank=True)
-    email_raw = models.CharField(_("email as entered"), max_length=320, blank=True)
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, validators=[validate_readable_text]
+    )
+    phone_raw = models.CharField(
+        _("phone as entered"), max_length=64, blank=True, validators=[validate_readable_text]
+    )
+    email = models.CharField(
+        _("email"), max_length=254, blank=True, validators=[validate_readable_text]
+    )
+    email_raw = models.CharField(
+        _("email as entered"), max_length=320, blank=True, validators=[validate_readable_text]
+    )
     is_primary = models.BooleanField(_("primary contact"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -368,9 +423,9 @@ class SavedView(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_customer_views"
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_readable_text])
     # The list's filter and sort parameters as a query string (never a search text).
-    query = models.CharField(max_length=1000, blank=True)
+    query = models.CharField(max_length=1000, blank=True, validators=[validate_readable_text])
     is_shared = models.BooleanField(_("share with colleagues"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -426,6 +481,7 @@ class ImportJob(BackgroundJob):
         max_length=50,
         blank=True,
         help_text=_("The shop or system the file comes from, e.g. “shopify” or “tmall”."),
+        validators=[validate_readable_text],
     )
     source_channel = models.CharField(
         _("source channel"),
@@ -518,7 +574,7 @@ class ImportTemplate(models.Model):
     """A saved column mapping (by header name) and options, to import the same layout again."""
 
     kind = models.CharField(_("what"), max_length=20, choices=ImportKind.choices)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_readable_text])
     columns = models.JSONField(default=dict)
     options = models.JSONField(default=dict)
     created_by = models.ForeignKey(

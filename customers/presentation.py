@@ -30,3 +30,9 @@ def display_personal(
     if can_view_personal_data(user, customer):
         return value
     return mask(PERSONAL_FIELDS[field], value)
+
+
+def personal_masks(user: AbstractBaseUser, customer: Customer) -> dict[str, str]:
+    """The personal fields a form about this customer must mask for this user (field ->
+    masking kind): none when the user may see the customer's personal data."""
+    return {} if can_view_personal_data(user, customer) else dict(PERSONAL_FIELDS)

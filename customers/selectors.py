@@ -53,6 +53,33 @@ def can_view_personal_data(user: AbstractBaseUser, customer: Customer) -> bool:
     return user.has_perm("customers.view_all_customers") or customer.owner_id == user.pk
 
 
+def personal_data_scope(user: AbstractBaseUser) -> Q | None:
+    """The condition picking, among the customers `user` may see, those whose phone, email and
+    address they may see unmasked (the queryset form of `can_view_personal_data`): an empty Q
+    for all of them, None for none.
+
+    Matching on a masked field happens only inside this scope: whoever could look a customer up
+    by a phone number they are shown as 138****8000 could confirm the hidden digits by guessing
+    (search, the duplicate panel, an import's preview)."""
+    if not user.has_perm("customers.view_personal_data"):
+        return None
+    if user.has_perm("customers.view_all_customers"):
+        return Q()
+    return Q(owner=user)
+
+
+def sees_all_personal_data(user: AbstractBaseUser) -> bool:
+    """Whether every customer `user` may see is shown to them unmasked."""
+    return personal_data_scope(user) == Q()
+
+
+def within_personal_data_scope(user: AbstractBaseUser, condition: Q) -> Q:
+    """`condition` (a match on masked fields) limited to the customers whose personal data
+    `user` may see; a condition that matches no one when that is nobody's."""
+    scope = personal_data_scope(user)
+    return Q(pk__in=[]) if scope is None else condition & scope
+
+
 # Name queries this short match the start of the name or a whole given name: a substring
 # search of one or two characters cannot use trigrams and would scan every customer.
 SHORT_NAME_QUERY = 2
@@ -65,28 +92,45 @@ def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Cus
     its last 4+ digits, an email or part of one, an id from another system, or part of a name
     or company (the start of it for one or two characters). Empty matches everything."""
     customers = customers_visible_to(user)
-    text = normalize_name(query)
+    try:
+        text = normalize_name(query)
+    except NormalizationError:
+        # Characters nobody typed (crm.free_text) are refused in every stored value, so no
+        # customer can match them; PostgreSQL would not even take a NUL in the query.
+        return customers.none()
     if not text:
         return customers
-    return customers.filter(_search_conditions(text))
+    return customers.filter(_search_conditions(user, text))
 
 
-def _search_conditions(text: str) -> Q:
+def is_personal_data_query(query: str) -> bool:
+    """Whether the search box reads `query` as a phone number or an email (which match only
+    customers whose personal data the user may see)."""
+    text = normalize_name(query)
+    return "@" in text or _PHONE_PUNCTUATION.sub("", text).lstrip("+").isdigit()
+
+
+def _search_conditions(user: AbstractBaseUser, text: str) -> Q:
     linked = list(
         ExternalId.objects.filter(external_id=text).values_list("customer_id", flat=True)[:50]
     )
     conditions = Q(pk__in=linked) if linked else Q()
-    compact = _PHONE_PUNCTUATION.sub("", text)
+    if not is_personal_data_query(text):
+        return _name_conditions(conditions, text)
+    personal = Q(pk__in=[])
     if "@" in text:
         # Emails are stored lower-cased; a part of one ("zhang.wei@") is enough.
-        return conditions | Q(email__contains=text.lower())
-    if compact.lstrip("+").isdigit():
-        digits = compact.lstrip("+")
+        personal = Q(email__contains=text.lower())
+    else:
+        digits = _PHONE_PUNCTUATION.sub("", text).lstrip("+")
         with contextlib.suppress(NormalizationError):
-            conditions |= Q(phone=normalize_phone(text, region=settings.DEFAULT_PHONE_REGION))
+            personal |= Q(phone=normalize_phone(text, region=settings.DEFAULT_PHONE_REGION))
         if len(digits) >= PHONE_SUFFIX_DIGITS:
-            conditions |= Q(phone__endswith=digits)
-        return conditions
+            personal |= Q(phone__endswith=digits)
+    return conditions | within_personal_data_scope(user, personal)
+
+
+def _name_conditions(conditions: Q, text: str) -> Q:
     if len(text) <= SHORT_NAME_QUERY:
         return (
             conditions
@@ -178,8 +222,9 @@ def possible_duplicates(
     limit: int = 5,
 ) -> list[Customer]:
     """Customers the user may see that share an already normalised phone, email or identity
-    number blind index with the record being written or shown (at most `limit`). Customers
-    out of the user's scope are not revealed."""
+    number blind index with the record being written or shown (at most `limit`). Only
+    customers whose personal data the user may see are matched: a match would confirm a
+    masked value."""
     keys = Q()
     if phone:
         keys |= Q(phone=phone)
@@ -189,7 +234,8 @@ def possible_duplicates(
         keys |= Q(id_number_blind_index=id_blind_index)
     if not keys:
         return []
-    return list(customers_visible_to(user).filter(keys).exclude(pk=exclude_pk)[:limit])
+    matches = customers_visible_to(user).filter(within_personal_data_scope(user, keys))
+    return list(matches.exclude(pk=exclude_pk)[:limit])
 
 
 def saved_views_for(user: AbstractBaseUser) -> QuerySet[SavedView]:

@@ -14,11 +14,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.versioning import AuditTrail, lock_version, next_version
 from customers.models import (
     Contact,
     Customer,
@@ -173,7 +174,7 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
                     ValidationError(Customer._meta.get_field("name").error_messages["blank"])
                 )
         elif field in ("family_name", "given_name"):
-            clean[field] = normalize_name(raw)
+            attempt(field, lambda raw=raw: normalize_name(raw))
         elif field == "phone":
             clean["phone_raw"] = _text(raw)[:64]
             attempt(
@@ -292,7 +293,7 @@ def profile_snapshot(customer: Customer) -> dict[str, Any]:
     return {
         field.attname if field.is_relation else field.name: getattr(customer, field.attname)
         for field in Customer._meta.concrete_fields
-        if field.name not in ("id", "created_at", "updated_at", *NAME_SOUND_FIELDS)
+        if field.name not in ("id", "created_at", "updated_at", "version", *NAME_SOUND_FIELDS)
     }
 
 
@@ -353,16 +354,22 @@ def update_customer(
     customer: Customer,
     consent_source: str = ConsentSource.STAFF,
     correcting_restricted: bool = False,
+    expected_version: int | None = None,
     **changes: Any,
 ) -> Customer:
     """Change profile fields from raw values; only fields whose value really changes are
-    written and audited (`customer.update`). A lifecycle-stage change is added to the stage
-    history, a consent change to the consent ledger (through `consent_source`). Raises
-    ValidationError per field. Passing `id_number=""` removes the number.
+    written and audited (`customer.update`), and then the customer's version moves on. A
+    lifecycle-stage change is added to the stage history, a consent change to the consent
+    ledger (through `consent_source`). Raises ValidationError per field. Passing
+    `id_number=""` removes the number.
+
+    With `expected_version` (the version the editor's form started from), raises
+    crm.versioning.EditConflictError when someone saved the customer since.
 
     An erased customer cannot change; one whose processing is restricted only through a
     correction the person asked for (`correcting_restricted`, privacy/subjects)."""
     refuse_if_frozen(customer, correcting=correcting_restricted)
+    lock_version(customer, expected_version=expected_version)
     clean = normalise_profile(changes, country=customer.country)
     before = profile_snapshot(customer)
     consents_before = consent.statuses(customer)
@@ -377,7 +384,8 @@ def update_customer(
         return customer
     changed.extend(follow_changes(customer, changed))
     customer.full_clean(exclude=["owner", "merged_into"])
-    customer.save(update_fields=[*changed, "updated_at"])
+    version = next_version(customer)
+    customer.save(update_fields=[*changed, "version", "updated_at"])
     if "lifecycle_stage" in changed:
         _record_stage_change(
             actor=actor,
@@ -390,7 +398,7 @@ def update_customer(
         actor=actor,
         action="customer.update",
         target=customer,
-        changes=audit_diff(before, after),
+        changes={**audit_diff(before, after), **version},
     )
     return customer
 
@@ -436,10 +444,12 @@ def change_lifecycle_stage(*, actor: Any, customer: Customer, stage: LifecycleSt
 @transaction.atomic
 def archive_customer(*, actor: Any, customer: Customer) -> Customer:
     """Hide a customer from day-to-day lists without deleting any history. Idempotent."""
+    lock_version(customer, expected_version=None)
     if customer.archived_at is None:
         customer.archived_at = timezone.now()
-        customer.save(update_fields=["archived_at", "updated_at"])
-        record_event(actor=actor, action="customer.archive", target=customer)
+        version = next_version(customer)
+        customer.save(update_fields=["archived_at", "version", "updated_at"])
+        record_event(actor=actor, action="customer.archive", target=customer, changes=version)
     return customer
 
 
@@ -447,28 +457,37 @@ def archive_customer(*, actor: Any, customer: Customer) -> Customer:
 def restore_customer(*, actor: Any, customer: Customer) -> Customer:
     """Bring an archived customer back. Idempotent."""
     refuse_if_frozen(customer)
+    lock_version(customer, expected_version=None)
     if customer.archived_at is not None:
         customer.archived_at = None
-        customer.save(update_fields=["archived_at", "updated_at"])
-        record_event(actor=actor, action="customer.restore", target=customer)
+        version = next_version(customer)
+        customer.save(update_fields=["archived_at", "version", "updated_at"])
+        record_event(actor=actor, action="customer.restore", target=customer, changes=version)
     return customer
 
 
 @transaction.atomic
-def set_customer_tags(*, actor: Any, customer: Customer, tags: Iterable[Tag]) -> Customer:
-    """Replace the customer's tags; audited when they change."""
+def set_customer_tags(
+    *, actor: Any, customer: Customer, tags: Iterable[Tag], expected_version: int | None = None
+) -> Customer:
+    """Replace the customer's tags; audited, and the customer's version moves on, when they
+    change. `expected_version` as for update_customer (EditConflictError)."""
     refuse_if_frozen(customer)
+    lock_version(customer, expected_version=expected_version)
     new = {tag.pk: tag for tag in tags}
     old = set(customer.tags.values_list("pk", flat=True))
     if old != set(new):
         customer.tags.set(new.values())
+        version = next_version(customer)
+        customer.save(update_fields=["version"])
         names = dict(Tag.objects.filter(pk__in=old | set(new)).values_list("pk", "name"))
         record_event(
             actor=actor,
             action="customer.tags",
             target=customer,
             changes={
-                "tags": [sorted(names[pk] for pk in old), sorted(t.name for t in new.values())]
+                "tags": [sorted(names[pk] for pk in old), sorted(t.name for t in new.values())],
+                **version,
             },
         )
     return customer
@@ -482,9 +501,13 @@ _TRANSIENT_LIST_PARAMETERS = frozenset({"search", "after", "csrfmiddlewaretoken"
 def save_customer_view(*, actor: Any, name: str, query: QueryDict, is_shared: bool) -> SavedView:
     """Save the list's current filters and order under a name for the actor (replacing a view
     of the same name). The search text and page position are left out."""
-    name = normalize_name(name)[:100]
+    try:
+        name = normalize_name(name)
+    except NormalizationError as error:
+        raise ValidationError({"name": ValidationError(error.message, code=error.code)}) from error
     if not name:
         raise ValidationError({"name": _("Give the view a name.")})
+    SavedView._meta.get_field("name").run_validators(name)
     kept = query.copy()
     for parameter in _TRANSIENT_LIST_PARAMETERS:
         kept.pop(parameter, None)
@@ -535,10 +558,15 @@ def apply_bulk_action(
 
 
 @transaction.atomic
-def save_tag(*, actor: Any, tag: Tag | None = None, **values: Any) -> Tag:
+def save_tag(
+    *, actor: Any, tag: Tag | None = None, expected_version: int | None = None, **values: Any
+) -> Tag:
     """Create (tag=None) or change a tag: name, colour, group. Audited; raises
-    ValidationError (e.g. a name already used)."""
-    return save_reference_record(actor=actor, instance=tag or Tag(), **values)
+    ValidationError (e.g. a name already used), EditConflictError for a change started from an
+    older version than `expected_version`."""
+    return save_reference_record(
+        actor=actor, instance=tag or Tag(), expected_version=expected_version, **values
+    )
 
 
 @transaction.atomic
@@ -559,7 +587,9 @@ def add_external_id(*, actor: Any, customer: Customer, system: str, external_id:
             {"external_id": _("This id in that system already belongs to another customer.")},
             code="unique",
         )
-    link = ExternalId.objects.create(customer=customer, system=system, external_id=external_id)
+    link = ExternalId(customer=customer, system=system, external_id=external_id)
+    link.full_clean(exclude=["customer"])
+    link.save()
     record_event(
         actor=actor,
         action="customer.external_id",
@@ -611,35 +641,64 @@ def _contact_snapshot(contact: Contact) -> dict[str, Any]:
     }
 
 
+def contact_trail(contact: Contact) -> AuditTrail:
+    """Where a contact person's changes are audited: on their customer."""
+    return AuditTrail(contact.customer, "contact")
+
+
 @transaction.atomic
 def save_contact(
-    *, actor: Any, customer: Customer, contact: Contact | None = None, **values: Any
+    *,
+    actor: Any,
+    customer: Customer,
+    contact: Contact | None = None,
+    expected_version: int | None = None,
+    **values: Any,
 ) -> Contact:
     """Create (contact=None) or change a contact of a customer. Making a contact primary
-    demotes the previous primary one. Raises ValidationError per field."""
+    demotes the previous primary one. Raises ValidationError per field, EditConflictError when
+    the contact changed since `expected_version`. A change that changes nothing writes
+    nothing."""
     refuse_if_frozen(customer)
     clean = _normalise_contact(values)
     creating = contact is None
     contact = contact or Contact(customer=customer)
+    version: dict[str, list[int]] = {}
+    if not creating:
+        lock_version(contact, expected_version=expected_version, trail=contact_trail(contact))
     before = {} if creating else _contact_snapshot(contact)
     for field, value in clean.items():
         setattr(contact, field, value)
+    if not creating and _contact_snapshot(contact) == before:
+        return contact
     contact.full_clean(exclude=["customer"])
     if contact.is_primary:
-        customer.contacts.exclude(pk=contact.pk).filter(is_primary=True).update(is_primary=False)
+        # The demoted contact changed too: an open form of it must not promote it back.
+        customer.contacts.exclude(pk=contact.pk).filter(is_primary=True).update(
+            is_primary=False, version=F("version") + 1
+        )
+    if not creating:
+        version = next_version(contact, contact_trail(contact))
     contact.save()
     record_event(
         actor=actor,
         action="contact.create" if creating else "contact.update",
         target=customer,
-        changes={"contact": contact.pk, **audit_diff(before, _contact_snapshot(contact))},
+        changes={
+            "contact": contact.pk,
+            **audit_diff(before, _contact_snapshot(contact)),
+            **version,
+        },
     )
     return contact
 
 
 @transaction.atomic
-def delete_contact(*, actor: Any, contact: Contact) -> None:
-    """Remove a contact person; interactions that named them keep their history."""
+def delete_contact(*, actor: Any, contact: Contact, expected_version: int | None = None) -> None:
+    """Remove a contact person; interactions that named them keep their history. Raises
+    EditConflictError when the contact changed since `expected_version` (the deletion was decided
+    on what it was then)."""
+    lock_version(contact, expected_version=expected_version, trail=contact_trail(contact))
     customer = contact.customer
     record_event(
         actor=actor, action="contact.delete", target=customer, changes={"contact": contact.pk}

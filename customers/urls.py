@@ -26,4 +26,14 @@ urlpatterns = [
         name="undo_merge",
     ),
     path("<int:pk>/contacts/new/", views.AddContactView.as_view(), name="add_contact"),
+    path(
+        "<int:pk>/contacts/<int:record_pk>/edit/",
+        views.EditContactView.as_view(),
+        name="edit_contact",
+    ),
+    path(
+        "<int:pk>/contacts/<int:record_pk>/delete/",
+        views.DeleteContactView.as_view(),
+        name="delete_contact",
+    ),
 ]

@@ -12,15 +12,19 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from crm.version_forms import VERSION_FIELD, edited_values
+from crm.versioning import EditConflictError
 from customers import services
 from customers.dedup.door import likely_duplicates
 from customers.dedup.review import open_group_of
@@ -28,6 +32,7 @@ from customers.filters import listed_customers
 from customers.forms import BulkActionForm, ContactForm, CustomerForm
 from customers.merge import last_merge_of, survivor_of
 from customers.models import Customer, SavedView
+from customers.presentation import personal_masks
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
     CustomerOrder,
@@ -36,9 +41,11 @@ from customers.selectors import (
     customer_page,
     customers_visible_to,
     get_customer_for,
+    is_personal_data_query,
     possible_duplicates,
     saved_views_for,
     search_customers,
+    sees_all_personal_data,
 )
 from interactions.models import InteractionKind
 from interactions.selectors import (
@@ -113,6 +120,10 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
             query=query,
             search_token=token if query else "",
             capped=capped,
+            # A phone or email finds only customers whose contact details the user may see.
+            personal_search_limited=bool(query)
+            and is_personal_data_query(query)
+            and not sees_all_personal_data(user),
             search_result_limit=SEARCH_RESULT_LIMIT,
             filter=filterset,
             customers=customers,
@@ -214,7 +225,19 @@ def _merge_context(user, customer: Customer) -> dict[str, Any]:
     }
 
 
-class CustomerFormView(PermissionRequiredMixin, FormView):
+class ProfileFormAuditMixin:
+    """A profile form (CustomerForm) that shows a customer's personal data unmasked is audited
+    as the customer page is (`customer.view_personal`)."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        form = response.context_data["form"]
+        if form.shows_personal_data:
+            services.record_personal_data_view(actor=request.user, customer=form.instance)
+        return response
+
+
+class CustomerFormView(ProfileFormAuditMixin, PermissionRequiredMixin, FormView):
     """Create (no pk) or edit a customer through the services."""
 
     form_class = CustomerForm
@@ -237,6 +260,7 @@ class CustomerFormView(PermissionRequiredMixin, FormView):
         return {
             **super().get_form_kwargs(),
             "instance": self.customer,
+            "viewer": self.request.user,
             "can_assign_owner": self.request.user.has_perm("customers.view_all_customers"),
         }
 
@@ -252,9 +276,24 @@ class CustomerFormView(PermissionRequiredMixin, FormView):
                 customer = services.create_customer(actor=user, tags=tags, **changes)
                 messages.success(self.request, _("Customer created."))
             else:
-                customer = services.update_customer(actor=user, customer=self.customer, **changes)
-                services.set_customer_tags(actor=user, customer=customer, tags=tags)
+                # Profile and tags as one save: a conflict leaves both as they were.
+                with transaction.atomic():
+                    customer = services.update_customer(
+                        actor=user,
+                        customer=self.customer,
+                        expected_version=form.expected_version,
+                        **changes,
+                    )
+                    services.set_customer_tags(
+                        actor=user,
+                        customer=customer,
+                        tags=tags,
+                        expected_version=customer.row_version,
+                    )
                 messages.success(self.request, _("Changes saved."))
+        except EditConflictError as conflict:
+            form.show_conflict(conflict, masks=personal_masks(user, self.customer))
+            return self.form_invalid(form)
         except ValidationError as error:
             form.add_service_errors(error)
             return self.form_invalid(form)
@@ -314,7 +353,8 @@ class BulkActionView(PermissionRequiredMixin, View):
 
 class CustomerRecordFormView(PermissionRequiredMixin, FormView):
     """Create one record on a customer through a service. Configured per record kind; served
-    as an htmx panel on the customer page, or as a page of its own without JavaScript."""
+    as an htmx panel on the customer page, or as a page of its own without JavaScript.
+    CustomerRecordEditView changes one in the same way."""
 
     template_name = "customers/record_form.html"
     service = None  # the service that writes the record: service(actor=, customer=, **fields)
@@ -337,8 +377,14 @@ class CustomerRecordFormView(PermissionRequiredMixin, FormView):
 
     def form_valid(self, form) -> HttpResponse:
         try:
-            self.service(actor=self.request.user, customer=self.customer, **form.cleaned_data)
+            self.save(form)
+        except EditConflictError as conflict:
+            form.show_conflict(conflict, masks=personal_masks(self.request.user, self.customer))
+            return self.form_invalid(form)
         except ValidationError as error:
+            if not hasattr(error, "error_dict"):  # about the record as a whole
+                form.add_error(None, error)
+                return self.form_invalid(form)
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
             return self.form_invalid(form)
@@ -347,6 +393,9 @@ class CustomerRecordFormView(PermissionRequiredMixin, FormView):
         if self.request.headers.get("HX-Request"):
             return HttpResponse(status=204, headers={"HX-Redirect": url})
         return HttpResponseRedirect(url)
+
+    def save(self, form) -> None:
+        self.service(actor=self.request.user, customer=self.customer, **edited_values(form))
 
     def get_template_names(self):
         if self.request.headers.get("HX-Request"):
@@ -359,12 +408,72 @@ class CustomerRecordFormView(PermissionRequiredMixin, FormView):
         )
 
 
+class CustomerRecordEditView(CustomerRecordFormView):
+    """Change one record of a customer (a contact person, a follow-up) through its service,
+    from the version its form started from: a save over a colleague's newer one is refused
+    and the form shows their changes."""
+
+    records = ""  # the customer's related manager holding the records: "contacts"
+    record_keyword = ""  # the service's keyword for the record: "contact"
+
+    @cached_property
+    def record(self):
+        return get_object_or_404(getattr(self.customer, self.records), pk=self.kwargs["record_pk"])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.record}
+
+    def save(self, form) -> None:
+        self.service(
+            actor=self.request.user,
+            customer=self.customer,
+            expected_version=form.expected_version,
+            **{self.record_keyword: self.record},
+            **edited_values(form),
+        )
+
+
 class AddContactView(CustomerRecordFormView):
     permission_required = "customers.add_contact"
     form_class = ContactForm
     service = staticmethod(services.save_contact)
     title = gettext_lazy("Add a contact person")
     success_message = gettext_lazy("Contact added.")
+
+
+class EditContactView(CustomerRecordEditView):
+    permission_required = "customers.change_contact"
+    form_class = ContactForm
+    service = staticmethod(services.save_contact)
+    records = "contacts"
+    record_keyword = "contact"
+    title = gettext_lazy("Edit a contact person")
+    success_message = gettext_lazy("Contact saved.")
+
+
+class DeleteContactView(PermissionRequiredMixin, View):
+    """Remove a contact person, as they were when the page showing them was drawn: removing
+    one a colleague changed since is refused with who did it."""
+
+    permission_required = "customers.delete_contact"
+
+    def post(self, request: HttpRequest, pk: int, record_pk: int) -> HttpResponse:
+        customer = get_customer_for(request.user, pk)
+        if not can_edit_customer(request.user, customer):
+            raise PermissionDenied
+        contact = get_object_or_404(customer.contacts, pk=record_pk)
+        version = request.POST.get(VERSION_FIELD, "")
+        try:
+            services.delete_contact(
+                actor=request.user,
+                contact=contact,
+                expected_version=int(version) if version.isdigit() else None,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Contact removed."))
+        return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
 
 
 class SaveViewView(PermissionRequiredMixin, View):
@@ -404,7 +513,6 @@ class PossibleDuplicatesView(PermissionRequiredMixin, View):
     identity number), and any others sharing the phone, email or identity number. POST, so the
     values never appear in a URL."""
 
-    permission_required = "customers.view_customer"
     CHECKED_FIELDS = (
         "name",
         "phone",
@@ -415,6 +523,11 @@ class PossibleDuplicatesView(PermissionRequiredMixin, View):
         "postcode",
         "company_name",
     )
+
+    def has_permission(self) -> bool:
+        # Only the forms that create or change customers ask.
+        user = self.request.user
+        return user.has_perm("customers.add_customer") or user.has_perm("customers.change_customer")
 
     def post(self, request: HttpRequest) -> HttpResponse:
         values: dict[str, Any] = {}

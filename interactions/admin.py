@@ -4,6 +4,7 @@ customers are created through the app (services), so they are read-only here."""
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
+from crm.version_forms import VersionedAdminMixin, edited_values
 from customers.resources import ImportExportAdminMixin
 from interactions import services
 from interactions.models import (
@@ -32,7 +33,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin):
+class ProductAdmin(
+    VersionedAdminMixin, ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin
+):
     resource_classes = [ProductResource]
     list_display = ("sku", "name", "category", "price", "currency", "is_active")
     list_filter = ("category", "is_active")
@@ -40,7 +43,12 @@ class ProductAdmin(ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         original = Product.objects.get(pk=obj.pk) if change else None
-        saved = services.save_product(actor=request.user, product=original, **form.cleaned_data)
+        saved = services.save_product(
+            actor=request.user,
+            product=original,
+            expected_version=form.expected_version,
+            **edited_values(form),
+        )
         obj.pk = saved.pk
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.version_forms import VersionedFormMixin
 from customers.forms import bootstrap_class
 from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
 
@@ -98,7 +99,7 @@ def staff_who_follow_up():
     )
 
 
-class FollowUpForm(CustomerRecordForm):
+class FollowUpForm(VersionedFormMixin, CustomerRecordForm):
     class Meta:
         model = FollowUp
         fields = ["title", "due_at", "assignee", "notes"]

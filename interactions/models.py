@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import SystemJob
+from crm.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
+from crm.models import SystemJob, Versioned
 from customers.models import import_job_field
 
 
@@ -17,12 +18,31 @@ def default_currency() -> str:
     return settings.DEFAULT_CURRENCY
 
 
-class Product(models.Model):
-    sku = models.CharField(_("SKU"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=200)
-    category = models.CharField(_("category"), max_length=100, blank=True)
+def source_system_field() -> models.CharField:
+    """The system a record came from (a shop, a marketplace account, a POS, a service desk);
+    with the record's id there, what a repeated import matches on."""
+    return models.CharField(
+        _("source system"),
+        max_length=50,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_readable_text],
+    )
+
+
+class Product(Versioned):
+    sku = models.CharField(
+        _("SKU"), max_length=64, unique=True, validators=[validate_readable_text]
+    )
+    name = models.CharField(_("name"), max_length=200, validators=[validate_readable_text])
+    category = models.CharField(
+        _("category"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
-    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
+    currency = models.CharField(
+        _("currency"), max_length=3, default=default_currency, validators=[validate_readable_text]
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -57,10 +77,10 @@ class Transaction(models.Model):
     )
     # The system the order came from (a shop, a marketplace account, a POS) and its order number
     # there: unique together, so re-importing an order export matches instead of duplicating.
-    source_system = models.CharField(
-        _("source system"), max_length=50, blank=True, default="", db_default=""
+    source_system = source_system_field()
+    external_ref = models.CharField(
+        _("order number"), max_length=100, blank=True, validators=[validate_readable_text]
     )
-    external_ref = models.CharField(_("order number"), max_length=100, blank=True)
     occurred_at = models.DateTimeField(_("date"))
     channel = models.CharField(_("channel"), max_length=20, choices=SalesChannel.choices)
     status = models.CharField(
@@ -70,7 +90,9 @@ class Transaction(models.Model):
         default=TransactionStatus.PAID,
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
+    currency = models.CharField(
+        _("currency"), max_length=3, default=default_currency, validators=[validate_readable_text]
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -102,7 +124,9 @@ class TransactionLine(models.Model):
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
     )
-    description = models.CharField(_("description"), max_length=200, blank=True)
+    description = models.CharField(
+        _("description"), max_length=200, blank=True, validators=[validate_readable_text]
+    )
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=1)
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
 
@@ -187,8 +211,12 @@ class InteractionRecord(models.Model):
         _("channel"), max_length=20, choices=InteractionChannel.choices, blank=True
     )
     occurred_at = models.DateTimeField(_("when"))
-    subject = models.CharField(_("subject"), max_length=200, blank=True)
-    body = models.TextField(_("details"), blank=True)
+    subject = models.CharField(
+        _("subject"), max_length=200, blank=True, validators=[validate_readable_text]
+    )
+    body = BoundedTextField(
+        _("details"), max_length=NOTE_LENGTH, blank=True, validators=[validate_readable_text]
+    )
     satisfaction = models.PositiveSmallIntegerField(
         _("satisfaction (1–5)"),
         null=True,
@@ -203,10 +231,10 @@ class InteractionRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    source_system = models.CharField(
-        _("source system"), max_length=50, blank=True, default="", db_default=""
+    source_system = source_system_field()
+    external_ref = models.CharField(
+        _("external reference"), max_length=100, blank=True, validators=[validate_readable_text]
     )
-    external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
     import_job = import_job_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -276,14 +304,16 @@ class ArchiveRun(SystemJob):
         return f"{self.created_at:%Y-%m-%d %H:%M}{' (dry run)' if self.dry_run else ''}"
 
 
-class FollowUp(models.Model):
+class FollowUp(Versioned):
     """A task on a customer: call back, send a quote, visit."""
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="follow_ups"
     )
-    title = models.CharField(_("what to do"), max_length=200)
-    notes = models.TextField(_("notes"), blank=True)
+    title = models.CharField(_("what to do"), max_length=200, validators=[validate_readable_text])
+    notes = BoundedTextField(
+        _("notes"), max_length=NOTE_LENGTH, blank=True, validators=[validate_readable_text]
+    )
     due_at = models.DateTimeField(_("due date"))
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -292,6 +322,14 @@ class FollowUp(models.Model):
         related_name="follow_ups",
     )
     done_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.versioning import AuditTrail, lock_version, next_version
 from customers.models import Contact, Customer
 from customers.services import record_activity, refuse_if_erased
 from interactions.models import (
@@ -185,24 +186,106 @@ def schedule_follow_up(
     return follow_up
 
 
+def follow_up_trail(follow_up: FollowUp) -> AuditTrail:
+    """Where a follow-up's changes are audited: on its customer."""
+    return AuditTrail(follow_up.customer, "follow_up")
+
+
+# Follow-up fields whose values the audit log may hold; the others are free text, logged as
+# changed ("…") only.
+_FOLLOW_UP_AUDITED_VALUES = ("due_at", "assignee")
+
+
 @transaction.atomic
-def complete_follow_up(*, actor: Any, follow_up: FollowUp) -> FollowUp:
-    """Mark a follow-up done (idempotent); it counts as activity on the customer."""
-    if follow_up.done_at is None:
-        follow_up.done_at = timezone.now()
-        follow_up.save(update_fields=["done_at"])
-        record_activity(customer_id=follow_up.customer_id, at=follow_up.done_at)
-        record_event(
-            actor=actor,
-            action="follow_up.done",
-            target=follow_up.customer,
-            changes={"follow_up": follow_up.pk},
-        )
+def update_follow_up(
+    *,
+    actor: Any,
+    customer: Customer,
+    follow_up: FollowUp,
+    expected_version: int | None = None,
+    title: str,
+    due_at: datetime.datetime,
+    assignee: Any,
+    notes: str = "",
+) -> FollowUp:
+    """Reschedule or reword an open follow-up of the customer, or hand it to someone else.
+    Raises ValidationError for a follow-up already done or of another customer,
+    EditConflictError when it changed since `expected_version`. Audited (`follow_up.update`)
+    when something changed."""
+    refuse_if_erased(customer)
+    if follow_up.customer_id != customer.pk:
+        raise ValidationError(_("This follow-up belongs to another customer."))
+    trail = follow_up_trail(follow_up)
+    lock_version(follow_up, expected_version=None, trail=trail)
+    follow_up.refresh_from_db(fields=["done_at"])
+    if follow_up.done_at is not None:
+        # Said before any version check: that it is done is what the user needs to know.
+        raise ValidationError(_("This follow-up is done already; it can no longer be changed."))
+    lock_version(follow_up, expected_version=expected_version, trail=trail)
+    values = {
+        "title": title.strip(),
+        "due_at": due_at,
+        "assignee": assignee,
+        "notes": notes.strip(),
+    }
+    changed = [field for field, value in values.items() if getattr(follow_up, field) != value]
+    if not changed:
+        return follow_up
+    changes: dict[str, Any] = {"follow_up": follow_up.pk}
+    for field in changed:
+        old, new = getattr(follow_up, field), values[field]
+        if field in _FOLLOW_UP_AUDITED_VALUES:
+            changes[field] = [_audited(old), _audited(new)]
+        else:
+            changes[field] = ["…" if old else "", "…" if new else ""]
+        setattr(follow_up, field, new)
+    follow_up.full_clean(exclude=["customer", "assignee", "created_by", "done_by"])
+    changes.update(next_version(follow_up, trail))
+    follow_up.save(update_fields=[*changed, "version"])
+    record_event(actor=actor, action="follow_up.update", target=follow_up.customer, changes=changes)
     return follow_up
 
 
+def _audited(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return getattr(value, "pk", value)
+
+
 @transaction.atomic
-def save_product(*, actor: Any, product: Product | None = None, **values: Any) -> Product:
+def complete_follow_up(*, actor: Any, follow_up: FollowUp) -> bool:
+    """Mark a follow-up done; it counts as activity on the customer. The row is locked
+    first, so two people completing it at once complete it once. Returns False when it was
+    done already (by someone else, or an earlier try): nothing is written then."""
+    lock_version(follow_up, expected_version=None, trail=follow_up_trail(follow_up))
+    follow_up.refresh_from_db(fields=["done_at", "done_by"])
+    if follow_up.done_at is not None:
+        return False
+    follow_up.done_at = timezone.now()
+    follow_up.done_by = actor if getattr(actor, "is_authenticated", False) else None
+    version = next_version(follow_up, follow_up_trail(follow_up))
+    follow_up.save(update_fields=["done_at", "done_by", "version"])
+    record_activity(customer_id=follow_up.customer_id, at=follow_up.done_at)
+    record_event(
+        actor=actor,
+        action="follow_up.done",
+        target=follow_up.customer,
+        changes={"follow_up": follow_up.pk, **version},
+    )
+    return True
+
+
+@transaction.atomic
+def save_product(
+    *,
+    actor: Any,
+    product: Product | None = None,
+    expected_version: int | None = None,
+    **values: Any,
+) -> Product:
     """Create (product=None) or change a product: sku, name, category, price, currency,
-    is_active. Audited; raises ValidationError (e.g. a SKU already used)."""
-    return save_reference_record(actor=actor, instance=product or Product(), **values)
+    is_active. Audited; raises ValidationError (e.g. a SKU already used), EditConflictError for a
+    change started from an older version than `expected_version`."""
+    return save_reference_record(
+        actor=actor, instance=product or Product(), expected_version=expected_version, **values
+    )

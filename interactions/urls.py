@@ -10,6 +10,11 @@ urlpatterns = [
     path("purchases/new/", views.RecordTransactionView.as_view(), name="record_transaction"),
     path("follow-ups/new/", views.ScheduleFollowUpView.as_view(), name="schedule_follow_up"),
     path(
+        "follow-ups/<int:record_pk>/edit/",
+        views.EditFollowUpView.as_view(),
+        name="edit_follow_up",
+    ),
+    path(
         "follow-ups/<int:follow_up_pk>/done/",
         views.CompleteFollowUpView.as_view(),
         name="complete_follow_up",

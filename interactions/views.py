@@ -10,12 +10,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from crm.templatetags.staff import staff_name
 from customers.selectors import can_edit_customer, get_customer_for
-from customers.views import CustomerRecordFormView
+from customers.views import CustomerRecordEditView, CustomerRecordFormView
 from interactions import services
 from interactions.forms import FollowUpForm, InteractionForm, TransactionForm
 from interactions.selectors import customer_timeline
@@ -66,6 +69,19 @@ class ScheduleFollowUpView(CustomerRecordFormView):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
 
+class EditFollowUpView(CustomerRecordEditView):
+    permission_required = "interactions.change_followup"
+    form_class = FollowUpForm
+    service = staticmethod(services.update_follow_up)
+    records = "follow_ups"
+    record_keyword = "follow_up"
+    title = gettext_lazy("Reschedule or change a follow-up")
+    success_message = gettext_lazy("Follow-up saved.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+
 class CompleteFollowUpView(PermissionRequiredMixin, View):
     permission_required = "interactions.change_followup"
 
@@ -74,6 +90,16 @@ class CompleteFollowUpView(PermissionRequiredMixin, View):
         if not can_edit_customer(request.user, customer):
             raise PermissionDenied
         follow_up = get_object_or_404(customer.follow_ups, pk=follow_up_pk)
-        services.complete_follow_up(actor=request.user, follow_up=follow_up)
-        messages.success(request, _("Follow-up done."))
+        if services.complete_follow_up(actor=request.user, follow_up=follow_up):
+            messages.success(request, _("Follow-up done."))
+        else:
+            # A colleague (or this user in another tab) was first: say so, do nothing.
+            messages.info(
+                request,
+                _("%(user)s already completed this follow-up on %(when)s.")
+                % {
+                    "user": staff_name(follow_up.done_by) or _("Someone"),
+                    "when": date_format(timezone.localtime(follow_up.done_at), "DATETIME_FORMAT"),
+                },
+            )
         return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from privacy.alerts import describe_alert, open_alerts
@@ -69,22 +68,12 @@ admin.site.index = _index_with_alerts
 
 
 @admin.register(PrivacyPolicy)
-class PrivacyPolicyAdmin(admin.ModelAdmin):
-    """Policy versions: added ahead and corrected until they take effect; from then on
-    consents refer to them, so they stay as they were."""
+class PrivacyPolicyAdmin(ReadOnlyAdmin):
+    """Policy versions, read-only: the privacy officer publishes and corrects them on the
+    product's pages (/privacy/policies/), where the rules for versions in force are kept."""
 
     list_display = ("version", "effective_from", "created_at")
     search_fields = ("version",)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return super().has_change_permission(request, obj) and not _in_effect(obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return super().has_delete_permission(request, obj) and not _in_effect(obj)
-
-
-def _in_effect(policy: PrivacyPolicy | None) -> bool:
-    return policy is not None and policy.effective_from <= timezone.localdate()
 
 
 @admin.register(ConsentRecord)

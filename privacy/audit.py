@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from crm.versioning import lock_version, next_version
 from privacy.alerts import check_alerts
 from privacy.models import AuditChannel, AuditEvent
 
@@ -109,11 +110,17 @@ def record_event(
     return event
 
 
-def save_reference_record(*, actor: Any, instance: models.Model, **values: Any) -> models.Model:
+def save_reference_record(
+    *, actor: Any, instance: models.Model, expected_version: int | None = None, **values: Any
+) -> models.Model:
     """Set `values` on a record holding no personal data (a product, a tag), validate, save and
     audit it as `<model>.create` or `<model>.update` with old → new values. Raises
-    ValidationError; writes nothing when no value changes."""
+    ValidationError; writes nothing when no value changes. A change to an existing record
+    locks it first and moves its version on: with `expected_version`, a record saved by
+    someone else since that version raises crm.versioning.EditConflictError."""
     creating = instance.pk is None
+    if not creating:
+        lock_version(instance, expected_version=expected_version)
     changes = {
         field: [_jsonable(getattr(instance, field)), _jsonable(value)]
         for field, value in values.items()
@@ -124,6 +131,8 @@ def save_reference_record(*, actor: Any, instance: models.Model, **values: Any) 
     for field, value in values.items():
         setattr(instance, field, value)
     instance.full_clean()
+    if not creating:
+        changes.update(next_version(instance))
     instance.save()
     record_event(
         actor=actor,

@@ -61,12 +61,11 @@ def record_consent(
     policy: PrivacyPolicy | None = None,
 ) -> ConsentRecord:
     """A consent given or withdrawn: the ledger entry, the customer's current status and an
-    audit event (purpose and source, never the evidence text), together."""
+    audit event (purpose and source, never the evidence text), together. Raises
+    ValidationError (evidence too long or unreadable) before writing anything."""
     purpose, source = ConsentPurpose(purpose), ConsentSource(source)
     field = STATUS_FIELDS[purpose]
-    type(customer).objects.filter(pk=customer.pk).update(**{field: granted})
-    setattr(customer, field, granted)
-    record = ConsentRecord.objects.create(
+    record = ConsentRecord(
         customer=customer,
         purpose=purpose,
         granted=granted,
@@ -75,6 +74,10 @@ def record_consent(
         policy=policy or policy_in_force(),
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    record.full_clean(exclude=["customer", "policy", "recorded_by"])
+    type(customer).objects.filter(pk=customer.pk).update(**{field: granted})
+    setattr(customer, field, granted)
+    record.save()
     record_event(
         actor=actor,
         action="consent.grant" if granted else "consent.withdraw",

@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from privacy.models import ConsentPurpose
+from crm.free_text import validate_readable_text
+from privacy.models import ConsentPurpose, ConsentRecord
 
 
 class ConsentForm(forms.Form):
@@ -18,7 +19,8 @@ class ConsentForm(forms.Form):
     evidence = forms.CharField(
         label=_("evidence"),
         required=False,
-        max_length=2000,
+        max_length=ConsentRecord._meta.get_field("evidence").max_length,
+        validators=[validate_readable_text],
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_(
             "What the customer said or signed, and where it is kept (for example: signed "

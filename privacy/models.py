@@ -8,7 +8,14 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import started_by_field
+from crm.free_text import (
+    DOCUMENT_LENGTH,
+    LETTER_LENGTH,
+    STATEMENT_LENGTH,
+    BoundedTextField,
+    validate_readable_text,
+)
+from crm.models import Versioned, started_by_field
 from privacy.audit_chain import (
     CHAINED_FIELDS,
     GENESIS_HASH,
@@ -211,13 +218,33 @@ class ConsentSource(models.TextChoices):
     API = "api", _("API")
 
 
-class PrivacyPolicy(models.Model):
+class PrivacyPolicy(Versioned):
     """A version of the privacy policy customers agree to; the one in force on a day is the
-    latest whose effective date has come."""
+    latest whose effective date has come. Published and corrected only through
+    privacy/policies.py: once in force it is the evidence behind the consents recorded under
+    it and never changes."""
 
-    version = models.CharField(_("version"), max_length=40, unique=True)
+    version = models.CharField(
+        _("version"), max_length=40, unique=True, validators=[validate_readable_text]
+    )
     effective_from = models.DateField(_("effective from"))
-    summary = models.TextField(_("what changed"), blank=True)
+    # The row's version (crm.models.Versioned): `version` is the policy's own label.
+    edit_version = models.PositiveIntegerField(_("edit version"), default=1, editable=False)
+    version_field = "edit_version"
+    summary = BoundedTextField(
+        _("what changed"),
+        max_length=STATEMENT_LENGTH,
+        blank=True,
+        validators=[validate_readable_text],
+    )
+    # The wording customers were shown, so that a consent can be matched to what it agreed to;
+    # empty only for versions recorded before the text was kept.
+    text = BoundedTextField(
+        _("text of the policy"),
+        max_length=DOCUMENT_LENGTH,
+        blank=True,
+        validators=[validate_readable_text],
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -227,6 +254,10 @@ class PrivacyPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+    @property
+    def has_taken_effect(self) -> bool:
+        return self.effective_from <= timezone.localdate()
 
 
 class ConsentRecord(models.Model):
@@ -244,7 +275,9 @@ class ConsentRecord(models.Model):
     granted = models.BooleanField(_("granted"))
     recorded_at = models.DateTimeField(_("when"), default=timezone.now)
     source = models.CharField(_("through"), max_length=10, choices=ConsentSource.choices)
-    evidence = models.TextField(_("evidence"), blank=True)
+    evidence = BoundedTextField(
+        _("evidence"), max_length=STATEMENT_LENGTH, blank=True, validators=[validate_readable_text]
+    )
     policy = models.ForeignKey(
         PrivacyPolicy,
         verbose_name=_("policy version"),
@@ -326,7 +359,12 @@ class DataSubjectRequest(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     due_on = models.DateField(_("answer due"))
     # What the person asked for, in their words; scrubbed when the person is erased.
-    details = models.TextField(_("what was asked"), blank=True)
+    details = BoundedTextField(
+        _("what was asked"),
+        max_length=LETTER_LENGTH,
+        blank=True,
+        validators=[validate_readable_text],
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.RECEIVED
     )
@@ -334,7 +372,9 @@ class DataSubjectRequest(models.Model):
         _("identity verified by"), max_length=20, choices=VerificationMethod.choices, blank=True
     )
     # How the check went ("code confirmed", "passport seen"), never the document's number.
-    verification_note = models.CharField(_("verification note"), max_length=300, blank=True)
+    verification_note = models.CharField(
+        _("verification note"), max_length=300, blank=True, validators=[validate_readable_text]
+    )
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -345,7 +385,9 @@ class DataSubjectRequest(models.Model):
         related_name="+",
     )
     # What was done, or why the request was refused: the answer given to the person.
-    resolution = models.TextField(_("answer"), blank=True)
+    resolution = BoundedTextField(
+        _("answer"), max_length=LETTER_LENGTH, blank=True, validators=[validate_readable_text]
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -409,7 +451,7 @@ class RetentionKind(models.TextChoices):
     IMPORT_REPORTS = "import_reports", _("Error reports of old imports: deleted")
 
 
-class RetentionPolicy(models.Model):
+class RetentionPolicy(Versioned):
     """How long one kind of data is kept. Customers whose processing is restricted are never
     touched: a restriction is how a legal obligation to keep data is recorded."""
 

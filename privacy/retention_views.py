@@ -6,11 +6,14 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from crm.version_forms import VersionedFormMixin
+from crm.versioning import EditConflictError
 from customers.forms import bootstrap_class
 from privacy.audit import save_reference_record
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
@@ -19,7 +22,7 @@ from privacy.tasks import apply_retention_task
 RUNS_SHOWN = 20
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(VersionedFormMixin, forms.ModelForm):
     # Bound without an instance when saving: save_reference_record reads the policy's old
     # values to audit the change, and validation would already have overwritten them.
     class Meta:
@@ -30,6 +33,9 @@ class PolicyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["keep_days"].min_value = 30
         self.fields["keep_days"].widget.attrs["min"] = 30
+        # The page lays each policy out as a table row: the inputs outside the row's <form>
+        # element name it, so that they are sent with it.
+        self.fields["enabled"].widget.attrs["form"] = f"policy-{self.prefix}"
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
@@ -39,13 +45,23 @@ class RetentionView(PermissionRequiredMixin, TemplateView):
     template_name = "retention/page.html"
 
     def get_context_data(self, **kwargs):
-        policies = RetentionPolicy.objects.all()
-        runs = list(RetentionRun.objects.select_related("started_by")[:RUNS_SHOWN])
-        return super().get_context_data(
-            rows=[(policy, PolicyForm(instance=policy, prefix=policy.kind)) for policy in policies],
-            runs=[(run, _labelled(run.results)) for run in runs],
-            **kwargs,
+        return super().get_context_data(**_page(), **kwargs)
+
+
+def _page(submitted: PolicyForm | None = None) -> dict:
+    """The page's policies and runs; `submitted` (a refused save) in place of its policy's
+    form, so that what was typed stays."""
+    rows = [
+        (
+            policy,
+            submitted
+            if submitted is not None and submitted.prefix == policy.kind
+            else PolicyForm(instance=policy, prefix=policy.kind),
         )
+        for policy in RetentionPolicy.objects.all()
+    ]
+    runs = list(RetentionRun.objects.select_related("started_by")[:RUNS_SHOWN])
+    return {"rows": rows, "runs": [(run, _labelled(run.results)) for run in runs]}
 
 
 def _labelled(results: dict) -> list[tuple[str, dict]]:
@@ -61,13 +77,18 @@ class PolicyUpdateView(PermissionRequiredMixin, View):
             raise PermissionDenied
         form = PolicyForm(request.POST, prefix=kind)
         if form.is_valid():
-            save_reference_record(
-                actor=request.user,
-                instance=policy,
-                keep_days=form.cleaned_data["keep_days"],
-                enabled=form.cleaned_data["enabled"],
-                updated_by=request.user,
-            )
+            try:
+                save_reference_record(
+                    actor=request.user,
+                    instance=policy,
+                    expected_version=form.expected_version,
+                    keep_days=form.cleaned_data["keep_days"],
+                    enabled=form.cleaned_data["enabled"],
+                    updated_by=request.user,
+                )
+            except EditConflictError as conflict:
+                form.show_conflict(conflict)
+                return render(request, "retention/page.html", _page(form))
             messages.success(
                 request, _("Policy saved. Run a dry run to see what the next night will change.")
             )

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import factory
+from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -109,3 +110,31 @@ def import_issue(value: str, *, created_by) -> ImportIssue:
     return ImportIssue.objects.create(
         job=job, row=2, column="phone", value=value, message="Bad value", severity="error"
     )
+
+
+def form_data(form, **changes) -> dict:
+    """What a browser would post back from `form` as it was drawn (its hidden version fields
+    included), with `changes` (field name: value as typed) applied."""
+    data: dict = {}
+    for bound in form:
+        value = bound.value()
+        if isinstance(bound.field, forms.BooleanField):
+            if value:
+                data[bound.html_name] = "on"
+            continue
+        widget = getattr(bound.field.widget, "widget", bound.field.widget)  # admin's wrapper
+        formatted = widget.format_value(value)
+        if isinstance(formatted, list):
+            formatted = [item for item in formatted if item]
+            if not getattr(widget, "allow_multiple_selected", False):
+                formatted = formatted[0] if formatted else ""
+        data[bound.html_name] = "" if formatted is None else formatted
+    for name, value in changes.items():
+        key = form.add_prefix(name)
+        if value is True:
+            data[key] = "on"
+        elif value is False:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data

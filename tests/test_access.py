@@ -1,11 +1,17 @@
 """Deny by default: every URL pattern, anonymous and per role."""
 
+import datetime
 import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from analytics.segments import save_segment
+from customers.services import save_contact
+from interactions.services import schedule_follow_up
 from privacy import roles
+from privacy.models import AuditEvent, PrivacyPolicy
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +49,7 @@ SAMPLE_VALUES = {
     "path": "css/crm.css",
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
+    "record_pk": "1",
     "view_pk": "1",
     "merge": "1",
     "group": "1",
@@ -91,7 +98,8 @@ def _statuses(allowed: set, *, denied: int = 403) -> dict:
 
 EVERY_ROLE = set(ALL_ROLES) - {None}
 WORKS_ON_CUSTOMERS = {roles.ADMINISTRATOR, roles.SALES, roles.SERVICE}
-# page -> (path, expected status per role); the customer is unassigned, so Sales may see it.
+# page -> (path, expected status per role); the customer is unassigned, so Sales may see it,
+# and the policy version takes effect tomorrow, so it may still be corrected.
 PAGE_MATRIX = {
     "home": ("/", _statuses(EVERY_ROLE)),
     "list": ("/customers/", _statuses(EVERY_ROLE)),
@@ -102,6 +110,11 @@ PAGE_MATRIX = {
     "log interaction": ("/customers/{pk}/interactions/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "record purchase": ("/customers/{pk}/purchases/new/", _statuses(WORKS_ON_CUSTOMERS)),
     "schedule follow-up": ("/customers/{pk}/follow-ups/new/", _statuses(WORKS_ON_CUSTOMERS)),
+    "edit contact": ("/customers/{pk}/contacts/{contact}/edit/", _statuses(WORKS_ON_CUSTOMERS)),
+    "change follow-up": (
+        "/customers/{pk}/follow-ups/{follow_up}/edit/",
+        _statuses(WORKS_ON_CUSTOMERS),
+    ),
     "imports": ("/imports/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
     "duplicates": ("/duplicates/", _statuses({roles.ADMINISTRATOR, roles.SERVICE})),
     "export": (
@@ -110,6 +123,10 @@ PAGE_MATRIX = {
     ),
     "segments": ("/segments/", _statuses(EVERY_ROLE)),
     "new segment": ("/segments/new/", _statuses({roles.ADMINISTRATOR, roles.ANALYST})),
+    "edit segment": (
+        "/segments/{segment}/edit/",
+        _statuses({roles.ADMINISTRATOR, roles.ANALYST}),
+    ),
     "dashboards": ("/dashboards/", _statuses({roles.ADMINISTRATOR, roles.ANALYST})),
     # Django admin sends non-staff to its login page.
     "admin": ("/admin/", _statuses({roles.ADMINISTRATOR}, denied=302)),
@@ -128,6 +145,19 @@ PAGE_MATRIX = {
     ),
     "log a request": ("/privacy/requests/new/{pk}/", _statuses({roles.PRIVACY_OFFICER})),
     "retention": ("/privacy/retention/", _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER})),
+    "privacy policy versions": (
+        "/privacy/policies/",
+        _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER}),
+    ),
+    "privacy policy version": (
+        "/privacy/policies/{policy}/",
+        _statuses({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER}),
+    ),
+    "publish a policy version": ("/privacy/policies/new/", _statuses({roles.PRIVACY_OFFICER})),
+    "correct a policy version": (
+        "/privacy/policies/{policy}/correct/",
+        _statuses({roles.PRIVACY_OFFICER}),
+    ),
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
@@ -140,17 +170,46 @@ MATRIX_CASES = [
 @pytest.mark.parametrize(("page", "role", "status"), MATRIX_CASES)
 def test_role_page_matrix(client, make_user, page, role, status):
     customer = CustomerFactory()
+    policy = PrivacyPolicy.objects.create(
+        version="next", effective_from=timezone.localdate() + datetime.timedelta(days=1)
+    )
     user = make_user(role, is_staff=role == roles.ADMINISTRATOR)
     client.force_login(user)
-    path = PAGE_MATRIX[page][0].format(pk=customer.pk)
+    path = PAGE_MATRIX[page][0].format(**_records_of(customer, user), policy=policy.pk)
     assert client.get(path).status_code == status
 
 
-@pytest.mark.parametrize("path", ["/customers/{pk}/", "/customers/{pk}/edit/"])
+def _records_of(customer, user) -> dict:
+    """The ids the matrix's paths name: the customer, a contact person and a follow-up of
+    theirs, and a segment."""
+    return {
+        "pk": customer.pk,
+        "contact": save_contact(actor=None, customer=customer, name="王芳").pk,
+        "follow_up": schedule_follow_up(
+            actor=None,
+            customer=customer,
+            title="Call back",
+            due_at=timezone.now() + datetime.timedelta(days=1),
+            assignee=user,
+        ).pk,
+        "segment": save_segment(actor=None, name="Fair leads", kind="static").pk,
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/customers/{pk}/",
+        "/customers/{pk}/edit/",
+        "/customers/{pk}/contacts/{contact}/edit/",
+        "/customers/{pk}/follow-ups/{follow_up}/edit/",
+    ],
+)
 def test_customer_of_another_sales_rep_answers_404(client, sales_user, other_sales_user, path):
     customer = CustomerFactory(owner=other_sales_user)
     client.force_login(sales_user)
-    assert client.get(path.format(pk=customer.pk)).status_code == 404
+    path = path.format(**_records_of(customer, other_sales_user))
+    assert client.get(path).status_code == 404
     assert client.post(f"/customers/{customer.pk}/archive/").status_code == 404
 
 
@@ -189,3 +248,130 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client, sales_user
     )
     assert done["Location"] == "/accounts/reset/done/"
     assert client.login(username=sales_user.username, password="a-new-Passw0rd-2026")
+
+
+# --- Masked values: who sees a customer's phone, email and address unmasked, by role and by
+# whose customer it is. Every form that shows those values and every way of matching a customer
+# by one (the search box, the form's duplicate panel, imports) follows this one table: whoever
+# is shown 136****0409 must not be able to confirm the hidden digits by guessing.
+
+UNASSIGNED, OWN = "unassigned", "own"
+SEES_PERSONAL_DATA = {
+    roles.ADMINISTRATOR: {UNASSIGNED: True, OWN: True},
+    roles.SALES: {UNASSIGNED: False, OWN: True},
+    roles.SERVICE: {UNASSIGNED: True, OWN: True},
+    roles.ANALYST: {UNASSIGNED: False, OWN: False},
+    roles.PRIVACY_OFFICER: {UNASSIGNED: True, OWN: True},
+}
+MASKING_CASES = [
+    (role, whose, sees)
+    for role, by_whose in SEES_PERSONAL_DATA.items()
+    for whose, sees in by_whose.items()
+]
+PHONE, EMAIL, STREET = "13600000409", "lin.xiaoyu@example.com", "建国路88号"
+
+
+def _customer_for(user, whose):
+    return CustomerFactory(
+        name="林晓雨",
+        phone=PHONE,
+        email=EMAIL,
+        street=STREET,
+        owner=user if whose == OWN else None,
+    )
+
+
+def _signed_in(client, make_user, role, whose):
+    """A user in `role`, signed in, and a customer that is theirs or unassigned."""
+    user = make_user(role)
+    client.force_login(user)
+    return user, _customer_for(user, whose)
+
+
+def _search(client, query):
+    """The search box as a browser submits it; the customers it finds (one match opens it)."""
+    response = client.post("/customers/", {"q": query})
+    if "/customers/?" not in response["Location"]:
+        return [int(response["Location"].strip("/").rsplit("/", 1)[-1])]
+    return [c.pk for c in client.get(response["Location"]).context["customers"]]
+
+
+@pytest.mark.parametrize(("role", "whose", "sees"), MASKING_CASES)
+def test_search_matches_masked_values_only_for_whoever_sees_them(
+    client, make_user, role, whose, sees
+):
+    _user, customer = _signed_in(client, make_user, role, whose)
+    for query in (PHONE, "136 0000 0409", "+86 136-0000-0409", "00409", EMAIL, "lin.xiaoyu@"):
+        assert _search(client, query) == ([customer.pk] if sees else []), query
+    # The name is shown to everyone who sees the customer, so it finds them for everyone.
+    assert _search(client, "林晓雨") == [customer.pk]
+
+
+@pytest.mark.parametrize(("role", "whose", "sees"), MASKING_CASES)
+def test_duplicate_panel_matches_masked_values_only_for_whoever_sees_them(
+    client, make_user, role, whose, sees
+):
+    user, customer = _signed_in(client, make_user, role, whose)
+    response = client.post("/customers/possible-duplicates/", {"phone": PHONE})
+    if not user.has_perm("customers.add_customer"):
+        assert response.status_code == 403
+        return
+    shown = [c.pk for c in response.context["duplicates"]]
+    shown += [match.customer.pk for match in response.context["likely"]]
+    assert shown == ([customer.pk] if sees else [])
+
+
+EDITORS = {roles.ADMINISTRATOR, roles.SALES, roles.SERVICE}
+
+
+def _resubmitted(form) -> dict:
+    """The form's fields as the browser sends them back when nothing is typed."""
+    data = {}
+    for field in form:
+        value = field.value()
+        if field.widget_type == "checkbox":
+            if value:
+                data[field.html_name] = "on"
+        elif isinstance(value, list):
+            data[field.html_name] = [getattr(item, "pk", item) for item in value]
+        elif value is not None:
+            data[field.html_name] = getattr(value, "pk", value)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("role", "whose", "sees"), [case for case in MASKING_CASES if case[0] in EDITORS]
+)
+def test_edit_form_shows_personal_data_only_to_whoever_sees_it(
+    client, make_user, role, whose, sees
+):
+    """The edit form (page and in-place panel) shows phone, email and street as the customer
+    page does, audits an unmasked showing as a view of personal data, and a masked value
+    sent back unchanged keeps the stored one."""
+    user, customer = _signed_in(client, make_user, role, whose)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        html = client.get(f"/customers/{customer.pk}/edit/", **headers).content.decode()
+        for value, masked in ((PHONE, "136****0409"), (EMAIL, "l***@example.com")):
+            assert (value in html) is sees
+            assert (masked in html) is not sees
+        assert (STREET in html) is sees
+    views = AuditEvent.objects.filter(
+        action="customer.view_personal", actor_id=user.pk, target_id=str(customer.pk)
+    )
+    assert views.count() == (2 if sees else 0)
+    response = client.get(f"/customers/{customer.pk}/edit/")
+    data = _resubmitted(response.context["form"])
+    data["notes"] = "回访过"
+    assert client.post(f"/customers/{customer.pk}/edit/", data).status_code == 302
+    customer.refresh_from_db()
+    assert (customer.phone, customer.email, customer.street) == ("+86" + PHONE, EMAIL, STREET)
+    assert customer.notes == "回访过"
+
+
+def test_a_masked_field_typed_over_takes_the_new_value(client, sales_user):
+    _user, customer = _signed_in(client, lambda role: sales_user, roles.SALES, UNASSIGNED)
+    data = _resubmitted(client.get(f"/customers/{customer.pk}/edit/").context["form"])
+    data["phone"] = "139 0000 1111"
+    assert client.post(f"/customers/{customer.pk}/edit/", data).status_code == 302
+    customer.refresh_from_db()
+    assert (customer.phone, customer.email) == ("+8613900001111", EMAIL)

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from customers.models import Tag
+from customers.models import Customer, Tag
 from customers.services import save_contact
 from interactions.models import Product
 from privacy.models import AuditEvent
@@ -118,5 +118,83 @@ def test_products_and_tags_saved_in_admin_are_audited(client, admin_user_role):
         .values_list("action", "changes")
     )
     assert [action for action, _ in actions] == ["product.create", "tag.create", "product.update"]
-    assert actions[-1][1] == {"name": ["龙井茶", "龙井茶 250g"], "price": ["88.00", "98.00"]}
+    assert actions[-1][1] == {
+        "name": ["龙井茶", "龙井茶 250g"],
+        "price": ["88.00", "98.00"],
+        "version": [1, 2],
+    }
     assert Tag.objects.get().name == "VIP"
+
+
+def _admin_browser(make_user):
+    from privacy import roles
+    from tests.conftest import StaffClient
+
+    user = make_user(roles.ADMINISTRATOR, is_staff=True)
+    browser = StaffClient()
+    browser.force_login(user)
+    return user, browser
+
+
+def test_a_stale_admin_change_form_is_refused_and_saving_again_keeps_both(make_user):
+    from tests.factories import form_data
+
+    (first, first_browser), (_second, second_browser) = (
+        _admin_browser(make_user),
+        _admin_browser(make_user),
+    )
+    customer = CustomerFactory(notes="Met at the fair", city="北京")
+    url = f"/admin/customers/customer/{customer.pk}/change/"
+    inlines = {
+        "contacts-TOTAL_FORMS": 0,
+        "contacts-INITIAL_FORMS": 0,
+        "external_ids-TOTAL_FORMS": 0,
+        "external_ids-INITIAL_FORMS": 0,
+    }
+    first_form = first_browser.get(url).context["adminform"].form
+    second_form = second_browser.get(url).context["adminform"].form
+    saved = first_browser.post(url, {**form_data(first_form, notes="Call after 6 pm"), **inlines})
+    assert saved.status_code == 302
+
+    refused = second_browser.post(url, {**form_data(second_form, city="上海"), **inlines})
+    assert refused.status_code == 200
+    form = refused.context["adminform"].form
+    assert ("Call after 6 pm", "Met at the fair") in [
+        (now, started) for _label, now, started, _ in form.conflict_rows
+    ]
+    page = refused.content.decode()
+    assert first.username in page
+    assert "Call after 6 pm" in page
+    assert Customer.objects.get(pk=customer.pk).city == "北京"
+
+    again = second_browser.post(url, {**form_data(form), **inlines})
+    assert again.status_code == 302
+    stored = Customer.objects.get(pk=customer.pk)
+    assert (stored.notes, stored.city) == ("Call after 6 pm", "上海")
+
+
+def test_a_stale_tag_or_product_change_in_admin_is_refused(make_user):
+    from tests.factories import form_data
+
+    (_first, first_browser), (_second, second_browser) = (
+        _admin_browser(make_user),
+        _admin_browser(make_user),
+    )
+    tag = Tag.objects.create(name="VIP")
+    product = Product.objects.create(sku="TEA-01", name="龙井茶", price="88.00")
+    for url, change, stale in [
+        (f"/admin/customers/tag/{tag.pk}/change/", {"colour": "#ffc107"}, {"group": "Value"}),
+        (
+            f"/admin/interactions/product/{product.pk}/change/",
+            {"price": "98.00"},
+            {"category": "Tea"},
+        ),
+    ]:
+        first_form = first_browser.get(url).context["adminform"].form
+        second_form = second_browser.get(url).context["adminform"].form
+        assert first_browser.post(url, form_data(first_form, **change)).status_code == 302
+        refused = second_browser.post(url, form_data(second_form, **stale))
+        assert refused.status_code == 200, url
+        assert refused.context["adminform"].form.conflict is not None
+    assert Tag.objects.get(pk=tag.pk).group == ""
+    assert Product.objects.get(pk=product.pk).category == ""

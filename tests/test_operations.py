@@ -82,21 +82,48 @@ def test_a_real_worker_runs_the_heartbeat_task_through_the_broker():
     assert WorkerHeartbeat.objects.exists()
 
 
-def test_deploy_check_is_clean_with_debug_off(tmp_path):
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "x" * 20 + "-production-secret-key-that-is-long-and-random-9f8e7d6c5b",
-        "ALLOWED_HOSTS": "crm.example.com",
-        "STATIC_ROOT": str(tmp_path),
-    }
-    result = subprocess.run(
+# What docker-compose's .env gives a production start, mail server included.
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 20 + "-production-secret-key-that-is-long-and-random-9f8e7d6c5b",
+    "ALLOWED_HOSTS": "crm.example.com",
+    "EMAIL_URL": "smtp+tls://crm:mail-password@smtp.example.com:587",
+}
+
+
+def _deploy_check(tmp_path, **env) -> subprocess.CompletedProcess:
+    """`manage.py check --deploy` in production's environment; a None in `env` unsets it."""
+    environment = {**os.environ, **PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path), **env}
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=settings.BASE_DIR,
-        env=env,
+        env={name: value for name, value in environment.items() if value is not None},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_deploy_check_is_clean_with_debug_off(tmp_path):
+    result = _deploy_check(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "email_url",
+    [None, "", "consolemail://", "filemail:///tmp/mail", "memorymail://", "dummymail://"],
+)
+def test_production_refuses_to_start_without_a_mail_server(tmp_path, email_url):
+    # Reset mails carry live tokens: printed to the console they would sit in the log.
+    result = _deploy_check(tmp_path, EMAIL_URL=email_url)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "EMAIL_URL" in result.stderr
+
+
+def test_development_prints_mail_without_a_mail_server(tmp_path):
+    result = _deploy_check(tmp_path, DEBUG="true", EMAIL_URL=None)
+    # The deploy check warns about DEBUG itself; the start goes ahead.
+    assert "ImproperlyConfigured" not in result.stderr, result.stderr
+    assert "security.W018" in result.stdout + result.stderr

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.bulk import insert_new, insert_values
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
+    TOO_LONG,
     BatchOptions,
     PreparedRow,
     boolean_value,
@@ -43,6 +45,7 @@ from customers.normalize import (
     name_sound,
     split_person_name,
 )
+from customers.selectors import within_personal_data_scope
 from customers.services import (
     CONFIRMATIONS,
     ID_NUMBER_CONTEXT,
@@ -129,8 +132,10 @@ _MAX_TAG = Tag._meta.get_field("name").max_length
 _EMPTY = ("", None)
 
 _NAME_MISSING = _("A new customer needs a name.")
-_TOO_LONG = _("This value is longer than %(limit)d characters.")
-_OUT_OF_SCOPE = _("This row matches a customer assigned to someone else, whom you cannot change.")
+_OUT_OF_SCOPE = _(
+    "You cannot import this row: its customer id is in use. Ask a colleague who manages all "
+    "customers to import it."
+)
 _RESTRICTED = _(
     "This row matches a customer whose processing is restricted: it was not applied. "
     "Ask the privacy officer."
@@ -203,7 +208,7 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
     for key, value in list(clean.items()):
         limit = _MAX_LENGTHS.get(key)
         if limit and isinstance(value, str) and len(value) > limit:
-            problem(key, _TOO_LONG % {"limit": limit})
+            problem(key, TOO_LONG % {"limit": limit})
             del clean[key]
     if not clean.get("name") and (clean.get("family_name") or clean.get("given_name")):
         clean["name"] = join_person_name(clean.get("family_name", ""), clean.get("given_name", ""))
@@ -218,13 +223,13 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
 
     external_id = row.raw.get("external_id", "")
     if len(external_id) > _MAX_EXTERNAL_ID:
-        problem("external_id", _TOO_LONG % {"limit": _MAX_EXTERNAL_ID})
+        problem("external_id", TOO_LONG % {"limit": _MAX_EXTERNAL_ID})
     elif external_id:
         clean["external_id"] = external_id
     if "tags" in row.raw:
         names = {name.strip() for name in _TAG_SEPARATORS.split(row.raw["tags"]) if name.strip()}
         if any(len(name) > _MAX_TAG for name in names):
-            problem("tags", _TOO_LONG % {"limit": _MAX_TAG})
+            problem("tags", TOO_LONG % {"limit": _MAX_TAG})
         else:
             clean["tags"] = sorted(names)
     row.values = clean
@@ -287,11 +292,24 @@ def _profile_key(name: str, birth_date: Any, city: str, company_name: str) -> st
     return "\x1f".join((name, birth_date.isoformat() if birth_date else "", city, company_name))
 
 
-def existing_matches(keyed: Sequence[dict[str, str]], source_name: str) -> dict[str, dict]:
+def existing_matches(
+    keyed: Sequence[dict[str, str]], source_name: str, *, actor: Any
+) -> dict[str, dict]:
     """For each kind of key, which live customer holds each value the rows carry (the oldest
-    one when several do)."""
+    one when several do).
+
+    Phone, email, identity number and the name-with-details key match only customers whose
+    personal data `actor` may see: for anyone else a row's outcome (updated, refused) would
+    confirm a value they are shown masked, and an import would hand them a customer they
+    cannot otherwise open. Their rows make new customers instead, which the duplicate scan
+    then puts before a reviewer. The source system's customer id matches every customer: it
+    is unique, and it is not a masked value."""
     wanted = {kind: {keys[kind] for keys in keyed if kind in keys} for kind in _KEY_ORDER}
-    live = Customer.objects.filter(merged_into__isnull=True).order_by("pk")
+    live = (
+        Customer.objects.filter(merged_into__isnull=True)
+        .filter(within_personal_data_scope(actor, Q()))
+        .order_by("pk")
+    )
     found: dict[str, dict] = {kind: {} for kind in _KEY_ORDER}
     if wanted["external_id"]:
         for value, customer_id in ExternalId.objects.filter(
@@ -329,7 +347,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     outcomes: dict[int, str] = {row.number: "failed" for row in rows if row.failed}
     good = [row for row in rows if not row.failed]
     keyed = [_keys(row, options.source_name) for row in good]
-    in_database = existing_matches(keyed, options.source_name)
+    in_database = existing_matches(keyed, options.source_name, actor=options.actor)
     in_batch: dict[tuple[str, str], tuple[int | _Group, int]] = {}
     targets: list[int | _Group] = []
     for row, keys in zip(good, keyed, strict=True):
@@ -469,7 +487,13 @@ class _Writer:
         before_stage = customer.lifecycle_stage
         self.consents_before.setdefault(customer.pk, consent.statuses(customer))
         changed = self._merge(customer, row)
-        if self.options.owner is not None and customer.owner_id is None:
+        if (
+            self.options.owner is not None
+            and customer.owner_id is None
+            and actor.has_perm("customers.view_all_customers")
+        ):
+            # Whoever may assign customers hands the unassigned ones this file matches to the
+            # chosen owner; staff scoped to their own customers never take one over by import.
             customer.owner = self.options.owner
             changed.add("owner")
         if not changed:
@@ -559,8 +583,12 @@ class _Writer:
                 ],
             )
         if self.changed:
+            # Locked since they were read: a form opened before the import is now stale.
+            for customer in self.changed.values():
+                customer.version += 1
             Customer.objects.bulk_update(
-                self.changed.values(), [*sorted(self.changed_fields), "import_job", "updated_at"]
+                self.changed.values(),
+                [*sorted(self.changed_fields), "import_job", "version", "updated_at"],
             )
         if self.stage_changes:
             LifecycleStageChange.objects.bulk_create(

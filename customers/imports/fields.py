@@ -21,6 +21,7 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from crm.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import IssueSeverity
 from customers.normalize import NormalizationError, fold_width, parse_date
@@ -53,16 +54,21 @@ class PreparedRow:
     def failed(self) -> bool:
         return any(issue.severity == IssueSeverity.ERROR for issue in self.issues)
 
-    def add_issue(self, field_key: str, message: Any, *, warning: bool = False) -> None:
-        value = self.raw.get(field_key, "")
+    def add_issue(
+        self, field_key: str, message: Any, *, warning: bool = False, value: str | None = None
+    ) -> None:
+        """Report a problem with a field's cell; `value` is the cell when it is not among the
+        row's raw values (a refused one)."""
+        value = self.raw.get(field_key, "") if value is None else value
         if field_key in SECRET_FIELDS:
             # Identity numbers are revealed only through the audited reveal, never in reports.
             value = mask_id_number(value)
         self.issues.append(
             RowIssue(
                 row=self.number,
-                column=self.columns.get(field_key, ""),
-                value=value[:MAX_REPORTED_VALUE],
+                # The report quotes what it can store: unreadable characters as U+FFFD.
+                column=mark_unreadable(self.columns.get(field_key, "")),
+                value=mark_unreadable(value[:MAX_REPORTED_VALUE]),
                 message=str(message),
                 severity=IssueSeverity.WARNING if warning else IssueSeverity.ERROR,
             )
@@ -100,10 +106,13 @@ def cells_by_field(
     number: int,
     cells: Sequence[str],
 ) -> PreparedRow:
-    """Gather a row's non-empty cells under the fields they are mapped to."""
+    """Gather a row's non-empty cells under the fields they are mapped to. A cell holding
+    characters nobody typed (crm.free_text) is left out and fails the row, whatever its field,
+    so no kind of import stores it and every kind reports it the same way."""
     joins = {item.key for item in fields if item.joins}
     raw: dict[str, str] = {}
     columns: dict[str, str] = {}
+    unreadable: list[tuple[str, str]] = []
     for header, key, cell in zip(headers, mapping, cells, strict=False):
         if key == IGNORE:
             continue
@@ -111,11 +120,31 @@ def cells_by_field(
         columns.setdefault(key, header)
         if not text:
             continue
-        if key in raw and key in joins:
+        if has_unreadable_characters(text):
+            unreadable.append((key, text))
+        elif key in raw and key in joins:
             raw[key] = f"{raw[key]}{', ' if key == 'tags' else ' '}{text}"
         else:
             raw.setdefault(key, text)
-    return PreparedRow(number=number, raw=raw, columns=columns)
+    row = PreparedRow(number=number, raw=raw, columns=columns)
+    for key, text in unreadable:
+        row.add_issue(key, UNREADABLE_TEXT, value=text)
+    return row
+
+
+TOO_LONG = _("This value is longer than %(limit)d characters.")
+
+
+def fitting_text(
+    row: PreparedRow, key: str, value: str, field: models.Field, *, drop: bool = False
+) -> str:
+    """`value` when it fits the model field it is stored in (its max_length: one source of
+    limits for forms, services and imports), else "" and the problem reported (see
+    report_invalid: an error, or with `drop` a warning and the value left out)."""
+    if field.max_length is not None and len(value) > field.max_length:
+        report_invalid(row, key, TOO_LONG % {"limit": field.max_length}, drop=drop)
+        return ""
+    return value
 
 
 _CHOICE_INVALID = _("This is not one of the accepted values.")

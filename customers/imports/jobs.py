@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from crm.free_text import mark_unreadable
 from crm.job_recovery import heartbeat
 from crm.models import JobCancelledError, JobStatus
 from customers.dedup.scan import scan_customers
@@ -118,7 +119,8 @@ def create_import(*, actor: Any, kind: str, upload: UploadedFile) -> ImportJob:
     job = ImportJob(
         kind=ImportKind(kind),
         created_by=actor,
-        file_name=Path(upload.name or "upload").name[:255],
+        # A label only: characters nobody typed are shown as U+FFFD rather than refused.
+        file_name=mark_unreadable(Path(upload.name or "upload").name)[:255],
         file_size=upload.size or 0,
         language=translation.get_language() or "en",
         owner=None if actor.has_perm("customers.view_all_customers") else actor,
@@ -191,10 +193,19 @@ def configure_import(
             _("Each field can come from one column only: %(fields)s.")
             % {"fields": ", ".join(str(labels[key]) for key in sorted(repeated))}
         )
+    source_name, template_name = source_name.strip(), template_name.strip()
+    for value, field in (
+        (source_name, ImportJob._meta.get_field("source_name")),
+        (template_name, ImportTemplate._meta.get_field("name")),
+    ):
+        try:
+            field.run_validators(value)
+        except ValidationError as error:
+            errors.extend(error.messages)
     if errors:
         raise ValidationError(errors)
     job.mapping = mapping
-    job.source_name = source_name.strip()[:50]
+    job.source_name = source_name
     job.source_channel = SourceChannel(source_channel)
     job.policy = UpdatePolicy(policy)
     job.invalid_values = InvalidValues(invalid_values)
@@ -202,10 +213,10 @@ def configure_import(
     # Staff who only see their own customers import them as their own (ARCHITECTURE: roles).
     job.owner = owner if actor.has_perm("customers.view_all_customers") else actor
     job.save()
-    if template_name.strip():
+    if template_name:
         ImportTemplate.objects.update_or_create(
             kind=job.kind,
-            name=template_name.strip()[:100],
+            name=template_name,
             defaults={
                 "columns": {h: key for h, key in zip(headers, mapping, strict=True) if key},
                 "options": {"source_name": job.source_name, "policy": job.policy},

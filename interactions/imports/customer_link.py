@@ -62,10 +62,12 @@ _KEYS = {
     "customer_email": "email",
 }
 
+# Also what a row naming a customer the importer may not change is told: that the customer
+# exists, or whose it is, is not theirs to learn.
 NO_CUSTOMER = _(
-    "No customer matches this row's customer id, phone or email. Import the customers first."
+    "No customer you may change matches this row's customer id, phone or email. Import the "
+    "customers first."
 )
-OUT_OF_SCOPE = _("This row's customer is assigned to someone else.")
 
 
 def link_errors(fields: set[str], *, source_name: str) -> list[Any]:
@@ -100,13 +102,14 @@ def prepare_customer_keys(row: PreparedRow) -> None:
 
 def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int, Customer]:
     """Each row's customer, by row number; rows whose customer is missing or out of the
-    importer's scope get an error instead."""
+    importer's scope get the same error instead. Phones and emails match only customers whose
+    personal data the importer may see (`existing_matches`)."""
     source_name = options.source_name
     keyed = [
         {k: v for k, v in row.values["customer_keys"].items() if k != "external_id" or source_name}
         for row in rows
     ]
-    found = existing_matches(keyed, source_name)
+    found = existing_matches(keyed, source_name, actor=options.actor)
     wanted = {}
     for row, keys in zip(rows, keyed, strict=True):
         customer_id = next(
@@ -130,7 +133,7 @@ def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[in
         if customer is None:
             continue
         if not scoped and customer.owner_id not in (None, actor.pk):
-            row.add_issue("", OUT_OF_SCOPE)
+            row.add_issue("", NO_CUSTOMER)
             continue
         result[row.number] = customer
     return result

@@ -18,6 +18,7 @@ from customers.imports.fields import (
     PreparedRow,
     choice_value,
     datetime_value,
+    fitting_text,
     report_invalid,
 )
 from customers.imports.mapping import ImportField
@@ -144,7 +145,7 @@ _STARS = re.compile(r"^[★☆⭐]+$")
 _SATISFACTION_INVALID = _("Satisfaction is a whole number from 1 to 5.")
 _KIND_MISSING = _("An interaction needs its kind (call, visit, complaint...).")
 _WHEN_MISSING = _("An interaction needs its date.")
-_MAX_SUBJECT = Interaction._meta.get_field("subject").max_length
+_FIELD = Interaction._meta.get_field
 
 
 def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
@@ -184,9 +185,15 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
             values["satisfaction"] = _satisfaction(raw["satisfaction"])
         except NormalizationError as error:
             report_invalid(row, "satisfaction", error.message, drop=drop)
-    values["subject"] = " ".join(raw.get("subject", "").split())[:_MAX_SUBJECT]
-    values["body"] = raw.get("body", "").strip()
-    values["external_ref"] = raw.get("external_ref", "")[:100]
+    for key, text in (
+        ("subject", " ".join(raw.get("subject", "").split())),
+        ("body", raw.get("body", "").strip()),
+    ):
+        values[key] = fitting_text(row, key, text, _FIELD(key), drop=drop)
+    # The id is how a later import of the file finds the interaction: never dropped.
+    values["external_ref"] = fitting_text(
+        row, "external_ref", raw.get("external_ref", ""), _FIELD("external_ref")
+    )
     return row
 
 

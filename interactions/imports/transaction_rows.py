@@ -21,6 +21,7 @@ from customers.imports.fields import (
     choice_value,
     datetime_value,
     decimal_value,
+    fitting_text,
     report_invalid,
 )
 from customers.imports.mapping import ImportField
@@ -174,9 +175,12 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
     drop = invalid_values == InvalidValues.DROP_VALUE
     raw, values = row.raw, row.values
     prepare_customer_keys(row)
-    values["external_ref"] = raw.get("external_ref", "").lstrip("#")[:100]
-    if not values["external_ref"]:
+    order_number = raw.get("external_ref", "").lstrip("#")
+    if not order_number:
         row.add_issue("external_ref", _ORDER_NUMBER_MISSING)
+    values["external_ref"] = fitting_text(
+        row, "external_ref", order_number, Transaction._meta.get_field("external_ref")
+    )
     try:
         values["occurred_at"] = (
             datetime_value(raw["occurred_at"]) if raw.get("occurred_at") else None
@@ -204,8 +208,16 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
         report_invalid(row, "currency", _CURRENCY_INVALID, drop=drop)
         currency = ""
     values["currency"] = currency or settings.DEFAULT_CURRENCY
-    values["sku"] = raw.get("sku", "")[:64]
-    values["product_name"] = raw.get("product_name", "")[:200]
+    values["sku"] = fitting_text(
+        row, "sku", raw.get("sku", ""), Product._meta.get_field("sku"), drop=drop
+    )
+    values["product_name"] = fitting_text(
+        row,
+        "product_name",
+        raw.get("product_name", ""),
+        TransactionLine._meta.get_field("description"),
+        drop=drop,
+    )
     return row
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, DateTimeField, Q, Value
+from django.db.models import CharField, DateTimeField, F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
@@ -131,6 +131,7 @@ def anonymise_customers(
             title="",
             notes="",
             done_at=Coalesce("done_at", Value(now, output_field=DateTimeField())),
+            version=F("version") + 1,
         ),
         "transactions": Transaction.objects.filter(customer__in=ids).update(external_ref=""),
         "merges": CustomerMerge.objects.filter(survivor__in=ids).update(survivor_before={}),
@@ -149,6 +150,8 @@ def anonymise_customers(
         erased_at=now,
         archived_at=Coalesce("archived_at", Value(now, output_field=DateTimeField())),
         updated_at=now,
+        # A form opened before the erasure must not write the personal data back.
+        version=F("version") + 1,
     )
     for pk in ids:
         record_event(

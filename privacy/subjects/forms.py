@@ -2,7 +2,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.free_text import validate_readable_text
 from customers.forms import bootstrap_class
+from customers.models import Customer
 from privacy.consent import STATUS_FIELDS
 from privacy.models import (
     ConsentPurpose,
@@ -66,7 +68,8 @@ class VerifyForm(BootstrapMixin, forms.Form):
     note = forms.CharField(
         label=_("Note"),
         required=False,
-        max_length=300,
+        max_length=DataSubjectRequest._meta.get_field("verification_note").max_length,
+        validators=[validate_readable_text],
         help_text=_("What was seen or confirmed. Never write a document number here."),
     )
 
@@ -75,14 +78,16 @@ class AnswerForm(BootstrapMixin, forms.Form):
     resolution = forms.CharField(
         label=_("Answer given to the person"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=4000,
+        max_length=DataSubjectRequest._meta.get_field("resolution").max_length,
+        validators=[validate_readable_text],
     )
 
 
 class RestrictForm(AnswerForm):
     reason = forms.CharField(
         label=_("Why processing is restricted"),
-        max_length=300,
+        max_length=Customer._meta.get_field("restriction_reason").max_length,
+        validators=[validate_readable_text],
         help_text=_("For an erasure the law does not allow: name the obligation to keep the data."),
     )
 

@@ -126,6 +126,7 @@ def _close(
     request.resolution = resolution.strip()
     request.closed_at = timezone.now()
     request.closed_by = actor
+    request.full_clean()
     request.save()
     _audit(actor, request, action)
     return request
@@ -237,9 +238,16 @@ def delete_expired_copies(*, now: datetime.datetime | None = None) -> int:
 # --- Correction, consent, restriction, erasure ------------------------------------------------
 
 
-def correct_customer(*, actor: Any, request: DataSubjectRequest, **changes: Any) -> Customer:
+def correct_customer(
+    *,
+    actor: Any,
+    request: DataSubjectRequest,
+    expected_version: int | None = None,
+    **changes: Any,
+) -> Customer:
     """Apply the corrections the person asked for (through the one write path, so the change
-    is normalised, validated and audited); allowed while processing is restricted."""
+    is normalised, validated and audited); allowed while processing is restricted. Raises
+    crm.versioning.EditConflictError when the customer changed since `expected_version`."""
     from customers.services import update_customer
 
     _require(actor)
@@ -251,6 +259,7 @@ def correct_customer(*, actor: Any, request: DataSubjectRequest, **changes: Any)
             actor=actor,
             customer=Customer.objects.select_for_update().get(pk=request.customer_id),
             correcting_restricted=True,
+            expected_version=expected_version,
             **changes,
         )
         _audit(actor, request, "correct", fields=sorted(changes))
@@ -293,10 +302,15 @@ def restrict_processing(
     request = _lock_open(request, verified=True)
     if request.kind not in (RequestKind.RESTRICTION, RequestKind.ERASURE):
         raise ValidationError(_("Only a restriction or erasure request restricts processing."))
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise ValidationError({"reason": _("Say why processing is restricted.")})
+    try:
+        Customer._meta.get_field("restriction_reason").run_validators(reason)
+    except ValidationError as error:
+        raise ValidationError({"reason": error.error_list}) from error
     updated = Customer.objects.filter(pk=request.customer_id, restricted_at=None).update(
-        restricted_at=timezone.now(), restriction_reason=reason.strip()[:300]
+        restricted_at=timezone.now(), restriction_reason=reason
     )
     if updated:
         record_event(actor=actor, action="customer.restrict", target=request.customer)

@@ -19,9 +19,12 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from crm.versioning import EditConflictError
 from customers.forms import CustomerForm
 from customers.models import Contact, Customer
+from customers.presentation import personal_masks
 from customers.selectors import newest_matches, search_customers
+from customers.views import ProfileFormAuditMixin
 from interactions.models import ArchivedInteraction, Interaction, Transaction
 from privacy.audit import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
@@ -301,7 +304,7 @@ class CopyDownloadView(PermissionRequiredMixin, View):
         )
 
 
-class CorrectionView(PermissionRequiredMixin, FormView):
+class CorrectionView(ProfileFormAuditMixin, PermissionRequiredMixin, FormView):
     """The customer's profile form, for the corrections a verified request asks for."""
 
     permission_required = _HANDLE
@@ -325,14 +328,23 @@ class CorrectionView(PermissionRequiredMixin, FormView):
         return {
             **super().get_form_kwargs(),
             "instance": self.subject_request.customer,
+            "viewer": self.request.user,
             "can_assign_owner": False,
         }
 
     def form_valid(self, form: CustomerForm) -> HttpResponse:
         try:
             services.correct_customer(
-                actor=self.request.user, request=self.subject_request, **form.profile_changes()
+                actor=self.request.user,
+                request=self.subject_request,
+                expected_version=form.expected_version,
+                **form.profile_changes(),
             )
+        except EditConflictError as conflict:
+            form.show_conflict(
+                conflict, masks=personal_masks(self.request.user, self.subject_request.customer)
+            )
+            return self.form_invalid(form)
         except ValidationError as error:
             form.add_service_errors(error)
             return self.form_invalid(form)

@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -132,6 +133,15 @@ def test_analyst_exports_masked_personal_data(analyst_user, customers):
     assert rows[1][:4] == ["王丽娟", "138****8000", "w***@example.com", "南京***"]
     assert "13800138000" not in str(rows)
     assert "wlj@" not in str(rows)
+
+
+def test_an_unmasked_export_file_is_readable_by_the_crms_account_only(privacy_user, customers):
+    job = _export(privacy_user, columns=["name", "phone"])
+    assert job.unmasked
+    file = Path(job.file.path)
+    # Neither the file nor its month's folders are open to other local users (crm/__init__.py).
+    for path in (file, file.parent, file.parent.parent):
+        assert path.stat().st_mode & 0o077 == 0, path
 
 
 def test_an_export_reads_the_lists_filters_and_is_audited(admin_user_role, customers):

@@ -411,3 +411,39 @@ def test_an_export_whose_segment_went_meanwhile_fails_with_a_reason(analyst_user
     assert job.status == JobStatus.FAILED
     assert "These filters no longer apply" in job.failure
     assert not job.file
+
+
+def test_a_stale_segment_form_is_refused_and_saving_again_keeps_both(make_user):
+    from privacy import roles
+    from tests.conftest import StaffClient
+    from tests.factories import form_data
+
+    browsers = []
+    for _ in range(2):
+        analyst = make_user(roles.ANALYST)
+        browser = StaffClient()
+        browser.force_login(analyst)
+        browsers.append((analyst, browser))
+    (first, first_browser), (_second, second_browser) = browsers
+    segment = _static(first)
+    url = f"/segments/{segment.pk}/edit/"
+    first_form = first_browser.get(url).context["form"]
+    second_form = second_browser.get(url).context["form"]
+    assert first_browser.post(url, form_data(first_form, name="Spring fair")).status_code == 302
+
+    refused = second_browser.post(url, form_data(second_form, description="Met in April"))
+    assert refused.status_code == 200
+    form = refused.context["form"]
+    assert [(now, started) for _label, now, started, _ in form.conflict_rows] == [
+        ("Spring fair", "Fair leads")
+    ]
+    assert first.username in refused.content.decode()
+    assert Segment.objects.get(pk=segment.pk).description == ""
+
+    assert second_browser.post(url, form_data(form)).status_code == 302
+    stored = Segment.objects.get(pk=segment.pk)
+    assert (stored.name, stored.description, stored.version) == (
+        "Spring fair",
+        "Met in April",
+        3,
+    )

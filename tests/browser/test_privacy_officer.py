@@ -1,17 +1,19 @@
 """The privacy officer answers real requests end to end in the browser: a copy of everything
-held, prepared by a real worker, and an erasure."""
+held, prepared by a real worker, and an erasure; and publishes the next privacy policy version."""
 
+import datetime
 import zipfile
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from crm.celery import app as celery_app
 from customers.models import Customer
 from interactions import services as interaction_services
 from privacy import roles
-from privacy.models import AuditEvent, DataSubjectRequest, RequestStatus
+from privacy.models import AuditEvent, DataSubjectRequest, PrivacyPolicy, RequestStatus
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,3 +91,29 @@ def test_the_officer_finds_a_person_by_phone_and_erases_them(page, log_in, make_
     page.goto(f"/customers/{customer.pk}/")
     expect(page.locator("#erased-banner")).to_be_visible()
     expect(page.get_by_text("Henrik")).to_have_count(0)
+
+
+def test_the_officer_publishes_the_next_policy_version_and_corrects_it(page, log_in, make_user):
+    officer = make_user(roles.PRIVACY_OFFICER)
+    takes_effect = timezone.localdate() + datetime.timedelta(days=30)
+    log_in(officer)
+    page.get_by_role("link", name="Privacy policy").click()
+    page.get_by_role("link", name="Publish a new version").click()
+    page.locator("#id_version").fill("2027-01")
+    page.locator("#id_effective_from").fill(takes_effect.isoformat())
+    page.locator("#id_summary").fill("Interaction notes are kept for three years.")
+    page.locator("#id_text").fill("1. Who we are\nExample Trading Co., Ltd.")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_text("Version 2027-01 published")).to_be_visible()
+    expect(page.locator("#policy-text")).to_contain_text("Example Trading Co., Ltd.")
+
+    page.locator("#correct").click()
+    page.locator("#id_text").fill("1. Who we are\nExample Trading Co., Ltd., Shanghai.")
+    page.get_by_role("button", name="Save the correction").click()
+    expect(page.get_by_text("Version 2027-01 corrected.")).to_be_visible()
+    expect(page.locator("#policy-history")).to_contain_text("Corrected")
+    policy = PrivacyPolicy.objects.get()
+    assert (policy.effective_from, policy.text) == (
+        takes_effect,
+        "1. Who we are\nExample Trading Co., Ltd., Shanghai.",
+    )

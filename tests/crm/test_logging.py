@@ -52,7 +52,13 @@ def _production_logging(**env) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", program],
         cwd=settings.BASE_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "DEBUG": "false", **env},
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "crm.settings",
+            "DEBUG": "false",
+            "EMAIL_URL": "smtp://smtp.example.com:587",
+            **env,
+        },
         capture_output=True,
         text=True,
         check=True,

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from crm.models import JobStatus, job_stalled_after
+from customers import services
 from customers.imports import jobs
 from customers.models import Customer, ExternalId, ImportJob, Tag
 from privacy import crypto
@@ -133,6 +134,29 @@ def test_invalid_optional_values_can_be_dropped_with_a_warning(admin_user_role):
     assert job.warnings == 3
     report = list(jobs.report_rows(job))
     assert ["5", "手机号码", "+86 13800138000", "Warning"] in [line[:4] for line in report]
+
+
+def test_a_row_with_unreadable_or_over_long_text_is_reported_and_the_others_imported(
+    admin_user_role,
+):
+    headers = ["客户编号", "姓名", "城市", "备注"]
+    rows = [
+        ["C1", "王丽娟", "上海", "好客户"],
+        ["C2", "张\ufffd伟", "北京", ""],  # a cell someone's tool could not decode
+        ["C3", "李雷", "广\x07州", ""],  # a control character
+        ["C4", "韩梅梅", "深圳", "备" * 10_001],
+        ["C5", "Anna Schmidt", "Berlin", ""],
+    ]
+    job = _import(admin_user_role, csv_bytes([headers, *rows]))
+    assert _counts(job) == (2, 0, 0, 3)
+    assert set(Customer.objects.values_list("name", flat=True)) == {"王丽娟", "Anna Schmidt"}
+    report = [line[:5] for line in jobs.report_rows(job)]
+    unreadable = "This contains characters that could not be read. Retype it."
+    assert report == [
+        ["3", "姓名", "张\ufffd伟", "Error", unreadable],
+        ["4", "城市", "广\ufffd州", "Error", unreadable],
+        ["5", "备注", "备" * 200, "Error", "This value is longer than 10000 characters."],
+    ]
 
 
 def test_importing_the_same_file_again_changes_nothing(admin_user_role):
@@ -270,14 +294,44 @@ def test_a_structural_problem_late_in_the_file_fails_the_job_before_any_write(ad
 
 
 def test_sales_import_as_owner_and_cannot_change_others_customers(sales_user, other_sales_user):
-    theirs = CustomerFactory(name="王", phone="13800138000", owner=other_sales_user)
-    content = csv_bytes([["姓名", "手机"], ["王", "13800138000"], ["李", "13900139000"]])
+    """A phone matches only customers whose phone the importer may see: a colleague's customer
+    is neither changed nor revealed (the row makes a customer of the importer's own, which
+    the duplicate scan then puts before a reviewer)."""
+    theirs = CustomerFactory(name="王", phone="13800138000", owner=other_sales_user, notes="")
+    content = csv_bytes(
+        [["姓名", "手机", "备注"], ["王", "13800138000", "x"], ["李", "13900139000", ""]]
+    )
     job = _import(sales_user, content, policy="overwrite")
-    assert _counts(job) == (1, 0, 0, 1)
-    assert Customer.objects.get(name="李").owner == sales_user
-    assert "someone else" in job.issues.get().message
+    assert _counts(job) == (2, 0, 0, 0)
+    assert not job.issues.exists()
+    assert set(Customer.objects.filter(owner=sales_user).values_list("name", flat=True)) == {
+        "王",
+        "李",
+    }
     theirs.refresh_from_db()
-    assert theirs.owner == other_sales_user
+    assert (theirs.owner, theirs.notes) == (other_sales_user, "")
+
+
+def test_sales_preview_treats_a_masked_phone_as_it_treats_an_unknown_one(sales_user):
+    """Row by row, the preview would otherwise tell which guessed number is the unassigned
+    customer's (shown to Sales as 136****0409)."""
+    CustomerFactory(name="林", phone="13600000409")
+    rows = [["姓名", "手机"], ["林", "13600000409"], ["林", "13600001234"]]
+    job = _import(sales_user, csv_bytes(rows), start=False)
+    assert [row.outcome for row in jobs.preview_import(job)] == ["created", "created"]
+    assert [row.issues for row in jobs.preview_import(job)] == [[], []]
+
+
+def test_sales_import_does_not_take_over_unassigned_customers(sales_user):
+    """An unassigned customer (phone shown masked to Sales) is matched by the source system's
+    id, updated, and stays unassigned: an import is no way to own, and so unmask, it."""
+    unassigned = CustomerFactory(name="王", phone="13800138000", city="")
+    services.add_external_id(actor=None, customer=unassigned, system="shop", external_id="7")
+    content = csv_bytes([["客户编号", "姓名", "城市"], ["7", "王", "杭州"]])
+    job = _import(sales_user, content, source_name="shop")
+    assert _counts(job) == (0, 1, 0, 0)
+    unassigned.refresh_from_db()
+    assert (unassigned.city, unassigned.owner) == ("杭州", None)
 
 
 def test_only_importers_may_import_and_only_their_own_jobs(

@@ -111,6 +111,22 @@ def test_normalize_name(raw: str | None, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "raw",
+    [
+        "王\ufffd娟",  # bytes a decoder could not read
+        "Anna\x00Schmidt",
+        "Anna\x1fSchmidt",  # would pass for whitespace when the name is split
+        " \x1cAnna",  # would be stripped away
+        "Zhang\ud800Wei",
+    ],
+)
+def test_normalize_name_refuses_characters_nobody_typed(raw: str) -> None:
+    with pytest.raises(NormalizationError) as raised:
+        normalize_name(raw)
+    assert raised.value.code == "unreadable_text"
+
+
+@pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("", ("", "")),

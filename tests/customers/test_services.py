@@ -2,10 +2,12 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from customers import services
 from customers.models import Customer, LifecycleStage
-from privacy import crypto
+from interactions import services as interaction_services
+from privacy import consent, crypto
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -86,7 +88,7 @@ def test_update_records_only_real_changes_masked_in_the_audit_log(sales_user):
     )
     event = AuditEvent.objects.get(action="customer.update", target_id=str(customer.pk))
     assert event.actor == sales_user
-    assert set(event.changes) == {"phone", "phone_raw", "email_raw", "city", "notes"}
+    assert set(event.changes) == {"phone", "phone_raw", "email_raw", "city", "notes", "version"}
     assert event.changes["phone"] == ["138****8000", "139****5678"]
     assert event.changes["notes"] == ["", "…"]
     assert "prefers" not in str(event.changes)
@@ -177,3 +179,71 @@ def test_record_activity_never_moves_backwards():
     services.record_activity(customer_id=customer.pk, at=later - datetime.timedelta(days=30))
     customer.refresh_from_db()
     assert customer.last_activity_at == later
+
+
+TWO_MILLION = "备" * 2_000_000
+
+
+def test_services_refuse_a_two_million_character_note_whoever_calls_them(service_user):
+    with pytest.raises(ValidationError) as raised:
+        services.create_customer(actor=service_user, name="Li Lei", notes=TWO_MILLION)
+    assert list(raised.value.message_dict) == ["notes"]
+    assert "10000" in raised.value.message_dict["notes"][0]
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError) as raised:
+        services.update_customer(actor=service_user, customer=customer, notes=TWO_MILLION)
+    assert list(raised.value.message_dict) == ["notes"]
+    with pytest.raises(ValidationError) as raised:
+        interaction_services.record_interaction(
+            actor=service_user, customer=customer, kind="call", body=TWO_MILLION
+        )
+    assert list(raised.value.message_dict) == ["body"]
+    with pytest.raises(ValidationError) as raised:
+        interaction_services.schedule_follow_up(
+            actor=service_user,
+            customer=customer,
+            title="Call back",
+            due_at=timezone.now(),
+            assignee=service_user,
+            notes=TWO_MILLION,
+        )
+    assert list(raised.value.message_dict) == ["notes"]
+    customer.refresh_from_db()
+    assert customer.notes == ""
+    assert not customer.interactions.exists()
+    assert not customer.follow_ups.exists()
+
+
+@pytest.mark.parametrize("bad", ["\ufffd", "\x00", "\x1b", "\ufdd0"])
+def test_services_refuse_characters_nobody_typed_as_field_errors(service_user, bad):
+    with pytest.raises(ValidationError) as raised:
+        services.create_customer(
+            actor=service_user, name=f"Li{bad}Lei", city=f"Shang{bad}hai", notes=f"a{bad}"
+        )
+    assert set(raised.value.message_dict) == {"name"}
+    with pytest.raises(ValidationError) as raised:
+        services.create_customer(actor=service_user, name="Li Lei", city=f"Shang{bad}hai")
+    assert raised.value.error_dict["city"][0].code == "unreadable_text"
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError) as raised:
+        services.update_customer(actor=service_user, customer=customer, notes=f"ok {bad} ok")
+    assert raised.value.error_dict["notes"][0].code == "unreadable_text"
+    with pytest.raises(ValidationError) as raised:
+        interaction_services.record_interaction(
+            actor=service_user, customer=customer, kind="call", subject=f"bad{bad}"
+        )
+    assert raised.value.error_dict["subject"][0].code == "unreadable_text"
+    with pytest.raises(ValidationError) as raised:
+        consent.record_consent(
+            actor=service_user,
+            customer=customer,
+            purpose="marketing_email",
+            granted=True,
+            source="staff",
+            evidence=f"signed{bad}",
+        )
+    assert raised.value.error_dict["evidence"][0].code == "unreadable_text"
+    customer.refresh_from_db()
+    assert (customer.notes, customer.consent_email) == ("", False)
+    assert Customer.objects.count() == 1
+    assert not customer.interactions.exists()

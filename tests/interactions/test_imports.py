@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 
 from crm.models import JobStatus
+from customers import services
 from customers.imports import jobs
+from interactions.imports.customer_link import NO_CUSTOMER
 from interactions.models import Interaction, Product, Transaction, TransactionLine
 from tests.customers.importfiles import csv_bytes, upload
 from tests.factories import CustomerFactory
@@ -70,7 +72,7 @@ def test_orders_are_linked_grouped_into_lines_and_reported(admin_user_role):
     wang.refresh_from_db()
     assert wang.last_activity_at == first.occurred_at  # the refunded order is not activity
     messages = [line[4] for line in jobs.report_rows(job)]
-    assert messages[0].startswith("No customer matches")
+    assert messages[0].startswith("No customer you may change matches")
     assert "not a real calendar date" in messages[1]
     assert "more than zero" in messages[2]
 
@@ -98,11 +100,31 @@ def test_an_order_split_across_batches_gets_all_its_lines(admin_user_role, setti
 
 
 def test_sales_cannot_import_orders_for_other_owners_customers(sales_user, other_sales_user):
+    """The row is refused in the words used for a customer who is not there at all, so an
+    import does not confirm that a colleague's (or anyone's) customer has this phone."""
     CustomerFactory(name="王", phone="13800138000", owner=other_sales_user)
     job = _import(sales_user, "transactions", ORDER_ROWS[:2])
     assert _counts(job) == (0, 0, 0, 1)
-    assert "someone else" in job.issues.get().message
+    assert job.issues.get().message == NO_CUSTOMER
     assert not Transaction.objects.exists()
+
+
+def test_sales_orders_find_unassigned_customers_by_their_id_not_their_masked_phone(
+    sales_user, settings
+):
+    """Sales may record purchases of unassigned customers, whose phone they are shown masked:
+    the source system's customer id finds them, the phone does not."""
+    unassigned = CustomerFactory(name="王", phone="13800138000")
+    services.add_external_id(actor=None, customer=unassigned, system="shop", external_id="C-0001")
+    by_phone = _import(sales_user, "transactions", ORDER_ROWS[:2])
+    assert by_phone.issues.get().message == NO_CUSTOMER
+    rows = [
+        ["订单号", "客户编号", "下单时间", "SKU", "商品", "数量", "单价", "状态"],
+        ["A-1", "C-0001", "2024-05-01 10:30", "TEA-1", "龙井 250g", "2", "100", ""],
+    ]
+    by_id = _import(sales_user, "transactions", rows, source_name="shop")
+    assert _counts(by_id) == (1, 0, 0, 0)
+    assert Transaction.objects.get().customer == unassigned
 
 
 INTERACTION_ROWS = [
@@ -132,6 +154,31 @@ def test_interactions_are_imported_once_and_bad_optional_values_can_be_dropped(a
     again = _import(admin_user_role, "interactions", INTERACTION_ROWS, invalid_values="drop")
     assert _counts(again) == (0, 0, 3, 1)
     assert Interaction.objects.count() == 3
+
+
+def test_interaction_rows_with_unreadable_or_over_long_text_fail_alone(admin_user_role):
+    CustomerFactory(name="王丽娟", phone="13800138000")
+    rows = [
+        ["工单号", "手机号码", "类型", "时间", "主题", "内容"],
+        ["T1", "13800138000", "投诉", "2024-05-01 10:00", "包裹破损", "箱子压坏了"],
+        ["T2", "13800138000", "来电", "2024-05-02 10:00", "问\x1b价格", ""],
+        ["T3", "13800138000", "来电", "2024-05-03 10:00", "长", "话" * 10_001],
+        ["T4", "13800138000", "来电", "2024-05-04 10:00", "主" * 201, ""],
+        ["T5", "13800138000", "到店", "2024-05-05 10:00", "试穿", ""],
+    ]
+    job = _import(admin_user_role, "interactions", rows)
+    assert _counts(job) == (2, 0, 0, 3)
+    assert set(Interaction.objects.values_list("external_ref", flat=True)) == {"T1", "T5"}
+    report = [line[:4] for line in jobs.report_rows(job)]
+    assert report == [
+        ["3", "主题", "问\ufffd价格", "Error"],
+        ["4", "内容", "话" * 200, "Error"],
+        ["5", "主题", "主" * 200, "Error"],
+    ]
+    # With invalid optional values dropped, the over-long text goes and its row comes in.
+    dropped = _import(admin_user_role, "interactions", rows, invalid_values="drop")
+    assert _counts(dropped) == (2, 0, 2, 1)
+    assert Interaction.objects.get(external_ref="T3").body == ""
 
 
 def test_interactions_without_ids_match_on_their_content(admin_user_role):

@@ -96,6 +96,30 @@ def test_complaint_needs_a_satisfaction_score(client, service_user):
     assert not Interaction.objects.exists()
 
 
+def test_interaction_form_refuses_a_two_million_character_note_and_unreadable_text(
+    client, service_user
+):
+    customer = CustomerFactory()
+    client.force_login(service_user)
+    url = reverse("interactions:log_interaction", args=[customer.pk])
+    assert 'maxlength="10000"' in client.get(url).content.decode()
+    response = client.post(
+        url, {"kind": "call", "occurred_at": "2026-11-20T10:30", "body": "d" * 2_000_000}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["body"] == [
+        "Ensure this value has at most 10000 characters (it has 2000000)."
+    ]
+    response = client.post(
+        url,
+        {"kind": "call", "occurred_at": "2026-11-20T10:30", "subject": "Asked \ufffd delivery"},
+    )
+    assert response.context["form"].errors["subject"] == [
+        "This contains characters that could not be read. Retype it."
+    ]
+    assert not Interaction.objects.exists()
+
+
 def test_recording_a_purchase_and_a_follow_up_then_completing_it(client, service_user):
     customer = CustomerFactory()
     client.force_login(service_user)

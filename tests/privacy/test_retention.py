@@ -159,3 +159,50 @@ def test_a_new_customer_from_an_old_import_is_not_a_stale_lead(service_user):
     services.update_customer(actor=None, customer=lead, lifecycle_stage="lead")
     apply_retention(dry_run=False)
     assert Customer.objects.get(pk=lead.pk).erased_at is None
+
+
+def test_a_stale_policy_form_is_refused_and_saving_again_keeps_both(make_user):
+    from privacy import roles
+    from tests.conftest import StaffClient
+    from tests.factories import form_data
+
+    browsers = []
+    for _ in range(2):
+        officer = make_user(roles.PRIVACY_OFFICER)
+        browser = StaffClient()
+        browser.force_login(officer)
+        browsers.append((officer, browser))
+    (first, first_browser), (_second, second_browser) = browsers
+    kind = RetentionKind.OLD_INTERACTIONS
+    policy = RetentionPolicy.objects.get(kind=kind)
+    url = f"/privacy/retention/policies/{kind}/"
+
+    def policy_form(browser):
+        rows = browser.get("/privacy/retention/").context["rows"]
+        return next(form for row_policy, form in rows if row_policy.kind == kind)
+
+    first_form, second_form = policy_form(first_browser), policy_form(second_browser)
+    first_browser.post(url, form_data(first_form, keep_days="400"))
+    assert RetentionPolicy.objects.get(kind=kind).keep_days == 400
+
+    refused = second_browser.post(url, form_data(second_form, enabled=not policy.enabled))
+    assert refused.status_code == 200
+    form = next(form for row_policy, form in refused.context["rows"] if row_policy.kind == kind)
+    assert [(now, started) for _label, now, started, _ in form.conflict_rows] == [
+        ("400", str(policy.keep_days))
+    ]
+    assert first.username in refused.content.decode()
+    assert RetentionPolicy.objects.get(kind=kind).enabled == policy.enabled
+
+    second_browser.post(url, form_data(form))
+    stored = RetentionPolicy.objects.get(kind=kind)
+    assert (stored.keep_days, stored.enabled) == (400, not policy.enabled)
+
+
+def test_the_enabled_box_is_sent_with_its_policys_form(client, privacy_user):
+    client.force_login(privacy_user)
+    page = client.get("/privacy/retention/").content.decode()
+    kind = RetentionKind.OLD_INTERACTIONS
+    assert f'name="{kind}-enabled" form="policy-{kind}"' in page or (
+        f'form="policy-{kind}"' in page and f'name="{kind}-enabled"' in page
+    )

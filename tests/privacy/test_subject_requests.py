@@ -44,7 +44,7 @@ from privacy.subjects import services as requests
 from privacy.subjects.erasure import anonymise_customers
 from tests.customers.importfiles import csv_bytes
 from tests.customers.test_imports import _import
-from tests.factories import CustomerFactory, UserFactory, import_issue
+from tests.factories import CustomerFactory, UserFactory, form_data, import_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -350,6 +350,27 @@ def test_copies_are_deleted_after_the_retention_days(privacy_user, settings):
 
 
 # --- correction, withdrawal, restriction ----------------------------------------------------
+
+
+def test_a_correction_from_a_form_older_than_a_colleagues_save_is_refused(
+    client, privacy_user, service_user
+):
+    customer = _person()
+    correction = _verified(privacy_user, customer, RequestKind.CORRECTION)
+    client.force_login(privacy_user)
+    url = f"/privacy/requests/{correction.pk}/correct/"
+    officer_form = client.get(url).context["form"]
+    services.update_customer(
+        actor=service_user, customer=customer, expected_version=1, notes="Call after 6 pm"
+    )
+    refused = client.post(url, form_data(officer_form, city="宁波"))
+    assert refused.status_code == 200
+    assert refused.context["form"].conflict is not None
+    assert service_user.username in refused.content.decode()
+    assert Customer.objects.get(pk=customer.pk).city == "杭州"
+    assert client.post(url, form_data(refused.context["form"])).status_code == 302
+    stored = Customer.objects.get(pk=customer.pk)
+    assert (stored.notes, stored.city) == ("Call after 6 pm", "宁波")
 
 
 def test_a_correction_goes_through_the_services_even_while_restricted(client, privacy_user):

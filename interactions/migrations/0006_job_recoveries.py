@@ -5,17 +5,12 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0007_marketing_channel"),
+        ("interactions", "0005_versions_and_follow_up_done_by"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="exportjob",
-            name="recoveries",
-            field=models.PositiveSmallIntegerField(default=0, editable=False),
-        ),
-        migrations.AddField(
-            model_name="metricsrun",
+            model_name="archiverun",
             name="recoveries",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),

@@ -5,12 +5,17 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("interactions", "0003_archive"),
+        ("analytics", "0009_version_for_edit_conflicts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="archiverun",
+            model_name="exportjob",
+            name="recoveries",
+            field=models.PositiveSmallIntegerField(default=0, editable=False),
+        ),
+        migrations.AddField(
+            model_name="metricsrun",
             name="recoveries",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0011_erasure_and_restriction"),
+        ("customers", "0013_version_for_edit_conflicts"),
     ]
 
     operations = [
