@@ -1,6 +1,7 @@
 """The audit log (who did what to which record, when and from where), the consent ledger
 and the privacy policy versions."""
 
+import datetime
 from typing import Any
 
 from django.conf import settings
@@ -340,6 +341,11 @@ class VerificationMethod(models.TextChoices):
     SIGNED_LETTER = "signed_letter", _("Signed letter with a copy of an identity document")
 
 
+# A copy holds one customer's records: it is written in seconds. One still pending after this
+# long lost its worker.
+COPY_LOST_AFTER = datetime.timedelta(minutes=10)
+
+
 class DataSubjectRequest(models.Model):
     """A person asking to exercise a right over their data, from receipt to answer.
 
@@ -440,6 +446,13 @@ class DataSubjectRequest(models.Model):
         return self.copy_requested_at is not None and not (
             self.copy_prepared_at or self.copy_failure
         )
+
+    @property
+    def copy_lost(self) -> bool:
+        """Pending for longer than any copy takes: its worker stopped, and it may be asked for
+        again (preparing is idempotent: a late first run finds the copy done and discards its
+        own)."""
+        return self.copy_pending and self.copy_requested_at < timezone.now() - COPY_LOST_AFTER
 
 
 class RetentionKind(models.TextChoices):

@@ -167,7 +167,7 @@ def request_copy(*, actor: Any, request: DataSubjectRequest) -> DataSubjectReque
     request = _lock_open(request, verified=True)
     if request.kind != RequestKind.ACCESS:
         raise ValidationError(_("Only an access request is answered with a copy."))
-    if request.copy_pending:
+    if request.copy_pending and not request.copy_lost:
         return request
     request.copy_requested_at = timezone.now()
     request.copy_prepared_at = None

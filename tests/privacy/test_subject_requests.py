@@ -31,6 +31,7 @@ from customers.models import Customer
 from interactions import services as interaction_services
 from privacy import consent
 from privacy.models import (
+    COPY_LOST_AFTER,
     AuditEvent,
     ConsentPurpose,
     ConsentRecord,
@@ -328,6 +329,33 @@ def test_the_officer_gets_the_copy_through_the_worker_and_the_download_is_audite
     with pytest.raises(ValidationError):
         requests.complete_request(actor=privacy_user, request=request, resolution=" ")
     requests.complete_request(actor=privacy_user, request=request, resolution="Sent by email.")
+
+
+def test_a_copy_whose_worker_stopped_can_be_asked_for_again(
+    client, privacy_user, django_capture_on_commit_callbacks
+):
+    """A copy still pending long after it was asked for lost its worker: the page says so and
+    offers to prepare it again, instead of spinning for ever and refusing a new request."""
+    request = _verified(privacy_user, CustomerFactory(), RequestKind.ACCESS)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        requests.request_copy(actor=privacy_user, request=request)
+        requests.request_copy(actor=privacy_user, request=request)
+    assert len(queued) == 1  # asked twice while being prepared: queued once
+    request.refresh_from_db()
+    lost_at = request.copy_requested_at - COPY_LOST_AFTER - datetime.timedelta(seconds=1)
+    DataSubjectRequest.objects.filter(pk=request.pk).update(copy_requested_at=lost_at)
+    client.force_login(privacy_user)
+    page = client.get(f"/privacy/requests/{request.pk}/").content.decode()
+    assert "the worker preparing it stopped" in page
+    assert f'action="/privacy/requests/{request.pk}/copy/"' in page
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(f"/privacy/requests/{request.pk}/copy/")
+    assert len(queued) == 1
+    requests.prepare_copy(request.pk)
+    request.refresh_from_db()
+    assert request.copy_requested_at > lost_at
+    assert request.copy_prepared_at
+    assert request.copy_file
 
 
 def test_an_access_request_cannot_close_without_its_copy(privacy_user):
