@@ -65,19 +65,21 @@ class MaskedPersonalFieldsMixin:
     MASKED_HELP = _("Hidden from you. Leave it as it is to keep it, or type a new value.")
     # Field -> the masked value shown; set by mask_personal_fields.
     masked_initial: dict[str, str] = {}
+    # The customer whose personal data the form shows unmasked (the view audits it), if any.
+    shows_personal_data_of: Customer | None = None
 
-    def mask_personal_fields(self, viewer: Any, customer: Customer, record: object = None) -> bool:
-        """Mask the personal fields for `viewer`; returns whether the form shows them unmasked
-        (which the caller audits as a view of personal data)."""
-        self.masked_initial: dict[str, str] = {}
+    def mask_personal_fields(self, viewer: Any, customer: Customer, record: object = None) -> None:
+        """Mask the personal fields of `record` (by default the customer) for `viewer`, or
+        note that the form shows them unmasked (`shows_personal_data_of`)."""
+        self.masked_initial = {}
         if can_view_personal_data(viewer, customer):
-            return True
+            self.shows_personal_data_of = customer
+            return
         for field in self.MASKED_FIELDS:
             if field in self.fields:
                 shown = display_personal(viewer, customer, field, record=record)
                 self.initial[field] = self.masked_initial[field] = shown
                 self.fields[field].help_text = self.MASKED_HELP
-        return False
 
     def kept_masked_fields(self) -> set[str]:
         """The masked fields sent back as they were shown: their stored values stay."""
@@ -118,13 +120,12 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
 
     def __init__(self, *args, viewer: Any, can_assign_owner: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.shows_personal_data = False
         if self.instance.pk:
             self.initial["phone"] = self.instance.phone_raw or self.instance.phone
             self.initial["email"] = self.instance.email_raw or self.instance.email
             self.initial["tags"] = list(self.instance.tags.all())
             self.initial["id_document_kind"] = self.instance.id_document_kind
-            self.shows_personal_data = self.mask_personal_fields(viewer, self.instance)
+            self.mask_personal_fields(viewer, self.instance)
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
         if not can_assign_owner:
             del self.fields["owner"]
@@ -193,8 +194,9 @@ class BulkActionForm(forms.Form):
         return self.cleaned_data[self.VALUE_FIELD[self.cleaned_data["action"]]]
 
 
-class ContactForm(VersionedFormMixin, forms.ModelForm):
-    """A person at a company customer; the service normalises phone and email."""
+class ContactForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelForm):
+    """A person at a company customer; the service normalises phone and email, which are
+    masked, as on the customer page, for a viewer who may not see them."""
 
     phone = forms.CharField(label=_("phone"), required=False, max_length=64)
     email = forms.CharField(label=_("email"), required=False, max_length=320)
@@ -203,9 +205,13 @@ class ContactForm(VersionedFormMixin, forms.ModelForm):
         model = Contact
         fields = ["name", "title", "decision_role", "phone", "email", "is_primary"]
 
-    def __init__(self, *args, customer, **kwargs) -> None:
+    def __init__(self, *args, customer, viewer, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.customer = customer
+        if self.instance.pk:
+            self.initial["phone"] = self.instance.phone_raw or self.instance.phone
+            self.initial["email"] = self.instance.email_raw or self.instance.email
+            self.mask_personal_fields(viewer, customer, record=self.instance)
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 

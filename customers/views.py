@@ -29,7 +29,12 @@ from customers import services
 from customers.dedup.door import likely_duplicates
 from customers.dedup.review import open_group_of
 from customers.filters import listed_customers
-from customers.forms import BulkActionForm, ContactForm, CustomerForm
+from customers.forms import (
+    BulkActionForm,
+    ContactForm,
+    CustomerForm,
+    MaskedPersonalFieldsMixin,
+)
 from customers.merge import last_merge_of, survivor_of
 from customers.models import Customer, SavedView
 from customers.presentation import personal_masks
@@ -225,19 +230,19 @@ def _merge_context(user, customer: Customer) -> dict[str, Any]:
     }
 
 
-class ProfileFormAuditMixin:
-    """A profile form (CustomerForm) that shows a customer's personal data unmasked is audited
-    as the customer page is (`customer.view_personal`)."""
+class PersonalDataFormAuditMixin:
+    """A form (MaskedPersonalFieldsMixin) that shows a customer's personal data unmasked is
+    audited as the customer page is (`customer.view_personal`)."""
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
-        form = response.context_data["form"]
-        if form.shows_personal_data:
-            services.record_personal_data_view(actor=request.user, customer=form.instance)
+        customer = response.context_data["form"].shows_personal_data_of
+        if customer is not None:
+            services.record_personal_data_view(actor=request.user, customer=customer)
         return response
 
 
-class CustomerFormView(ProfileFormAuditMixin, PermissionRequiredMixin, FormView):
+class CustomerFormView(PersonalDataFormAuditMixin, PermissionRequiredMixin, FormView):
     """Create (no pk) or edit a customer through the services."""
 
     form_class = CustomerForm
@@ -370,7 +375,10 @@ class CustomerRecordFormView(PermissionRequiredMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "customer": self.customer}
+        kwargs = {**super().get_form_kwargs(), "customer": self.customer}
+        if issubclass(self.get_form_class(), MaskedPersonalFieldsMixin):
+            kwargs["viewer"] = self.request.user
+        return kwargs
 
     def get_initial(self):
         return {"kind": self.request.GET.get("kind", "")}
@@ -395,7 +403,7 @@ class CustomerRecordFormView(PermissionRequiredMixin, FormView):
         return HttpResponseRedirect(url)
 
     def save(self, form) -> None:
-        self.service(actor=self.request.user, customer=self.customer, **edited_values(form))
+        self.service(actor=self.request.user, customer=self.customer, **written_values(form))
 
     def get_template_names(self):
         if self.request.headers.get("HX-Request"):
@@ -429,7 +437,7 @@ class CustomerRecordEditView(CustomerRecordFormView):
             customer=self.customer,
             expected_version=form.expected_version,
             **{self.record_keyword: self.record},
-            **edited_values(form),
+            **written_values(form),
         )
 
 
@@ -441,7 +449,17 @@ class AddContactView(CustomerRecordFormView):
     success_message = gettext_lazy("Contact added.")
 
 
-class EditContactView(CustomerRecordEditView):
+def written_values(form) -> dict[str, Any]:
+    """What a valid record form asks its service to write: its values without the version
+    fields, and without masked fields sent back as shown (their stored values stay)."""
+    values = edited_values(form)
+    if isinstance(form, MaskedPersonalFieldsMixin):
+        for field in form.kept_masked_fields():
+            values.pop(field, None)
+    return values
+
+
+class EditContactView(PersonalDataFormAuditMixin, CustomerRecordEditView):
     permission_required = "customers.change_contact"
     form_class = ContactForm
     service = staticmethod(services.save_contact)

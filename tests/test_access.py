@@ -375,3 +375,32 @@ def test_a_masked_field_typed_over_takes_the_new_value(client, sales_user):
     assert client.post(f"/customers/{customer.pk}/edit/", data).status_code == 302
     customer.refresh_from_db()
     assert (customer.phone, customer.email) == ("+8613900001111", EMAIL)
+
+
+@pytest.mark.parametrize(
+    ("role", "whose", "sees"), [case for case in MASKING_CASES if case[0] in EDITORS]
+)
+def test_contact_edit_form_shows_personal_data_only_to_whoever_sees_it(
+    client, make_user, role, whose, sees
+):
+    user, customer = _signed_in(client, make_user, role, whose)
+    contact = save_contact(
+        actor=None, customer=customer, name="王芳", phone="13900001111", email="wang.fang@qq.com"
+    )
+    edit = f"/customers/{customer.pk}/contacts/{contact.pk}/edit/"
+    response = client.get(edit)
+    html = response.content.decode()
+    for value, masked in (("13900001111", "139****1111"), ("wang.fang@qq.com", "w***@qq.com")):
+        assert (value in html) is sees
+        assert (masked in html) is not sees
+    views = AuditEvent.objects.filter(action="customer.view_personal", actor_id=user.pk)
+    assert views.count() == (1 if sees else 0)
+    data = _resubmitted(response.context["form"])
+    data["title"] = "采购经理"
+    assert client.post(edit, data).status_code == 302
+    contact.refresh_from_db()
+    assert (contact.phone, contact.email, contact.title) == (
+        "+8613900001111",
+        "wang.fang@qq.com",
+        "采购经理",
+    )

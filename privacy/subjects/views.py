@@ -24,7 +24,7 @@ from customers.forms import CustomerForm
 from customers.models import Contact, Customer
 from customers.presentation import personal_masks
 from customers.selectors import newest_matches, search_customers
-from customers.views import ProfileFormAuditMixin
+from customers.views import PersonalDataFormAuditMixin
 from interactions.models import ArchivedInteraction, Interaction, Transaction
 from privacy.audit import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
@@ -304,7 +304,7 @@ class CopyDownloadView(PermissionRequiredMixin, View):
         )
 
 
-class CorrectionView(ProfileFormAuditMixin, PermissionRequiredMixin, FormView):
+class CorrectionView(PersonalDataFormAuditMixin, PermissionRequiredMixin, FormView):
     """The customer's profile form, for the corrections a verified request asks for."""
 
     permission_required = _HANDLE
