@@ -1,10 +1,11 @@
-"""Logging filters and formatters that keep personal data out of log files."""
+"""Logging filters and formatters that keep personal data out of log files and error reports."""
 
 import datetime
 import logging
 import re
 from typing import Any
 
+from django.views.debug import SafeExceptionReporterFilter
 from pythonjsonlogger.json import JsonFormatter
 
 # "GET /customers/?q=138... HTTP/1.1" -> "GET /customers/ HTTP/1.1"
@@ -54,3 +55,26 @@ class JsonLineFormatter(JsonFormatter):
         )
         if "exc_info" in message_dict:
             log_data["exc_info"] = message_dict["exc_info"]
+
+
+class ReportsWithoutValues(SafeExceptionReporterFilter):
+    """What error reports show of a request and of the failing code (the mail to ADMINS on a
+    server error, `mail_admins` in settings). Django hides only values named like secrets; here
+    every value a form sent (phones, notes, identity numbers) and every local variable of the
+    traceback (customers loaded, values being normalised) is replaced, so a report names where
+    it failed without carrying personal data. Development (DEBUG) shows everything, as Django
+    does."""
+
+    def get_post_parameters(self, request):
+        parameters = super().get_post_parameters(request)
+        if not self.is_active(request) or not parameters:
+            return parameters
+        cleansed = parameters.copy()
+        for name in cleansed:
+            cleansed[name] = self.cleansed_substitute
+        return cleansed
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        if not self.is_active(request):
+            return super().get_traceback_frame_variables(request, tb_frame)
+        return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]

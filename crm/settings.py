@@ -511,6 +511,8 @@ ALERT_ID_REVEALS_WINDOW_MINUTES = env.int("ALERT_ID_REVEALS_WINDOW_MINUTES", def
 # LOG_FORMAT "json" (the default without DEBUG) writes one JSON object a line — time, level,
 # logger, message, traceback — for a log collector; "plain" is for people reading a terminal.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+# Server-error mails to ADMINS name the failing code without a value it held or was sent.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "crm.log_filters.ReportsWithoutValues"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

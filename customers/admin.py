@@ -17,7 +17,11 @@ from customers.models import (
 )
 from customers.presentation import display_personal
 from customers.resources import CustomerResource, ImportExportAdminMixin
-from customers.selectors import can_view_personal_data, customers_visible_to
+from customers.selectors import (
+    can_view_personal_data,
+    customers_visible_to,
+    sees_all_personal_data,
+)
 from privacy.admin import ReadOnlyAdmin
 
 MASKED_FORM_FIELDS = ("phone", "email", "street", "postcode")
@@ -85,6 +89,19 @@ class ContactInline(admin.TabularInline):
         return False
 
 
+class PersonalDataSearchMixin:
+    """Admin's search box matches a phone or an email only for whoever sees every customer's
+    personal data unmasked: for anyone else a match would confirm a value the list masks."""
+
+    PERSONAL_SEARCH_FIELDS = frozenset({"=phone", "=email"})
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if sees_all_personal_data(request.user):
+            return fields
+        return tuple(field for field in fields if field not in self.PERSONAL_SEARCH_FIELDS)
+
+
 class ExternalIdInline(admin.TabularInline):
     model = ExternalId
     extra = 0
@@ -98,7 +115,11 @@ class ExternalIdInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(
-    VersionedAdminMixin, ImportExportAdminMixin, ImportExportMixin, admin.ModelAdmin
+    PersonalDataSearchMixin,
+    VersionedAdminMixin,
+    ImportExportAdminMixin,
+    ImportExportMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [CustomerResource]
     list_filter = ("kind", "lifecycle_stage", "value_grade", "source_channel", "province")
@@ -189,7 +210,7 @@ class CustomerAdmin(
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(PersonalDataSearchMixin, admin.ModelAdmin):
     """Contact people, read-only here (the customer page edits them through the service)."""
 
     list_filter = ("decision_role", "is_primary")

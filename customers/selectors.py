@@ -68,6 +68,14 @@ def personal_data_scope(user: AbstractBaseUser) -> Q | None:
     return Q(owner=user)
 
 
+def id_number_scope(user: AbstractBaseUser) -> Q | None:
+    """Like `personal_data_scope`, for the identity number, which is shown masked to everyone
+    and revealed only to holders of `reveal_national_id`: no one else matches by it."""
+    if not user.has_perm("customers.reveal_national_id"):
+        return None
+    return personal_data_scope(user)
+
+
 def sees_all_personal_data(user: AbstractBaseUser) -> bool:
     """Whether every customer `user` may see is shown to them unmasked."""
     return personal_data_scope(user) == Q()
@@ -76,7 +84,15 @@ def sees_all_personal_data(user: AbstractBaseUser) -> bool:
 def within_personal_data_scope(user: AbstractBaseUser, condition: Q) -> Q:
     """`condition` (a match on masked fields) limited to the customers whose personal data
     `user` may see; a condition that matches no one when that is nobody's."""
-    scope = personal_data_scope(user)
+    return _within(personal_data_scope(user), condition)
+
+
+def within_id_number_scope(user: AbstractBaseUser, condition: Q) -> Q:
+    """`condition` (a match on the identity number) limited to `id_number_scope`."""
+    return _within(id_number_scope(user), condition)
+
+
+def _within(scope: Q | None, condition: Q) -> Q:
     return Q(pk__in=[]) if scope is None else condition & scope
 
 
@@ -106,7 +122,10 @@ def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Cus
 def is_personal_data_query(query: str) -> bool:
     """Whether the search box reads `query` as a phone number or an email (which match only
     customers whose personal data the user may see)."""
-    text = normalize_name(query)
+    try:
+        text = normalize_name(query)
+    except NormalizationError:
+        return False
     return "@" in text or _PHONE_PUNCTUATION.sub("", text).lstrip("+").isdigit()
 
 
@@ -223,18 +242,18 @@ def possible_duplicates(
 ) -> list[Customer]:
     """Customers the user may see that share an already normalised phone, email or identity
     number blind index with the record being written or shown (at most `limit`). Only
-    customers whose personal data the user may see are matched: a match would confirm a
-    masked value."""
+    customers whose personal data (identity number: whose revealed number) the user may see
+    are matched: a match would confirm a masked value."""
     keys = Q()
     if phone:
-        keys |= Q(phone=phone)
+        keys |= within_personal_data_scope(user, Q(phone=phone))
     if email:
-        keys |= Q(email=email)
+        keys |= within_personal_data_scope(user, Q(email=email))
     if id_blind_index:
-        keys |= Q(id_number_blind_index=id_blind_index)
+        keys |= within_id_number_scope(user, Q(id_number_blind_index=id_blind_index))
     if not keys:
         return []
-    matches = customers_visible_to(user).filter(within_personal_data_scope(user, keys))
+    matches = customers_visible_to(user).filter(keys)
     return list(matches.exclude(pk=exclude_pk)[:limit])
 
 

@@ -383,7 +383,14 @@ def update_customer(
     if not changed:
         return customer
     changed.extend(follow_changes(customer, changed))
-    customer.full_clean(exclude=["owner", "merged_into"])
+    # Only what changes is validated: a value stored before a rule existed (a note longer than
+    # today's limit) must not make every other edit of the customer impossible.
+    unchanged = [
+        field.name
+        for field in Customer._meta.concrete_fields
+        if field.name not in changed and field.attname not in changed
+    ]
+    customer.full_clean(exclude=[*unchanged, "owner", "merged_into"])
     version = next_version(customer)
     customer.save(update_fields=[*changed, "version", "updated_at"])
     if "lifecycle_stage" in changed:

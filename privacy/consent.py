@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm.versioning import lock_version, next_version
 from privacy.audit import record_event
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
@@ -75,7 +76,13 @@ def record_consent(
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     record.full_clean(exclude=["customer", "policy", "recorded_by"])
-    type(customer).objects.filter(pk=customer.pk).update(**{field: granted})
+    # The profile form shows the consents: one opened before this entry must not put the old
+    # status back, so the customer's version moves on (crm/versioning.py).
+    lock_version(customer, expected_version=None)
+    version_change = next_version(customer)
+    type(customer).objects.filter(pk=customer.pk).update(
+        **{field: granted, customer.version_field: customer.row_version}
+    )
     setattr(customer, field, granted)
     record.save()
     record_event(
@@ -86,6 +93,7 @@ def record_consent(
             "purpose": purpose.value,
             "source": source.value,
             "policy": record.policy.version if record.policy else None,
+            **version_change,
         },
     )
     return record

@@ -12,7 +12,7 @@ from customers.services import save_contact
 from interactions.services import schedule_follow_up
 from privacy import roles
 from privacy.models import AuditEvent, PrivacyPolicy
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -324,21 +324,6 @@ def test_duplicate_panel_matches_masked_values_only_for_whoever_sees_them(
 EDITORS = {roles.ADMINISTRATOR, roles.SALES, roles.SERVICE}
 
 
-def _resubmitted(form) -> dict:
-    """The form's fields as the browser sends them back when nothing is typed."""
-    data = {}
-    for field in form:
-        value = field.value()
-        if field.widget_type == "checkbox":
-            if value:
-                data[field.html_name] = "on"
-        elif isinstance(value, list):
-            data[field.html_name] = [getattr(item, "pk", item) for item in value]
-        elif value is not None:
-            data[field.html_name] = getattr(value, "pk", value)
-    return data
-
-
 @pytest.mark.parametrize(
     ("role", "whose", "sees"), [case for case in MASKING_CASES if case[0] in EDITORS]
 )
@@ -360,8 +345,7 @@ def test_edit_form_shows_personal_data_only_to_whoever_sees_it(
     )
     assert views.count() == (2 if sees else 0)
     response = client.get(f"/customers/{customer.pk}/edit/")
-    data = _resubmitted(response.context["form"])
-    data["notes"] = "回访过"
+    data = form_data(response.context["form"], notes="回访过")
     assert client.post(f"/customers/{customer.pk}/edit/", data).status_code == 302
     customer.refresh_from_db()
     assert (customer.phone, customer.email, customer.street) == ("+86" + PHONE, EMAIL, STREET)
@@ -370,8 +354,9 @@ def test_edit_form_shows_personal_data_only_to_whoever_sees_it(
 
 def test_a_masked_field_typed_over_takes_the_new_value(client, sales_user):
     _user, customer = _signed_in(client, lambda role: sales_user, roles.SALES, UNASSIGNED)
-    data = _resubmitted(client.get(f"/customers/{customer.pk}/edit/").context["form"])
-    data["phone"] = "139 0000 1111"
+    data = form_data(
+        client.get(f"/customers/{customer.pk}/edit/").context["form"], phone="139 0000 1111"
+    )
     assert client.post(f"/customers/{customer.pk}/edit/", data).status_code == 302
     customer.refresh_from_db()
     assert (customer.phone, customer.email) == ("+8613900001111", EMAIL)
@@ -395,8 +380,7 @@ def test_contact_edit_form_shows_personal_data_only_to_whoever_sees_it(
         assert (masked in html) is not sees
     views = AuditEvent.objects.filter(action="customer.view_personal", actor_id=user.pk)
     assert views.count() == (1 if sees else 0)
-    data = _resubmitted(response.context["form"])
-    data["title"] = "采购经理"
+    data = form_data(response.context["form"], title="采购经理")
     assert client.post(edit, data).status_code == 302
     contact.refresh_from_db()
     assert (contact.phone, contact.email, contact.title) == (

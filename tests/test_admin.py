@@ -77,6 +77,30 @@ def test_staff_without_personal_data_permission_sees_masks_in_admin(client, make
         assert "zhangwei@qq.com" not in page
 
 
+def test_admin_search_matches_phone_and_email_only_for_whoever_sees_them(
+    client, make_user, admin_user_role
+):
+    """Admin's list masks phones for staff without the permission; its search box must not
+    confirm the hidden digits either."""
+    clerk = make_user(None, is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_customer", "view_contact", "view_all_customers"]
+        )
+    )
+    customer = CustomerFactory(name="林", phone="13800138000", email="lin@qq.com")
+    save_contact(actor=None, customer=customer, name="王芳", phone="13900139000")
+    for user, finds in ((clerk, False), (admin_user_role, True)):
+        client.force_login(user)
+        for path, query, expected in (
+            ("/admin/customers/customer/", "+8613800138000", customer.pk),
+            ("/admin/customers/customer/", "lin@qq.com", customer.pk),
+            ("/admin/customers/contact/", "+8613900139000", customer.contacts.get().pk),
+        ):
+            found = [row.pk for row in client.get(path, {"q": query}).context["cl"].result_list]
+            assert found == ([expected] if finds else []), (user, query)
+
+
 def test_audit_log_cannot_be_edited_in_admin(client, admin_user_role):
     client.force_login(admin_user_role)
     event = AuditEvent.objects.create(action="test.event")

@@ -20,7 +20,7 @@ from customers.dedup import linkage
 from customers.dedup.reasons import notable
 from customers.dedup.scan import current_model
 from customers.models import Customer
-from customers.selectors import customers_visible_to, personal_data_scope
+from customers.selectors import customers_visible_to, id_number_scope, personal_data_scope
 
 # A common name (张伟) may block with thousands: the newest are the likeliest to be the same.
 NAME_BLOCK_LIMIT = 200
@@ -48,13 +48,17 @@ def likely_duplicates(
     """Customers `user` may see that are probably the record described by `values` (stored,
     normalised field values, any of them missing), the likeliest first.
 
-    The record's phone, email, address and identity number are compared only with customers
-    whose personal data the user may see; the others are compared on what the user sees of
-    them (name, birth date, city, company), so the panel never confirms a masked value."""
+    The record's phone, email and address are compared only with customers whose personal
+    data the user may see, its identity number only by those who may reveal one; the others
+    are compared on what the user sees of them (name, birth date, city, company), so the panel
+    never confirms a masked value."""
     record = {field: values.get(field) or "" for field in feature_rows.SOURCE_FIELDS}
     record.update(id=NEW_RECORD_ID, birth_date=values.get("birth_date") or None)
     if values.get("name"):
         record.pop("name_pinyin"), record.pop("name_key")
+    if id_number_scope(user) is None:
+        # Identity numbers are compared only by those who may reveal them.
+        record["id_number_blind_index"] = ""
     visible = customers_visible_to(user).filter(archived_at__isnull=True).exclude(pk=exclude_pk)
     scope = personal_data_scope(user)
     if scope == Q():

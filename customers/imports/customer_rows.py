@@ -45,7 +45,11 @@ from customers.normalize import (
     name_sound,
     split_person_name,
 )
-from customers.selectors import within_personal_data_scope
+from customers.selectors import (
+    can_view_personal_data,
+    id_number_scope,
+    within_personal_data_scope,
+)
 from customers.services import (
     CONFIRMATIONS,
     ID_NUMBER_CONTEXT,
@@ -136,6 +140,12 @@ _OUT_OF_SCOPE = _(
     "You cannot import this row: its customer id is in use. Ask a colleague who manages all "
     "customers to import it."
 )
+_HIDDEN_LEFT_ALONE = _(
+    "This customer's details that are hidden from you (phone, email, address, identity number) "
+    "were left as they are."
+)
+_PERSONAL_KEYS = frozenset({"phone", "phone_raw", "email", "email_raw", "street", "postcode"})
+_ID_NUMBER_KEYS = frozenset({"id_number", "id_document_kind"})
 _RESTRICTED = _(
     "This row matches a customer whose processing is restricted: it was not applied. "
     "Ask the privacy officer."
@@ -298,12 +308,14 @@ def existing_matches(
     """For each kind of key, which live customer holds each value the rows carry (the oldest
     one when several do).
 
-    Phone, email, identity number and the name-with-details key match only customers whose
-    personal data `actor` may see: for anyone else a row's outcome (updated, refused) would
-    confirm a value they are shown masked, and an import would hand them a customer they
-    cannot otherwise open. Their rows make new customers instead, which the duplicate scan
-    then puts before a reviewer. The source system's customer id matches every customer: it
-    is unique, and it is not a masked value."""
+    Phone, email and the name-with-details key match only customers whose personal data
+    `actor` may see, the identity number only for those who may reveal it: for anyone else a
+    row's outcome (updated, refused) would confirm a value they are shown masked, and an
+    import would hand them a customer they cannot otherwise open. Their rows make new
+    customers instead, which the duplicate scan then puts before a reviewer. The source
+    system's customer id matches every customer: it is unique, and it is not a masked value
+    (what the importer may not see of the customer it finds is left alone:
+    `_leave_hidden_values`)."""
     wanted = {kind: {keys[kind] for keys in keyed if kind in keys} for kind in _KEY_ORDER}
     live = (
         Customer.objects.filter(merged_into__isnull=True)
@@ -323,6 +335,8 @@ def existing_matches(
         ("email", "email"),
         ("id_number", "id_number_blind_index"),
     ):
+        if kind == "id_number" and id_number_scope(actor) is None:
+            continue  # matched only by those who may reveal identity numbers
         if wanted[kind]:
             # "<> ''" lets PostgreSQL use the partial btree index on the column; without it
             # the planner picks the trigram index for IN lists, which is slower by 1000x.
@@ -486,6 +500,7 @@ class _Writer:
             return "unchanged"
         before_stage = customer.lifecycle_stage
         self.consents_before.setdefault(customer.pk, consent.statuses(customer))
+        self._leave_hidden_values(customer, row)
         changed = self._merge(customer, row)
         if (
             self.options.owner is not None
@@ -510,6 +525,18 @@ class _Writer:
         self.changed[customer.pk] = customer
         self.changed_fields |= changed - {"tags", "external_id"}
         return "updated"
+
+    def _leave_hidden_values(self, customer: Customer, row: PreparedRow) -> None:
+        """Take out of the row the values the importer is shown masked on this customer (the
+        source system's id matched it): comparing them would make the row's outcome, updated
+        or unchanged, confirm a guessed phone or identity number."""
+        actor = self.options.actor
+        hidden = set() if can_view_personal_data(actor, customer) else _PERSONAL_KEYS
+        if id_number_scope(actor) is None:
+            hidden = hidden | _ID_NUMBER_KEYS
+        if any(row.values.get(key) not in _EMPTY for key in hidden):
+            row.values = {key: value for key, value in row.values.items() if key not in hidden}
+            row.add_issue("", _HIDDEN_LEFT_ALONE, warning=True)
 
     def _merge(self, customer: Customer, row: PreparedRow) -> set[str]:
         """Apply a row's values to a customer under the update policy; the fields changed."""

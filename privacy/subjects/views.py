@@ -332,6 +332,12 @@ class CorrectionView(PersonalDataFormAuditMixin, PermissionRequiredMixin, FormVi
             "can_assign_owner": False,
         }
 
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        # A correction is of what the person said about themselves; tags are the business's.
+        del form.fields["tags"]
+        return form
+
     def form_valid(self, form: CustomerForm) -> HttpResponse:
         try:
             services.correct_customer(

@@ -71,3 +71,31 @@ def test_production_logs_json_and_people_can_ask_for_plain_lines():
     assert handlers["console"]["formatter"] == "json"
     assert handlers["django.server"]["formatter"] == "json"
     assert _production_logging(LOG_FORMAT="plain")["console"]["formatter"] == "plain"
+
+
+def _normalise_for_the_report(phone):
+    # A local holding personal data when the code fails, as a service's would.
+    normalised = f"+86{phone}"
+    raise ValueError(f"cannot store {len(normalised)} digits")
+
+
+def test_a_server_error_mailed_to_admins_carries_no_value_sent_or_held(rf, mailoutbox, settings):
+    settings.DEBUG = False
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    # Built at run time: a traceback quotes source lines, and this test's lines are no leak.
+    phone, street = "138" + "00138000", "建国" + "路88号"
+    request = rf.post("/customers/new/", {"phone": phone, "notes": f"住在{street}"})
+    try:
+        _normalise_for_the_report(phone)
+    except ValueError:
+        logging.getLogger("django.request").error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=sys.exc_info(),
+            extra={"status_code": 500, "request": request},
+        )
+    [mail] = mailoutbox
+    body = mail.body + "".join(str(part) for part, _type in getattr(mail, "alternatives", []))
+    assert "_normalise_for_the_report" in body  # where it failed is still said
+    assert phone not in body
+    assert street not in body

@@ -9,6 +9,7 @@ from django.db import connection
 from crm.versioning import EditConflictError
 from customers import services
 from customers.models import Customer
+from privacy import consent
 from tests.factories import CustomerFactory
 
 
@@ -74,3 +75,25 @@ def test_two_saves_from_the_same_version_at_once_cannot_both_pass(sales_user, se
     saved = next(notes for notes, outcome in outcomes.items() if outcome == "saved")
     stored = Customer.objects.get(pk=customer.pk)
     assert (stored.notes, stored.version) == (saved, 2)
+
+
+@pytest.mark.django_db
+def test_a_consent_recorded_meanwhile_makes_an_older_profile_form_stale(service_user, sales_user):
+    """The profile form shows the marketing consents: saved from before a withdrawal was
+    recorded, it would grant the consent again."""
+    customer = CustomerFactory(consent_email=True, owner=sales_user)
+    consent.record_consent(
+        actor=service_user,
+        customer=customer,
+        purpose="marketing_email",
+        granted=False,
+        source="staff",
+        evidence="Asked by phone to stop the newsletter",
+    )
+    stale = Customer.objects.get(pk=customer.pk)
+    with pytest.raises(EditConflictError) as conflict:
+        services.update_customer(
+            actor=sales_user, customer=stale, expected_version=1, consent_email=True
+        )
+    assert conflict.value.changed_by == service_user.username
+    assert Customer.objects.get(pk=customer.pk).consent_email is False

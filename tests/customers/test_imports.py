@@ -322,6 +322,26 @@ def test_sales_preview_treats_a_masked_phone_as_it_treats_an_unknown_one(sales_u
     assert [row.issues for row in jobs.preview_import(job)] == [[], []]
 
 
+def test_a_row_matched_by_id_leaves_the_details_hidden_from_the_importer_alone(sales_user):
+    """Sales are shown an unassigned customer's phone masked: a row that finds the customer by
+    the source system's id answers the same whether its phone is the stored one or not, and
+    changes neither phone nor identity number."""
+    unassigned = CustomerFactory(name="王", phone="13800138000")
+    services.add_external_id(actor=None, customer=unassigned, system="shop", external_id="7")
+    answers = []
+    for guess in ("13800138000", "13900139000"):
+        rows = [["客户编号", "姓名", "手机"], ["7", "王", guess]]
+        job = _import(sales_user, csv_bytes(rows), start=False, policy="overwrite")
+        [row] = jobs.preview_import(job)
+        answers.append((row.outcome, [str(issue.message) for issue in row.issues]))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == "unchanged"
+    assert "hidden from you" in answers[0][1][0]
+    job = _import(sales_user, csv_bytes([["客户编号", "手机"], ["7", "13900139000"]]))
+    unassigned.refresh_from_db()
+    assert unassigned.phone == "+8613800138000"
+
+
 def test_sales_import_does_not_take_over_unassigned_customers(sales_user):
     """An unassigned customer (phone shown masked to Sales) is matched by the source system's
     id, updated, and stays unassigned: an import is no way to own, and so unmask, it."""

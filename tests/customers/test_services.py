@@ -184,6 +184,20 @@ def test_record_activity_never_moves_backwards():
 TWO_MILLION = "备" * 2_000_000
 
 
+def test_a_value_stored_before_its_limit_does_not_block_other_edits(service_user):
+    """A note imported before notes had a maximum stays editable around: changing the city
+    works, and only a change of the note itself must meet the limit."""
+    customer = CustomerFactory(city="上海")
+    Customer.objects.filter(pk=customer.pk).update(notes="旧" * 20_000)
+    customer.refresh_from_db()
+    services.update_customer(actor=service_user, customer=customer, city="杭州")
+    customer.refresh_from_db()
+    assert (customer.city, len(customer.notes)) == ("杭州", 20_000)
+    with pytest.raises(ValidationError) as raised:
+        services.update_customer(actor=service_user, customer=customer, notes="新" * 20_000)
+    assert list(raised.value.message_dict) == ["notes"]
+
+
 def test_services_refuse_a_two_million_character_note_whoever_calls_them(service_user):
     with pytest.raises(ValidationError) as raised:
         services.create_customer(actor=service_user, name="Li Lei", notes=TWO_MILLION)

@@ -287,16 +287,20 @@ def _warned_of(response) -> list[int]:
     return likely + [customer.pk for customer in response.context["duplicates"]]
 
 
-def test_form_warns_of_possible_duplicates_by_phone_email_or_id_number(client, sales_user):
-    same_phone = CustomerFactory(name="王伟", phone="13800138000", owner=sales_user)
+def test_form_warns_of_possible_duplicates_by_phone_email_or_id_number(
+    client, admin_user_role, service_user
+):
+    same_phone = CustomerFactory(name="王伟", phone="13800138000")
     same_id = CustomerFactory(
-        name="李娜",
-        id_document_kind="cn_resident",
-        id_number="11010519491231002X",
-        owner=sales_user,
+        name="李娜", id_document_kind="cn_resident", id_number="11010519491231002X"
     )
-    client.force_login(sales_user)
     url = reverse("customers:possible_duplicates")
+    # Identity numbers are matched only for those who may reveal them: Service sees phones
+    # unmasked, but an identity number always masked.
+    client.force_login(service_user)
+    by_id = {"id_document_kind": "cn_resident", "id_number": "11010519491231002X"}
+    assert _warned_of(client.post(url, by_id)) == []
+    client.force_login(admin_user_role)
     assert _warned_of(client.post(url, {"phone": "+86 138-0013-8000"})) == [same_phone.pk]
     found = client.post(
         url, {"id_document_kind": "cn_resident", "id_number": "110105194912310 02x"}
@@ -472,3 +476,11 @@ def test_sales_bulk_form_offers_no_owner_assignment(client, sales_user, service_
     assert "assign_owner" not in dict(form.fields["action"].choices)
     client.force_login(service_user)
     assert "owner" in client.get(reverse("customers:list")).context["bulk_form"].fields
+
+
+def test_a_search_with_characters_nobody_types_finds_no_one_without_failing(client, sales_user):
+    CustomerFactory(name="王伟", owner=sales_user)
+    client.force_login(sales_user)
+    response = client.post("/customers/", {"q": "王\ufffd"}, follow=True)
+    assert response.status_code == 200
+    assert list(response.context["customers"]) == []

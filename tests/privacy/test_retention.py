@@ -4,6 +4,7 @@ past its time, and a dry run that reports exactly what the real run then changes
 from __future__ import annotations
 
 import datetime
+import re
 from io import StringIO
 
 import pytest
@@ -206,3 +207,14 @@ def test_the_enabled_box_is_sent_with_its_policys_form(client, privacy_user):
     assert f'name="{kind}-enabled" form="policy-{kind}"' in page or (
         f'form="policy-{kind}"' in page and f'name="{kind}-enabled"' in page
     )
+
+
+def test_every_policy_form_on_the_page_carries_its_version(client, privacy_user):
+    """The version check only works if the page sends the version: read it from the HTML, as
+    a browser would, not from the form object."""
+    client.force_login(privacy_user)
+    page = client.get("/privacy/retention/").content.decode()
+    for policy in RetentionPolicy.objects.all():
+        form = re.search(rf'<form[^>]*id="policy-{policy.kind}">(.*?)</form>', page, re.S)
+        assert form, policy.kind
+        assert f'name="{policy.kind}-row_version" value="{policy.version}"' in form.group(1)

@@ -388,8 +388,12 @@ def test_a_correction_from_a_form_older_than_a_colleagues_save_is_refused(
     client.force_login(privacy_user)
     url = f"/privacy/requests/{correction.pk}/correct/"
     officer_form = client.get(url).context["form"]
+    customer.refresh_from_db()  # its consents were recorded after it was created
     services.update_customer(
-        actor=service_user, customer=customer, expected_version=1, notes="Call after 6 pm"
+        actor=service_user,
+        customer=customer,
+        expected_version=customer.version,
+        notes="Call after 6 pm",
     )
     refused = client.post(url, form_data(officer_form, city="宁波"))
     assert refused.status_code == 200
