@@ -79,7 +79,8 @@ class MaskedPersonalFieldsMixin:
             if field in self.fields:
                 shown = display_personal(viewer, customer, field, record=record)
                 self.initial[field] = self.masked_initial[field] = shown
-                self.fields[field].help_text = self.MASKED_HELP
+                if shown:  # an empty field hides nothing
+                    self.fields[field].help_text = self.MASKED_HELP
 
     def kept_masked_fields(self) -> set[str]:
         """The masked fields sent back as they were shown: their stored values stay."""
