@@ -950,6 +950,7 @@ class LineRow(NamedTuple):
     description: str
     quantity: int
     unit_price: Decimal
+    line_total: Decimal
 
 
 class InteractionRow(NamedTuple):
@@ -1975,7 +1976,17 @@ def transactions(
             occurred_at = fromts(purchase.ts, tz)
             lines = []
             for item, quantity, unit in purchase.lines:
-                lines.append(LineRow(next_line, next_id, item.id, "", quantity, _cents(unit)))
+                lines.append(
+                    LineRow(
+                        next_line,
+                        next_id,
+                        item.id,
+                        "",
+                        quantity,
+                        _cents(unit),
+                        _cents(quantity * unit),
+                    )
+                )
                 next_line += 1
             yield (
                 TransactionRow(

@@ -11,7 +11,7 @@ from customers.forms import bootstrap_class
 from customers.imports.files import MAX_FILE_BYTES
 from customers.imports.jobs import importable_kinds
 from customers.imports.mapping import IGNORE
-from customers.models import ImportKind, InvalidValues, SourceChannel, UpdatePolicy
+from customers.models import DateOrder, ImportKind, InvalidValues, SourceChannel, UpdatePolicy
 
 
 def _styled(form: forms.Form) -> None:
@@ -56,6 +56,15 @@ class MappingForm(forms.Form):
     policy = forms.ChoiceField(label=_("Existing customers"), choices=UpdatePolicy.choices)
     invalid_values = forms.ChoiceField(
         label=_("An invalid optional value"), choices=InvalidValues.choices
+    )
+    date_order = forms.ChoiceField(
+        label=_("Dates such as 07/04/1980"),
+        choices=DateOrder.choices,
+        required=False,
+        help_text=_(
+            "How the file writes dates whose day and month could be swapped. Dates such as "
+            "13/04/1980, 1980-04-07 or 1980年4月7日 are read the same whatever you choose."
+        ),
     )
     all_or_nothing = forms.BooleanField(
         label=_("All or nothing: import nothing if any row has an error"), required=False

@@ -68,6 +68,7 @@ class ImportDetailView(ImportPermissionMixin, TemplateView):
             "policy": job.policy,
             "invalid_values": job.invalid_values,
             "all_or_nothing": job.all_or_nothing,
+            "date_order": job.date_order,
             "owner": job.owner_id,
         }
         mapping = job.mapping
@@ -106,7 +107,14 @@ class ImportDetailView(ImportPermissionMixin, TemplateView):
         if form.is_valid():
             options = {
                 key: form.cleaned_data[key]
-                for key in ("source_name", "source_channel", "policy", "invalid_values", "owner")
+                for key in (
+                    "source_name",
+                    "source_channel",
+                    "policy",
+                    "invalid_values",
+                    "date_order",
+                    "owner",
+                )
                 if key in form.cleaned_data
             }
             try:

@@ -458,6 +458,15 @@ class InvalidValues(models.TextChoices):
     DROP_VALUE = "drop", _("Import the row without the invalid optional value (warning)")
 
 
+class DateOrder(models.TextChoices):
+    """How a file writes dates whose first two numbers could each be the day (07/04/1980);
+    unsaid, such dates are refused."""
+
+    UNSAID = "", _("Refuse them: they could be either")
+    DAY_FIRST = "day_first", _("Day first: 07/04/1980 is 7 April 1980")
+    MONTH_FIRST = "month_first", _("Month first: 07/04/1980 is July 4, 1980")
+
+
 class ImportPhase(models.TextChoices):
     CHECKING = "checking", _("Checking the file")
     VALIDATING = "validating", _("Validating every row")
@@ -505,6 +514,14 @@ class ImportJob(BackgroundJob):
         _("all or nothing"),
         default=False,
         help_text=_("Import nothing if any row has an error."),
+    )
+    date_order = models.CharField(
+        _("dates such as 07/04/1980"),
+        max_length=12,
+        choices=DateOrder.choices,
+        blank=True,
+        default=DateOrder.UNSAID,
+        db_default=DateOrder.UNSAID,
     )
     dry_run = models.BooleanField(_("dry run"), default=False)
     owner = models.ForeignKey(

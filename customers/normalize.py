@@ -453,18 +453,19 @@ _COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 _SERIAL = re.compile(r"^(?P<serial>\d{1,5})(?:\.0+)?$")
 
 
-def parse_date(raw: object) -> datetime.date | None:
+def parse_date(raw: object, *, day_first: bool | None = None) -> datetime.date | None:
     """A calendar date from what people, spreadsheets and exports write; None for blank.
 
     Accepts date and datetime objects (the time is dropped); "2024-01-05", "2024/1/5",
     "2024.1.5", "20240105", "2024年1月5日"/"号", full-width digits, a trailing time of day;
     Excel serial numbers as int, float or a string of up to 5 digits ("45296" -> 2024-01-05);
-    "05/01/2024" day-first or month-first only when one part is over 12 or both are equal.
+    "05/01/2024" day-first or month-first when one part is over 12 or both are equal, else as
+    `day_first` says (True: 5 January; False: May 1).
 
-    Raises NormalizationError with code "date_ambiguous" for "05/01/2024" or a bare year such
-    as "1990" (a year, not the Excel serial for 1905-06-12); "date_invalid" for dates that do
-    not exist ("1990-02-30") or fall outside the years 1900..2100; "date_unrecognised" for
-    anything else.
+    Raises NormalizationError with code "date_order_ambiguous" for "05/01/2024" when
+    `day_first` is None; "date_ambiguous" for a bare year such as "1990" (a year, not the
+    Excel serial for 1905-06-12); "date_invalid" for dates that do not exist ("1990-02-30") or
+    fall outside the years 1900..2100; "date_unrecognised" for anything else.
     """
     if isinstance(raw, datetime.datetime):
         return _in_range(raw.date())
@@ -480,15 +481,15 @@ def parse_date(raw: object) -> datetime.date | None:
     if isinstance(raw, int):
         # Excel keeps a typed 20240105 as a number.
         if 10_000_000 <= raw <= 99_999_999:
-            return _parse_date_text(str(raw))
+            return _parse_date_text(str(raw), day_first=day_first)
         return _from_excel_serial(raw)
     if raw is None or isinstance(raw, float | str):
         text = _clean_text(raw)
-        return _parse_date_text(text) if text else None
+        return _parse_date_text(text, day_first=day_first) if text else None
     raise NormalizationError(_DATE_UNRECOGNISED, code="date_unrecognised")
 
 
-def _parse_date_text(text: str) -> datetime.date:
+def _parse_date_text(text: str, *, day_first: bool | None) -> datetime.date:
     match = _YEAR_FIRST.match(text) or _CHINESE.match(text) or _COMPACT.match(text)
     if match:
         return _make_date(match["y"], match["m"], match["d"])
@@ -502,7 +503,10 @@ def _parse_date_text(text: str) -> datetime.date:
         if first == second:
             return _make_date(match["y"], first, second)
         if first <= 12 and second <= 12:
-            raise NormalizationError(_DATE_AMBIGUOUS, code="date_ambiguous")
+            if day_first is None:
+                raise NormalizationError(_DATE_AMBIGUOUS, code="date_order_ambiguous")
+            day, month = (first, second) if day_first else (second, first)
+            return _make_date(match["y"], month, day)
         raise NormalizationError(_DATE_INVALID, code="date_invalid")
     match = _SERIAL.match(text)
     if match:

@@ -59,7 +59,7 @@ class ProductAdmin(
 class TransactionLineInline(admin.TabularInline):
     model = TransactionLine
     extra = 0
-    fields = ("product", "description", "quantity", "unit_price")
+    fields = ("product", "description", "quantity", "unit_price", "discount", "line_total")
     readonly_fields = fields
     can_delete = False
 
@@ -73,6 +73,7 @@ class TransactionAdmin(ReadOnlyAdmin):
         "channel",
         "status",
         "amount",
+        "discount",
         "currency",
     )
     list_filter = ("channel", "status", "currency")
@@ -84,7 +85,15 @@ class TransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(TransactionLine)
 class TransactionLineAdmin(ReadOnlyAdmin):
-    list_display = ("transaction", "product", "description", "quantity", "unit_price")
+    list_display = (
+        "transaction",
+        "product",
+        "description",
+        "quantity",
+        "unit_price",
+        "discount",
+        "line_total",
+    )
     list_select_related = ("transaction", "product")
     search_fields = ("=transaction__external_ref", "product__sku")
 

@@ -89,7 +89,12 @@ class Transaction(models.Model):
         choices=TransactionStatus.choices,
         default=TransactionStatus.PAID,
     )
+    # What the customer was charged, as the source system recorded it: its order total, else
+    # the sum of the lines' totals less the order's discount. Every reader of money reads this.
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    discount = models.DecimalField(
+        _("order discount"), max_digits=14, decimal_places=2, default=0, db_default=0
+    )
     currency = models.CharField(
         _("currency"), max_length=3, default=default_currency, validators=[validate_readable_text]
     )
@@ -128,7 +133,14 @@ class TransactionLine(models.Model):
         _("description"), max_length=200, blank=True, validators=[validate_readable_text]
     )
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=1)
-    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    # Four places: a price per gram or per unit of a bulk lot is often below a cent.
+    unit_price = models.DecimalField(_("unit price"), max_digits=16, decimal_places=4)
+    discount = models.DecimalField(
+        _("discount"), max_digits=14, decimal_places=2, default=0, db_default=0
+    )
+    # The line's money as the source recorded it (after its discount), never recomputed from
+    # quantity × unit price: a file's "3 for 29.33" is 29.33, not 3 × 9.78.
+    line_total = models.DecimalField(_("line total"), max_digits=14, decimal_places=2)
 
     class Meta:
         verbose_name = _("transaction line")
@@ -139,10 +151,6 @@ class TransactionLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product or self.description}"
-
-    @property
-    def total(self):
-        return self.quantity * self.unit_price
 
 
 class InteractionKind(models.TextChoices):

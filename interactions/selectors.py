@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Avg, Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 
 from customers.models import Customer
 from customers.selectors import customers_visible_to
@@ -176,7 +176,7 @@ def preferred_categories(*, customer: Customer, limit: int = 3) -> list[tuple[st
         )
         .exclude(product__category="")
         .values("product__category")
-        .annotate(spend=Sum(F("quantity") * F("unit_price")))
+        .annotate(spend=Sum("line_total"))
         .order_by("-spend", "product__category")
         .values_list("product__category", "spend")[:limit]
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -46,19 +46,18 @@ def record_transaction(
     source_system: str = "",
     external_ref: str = "",
 ) -> Transaction:
-    """Record a purchase. `lines` are mappings with product (or description), quantity and
-    unit_price; without `amount` the total of the lines is used. A paid transaction counts as
-    customer activity. Raises ValidationError for an empty order or for an order number already
-    recorded from the same source system."""
+    """Record a purchase. `lines` are mappings with product (or description), quantity,
+    unit_price and optionally discount and line_total (what the line came to, as the source
+    recorded it; else quantity × unit price less the discount, to the cent); without `amount`
+    the lines' totals are summed. A paid transaction counts as customer activity. Raises
+    ValidationError for an empty order or for an order number already recorded from the same
+    source system."""
     refuse_if_erased(customer)
-    lines = [dict(line) for line in lines]
+    lines = [_with_line_total(line) for line in lines]
     if amount is None:
         if not lines:
             raise ValidationError({"amount": _("Enter an amount or at least one order line.")})
-        amount = sum(
-            (Decimal(line.get("quantity", 1)) * Decimal(line["unit_price"]) for line in lines),
-            Decimal("0"),
-        )
+        amount = sum((line["line_total"] for line in lines), Decimal("0"))
     order = Transaction(
         customer=customer,
         occurred_at=occurred_at,
@@ -77,8 +76,10 @@ def record_transaction(
             transaction=order,
             product=line.get("product"),
             description=line.get("description", ""),
-            quantity=line.get("quantity", 1),
+            quantity=line["quantity"],
             unit_price=line["unit_price"],
+            discount=line["discount"],
+            line_total=line["line_total"],
         )
         for line in lines
     ]
@@ -99,6 +100,17 @@ def record_transaction(
         },
     )
     return order
+
+
+def _with_line_total(line: Mapping[str, Any]) -> dict[str, Any]:
+    line = dict(line)
+    line.setdefault("quantity", 1)
+    line.setdefault("discount", Decimal(0))
+    if line.get("line_total") is None:
+        line["line_total"] = (
+            Decimal(line["quantity"]) * Decimal(line["unit_price"]) - Decimal(line["discount"])
+        ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return line
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import JobStatus
 from customers.imports import jobs
-from customers.models import InvalidValues, IssueSeverity, UpdatePolicy
+from customers.models import DateOrder, InvalidValues, IssueSeverity, UpdatePolicy
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -34,6 +34,12 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--policy", choices=UpdatePolicy.values, default=UpdatePolicy.FILL)
         parser.add_argument(
             "--invalid-values", choices=InvalidValues.values, default=InvalidValues.REJECT_ROW
+        )
+        parser.add_argument(
+            "--date-order",
+            choices=["day-first", "month-first"],
+            help="how the file writes dates such as 07/04/1980 (without it they are refused; "
+            "a template's choice is the default)",
         )
         parser.add_argument("--all-or-nothing", action="store_true")
         parser.add_argument("--dry-run", action="store_true", help="count, write nothing")
@@ -70,6 +76,7 @@ class ImportCommand(BaseCommand):
                 upload = UploadedFile(handle, name=path.name, size=path.stat().st_size)
                 job = jobs.create_import(actor=actor, kind=self.kind, upload=upload)
             mapping = job.mapping
+            date_order = (options["date_order"] or "").replace("-", "_")
             if options["mapping"] != "auto":
                 template = jobs.templates_for(self.kind).filter(name=options["mapping"]).first()
                 if template is None:
@@ -77,6 +84,7 @@ class ImportCommand(BaseCommand):
                         f"No {self.kind} import template named {options['mapping']!r}"
                     )
                 mapping = jobs.apply_template(job, template)
+                date_order = date_order or template.options.get("date_order", DateOrder.UNSAID)
             jobs.configure_import(
                 actor=actor,
                 job=job,
@@ -85,6 +93,7 @@ class ImportCommand(BaseCommand):
                 policy=options["policy"],
                 invalid_values=options["invalid_values"],
                 all_or_nothing=options["all_or_nothing"],
+                date_order=date_order,
             )
             jobs.start_import(actor=actor, job=job, dry_run=options["dry_run"], queue=False)
         except ValidationError as error:

@@ -22,6 +22,7 @@ from customers.imports.fields import (
     PreparedRow,
     boolean_value,
     choice_value,
+    date_value,
     report_invalid,
 )
 from customers.imports.mapping import CUSTOMER_FIELDS
@@ -183,7 +184,7 @@ def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
+def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> PreparedRow:
     """Fill `row.values` with clean values and `row.issues` with what is wrong, without touching
     the database."""
     drop = invalid_values == InvalidValues.DROP_VALUE
@@ -207,6 +208,8 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
                     profile.setdefault("source_detail", text)
             elif key in _BOOLEANS:
                 profile[key] = boolean_value(text)
+            elif key == "birth_date":
+                profile[key] = date_value(text, date_order=date_order)
             elif key not in _NOT_PROFILE:
                 profile[key] = text
         except NormalizationError as error:

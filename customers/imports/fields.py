@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
 from customers.imports.mapping import IGNORE, ImportField
-from customers.models import IssueSeverity
+from customers.models import DateOrder, IssueSeverity
 from customers.normalize import NormalizationError, fold_width, parse_date
 from privacy.masking import mask_id_number
 from privacy.tabular import unneutralise
@@ -251,16 +251,38 @@ def decimal_value(raw: str) -> Decimal:
 _TIME_PART = re.compile(r"^(?P<date>.+?)[T\s]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
 
 
-def datetime_value(raw: str) -> datetime.datetime:
+_DATE_ORDER_UNSAID = _(
+    "This date could be read as day/month or month/day. Say how the file writes such dates "
+    "(“Dates such as 07/04/1980” on the mapping page; the commands' --date-order day-first "
+    "or month-first), or write it as YYYY-MM-DD."
+)
+
+
+def date_value(raw: str, *, date_order: str) -> datetime.date | None:
+    """A date as the file writes it, 07/04/1980 read as `date_order` (a DateOrder) says.
+    Raises NormalizationError; for a date that could be either when the user did not say,
+    with a message that tells them where to say it."""
+    try:
+        return parse_date(raw, day_first=_DAY_FIRST.get(date_order))
+    except NormalizationError as error:
+        if error.code == "date_order_ambiguous":
+            raise NormalizationError(_DATE_ORDER_UNSAID, code=error.code) from error
+        raise
+
+
+_DAY_FIRST = {DateOrder.DAY_FIRST: True, DateOrder.MONTH_FIRST: False}
+
+
+def datetime_value(raw: str, *, date_order: str) -> datetime.datetime:
     """A moment from a date alone ("2024-01-05": midnight) or a date and time ("2024/1/5 14:30",
     ISO 8601 with an offset); times without an offset are in the configured time zone.
-    Raises NormalizationError, with parse_date's own message when the date is the problem."""
+    Raises NormalizationError, with date_value's message when the date is the problem."""
     text = fold_width(raw).strip()
     try:
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         match = _TIME_PART.match(text)
-        day = parse_date(match.group("date") if match else text)
+        day = date_value(match.group("date") if match else text, date_order=date_order)
         try:
             clock = (
                 datetime.time(

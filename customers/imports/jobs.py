@@ -43,6 +43,7 @@ from customers.imports.files import (
 from customers.imports.mapping import IGNORE, known_format, mapping_from_template, suggest_mapping
 from customers.models import (
     Customer,
+    DateOrder,
     ImportIssue,
     ImportJob,
     ImportKind,
@@ -60,8 +61,8 @@ logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 20
 
 # Each kind's rows module: FIELDS, mapping_errors(fields, source_name=...),
-# prepare(row, invalid_values=...) and write_batch(rows, options). Named by path so that
-# customers does not import interactions.
+# prepare(row, invalid_values=..., date_order=...) and write_batch(rows, options). Named by
+# path so that customers does not import interactions.
 _ROW_MODULES = {
     ImportKind.CUSTOMERS: "customers.imports.customer_rows",
     ImportKind.TRANSACTIONS: "interactions.imports.transaction_rows",
@@ -173,6 +174,7 @@ def configure_import(
     all_or_nothing: bool = False,
     owner: Any = None,
     template_name: str = "",
+    date_order: str = DateOrder.UNSAID,
 ) -> ImportJob:
     """Set what goes where and how, on a job not yet started; optionally save the mapping as a
     named template. Raises ValidationError for an unusable mapping."""
@@ -210,6 +212,7 @@ def configure_import(
     job.policy = UpdatePolicy(policy)
     job.invalid_values = InvalidValues(invalid_values)
     job.all_or_nothing = all_or_nothing
+    job.date_order = DateOrder(date_order)
     # Staff who only see their own customers import them as their own (ARCHITECTURE: roles).
     job.owner = owner if actor.has_perm("customers.view_all_customers") else actor
     job.save()
@@ -219,7 +222,11 @@ def configure_import(
             name=template_name,
             defaults={
                 "columns": {h: key for h, key in zip(headers, mapping, strict=True) if key},
-                "options": {"source_name": job.source_name, "policy": job.policy},
+                "options": {
+                    "source_name": job.source_name,
+                    "policy": job.policy,
+                    "date_order": job.date_order,
+                },
                 "created_by": actor,
             },
         )
@@ -251,6 +258,7 @@ def _prepare(job: ImportJob, module: ModuleType, rows: Sequence[tuple[int, list[
         module.prepare(
             cells_by_field(module.FIELDS, headers, job.mapping, number, cells),
             invalid_values=job.invalid_values,
+            date_order=job.date_order,
         )
         for number, cells in rows
     ]

@@ -155,7 +155,7 @@ def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
+def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> PreparedRow:
     drop = invalid_values == InvalidValues.DROP_VALUE
     raw, values = row.raw, row.values
     prepare_customer_keys(row)
@@ -168,7 +168,7 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
         row.add_issue("kind", _KIND_MISSING)
     if raw.get("occurred_at"):
         try:
-            values["occurred_at"] = datetime_value(raw["occurred_at"])
+            values["occurred_at"] = datetime_value(raw["occurred_at"], date_order=date_order)
         except NormalizationError as error:
             row.add_issue("occurred_at", error.message)
     else:

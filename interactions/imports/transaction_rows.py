@@ -103,7 +103,22 @@ FIELDS: tuple[ImportField, ...] = (
     ImportField(
         "amount",
         _("Line amount"),
-        ("amount", "total", "line total", "金额", "实付金额", "小计", "总价", "应付金额", "实付款"),
+        ("amount", "line total", "金额", "实付金额", "小计", "总价", "应付金额", "实付款"),
+    ),
+    ImportField(
+        "discount",
+        _("Line discount"),
+        ("discount", "line discount", "lineitem discount", "优惠", "优惠金额", "折扣金额"),
+    ),
+    # Order-level money, as shop exports give it on an order's first row (Shopify: "Discount
+    # Amount", "Total" with shipping and taxes).
+    ImportField(
+        "order_discount",
+        _("Order discount"),
+        ("order discount", "discount amount", "订单优惠", "订单折扣", "订单优惠金额"),
+    ),
+    ImportField(
+        "order_total", _("Order total"), ("total", "order total", "订单总额", "订单总金额")
     ),
     ImportField("currency", _("Currency"), ("currency", "币种", "货币")),
     ImportField("channel", _("Sales channel"), ("channel", "sales channel", "渠道", "销售渠道")),
@@ -147,9 +162,11 @@ _CURRENCY_SYNONYMS = {
     "欧元": "EUR",
 }
 _CENT = Decimal("0.01")
+_PRICE_PLACES = Decimal("0.0001")
 _MAX_AMOUNT = Decimal("999999999999.99")
-_MAX_UNIT_PRICE = Decimal("1e10")
+_MAX_UNIT_PRICE = Decimal("1e12")
 _MAX_QUANTITY = Decimal("1e9")
+_MAX_CATALOGUE_PRICE = Decimal("1e10")
 
 _ORDER_NUMBER_MISSING = _("An order needs its order number.")
 _DATE_MISSING = _("An order needs its date.")
@@ -160,6 +177,9 @@ _CURRENCY_INVALID = _("Enter a three-letter currency code such as CNY.")
 _MIXED_CUSTOMERS = _("The rows of this order name different customers.")
 _ORDER_OF_ANOTHER_CUSTOMER = _("This order number is already used by another customer's order.")
 _ORDER_TOO_LARGE = _("This order's total is too large.")
+_ORDER_TOTAL_MISSING = _(
+    "This file has an order total column, but this order gives no total on any of its rows."
+)
 
 
 def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
@@ -171,7 +191,7 @@ def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
+def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> PreparedRow:
     drop = invalid_values == InvalidValues.DROP_VALUE
     raw, values = row.raw, row.values
     prepare_customer_keys(row)
@@ -183,7 +203,9 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
     )
     try:
         values["occurred_at"] = (
-            datetime_value(raw["occurred_at"]) if raw.get("occurred_at") else None
+            datetime_value(raw["occurred_at"], date_order=date_order)
+            if raw.get("occurred_at")
+            else None
         )
     except NormalizationError as error:
         row.add_issue("occurred_at", error.message)
@@ -222,9 +244,12 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
 
 
 def _prepare_money(row: PreparedRow) -> None:
+    """The line's money as the file gives it: its total (the line amount, else quantity × unit
+    price less its discount, to the cent), a unit price to four places for reference, and the
+    order's discount and total where this row carries them."""
     raw, values = row.raw, row.values
     numbers = {}
-    for key in ("quantity", "unit_price", "amount"):
+    for key in ("quantity", "unit_price", "amount", "discount", "order_discount", "order_total"):
         if raw.get(key):
             try:
                 numbers[key] = decimal_value(raw[key])
@@ -234,25 +259,45 @@ def _prepare_money(row: PreparedRow) -> None:
     if quantity <= 0:
         row.add_issue("quantity", _QUANTITY_INVALID)
         return
-    if "unit_price" in numbers:
+    # Within what the columns hold (unit prices 12 digits before the point, quantities 9,
+    # amounts 12), checked before any arithmetic: "1e30" would not even round.
+    too_large = [
+        key
+        for key, limit in (
+            ("unit_price", _MAX_UNIT_PRICE),
+            ("amount", _MAX_AMOUNT),
+            ("discount", _MAX_AMOUNT),
+            ("order_discount", _MAX_AMOUNT),
+            ("order_total", _MAX_AMOUNT),
+        )
+        if abs(numbers.get(key, 0)) > limit
+    ]
+    if quantity >= _MAX_QUANTITY:
+        too_large.append("quantity")
+    for key in too_large:
+        row.add_issue(key, _AMOUNT_TOO_LARGE)
+    if too_large or row.failed:
+        return
+    discount = numbers.get("discount", Decimal(0))
+    if "amount" in numbers:
+        line_total = numbers["amount"].quantize(_CENT, rounding=ROUND_HALF_UP)
+        unit_price = numbers.get("unit_price", (line_total + discount) / quantity)
+    elif "unit_price" in numbers:
         unit_price = numbers["unit_price"]
-    elif "amount" in numbers:
-        unit_price = numbers["amount"] / quantity
+        line_total = (quantity * unit_price - discount).quantize(_CENT, rounding=ROUND_HALF_UP)
     else:
-        if not row.failed:
-            row.add_issue("unit_price", _PRICE_MISSING)
+        row.add_issue("unit_price", _PRICE_MISSING)
         return
-    # Within what the columns hold (line prices 10 digits before the point, quantities 9;
-    # order totals 12), checked before rounding: "1e30" would not even round.
-    if abs(unit_price) >= _MAX_UNIT_PRICE or quantity >= _MAX_QUANTITY:
-        row.add_issue("unit_price" if "unit_price" in numbers else "amount", _AMOUNT_TOO_LARGE)
-        return
-    unit_price = unit_price.quantize(_CENT, rounding=ROUND_HALF_UP)
-    if abs(unit_price * quantity) > _MAX_AMOUNT:
-        row.add_issue("amount", _AMOUNT_TOO_LARGE)
+    if abs(line_total) > _MAX_AMOUNT:
+        row.add_issue("amount" if "amount" in numbers else "unit_price", _AMOUNT_TOO_LARGE)
         return
     values["quantity"] = quantity.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-    values["unit_price"] = unit_price
+    values["unit_price"] = unit_price.quantize(_PRICE_PLACES, rounding=ROUND_HALF_UP)
+    values["discount"] = discount.quantize(_CENT, rounding=ROUND_HALF_UP)
+    values["line_total"] = line_total
+    for key in ("order_discount", "order_total"):
+        if key in numbers:
+            values[key] = numbers[key].quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 def _default_channel(options: BatchOptions) -> str:
@@ -325,17 +370,24 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
                 )
             )
     products = _products(good)
+    totals_given = "order_total" in options.job.mapping
     for order, order_rows in list(new_orders):
-        order.amount = sum((_line_total(row) for row in order_rows), Decimal(0))
-        if abs(order.amount) > _MAX_AMOUNT:
+        problem = _set_order_money(order, order_rows, totals_given=totals_given)
+        if problem:
             for row in order_rows:
-                row.add_issue("amount", _ORDER_TOO_LARGE)
+                row.add_issue(problem[0], problem[1])
             new_orders.remove((order, order_rows))
     insert_new(Transaction, [order for order, _rows in new_orders])
     for order, order_rows in continued:
-        Transaction.objects.filter(pk=order.pk).update(
-            amount=F("amount") + sum((_line_total(row) for row in order_rows), Decimal(0))
-        )
+        # The order's total, when the file gives them, came with its first row; otherwise
+        # these lines add to what the earlier batch summed.
+        total = _first_given(order_rows, "order_total")
+        if total is not None:
+            Transaction.objects.filter(pk=order.pk).update(amount=total)
+        elif not totals_given:
+            Transaction.objects.filter(pk=order.pk).update(
+                amount=F("amount") + _lines_total(order_rows)
+            )
     insert_new(
         TransactionLine,
         [
@@ -345,6 +397,8 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
                 description=row.values["product_name"],
                 quantity=row.values["quantity"],
                 unit_price=row.values["unit_price"],
+                discount=row.values["discount"],
+                line_total=row.values["line_total"],
             )
             for order, order_rows in [*new_orders, *continued]
             for row in order_rows
@@ -362,8 +416,29 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     return outcomes
 
 
-def _line_total(row: PreparedRow) -> Decimal:
-    return (row.values["quantity"] * row.values["unit_price"]).quantize(_CENT)
+def _first_given(rows: Sequence[PreparedRow], key: str) -> Decimal | None:
+    """An order-level value from the first of the order's rows that carries it."""
+    return next((row.values[key] for row in rows if key in row.values), None)
+
+
+def _lines_total(rows: Sequence[PreparedRow]) -> Decimal:
+    return sum((row.values["line_total"] for row in rows), Decimal(0))
+
+
+def _set_order_money(
+    order: Transaction, rows: Sequence[PreparedRow], *, totals_given: bool
+) -> tuple[str, Any] | None:
+    """Set a new order's amount and discount as the file records them: its order total, else
+    its lines' totals less its order discount. Returns the (field, message) that fails the
+    order's rows instead."""
+    order.discount = _first_given(rows, "order_discount") or Decimal(0)
+    total = _first_given(rows, "order_total")
+    if total is None and totals_given:
+        return "order_total", _ORDER_TOTAL_MISSING
+    order.amount = _lines_total(rows) - order.discount if total is None else total
+    if abs(order.amount) > _MAX_AMOUNT:
+        return "amount", _ORDER_TOO_LARGE
+    return None
 
 
 def _products(rows: Sequence[PreparedRow]) -> dict[str, Product]:
@@ -379,7 +454,8 @@ def _products(rows: Sequence[PreparedRow]) -> dict[str, Product]:
             Product(
                 sku=sku,
                 name=row.values["product_name"] or sku,
-                price=row.values["unit_price"],
+                # The catalogue keeps a price to the cent; a larger one is left for staff to set.
+                price=_catalogue_price(row.values["unit_price"]),
                 currency=row.values["currency"],
             )
             for sku, row in named.items()
@@ -387,3 +463,8 @@ def _products(rows: Sequence[PreparedRow]) -> dict[str, Product]:
         ignore_conflicts=True,
     )
     return Product.objects.in_bulk(list(named), field_name="sku")
+
+
+def _catalogue_price(unit_price: Decimal) -> Decimal:
+    price = unit_price.quantize(_CENT, rounding=ROUND_HALF_UP)
+    return price if abs(price) < _MAX_CATALOGUE_PRICE else Decimal(0)

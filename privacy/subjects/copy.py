@@ -200,6 +200,7 @@ SECTIONS: list[Section] = [
             _display("channel", gettext_lazy("channel")),
             _display("status", gettext_lazy("status")),
             _field("amount", gettext_lazy("amount")),
+            _field("discount", gettext_lazy("order discount")),
             _field("currency", gettext_lazy("currency")),
         ],
     ),
@@ -221,6 +222,8 @@ SECTIONS: list[Section] = [
             _field("description", gettext_lazy("description")),
             _field("quantity", gettext_lazy("quantity")),
             _field("unit_price", gettext_lazy("unit price")),
+            _field("discount", gettext_lazy("discount")),
+            _field("line_total", gettext_lazy("line total")),
         ],
     ),
     Section(

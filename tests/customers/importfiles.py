@@ -66,3 +66,26 @@ def entity_bomb_xlsx() -> bytes:
             data = source.read(item.filename)
             archive.writestr(item, sheet if item.filename == "xl/worksheets/sheet1.xml" else data)
     return buffer.getvalue()
+
+
+def run_wizard(client, *, kind: str, content: bytes, name: str = "file.csv", **options):
+    """Put a file through the import wizard as a user does: upload, read the mapping page with
+    its preview, start with the guessed mapping and `options`, then run the job as the worker
+    does with the queued message. Returns the job."""
+    from customers.imports import jobs
+    from customers.models import ImportJob
+
+    uploaded = client.post("/imports/", {"kind": kind, "file": upload(name, content)})
+    assert uploaded.status_code == 302, uploaded.content.decode()[:2000]
+    job = ImportJob.objects.get(pk=int(uploaded["Location"].rstrip("/").rsplit("/", 1)[1]))
+    page = client.get(uploaded["Location"])
+    assert page.status_code == 200
+    assert page.context["preview"]
+    data = {f"column_{index}": key for index, key in enumerate(job.mapping)}
+    data.update(source_channel="import", policy="fill", invalid_values="reject")
+    data.update(options, start="1")
+    started = client.post(uploaded["Location"], data)
+    assert started.status_code == 302, started.content.decode()[:3000]
+    jobs.run_import(job.pk)
+    job.refresh_from_db()
+    return job

@@ -394,9 +394,9 @@ def test_parse_date(raw: object, expected: datetime.date | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
-        ("05/01/2024", "date_ambiguous"),
-        ("1/2/2024", "date_ambiguous"),
-        ("12.11.2024", "date_ambiguous"),
+        ("05/01/2024", "date_order_ambiguous"),
+        ("1/2/2024", "date_order_ambiguous"),
+        ("12.11.2024", "date_order_ambiguous"),
         # A bare year is not read as the Excel serial for a day in 1905.
         ("1990", "date_ambiguous"),
         (1990, "date_ambiguous"),
