@@ -1,6 +1,8 @@
 """Order lines keep the money the source recorded: a line total (after its discount), a unit
 price to four places, the discounts of lines and orders. Existing lines get the total their
-order's amount was summed from (quantity × unit price, to the cent), in one UPDATE."""
+order's amount was summed from (quantity × unit price, to the cent), in one UPDATE; the next
+migration makes the column required, in a transaction of its own: PostgreSQL refuses to alter
+a table with the foreign-key checks this UPDATE queued still pending."""
 
 from django.db import migrations, models
 from django.db.models import F
@@ -49,9 +51,4 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(backfill_line_totals, migrations.RunPython.noop, elidable=True),
-        migrations.AlterField(
-            model_name="transactionline",
-            name="line_total",
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name="line total"),
-        ),
     ]

@@ -172,3 +172,19 @@ def test_without_a_choice_ambiguous_dates_fail_their_row_and_say_how_to_choose(a
     message = job.issues.get().message
     assert "--date-order" in message
     assert _in_chinese(message)  # in the importer's language
+
+
+@pytest.mark.django_db
+def test_a_saved_template_keeps_the_files_date_order(client, admin_user_role):
+    client.force_login(admin_user_role)
+    rows = [["Name", "Birth date"], ["Anna Schmidt", "07/04/1980"]]
+    run_wizard(
+        client,
+        kind="customers",
+        content=csv_bytes(rows),
+        date_order=DateOrder.DAY_FIRST,
+        template_name="club members",
+    )
+    template = jobs.templates_for("customers").get(name="club members")
+    assert template.options["date_order"] == DateOrder.DAY_FIRST
+    assert Customer.objects.get().birth_date == datetime.date(1980, 4, 7)

@@ -258,3 +258,22 @@ def test_an_order_number_of_another_customers_order_is_left_alone(admin_user_rol
     assert _counts(job) == (0, 0, 0, 1)
     order = Transaction.objects.get(external_ref="A-1")
     assert (order.customer, order.status) == (wang, "paid")
+
+
+def test_an_order_without_its_total_in_a_file_of_order_totals_fails_and_says_so(admin_user_role):
+    CustomerFactory(name="王", phone="13800138000")
+    rows = [
+        ["Name", "Phone", "Created at", "Lineitem quantity", "Lineitem price", "Total"],
+        ["#1001", "13800138000", "2024-05-01", "3", "9.78", "39.23"],
+        ["#1001", "13800138000", "2024-05-01", "1", "5.00", ""],
+        ["#1002", "13800138000", "2024-05-02", "1", "5.00", ""],
+    ]
+    job = _import(admin_user_role, "transactions", rows)
+    assert _counts(job) == (2, 0, 0, 1)
+    order = Transaction.objects.get()
+    assert (order.external_ref, order.amount) == ("1001", Decimal("39.23"))
+    assert sorted(order.lines.values_list("line_total", flat=True)) == [
+        Decimal("5.00"),
+        Decimal("29.34"),
+    ]
+    assert "gives no total" in job.issues.get().message

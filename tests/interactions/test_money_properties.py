@@ -120,8 +120,10 @@ def test_wizard_keeps_the_files_order_totals_to_the_cent(client, admin_user_role
 
 @pytest.mark.parametrize("layout", FILES)
 def test_command_keeps_the_files_order_totals_to_the_cent(
-    tmp_path, capsys, admin_user_role, buyer, layout
+    tmp_path, capsys, admin_user_role, buyer, layout, settings
 ):
+    settings.IMPORT_BATCH_SIZE = 3  # orders then straddle batches, as big files' do
+
     @PROPERTY_SETTINGS
     @given(order_list=orders)
     def check(order_list):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from customers.services import save_contact
 from interactions import services
 from interactions.models import TransactionLine
+from interactions.selectors import preferred_categories
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -98,3 +99,32 @@ def test_follow_up_completion_is_idempotent(sales_user):
     services.complete_follow_up(actor=sales_user, follow_up=follow_up)
     assert follow_up.done_at == first_done
     assert AuditEvent.objects.filter(action="follow_up.done").count() == 1
+
+
+def test_recorded_line_totals_are_kept_and_summed_not_recomputed(sales_user):
+    """A till's "3 for 29.33" is 29.33, though 3 × the shown unit price 9.78 is 29.34."""
+    customer = CustomerFactory()
+    tea = services.save_product(
+        actor=None, sku="TEA-02", name="Tea", category="tea", price=Decimal("9.78")
+    )
+    order = services.record_transaction(
+        actor=sales_user,
+        customer=customer,
+        occurred_at=timezone.now(),
+        channel="store",
+        lines=[
+            {
+                "product": tea,
+                "quantity": 3,
+                "unit_price": Decimal("9.78"),
+                "line_total": Decimal("29.33"),
+            },
+            {"description": "Cup", "unit_price": Decimal("20"), "discount": Decimal("2.50")},
+        ],
+    )
+    assert order.amount == Decimal("46.83")
+    assert sorted(order.lines.values_list("line_total", flat=True)) == [
+        Decimal("17.50"),
+        Decimal("29.33"),
+    ]
+    assert preferred_categories(customer=customer) == [("tea", Decimal("29.33"))]
