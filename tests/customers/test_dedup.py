@@ -496,7 +496,7 @@ def test_names_keep_their_sound_through_imports_and_long_company_names():
     from customers.imports.fields import PreparedRow
 
     raw = {"family_name": "张", "given_name": "伟"}
-    row = prepare(PreparedRow(number=2, raw=raw), invalid_values="reject")
+    row = prepare(PreparedRow(number=2, raw=raw), invalid_values="reject", date_order="")
     assert (row.values["name"], row.values["name_key"]) == ("张伟", name_sound("张伟")[1])
     long_name = "北京" + "华夏" * 98  # 198 characters, 792 letters and spaces of pinyin
     company = CustomerFactory(name=long_name, kind="company")
