@@ -166,6 +166,8 @@ _PRICE_PLACES = Decimal("0.0001")
 _MAX_AMOUNT = Decimal("999999999999.99")
 _MAX_UNIT_PRICE = Decimal("1e12")
 _MAX_QUANTITY = Decimal("1e9")
+# Less would be stored as 0.000 (three places), which the line's check constraint refuses.
+_LEAST_QUANTITY = Decimal("0.0005")
 _MAX_CATALOGUE_PRICE = Decimal("1e10")
 
 _ORDER_NUMBER_MISSING = _("An order needs its order number.")
@@ -256,7 +258,7 @@ def _prepare_money(row: PreparedRow) -> None:
             except NormalizationError as error:
                 row.add_issue(key, error.message)
     quantity = numbers.get("quantity", Decimal(1))
-    if quantity <= 0:
+    if quantity < _LEAST_QUANTITY:
         row.add_issue("quantity", _QUANTITY_INVALID)
         return
     # Within what the columns hold (unit prices 12 digits before the point, quantities 9,

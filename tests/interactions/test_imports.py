@@ -239,10 +239,12 @@ def test_absurd_amounts_fail_their_row_not_the_import(admin_user_role):
         ["X-1", "13800138000", "2024-05-01", "", "", "1", "1e30", ""],
         ["X-2", "13800138000", "2024-05-01", "", "", "1", "2000000000000", ""],
         ["X-3", "13800138000", "2024-05-01", "", "", "1", "88", ""],
+        # Stored to three places it would be 0, which the line's constraint refuses.
+        ["X-4", "13800138000", "2024-05-01", "", "", "0.0001", "88", ""],
     ]
     job = _import(admin_user_role, "transactions", rows)
     assert job.status == JobStatus.DONE
-    assert _counts(job) == (1, 0, 0, 2)
+    assert _counts(job) == (1, 0, 0, 3)
     assert "too large" in job.issues.first().message
 
 
