@@ -46,6 +46,7 @@ from django.utils import timezone  # noqa: E402
 
 from crm import demodata  # noqa: E402
 from crm.management.commands.seed_demo import ensure_products  # noqa: E402
+from crm.table_statistics import analyze_tables  # noqa: E402
 from customers.models import Contact, Customer, ExternalId  # noqa: E402
 from interactions.models import Interaction, Transaction, TransactionLine  # noqa: E402
 
@@ -449,9 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if postgres:
         # Fresh statistics, so that queries benchmarked next get realistic plans.
         started = time.perf_counter()
-        with connection.cursor() as cursor:
-            for model in loaded_tables:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        analyze_tables(loaded_tables)
         analyze_s = time.perf_counter() - started
 
     print()

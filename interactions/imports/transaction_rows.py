@@ -25,7 +25,7 @@ from customers.imports.fields import (
     report_invalid,
 )
 from customers.imports.mapping import ImportField
-from customers.models import InvalidValues
+from customers.models import Customer, InvalidValues
 from customers.normalize import NormalizationError, fold_width
 from interactions.imports.customer_link import (
     CUSTOMER_FIELDS,
@@ -160,6 +160,11 @@ _CURRENCY_INVALID = _("Enter a three-letter currency code such as CNY.")
 _MIXED_CUSTOMERS = _("The rows of this order name different customers.")
 _ORDER_OF_ANOTHER_CUSTOMER = _("This order number is already used by another customer's order.")
 _ORDER_TOO_LARGE = _("This order's total is too large.")
+
+
+# What write_batch writes in bulk (customers.imports.jobs analyses them); customers too,
+# whose last activity moves.
+TABLES_WRITTEN = (Transaction, TransactionLine, Product, Customer)
 
 
 def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
