@@ -11,7 +11,7 @@ from analytics.dashboards import warm_dashboards
 from analytics.metrics import refresh_metrics
 from analytics.models import MetricsRun, SegmentMember
 from analytics.segments import ensure_ready_made_segments, refresh_segments
-from crm.table_statistics import analyze_stale_tables
+from crm.table_statistics import analyze_stale_tables, analyze_tables
 from customers.models import Customer, LifecycleStageChange
 from interactions.models import Product, TransactionLine
 
@@ -25,7 +25,6 @@ TABLES_READ_AFTER_METRICS = (
     TransactionLine,
     Product,
     LifecycleStageChange,
-    SegmentMember,
 )
 
 
@@ -43,5 +42,8 @@ def refresh_analytics(*, queued_run_id: int | None = None) -> MetricsRun | None:
     analyze_stale_tables(TABLES_READ_AFTER_METRICS)
     ensure_ready_made_segments()
     refresh_segments()
+    # Every segment's members were just rewritten in bulk; lists, exports and the
+    # dashboards' segment filters read them next.
+    analyze_tables([SegmentMember])
     warm_dashboards()
     return run

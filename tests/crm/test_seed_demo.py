@@ -97,7 +97,6 @@ def test_seed_demo_is_idempotent(credentials_file):
     assert AuditEvent.objects.filter(action="demo.seed").count() == 1
 
 
-@pytest.mark.postgres_only
 def test_seed_demo_leaves_the_tables_it_loaded_analysed(credentials_file):
     # Issue 18: the duplicate scan and metrics that follow read them at once.
     tables = (

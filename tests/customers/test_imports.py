@@ -536,7 +536,6 @@ def test_a_redelivered_message_leaves_a_live_run_alone_and_takes_over_a_dead_one
     assert Customer.objects.count() == 1
 
 
-@pytest.mark.postgres_only
 def test_a_customer_import_leaves_the_tables_it_wrote_analysed(admin_user_role):
     # Issue 18: planned on tables a COPY filled and nothing analysed, the next job's reads
     # (an order import's lookups, the nightly metrics) looped over every row for minutes.

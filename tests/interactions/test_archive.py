@@ -330,7 +330,6 @@ def test_the_settings_check_refuses_ages_and_hours_that_make_no_sense(days, hour
         assert [error.id for error in check_archive_settings()] == errors
 
 
-@pytest.mark.postgres_only
 def test_a_run_leaves_both_tables_analysed_for_the_readers_that_follow(history):
     # Issue 18: the nightly metrics and the service chart read both tables after a run.
     forget_statistics(Interaction, ArchivedInteraction)

@@ -262,7 +262,6 @@ def test_an_order_number_of_another_customers_order_is_left_alone(admin_user_rol
     assert (order.customer, order.status) == (wang, "paid")
 
 
-@pytest.mark.postgres_only
 @pytest.mark.parametrize(
     ("kind", "rows", "module"),
     [
