@@ -9,10 +9,23 @@ import logging
 from analytics.churn import train_churn_model
 from analytics.dashboards import warm_dashboards
 from analytics.metrics import refresh_metrics
-from analytics.models import MetricsRun
+from analytics.models import MetricsRun, SegmentMember
 from analytics.segments import ensure_ready_made_segments, refresh_segments
+from crm.table_statistics import analyze_stale_tables, analyze_tables
+from customers.models import Customer, LifecycleStageChange
+from interactions.models import Product, TransactionLine
 
 logger = logging.getLogger(__name__)
+
+# What the churn model, segments and dashboards read besides what the metrics refresh has
+# brought up to date (analytics.metrics.TABLES_READ): analysed first where stale, so that the
+# run does not depend on autovacuum having caught up with the day's bulk writes.
+TABLES_READ_AFTER_METRICS = (
+    Customer.tags.through,
+    TransactionLine,
+    Product,
+    LifecycleStageChange,
+)
 
 
 def refresh_analytics(*, queued_run_id: int | None = None) -> MetricsRun | None:
@@ -26,7 +39,11 @@ def refresh_analytics(*, queued_run_id: int | None = None) -> MetricsRun | None:
         train_churn_model()
     except Exception:
         logger.exception("Churn model training failed; the previous scores were kept")
+    analyze_stale_tables(TABLES_READ_AFTER_METRICS)
     ensure_ready_made_segments()
     refresh_segments()
+    # Every segment's members were just rewritten in bulk; lists, exports and the
+    # dashboards' segment filters read them next.
+    analyze_tables([SegmentMember])
     warm_dashboards()
     return run

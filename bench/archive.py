@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
+from bench.databases import drop_database
 from bench.processes import answer_case, measure_in_own_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,14 +240,6 @@ def _copy_database(url: str, source: str) -> None:
     )
 
 
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", choices=CASES)
@@ -296,7 +289,7 @@ def main() -> None:
     finally:
         SAMPLE_FILE.unlink(missing_ok=True)
         if not args.keep:
-            _drop_database(url)
+            drop_database(url)
 
     print()
     print(

@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
+from bench.databases import fresh_database
 from bench.processes import answer_case, measure_in_own_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -340,20 +340,6 @@ CASES = {
 }
 
 
-def _fresh_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v", "0"],
-        check=True,
-        cwd=ROOT,
-    )
-
-
 def _line(name: str, figures: dict, unit: str = "rows") -> None:
     rate = figures["rows"] / figures["seconds"] if figures["seconds"] else float("inf")
     print(
@@ -375,7 +361,7 @@ def main() -> None:
 
     url = os.environ.get("BENCH_PRIVACY_DATABASE_URL", DEFAULT_URL)
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = url, ""
-    _fresh_database(url)
+    fresh_database(url)
     options = [
         f"--appends={args.appends}",
         f"--events={args.events}",

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import JobStatus
+from crm.table_statistics import analyze_tables
 from customers.models import Customer
 from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
 from privacy.audit import record_event
@@ -97,6 +98,10 @@ def archive_interactions(
                 since = _move_batch(run, kind=kind, since=since, skipped=skipped, size=batch_size)
                 if since is None:
                     break
+        if not dry_run:
+            # A run moves a year of history at once: the metrics, churn features and the
+            # service chart read both tables next, planned on their new sizes.
+            analyze_tables([Interaction, ArchivedInteraction])
     except Exception:
         run.refresh_from_db()
         _finish(run, actor, JobStatus.FAILED, failure=str(_FAILED))

@@ -447,6 +447,8 @@ class SqliteEngine:
         Path(into.name).parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(files[SQLITE_MEMBER], "rb") as compressed, open(into.name, "xb") as sink:
             shutil.copyfileobj(compressed, sink, COPY_BLOCK)
+        # No ANALYZE, unlike PostgreSQL's restore: the planner's statistics (sqlite_stat1) are
+        # a table in the file, restored as they were when the backup was taken.
         with self._open(into.name) as conn:
             (verdict,) = conn.execute("PRAGMA integrity_check").fetchone()
         if verdict != "ok":

@@ -63,6 +63,14 @@ from privacy import consent, crypto
 from privacy.models import ConsentRecord, ConsentSource
 
 FIELDS = CUSTOMER_FIELDS
+# What write_batch writes in bulk (customers.imports.jobs analyses them).
+TABLES_WRITTEN = (
+    Customer,
+    Customer.tags.through,
+    LifecycleStageChange,
+    ExternalId,
+    ConsentRecord,
+)
 
 _CHOICES = {
     "kind": (

@@ -22,7 +22,7 @@ from customers.imports.fields import (
     report_invalid,
 )
 from customers.imports.mapping import ImportField
-from customers.models import InvalidValues
+from customers.models import Customer, InvalidValues
 from customers.normalize import NormalizationError, fold_width
 from interactions.imports.customer_link import (
     CUSTOMER_FIELDS,
@@ -146,6 +146,11 @@ _SATISFACTION_INVALID = _("Satisfaction is a whole number from 1 to 5.")
 _KIND_MISSING = _("An interaction needs its kind (call, visit, complaint...).")
 _WHEN_MISSING = _("An interaction needs its date.")
 _FIELD = Interaction._meta.get_field
+
+
+# What write_batch writes in bulk (customers.imports.jobs analyses them); customers too,
+# whose last activity moves.
+TABLES_WRITTEN = (Interaction, Customer)
 
 
 def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:

@@ -25,7 +25,7 @@ from customers.imports.fields import (
     report_invalid,
 )
 from customers.imports.mapping import ImportField
-from customers.models import InvalidValues
+from customers.models import Customer, InvalidValues
 from customers.normalize import NormalizationError, fold_width
 from interactions.imports.customer_link import (
     CUSTOMER_FIELDS,
@@ -182,6 +182,11 @@ _ORDER_TOO_LARGE = _("This order's total is too large.")
 _ORDER_TOTAL_MISSING = _(
     "This file has an order total column, but this order gives no total on any of its rows."
 )
+
+
+# What write_batch writes in bulk (customers.imports.jobs analyses them); customers too,
+# whose last activity moves.
+TABLES_WRITTEN = (Transaction, TransactionLine, Product, Customer)
 
 
 def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:

@@ -13,14 +13,17 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from analytics.metrics import refresh_metrics, stage_rule
-from analytics.models import CustomerMetrics
+from analytics.metrics import TABLES_READ, refresh_metrics, stage_rule
+from analytics.models import CustomerMetrics, SegmentMember
+from analytics.nightly import TABLES_READ_AFTER_METRICS, refresh_analytics
+from crm.table_statistics import stale_tables
 from customers import services
 from customers.merge import merge_customers
 from customers.models import Customer, LifecycleStage, LifecycleStageChange
 from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
+from tests.planner_statistics import forget_statistics, unanalysed
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +274,22 @@ def test_a_refresh_keeps_the_churn_scores_of_buyers_until_the_model_scores_again
     assert gone.pk not in kept
     assert {pk for pk, risk in kept.items() if risk == 0.25} == set(buyers) - {gone.pk}
     assert all(risk is None for pk, risk in kept.items() if pk not in buyers)
+
+
+def test_the_refresh_analyses_never_analysed_tables_first_and_its_metrics_after():
+    # Issue 18: right after a bulk load that left them unanalysed (autovacuum not yet run),
+    # the refresh was planned as if the tables were nearly empty and took minutes.
+    _history(customers=5)
+    forget_statistics(*TABLES_READ)
+    stale = stale_tables(TABLES_READ)
+    assert {Customer._meta.db_table, Transaction._meta.db_table} <= set(stale)
+    refresh_metrics(as_of=AS_OF)
+    assert stale_tables(TABLES_READ) == []
+    assert unanalysed(*TABLES_READ) == []
+
+
+def test_the_nightly_run_analyses_what_segments_and_dashboards_read():
+    _history(customers=5)
+    forget_statistics(*TABLES_READ, *TABLES_READ_AFTER_METRICS, SegmentMember)
+    refresh_analytics()
+    assert unanalysed(*TABLES_READ, *TABLES_READ_AFTER_METRICS, SegmentMember) == []

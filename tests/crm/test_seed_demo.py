@@ -4,12 +4,20 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 
 from crm.management.commands import seed_demo
-from customers.models import Customer, DuplicateCandidate, LifecycleStage
+from customers.models import (
+    Contact,
+    Customer,
+    DuplicateCandidate,
+    ExternalId,
+    LifecycleStage,
+    LifecycleStageChange,
+)
 from customers.normalize import normalize_email, normalize_phone
 from customers.services import ID_NUMBER_CONTEXT
-from interactions.models import Transaction
+from interactions.models import FollowUp, Interaction, Transaction, TransactionLine
 from privacy import consent, crypto, roles
 from privacy.models import AuditEvent, ConsentRecord
+from tests.planner_statistics import forget_statistics, unanalysed
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +95,20 @@ def test_seed_demo_is_idempotent(credentials_file):
     call_command("seed_demo", customers=100, seed=7)
     assert Customer.objects.count() == before
     assert AuditEvent.objects.filter(action="demo.seed").count() == 1
+
+
+def test_seed_demo_leaves_the_tables_it_loaded_analysed(credentials_file):
+    # Issue 18: the duplicate scan and metrics that follow read them at once.
+    tables = (
+        Customer,
+        Contact,
+        ExternalId,
+        LifecycleStageChange,
+        Transaction,
+        TransactionLine,
+        Interaction,
+        FollowUp,
+    )
+    forget_statistics(*tables)
+    call_command("seed_demo", customers=30, seed=3)
+    assert unanalysed(*tables) == []

@@ -7,12 +7,13 @@ from django.utils import timezone
 
 from crm.models import JobStatus, job_stalled_after
 from customers import services
-from customers.imports import jobs
+from customers.imports import customer_rows, jobs
 from customers.models import Customer, ExternalId, ImportJob, Tag
 from privacy import crypto
 from privacy.models import AuditEvent
 from tests.customers.importfiles import csv_bytes, upload, xlsx_bytes
 from tests.factories import CustomerFactory
+from tests.planner_statistics import forget_statistics, unanalysed
 
 pytestmark = pytest.mark.django_db
 
@@ -533,3 +534,14 @@ def test_a_redelivered_message_leaves_a_live_run_alone_and_takes_over_a_dead_one
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert Customer.objects.count() == 1
+
+
+def test_a_customer_import_leaves_the_tables_it_wrote_analysed(admin_user_role):
+    # Issue 18: planned on tables a COPY filled and nothing analysed, the next job's reads
+    # (an order import's lookups, the nightly metrics) looped over every row for minutes.
+    tables = customer_rows.TABLES_WRITTEN
+    forget_statistics(*tables)
+    job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]), invalid_values="drop")
+    assert job.status == JobStatus.DONE
+    assert job.rows_created
+    assert unanalysed(*tables) == []

@@ -26,6 +26,7 @@ from interactions.tasks import archive_old_interactions
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
 from tests.interactions.test_imports import _counts, _import
+from tests.planner_statistics import forget_statistics, unanalysed
 
 pytestmark = pytest.mark.django_db
 
@@ -327,3 +328,11 @@ def test_the_nightly_task_archives_at_the_configured_age_and_zero_switches_it_of
 def test_the_settings_check_refuses_ages_and_hours_that_make_no_sense(days, hour, errors):
     with override_settings(INTERACTION_ARCHIVE_AFTER_DAYS=days, INTERACTION_ARCHIVE_HOUR=hour):
         assert [error.id for error in check_archive_settings()] == errors
+
+
+def test_a_run_leaves_both_tables_analysed_for_the_readers_that_follow(history):
+    # Issue 18: the nightly metrics and the service chart read both tables after a run.
+    forget_statistics(Interaction, ArchivedInteraction)
+    run = archive_interactions(older_than=AGE)
+    assert run.rows_done == 6
+    assert unanalysed(Interaction, ArchivedInteraction) == []

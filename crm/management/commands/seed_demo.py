@@ -34,6 +34,7 @@ from analytics.nightly import refresh_analytics
 from crm import demodata
 from crm.backups.engines import BackupError
 from crm.backups.services import create_backup, run_drill
+from crm.table_statistics import analyze_tables
 from customers.dedup.scan import create_scan, run_scan
 from customers.models import (
     Contact,
@@ -400,6 +401,21 @@ class Command(BaseCommand):
             for statement in reset:
                 cursor.execute(statement)
         counts["subject_requests"] = self._subject_requests(users["privacy"], now)
+        # The duplicate scan and the metrics read these next, in the same run.
+        analyze_tables(
+            [
+                Customer,
+                Contact,
+                ConsentRecord,
+                ExternalId,
+                LifecycleStageChange,
+                through,
+                Transaction,
+                TransactionLine,
+                Interaction,
+                FollowUp,
+            ]
+        )
         return counts
 
     @staticmethod
