@@ -43,7 +43,7 @@ IGNORE = ""
 # Phones that come with an address in shop exports (Shopify's customers and orders, WooCommerce's
 # billing_phone / shipping_phone, Taobao's and Youzan's 收货人手机): the customer's own phone
 # column, when filled, comes first.
-_ADDRESS_PHONES = (
+ADDRESS_PHONES = (
     "default address phone",
     "billing phone",
     "billing address phone",
@@ -140,10 +140,10 @@ CUSTOMER_FIELDS: tuple[ImportField, ...] = (
             "联系手机",
             "买家手机",
             "买家手机号",
-            *_ADDRESS_PHONES,
+            *ADDRESS_PHONES,
         ),
         several=True,
-        fallbacks=_ADDRESS_PHONES,
+        fallbacks=ADDRESS_PHONES,
     ),
     ImportField(
         "email",
