@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -24,6 +23,7 @@ from customers.imports.fields import (
     boolean_value,
     choice_value,
     first_valid,
+    phone_value,
     report_invalid,
 )
 from customers.imports.mapping import CUSTOMER_FIELDS
@@ -46,7 +46,6 @@ from customers.normalize import (
     NormalizationError,
     join_person_name,
     name_sound,
-    normalize_phone,
     split_person_name,
 )
 from customers.selectors import (
@@ -204,7 +203,7 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
     the database."""
     drop = invalid_values == InvalidValues.DROP_VALUE
     profile: dict[str, Any] = {}
-    other_phones = first_valid(row, "phone", _phone)[1:]
+    other_phones = first_valid(row, "phone", phone_value)[1:]
 
     def problem(key: str, message: Any) -> None:
         report_invalid(row, key, message, drop=drop and key not in _REQUIRED)
@@ -265,10 +264,6 @@ def prepare(row: PreparedRow, *, invalid_values: str) -> PreparedRow:
             row.add_issue("phone", _OTHER_PHONE_KEPT, warning=True, value=text, column=header)
     row.values = clean
     return row
-
-
-def _phone(text: str) -> str:
-    return normalize_phone(text, region=settings.DEFAULT_PHONE_REGION)
 
 
 def _normalised(profile: dict[str, Any], problem) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import IssueSeverity
-from customers.normalize import NormalizationError, fold_width, parse_date
+from customers.normalize import NormalizationError, fold_width, normalize_phone, parse_date
 from privacy.masking import mask_id_number
 from privacy.tabular import unneutralise
 
@@ -150,6 +150,11 @@ def cells_by_field(
     for key, text in unreadable:
         row.add_issue(key, UNREADABLE_TEXT, value=text)
     return row
+
+
+def phone_value(raw: str) -> str:
+    """A phone cell in E.164, numbers without a country code read in DEFAULT_PHONE_REGION."""
+    return normalize_phone(raw, region=settings.DEFAULT_PHONE_REGION)
 
 
 def first_valid(

@@ -7,14 +7,13 @@ import datetime
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from customers.imports.customer_rows import existing_matches
-from customers.imports.fields import BatchOptions, PreparedRow, first_valid
+from customers.imports.fields import BatchOptions, PreparedRow, first_valid, phone_value
 from customers.imports.mapping import ADDRESS_PHONES, ImportField
 from customers.models import Customer
-from customers.normalize import NormalizationError, normalize_email, normalize_phone
+from customers.normalize import NormalizationError, normalize_email
 from customers.services import record_activity
 
 CUSTOMER_FIELDS: tuple[ImportField, ...] = (
@@ -83,17 +82,13 @@ def link_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def _phone(text: str) -> str:
-    return normalize_phone(text, region=settings.DEFAULT_PHONE_REGION)
-
-
 def prepare_customer_keys(row: PreparedRow) -> None:
     """Normalise the customer columns of a row into row.values["customer_keys"]; with several
     phone columns (Phone, Billing Phone, Shipping Phone) the first valid one is the key and
     the others, in order, go to row.values["customer_other_phones"]: a customer none of
     the other keys finds is looked for by them too."""
     keys: dict[str, str] = {}
-    phones = first_valid(row, "customer_phone", _phone)
+    phones = first_valid(row, "customer_phone", phone_value)
     row.values["customer_other_phones"] = [phone for _header, _text, phone in phones[1:]]
     for field, kind in _KEYS.items():
         text = row.raw.get(field)
@@ -101,7 +96,7 @@ def prepare_customer_keys(row: PreparedRow) -> None:
             continue
         try:
             if kind == "phone":
-                text = _phone(text)
+                text = phone_value(text)
             elif kind == "email":
                 text = normalize_email(text)
         except NormalizationError as error:
