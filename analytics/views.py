@@ -121,6 +121,9 @@ class ExportDetailView(ExportPermissionMixin, TemplateView):
 class ExportProgressView(ExportDetailView):
     template_name = "exports/_progress.html"
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(polled=True, **kwargs)
+
 
 class CancelExportView(ExportPermissionMixin, View):
     def post(self, request, *args, **kwargs):

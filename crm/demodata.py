@@ -1360,38 +1360,52 @@ def _pinyin(text: str) -> str | None:
     return None if None in syllables else "".join(syllables)
 
 
-def _zh_email(rng: random.Random, surname_py: str, given: str, birth_year: int) -> str:
+# Every person's mailbox carries a number no other customer's does, so namesakes (two 杨欢)
+# never share an address by accident: in the demo and in bench/, a shared email means the
+# same person registered twice (CustomerPlan.duplicate_of), as it would in a real database.
+_MAILBOX_NUMBERS = 10**8  # above any number of customers a scenario draws
+
+
+def _mailbox_number(index: int) -> int:
+    """Customer ``index``'s own mailbox number: an affine bijection of [0, 10^8) (the
+    multiplier is prime to 10), so neighbours' numbers look unrelated."""
+    return (index * 48_271 + 1_234_567) % _MAILBOX_NUMBERS
+
+
+def _zh_email(rng: random.Random, surname_py: str, given: str, number: int) -> str:
+    """An address in the shapes Chinese customers use, ending in their own mailbox number (a
+    local part's trailing digits are exactly that number, so no two customers share one)."""
     domain = _weighted_cached("zh_email", _ZH_EMAIL_DOMAINS)(rng)
     given_py = _pinyin(given)
     if (domain == "qq.com" and rng.random() < 0.75) or given_py is None:
         # Most QQ mailboxes are the QQ number itself.
-        return f"{rng.randint(10_000, 3_999_999_999)}@qq.com"
+        return f"{10_000 + number}@qq.com"
     roll = rng.random()
-    digits = str(birth_year) if rng.random() < 0.3 else str(rng.randint(1, 9999))
     if roll < 0.4:
-        local = f"{surname_py}{given_py}{digits}"
+        local = f"{surname_py}{given_py}{number}"
     elif roll < 0.6:
-        local = f"{given_py}.{surname_py}{digits if rng.random() < 0.5 else ''}"
+        local = f"{given_py}.{surname_py}{number}"
     elif roll < 0.8:
         initials = "".join(_PINYIN[char][0] for char in given)
-        local = f"{surname_py}{initials}{digits}"
+        local = f"{surname_py}{initials}{number}"
     else:
-        local = f"{surname_py}_{given_py}{str(birth_year)[2:]}"
+        local = f"{surname_py}_{given_py}{number}"
     return f"{local}@{domain}"
 
 
-def _en_email(rng: random.Random, first: str, last: str) -> str:
+def _en_email(rng: random.Random, first: str, last: str, number: int) -> str:
+    """An address in the usual Western shapes, ending in the person's own mailbox number."""
     domain = _weighted_cached("en_email", _EN_EMAIL_DOMAINS)(rng)
     first, last = first.lower(), last.lower().replace("'", "")
     roll = rng.random()
     if roll < 0.4:
-        local = f"{first}.{last}"
+        local = f"{first}.{last}{number}"
     elif roll < 0.6:
-        local = f"{first[0]}{last}{rng.randint(1, 99)}"
+        local = f"{first[0]}{last}{number}"
     elif roll < 0.8:
-        local = f"{first}{last}{rng.randint(1, 9999)}"
+        local = f"{first}{last}{number}"
     else:
-        local = f"{first}_{last[:3]}{rng.randint(10, 99)}"
+        local = f"{first}_{last[:3]}{number}"
     return f"{local}@{domain}"
 
 
@@ -1465,7 +1479,11 @@ def _person_identity(
         if rng.random() < 0.36:
             id_kind = IdDocumentKind.CN_RESIDENT
             id_number = _cn_id_number(rng, division, birth, gender)
-        email = _zh_email(rng, family_py, given, birth.year) if rng.random() < 0.6 else ""
+        email = (
+            _zh_email(rng, family_py, given, _mailbox_number(plan.index))
+            if rng.random() < 0.6
+            else ""
+        )
     else:
         first_pool = pool.en_first_female if gender == Gender.FEMALE else pool.en_first_male
         given, family = rng.choice(first_pool), rng.choice(pool.en_last)
@@ -1473,7 +1491,9 @@ def _person_identity(
         if rng.random() < 0.12:
             id_kind = IdDocumentKind.PASSPORT
             id_number = f"{rng.choice('CEFGHP')}{rng.randrange(10**8):08d}"
-        email = _en_email(rng, given, family) if rng.random() < 0.6 else ""
+        email = (
+            _en_email(rng, given, family, _mailbox_number(plan.index)) if rng.random() < 0.6 else ""
+        )
 
     if rng.random() < 0.85:
         if plan.abroad:

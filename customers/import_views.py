@@ -142,7 +142,7 @@ class ImportProgressView(ImportPermissionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         job = self.get_job()
-        return super().get_context_data(job=job, **kwargs)
+        return super().get_context_data(job=job, polled=True, **kwargs)
 
 
 class ImportActionView(ImportPermissionMixin, View):

@@ -1,10 +1,11 @@
 """Merging duplicate customers into one survivor, and undoing the last merge.
 
-In one transaction: the survivor takes, field by field, the most recently updated non-empty
-value among the customers (or the one the reviewer chose), every row that points at a merged
-customer (contacts, orders, interactions, follow-ups, external ids, stage history, and any
-model added later) moves to the survivor, tags are united, notes kept, and the others become
-tombstones pointing at the survivor, so their old links redirect. The CustomerMerge row keeps
+In one transaction: the survivor takes, group of fields by group, the most complete non-empty
+value among the customers, the newest of equally complete ones (or the one the reviewer
+chose), every row that points at a merged customer (contacts, orders, interactions,
+follow-ups, external ids, stage history, and any model added later) moves to the survivor,
+tags are united, notes kept, and the others become tombstones pointing at the survivor, so
+their old links redirect. The CustomerMerge row keeps
 what undo needs; the audit log keeps the masked before and after.
 """
 
@@ -54,6 +55,19 @@ FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 # A group is "empty" on a customer when its first field is.
 _EMPTY = ("", None)
+# What makes a group's value more complete than another's, by the group's first field: the
+# fields a person fills in (not those derived from them), counted when not empty. An address
+# with a street and postcode beats a city alone; a name with its parts beats one without. Groups
+# not listed are one value: present or not.
+COMPLETENESS_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "family_name", "given_name"),
+    "phone": ("phone",),
+    "email": ("email",),
+    "id_document_kind": ("id_number_encrypted",),
+    "country": ("street", "postcode", "city", "district", "province", "country"),
+    "company_name": ("company_name", "industry", "company_size", "website"),
+    "source_channel": ("source_channel", "source_detail"),
+}
 _CONSENTS = tuple(consent.PURPOSES_BY_FIELD)
 # Where a merge notes the "not duplicates" decisions it carried over to the survivor.
 _CARRIED_DECISIONS = "duplicate_decisions"
@@ -189,17 +203,31 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime.date) else value
 
 
+def completeness(customer: Customer, group: Sequence[str]) -> int:
+    """How many of the fields that make `group`'s value complete `customer` fills
+    (COMPLETENESS_FIELDS)."""
+    fields = COMPLETENESS_FIELDS.get(group[0], group[:1])
+    return sum(getattr(customer, field) not in _EMPTY for field in fields)
+
+
 def default_sources(survivor: Customer, customers: Sequence[Customer]) -> dict[str, Customer]:
-    """Where each group of fields comes from unless the reviewer chooses: the most recently
-    updated customer that has a value, a value the customer confirmed before an unconfirmed
-    one (the survivor when none has a value)."""
-    newest_first = sorted(customers, key=lambda c: (c.updated_at, c.pk), reverse=True)
+    """Where each group of fields comes from unless the reviewer chooses: among the customers
+    that have a value, one the customer confirmed before an unconfirmed one (phone, email),
+    then the most complete (`completeness`), then the most recently updated (the survivor
+    when none has a value)."""
     sources = {}
     for group in FIELD_GROUPS:
         confirmed = CONFIRMATIONS.get(group[0])
-        ranked = newest_first
-        if confirmed:
-            ranked = sorted(newest_first, key=lambda c, flag=confirmed: not getattr(c, flag))
+        ranked = sorted(
+            customers,
+            key=lambda c, group=group, flag=confirmed: (
+                bool(flag and getattr(c, flag)),
+                completeness(c, group),
+                c.updated_at,
+                c.pk,
+            ),
+            reverse=True,
+        )
         sources[group[0]] = next(
             (c for c in ranked if getattr(c, group[0]) not in _EMPTY), survivor
         )

@@ -220,14 +220,24 @@ def settle_after_merge(*, actor: Any, survivor: Customer, others: Sequence[Custo
 
 
 def reopen_after_undo(*, survivor: Customer, others: Sequence[Customer], carried: list[int]):
-    """An undone merge forgets what it decided: the group's pairs and the decisions carried to
-    the survivor go, and the next scan judges the customers afresh."""
+    """An undone merge takes back what it decided: the pairs it closed as merged are open
+    again, with the probability, reasons and finding the reviewer saw, so the customers are
+    back in the queue as the pair they were; the "not duplicates" decisions carried to the
+    survivor go."""
     ids = [survivor.pk, *(other.pk for other in others)]
     with candidates_locked():
-        DuplicateCandidate.objects.filter(
+        closed = DuplicateCandidate.objects.filter(
             customer_a__in=ids, customer_b__in=ids, status=CandidateStatus.MERGED
-        ).delete()
+        )
+        closed.update(status=CandidateStatus.OPEN, decided_by=None, decided_at=None)
         DuplicateCandidate.objects.filter(pk__in=carried).delete()
+        # Reopened pairs may join the groups of the customers' other open pairs again.
+        groups = set(
+            DuplicateCandidate.objects.filter(
+                Q(customer_a__in=ids) | Q(customer_b__in=ids), status=CandidateStatus.OPEN
+            ).values_list("group", flat=True)
+        )
+    regroup(groups)
 
 
 def default_survivor(customers: Sequence[Customer]) -> Customer:

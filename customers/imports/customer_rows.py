@@ -23,10 +23,13 @@ from customers.imports.fields import (
     boolean_value,
     choice_value,
     date_value,
+    first_valid,
+    phone_value,
     report_invalid,
 )
 from customers.imports.mapping import CUSTOMER_FIELDS
 from customers.models import (
+    Contact,
     Customer,
     CustomerKind,
     ExternalId,
@@ -153,7 +156,19 @@ _HIDDEN_LEFT_ALONE = _(
     "This customer's details that are hidden from you (phone, email, address, identity number) "
     "were left as they are."
 )
-_PERSONAL_KEYS = frozenset({"phone", "phone_raw", "email", "email_raw", "street", "postcode"})
+# A row's valid phones beyond the customer's own (Shopify's Default Address Phone beside its
+# Phone): (column, E.164, as written), kept as contacts of the customer named after the column.
+OTHER_PHONES = "other_phones"
+_OTHER_PHONE_KEPT = _(
+    "Another phone of this customer: it is kept as a contact on the customer's page, named "
+    "after this column."
+)
+_MAX_CONTACT_TITLE = Contact._meta.get_field("title").max_length
+_MAX_CONTACT_NAME = Contact._meta.get_field("name").max_length
+_MAX_CONTACT_PHONE_RAW = Contact._meta.get_field("phone_raw").max_length
+_PERSONAL_KEYS = frozenset(
+    {"phone", "phone_raw", "email", "email_raw", "street", "postcode", OTHER_PHONES}
+)
 _ID_NUMBER_KEYS = frozenset({"id_number", "id_document_kind"})
 _RESTRICTED = _(
     "This row matches a customer whose processing is restricted: it was not applied. "
@@ -197,6 +212,7 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
     the database."""
     drop = invalid_values == InvalidValues.DROP_VALUE
     profile: dict[str, Any] = {}
+    other_phones = first_valid(row, "phone", phone_value)[1:]
 
     def problem(key: str, message: Any) -> None:
         report_invalid(row, key, message, drop=drop and key not in _REQUIRED)
@@ -253,6 +269,10 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
             problem("tags", TOO_LONG % {"limit": _MAX_TAG})
         else:
             clean["tags"] = sorted(names)
+    if other_phones and clean.get("phone"):
+        clean[OTHER_PHONES] = tuple(other_phones)
+        for header, text, _phone_number in other_phones:
+            row.add_issue("phone", _OTHER_PHONE_KEPT, warning=True, value=text, column=header)
     row.values = clean
     return row
 
@@ -405,7 +425,12 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         .filter(pk__in={t for t in targets if isinstance(t, int)})
         .order_by("pk")
     }
-    writer = _Writer(options, _current_tags(existing), linked=set(in_database["external_id"]))
+    writer = _Writer(
+        options,
+        _current_tags(existing),
+        linked=set(in_database["external_id"]),
+        contact_phones=_contact_phones(existing),
+    )
     groups: dict[int, _Group] = {}
     for row, target in zip(good, targets, strict=True):
         if isinstance(target, _Group):
@@ -421,6 +446,18 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     return outcomes
 
 
+def _contact_phones(existing: dict[int, Customer]) -> dict[int, set[str]]:
+    """The phones each customer's contacts already hold, so a file imported again adds none."""
+    phones: dict[int, set[str]] = {pk: set() for pk in existing}
+    for customer_id, phone in (
+        Contact.objects.filter(customer_id__in=existing)
+        .exclude(phone="")
+        .values_list("customer_id", "phone")
+    ):
+        phones[customer_id].add(phone)
+    return phones
+
+
 def _current_tags(existing: dict[int, Customer]) -> dict[int, set[str]]:
     tags: dict[int, set[str]] = {pk: set() for pk in existing}
     for customer_id, name in Customer.tags.through.objects.filter(
@@ -434,7 +471,12 @@ class _Writer:
     """Collects a batch's changes in memory and writes them with a few bulk statements."""
 
     def __init__(
-        self, options: BatchOptions, current_tags: dict[int, set[str]], *, linked: set[str]
+        self,
+        options: BatchOptions,
+        current_tags: dict[int, set[str]],
+        *,
+        linked: set[str],
+        contact_phones: dict[int, set[str]],
     ) -> None:
         self.options = options
         self.now = timezone.now()
@@ -450,6 +492,9 @@ class _Writer:
         self.consents_before: dict[int, dict[str, bool]] = {}
         # External ids already held (found in the database, or linked earlier in this batch).
         self.linked = linked
+        # Phones held by each customer's contacts: by pk, or by id() of a new customer.
+        self.contact_phones = contact_phones
+        self.new_contacts: list[Contact] = []
 
     def create(self, group: _Group) -> dict[int, str]:
         """One new customer from a group of rows: the first row with a name founds it, the
@@ -460,6 +505,7 @@ class _Writer:
                 row.add_issue("name", _NAME_MISSING)
             return {row.number: "failed" for row in group.rows}
         customer = self._build(founder.values)
+        self._keep_other_phones(customer, founder.values)
         outcomes = {founder.number: "created"}
         for row in group.rows:
             if row is not founder:
@@ -471,7 +517,7 @@ class _Writer:
             **{
                 key: value
                 for key, value in values.items()
-                if key not in ("external_id", "tags", "id_number")
+                if key not in ("external_id", "tags", "id_number", OTHER_PHONES)
             },
         )
         customer.source_channel = values.get("source_channel") or self.options.source_channel
@@ -534,7 +580,7 @@ class _Writer:
         customer.import_job = self.options.job
         customer.updated_at = self.now
         self.changed[customer.pk] = customer
-        self.changed_fields |= changed - {"tags", "external_id"}
+        self.changed_fields |= changed - {"tags", "external_id", "contacts"}
         return "updated"
 
     def _leave_hidden_values(self, customer: Customer, row: PreparedRow) -> None:
@@ -563,6 +609,7 @@ class _Writer:
                 "tags",
                 "id_number",
                 "id_document_kind",
+                OTHER_PHONES,
                 *NAME_SOUND_FIELDS,
             ) or key.endswith("_raw"):
                 continue
@@ -604,7 +651,32 @@ class _Writer:
             changed.add("tags")
         if self._link(customer, values):
             changed.add("external_id")
+        if self._keep_other_phones(customer, values):
+            changed.add("contacts")
         return changed
+
+    def _keep_other_phones(self, customer: Customer, values: dict[str, Any]) -> bool:
+        """A contact for each of the row's other phones that neither the customer nor one of
+        its contacts holds yet (the customer named after the column the phone came from)."""
+        held = self.contact_phones.setdefault(
+            id(customer) if customer.pk is None else customer.pk, set()
+        )
+        added = False
+        for header, text, phone in values.get(OTHER_PHONES, ()):
+            if phone in held or phone == customer.phone:
+                continue
+            held.add(phone)
+            self.new_contacts.append(
+                Contact(
+                    customer=customer,
+                    name=customer.name[:_MAX_CONTACT_NAME],
+                    title=header[:_MAX_CONTACT_TITLE],
+                    phone=phone,
+                    phone_raw=text[:_MAX_CONTACT_PHONE_RAW],
+                )
+            )
+            added = True
+        return added
 
     def save(self) -> None:
         actor = (
@@ -648,6 +720,10 @@ class _Writer:
                     for customer, value in self.new_links
                 ],
             )
+        if self.new_contacts:
+            for contact in self.new_contacts:
+                contact.customer_id = contact.customer.pk  # new customers have their ids now
+            Contact.objects.bulk_create(self.new_contacts)
         self._save_consents(actor)
         new_tagging = [
             (customer, names) for customer in self.new if (names := self.new_tags[id(customer)])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import DateOrder, IssueSeverity
-from customers.normalize import NormalizationError, fold_width, parse_date
+from customers.normalize import NormalizationError, fold_width, normalize_phone, parse_date
 from privacy.masking import mask_id_number
 from privacy.tabular import unneutralise
 
@@ -49,17 +49,28 @@ class PreparedRow:
     values: dict[str, Any] = field(default_factory=dict)
     issues: list[RowIssue] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
+    # For fields several columns may hold (ImportField.several): the other filled columns,
+    # (header, text) in order of preference, after the one in `raw`.
+    alternatives: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
         return any(issue.severity == IssueSeverity.ERROR for issue in self.issues)
 
     def add_issue(
-        self, field_key: str, message: Any, *, warning: bool = False, value: str | None = None
+        self,
+        field_key: str,
+        message: Any,
+        *,
+        warning: bool = False,
+        value: str | None = None,
+        column: str | None = None,
     ) -> None:
         """Report a problem with a field's cell; `value` is the cell when it is not among the
-        row's raw values (a refused one)."""
+        row's raw values (a refused one), `column` its header when it is not the field's
+        column (one of its alternatives)."""
         value = self.raw.get(field_key, "") if value is None else value
+        column = self.columns.get(field_key, "") if column is None else column
         if field_key in SECRET_FIELDS:
             # Identity numbers are revealed only through the audited reveal, never in reports.
             value = mask_id_number(value)
@@ -67,7 +78,7 @@ class PreparedRow:
             RowIssue(
                 row=self.number,
                 # The report quotes what it can store: unreadable characters as U+FFFD.
-                column=mark_unreadable(self.columns.get(field_key, "")),
+                column=mark_unreadable(column),
                 value=mark_unreadable(value[:MAX_REPORTED_VALUE]),
                 message=str(message),
                 severity=IssueSeverity.WARNING if warning else IssueSeverity.ERROR,
@@ -110,10 +121,12 @@ def cells_by_field(
     characters nobody typed (crm.free_text) is left out and fails the row, whatever its field,
     so no kind of import stores it and every kind reports it the same way."""
     joins = {item.key for item in fields if item.joins}
+    several = {item.key: item for item in fields if item.several}
     raw: dict[str, str] = {}
     columns: dict[str, str] = {}
     unreadable: list[tuple[str, str]] = []
-    for header, key, cell in zip(headers, mapping, cells, strict=False):
+    filled: dict[str, list[tuple[int, int, str, str]]] = {}
+    for position, (header, key, cell) in enumerate(zip(headers, mapping, cells, strict=False)):
         if key == IGNORE:
             continue
         text = unneutralise(cell.strip())
@@ -122,14 +135,58 @@ def cells_by_field(
             continue
         if has_unreadable_characters(text):
             unreadable.append((key, text))
+        elif key in several:
+            filled.setdefault(key, []).append(
+                (several[key].preference(header), position, header, text)
+            )
         elif key in raw and key in joins:
             raw[key] = f"{raw[key]}{', ' if key == 'tags' else ' '}{text}"
         else:
             raw.setdefault(key, text)
     row = PreparedRow(number=number, raw=raw, columns=columns)
+    for key, found in filled.items():
+        (_rank, _position, columns[key], raw[key]), *others = sorted(found)
+        row.alternatives[key] = [(header, text) for _rank, _position, header, text in others]
     for key, text in unreadable:
         row.add_issue(key, UNREADABLE_TEXT, value=text)
     return row
+
+
+def phone_value(raw: str) -> str:
+    """A phone cell in E.164, numbers without a country code read in DEFAULT_PHONE_REGION."""
+    return normalize_phone(raw, region=settings.DEFAULT_PHONE_REGION)
+
+
+def first_valid(
+    row: PreparedRow, key: str, normalise: Callable[[str], str]
+) -> list[tuple[str, str, str]]:
+    """The values a field several columns may hold (ImportField.several) that `normalise`
+    accepts, as (header, text, clean value), distinct clean values only, in order of
+    preference; the first is put in the row's `raw` and `columns` as the field's value. The
+    refused ones are reported as warnings on their own columns, except, when none is valid,
+    the field's value, which the field's own check reports."""
+    if key not in row.raw:
+        return []
+    candidates = [(row.columns.get(key, ""), row.raw[key]), *row.alternatives.get(key, [])]
+    valid: list[tuple[str, str, str]] = []
+    refused: list[tuple[str, str, Any]] = []
+    for header, text in candidates:
+        try:
+            clean = normalise(text)
+        except NormalizationError as error:
+            refused.append((header, text, error.message))
+            continue
+        if clean not in {value for _header, _text, value in valid}:
+            valid.append((header, text, clean))
+    if valid:
+        row.columns[key], row.raw[key], _clean = valid[0]
+    else:
+        refused = refused[1:]  # the field's value: its own check reports it
+    for header, text, message in refused:
+        row.add_issue(
+            key, _LEFT_OUT % {"message": message}, warning=True, value=text, column=header
+        )
+    return valid
 
 
 TOO_LONG = _("This value is longer than %(limit)d characters.")

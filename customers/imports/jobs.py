@@ -192,7 +192,7 @@ def configure_import(
     mapping = [key if key in known else IGNORE for key in mapping][: len(headers)]
     mapping += [IGNORE] * (len(headers) - len(mapping))
     errors = module.mapping_errors(set(mapping) - {IGNORE}, source_name=source_name.strip())
-    joins = {field.key for field in module.FIELDS if field.joins}
+    joins = {field.key for field in module.FIELDS if field.takes_several_columns}
     repeated = {key for key in mapping if key and key not in joins and mapping.count(key) > 1}
     if repeated:
         labels = {field.key: field.label for field in module.FIELDS}

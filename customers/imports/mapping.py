@@ -20,9 +20,41 @@ class ImportField:
     synonyms: tuple[str, ...] = ()
     # Several columns may feed one field (Address1 + Address2): their values are joined.
     joins: bool = False
+    # Several columns may each hold a whole value of the field (Phone, Default Address Phone,
+    # Billing Phone): the first valid one is the field's value and the others are kept
+    # beside it. Columns named in `fallbacks` come after the others, in that order; the rest
+    # keep the file's order.
+    several: bool = False
+    fallbacks: tuple[str, ...] = ()
+
+    @property
+    def takes_several_columns(self) -> bool:
+        return self.joins or self.several
+
+    def preference(self, header: str) -> int:
+        """Where a column of this field stands among its several: 0 for a column of the
+        field itself, then the order of `fallbacks`."""
+        key = header_key(header)
+        return next((rank for rank, name in enumerate(self.fallbacks, start=1) if name == key), 0)
 
 
 IGNORE = ""
+
+# Phones that come with an address in shop exports (Shopify's customers and orders, WooCommerce's
+# billing_phone / shipping_phone, Taobao's and Youzan's 收货人手机): the customer's own phone
+# column, when filled, comes first.
+ADDRESS_PHONES = (
+    "default address phone",
+    "billing phone",
+    "billing address phone",
+    "shipping phone",
+    "shipping address phone",
+    "收货人手机",
+    "收货人手机号",
+    "收货人电话",
+    "收件人手机",
+    "收件人电话",
+)
 
 CUSTOMER_FIELDS: tuple[ImportField, ...] = (
     ImportField(
@@ -105,8 +137,13 @@ CUSTOMER_FIELDS: tuple[ImportField, ...] = (
             "电话号码",
             "移动电话",
             "联系方式",
-            "default address phone",
+            "联系手机",
+            "买家手机",
+            "买家手机号",
+            *ADDRESS_PHONES,
         ),
+        several=True,
+        fallbacks=ADDRESS_PHONES,
     ),
     ImportField(
         "email",
@@ -280,6 +317,7 @@ _SHOPIFY_CUSTOMERS = {
     "zip": "postcode",
     "default address zip": "postcode",
     "phone": "phone",
+    "default address phone": "phone",
     "tags": "tags",
     "note": "notes",
 }
@@ -322,7 +360,7 @@ def known_format(kind: str, headers: Sequence[str]) -> KnownFormat | None:
 
 def suggest_mapping(fields: Sequence[ImportField], kind: str, headers: Sequence[str]) -> list[str]:
     """One field key (or IGNORE) per column: from a known export layout, else from the header
-    names. A field is suggested for one column only, unless it joins several."""
+    names. A field is suggested for one column only, unless several columns may feed it."""
     layout = known_format(kind, headers)
     if layout is not None:
         return _without_repeats(
@@ -347,7 +385,7 @@ def _labels(import_field: ImportField) -> list[str]:
 
 
 def _without_repeats(fields: Sequence[ImportField], mapping: list[str]) -> list[str]:
-    joins = {field.key for field in fields if field.joins}
+    joins = {field.key for field in fields if field.takes_several_columns}
     seen: set[str] = set()
     result = []
     for key in mapping:

@@ -7,14 +7,13 @@ import datetime
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from customers.imports.customer_rows import existing_matches
-from customers.imports.fields import BatchOptions, PreparedRow
-from customers.imports.mapping import ImportField
+from customers.imports.fields import BatchOptions, PreparedRow, first_valid, phone_value
+from customers.imports.mapping import ADDRESS_PHONES, ImportField
 from customers.models import Customer
-from customers.normalize import NormalizationError, normalize_email, normalize_phone
+from customers.normalize import NormalizationError, normalize_email
 from customers.services import record_activity
 
 CUSTOMER_FIELDS: tuple[ImportField, ...] = (
@@ -46,9 +45,13 @@ CUSTOMER_FIELDS: tuple[ImportField, ...] = (
             "电话",
             "联系电话",
             "客户手机",
-            "收货人手机",
-            "billing phone",
+            "联系手机",
+            "买家手机",
+            "买家手机号",
+            *ADDRESS_PHONES,
         ),
+        several=True,
+        fallbacks=ADDRESS_PHONES,
     ),
     ImportField(
         "customer_email",
@@ -80,15 +83,20 @@ def link_errors(fields: set[str], *, source_name: str) -> list[Any]:
 
 
 def prepare_customer_keys(row: PreparedRow) -> None:
-    """Normalise the customer columns of a row into row.values["customer_keys"]."""
+    """Normalise the customer columns of a row into row.values["customer_keys"]; with several
+    phone columns (Phone, Billing Phone, Shipping Phone) the first valid one is the key and
+    the others, in order, go to row.values["customer_other_phones"]: a customer none of
+    the other keys finds is looked for by them too."""
     keys: dict[str, str] = {}
+    phones = first_valid(row, "customer_phone", phone_value)
+    row.values["customer_other_phones"] = [phone for _header, _text, phone in phones[1:]]
     for field, kind in _KEYS.items():
         text = row.raw.get(field)
         if not text:
             continue
         try:
             if kind == "phone":
-                text = normalize_phone(text, region=settings.DEFAULT_PHONE_REGION)
+                text = phone_value(text)
             elif kind == "email":
                 text = normalize_email(text)
         except NormalizationError as error:
@@ -109,7 +117,10 @@ def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[in
         {k: v for k, v in row.values["customer_keys"].items() if k != "external_id" or source_name}
         for row in rows
     ]
-    found = existing_matches(keyed, source_name, actor=options.actor)
+    other_phones = [
+        {"phone": phone} for row in rows for phone in row.values.get("customer_other_phones", ())
+    ]
+    found = existing_matches(keyed + other_phones, source_name, actor=options.actor)
     wanted = {}
     for row, keys in zip(rows, keyed, strict=True):
         customer_id = next(
@@ -117,6 +128,13 @@ def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[in
                 found[kind][keys[kind]]
                 for kind in ("external_id", "phone", "email")
                 if kind in keys and keys[kind] in found[kind]
+            ),
+            None,
+        ) or next(
+            (
+                found["phone"][phone]
+                for phone in row.values.get("customer_other_phones", ())
+                if phone in found["phone"]
             ),
             None,
         )

@@ -21,6 +21,7 @@ from customers.models import Customer, Tag
 from privacy.models import AuditEvent
 from tests.customers.importfiles import upload
 from tests.factories import CustomerFactory
+from tests.job_pages import assert_job_page_shows
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +334,21 @@ def test_half_written_files_of_dead_workers_are_removed(admin_user_role, setting
     os.utime(partial, (old, old))
     assert exports.delete_expired_exports() == 1
     assert not partial.exists()
+
+
+@pytest.mark.parametrize("ending", ["done", "cancelled"])
+def test_the_export_page_and_its_polled_panel_say_how_the_job_ended(
+    client, admin_user_role, customers, ending
+):
+    client.force_login(admin_user_role)
+    job = exports.start_export(
+        actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
+    )
+    page, progress = f"/exports/{job.pk}/", f"/exports/{job.pk}/progress/"
+    assert "Queued" in client.get(progress).content.decode()
+    if ending == "cancelled":
+        exports.cancel_export(actor=admin_user_role, job=job)
+    exports.run_export(job.pk)
+    assert_job_page_shows(
+        client, page, progress, {"done": "Done", "cancelled": "Cancelled"}[ending]
+    )

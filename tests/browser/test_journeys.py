@@ -170,6 +170,8 @@ def test_sales_imports_a_chinese_excel_csv_through_the_wizard(
         counts = page.locator("#import-counts")
         expect(counts).to_be_visible(timeout=20_000)
     expect(counts).to_contain_text("New")
+    # The badge beside the file name follows the job (it said Queued when the page opened).
+    expect(page.locator("#job-status")).to_have_text("Done")
     expect(page.get_by_role("link", name="Download the error report (CSV)")).to_be_visible()
     wang = Customer.objects.get(phone="+8613800138000")
     assert (wang.owner, wang.city) == (sales, "上海")
@@ -198,6 +200,7 @@ def test_analyst_exports_a_filtered_list_to_excel_masked(
         page.get_by_role("button", name="Prepare the file").click()
         download_link = page.get_by_role("link", name="Download")
         expect(download_link).to_be_visible(timeout=20_000)
+    expect(page.locator("#job-status")).to_have_text("Done")
     with page.expect_download() as download:
         download_link.click()
     path = tmp_path / "export.xlsx"

@@ -11,6 +11,30 @@ from pathlib import Path
 import openpyxl
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+# Shopify admin → Customers → Export, as Shopify writes the header row.
+SHOPIFY_CUSTOMER_HEADERS = [
+    "Customer ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Accepts Email Marketing",
+    "Default Address Company",
+    "Default Address Address1",
+    "Default Address Address2",
+    "Default Address City",
+    "Default Address Province Code",
+    "Default Address Country Code",
+    "Default Address Zip",
+    "Default Address Phone",
+    "Phone",
+    "Accepts SMS Marketing",
+    "Total Spent",
+    "Total Orders",
+    "Note",
+    "Tax Exempt",
+    "Tags",
+]
+
 
 def csv_bytes(
     rows: Sequence[Sequence[object]], *, encoding: str = "utf-8", delimiter: str = ","

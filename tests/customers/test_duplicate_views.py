@@ -116,6 +116,34 @@ def test_merging_from_the_comparison_keeps_the_chosen_values(client, twins, serv
     assert AuditEvent.objects.filter(action="customer.unmerge").exists()
 
 
+def test_an_undone_merge_puts_the_pair_back_in_the_queue_with_its_reasons(
+    client, twins, service_user
+):
+    older, newer = twins
+    found = DuplicateCandidate.objects.get()
+    client.force_login(service_user)
+    client.post(
+        reverse("duplicates:group", args=[older.pk]),
+        {"action": "merge", "member": [older.pk, newer.pk], "survivor": older.pk},
+    )
+    merge = Customer.objects.get(pk=older.pk).merges.get()
+    client.post(reverse("customers:undo_merge", args=[older.pk, merge.pk]))
+    back = DuplicateCandidate.objects.get()
+    assert (back.status, back.decided_by, back.decided_at) == (CandidateStatus.OPEN, None, None)
+    # The pair the reviewer saw, not a new unexplained one: same score, reasons and finding.
+    assert (back.pk, back.probability, back.reasons, back.found_at, back.group) == (
+        found.pk,
+        found.probability,
+        found.reasons,
+        found.found_at,
+        older.pk,
+    )
+    queue = client.get(reverse("duplicates:queue"))
+    assert [group.group for group in queue.context["groups"]] == [older.pk]
+    assert "same phone" in queue.content.decode()
+    assert AuditEvent.objects.filter(action="customer.unmerge", target_id=str(older.pk)).exists()
+
+
 def test_a_merge_needs_a_survivor_among_the_ticked_records(client, twins, service_user):
     older, newer = twins
     client.force_login(service_user)

@@ -12,7 +12,13 @@ from customers.imports.files import (
     iter_rows,
 )
 from customers.imports.mapping import CUSTOMER_FIELDS, suggest_mapping
-from tests.customers.importfiles import csv_bytes, entity_bomb_xlsx, xlsx_bytes, zip_bomb_xlsx
+from tests.customers.importfiles import (
+    SHOPIFY_CUSTOMER_HEADERS,
+    csv_bytes,
+    entity_bomb_xlsx,
+    xlsx_bytes,
+    zip_bomb_xlsx,
+)
 
 ROWS = [
     ["姓名", "手机号码", "邮箱", "备注"],
@@ -175,28 +181,7 @@ def test_mapping_is_suggested_from_chinese_and_english_headers():
 
 
 def test_a_shopify_customers_export_is_recognised():
-    headers = [
-        "Customer ID",
-        "First Name",
-        "Last Name",
-        "Email",
-        "Accepts Email Marketing",
-        "Default Address Company",
-        "Default Address Address1",
-        "Default Address Address2",
-        "Default Address City",
-        "Default Address Province Code",
-        "Default Address Country Code",
-        "Default Address Zip",
-        "Default Address Phone",
-        "Phone",
-        "Accepts SMS Marketing",
-        "Total Spent",
-        "Total Orders",
-        "Note",
-        "Tax Exempt",
-        "Tags",
-    ]
+    headers = SHOPIFY_CUSTOMER_HEADERS
     assert suggest_mapping(CUSTOMER_FIELDS, "customers", headers) == [
         "external_id",
         "given_name",
@@ -210,7 +195,7 @@ def test_a_shopify_customers_export_is_recognised():
         "province",
         "country",
         "postcode",
-        "",
+        "phone",
         "phone",
         "consent_sms",
         "",
@@ -222,7 +207,12 @@ def test_a_shopify_customers_export_is_recognised():
 
 
 def test_a_field_is_suggested_for_one_column_only():
-    assert suggest_mapping(CUSTOMER_FIELDS, "customers", ["手机", "电话"]) == ["phone", ""]
+    assert suggest_mapping(CUSTOMER_FIELDS, "customers", ["邮箱", "Email"]) == ["email", ""]
+
+
+def test_every_phone_column_of_a_file_is_suggested_as_a_phone():
+    headers = ["手机", "电话", "billing_phone", "Shipping Phone", "收货人手机"]
+    assert suggest_mapping(CUSTOMER_FIELDS, "customers", headers) == ["phone"] * 5
 
 
 def test_the_xml_parser_itself_refuses_entities_too(tmp_path):

@@ -15,6 +15,7 @@ from customers.imports import jobs
 from customers.models import Customer, ImportJob
 from privacy.models import AuditEvent
 from tests.customers.importfiles import csv_bytes, upload
+from tests.job_pages import assert_job_page_shows
 from tests.worker_process import start_worker, stop_workers, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +224,23 @@ def test_only_kinds_with_a_row_handler_are_offered(client, admin_user_role):
     )
     assert response.status_code == 400
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize("ending", ["done", "cancelled"])
+def test_the_import_page_and_its_polled_panel_say_how_the_job_ended(
+    client, admin_user_role, ending
+):
+    client.force_login(admin_user_role)
+    _upload(client)
+    job = ImportJob.objects.get()
+    client.post(f"/imports/{job.pk}/", _mapping_post(job, start="1"))
+    job.refresh_from_db()
+    page, progress = f"/imports/{job.pk}/", f"/imports/{job.pk}/progress/"
+    assert "Queued" in client.get(progress).content.decode()  # the panel the page polls
+    if ending == "done":
+        jobs.run_import(job.pk)
+    else:
+        jobs.cancel_import(actor=admin_user_role, job=job)
+    assert_job_page_shows(
+        client, page, progress, {"done": "Done", "cancelled": "Cancelled"}[ending]
+    )

@@ -222,3 +222,45 @@ def test_a_changed_phone_is_unconfirmed_until_confirmed_again():
     services.update_customer(actor=None, customer=customer, phone_verified=True)
     customer.refresh_from_db()
     assert customer.phone_verified is True
+
+
+def _aged(customer, days):
+    Customer.objects.filter(pk=customer.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=days)
+    )
+    customer.refresh_from_db()
+    return customer
+
+
+def test_the_more_complete_value_of_a_field_group_wins_and_the_newest_breaks_ties(service_user):
+    full = _aged(
+        CustomerFactory(
+            name="王丽娟",
+            province="浙江省",
+            city="杭州",
+            district="西湖区",
+            street="文三路 9 号",
+            postcode="310012",
+            company_name="西湖茶社",
+            industry="餐饮",
+        ),
+        30,
+    )
+    sparse = CustomerFactory(name="王丽娟", province="上海市", city="上海", company_name="茶社")
+    tie = CustomerFactory(name="王丽娟", province="浙江省", city="杭州", company_name="西湖茶社")
+    customers = [full, sparse, tie]
+    sources = merging.default_sources(full, customers)
+    # The address with a street and postcode beats newer ones without; so does the company
+    # with its industry.
+    assert sources["country"] == full
+    assert sources["company_name"] == full
+    # Equally complete: the most recently updated, as before.
+    assert merging.default_sources(sparse, [sparse, _aged(tie, 10)])["country"] == sparse
+    merging.merge_customers(actor=service_user, survivor=sparse, others=[full, tie])
+    sparse.refresh_from_db()
+    assert (sparse.street, sparse.postcode, sparse.city, sparse.industry) == (
+        "文三路 9 号",
+        "310012",
+        "杭州",
+        "餐饮",
+    )

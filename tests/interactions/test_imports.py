@@ -301,3 +301,44 @@ def test_order_and_interaction_imports_leave_the_tables_they_wrote_analysed(
     assert job.status == JobStatus.DONE
     assert job.rows_created
     assert unanalysed(*module.TABLES_WRITTEN) == []
+
+
+def test_an_order_finds_its_customer_by_any_phone_the_shop_export_carries(admin_user_role):
+    # Shopify admin → Orders → Export: the buyer's Phone is often empty, the number is on the
+    # billing or shipping address. (Shopify's own columns, in its order; the rest left out.)
+    headers = [
+        "Name",
+        "Email",
+        "Financial Status",
+        "Paid at",
+        "Currency",
+        "Created at",
+        "Lineitem quantity",
+        "Lineitem name",
+        "Lineitem price",
+        "Lineitem sku",
+        "Billing Name",
+        "Billing Phone",
+        "Shipping Name",
+        "Shipping Phone",
+        "Phone",
+    ]
+    line = ["paid", "2024-05-01 10:30:00 +0800", "CNY", "2024-05-01 10:30:00 +0800", "1"]
+    line += ["龙井 250g", "88.00", "TEA-1"]
+    wang = CustomerFactory(name="王丽娟", phone="13800138000")
+    zhao = CustomerFactory(name="赵敏", phone="13700137000")
+    rows = [
+        headers,
+        ["#1001", "", *line, "王丽娟", "+86 138 0013 8000", "王丽娟", "", ""],
+        # The billing number is unknown here: the shipping one finds the customer.
+        ["#1002", "", *line, "赵敏", "13911112222", "赵敏", "137-0013-7000", ""],
+        # An unreadable buyer Phone does not hide the billing one.
+        ["#1003", "", *line, "王丽娟", "13800138000", "王丽娟", "", "n/a"],
+    ]
+    job = _import(admin_user_role, "transactions", rows, source_name="shopify")
+    assert job.rows_failed == 0
+    assert dict(Transaction.objects.values_list("external_ref", "customer")) == {
+        "1001": wang.pk,
+        "1002": zhao.pk,
+        "1003": wang.pk,
+    }

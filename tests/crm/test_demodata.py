@@ -1,0 +1,45 @@
+"""The demo and bench generator (crm/demodata.py): what its data means must hold, since the
+demo's duplicates and bench/dedup.py's precision are read from it."""
+
+import datetime
+from collections import defaultdict
+
+from django.utils import timezone
+
+from crm import demodata
+
+
+def _scenario() -> demodata.Scenario:
+    catalog = tuple(
+        demodata.catalog_item(number, row)
+        for number, row in enumerate(demodata.products(), start=1)
+    )
+    return demodata.Scenario(
+        seed=3,
+        now=timezone.localtime(timezone.make_aware(datetime.datetime(2026, 6, 1, 12))),
+        catalog=catalog,
+        mean_purchases=0.5,
+        mean_interactions=0.5,
+    )
+
+
+def test_only_registrations_of_one_person_share_an_email_address(settings):
+    scenario = _scenario()
+    person_of: dict[int, int] = {}
+    email_of: dict[int, str] = {}
+    by_email: dict[str, set[int]] = defaultdict(set)
+    for customer in demodata.customers(scenario, 6000):
+        plan, email = customer.plan, customer.row.email
+        # A re-registration is the person it re-registers (chains end at the first record).
+        person_of[plan.index] = (
+            person_of[plan.duplicate_of] if plan.duplicate_of >= 0 else plan.index
+        )
+        email_of[plan.index] = email
+        if email and customer.row.kind == "person":
+            by_email[email].add(person_of[plan.index])
+    assert {email: people for email, people in by_email.items() if len(people) > 1} == {}
+    # Deliberate re-registrations still share the address they are meant to share.
+    assert any(
+        email and email == email_of[person_of[index]] and person_of[index] != index
+        for index, email in email_of.items()
+    )
