@@ -71,7 +71,7 @@ def quality_case(people: int, seed: int) -> dict:
 
     features, _, labels = _labelled_features(people, seed)
     began = time.perf_counter()
-    model, trained = linkage.train(features, min_customers=settings.DEDUP_TRAINING_MIN)
+    model, trained = linkage.train(features, min_pairs=settings.DEDUP_EM_MIN_PAIRS)
     found = {
         (pair.left, pair.right)
         for pair in linkage.predict(features, model, min_probability=settings.DEDUP_MIN_PROBABILITY)
@@ -90,11 +90,13 @@ def exact_keys_case(people: int, seed: int) -> dict:
     import itertools
 
     from bench.dedup_set import quality, true_pairs
+    from customers.dedup import linkage
 
     _, rows, labels = _labelled_features(people, seed)
     began = time.perf_counter()
     found: set[tuple[int, int]] = set()
-    for column in (5, 6, 8):  # phone, email, id_index in FEATURE_COLUMNS
+    names = [name for name, _ in linkage.FEATURE_COLUMNS]
+    for column in (names.index(key) for key in ("phone", "email", "id_index")):
         by_key: dict[str, list[int]] = {}
         for row in rows:
             if row[column]:
