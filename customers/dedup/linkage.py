@@ -446,14 +446,21 @@ def _linker(features: Features, model: dict[str, Any]):
 
 
 def name_frequencies(features: Features) -> list[list[Any]]:
-    """[name, share of named customers] for the most common names that occur more than once."""
+    """[name, share of named customers] for the most common names.
+
+    Only names more frequent than a pair of records of one person (count 3 and up), so that a
+    name shared by one duplicate pair keeps the level's average weight; and only with enough
+    customers for the level's u to be sampled from the same data (a frequency is weighed
+    against it), none below."""
+    if features.count < MIN_CUSTOMERS_TO_ESTIMATE:
+        return []
     return [
         list(row)
         for row in features.connection.execute(
             f"""
             SELECT name, count(*) / (SELECT count(name) FROM {Features.TABLE}) AS tf_name
             FROM {Features.TABLE} WHERE name IS NOT NULL
-            GROUP BY name HAVING count(*) > 1
+            GROUP BY name HAVING count(*) > 2
             ORDER BY count(*) DESC, name LIMIT {MAX_NAME_FREQUENCIES}
             """  # noqa: S608 (constants only)
         ).fetchall()
