@@ -353,9 +353,9 @@ class _LatinGenerator:
             changes = [change for change in changes if change not in ("given", "family")]
         for change in changes:
             if change == "given":
-                values["given_name"] = _typo(rng, person.given)
+                values["given_name"] = _typo(rng, values["given_name"])
             elif change == "family":
-                values["family_name"] = _typo(rng, person.family)
+                values["family_name"] = _typo(rng, values["family_name"])
             elif change == "swapped":
                 values["given_name"], values["family_name"] = (
                     values["family_name"],
