@@ -86,3 +86,15 @@ def test_quality_on_febrl2_records_imported_through_the_product(tmp_path, admin_
     assert measured["recall"] >= 0.9, measured
     # The scan adds what exact keys at import could not see.
     assert measured["recall"] > quality(by_import, truth)["recall"], measured
+
+
+def test_every_comparison_level_has_a_reason_a_reviewer_can_read():
+    from customers.dedup.reasons import REASONS
+
+    labels = {
+        level["label_for_charts"]
+        for comparison in linkage.COMPARISONS
+        for level in comparison["comparison_levels"]
+        if not level.get("is_null_level")
+    }
+    assert labels <= set(REASONS), labels - set(REASONS)
