@@ -215,4 +215,8 @@ _PAIRED_BLOCKS = (
     ("name_key", "city"),
     ("name_key", "company_name"),
     ("birth_date", "city"),
+    ("family_name", "birth_date"),
+    ("given_name", "birth_date"),
+    ("family_name", "postcode"),
+    ("birth_date", "postcode"),
 )

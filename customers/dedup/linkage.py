@@ -207,7 +207,8 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
             {
                 "sql_condition": '("phone_l" IS NULL OR "phone_r" IS NULL) '
                 'AND ("email_l" IS NULL OR "email_r" IS NULL) '
-                'AND ("city_l" IS NULL OR "city_r" IS NULL)',
+                'AND ("city_l" IS NULL OR "city_r" IS NULL) '
+                'AND ("postcode_l" IS NULL OR "postcode_r" IS NULL)',
                 "label_for_charts": "null",
                 "is_null_level": True,
             },

@@ -9,12 +9,16 @@ import datetime
 import math
 
 import pytest
+from django.utils import timezone
 
 from bench.dedup_set import quality
 from bench.febrl import febrl2, found_links, import_and_scan, write_csv
+from crm.models import JobStatus
 from customers.dedup import linkage
 from customers.dedup.features import SOURCE_FIELDS, feature_row
-from customers.models import DuplicateScan
+from customers.dedup.scan import run_scan
+from customers.models import Customer, DuplicateCandidate, DuplicateScan, ScanMode
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,33 @@ def test_every_comparison_level_has_a_reason_a_reviewer_can_read():
         if not level.get("is_null_level")
     }
     assert labels <= set(REASONS), labels - set(REASONS)
+
+
+def test_an_incremental_run_finds_a_typo_in_a_latin_name_through_the_family_name():
+    """Another given name spelling changes the name's sound key: the family name with the
+    birth date (or the postcode) still brings the two together in an incremental run."""
+    known = {
+        "family_name": "Bruhn",
+        "birth_date": datetime.date(1930, 2, 13),
+        "street": "44 Forbes Street",
+        "postcode": "4510",
+        "country": "AU",
+    }
+    first = CustomerFactory(name="Sarah Bruhn", given_name="Sarah", city="Kellerberrin", **known)
+    for number in range(20):
+        CustomerFactory(name=f"Other Person{number}", country="AU", postcode=f"{6000 + number}")
+    run_scan(
+        DuplicateScan.objects.create(
+            mode=ScanMode.FULL, min_probability=0.8, status=JobStatus.QUEUED
+        )
+    )
+    Customer.objects.update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    second = CustomerFactory(name="Sara Bruhn", given_name="Sara", **known)
+    run_scan(
+        DuplicateScan.objects.create(
+            mode=ScanMode.INCREMENTAL, min_probability=0.8, status=JobStatus.QUEUED
+        )
+    )
+    [candidate] = DuplicateCandidate.objects.all()
+    assert (candidate.customer_a_id, candidate.customer_b_id) == (first.pk, second.pk)
+    assert {"same_birth_date", "same_house_in_street"} <= {code for code, _ in candidate.reasons}
