@@ -38,40 +38,42 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _labelled_features(people: int, seed: int):
-    from bench.dedup_set import labelled_people
+def _labelled_features(people: int, seed: int, latin: bool):
+    from bench.dedup_set import labelled_latin_people, labelled_people
     from customers.dedup import linkage
-    from customers.dedup.features import feature_row
+    from customers.dedup.features import SOURCE_FIELDS, feature_row
     from customers.services import ID_NUMBER_CONTEXT, normalise_profile
     from privacy import crypto
 
+    generate = labelled_latin_people if latin else labelled_people
     features, rows, labels = linkage.Features(), [], {}
-    for customer_id, record in enumerate(labelled_people(people, seed=seed), start=1):
+    for customer_id, record in enumerate(generate(people, seed=seed), start=1):
         values = dict(record.values)
         id_number = values.pop("id_number", "")
-        values.pop("id_document_kind", None)
+        kind = values.pop("id_document_kind", "")
         clean = normalise_profile(values)
         clean.update(
             id=customer_id,
+            id_document_kind=kind,
             id_number_blind_index=(
                 crypto.blind_index(id_number, context=ID_NUMBER_CONTEXT) if id_number else ""
             ),
         )
-        rows.append(feature_row(clean))
+        rows.append(feature_row({**dict.fromkeys(SOURCE_FIELDS, ""), "birth_date": None, **clean}))
         labels[customer_id] = record.entity
     features.add(rows)
     return features, rows, labels
 
 
-def quality_case(people: int, seed: int) -> dict:
+def quality_case(people: int, seed: int, latin: bool) -> dict:
     from django.conf import settings
 
     from bench.dedup_set import quality, true_pairs
     from customers.dedup import linkage
 
-    features, _, labels = _labelled_features(people, seed)
+    features, _, labels = _labelled_features(people, seed, latin)
     began = time.perf_counter()
-    model, trained = linkage.train(features, min_customers=settings.DEDUP_TRAINING_MIN)
+    model, trained = linkage.train(features, min_pairs=settings.DEDUP_EM_MIN_PAIRS)
     found = {
         (pair.left, pair.right)
         for pair in linkage.predict(features, model, min_probability=settings.DEDUP_MIN_PROBABILITY)
@@ -85,16 +87,18 @@ def quality_case(people: int, seed: int) -> dict:
     }
 
 
-def exact_keys_case(people: int, seed: int) -> dict:
+def exact_keys_case(people: int, seed: int, latin: bool) -> dict:
     """The baseline: pairs sharing a normalised phone, email or identity number."""
     import itertools
 
     from bench.dedup_set import quality, true_pairs
+    from customers.dedup import linkage
 
-    _, rows, labels = _labelled_features(people, seed)
+    _, rows, labels = _labelled_features(people, seed, latin)
     began = time.perf_counter()
     found: set[tuple[int, int]] = set()
-    for column in (5, 6, 8):  # phone, email, id_index in FEATURE_COLUMNS
+    names = [name for name, _ in linkage.FEATURE_COLUMNS]
+    for column in (names.index(key) for key in ("phone", "email", "id_index")):
         by_key: dict[str, list[int]] = {}
         for row in rows:
             if row[column]:
@@ -235,9 +239,71 @@ def sql_keys_case() -> dict:
     }
 
 
+def febrl_case() -> dict:
+    """FEBRL2 written as an export, imported with import_customers and scanned with
+    find_duplicates into an empty database; the import's own key matching is the baseline."""
+    import tempfile
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from bench.dedup_set import quality
+    from bench.febrl import febrl2, found_links, import_and_scan, write_csv
+
+    frame, truth = febrl2()
+    username = "febrl-bench"
+    get_user_model().objects.create_superuser(username, "febrl-bench@example.com", None)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "febrl2.csv"
+        write_csv(frame, path)
+        began = time.perf_counter()
+        summary = import_and_scan(path, username=username)
+        seconds = time.perf_counter() - began
+    by_import, found = found_links(min_probability=settings.DEDUP_MIN_PROBABILITY)
+    return {
+        "records": len(frame),
+        "customers": summary["scan"]["customers_compared"],
+        "failed_rows": summary["import"]["failed"],
+        "scan_seconds": summary["scan"]["seconds"],
+        "seconds": round(seconds, 1),
+        "baseline": quality(by_import, truth),
+        "product": quality(found, truth),
+    }
+
+
+def _in_scratch_database(run):
+    """Run `run()` with DATABASE_URL pointing to a new, migrated, empty database beside the
+    bench one (FEBRL's customers must be the only ones), dropped afterwards."""
+    import subprocess
+
+    import psycopg
+
+    bench_url = os.environ["DATABASE_URL"]
+    url = f"{bench_url}_febrl"
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = url
+    try:
+        root = Path(__file__).resolve().parent.parent
+        subprocess.run(
+            [sys.executable, str(root / "manage.py"), "migrate", "--no-input", "-v", "0"],
+            check=True,
+            cwd=root,
+        )
+        return run()
+    finally:
+        os.environ["DATABASE_URL"] = bench_url
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 CASES = {
-    "quality": lambda args: quality_case(args.people, args.seed),
-    "exact_keys": lambda args: exact_keys_case(args.people, args.seed),
+    "quality": lambda args: quality_case(args.people, args.seed, args.latin),
+    "exact_keys": lambda args: exact_keys_case(args.people, args.seed, args.latin),
+    "febrl": lambda args: febrl_case(),
     "full_scan": lambda args: full_scan_case(),
     "incremental": lambda args: incremental_case(),
     "sql_keys": lambda args: sql_keys_case(),
@@ -249,6 +315,8 @@ def main() -> None:
     parser.add_argument("--case", choices=sorted(CASES))
     parser.add_argument("--people", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--latin-people", type=int, default=5_000)
+    parser.add_argument("--latin", action="store_true", help="(a case) the Latin labelled set")
     parser.add_argument("--skip-scale", action="store_true", help="quality only")
     args = parser.parse_args()
     if args.case:
@@ -258,23 +326,43 @@ def main() -> None:
         print(json.dumps(CASES[args.case](args)))
         return
     script = str(Path(__file__).resolve())
-    common = ["--people", str(args.people), "--seed", str(args.seed)]
-    print(f"Duplicate detection: quality on a labelled set of {args.people:,} people")
-    print(
-        f"{'method':<34}{'records':>9}{'pairs':>9}{'true':>9}{'precision':>11}{'recall':>9}{'F1':>8}{'s':>7}"
+    header = (
+        f"{'method':<34}{'records':>9}{'pairs':>9}{'true':>9}{'precision':>11}{'recall':>9}"
+        f"{'F1':>8}{'s':>7}"
     )
-    for case, label in (
-        ("exact_keys", "baseline: exact phone/email/ID"),
-        ("quality", "product: Splink model (EM)"),
-    ):
-        r = measure_in_own_process(script, case, *common)
+
+    def line(label: str, r: dict, records: int, seconds: float) -> None:
         print(
-            f"{label:<34}{r['records']:>9,}{r['pairs_found']:>9,}{r['true_pairs']:>9,}"
-            f"{r['precision']:>11.4f}{r['recall']:>9.4f}{r['f1']:>8.4f}{r['seconds']:>7.1f}"
+            f"{label:<34}{records:>9,}{r['pairs_found']:>9,}{r['true_pairs']:>9,}"
+            f"{r['precision']:>11.4f}{r['recall']:>9.4f}{r['f1']:>8.4f}{seconds:>7.1f}"
         )
+
+    febrl = _in_scratch_database(lambda: measure_in_own_process(script, "febrl"))
+    print(
+        "Duplicate detection: FEBRL2 imported with import_customers, scanned with find_duplicates"
+        f" ({febrl['customers']:,} customers after the import; {febrl['failed_rows']} rows"
+        " refused by the import)"
+    )
+    print(header)
+    line("baseline: exact keys at import", febrl["baseline"], febrl["records"], 0)
+    line("product: import + scan", febrl["product"], febrl["records"], febrl["seconds"])
+    print()
+    for title, people, flags in (
+        ("Latin-alphabet, no phones or emails,", args.latin_people, ["--latin"]),
+        ("Chinese and mixed,", args.people, []),
+    ):
+        common = ["--people", str(people), "--seed", str(args.seed), *flags]
+        print(f"Duplicate detection: quality on a labelled set, {title} {people:,} people")
+        print(header)
+        for case, label in (
+            ("exact_keys", "baseline: exact phone/email/ID"),
+            ("quality", "product: Splink model"),
+        ):
+            r = measure_in_own_process(script, case, *common)
+            line(label, r, r["records"], r["seconds"])
+        print()
     if args.skip_scale:
         return
-    print()
     print("Duplicate detection at scale, on the customers in the database")
     print(f"{'case':<44}{'customers':>11}{'pairs':>9}{'seconds':>9}{'peak MB':>9}")
     baseline = measure_in_own_process(script, "sql_keys")

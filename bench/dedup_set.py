@@ -7,6 +7,10 @@ after a move, another email. Hard cases that are *not* duplicates are mixed in o
 family members sharing a phone, an address and a family name, and different people with the
 same common name. Values are raw, as a form or an import would receive them.
 
+`labelled_latin_people` does the same for Latin-alphabet records without phones or emails
+(typos in either part of the name, swapped parts, house numbers, postcodes, birth-date slips,
+national numbers without a check character; family members at one address, namesakes).
+
 Used by tests (small sets) and by bench/dedup.py (large ones); deterministic for a seed.
 """
 
@@ -266,6 +270,183 @@ def labelled_people(people: int, *, seed: int = 1) -> Iterator[LabelledRecord]:
         if rng.random() < 0.1:
             member = generator.family_member(person)
             window.append(LabelledRecord(next(entity), generator.record(member)))
+        if len(window) >= 1_000:
+            rng.shuffle(window)
+            yield from window
+            window = []
+    rng.shuffle(window)
+    yield from window
+
+
+# --- Latin-alphabet records without phone or email ------------------------------------------
+
+_LATIN_LOCALES = ("en_GB", "en_US", "en_AU", "de_DE", "fr_FR", "nl_NL")
+_COUNTRIES = {"en_GB": "GB", "en_US": "US", "en_AU": "AU", "de_DE": "DE", "fr_FR": "FR",
+              "nl_NL": "NL"}  # fmt: skip
+
+
+@dataclass
+class _LatinPerson:
+    given: str
+    family: str
+    birth_date: datetime.date
+    locale: str
+    house: str
+    street: str
+    postcode: str
+    city: str
+    id_number: str
+
+
+class _LatinGenerator:
+    """People of several Western countries as a shop without phones or emails knows them:
+    name in parts, street address with a house number, postcode, town, birth date, and for
+    some a national number without a check character."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.fakers = {locale: Faker(locale) for locale in _LATIN_LOCALES}
+        for offset, faker in enumerate(self.fakers.values()):
+            faker.seed_instance(seed + offset)
+
+    def person(self, locale: str | None = None) -> _LatinPerson:
+        rng = self.rng
+        locale = locale or rng.choice(_LATIN_LOCALES)
+        faker = self.fakers[locale]
+        return _LatinPerson(
+            given=faker.first_name(),
+            family=faker.last_name(),
+            birth_date=datetime.date(1930, 1, 1) + datetime.timedelta(days=rng.randrange(27_000)),
+            locale=locale,
+            house=str(rng.randint(1, 250)),
+            street=faker.street_name(),
+            postcode=f"{rng.randrange(1000, 99999):05d}",
+            city=faker.city(),
+            id_number=f"{rng.randrange(10**8, 10**9)}" if rng.random() < 0.5 else "",
+        )
+
+    def record(self, person: _LatinPerson) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "given_name": person.given,
+            "family_name": person.family,
+            "name": f"{person.given} {person.family}",
+            "birth_date": person.birth_date.isoformat(),
+            "street": f"{person.house} {person.street}",
+            "postcode": person.postcode,
+            "city": person.city,
+            "country": _COUNTRIES[person.locale],
+        }
+        if person.id_number:
+            values.update(id_document_kind="other", id_number=person.id_number)
+        return values
+
+    def variant(self, person: _LatinPerson) -> dict[str, Any]:
+        """Another record of the same person: one to three slips or changes."""
+        rng = self.rng
+        values = self.record(person)
+        changes = rng.sample(
+            ["given", "family", "swapped", "birth", "house", "street", "postcode", "missing",
+             "moved", "id"],
+            rng.randint(1, 3),
+        )  # fmt: skip
+        if "moved" in changes:
+            changes = [change for change in changes if change not in ("given", "family")]
+        for change in changes:
+            if change == "given":
+                values["given_name"] = _typo(rng, values["given_name"])
+            elif change == "family":
+                values["family_name"] = _typo(rng, values["family_name"])
+            elif change == "swapped":
+                values["given_name"], values["family_name"] = (
+                    values["family_name"],
+                    values["given_name"],
+                )
+            elif change == "birth":
+                values["birth_date"] = _birth_slip(rng, person.birth_date).isoformat()
+            elif change == "house":
+                values["street"] = f"{int(person.house) + rng.choice((1, 10, -1))} {person.street}"
+            elif change == "street":
+                values["street"] = f"{person.house} {_typo(rng, person.street)}"
+            elif change == "postcode":
+                i = rng.randrange(len(person.postcode))
+                values["postcode"] = (
+                    person.postcode[:i] + str(rng.randrange(10)) + (person.postcode[i + 1 :])
+                )
+            elif change == "missing":
+                values[rng.choice(["birth_date", "street", "postcode"])] = ""
+            elif change == "moved":
+                other = self.person(person.locale)
+                values.update(
+                    street=f"{other.house} {other.street}",
+                    postcode=other.postcode,
+                    city=other.city,
+                )
+            elif change == "id" and values.get("id_number"):
+                if rng.random() < 0.5:
+                    values["id_number"] = _typo(rng, person.id_number)
+                else:
+                    values.pop("id_number"), values.pop("id_document_kind")
+        values["name"] = f"{values['given_name']} {values['family_name']}"
+        return values
+
+    def family_member(self, person: _LatinPerson) -> _LatinPerson:
+        """Someone else at the same address with the same family name: a spouse or a child."""
+        other = self.person(person.locale)
+        return _LatinPerson(
+            given=other.given,
+            family=person.family,
+            birth_date=other.birth_date,
+            locale=person.locale,
+            house=person.house,
+            street=person.street,
+            postcode=person.postcode,
+            city=person.city,
+            id_number=other.id_number,
+        )
+
+    def namesake(self, person: _LatinPerson) -> _LatinPerson:
+        """Another person of the same name in the same town."""
+        other = self.person(person.locale)
+        other.given, other.family, other.city = person.given, person.family, person.city
+        return other
+
+
+def _birth_slip(rng: random.Random, date: datetime.date) -> datetime.date:
+    """The birth date with a typing slip: day and month swapped, or one digit off."""
+    if date.day <= 12 and date.day != date.month and rng.random() < 0.5:
+        return date.replace(month=date.day, day=date.month)
+    for _ in range(10):
+        text = date.strftime("%Y%m%d")
+        i = rng.choice((3, 6, 7))
+        try:
+            return datetime.datetime.strptime(
+                text[:i] + str(rng.randrange(10)) + text[i + 1 :], "%Y%m%d"
+            ).date()
+        except ValueError:
+            continue
+    return date
+
+
+def labelled_latin_people(people: int, *, seed: int = 1) -> Iterator[LabelledRecord]:
+    """Like `labelled_people`, for Latin-alphabet records without phones or emails; hard
+    negatives: family members at one address (10%) and namesakes in one town (5%)."""
+    generator = _LatinGenerator(seed)
+    rng = generator.rng
+    counts, weights = zip(*_RECORDS_PER_PERSON, strict=True)
+    entity = itertools.count()
+    window: list[LabelledRecord] = []
+    for _ in range(people):
+        person = generator.person()
+        label = next(entity)
+        window.append(LabelledRecord(label, generator.record(person)))
+        for _ in range(rng.choices(counts, weights)[0] - 1):
+            window.append(LabelledRecord(label, generator.variant(person)))
+        if rng.random() < 0.1:
+            member = generator.family_member(person)
+            window.append(LabelledRecord(next(entity), generator.record(member)))
+        if rng.random() < 0.05:
+            namesake = generator.namesake(person)
+            window.append(LabelledRecord(next(entity), generator.record(namesake)))
         if len(window) >= 1_000:
             rng.shuffle(window)
             yield from window

@@ -315,12 +315,13 @@ EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
 # never resumed, are given up (and their files deleted) after this many days.
 IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=7)
 # Duplicate detection (customers/dedup): pairs at or above DEDUP_MIN_PROBABILITY go to the
-# review queue; the form warns from DEDUP_DOOR_PROBABILITY; with at least DEDUP_TRAINING_MIN
-# active customers the model is estimated from them (EM), below that priors are used.
+# review queue; the form warns from DEDUP_DOOR_PROBABILITY; from 200 active customers the match
+# rate and u come from the data, and each EM session whose block holds DEDUP_EM_MIN_PAIRS pairs
+# estimates m (customers/dedup/linkage.py); whatever cannot be estimated keeps its prior.
 # DEDUP_AUTO_MERGE_PROBABILITY (unset: off) merges groups whose every pair reaches it.
 DEDUP_MIN_PROBABILITY = env.float("DEDUP_MIN_PROBABILITY", default=0.8)
 DEDUP_DOOR_PROBABILITY = env.float("DEDUP_DOOR_PROBABILITY", default=0.5)
-DEDUP_TRAINING_MIN = env.int("DEDUP_TRAINING_MIN", default=5000)
+DEDUP_EM_MIN_PAIRS = env.int("DEDUP_EM_MIN_PAIRS", default=1000)
 DEDUP_AUTO_MERGE_PROBABILITY = env.float("DEDUP_AUTO_MERGE_PROBABILITY", default=None)
 DEDUP_MEMORY_LIMIT = env.str("DEDUP_MEMORY_LIMIT", default="2GB")
 DEDUP_NIGHTLY_HOUR = env.int("DEDUP_NIGHTLY_HOUR", default=2)

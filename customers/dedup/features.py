@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from customers.dedup.linkage import Features
 from customers.models import Customer, ExternalId
-from customers.normalize import name_sound
+from customers.normalize import IdDocumentKind, name_sound
 
 # Customer fields a feature row is made of.
 SOURCE_FIELDS = (
@@ -25,10 +25,13 @@ SOURCE_FIELDS = (
     "name",
     "name_pinyin",
     "name_key",
+    "family_name",
+    "given_name",
     "birth_date",
     "phone",
     "email",
     "id_number_blind_index",
+    "id_document_kind",
     "street",
     "postcode",
     "city",
@@ -40,6 +43,9 @@ _COMPANY_FORMS = re.compile(
     r"|\bcorp(oration)?\b|\blimited\b|\bcompany\b)",
 )
 _CITY_SUFFIX = re.compile(r"(市|地区|自治州)$")
+# The house number: the first run of digits ("44 Forbes Street", "建国路88号"), with a letter
+# suffix ("12a").
+_HOUSE_NUMBER = re.compile(r"\d+[a-z]?\b|\d+")
 CHUNK = 20_000
 # Mailboxes of a role rather than a person (info@, sales@...): they do not tell who is who.
 ROLE_MAILBOXES = frozenset(
@@ -62,6 +68,16 @@ def _company(text: str) -> str | None:
 
 def _city(text: str) -> str | None:
     return _plain(_CITY_SUFFIX.sub("", text.strip()))
+
+
+def _street_parts(text: str) -> tuple[str | None, str | None]:
+    """The house number and the rest of the street (the street's name), each comparable on its
+    own: a mistyped number or a misspelt street name is still the same address."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    number = _HOUSE_NUMBER.search(folded)
+    if number is None:
+        return None, _plain(folded)
+    return number.group(), _plain(folded[: number.start()] + " " + folded[number.end() :])
 
 
 def _name_only(user: str, name_key: str) -> bool:
@@ -88,17 +104,23 @@ def feature_row(
     elif _name_only(user, key):
         user = ""  # zhang.wei@ at another provider says no more than the name does
     birth_date = values["birth_date"]
+    street_number, street_name = _street_parts(values["street"] or "")
     return (
         values["id"],
         _plain(name),
         pinyin or None,
         key or None,
+        _plain(values.get("family_name") or ""),
+        _plain(values.get("given_name") or ""),
         birth_date.isoformat() if birth_date else None,
         values["phone"] or None,
         email or None,
         user or None,
         values["id_number_blind_index"] or None,
+        values.get("id_document_kind") == IdDocumentKind.CN_RESIDENT,
         _plain(values["street"] or ""),
+        street_number,
+        street_name,
         values["postcode"] or None,
         _city(values["city"] or ""),
         _company(values["company_name"] or ""),
@@ -193,4 +215,8 @@ _PAIRED_BLOCKS = (
     ("name_key", "city"),
     ("name_key", "company_name"),
     ("birth_date", "city"),
+    ("family_name", "birth_date"),
+    ("given_name", "birth_date"),
+    ("family_name", "postcode"),
+    ("birth_date", "postcode"),
 )

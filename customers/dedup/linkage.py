@@ -28,12 +28,17 @@ FEATURE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("name", pa.string()),
     ("name_pinyin", pa.string()),
     ("name_key", pa.string()),
+    ("family_name", pa.string()),
+    ("given_name", pa.string()),
     ("birth_date", pa.string()),
     ("phone", pa.string()),
     ("email", pa.string()),
     ("email_user", pa.string()),
     ("id_index", pa.string()),
+    ("id_checksummed", pa.bool_()),
     ("street", pa.string()),
+    ("street_number", pa.string()),
+    ("street_name", pa.string()),
     ("postcode", pa.string()),
     ("city", pa.string()),
     ("company", pa.string()),
@@ -64,6 +69,9 @@ def _else(code: str, m: float, u: float) -> dict[str, Any]:
 _SAME_ADDRESS = '"street_l" = "street_r" AND "city_l" = "city_r"'
 _SAME_PHONE = '"phone_l" = "phone_r"'
 _SAME_EMAIL = '"email_l" = "email_r"'
+_SAME_PLACE = '"postcode_l" = "postcode_r" OR "city_l" = "city_r"'
+_SAME_NUMBER = '"street_number_l" = "street_number_r"'
+_SIMILAR_STREET = 'jaro_winkler_similarity("street_name_l", "street_name_r") >= 0.9'
 _SYLLABLES = "list_sort(string_split(\"name_pinyin_{side}\", ' '))"
 
 # Levels run top to bottom; a pair takes the first that holds. The m and u probabilities are
@@ -74,7 +82,15 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
         "output_column_name": "name",
         "comparison_levels": [
             _null("name_pinyin"),
-            _level("same_name", '"name_l" = "name_r"', 0.70, 0.0005),
+            # Common names count less: the weight follows how often this very name occurs
+            # (`name_frequencies`), not the average name's. Half of it: the counts include
+            # each person's own duplicates, and the whole adjustment cost true pairs of common
+            # Chinese names on the labelled set (bench/README.md).
+            dict(
+                _level("same_name", '"name_l" = "name_r"', 0.70, 0.0005),
+                tf_adjustment_column="name",
+                tf_adjustment_weight=0.5,
+            ),
             _level("same_name_sound", '"name_pinyin_l" = "name_pinyin_r"', 0.10, 0.0004),
             # The sound key is sorted letters: 李娜 (li na) and 李安 (li an) share it. Word order
             # counts as swapped only when the syllables are the same, or written together on
@@ -105,6 +121,28 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
                 0.05,
                 0.002,
             ),
+            # Latin names written in parts: a typo in one part while the other agrees.
+            _level(
+                "given_name_typo",
+                '"family_name_l" = "family_name_r" '
+                'AND jaro_winkler_similarity("given_name_l", "given_name_r") >= 0.85',
+                0.04,
+                0.0003,
+            ),
+            _level(
+                "family_name_typo",
+                '"given_name_l" = "given_name_r" '
+                'AND (jaro_winkler_similarity("family_name_l", "family_name_r") >= 0.88 '
+                'OR damerau_levenshtein("family_name_l", "family_name_r") <= 2)',
+                0.04,
+                0.0003,
+            ),
+            _level(
+                "given_and_family_name_swapped",
+                '"given_name_l" = "family_name_r" AND "family_name_l" = "given_name_r"',
+                0.01,
+                0.00001,
+            ),
             _else("different_name", 0.01, 0.9963),
         ],
     },
@@ -119,7 +157,21 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
                 0.06,
                 0.002,
             ),
-            _else("different_birth_date", 0.02, 0.99795),
+            _level(
+                "birth_day_and_month_swapped",
+                'substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) '
+                'AND substr("birth_date_l", 6, 2) = substr("birth_date_r", 9, 2) '
+                'AND substr("birth_date_l", 9, 2) = substr("birth_date_r", 6, 2)',
+                0.01,
+                0.00005,
+            ),
+            _level(
+                "same_birth_year",
+                'substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4)',
+                0.02,
+                0.015,
+            ),
+            _else("different_birth_date", 0.02, 0.98),
         ],
     },
     {
@@ -132,7 +184,18 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
                 _level("same_id_number", '"id_index_l" = "id_index_r"', 0.999, 0.000001),
                 fix_m_probability=True,
             ),
-            dict(_else("different_id_number", 0.001, 0.999999), fix_m_probability=True),
+            dict(
+                _level(
+                    "different_id_number",
+                    '"id_checksummed_l" AND "id_checksummed_r"',
+                    0.001,
+                    0.999999,
+                ),
+                fix_m_probability=True,
+            ),
+            # Numbers without a check character (social security, membership, passport
+            # numbers) are mistyped now and then: differing, they weigh less.
+            _else("different_unchecked_id_number", 0.15, 0.999999),
         ],
     },
     {
@@ -144,7 +207,8 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
             {
                 "sql_condition": '("phone_l" IS NULL OR "phone_r" IS NULL) '
                 'AND ("email_l" IS NULL OR "email_r" IS NULL) '
-                'AND ("city_l" IS NULL OR "city_r" IS NULL)',
+                'AND ("city_l" IS NULL OR "city_r" IS NULL) '
+                'AND ("postcode_l" IS NULL OR "postcode_r" IS NULL)',
                 "label_for_charts": "null",
                 "is_null_level": True,
             },
@@ -161,7 +225,28 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
                 0.02,
                 0.0005,
             ),
+            # House number and street name, each allowed one slip while the other holds and
+            # the postcode or town agrees.
+            _level(
+                "same_house_in_street",
+                f"({_SAME_PLACE}) AND {_SAME_NUMBER} AND {_SIMILAR_STREET}",
+                0.03,
+                0.0001,
+            ),
+            _level(
+                "same_street_and_postcode",
+                f'"postcode_l" = "postcode_r" AND ({_SAME_NUMBER} OR {_SIMILAR_STREET})',
+                0.02,
+                0.0003,
+            ),
             _level("same_postcode", '"postcode_l" = "postcode_r"', 0.01, 0.002),
+            _level(
+                "postcode_one_digit_off",
+                'damerau_levenshtein("postcode_l", "postcode_r") <= 1 '
+                f"AND ({_SAME_NUMBER} OR {_SIMILAR_STREET})",
+                0.01,
+                0.0005,
+            ),
             _level("same_city", '"city_l" = "city_r"', 0.03, 0.05),
             # Nothing to compare but the place, which differs (a move, often).
             _level(
@@ -211,7 +296,8 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
 # Which pairs are compared at all. Exact keys catch every pair sharing a phone, email, ID
 # number or external id; the name's sound key (which ignores homophones, script and order)
 # with a birth date, city or company catches the rest; birth date with city catches names
-# mistyped beyond their sound.
+# mistyped beyond their sound; one part of a Latin name with the birth date or postcode catches
+# a typo in the other part.
 BLOCKING_RULES: tuple[dict[str, Any] | str, ...] = (
     'l."phone" = r."phone"',
     'l."email" = r."email"',
@@ -223,6 +309,10 @@ BLOCKING_RULES: tuple[dict[str, Any] | str, ...] = (
     'l."birth_date" = r."birth_date" AND l."city" = r."city"',
     'l."email_user" = r."email_user" AND l."name_key" = r."name_key"',
     'l."email_user" = r."email_user" AND l."birth_date" = r."birth_date"',
+    'l."family_name" = r."family_name" AND l."birth_date" = r."birth_date"',
+    'l."given_name" = r."given_name" AND l."birth_date" = r."birth_date"',
+    'l."family_name" = r."family_name" AND l."postcode" = r."postcode"',
+    'l."birth_date" = r."birth_date" AND l."postcode" = r."postcode"',
 )
 
 # Priors for how often two customers picked at random are the same person.
@@ -233,17 +323,26 @@ DETERMINISTIC_RULES = (
     'l."id_index" = r."id_index"',
     'l."phone" = r."phone" AND l."name_key" = r."name_key"',
     'l."email" = r."email" AND l."name_key" = r."name_key"',
+    'l."name" = r."name" AND l."birth_date" = r."birth_date"',
 )
 DETERMINISTIC_RECALL = 0.7
-# Below this many customers a handful of pairs would swing the estimated match rate wildly.
-MIN_CUSTOMERS_FOR_MATCH_RATE = 200
+# Below this many customers a handful of pairs would swing the estimated match rate and the
+# sampled u probabilities wildly; the priors stand.
+MIN_CUSTOMERS_TO_ESTIMATE = 200
 # EM sessions: each blocks on some fields and estimates the others; together they cover all.
+# A session runs only when its block holds enough pairs to learn from.
 EM_BLOCKS = (
     'l."phone" = r."phone"',
     'l."name_key" = r."name_key" AND l."birth_date" = r."birth_date"',
     'l."email" = r."email"',
+    'l."postcode" = r."postcode" AND l."street_number" = r."street_number"',
 )
 U_SAMPLE_PAIRS = 2_000_000
+# The names whose own frequency adjusts the weight of an exact name match: the most common
+# ones (a rarer name keeps the average weight). Stored with the model, so that incremental
+# runs, which see only a neighbourhood, weigh names as the full run did.
+NAME_FREQUENCIES = "name_frequencies"
+MAX_NAME_FREQUENCIES = 5_000
 
 
 def prior_model() -> dict[str, Any]:
@@ -258,6 +357,15 @@ def prior_model() -> dict[str, Any]:
         "retain_intermediate_calculation_columns": True,
         "additional_columns_to_retain": [],
     }
+
+
+def sound_probability(value: Any, fallback: float) -> float:
+    """`value` if it is a probability a log-odds model can use (strictly between 0 and 1),
+    else `fallback`. Estimates come out 0 when no pair fits a rule (no duplicates found by
+    the sure rules, no random pair in a rare level) and 1 when every pair does."""
+    if isinstance(value, int | float) and math.isfinite(value) and 0 < value < 1:
+        return float(value)
+    return fallback
 
 
 @dataclass(frozen=True)
@@ -320,38 +428,96 @@ def _linker(features: Features, model: dict[str, Any]):
 
     api = DuckDBAPI(connection=features.connection)
     table = api.register(Features.TABLE)
+    settings = {key: value for key, value in model.items() if key != NAME_FREQUENCIES}
     # Splink logs every SQL step at INFO; the worker's log only needs warnings.
-    return Linker(table, model, log_level=logging.WARNING)
+    linker = Linker(table, settings, log_level=logging.WARNING)
+    # Without a registered lookup Splink would count names in the table at hand, which for an
+    # incremental run is a neighbourhood of look-alikes.
+    frequencies = pa.table(
+        {
+            "name": pa.array([name for name, _ in model.get(NAME_FREQUENCIES) or ()], pa.string()),
+            "tf_name": pa.array([tf for _, tf in model.get(NAME_FREQUENCIES) or ()], pa.float64()),
+        }
+    )
+    features.connection.register("name_frequency_batch", frequencies)
+    features.connection.execute(
+        "CREATE OR REPLACE TABLE name_frequency AS SELECT * FROM name_frequency_batch"
+    ).fetchall()
+    features.connection.unregister("name_frequency_batch")
+    linker.table_management.register_term_frequency_lookup(api.register("name_frequency"), "name")
+    return linker
 
 
-def train(features: Features, *, min_customers: int, seed: int = 1) -> tuple[dict[str, Any], bool]:
-    """The model for these customers, and whether it was estimated from them.
+def name_frequencies(features: Features) -> list[list[Any]]:
+    """[name, share of named customers] for the most common names.
 
-    The match rate always comes from the data (pairs the sure rules find). With at least
-    `min_customers`, u comes from random pairs and m from expectation maximisation; below that
-    there is too little to learn from and the priors stand."""
-    linker = _linker(features, prior_model())
-    if features.count >= MIN_CUSTOMERS_FOR_MATCH_RATE:
-        # Splink refuses when no pair satisfies a sure rule, or when so many do that the
-        # assumed recall cannot hold; the prior rate stands then.
+    Only names more frequent than a pair of records of one person (count 3 and up), so that a
+    name shared by one duplicate pair keeps the level's average weight; and only with enough
+    customers for the level's u to be sampled from the same data (a frequency is weighed
+    against it), none below."""
+    if features.count < MIN_CUSTOMERS_TO_ESTIMATE:
+        return []
+    return [
+        list(row)
+        for row in features.connection.execute(
+            f"""
+            SELECT name, count(*) / (SELECT count(name) FROM {Features.TABLE}) AS tf_name
+            FROM {Features.TABLE} WHERE name IS NOT NULL
+            GROUP BY name HAVING count(*) > 2
+            ORDER BY count(*) DESC, name LIMIT {MAX_NAME_FREQUENCIES}
+            """  # noqa: S608 (constants only)
+        ).fetchall()
+    ]
+
+
+def _pairs_in_block(features: Features, rule: str) -> int:
+    query = (
+        f"SELECT count(*) FROM {Features.TABLE} l JOIN {Features.TABLE} r "  # noqa: S608
+        f"ON l.customer_id < r.customer_id AND {rule}"
+    )
+    return features.connection.execute(query).fetchall()[0][0]
+
+
+def train(features: Features, *, min_pairs: int, seed: int = 1) -> tuple[dict[str, Any], bool]:
+    """The model for these customers, and whether EM estimated its m probabilities.
+
+    From MIN_CUSTOMERS_TO_ESTIMATE customers on, the match rate comes from the pairs the sure
+    rules find and u from random pairs; each EM session runs whose block holds at least
+    `min_pairs` pairs. Whatever could not be estimated (too little data, an estimate of 0 or
+    1) keeps its prior, so that every level keeps a finite weight."""
+    frequencies = name_frequencies(features)
+    linker = _linker(features, dict(prior_model(), **{NAME_FREQUENCIES: frequencies}))
+    if features.count >= MIN_CUSTOMERS_TO_ESTIMATE:
+        # Splink refuses when so many pairs satisfy a sure rule that the assumed recall
+        # cannot hold; the prior rate stands then (and when no pair does: the rate is 0).
         with contextlib.suppress(SplinkException, ValueError):
             linker.training.estimate_probability_two_random_records_match(
                 list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
             )
-    trained = features.count >= min_customers
-    if trained:
         linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=seed)
-        for block in EM_BLOCKS:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block, estimate_without_term_frequencies=True
-            )
-    model = linker.misc.save_model_to_json()
-    return _with_priors_where_untrained(model), trained
+        linker = _linker(features, _sound(_saved(linker, frequencies)))
+    trained = False
+    for block in EM_BLOCKS:
+        if _pairs_in_block(features, block) < min_pairs:
+            continue
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block, estimate_without_term_frequencies=True
+        )
+        trained = True
+    return _sound(_saved(linker, frequencies)), trained
 
 
-def _with_priors_where_untrained(model: dict[str, Any]) -> dict[str, Any]:
-    """EM leaves a level's m unset when no pair in its blocks fell into it, and sampling its u
-    when no random pair did; the prior stands in, so that every level keeps a weight."""
+def _saved(linker, frequencies: list[list[Any]]) -> dict[str, Any]:
+    return dict(linker.misc.save_model_to_json(), **{NAME_FREQUENCIES: frequencies})
+
+
+def _sound(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with a prior wherever an estimate is unusable: the match rate outside (0, 1);
+    a level's m left unset by EM (no pair in its blocks fell into it) or u by sampling (no
+    random pair did), or estimated as 0 or 1."""
+    model["probability_two_random_records_match"] = sound_probability(
+        model.get("probability_two_random_records_match"), PRIOR_MATCH_RATE
+    )
     priors = {
         (comparison["output_column_name"], level["label_for_charts"]): level
         for comparison in COMPARISONS
@@ -361,9 +527,8 @@ def _with_priors_where_untrained(model: dict[str, Any]) -> dict[str, Any]:
         for level in comparison["comparison_levels"]:
             prior = priors[(comparison["output_column_name"], level["label_for_charts"])]
             for key in ("m_probability", "u_probability"):
-                value = level.get(key)
-                if key in prior and (value is None or not math.isfinite(value) or value <= 0):
-                    level[key] = prior[key]
+                if key in prior:
+                    level[key] = sound_probability(level.get(key), prior[key])
     return model
 
 

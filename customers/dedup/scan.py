@@ -177,7 +177,7 @@ def _full(scan: DuplicateScan) -> tuple[_Found, dict, bool]:
     try:
         count = feature_rows.load(features, feature_rows.active_customers())
         _beat(scan)
-        model, trained = linkage.train(features, min_customers=settings.DEDUP_TRAINING_MIN)
+        model, trained = linkage.train(features, min_pairs=settings.DEDUP_EM_MIN_PAIRS)
         _beat(scan)
         pairs = list(linkage.predict(features, model, min_probability=scan.min_probability))
     finally:

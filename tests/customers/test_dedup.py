@@ -167,7 +167,7 @@ def test_branches_writing_from_one_role_mailbox_are_not_duplicates():
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_precision_and_recall_on_a_labelled_set_with_the_priors(seed):
-    """Fewer customers than DEDUP_TRAINING_MIN: the priors and the data's own match rate."""
+    """Too few pairs for EM (DEDUP_EM_MIN_PAIRS): the priors' m, the data's own u and rate."""
     labels = load_labelled(400, seed=seed)
     result = scan()
     assert not result.trained
@@ -177,7 +177,7 @@ def test_precision_and_recall_on_a_labelled_set_with_the_priors(seed):
     assert measured["f1"] >= 0.95, measured
 
 
-@override_settings(DEDUP_TRAINING_MIN=1000)
+@override_settings(DEDUP_EM_MIN_PAIRS=100)
 def test_precision_and_recall_on_a_labelled_set_with_a_model_estimated_by_em():
     labels = load_labelled(1200, seed=5)
     result = scan()
