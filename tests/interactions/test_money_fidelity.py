@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Sum
 
+from analytics.metrics import refresh_metrics
+from analytics.models import CustomerMetrics
 from interactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -67,12 +68,19 @@ def test_cdnow_purchase_totals_are_kept_to_the_cent(tmp_path, capsys, admin_user
     expected: dict[str, Decimal] = defaultdict(Decimal)
     for customer, _date, _cds, dollars in purchases:
         expected[customer] += Decimal(dollars)
-    stored = dict(
-        Transaction.objects.filter(source_system="cdnow")
-        .values("customer__external_ids__external_id")
-        .annotate(total=Sum("amount"))
-        .values_list("customer__external_ids__external_id", "total")
-    )
+    # Summed here from the stored Decimals: SQLite's SUM would add them as floats.
+    stored: dict[str, Decimal] = defaultdict(Decimal)
+    for customer, amount in Transaction.objects.filter(source_system="cdnow").values_list(
+        "customer__external_ids__external_id", "amount"
+    ):
+        stored[customer] += amount
     assert stored == expected
-    overall = Transaction.objects.filter(source_system="cdnow").aggregate(total=Sum("amount"))
-    assert overall["total"] == sum(expected.values(), Decimal(0))
+    assert sum(stored.values(), Decimal(0)) == sum(expected.values(), Decimal(0))
+    # The lifetime values the metrics refresh derives from them, too.
+    refresh_metrics()
+    lifetime_values = dict(
+        CustomerMetrics.objects.filter(orders__gt=0).values_list(
+            "customer__external_ids__external_id", "revenue"
+        )
+    )
+    assert lifetime_values == expected
