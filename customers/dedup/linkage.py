@@ -83,13 +83,13 @@ COMPARISONS: tuple[dict[str, Any], ...] = (
         "comparison_levels": [
             _null("name_pinyin"),
             # Common names count less: the weight follows how often this very name occurs
-            # (`name_frequencies`), not the average name's. Half of it: the counts include
-            # each person's own duplicates, and the whole adjustment cost true pairs of common
-            # Chinese names on the labelled set (bench/README.md).
+            # (`name_frequencies`), not the average name's. A quarter of it: the counts include
+            # each person's own duplicates, and a half or whole adjustment cost true pairs of
+            # common Chinese names on the labelled set (bench/README.md).
             dict(
                 _level("same_name", '"name_l" = "name_r"', 0.70, 0.0005),
                 tf_adjustment_column="name",
-                tf_adjustment_weight=0.5,
+                tf_adjustment_weight=0.25,
             ),
             _level("same_name_sound", '"name_pinyin_l" = "name_pinyin_r"', 0.10, 0.0004),
             # The sound key is sorted letters: 李娜 (li na) and 李安 (li an) share it. Word order
