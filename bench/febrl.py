@@ -84,8 +84,11 @@ def import_and_scan(path: Path, *, username: str) -> dict:
     from django.core.management import call_command
 
     imported, scanned = io.StringIO(), io.StringIO()
+    # FEBRL's typos include birth dates that do not exist (19740470): a user keeps such people
+    # without the impossible value rather than losing them, which is what --invalid-values drop
+    # does (with a warning per value).
     call_command("import_customers", str(path), "--source", SOURCE, "--user", username,
-                 stdout=imported)  # fmt: skip
+                 "--invalid-values", "drop", stdout=imported)  # fmt: skip
     call_command("find_duplicates", stdout=scanned)
     return {"import": json.loads(imported.getvalue()), "scan": json.loads(scanned.getvalue())}
 
