@@ -295,13 +295,21 @@ def load(writer: CopyWriter | InsertWriter, scenario: demodata.Scenario, count: 
     reference their parents without reading anything back.
     """
     watch = Stopwatch()
-    write = writer.write
-    customer_columns = _check_columns(Customer, demodata.CustomerRow)
-    contact_columns = _check_columns(Contact, demodata.ContactRow)
-    external_columns = _check_columns(ExternalId, demodata.ExternalIdRow)
-    order_columns = _check_columns(Transaction, demodata.TransactionRow)
-    line_columns = _check_columns(TransactionLine, demodata.LineRow)
-    interaction_columns = _check_columns(Interaction, demodata.InteractionRow)
+    row_types = {
+        Customer: demodata.CustomerRow,
+        Contact: demodata.ContactRow,
+        ExternalId: demodata.ExternalIdRow,
+        Transaction: demodata.TransactionRow,
+        TransactionLine: demodata.LineRow,
+        Interaction: demodata.InteractionRow,
+    }
+    columns = {model: _check_columns(model, row_type) for model, row_type in row_types.items()}
+
+    def write(label: str, model: type[models.Model], rows: Iterable) -> int:
+        # Every table gets the defaults of the columns later migrations added (a row version,
+        # say), which crm/demodata.py's rows do not carry.
+        rows = _with_defaults(model, row_types[model], rows)
+        return _timed(watch, label, writer.write, model, columns[model], rows)
 
     next_contact = _next_id(Contact)
     next_external = _next_id(ExternalId)
@@ -315,29 +323,24 @@ def load(writer: CopyWriter | InsertWriter, scenario: demodata.Scenario, count: 
     while done < count:
         plans: list[demodata.CustomerPlan] = []
         chunk = itertools.islice(customers, CHUNK_CUSTOMERS)
-        rows = _with_defaults(Customer, demodata.CustomerRow, _rows_keeping_plans(chunk, plans))
-        written = _timed(watch, "customers", write, Customer, customer_columns, rows)
+        written = write("customers", Customer, _rows_keeping_plans(chunk, plans))
 
         contact_base = next_contact
         contacts = demodata.contacts(scenario, plans, start_id=contact_base)
-        next_contact += _timed(watch, "contacts", write, Contact, contact_columns, contacts)
+        next_contact += write("contacts", Contact, contacts)
         externals = demodata.external_ids(scenario, plans, start_id=next_external)
-        next_external += _timed(
-            watch, "external ids", write, ExternalId, external_columns, externals
-        )
+        next_external += write("external ids", ExternalId, externals)
 
         lines: list[demodata.LineRow] = []
         pairs = demodata.transactions(scenario, plans, start_id=next_order, line_start_id=next_line)
         orders = _orders_keeping_lines(pairs, lines)
-        next_order += _timed(watch, "transactions", write, Transaction, order_columns, orders)
-        next_line += _timed(watch, "transaction lines", write, TransactionLine, line_columns, lines)
+        next_order += write("transactions", Transaction, orders)
+        next_line += write("transaction lines", TransactionLine, lines)
 
         interactions = demodata.interactions(
             scenario, plans, start_id=next_interaction, contact_start_id=contact_base
         )
-        next_interaction += _timed(
-            watch, "interactions", write, Interaction, interaction_columns, interactions
-        )
+        next_interaction += write("interactions", Interaction, interactions)
 
         previous, done = done, done + written
         if done // PROGRESS_EVERY != previous // PROGRESS_EVERY or done == count:
