@@ -318,7 +318,11 @@ def load(writer: CopyWriter | InsertWriter, scenario: demodata.Scenario, count: 
         written = _timed(watch, "customers", write, Customer, customer_columns, rows)
 
         contact_base = next_contact
-        contacts = demodata.contacts(scenario, plans, start_id=contact_base)
+        contacts = _with_defaults(
+            Contact,
+            demodata.ContactRow,
+            demodata.contacts(scenario, plans, start_id=contact_base),
+        )
         next_contact += _timed(watch, "contacts", write, Contact, contact_columns, contacts)
         externals = demodata.external_ids(scenario, plans, start_id=next_external)
         next_external += _timed(

@@ -52,6 +52,7 @@ from customers.selectors import (
 )
 from customers.services import (
     CONFIRMATIONS,
+    DERIVED_FIELDS,
     ID_NUMBER_CONTEXT,
     NAME_SOUND_FIELDS,
     apply_id_number,
@@ -552,7 +553,7 @@ class _Writer:
                 "tags",
                 "id_number",
                 "id_document_kind",
-                *NAME_SOUND_FIELDS,
+                *DERIVED_FIELDS,
             ) or key.endswith("_raw"):
                 continue
             current = getattr(customer, key)
