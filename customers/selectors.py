@@ -333,7 +333,7 @@ def common_places(field: str) -> list[str]:
         places = list(
             Customer.objects.exclude(**{field: ""})
             .values(field)
-            .annotate(customers=Count("pk"))
+            .annotate(customers=Count("*"))
             .order_by("-customers", field)
             .values_list(field, flat=True)[:PLACE_SUGGESTIONS]
         )
