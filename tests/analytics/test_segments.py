@@ -77,7 +77,8 @@ def people():
         # 上海 and 上海市 are one city (customers/places.py).
         (_all({"field": "city", "operator": "is", "value": "上海"}), {"Anna", "Cy"}),
         (_all({"field": "city", "operator": "contains", "value": "上海"}), {"Anna", "Cy"}),
-        (_all({"field": "city", "operator": "in", "value": ["北京", "上海市"]}), {"Anna", "Bo", "Cy"}),
+        (_all({"field": "city", "operator": "in", "value": ["北京", "上海市"]}),
+         {"Anna", "Bo", "Cy"}),
         (_all({"field": "company_name", "operator": "is_empty"}), {"Anna", "Bo"}),
         (_all({"field": "kind", "operator": "is_not", "value": "company"}), {"Anna", "Bo"}),
         (_all({"field": "gender", "operator": "in", "value": ["male", "female"]}), {"Anna", "Bo"}),
