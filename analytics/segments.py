@@ -36,7 +36,7 @@ from customers.models import (
     Tag,
     ValueGrade,
 )
-from customers.selectors import customers_visible_to
+from customers.selectors import common_places, customers_visible_to, place_condition
 from interactions.models import (
     ArchivedInteraction,
     Interaction,
@@ -409,6 +409,10 @@ def _compile_condition(rule: Mapping[str, Any], today: datetime.date) -> Q:
     return compile_kind(field, operator, value, today)
 
 
+# Text fields holding a place: a rule's value names the place however it is written.
+PLACE_FIELDS = ("province", "city")
+
+
 def _text(field: Field, operator: str, value, today) -> Q:
     lookup = field.lookup
     if operator == "is_empty":
@@ -417,9 +421,14 @@ def _text(field: Field, operator: str, value, today) -> Q:
         return ~Q(**{lookup: ""})
     if operator == "contains":
         return Q(**{f"{lookup}__icontains": value[0]})
-    if operator == "in":
+    if lookup in PLACE_FIELDS and operator in ("is", "is_not", "in"):
+        condition = Q(pk__in=[])
+        for place in value:
+            condition |= place_condition(lookup, place)
+    elif operator == "in":
         return Q(**{f"{lookup}__in": value})
-    condition = Q(**{lookup: value[0]})
+    else:
+        condition = Q(**{lookup: value[0]})
     return ~condition if operator == "is_not" else condition
 
 
@@ -838,6 +847,8 @@ def builder_vocabulary() -> dict[str, Any]:
             .values_list("category", flat=True)
             .distinct()
         ),
+        # Suggested, not imposed: a rule may name a place no customer has yet.
+        "places": {field: common_places(field) for field in PLACE_FIELDS},
         "max_depth": MAX_DEPTH,
     }
 

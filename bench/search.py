@@ -4,12 +4,16 @@
 
 Run after bench/generate.py. Queries are sampled from the loaded customers (a 3-character part
 of a Chinese name, a Latin surname part, a 2-character Chinese name start, the last 4 digits of
-a phone, a whole phone as typed, part of an email). For each kind it prints p50 / p95 of:
+a phone, a whole phone as typed, part of an email with and without "@", a Chinese name spelt in
+pinyin, given name first: "Jiawei Yu"). For each kind it prints p50 / p95 of:
 - `view`: the whole customer-list request through Django's test client (middleware, session,
   search, first page of 50, template) — the server time a user waits for;
 - `ORM`: the first page of the project's search (search_customers + keyset page);
 - `icontains`: the first page of the naive search a CRM starts with,
   `name|phone|email|company ICONTAINS q ORDER BY id DESC LIMIT 51`, on the same queries.
+Then the places the segment builder suggests (customers.selectors.common_places, uncached:
+a GROUP BY over the partial city / province indexes) beside the same query with index scans
+switched off (PostgreSQL; the sequential scan a table without the indexes gets).
 Not a test: nothing passes or fails on time.
 """
 
@@ -30,13 +34,16 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.db.models import Q  # noqa: E402
 
+from analytics.segments import PLACE_FIELDS  # noqa: E402
 from bench.requests import p50_p95, service_client  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from customers.selectors import (  # noqa: E402
     CustomerOrder,
+    common_places,
     customer_page,
     newest_matches,
     search_customers,
@@ -48,13 +55,18 @@ def _sample_queries(rng: random.Random, samples: int) -> dict[str, list[str]]:
     """Real values from the loaded data, spread over the id range."""
     top = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     picks = [rng.randint(1, top) for _ in range(samples * 30)]
-    rows = list(Customer.objects.filter(pk__in=picks).values("name", "phone", "phone_raw", "email"))
+    rows = list(
+        Customer.objects.filter(pk__in=picks).values(
+            "name", "name_pinyin", "phone", "phone_raw", "email"
+        )
+    )
     rng.shuffle(rows)
 
     def take(values: list[str]) -> list[str]:
         return values[:samples]
 
-    chinese = [r["name"] for r in rows if "\u4e00" <= r["name"][:1] <= "\u9fff"]
+    chinese_rows = [r for r in rows if "\u4e00" <= r["name"][:1] <= "\u9fff"]
+    chinese = [r["name"] for r in chinese_rows]
     latin = [r["name"] for r in rows if r["name"][:1].isascii() and " " in r["name"]]
     return {
         "name, 3 Chinese chars": take([n[:3] for n in chinese if len(n) >= 3]),
@@ -63,7 +75,17 @@ def _sample_queries(rng: random.Random, samples: int) -> dict[str, list[str]]:
         "phone, last 4 digits": take([r["phone"][-4:] for r in rows if r["phone"]]),
         "phone, as typed": take([r["phone_raw"] for r in rows if r["phone_raw"]]),
         "email, part": take([r["email"].split("@")[0][:6] + "@" for r in rows if r["email"]]),
+        "email, part without @": take(
+            [r["email"].split("@")[0][:6] for r in rows if len(r["email"].split("@")[0]) >= 3]
+        ),
+        "name, pinyin given first": take([_given_first(r["name_pinyin"]) for r in chinese_rows]),
     }
+
+
+def _given_first(name_pinyin: str) -> str:
+    """王小明 ("wang xiao ming") as an English form writes it: "Xiaoming Wang"."""
+    family, *given = name_pinyin.split()
+    return f"{''.join(given).title()} {family.title()}"
 
 
 def _project_page(user, query: str) -> list[Customer]:
@@ -125,7 +147,29 @@ def main() -> int:
             view.append(_timed(lambda: client.get("/customers/", {"search": "bench"})))
             naive.append(_timed(lambda query=query: _naive_page(query)))
         print(f"{kind:<24}{_percentiles(view):>16}{_percentiles(orm):>16}{_percentiles(naive):>20}")
+    _places()
     return 0
+
+
+def _places() -> None:
+    print(f"\n{'builder places':<24}{'indexed':>16}{'no index scan':>16}{'cached':>20}")
+    for field in PLACE_FIELDS:
+        indexed, scanned, cached = [], [], []
+        for _round in range(5):
+            cache.delete(f"customers:common_places:{field}")
+            indexed.append(_timed(lambda field=field: common_places(field)))
+            cached.append(_timed(lambda field=field: common_places(field)))
+            if connection.vendor == "postgresql":
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL enable_indexscan = off")
+                    cursor.execute("SET LOCAL enable_indexonlyscan = off")
+                    cursor.execute("SET LOCAL enable_bitmapscan = off")
+                    cache.delete(f"customers:common_places:{field}")
+                    scanned.append(_timed(lambda field=field: common_places(field)))
+        print(
+            f"{field:<24}{_percentiles(indexed):>16}{_percentiles(scanned):>16}"
+            f"{_percentiles(cached):>20}"
+        )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ from customers.models import (
     SourceChannel,
     ValueGrade,
 )
-from customers.normalize import name_sound
+from customers.normalize import name_sound, place_pinyin
 from customers.services import ID_NUMBER_CONTEXT
 from interactions.models import (
     InteractionChannel,
@@ -866,6 +866,7 @@ class CustomerRow(NamedTuple):
     country: str
     province: str
     city: str
+    city_pinyin: str
     district: str
     street: str
     postcode: str
@@ -1875,6 +1876,7 @@ def customers(scenario: Scenario, count: int) -> Iterator[GeneratedCustomer]:
                 country=ident.country,
                 province=ident.province,
                 city=ident.city,
+                city_pinyin=place_pinyin(ident.city),
                 district=ident.district,
                 street=ident.street,
                 postcode=ident.postcode,

@@ -11,7 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.forms import bootstrap_class
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
-from customers.selectors import SEARCH_RESULT_LIMIT, newest_matches, search_customers
+from customers.selectors import (
+    SEARCH_RESULT_LIMIT,
+    newest_matches,
+    place_condition,
+    search_customers,
+)
 from privacy.consent import usable_for_list
 
 # Shown when a list's filters no longer hold, typically a segment deleted or no longer visible
@@ -42,8 +47,9 @@ class CustomerFilter(django_filters.FilterSet):
     owner = django_filters.ModelChoiceFilter(
         label=_("owner"), queryset=get_user_model().objects.filter(is_active=True)
     )
-    province = django_filters.CharFilter(label=_("province"))
-    city = django_filters.CharFilter(label=_("city"))
+    # However the place is written ("Shanghai", "上海"): customers.selectors.place_condition.
+    province = django_filters.CharFilter(label=_("province"), method="filter_place")
+    city = django_filters.CharFilter(label=_("city"), method="filter_place")
     created = django_filters.DateFromToRangeFilter(
         label=_("created between"), field_name="created_at"
     )
@@ -96,6 +102,9 @@ class CustomerFilter(django_filters.FilterSet):
     def filter_consent(self, queryset, name, value):
         # value is one of CONSENT_CHOICES' field names (validated by the ChoiceFilter).
         return queryset.filter(**{value: True})
+
+    def filter_place(self, queryset, name, value):
+        return queryset.filter(place_condition(name, value))
 
     def filter_archived(self, queryset, name, value):
         return queryset.filter(archived_at__isnull=not value)

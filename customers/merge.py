@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.versioning import next_version
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
-from customers.normalize import name_sound
+from customers.normalize import name_sound, place_pinyin
 from customers.selectors import can_edit_customer
 from customers.services import (
     CONFIRMATIONS,
@@ -46,7 +46,7 @@ FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
     ("phone", "phone_raw", "phone_verified"),
     ("email", "email_raw", "email_verified"),
     ("id_document_kind", "id_number_encrypted", "id_number_blind_index", "id_number_masked"),
-    ("country", "province", "city", "district", "street", "postcode"),
+    ("country", "province", "city", "district", "street", "postcode", "city_pinyin"),
     ("company_name", "industry", "company_size", "website"),
     ("lifecycle_stage",),
     ("value_grade",),
@@ -326,8 +326,9 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
         # The version only moves forward: forms opened before the undo are stale.
         if field.attname in merge.survivor_before and field.attname != "version":
             setattr(survivor, field.attname, field.to_python(merge.survivor_before[field.attname]))
-    # Merges made before names kept their sound: recompute it with the name restored.
+    # Merges made before names kept their sound (and cities their pinyin): recompute them.
     survivor.name_pinyin, survivor.name_key = name_sound(survivor.name)
+    survivor.city_pinyin = place_pinyin(survivor.city)
     version = next_version(survivor)
     survivor.save()
     note_consent_changes(actor, survivor, consents_before, ConsentSource.STAFF, str(_UNDO_EVIDENCE))

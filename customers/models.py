@@ -163,6 +163,9 @@ class Customer(Versioned):
     city = models.CharField(
         _("city"), max_length=50, blank=True, validators=[validate_readable_text]
     )
+    # How a Chinese city is spelt in Latin letters (customers.normalize.place_pinyin), kept
+    # with the city by every write, so that "Shanghai" or "kunshan" finds 上海市 or 昆山市.
+    city_pinyin = models.TextField(blank=True, editable=False)
     district = models.CharField(
         _("district"), max_length=50, blank=True, validators=[validate_readable_text]
     )
@@ -273,6 +276,16 @@ class Customer(Versioned):
             models.Index(fields=["name"], name="customer_name_idx"),
             models.Index(
                 fields=["name_key"], condition=~Q(name_key=""), name="customer_name_key_idx"
+            ),
+            # Filters, segment rules and the builder's suggestions of places.
+            models.Index(fields=["city"], condition=~Q(city=""), name="customer_city_idx"),
+            models.Index(
+                fields=["city_pinyin"],
+                condition=~Q(city_pinyin=""),
+                name="customer_city_pinyin_idx",
+            ),
+            models.Index(
+                fields=["province"], condition=~Q(province=""), name="customer_province_idx"
             ),
             # "丽娟" finds 王丽娟: short given-name searches match this exactly.
             models.Index(

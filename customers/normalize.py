@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from pypinyin import lazy_pinyin
 
 from crm.free_text import UNREADABLE_TEXT, has_unreadable_characters
+from customers.places import CITY, PROVINCE, gazetteer, latin_keys
 
 # Spreadsheet readers (openpyxl, pandas) hand over numbers and NaN, not only text.
 RawValue = str | int | float | None
@@ -747,3 +748,93 @@ def normalize_country(raw: RawValue) -> str:
     if code is None:
         raise NormalizationError(_COUNTRY_INVALID, code="country_invalid")
     return code
+
+
+# --- Places ----------------------------------------------------------------------------------
+
+# Countries whose addresses use China's divisions: Latin spellings are read through the
+# gazetteer (customers/places.py) only there, so that "Dali" elsewhere stays as typed.
+CHINESE_DIVISION_COUNTRIES = frozenset({"CN", "HK", "MO", "TW"})
+# The division words that end the Chinese name of a city the gazetteer does not know (昆山市).
+_PLACE_SUFFIX = re.compile("(地区|自治州|自治县|市|县|区|盟)$")
+_WORD_START = re.compile(r"(^|[\s-])(\w)")
+
+
+def _tidy_place(raw: RawValue) -> str:
+    """A place name as typed, tidied: folded, spaces collapsed (none between Chinese
+    characters), and a Latin name typed all in lower or upper case capitalised by word
+    ("new york", "NEW YORK" -> "New York"); mixed case (McAllen) is kept."""
+    text = normalize_name(raw)
+    if text.islower() or text.isupper():
+        text = _WORD_START.sub(lambda word: word[1] + word[2].upper(), text.lower())
+    return text
+
+
+def _uses_chinese_divisions(country: str, text: str) -> bool:
+    return not country or country in CHINESE_DIVISION_COUNTRIES or bool(_HAN_CHARACTER.search(text))
+
+
+def normalize_province(raw: RawValue, *, country: str = "") -> str:
+    """A province as stored: the official name of a Chinese provincial-level division from
+    any common spelling ("广东", "Guangdong", "guangdong sheng" -> "广东省"; "上海", "Shanghai"
+    -> "上海市"; "Hong Kong" -> "香港特别行政区"); anything else tidied (_tidy_place) and kept.
+    Latin spellings are read as Chinese only for addresses in `country` CN, HK, MO or TW, or
+    of unknown country (""). "" for None or blank.
+
+    The official name is what Chinese address forms, ID cards and the demo data write, and it
+    tells 吉林省 from 吉林市. Raises NormalizationError "unreadable_text" (normalize_name)."""
+    text = _tidy_place(raw)
+    if text and _uses_chinese_divisions(country, text):
+        place = gazetteer().find(PROVINCE, text)
+        if place is not None:
+            return place.name
+    return text
+
+
+def normalize_city(raw: RawValue, *, country: str = "", province: str = "") -> str:
+    """A city as stored: the official name of a Chinese prefecture-level city (or municipality,
+    or Hong Kong / Macao) from any common spelling ("上海", "上海 市", "Shanghai Shi",
+    "SHANGHAI" -> "上海市"; "Shenzhen" -> "深圳市"; "Peking" -> "北京市"); anything else tidied
+    and kept ("new york" -> "New York", 昆山市 as written). A Latin spelling shared by two cities
+    ("Suzhou": 苏州市 and 宿州市) is told apart by `province` (an official name, as
+    normalize_province returns) or else kept as typed. Countries as for normalize_province."""
+    text = _tidy_place(raw)
+    if text and _uses_chinese_divisions(country, text):
+        place = gazetteer().find(CITY, text, province=province)
+        if place is not None:
+            return place.name
+    return text
+
+
+def city_province(city: str) -> str:
+    """The province of a city as normalize_city stores it ("深圳市" -> "广东省"); "" for a city
+    the gazetteer does not know. A prefecture-level city lies in exactly one province, so this
+    may fill an empty province."""
+    place = gazetteer().find(CITY, city) if _HAN_CHARACTER.search(city) else None
+    return place.province if place is not None else ""
+
+
+def place_pinyin(name: str) -> str:
+    """How a stored Chinese place name is spelt in Latin letters, as latin_keys spells a query:
+    "shanghai" for 上海市, "yanbian" for 延边朝鲜族自治州, "kunshan" for 昆山市 (unknown to the
+    gazetteer, the division word dropped). "" for a name without Chinese characters: its
+    Latin spelling is the name itself."""
+    if not _HAN_CHARACTER.search(name):
+        return ""
+    place = gazetteer().find(CITY, name)
+    if place is not None:
+        return place.pinyin
+    return latin_keys("".join(lazy_pinyin(_PLACE_SUFFIX.sub("", name))))[0]
+
+
+def normalize_places(*, country: str, province: RawValue, city: RawValue) -> tuple[str, str, str]:
+    """(province, city, city_pinyin) of an address as stored: both names normalised (the
+    province helps tell apart cities spelt alike), the city's pinyin, and an empty province
+    filled from a city the gazetteer knows (深圳 -> 广东省): a prefecture-level city lies in
+    one province only, so this guesses nothing. A province given with the city is kept even
+    when it disagrees: which of the two is wrong is for staff to say."""
+    province = normalize_province(province, country=country)
+    city = normalize_city(city, country=country, province=province)
+    if not province and _uses_chinese_divisions(country, city):
+        province = city_province(city)
+    return province, city, place_pinyin(city)

@@ -86,7 +86,10 @@ class CustomerResource(AuditedResource):
             for key in ADMIN_FIELDS
             if key != "id" and key in row and row[key] not in (None, "")
         }
-        clean = services.normalise_profile(raw)
+        # In the customer's context, as update_customer normalises it (skip_row compares).
+        clean = services.normalise_profile(
+            raw, country=instance.country, province=instance.province
+        )
         if "name" not in clean and instance.pk is None:
             raise ValidationError(
                 {"name": Customer._meta.get_field("name").error_messages["blank"]}

@@ -7,13 +7,25 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import models
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Replace
+from django.db.models.lookups import In
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, ExternalId, SavedView
-from customers.normalize import NormalizationError, normalize_name, normalize_phone
+from customers.normalize import (
+    NormalizationError,
+    city_province,
+    normalize_city,
+    normalize_name,
+    normalize_phone,
+    normalize_province,
+    place_pinyin,
+)
+from customers.places import latin_keys
 
 
 def customers_visible_to(user: AbstractBaseUser) -> QuerySet[Customer]:
@@ -101,12 +113,21 @@ def _within(scope: Q | None, condition: Q) -> Q:
 SHORT_NAME_QUERY = 2
 PHONE_SUFFIX_DIGITS = 4
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+# A query of this many characters that could be part of an email ("gmail", "zhang.wei") also
+# matches emails: three, so that PostgreSQL answers it from the trigram index on email (0003).
+EMAIL_FRAGMENT_LENGTH = 3
+_EMAIL_FRAGMENT = re.compile(r"[a-z0-9._%+-]+")
+# A whole name in Latin letters ("Yu Jiawei", "yujiawei", "O'Neil Sean").
+_LATIN_NAME = re.compile(r"[A-Za-z]+(?:[\s'-]+[A-Za-z]+)*")
 
 
 def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Customer]:
     """Customers visible to the user matching the search box: a phone number in any format or
-    its last 4+ digits, an email or part of one, an id from another system, or part of a name
-    or company (the start of it for one or two characters). Empty matches everything."""
+    its last 4+ digits, an email or part of one (with or without "@": "gmail" finds both the
+    names and the emails that contain it), an id from another system, part of a name or
+    company (the start of it for one or two characters), or a whole name spelt in Latin
+    letters in either order ("Yu Jiawei", "jiawei yu" find 于家伟). Phones and emails match
+    only customers whose personal data the user may see. Empty matches everything."""
     customers = customers_visible_to(user)
     try:
         text = normalize_name(query)
@@ -134,10 +155,13 @@ def _search_conditions(user: AbstractBaseUser, text: str) -> Q:
         ExternalId.objects.filter(external_id=text).values_list("customer_id", flat=True)[:50]
     )
     conditions = Q(pk__in=linked) if linked else Q()
-    if not is_personal_data_query(text):
-        return _name_conditions(conditions, text)
     personal = Q(pk__in=[])
-    if "@" in text:
+    if not is_personal_data_query(text):
+        fragment = text.lower()
+        if len(fragment) >= EMAIL_FRAGMENT_LENGTH and _EMAIL_FRAGMENT.fullmatch(fragment):
+            personal = Q(email__contains=fragment)
+        conditions = _name_conditions(conditions, text) | _name_spelling_condition(text)
+    elif "@" in text:
         # Emails are stored lower-cased; a part of one ("zhang.wei@") is enough.
         personal = Q(email__contains=text.lower())
     else:
@@ -147,6 +171,19 @@ def _search_conditions(user: AbstractBaseUser, text: str) -> Q:
         if len(digits) >= PHONE_SUFFIX_DIGITS:
             personal |= Q(phone__endswith=digits)
     return conditions | within_personal_data_scope(user, personal)
+
+
+def _name_spelling_condition(text: str) -> Q:
+    """A whole name spelt in Latin letters, family name first or last, with any spacing and
+    case: "yujiawei", "Yu Jiawei" and "jiawei yu" find 于家伟 (name_pinyin "yu jia wei").
+    Looked up by the letters' key (customer_name_key_idx), then confirmed on the pinyin so that
+    names made of the same letters in another order (an anagram) do not match."""
+    if not _LATIN_NAME.fullmatch(text):
+        return Q(pk__in=[])
+    words = re.findall("[a-z]+", text.lower())
+    spellings = {"".join(words), "".join(words[-1:] + words[:-1])}
+    compact = Replace(F("name_pinyin"), Value(" "), Value(""), output_field=models.TextField())
+    return Q(name_key="".join(sorted("".join(words)))) & Q(In(compact, sorted(spellings)))
 
 
 def _name_conditions(conditions: Q, text: str) -> Q:
@@ -260,3 +297,45 @@ def possible_duplicates(
 def saved_views_for(user: AbstractBaseUser) -> QuerySet[SavedView]:
     """The user's own saved list views and those colleagues shared."""
     return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
+
+
+# How many places the segment builder suggests, and for how long they are reused.
+PLACE_SUGGESTIONS = 300
+PLACE_SUGGESTIONS_SECONDS = 300
+
+
+def place_condition(field: str, value: str) -> Q:
+    """Customers whose `field` ("province" or "city") is the place `value` names, however it
+    is written: the value is normalised as every write stores it, so "上海", "Shanghai" and
+    "上海市" select the same customers. A city the gazetteer does not know is also found by
+    its pinyin ("kunshan" or 昆山 find 昆山市), and an ambiguous spelling ("Suzhou") finds
+    every city spelt so. Through the city / province indexes (0015)."""
+    try:
+        if field == "province":
+            return Q(province=normalize_province(value))
+        city = normalize_city(value)
+    except NormalizationError:
+        return Q(pk__in=[])
+    if not city or city_province(city):
+        return Q(city=city)
+    spellings = [place_pinyin(city)] if place_pinyin(city) else latin_keys(city)
+    return Q(city=city) | Q(city_pinyin__in=spellings)
+
+
+def common_places(field: str) -> list[str]:
+    """The PLACE_SUGGESTIONS most common values of `field` ("province" or "city") among all
+    customers, most common first, for the segment builder to suggest. Places are not
+    personal data on their own (the dashboards count customers by city for every analyst).
+    One GROUP BY over the field's partial index, cached for PLACE_SUGGESTIONS_SECONDS."""
+    key = f"customers:common_places:{field}"
+    places = cache.get(key)
+    if places is None:
+        places = list(
+            Customer.objects.exclude(**{field: ""})
+            .values(field)
+            .annotate(customers=Count("*"))
+            .order_by("-customers", field)
+            .values_list(field, flat=True)[:PLACE_SUGGESTIONS]
+        )
+        cache.set(key, places, PLACE_SUGGESTIONS_SECONDS)
+    return places

@@ -41,9 +41,12 @@ from customers.normalize import (
     normalize_id_number,
     normalize_name,
     normalize_phone,
+    normalize_places,
     normalize_postcode,
+    normalize_province,
     normalize_website,
     parse_date,
+    place_pinyin,
     split_person_name,
 )
 from privacy import consent, crypto
@@ -91,6 +94,8 @@ PROFILE_FIELDS = frozenset(
 CONFIRMATIONS = {"phone": "phone_verified", "email": "email_verified"}
 # Kept with the name by normalise_profile; never set, shown or audited on their own.
 NAME_SOUND_FIELDS = ("name_pinyin", "name_key")
+# Kept with the city likewise; with the name's sound, the fields no one sets or audits.
+DERIVED_FIELDS = (*NAME_SOUND_FIELDS, "city_pinyin")
 # How each personal field appears in the audit log: masked the way pages mask it. Audit rows
 # are never changed (not even by an erasure), so they must not hold a value that identifies
 # the person: names, contact details and places keep only what a mask shows.
@@ -150,15 +155,22 @@ def _country_or_none(raw: Any) -> str | None:
         return None  # reported on the country field itself
 
 
-def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) -> dict[str, Any]:
+def normalise_profile(
+    values: Mapping[str, Any], *, country: str | None = None, province: str = ""
+) -> dict[str, Any]:
     """Turn raw input into model field values, raising ValidationError with every field's
     message at once. Only the keys present in `values` are returned (plus the raw companions
-    of phone and email). Pure apart from reading settings."""
+    of phone and email, the city's pinyin, and the province a known city fills in when it is
+    empty: in `values`, or else the customer's current `province`). `country` is the
+    customer's current country, for values that depend on it. Pure apart from reading
+    settings."""
     unknown = set(values) - PROFILE_FIELDS - {"id_document_kind", "id_number"}
     if unknown:
         raise TypeError(f"Not profile fields: {sorted(unknown)}")
     errors: dict[str, list[Any]] = {}
     clean: dict[str, Any] = {}
+    address_country = _country_or_none(values.get("country")) or country
+    address_country = address_country or settings.DEFAULT_COUNTRY
 
     def attempt(field: str, convert) -> None:
         try:
@@ -186,12 +198,9 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
         elif field == "birth_date":
             attempt("birth_date", lambda raw=raw: parse_date(raw))
         elif field == "postcode":
-            postcode_country = _country_or_none(values.get("country")) or country
-            postcode_country = postcode_country or settings.DEFAULT_COUNTRY
-            attempt(
-                "postcode",
-                lambda raw=raw, country=postcode_country: normalize_postcode(raw, country=country),
-            )
+            attempt("postcode", lambda raw=raw: normalize_postcode(raw, country=address_country))
+        elif field == "province":
+            attempt("province", lambda raw=raw: normalize_province(raw, country=address_country))
         elif field == "website":
             attempt("website", lambda raw=raw: normalize_website(raw))
         elif field == "country":
@@ -204,7 +213,7 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
             "consent_phone",
         ):
             clean[field] = raw if field == "owner" else bool(raw)
-        elif field not in ("id_document_kind", "id_number"):
+        elif field not in ("id_document_kind", "id_number", "city"):
             clean[field] = _text(raw)
 
     if "id_number" in values or "id_document_kind" in values:
@@ -221,11 +230,25 @@ def normalise_profile(values: Mapping[str, Any], *, country: str | None = None) 
         clean["id_document_kind"] = kind
         clean.setdefault("id_number", "")
 
+    if "city" in values and "province" not in errors:
+        attempt("city", lambda: _normalise_city(values["city"], address_country, province, clean))
+
     if errors:
         raise ValidationError(errors)
     if "name" in clean:
         clean["name_pinyin"], clean["name_key"] = name_sound(clean["name"])
     return clean
+
+
+def _normalise_city(raw: Any, country: str, current_province: str, clean: dict[str, Any]) -> str:
+    """The city of normalise_profile, with its pinyin and the province it fills in."""
+    given_province = clean.get("province", current_province)
+    province, city, clean["city_pinyin"] = normalize_places(
+        country=country, province=given_province, city=raw
+    )
+    if province != given_province:
+        clean["province"] = province
+    return city
 
 
 def follow_changes(customer: Customer, changed: Collection[str]) -> list[str]:
@@ -237,6 +260,9 @@ def follow_changes(customer: Customer, changed: Collection[str]) -> list[str]:
     if "name" in changed:
         customer.name_pinyin, customer.name_key = name_sound(customer.name)
         following.extend(NAME_SOUND_FIELDS)
+    if "city" in changed:
+        customer.city_pinyin = place_pinyin(customer.city)
+        following.append("city_pinyin")
     for field, flag in CONFIRMATIONS.items():
         if field in changed and getattr(customer, flag) and flag not in changed:
             setattr(customer, flag, False)
@@ -293,7 +319,7 @@ def profile_snapshot(customer: Customer) -> dict[str, Any]:
     return {
         field.attname if field.is_relation else field.name: getattr(customer, field.attname)
         for field in Customer._meta.concrete_fields
-        if field.name not in ("id", "created_at", "updated_at", "version", *NAME_SOUND_FIELDS)
+        if field.name not in ("id", "created_at", "updated_at", "version", *DERIVED_FIELDS)
     }
 
 
@@ -370,7 +396,7 @@ def update_customer(
     correction the person asked for (`correcting_restricted`, privacy/subjects)."""
     refuse_if_frozen(customer, correcting=correcting_restricted)
     lock_version(customer, expected_version=expected_version)
-    clean = normalise_profile(changes, country=customer.country)
+    clean = normalise_profile(changes, country=customer.country, province=customer.province)
     before = profile_snapshot(customer)
     consents_before = consent.statuses(customer)
     if "id_number" in clean:

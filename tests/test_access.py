@@ -301,10 +301,12 @@ def test_search_matches_masked_values_only_for_whoever_sees_them(
     client, make_user, role, whose, sees
 ):
     _user, customer = _signed_in(client, make_user, role, whose)
-    for query in (PHONE, "136 0000 0409", "+86 136-0000-0409", "00409", EMAIL, "lin.xiaoyu@"):
+    queries = (PHONE, "136 0000 0409", "+86 136-0000-0409", "00409", EMAIL, "lin.xiaoyu@")
+    for query in (*queries, "lin.xiaoyu", "example"):
         assert _search(client, query) == ([customer.pk] if sees else []), query
     # The name is shown to everyone who sees the customer, so it finds them for everyone.
     assert _search(client, "林晓雨") == [customer.pk]
+    assert _search(client, "Xiaoyu Lin") == [customer.pk]
 
 
 @pytest.mark.parametrize(("role", "whose", "sees"), MASKING_CASES)

@@ -56,6 +56,7 @@ from customers.selectors import (
 )
 from customers.services import (
     CONFIRMATIONS,
+    DERIVED_FIELDS,
     ID_NUMBER_CONTEXT,
     NAME_SOUND_FIELDS,
     apply_id_number,
@@ -610,7 +611,7 @@ class _Writer:
                 "id_number",
                 "id_document_kind",
                 OTHER_PHONES,
-                *NAME_SOUND_FIELDS,
+                *DERIVED_FIELDS,
             ) or key.endswith("_raw"):
                 continue
             current = getattr(customer, key)

@@ -55,6 +55,7 @@ ANONYMOUS_PROFILE: dict[str, Any] = {
     "id_number_blind_index": "",
     "id_number_masked": "",
     "city": "",
+    "city_pinyin": "",
     "district": "",
     "street": "",
     "postcode": "",

@@ -88,6 +88,20 @@
     return { field: definition.name, operator: operator, value: defaultValue(definition, operator) };
   }
 
+  // The places customers have (most common first) as a datalist for a place field's input,
+  // built once beside the builder: re-rendering the rules does not rebuild it.
+  function suggestions(definition) {
+    const places = vocabulary.places[definition.name];
+    if (!places || !places.length) return {};
+    const id = "rule-builder-" + definition.name + "-suggestions";
+    if (!document.getElementById(id)) {
+      const list = element("datalist", { id: id });
+      places.forEach((place) => list.append(element("option", { value: place })));
+      root.after(list);
+    }
+    return { list: id };
+  }
+
   // The value controls of one condition; `set` stores a new value and re-counts.
   function valueControls(condition, definition, set) {
     const kind = definition.kind;
@@ -112,7 +126,7 @@
       if (operator === "in") {
         return [input(text.value, "text", (value || []).join(", "), (raw) => set(raw.split(",").map((s) => s.trim()).filter(Boolean)), { placeholder: text.comma })];
       }
-      return [input(text.value, "text", value, set)];
+      return [input(text.value, "text", value, set, suggestions(definition))];
     }
     if (kind === "boolean") return [select(text.value, [["true", text.yes], ["false", text.no]], String(value), (raw) => set(raw === "true"))];
     if (kind === "tag") return [select(text.value, vocabulary.tags, value, (raw) => set(parseInt(raw, 10)))];

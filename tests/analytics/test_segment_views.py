@@ -235,7 +235,7 @@ def test_a_segment_is_exported_through_the_export_feature(
     job.refresh_from_db()
     with job.file.open("rb") as handle:
         rows = handle.read().decode("utf-8-sig").splitlines()
-    assert sorted(rows[1:]) == ["Free,上海", "Mine,上海", "Theirs,上海"]
+    assert sorted(rows[1:]) == ["Free,上海市", "Mine,上海市", "Theirs,上海市"]
 
 
 def test_a_merge_carries_static_list_memberships_and_undo_restores_them(

@@ -127,7 +127,7 @@ def test_invalid_optional_values_can_be_dropped_with_a_warning(admin_user_role):
     assert (wang.email, wang.gender, wang.city, wang.birth_date) == (
         "wlj@example.com",
         "female",
-        "上海",
+        "上海市",
         None,
     )
     assert set(wang.tags.values_list("name", flat=True)) == {"VIP", "老客户", "促销"}
@@ -182,9 +182,10 @@ def test_rows_without_any_identifier_match_on_name_and_details(admin_user_role):
 @pytest.mark.parametrize(
     ("policy", "city", "email", "counts"),
     [
-        ("fill", "上海", "new@example.com", (0, 1, 0, 0)),
-        ("overwrite", "杭州", "new@example.com", (0, 1, 0, 0)),
-        ("skip", "上海", "", (0, 0, 1, 0)),
+        # Cities are stored in their official form (customers/places.py).
+        ("fill", "上海市", "new@example.com", (0, 1, 0, 0)),
+        ("overwrite", "杭州市", "new@example.com", (0, 1, 0, 0)),
+        ("skip", "上海市", "", (0, 0, 1, 0)),
     ],
 )
 def test_update_policies(admin_user_role, policy, city, email, counts):
@@ -352,7 +353,7 @@ def test_sales_import_does_not_take_over_unassigned_customers(sales_user):
     job = _import(sales_user, content, source_name="shop")
     assert _counts(job) == (0, 1, 0, 0)
     unassigned.refresh_from_db()
-    assert (unassigned.city, unassigned.owner) == ("杭州", None)
+    assert (unassigned.city, unassigned.owner) == ("杭州市", None)
 
 
 def test_only_importers_may_import_and_only_their_own_jobs(

@@ -399,10 +399,10 @@ def test_a_correction_from_a_form_older_than_a_colleagues_save_is_refused(
     assert refused.status_code == 200
     assert refused.context["form"].conflict is not None
     assert service_user.username in refused.content.decode()
-    assert Customer.objects.get(pk=customer.pk).city == "杭州"
+    assert Customer.objects.get(pk=customer.pk).city == "杭州市"
     assert client.post(url, form_data(refused.context["form"])).status_code == 302
     stored = Customer.objects.get(pk=customer.pk)
-    assert (stored.notes, stored.city) == ("Call after 6 pm", "宁波")
+    assert (stored.notes, stored.city) == ("Call after 6 pm", "宁波市")
 
 
 def test_a_correction_goes_through_the_services_even_while_restricted(client, privacy_user):
@@ -427,7 +427,7 @@ def test_a_correction_goes_through_the_services_even_while_restricted(client, pr
     response = client.post(f"/privacy/requests/{correction.pk}/correct/", data)
     assert response.status_code == 302, response.context["form"].errors
     customer.refresh_from_db()
-    assert customer.city == "宁波"
+    assert customer.city == "宁波市"  # the official form (customers/places.py)
     assert customer.phone.endswith(OTHER_PHONE)
     assert AuditEvent.objects.filter(action="customer.update", target_id=str(customer.pk)).exists()
     # Outside a correction, a restricted customer is not changed.
@@ -622,7 +622,7 @@ def test_an_import_leaves_a_restricted_customer_as_it_is(admin_user_role, privac
     assert (job.rows_updated, job.rows_unchanged) == (0, 1)
     assert "restricted" in job.issues.get().message
     customer.refresh_from_db()
-    assert customer.city == "杭州"
+    assert customer.city == "杭州市"
 
 
 def test_the_officers_home_page_counts_open_and_overdue_requests(client, privacy_user, sales_user):
