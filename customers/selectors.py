@@ -309,7 +309,7 @@ def place_condition(field: str, value: str) -> Q:
     is written: the value is normalised as every write stores it, so "上海", "Shanghai" and
     "上海市" select the same customers. A city the gazetteer does not know is also found by
     its pinyin ("kunshan" or 昆山 find 昆山市), and an ambiguous spelling ("Suzhou") finds
-    every city spelt so. Through the city / province indexes (0015)."""
+    every city spelt so. Through the city / province indexes (migration 0016)."""
     try:
         if field == "province":
             return Q(province=normalize_province(value))
