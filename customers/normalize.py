@@ -760,12 +760,17 @@ _PLACE_SUFFIX = re.compile("(地区|自治州|自治县|市|县|区|盟)$")
 _WORD_START = re.compile(r"(^|[\s-])(\w)")
 
 
+# A state or province code as shop exports write them (ON, NSW, NY): one word this short.
+_PLACE_CODE = re.compile("[A-Za-z]{2,3}")
+
+
 def _tidy_place(raw: RawValue) -> str:
     """A place name as typed, tidied: folded, spaces collapsed (none between Chinese
     characters), and a Latin name typed all in lower or upper case capitalised by word
-    ("new york", "NEW YORK" -> "New York"); mixed case (McAllen) is kept."""
+    ("new york", "NEW YORK" -> "New York"); mixed case (McAllen) and an upper-case code
+    (NYC, ON) are kept."""
     text = normalize_name(raw)
-    if text.islower() or text.isupper():
+    if text.islower() or (text.isupper() and not _PLACE_CODE.fullmatch(text)):
         text = _WORD_START.sub(lambda word: word[1] + word[2].upper(), text.lower())
     return text
 
@@ -788,7 +793,8 @@ def normalize_province(raw: RawValue, *, country: str = "") -> str:
         place = gazetteer().find(PROVINCE, text)
         if place is not None:
             return place.name
-    return text
+    # Shop exports give a state as its code, in either case ("on", "nsw"): a code, not a name.
+    return text.upper() if _PLACE_CODE.fullmatch(text) else text
 
 
 def normalize_city(raw: RawValue, *, country: str = "", province: str = "") -> str:

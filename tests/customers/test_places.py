@@ -116,6 +116,26 @@ def test_other_places_are_kept_as_typed_and_tidied(raw, country, expected):
     assert normalize_city(raw, country=country) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        # Shop exports give states as codes (Shopify's Province Code, FEBRL's state).
+        ("ON", "CA", "ON"),
+        ("nsw", "AU", "NSW"),
+        ("vic", "", "VIC"),
+        ("ontario", "CA", "Ontario"),
+        ("NEW SOUTH WALES", "AU", "New South Wales"),
+        ("guangdong", "", "广东省"),
+    ],
+)
+def test_a_state_code_stays_a_code_and_a_state_name_is_tidied(raw, country, expected):
+    assert normalize_province(raw, country=country) == expected
+
+
+def test_a_city_written_as_an_upper_case_code_is_kept():
+    assert normalize_city("NYC", country="US") == "NYC"
+
+
 def test_a_province_tells_apart_cities_spelt_alike():
     assert normalize_places(country="CN", province="Anhui", city="Suzhou")[:2] == (
         "安徽省",
