@@ -261,6 +261,6 @@ def test_the_more_complete_value_of_a_field_group_wins_and_the_newest_breaks_tie
     assert (sparse.street, sparse.postcode, sparse.city, sparse.industry) == (
         "文三路 9 号",
         "310012",
-        "杭州",
+        "杭州市",
         "餐饮",
     )
