@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from pathlib import Path
 
 SOURCE = "febrl"
@@ -79,8 +80,6 @@ def write_csv(frame, path: Path) -> None:
 
 def import_and_scan(path: Path, *, username: str) -> dict:
     """Import the file with import_customers and run find_duplicates; their JSON summaries."""
-    import json
-
     from django.core.management import call_command
 
     imported, scanned = io.StringIO(), io.StringIO()

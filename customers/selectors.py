@@ -318,7 +318,8 @@ def place_condition(field: str, value: str) -> Q:
         return Q(pk__in=[])
     if not city or city_province(city):
         return Q(city=city)
-    spellings = [place_pinyin(city)] if place_pinyin(city) else latin_keys(city)
+    pinyin = place_pinyin(city)
+    spellings = [pinyin] if pinyin else latin_keys(city)
     return Q(city=city) | Q(city_pinyin__in=spellings)
 
 
