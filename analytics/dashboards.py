@@ -37,7 +37,6 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import CustomerMetrics, MetricsRun, Segment, SegmentMember
-from crm.models import JobStatus
 from customers.models import Customer, LifecycleStage, SourceChannel
 from interactions.models import (
     ArchivedInteraction,
@@ -47,6 +46,7 @@ from interactions.models import (
     TransactionStatus,
 )
 from interactions.selectors import archive_may_hold
+from kernel.models import JobStatus
 
 CENT = Decimal("0.01")
 # A chart keyed by a finished refresh is valid until the next one changes the key; the timeout

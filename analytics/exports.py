@@ -27,8 +27,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import ExportFormat, ExportJob
-from crm.job_recovery import heartbeat
-from crm.models import JobCancelledError, JobStatus
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.imports.mapping import CUSTOMER_FIELDS
 from customers.models import (
@@ -41,6 +39,8 @@ from customers.models import (
     SourceChannel,
     ValueGrade,
 )
+from kernel.jobs.runner import JobFailedError, JobKind, JobRun
+from kernel.models import JobStatus
 from privacy.audit import record_event
 from privacy.consent import MARKETING_CHANNELS, usable_for_list
 from privacy.masking import mask_email, mask_phone, mask_postcode, mask_street
@@ -159,7 +159,6 @@ def start_export(
     """Queue an export of the list these parameters (and search text) show the actor; for a
     marketing channel, only the customers who consented to it. Audited with the filters,
     columns and channel, never the search text."""
-    from analytics.tasks import run_export_job
 
     if not may_export(actor):
         raise PermissionDenied
@@ -197,7 +196,7 @@ def start_export(
         },
     )
     if queue:
-        transaction.on_commit(lambda: run_export_job.delay(job.pk))
+        EXPORT_JOBS.enqueue(job)
     return job
 
 
@@ -213,75 +212,54 @@ def saved_view_params(user: Any, name: str) -> dict[str, str]:
     return QueryDict(view.query).dict()
 
 
-@transaction.atomic
 def cancel_export(*, actor: Any, job: ExportJob) -> ExportJob:
     if job.created_by_id != actor.pk:
         raise PermissionDenied
-    ExportJob.objects.filter(pk=job.pk, status__in=ExportJob.ACTIVE).update(cancel_requested=True)
-    job.refresh_from_db()
-    return job
+    return EXPORT_JOBS.cancel(actor=actor, job=job)
 
 
-def run_export(job_id: int) -> None:
-    """The worker's side: write the file, then make it the job's file."""
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
-        if job.status not in ExportJob.ACTIVE:
-            return
-        if job.is_held_by_live_worker():
-            return  # a redelivered message while its worker is alive and writing
-        if job.cancel_requested:
-            _finish(job, JobStatus.CANCELLED)
-            return
-        job.status = JobStatus.RUNNING
-        job.started_at = timezone.now()
-        job.heartbeat_at = job.started_at
-        job.save(update_fields=["status", "started_at", "heartbeat_at"])
-    relative = f"exports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{job.format}"
-    target = Path(default_storage.path(relative))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # One partial file per job: a run taking over from a dead one overwrites it.
-    partial = _partial_path(job)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with translation.override(job.language), heartbeat(job):
+class ExportJobKind(JobKind[ExportJob]):
+    """Writing one list to a file: into a partial file of its own, renamed into place and
+    attached to the job only when complete, so a run that died leaves no file behind and the
+    run that takes over writes it again from the start."""
+
+    model = ExportJob
+    audit_prefix = "export"
+    unexpected_failure = _("The export failed. Try again.")
+
+    def work(self, run: JobRun[ExportJob]) -> None:
+        job = run.job
+        relative = f"exports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{job.format}"
+        target = Path(default_storage.path(relative))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = _partial_path(job)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        try:
             customers = _customers(job)
-            job.rows_total = customers.count()
-            ExportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)
+            run.progress(0, customers.count())
             headers = [str(COLUMNS_BY_KEY[key].label) for key in job.columns]
             writer = write_xlsx if job.format == ExportFormat.XLSX else write_csv
             rows = writer(
                 partial,
                 headers,
                 export_rows(customers, job.columns, unmasked=job.unmasked),
-                on_progress=lambda count: _progress(job, count),
+                on_progress=run.progress,
             )
-        partial.rename(target)
-    except JobCancelledError:
-        partial.unlink(missing_ok=True)
-        _finish(job, JobStatus.CANCELLED)
-        return
-    except FiltersNoLongerValidError:
-        partial.unlink(missing_ok=True)
-        with translation.override(job.language):
-            _finish(job, JobStatus.FAILED, failure=str(FILTERS_NO_LONGER_VALID))
-        return
-    except Exception:
-        partial.unlink(missing_ok=True)
-        logger.exception("Export job %s failed", job.pk)
-        _finish(job, JobStatus.FAILED, failure=str(_("The export failed. Try again.")))
-        return
-    job.file.name = relative
-    job.rows_done = rows
-    _finish(job, JobStatus.DONE)
+            partial.rename(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        job.file.name = relative
+        job.rows_done = rows
+
+    def audit_changes(self, job: ExportJob) -> dict[str, Any]:
+        return {"rows": job.rows_done, "columns": job.columns, "unmasked": job.unmasked}
+
+
+EXPORT_JOBS = ExportJobKind()
 
 
 def _partial_path(job: ExportJob) -> Path:
     return Path(default_storage.path(f"exports/partial/job-{job.pk}.{job.format}"))
-
-
-class FiltersNoLongerValidError(Exception):
-    """The job's filters stopped validating after it was queued (a segment deleted)."""
 
 
 def _customers(job: ExportJob) -> QuerySet[Customer]:
@@ -289,27 +267,9 @@ def _customers(job: ExportJob) -> QuerySet[Customer]:
         user=job.created_by, params=job.filters, search=job.search
     )
     if not filterset.is_valid():
-        raise FiltersNoLongerValidError
+        # Its filters stopped validating after it was queued (a segment deleted).
+        raise JobFailedError(FILTERS_NO_LONGER_VALID)
     return usable_for_list(customers, job.marketing_channel)
-
-
-def _progress(job: ExportJob, count: int) -> None:
-    if ExportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-        raise JobCancelledError
-    ExportJob.objects.filter(pk=job.pk).update(rows_done=count, heartbeat_at=timezone.now())
-
-
-def _finish(job: ExportJob, status: str, *, failure: str = "") -> None:
-    job.status = status
-    job.failure = failure
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "failure", "finished_at", "file", "rows_done"])
-    record_event(
-        actor=job.created_by,
-        action=f"export.{status}",
-        target=job,
-        changes={"rows": job.rows_done, "columns": job.columns, "unmasked": job.unmasked},
-    )
 
 
 def export_rows(

@@ -20,9 +20,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from analytics.models import CustomerMetrics, MetricsRun
-from crm.bulk import batched
-from crm.models import JobStatus
-from crm.table_statistics import analyze_stale_tables, analyze_tables
 from customers.models import Customer, LifecycleStage, LifecycleStageChange
 from interactions.models import (
     ArchivedInteraction,
@@ -32,6 +29,9 @@ from interactions.models import (
     TransactionStatus,
 )
 from interactions.selectors import every_interaction_sql
+from kernel.bulk import batched
+from kernel.models import JobStatus
+from kernel.table_statistics import analyze_stale_tables, analyze_tables
 from privacy.audit import record_event
 
 # An arbitrary constant naming the refresh's advisory lock on PostgreSQL.

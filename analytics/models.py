@@ -7,8 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.free_text import STATEMENT_LENGTH, BoundedTextField, validate_readable_text
-from crm.models import BackgroundJob, SystemJob, Versioned
+from kernel.free_text import STATEMENT_LENGTH, BoundedTextField, validate_readable_text
+from kernel.models import BackgroundJob, SystemJob, Versioned
 from privacy.consent import MARKETING_CHANNELS
 
 # What a list of customers may be used for: a marketing channel holds only customers who

@@ -11,9 +11,9 @@ from analytics.dashboards import warm_dashboards
 from analytics.metrics import refresh_metrics
 from analytics.models import MetricsRun, SegmentMember
 from analytics.segments import ensure_ready_made_segments, refresh_segments
-from crm.table_statistics import analyze_stale_tables, analyze_tables
 from customers.models import Customer, LifecycleStageChange
 from interactions.models import Product, TransactionLine
+from kernel.table_statistics import analyze_stale_tables, analyze_tables
 
 logger = logging.getLogger(__name__)
 

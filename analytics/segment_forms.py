@@ -4,8 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics import segments
 from analytics.models import MARKETING_CHANNEL_CHOICES, Segment, SegmentKind
-from crm.version_forms import VersionedFormMixin
 from customers.forms import bootstrap_class
+from kernel.version_forms import VersionedFormMixin
 
 
 class SegmentForm(VersionedFormMixin, forms.ModelForm):

@@ -23,11 +23,11 @@ from analytics import segments
 from analytics.metrics import request_refresh
 from analytics.models import MARKETING_CHANNEL_CHOICES, MetricsRun, Segment, SegmentKind
 from analytics.segment_forms import ListMembersForm, SegmentForm
-from crm.versioning import EditConflictError
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.models import Tag
 from customers.selectors import customers_visible_to
 from customers.views import remembered_search
+from kernel.versioning import EditConflictError
 
 MEMBERS_SHOWN = 25
 SIZES_SHOWN = 30

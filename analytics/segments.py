@@ -26,7 +26,6 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import Segment, SegmentKind, SegmentMember, SegmentSize
-from crm.versioning import lock_version, next_version
 from customers.models import (
     Customer,
     CustomerKind,
@@ -46,6 +45,7 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
+from kernel.versioning import lock_version, next_version
 from privacy.audit import record_event
 from privacy.consent import usable_for_list
 
@@ -590,7 +590,7 @@ def save_segment(
     **values: Any,
 ) -> Segment:
     """Create or change a segment; the rules are validated first. Audited. A change moves the
-    segment's version on, and raises crm.versioning.EditConflictError when someone saved it since
+    segment's version on, and raises kernel.versioning.EditConflictError when someone saved it since
     `expected_version`. (Refreshes and list changes only note its size: not a new version.)"""
     version: dict[str, list[int]] = {}
     if segment is not None and segment.pk:

@@ -1,18 +1,11 @@
 from celery import shared_task
 
-from analytics.exports import delete_expired_exports, run_export
+from analytics.exports import delete_expired_exports
 from analytics.models import Segment
 from analytics.nightly import refresh_analytics
 from analytics.segments import refresh_segment
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
-
-
-@shared_task(name="analytics.tasks.run_export_job")
-def run_export_job(job_id: int) -> None:
-    """Write one export's file; a second delivery leaves a live run alone (see run_export)."""
-    with audit_context(via=AuditChannel.TASK):
-        run_export(job_id)
 
 
 @shared_task(name="analytics.tasks.delete_expired_exports")

@@ -6,9 +6,9 @@ PostgreSQL tools measured in the same run.
 Cases:
 - baseline `pg_dump --format=custom --compress=6` of the database into a file: what an operator
   would run by hand, no manifest, no encryption;
-- the product's backup (`crm.backups.services.create_backup`): the same pg_dump of an exported
-  snapshot, with every table counted and checksummed in that snapshot beside it, then tarred,
-  encrypted in AES-GCM chunks, fsynced and renamed into place;
+- the product's backup (`operations.backups.services.create_backup`): the same pg_dump of an
+  exported snapshot, with every table counted and checksummed in that snapshot beside it, then
+  tarred, encrypted in AES-GCM chunks, fsynced and renamed into place;
 - `verify_backup` of that file (checksum, every chunk, the dump's table of contents);
 - baseline `pg_restore --jobs=2` of the plain dump into a new database;
 - the product's restore (`restore_backup --into`): decrypt and unpack, the same pg_restore,
@@ -50,8 +50,8 @@ def run_case(case: str) -> dict:
     django.setup()
     from django.conf import settings
 
-    from crm.backups.engines import PostgresEngine, Target
-    from crm.backups.services import (
+    from operations.backups.engines import PostgresEngine, Target
+    from operations.backups.services import (
         create_backup,
         list_backups,
         restore_backup,

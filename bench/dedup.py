@@ -114,15 +114,15 @@ def exact_keys_case(people: int, seed: int, latin: bool) -> dict:
 
 
 def full_scan_case() -> dict:
-    from crm.models import JobStatus
-    from customers.dedup.scan import run_scan
+    from customers.dedup.scan import SCAN_JOBS
     from customers.models import DuplicateScan, ScanMode
+    from kernel.models import JobStatus
 
     scan = DuplicateScan.objects.create(
         mode=ScanMode.FULL, min_probability=0.8, status=JobStatus.QUEUED
     )
     began = time.perf_counter()
-    scan = run_scan(scan)
+    scan = SCAN_JOBS.run(scan.pk)
     figures = {
         "seconds": round(time.perf_counter() - began, 1),
         "customers": scan.customers_compared,
@@ -182,9 +182,9 @@ def incremental_case() -> dict:
     incremental scan."""
     from django.db import connection
 
-    from crm.models import JobStatus
-    from customers.dedup.scan import run_scan
+    from customers.dedup.scan import SCAN_JOBS
     from customers.models import DuplicateScan, ScanMode
+    from kernel.models import JobStatus
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -197,7 +197,7 @@ def incremental_case() -> dict:
         mode=ScanMode.INCREMENTAL, min_probability=0.8, status=JobStatus.QUEUED
     )
     began = time.perf_counter()
-    scan = run_scan(scan)
+    scan = SCAN_JOBS.run(scan.pk)
     return {
         "seconds": round(time.perf_counter() - began, 1),
         "changed": CHANGED,

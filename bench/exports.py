@@ -91,7 +91,7 @@ def run_case(case: str, baseline_rows: int) -> dict:
         job = exports.start_export(
             actor=actor, params={}, columns=COLUMNS, format=format, queue=False
         )
-        exports.run_export(job.pk)
+        exports.EXPORT_JOBS.run(job.pk)
         job.refresh_from_db()
         rows = job.rows_done
         job.file.delete()

@@ -46,9 +46,9 @@ from django.utils import timezone  # noqa: E402
 
 from crm import demodata  # noqa: E402
 from crm.management.commands.seed_demo import ensure_products  # noqa: E402
-from crm.table_statistics import analyze_tables  # noqa: E402
 from customers.models import Contact, Customer, ExternalId  # noqa: E402
 from interactions.models import Interaction, Transaction, TransactionLine  # noqa: E402
+from kernel.table_statistics import analyze_tables  # noqa: E402
 
 CHUNK_CUSTOMERS = 5_000
 SQLITE_BATCH = 5_000

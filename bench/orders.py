@@ -7,7 +7,7 @@ The data: the CDNOW purchase log that the `lifetimes` package ships (23,570 cust
 music shop, 69,659 purchases: customer id, date, number of CDs, dollar value). It is written as
 two CSV files under var/bench/ (customers: the shop's customer id and a generated name; orders:
 one per line of the log) and imported into a new database through the product's
-own import jobs, exactly as the worker runs them (`jobs.run_import`), customers first, then
+own import jobs, exactly as the worker runs them (`jobs.IMPORT_JOBS.run`), customers first, then
 the orders naming them by the shop's customer id. Then, in the same process and at once,
 `refresh_metrics()`:
 
@@ -16,7 +16,7 @@ the orders naming them by the shop's customer id. Then, in the same process and 
    hand;
 3. before this change: the same import and refresh with the statistics as they were before
    the import jobs analysed their tables — the helper switched off for the import
-   (crm.table_statistics' functions made no-ops in that process, for the import jobs and the
+   (kernel.table_statistics' functions made no-ops in that process, for the import jobs and the
    refresh), autovacuum switched
    off on the CRM tables for the run (it would otherwise race the refresh), and the emptied
    tables' old statistics deleted from pg_statistic with reltuples reset to -1 (the state of
@@ -151,7 +151,7 @@ def _import(kind: str, path: Path, actor) -> dict:
         )
     jobs.configure_import(actor=actor, job=job, mapping=job.mapping, source_name=SOURCE)
     jobs.start_import(actor=actor, job=job, queue=False)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     seconds = time.perf_counter() - started
     job.refresh_from_db()
     return {

@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class CrmConfig(AppConfig):
     name = "crm"
-    verbose_name = _("Operations")
+    verbose_name = _("Wiring")

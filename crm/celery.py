@@ -11,12 +11,12 @@ app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Packages inside apps whose tasks live in their own module.
-app.autodiscover_tasks(["privacy.subjects", "crm.backups"])
+app.autodiscover_tasks(["privacy.subjects", "operations.backups"])
 
 
 @worker_ready.connect
 def _report_alive_at_start(sender, **kwargs) -> None:
     # A freshly started worker reports at once instead of waiting for beat's first tick, and
     # takes up at once the jobs a dead worker left (a restarted worker often replaces it).
-    sender.app.send_task("crm.tasks.record_worker_heartbeat")
-    sender.app.send_task("crm.tasks.recover_stalled_jobs")
+    sender.app.send_task("kernel.tasks.record_worker_heartbeat")
+    sender.app.send_task("kernel.tasks.recover_stalled_jobs")

@@ -41,13 +41,17 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    # The wiring (settings, urls, Celery app, home page); its migrations created the tables that
+    # kernel and operations took over.
     "crm",
+    "kernel",
     # After axes and django_otp: its admin replaces theirs.
-    "crm.accounts",
+    "accounts",
     "privacy",
     "customers",
     "interactions",
     "analytics",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -66,10 +70,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "privacy.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Idle and absolute session limits, and which sessions belong to whom (crm/accounts).
-    "crm.accounts.middleware.SessionLifetimeMiddleware",
+    # Idle and absolute session limits, and which sessions belong to whom (accounts).
+    "accounts.middleware.SessionLifetimeMiddleware",
     # Nothing but the second step (or enrolment) until the session passed two factors.
-    "crm.accounts.middleware.TwoFactorMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -136,13 +140,13 @@ AUTHENTICATION_BACKENDS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "crm.accounts.password_validation.MinimumLengthValidator",
+        "NAME": "accounts.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# A session ends SESSION_COOKIE_AGE seconds after its login however busy (crm/accounts enforces
+# A session ends SESSION_COOKIE_AGE seconds after its login however busy (accounts enforces
 # it: activity would otherwise keep extending it), after SESSION_IDLE_TIMEOUT seconds without
 # activity (0: never), and when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
@@ -161,7 +165,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "crm.accounts.views.locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 # The audit log records logins; axes' own access log would be a second, unbounded copy.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
@@ -183,7 +187,7 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Requests ---------------------------------------------------------------------------------
 # Django's own limit on a form's body, stated so that it is a decision: the largest real form
-# (a customer with 10,000 characters of notes in Chinese, crm/free_text.py) sends under 100 KB,
+# (a customer with 10,000 characters of notes in Chinese, kernel/free_text.py) sends under 100 KB,
 # and uploads (imports) are files, which this does not count. A larger body answers 400 with
 # templates/400.html before any view runs.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -242,7 +246,7 @@ DATA_REQUEST_DUE_DAYS = env.int("DATA_REQUEST_DUE_DAYS", default=15)
 # The retention policies (privacy/retention.py, set on the Retention page) run at this hour.
 RETENTION_HOUR = env.int("RETENTION_HOUR", default=3)
 
-# --- Backups (crm/backups, README "Backups and restores") -------------------------------------
+# --- Backups (operations/backups, README "Backups and restores") ------------------------------
 # Encrypted files in BACKUP_DIR, one a night at BACKUP_HOUR:30, restored into a scratch database
 # by the drill at BACKUP_DRILL_HOUR:00. BACKUP_ENCRYPTION_KEYS is "KEYID:KEY" like the field keys
 # (newest first; older ones still decrypt older backups) and must be kept off this machine too:
@@ -292,10 +296,10 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=60)
-# A running job's worker refreshes its heartbeat this often while it works (crm/job_recovery.py);
-# silent for JOB_STALLED_AFTER_SECONDS, the job lost its worker and is queued again, at most
-# JOB_MAX_RECOVERIES times (then it fails). Several heartbeats apart, so a slow moment (a
-# batch waiting for a lock) is never taken for a dead worker.
+# A running job's worker refreshes its heartbeat this often while it works
+# (kernel/jobs/recovery.py); silent for JOB_STALLED_AFTER_SECONDS, the job lost its worker and
+# is queued again, at most JOB_MAX_RECOVERIES times (then it fails). Several heartbeats apart,
+# so a slow moment (a batch waiting for a lock) is never taken for a dead worker.
 JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=10)
 JOB_STALLED_AFTER_SECONDS = env.int("JOB_STALLED_AFTER_SECONDS", default=60)
 JOB_MAX_RECOVERIES = env.int("JOB_MAX_RECOVERIES", default=3)
@@ -342,21 +346,21 @@ INTERACTION_ARCHIVE_AFTER_DAYS = env.int("INTERACTION_ARCHIVE_AFTER_DAYS", defau
 INTERACTION_ARCHIVE_HOUR = env.int("INTERACTION_ARCHIVE_HOUR", default=4)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
-        "task": "crm.tasks.record_worker_heartbeat",
+        "task": "kernel.tasks.record_worker_heartbeat",
         "schedule": WORKER_HEARTBEAT_SECONDS,
     },
     # Jobs whose worker died are queued again (the worker's start does the same at once).
     "recover-stalled-jobs": {
-        "task": "crm.tasks.recover_stalled_jobs",
+        "task": "kernel.tasks.recover_stalled_jobs",
         "schedule": 60,
     },
     # Before the other nightly jobs, so a backup holds the day as staff left it.
     "backup-nightly": {
-        "task": "crm.backups.create_backup",
+        "task": "operations.backups.create_backup",
         "schedule": crontab(hour=BACKUP_HOUR, minute=30),
     },
     "restore-drill-nightly": {
-        "task": "crm.backups.run_drill",
+        "task": "operations.backups.run_drill",
         "schedule": crontab(hour=BACKUP_DRILL_HOUR, minute=0),
     },
     "delete-expired-exports": {
@@ -372,7 +376,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600,
     },
     "clear-expired-sessions": {
-        "task": "crm.accounts.tasks.clear_expired_sessions",
+        "task": "accounts.tasks.clear_expired_sessions",
         "schedule": 3600,
     },
     "delete-abandoned-imports": {

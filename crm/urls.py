@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from crm import views
+from operations import views as operations_views
 
 admin.site.site_header = admin.site.site_title = "CRM"
 # Admin's own login would bypass the product's login page; send people to the one login.
@@ -15,8 +16,8 @@ admin.site.login = login_not_required(
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("health/", views.health, name="health"),
-    path("accounts/two-factor/", include("crm.accounts.urls")),
+    path("health/", operations_views.health, name="health"),
+    path("accounts/two-factor/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("customers/", include("customers.urls")),
@@ -30,7 +31,7 @@ urlpatterns = [
     path("privacy/retention/", include("privacy.retention_urls")),
     path("privacy/policies/", include("privacy.policy_urls")),
     path("privacy/audit/", include("privacy.audit_urls")),
-    path("operations/", include("crm.operations_urls")),
+    path("operations/", include("operations.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,22 +1,20 @@
-"""The home page and the health endpoint."""
+"""The home page."""
 
 import datetime
 
-from django.contrib.auth.decorators import login_not_required, permission_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from crm import operations
-from crm.backups.services import backup_age
-from crm.estimates import estimated_row_count
-from crm.models import WorkerHeartbeat
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 from interactions.models import FollowUp, Interaction, Transaction
 from interactions.selectors import follow_ups_for, recent_interactions_for
+from kernel.estimates import estimated_row_count
+from kernel.models import WorkerHeartbeat
+from operations import status as operations
 from privacy.alerts import open_alerts
 from privacy.models import DataSubjectRequest
 
@@ -78,39 +76,3 @@ def _operations_summary() -> dict:
         "worker_ok": operations.worker_alive(last_beat.seen_at if last_beat else None),
         "backups": operations.backup_summary(),
     }
-
-
-# The checks whose failure takes this web server out of a load balancer's rotation.
-SERVING_CHECKS = ("database", "broker", "worker")
-
-
-@login_not_required
-@never_cache
-@require_GET
-def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and monitors; carries no personal data (ages and booleans only).
-
-    The HTTP status answers "can this server do its work": 200 when the database and the broker
-    answer and a worker reported recently, 503 otherwise. The `backup` check (the last good
-    backup finished within BACKUP_MAX_AGE_HOURS) does not change it: a late backup is not
-    something another web server would do better, and pulling every server out of rotation
-    for it would turn a missed backup into an outage. It turns the body's `status` to
-    "degraded" instead (with HTTP 200), for monitors that read the body; the status page and
-    the backup alerts say what went wrong."""
-    database_ok = operations.database_reachable()
-    last_beat = operations.last_worker_beat() if database_ok else None
-    age = backup_age() if database_ok else None
-    checks = {
-        "database": database_ok,
-        "broker": operations.broker_reachable(),
-        "worker": operations.worker_alive(last_beat),
-        "backup": operations.backup_is_fresh(age),
-    }
-    serving = all(checks[name] for name in SERVING_CHECKS)
-    body = {
-        "status": "ok" if all(checks.values()) else "degraded",
-        "checks": checks,
-        "worker_last_seen": last_beat.isoformat() if last_beat else None,
-        "last_backup_age_seconds": round(age.total_seconds()) if age is not None else None,
-    }
-    return JsonResponse(body, status=200 if serving else 503)

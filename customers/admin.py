@@ -5,7 +5,6 @@ from django.contrib import admin
 from django.db import models
 from import_export.admin import ImportExportMixin
 
-from crm.version_forms import VersionedAdminMixin, edited_values
 from customers import services
 from customers.models import (
     Contact,
@@ -22,6 +21,7 @@ from customers.selectors import (
     customers_visible_to,
     sees_all_personal_data,
 )
+from kernel.version_forms import VersionedAdminMixin, edited_values
 from privacy.admin import ReadOnlyAdmin
 
 MASKED_FORM_FIELDS = ("phone", "email", "street", "postcode")

@@ -7,24 +7,14 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from crm.job_recovery import register_recoverable
-        from customers.models import BulkMerge, DuplicateScan, ImportJob
+        from customers.dedup.review import BULK_MERGE_JOBS
+        from customers.dedup.scan import SCAN_JOBS
+        from customers.imports.jobs import IMPORT_JOBS
         from customers.services import ID_NUMBER_CONTEXT
+        from kernel.jobs.runner import register
         from privacy.rotation import register_encrypted_column
 
         register_encrypted_column("customers.Customer", "id_number_encrypted", ID_NUMBER_CONTEXT)
-        # Jobs whose worker dies are queued again: an import goes on after its last committed
-        # batch (and, given up, keeps its file and its Resume button); a scan or a bulk merge
-        # starts over (groups already merged are no longer open).
-        register_recoverable(
-            ImportJob,
-            task="customers.tasks.run_import_job",
-            audit_prefix="import",
-            given_up={"resumable": True},
-        )
-        register_recoverable(
-            DuplicateScan, task="customers.tasks.run_duplicate_scan", audit_prefix="duplicates.scan"
-        )
-        register_recoverable(
-            BulkMerge, task="customers.tasks.run_bulk_merge", audit_prefix="duplicates.bulk_merge"
-        )
+        # Its background jobs (kernel/jobs/runner.py).
+        for kind in (IMPORT_JOBS, SCAN_JOBS, BULK_MERGE_JOBS):
+            register(kind)

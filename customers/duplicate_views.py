@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from crm.models import JobStatus
 from customers.dedup import review
 from customers.dedup.reasons import notable
-from customers.dedup.scan import last_finished, last_model, running, start_scan
+from customers.dedup.review import BULK_MERGE_JOBS
+from customers.dedup.scan import SCAN_JOBS, last_finished, last_model, start_scan
 from customers.merge import (
     FIELD_GROUPS,
     default_sources,
@@ -31,10 +31,11 @@ from customers.merge import (
     merge_customers,
     undo_merge,
 )
-from customers.models import BulkMerge, Customer, CustomerMerge, DuplicateScan, ScanMode
+from customers.models import BulkMerge, Customer, CustomerMerge, ScanMode
 from customers.presentation import PERSONAL_FIELDS, display_personal
 from customers.selectors import get_customer_for
 from customers.services import CONFIRMATIONS
+from kernel.models import JobStatus
 
 GROUPS_PER_PAGE = 25
 # The probabilities the queue can be narrowed to, and bulk merge's choices.
@@ -78,8 +79,8 @@ def _status() -> dict:
     return {
         "last_scan": last_finished(),
         "last_full": last_model(),
-        "running_scan": running(DuplicateScan),
-        "running_bulk": running(BulkMerge),
+        "running_scan": SCAN_JOBS.active(),
+        "running_bulk": BULK_MERGE_JOBS.active(),
         "last_bulk": BulkMerge.objects.filter(status=JobStatus.DONE).first(),
         "auto_merge": settings.DEDUP_AUTO_MERGE_PROBABILITY,
     }
@@ -96,7 +97,7 @@ class StatusView(MergePermissionMixin, TemplateView):
 
 class ScanView(MergePermissionMixin, View):
     def post(self, request, *args, **kwargs):
-        if running(DuplicateScan):
+        if SCAN_JOBS.active():
             messages.info(request, _("A search for duplicates is already running."))
         else:
             mode = ScanMode.INCREMENTAL if request.POST.get("incremental") else ScanMode.FULL
@@ -108,7 +109,7 @@ class ScanView(MergePermissionMixin, View):
 class BulkMergeView(MergePermissionMixin, View):
     def post(self, request, *args, **kwargs):
         threshold = _threshold(request.POST.get("min_probability"), 1.0)
-        if running(BulkMerge):
+        if BULK_MERGE_JOBS.active():
             messages.info(request, _("A bulk merge is already running."))
             return HttpResponseRedirect(reverse("duplicates:queue"))
         try:

@@ -8,11 +8,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from crm.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
 from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
 from customers.presentation import display_personal
 from customers.selectors import can_view_personal_data
 from customers.services import BulkAction
+from kernel.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
 
 EDITABLE_FIELDS = [
     "kind",

@@ -6,12 +6,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from crm.free_text import validate_readable_text
 from customers.forms import bootstrap_class
 from customers.imports.files import MAX_FILE_BYTES
 from customers.imports.jobs import importable_kinds
 from customers.imports.mapping import IGNORE
 from customers.models import DateOrder, ImportKind, InvalidValues, SourceChannel, UpdatePolicy
+from kernel.free_text import validate_readable_text
 
 
 def _styled(form: forms.Form) -> None:

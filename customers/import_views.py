@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from crm.models import JobStatus
 from customers.import_forms import MappingForm, UploadForm
 from customers.imports import jobs
 from customers.imports.files import FileRefusedError
 from customers.models import ImportJob, ImportKind
+from kernel.models import JobStatus
 from privacy.tabular import csv_lines
 
 RECENT_JOBS = 30

@@ -20,7 +20,6 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.versioning import next_version
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
 from customers.normalize import name_sound, place_pinyin
@@ -32,6 +31,7 @@ from customers.services import (
     profile_snapshot,
 )
 from customers.signals import customers_merged, merge_undone
+from kernel.versioning import next_version
 from privacy import consent
 from privacy.audit import record_event
 from privacy.models import ConsentSource

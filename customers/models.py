@@ -7,9 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
-from crm.models import BackgroundJob, SystemJob, Versioned
 from customers.normalize import IdDocumentKind as IdKind
+from kernel.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
+from kernel.models import BackgroundJob, SystemJob, Versioned
 
 
 def default_country() -> str:
@@ -552,8 +552,6 @@ class ImportJob(BackgroundJob):
     # Set when the job stopped for a reason a retry can overcome (a lost worker, a crash); it
     # then resumes after `checkpoint_row`, the spreadsheet row number of the last committed row.
     resumable = models.BooleanField(default=False, editable=False)
-    # Which run holds the job (see customers.imports.jobs.run_import).
-    run_token = models.CharField(max_length=32, blank=True, editable=False)
     checkpoint_row = models.PositiveIntegerField(default=0, editable=False)
     rows_created = models.PositiveIntegerField(_("created"), default=0)
     rows_updated = models.PositiveIntegerField(_("updated"), default=0)

@@ -28,8 +28,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from pypinyin import lazy_pinyin
 
-from crm.free_text import UNREADABLE_TEXT, has_unreadable_characters
 from customers.places import CITY, PROVINCE, gazetteer, latin_keys
+from kernel.free_text import UNREADABLE_TEXT, has_unreadable_characters
 
 # Spreadsheet readers (openpyxl, pandas) hand over numbers and NaN, not only text.
 RawValue = str | int | float | None
@@ -120,7 +120,7 @@ def normalize_name(raw: RawValue) -> str:
     "约翰·史密斯"). Spaces between Latin words are kept.
 
     Raises NormalizationError "unreadable_text" for a name holding characters nobody typed
-    (crm.free_text: U+FFFD from undecodable bytes, control characters...). They are refused,
+    (kernel.free_text: U+FFFD from undecodable bytes, control characters...). They are refused,
     not dropped: what is left may not be the name, and whitespace splitting would hide some.
     """
     if isinstance(raw, str) and has_unreadable_characters(raw):

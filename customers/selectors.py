@@ -132,7 +132,7 @@ def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Cus
     try:
         text = normalize_name(query)
     except NormalizationError:
-        # Characters nobody typed (crm.free_text) are refused in every stored value, so no
+        # Characters nobody typed (kernel.free_text) are refused in every stored value, so no
         # customer can match them; PostgreSQL would not even take a NUL in the query.
         return customers.none()
     if not text:

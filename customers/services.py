@@ -19,7 +19,6 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.versioning import AuditTrail, lock_version, next_version
 from customers.models import (
     Contact,
     Customer,
@@ -49,6 +48,7 @@ from customers.normalize import (
     place_pinyin,
     split_person_name,
 )
+from kernel.versioning import AuditTrail, lock_version, next_version
 from privacy import consent, crypto
 from privacy.audit import record_event, save_reference_record
 from privacy.masking import mask, mask_id_number
@@ -390,7 +390,7 @@ def update_customer(
     `id_number=""` removes the number.
 
     With `expected_version` (the version the editor's form started from), raises
-    crm.versioning.EditConflictError when someone saved the customer since.
+    kernel.versioning.EditConflictError when someone saved the customer since.
 
     An erased customer cannot change; one whose processing is restricted only through a
     correction the person asked for (`correcting_restricted`, privacy/subjects)."""

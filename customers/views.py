@@ -23,8 +23,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from crm.version_forms import VERSION_FIELD, edited_values
-from crm.versioning import EditConflictError
 from customers import services
 from customers.dedup.door import likely_duplicates
 from customers.dedup.review import open_group_of
@@ -59,6 +57,8 @@ from interactions.selectors import (
     open_follow_ups,
     preferred_categories,
 )
+from kernel.version_forms import VERSION_FIELD, edited_values
+from kernel.versioning import EditConflictError
 from privacy import consent
 from privacy.forms import ConsentForm
 from privacy.models import ConsentPurpose, ConsentSource

@@ -4,7 +4,6 @@ customers are created through the app (services), so they are read-only here."""
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
-from crm.version_forms import VersionedAdminMixin, edited_values
 from customers.resources import ImportExportAdminMixin
 from interactions import services
 from interactions.models import (
@@ -17,6 +16,7 @@ from interactions.models import (
     TransactionLine,
 )
 from interactions.resources import ProductResource
+from kernel.version_forms import VersionedAdminMixin, edited_values
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

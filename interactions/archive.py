@@ -31,10 +31,10 @@ from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import JobStatus
-from crm.table_statistics import analyze_tables
 from customers.models import Customer
 from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
+from kernel.models import JobStatus
+from kernel.table_statistics import analyze_tables
 from privacy.audit import record_event
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.version_forms import VersionedFormMixin
 from customers.forms import bootstrap_class
 from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
+from kernel.version_forms import VersionedFormMixin
 
 
 class LocalDateTimeInput(forms.DateTimeInput):

@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
-from crm.models import SystemJob, Versioned
 from customers.models import import_job_field
+from kernel.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
+from kernel.models import SystemJob, Versioned
 
 
 def default_currency() -> str:

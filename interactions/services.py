@@ -17,7 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.versioning import AuditTrail, lock_version, next_version
 from customers.models import Contact, Customer
 from customers.services import record_activity, refuse_if_erased
 from interactions.models import (
@@ -29,6 +28,7 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
+from kernel.versioning import AuditTrail, lock_version, next_version
 from privacy.audit import record_event, save_reference_record
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from crm.templatetags.staff import staff_name
+from accounts.templatetags.staff import staff_name
 from customers.selectors import can_edit_customer, get_customer_for
 from customers.views import CustomerRecordEditView, CustomerRecordFormView
 from interactions import services

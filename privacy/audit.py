@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import models, transaction
 
-from crm.versioning import lock_version, next_version
+from kernel.versioning import lock_version, next_version
 from privacy.alerts import check_alerts
 from privacy.models import AuditChannel, AuditEvent
 
@@ -117,7 +117,7 @@ def save_reference_record(
     audit it as `<model>.create` or `<model>.update` with old → new values. Raises
     ValidationError; writes nothing when no value changes. A change to an existing record
     locks it first and moves its version on: with `expected_version`, a record saved by
-    someone else since that version raises crm.versioning.EditConflictError."""
+    someone else since that version raises kernel.versioning.EditConflictError."""
     creating = instance.pk is None
     if not creating:
         lock_version(instance, expected_version=expected_version)

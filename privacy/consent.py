@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from crm.versioning import lock_version, next_version
+from kernel.versioning import lock_version, next_version
 from privacy.audit import record_event
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
@@ -77,7 +77,7 @@ def record_consent(
     )
     record.full_clean(exclude=["customer", "policy", "recorded_by"])
     # The profile form shows the consents: one opened before this entry must not put the old
-    # status back, so the customer's version moves on (crm/versioning.py).
+    # status back, so the customer's version moves on (kernel/versioning.py).
     lock_version(customer, expected_version=None)
     version_change = next_version(customer)
     type(customer).objects.filter(pk=customer.pk).update(

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.free_text import validate_readable_text
+from kernel.free_text import validate_readable_text
 from privacy.models import ConsentPurpose, ConsentRecord
 
 

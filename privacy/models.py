@@ -9,14 +9,14 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.free_text import (
+from kernel.free_text import (
     DOCUMENT_LENGTH,
     LETTER_LENGTH,
     STATEMENT_LENGTH,
     BoundedTextField,
     validate_readable_text,
 )
-from crm.models import Versioned, started_by_field
+from kernel.models import Versioned, started_by_field
 from privacy.audit_chain import (
     CHAINED_FIELDS,
     GENESIS_HASH,
@@ -229,7 +229,7 @@ class PrivacyPolicy(Versioned):
         _("version"), max_length=40, unique=True, validators=[validate_readable_text]
     )
     effective_from = models.DateField(_("effective from"))
-    # The row's version (crm.models.Versioned): `version` is the policy's own label.
+    # The row's version (kernel.models.Versioned): `version` is the policy's own label.
     edit_version = models.PositiveIntegerField(_("edit version"), default=1, editable=False)
     version_field = "edit_version"
     summary = BoundedTextField(

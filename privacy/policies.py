@@ -131,7 +131,7 @@ def correct_policy(
     with the old and new values (nothing is written when nothing changed). Raises
     PermissionDenied without `change_privacypolicy`, ValidationError when the version is in
     force or past, or consents refer to it, or for the reasons publish_policy gives, and
-    crm.versioning.EditConflictError when a colleague corrected it since `expected_version`."""
+    kernel.versioning.EditConflictError when a colleague corrected it since `expected_version`."""
     _require(actor, CHANGE_PERMISSION)
     # Locked, so that the check below holds until the change is saved.
     policy = PrivacyPolicy.objects.select_for_update().get(pk=policy.pk)

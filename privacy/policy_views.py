@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
-from crm.version_forms import VersionedFormMixin, edited_values
-from crm.versioning import EditConflictError
 from customers.forms import bootstrap_class
+from kernel.version_forms import VersionedFormMixin, edited_values
+from kernel.versioning import EditConflictError
 from privacy import policies
 from privacy.audit import target_label
 from privacy.models import AuditEvent, PrivacyPolicy

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from crm.version_forms import VersionedFormMixin
-from crm.versioning import EditConflictError
 from customers.forms import bootstrap_class
+from kernel.version_forms import VersionedFormMixin
+from kernel.versioning import EditConflictError
 from privacy.audit import save_reference_record
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
 from privacy.tasks import apply_retention_task

@@ -101,10 +101,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "otp_totp.delete_totpdevice",
         # The status page (/operations/): backups, restore drills, jobs, disk; and starting a
         # backup or a drill from it.
-        "crm.view_operations",
-        "crm.run_backup",
-        "crm.view_backuprun",
-        "crm.view_restoredrill",
+        "operations.view_operations",
+        "operations.run_backup",
+        "operations.view_backuprun",
+        "operations.view_restoredrill",
         *_BUILD_SEGMENTS,
     ],
     SALES: [

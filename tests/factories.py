@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm.accounts.two_factor import two_factor_required
+from accounts.two_factor import two_factor_required
 from customers import services as customer_services
 from customers.models import Customer, ImportIssue, ImportJob
 from interactions import services as interaction_services

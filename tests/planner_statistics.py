@@ -1,4 +1,4 @@
-"""Reading and resetting the planner's statistics in tests (crm/table_statistics.py).
+"""Reading and resetting the planner's statistics in tests (kernel/table_statistics.py).
 
 Both work inside the test's transaction, and what they change is rolled back with it: ANALYZE
 writes PostgreSQL's pg_statistic and pg_class.reltuples, and SQLite's sqlite_stat1,

@@ -3,8 +3,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from crm.models import WorkerHeartbeat
 from interactions import services
+from kernel.models import WorkerHeartbeat
 from tests.factories import CustomerFactory, InteractionFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import crm.free_text
+import kernel.free_text
 
 
 class Migration(migrations.Migration):
@@ -17,17 +17,17 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="saved view",
             ),
         ),
         migrations.AlterField(
             model_name="segment",
             name="description",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=2000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="description",
             ),
         ),
@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 max_length=100,
                 unique=True,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="name",
             ),
         ),

@@ -6,23 +6,23 @@ again (and a merge carries that memory over to the survivor); a merge closes the
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.job_recovery import heartbeat
-from crm.models import JobStatus
 from customers.dedup.reasons import notable
 from customers.dedup.scan import candidates_locked, regroup
 from customers.models import BulkMerge, CandidateStatus, Customer, DuplicateCandidate
 from customers.selectors import can_edit_customer, customers_visible_to
+from kernel.jobs.runner import JobKind, JobRun
+from kernel.models import JobStatus
 from privacy.audit import record_event
 
 
@@ -302,8 +302,6 @@ def merge_groups_above(
 
 def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:
     """Queue the merge of every open group whose pairs all reach `min_probability`."""
-    from customers.tasks import run_bulk_merge
-
     _require(actor)
     if not 0.5 <= min_probability <= 1:
         raise ValidationError(_("Choose a probability between 50% and 100%."))
@@ -316,40 +314,32 @@ def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:
         target=job,
         changes={"min_probability": min_probability},
     )
-    transaction.on_commit(lambda: run_bulk_merge.delay(job.pk))
+    BULK_MERGE_JOBS.enqueue(job)
     return job
 
 
-def run_bulk(job: BulkMerge) -> BulkMerge:
-    """Run a queued bulk merge as the user who asked for it, with progress on the job row."""
-    claimed = BulkMerge.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
-    )
-    if not claimed:
-        return job
-    job.refresh_from_db()
+class BulkMergeKind(JobKind[BulkMerge]):
+    """Merging every likely group, as the user who asked, with progress on the job row. One
+    runs at a time; one whose worker died starts over (groups merged already are no longer
+    open), and one silent for half an hour is given up."""
 
-    def progress(done: int, total: int, merged: int, skipped: int) -> None:
-        BulkMerge.objects.filter(pk=job.pk).update(
-            rows_done=done,
-            rows_total=total,
-            groups_merged=merged,
-            groups_skipped=skipped,
-            heartbeat_at=timezone.now(),
+    model = BulkMerge
+    audit_prefix = "duplicates.bulk_merge"
+    time_limit = datetime.timedelta(minutes=30)
+    unexpected_failure = _("The bulk merge stopped because of an internal error.")
+
+    def work(self, run: JobRun[BulkMerge]) -> None:
+        job = run.job
+
+        def progress(done: int, total: int, merged: int, skipped: int) -> None:
+            run.progress(done, total, groups_merged=merged, groups_skipped=skipped)
+
+        job.groups_merged, job.groups_skipped = merge_groups_above(
+            actor=job.created_by, min_probability=job.min_probability, progress=progress
         )
 
-    with heartbeat(job):
-        try:
-            merged, skipped = merge_groups_above(
-                actor=job.created_by, min_probability=job.min_probability, progress=progress
-            )
-        except Exception:
-            BulkMerge.objects.filter(pk=job.pk).update(
-                status=JobStatus.FAILED, finished_at=timezone.now()
-            )
-            raise
-    job.refresh_from_db()
-    job.groups_merged, job.groups_skipped = merged, skipped
-    job.status, job.finished_at = JobStatus.DONE, timezone.now()
-    job.save()
-    return job
+    def audit_changes(self, job: BulkMerge) -> dict[str, Any]:
+        return {"merged": job.groups_merged, "skipped": job.groups_skipped}
+
+
+BULK_MERGE_JOBS = BulkMergeKind()

@@ -22,27 +22,21 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.bulk import batched
-from crm.job_recovery import heartbeat
-from crm.models import BackgroundJob, JobStatus
 from customers.dedup import features as feature_rows
 from customers.dedup import linkage
 from customers.dedup.linkage import Features, ScoredPair
 from customers.models import CandidateStatus, DuplicateCandidate, DuplicateScan, ScanMode
+from kernel.bulk import batched
+from kernel.jobs.runner import JobKind, JobRun
+from kernel.models import JobStatus
 
 WRITE_BATCH = 5_000
 # Changed customers whose neighbours (or pairs) are looked up in one query.
 ID_BATCH = 2_000
-# A scan or bulk merge that has not reported for this long is given up, so that it no longer
-# blocks new ones: one queued again after losing its worker (crm/job_recovery.py) that no
-# worker took up.
-STALLED_AFTER = datetime.timedelta(minutes=30)
 # Customers written just before the last scan started may have committed after it read them.
 CHANGE_MARGIN = datetime.timedelta(minutes=5)
-_ABANDONED = _("The worker stopped before finishing; the next run starts afresh.")
 # An arbitrary constant naming the candidates lock (PostgreSQL advisory locks take a number).
 _CANDIDATES_LOCK = 5_115_005
 
@@ -58,27 +52,10 @@ def candidates_locked() -> Iterator[None]:
         yield
 
 
-def abandon_stalled(model: type[BackgroundJob]) -> None:
-    """Mark jobs of `model` whose worker died (no heartbeat for STALLED_AFTER) as failed, so
-    that they no longer block new ones."""
-    cutoff = timezone.now() - STALLED_AFTER
-    model.objects.filter(status__in=model.ACTIVE).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    ).update(status=JobStatus.FAILED, finished_at=timezone.now(), failure=str(_ABANDONED))
-
-
-def running(model: type[BackgroundJob]):
-    """The job of `model` in progress, if any (stalled ones given up first)."""
-    abandon_stalled(model)
-    return model.objects.filter(status__in=model.ACTIVE).first()
-
-
 def start_scan(*, actor: Any, mode: str, min_probability: float | None = None) -> DuplicateScan:
     """Queue a scan (run by the worker). `actor` is None for the nightly run."""
-    from customers.tasks import run_duplicate_scan
-
     scan = create_scan(actor=actor, mode=mode, min_probability=min_probability)
-    transaction.on_commit(lambda: run_duplicate_scan.delay(scan.pk))
+    SCAN_JOBS.enqueue(scan)
     return scan
 
 
@@ -116,42 +93,40 @@ def last_finished() -> DuplicateScan | None:
     return DuplicateScan.objects.filter(status=JobStatus.DONE).order_by("-started_at").first()
 
 
-def _beat(scan: DuplicateScan) -> None:
-    DuplicateScan.objects.filter(pk=scan.pk).update(heartbeat_at=timezone.now())
+class DuplicateScanKind(JobKind[DuplicateScan]):
+    """A scan: compare, record the pairs, regroup, merge what is certain. One runs at a time;
+    a scan whose worker died starts over, and one silent for half an hour is given up."""
+
+    model = DuplicateScan
+    audit_prefix = "duplicates.scan"
+    time_limit = datetime.timedelta(minutes=30)
+    unexpected_failure = _("The search for duplicates stopped because of an internal error.")
+
+    def work(self, run: JobRun[DuplicateScan]) -> None:
+        scan = run.job
+        began = time.monotonic()
+        if scan.mode == ScanMode.INCREMENTAL and last_model() is not None:
+            found = _incremental(scan)
+            scan.model, scan.trained = {}, False
+        else:
+            found, scan.model, scan.trained = _full(scan, run)
+        scan.customers_compared = found.count
+        run.check()
+        scan.pairs_found = _record(scan, found)
+        scan.groups_found = regroup()
+        scan.auto_merged = _auto_merge()
+        scan.seconds = round(time.monotonic() - began, 2)
+
+    def audit_changes(self, job: DuplicateScan) -> dict[str, Any]:
+        return {
+            "mode": job.mode,
+            "customers_compared": job.customers_compared,
+            "pairs_found": job.pairs_found,
+            "auto_merged": job.auto_merged,
+        }
 
 
-def run_scan(scan: DuplicateScan) -> DuplicateScan:
-    """Run a queued scan to the end; on an error the scan is marked failed and re-raised.
-    A second delivery of the same scan finds it claimed and does nothing."""
-    claimed = DuplicateScan.objects.filter(pk=scan.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
-    )
-    if not claimed:
-        return scan
-    scan.refresh_from_db()
-    began = time.monotonic()
-    with heartbeat(scan):
-        try:
-            if scan.mode == ScanMode.INCREMENTAL and last_model() is not None:
-                found = _incremental(scan)
-                scan.model, scan.trained = {}, False
-            else:
-                found, scan.model, scan.trained = _full(scan)
-            scan.customers_compared = found.count
-            _beat(scan)
-            scan.pairs_found = _record(scan, found)
-            scan.groups_found = regroup()
-            scan.auto_merged = _auto_merge()
-        except Exception:
-            DuplicateScan.objects.filter(pk=scan.pk).update(
-                status=JobStatus.FAILED, finished_at=timezone.now()
-            )
-            raise
-    scan.status = JobStatus.DONE
-    scan.finished_at = timezone.now()
-    scan.seconds = round(time.monotonic() - began, 2)
-    scan.save()
-    return scan
+SCAN_JOBS = DuplicateScanKind()
 
 
 class _Found:
@@ -172,13 +147,13 @@ def _features() -> Features:
     return Features(memory_limit=settings.DEDUP_MEMORY_LIMIT)
 
 
-def _full(scan: DuplicateScan) -> tuple[_Found, dict, bool]:
+def _full(scan: DuplicateScan, run: JobRun[DuplicateScan]) -> tuple[_Found, dict, bool]:
     features = _features()
     try:
         count = feature_rows.load(features, feature_rows.active_customers())
-        _beat(scan)
+        run.check()
         model, trained = linkage.train(features, min_pairs=settings.DEDUP_EM_MIN_PAIRS)
-        _beat(scan)
+        run.check()
         pairs = list(linkage.predict(features, model, min_probability=scan.min_probability))
     finally:
         features.close()

@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.models import JobStatus
 from customers.imports import jobs
 from customers.models import DateOrder, InvalidValues, IssueSeverity, UpdatePolicy
+from kernel.models import JobStatus
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -100,7 +100,7 @@ class ImportCommand(BaseCommand):
             raise CommandError(" ".join(error.messages)) from error
         except PermissionDenied as error:
             raise CommandError(f"{actor} may not import") from error
-        jobs.run_import(job.pk)
+        jobs.IMPORT_JOBS.run(job.pk)
         if jobs.needs_duplicate_check(job.pk):
             jobs.record_possible_duplicates(job.pk)
         job.refresh_from_db()

@@ -14,7 +14,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.bulk import insert_new, insert_values
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     TOO_LONG,
@@ -63,6 +62,7 @@ from customers.services import (
     follow_changes,
     normalise_profile,
 )
+from kernel.bulk import insert_new, insert_values
 from privacy import consent, crypto
 from privacy.models import ConsentRecord, ConsentSource
 

@@ -21,10 +21,10 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from crm.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import DateOrder, IssueSeverity
 from customers.normalize import NormalizationError, fold_width, normalize_phone, parse_date
+from kernel.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
 from privacy.masking import mask_id_number
 from privacy.tabular import unneutralise
 
@@ -118,7 +118,7 @@ def cells_by_field(
     cells: Sequence[str],
 ) -> PreparedRow:
     """Gather a row's non-empty cells under the fields they are mapped to. A cell holding
-    characters nobody typed (crm.free_text) is left out and fails the row, whatever its field,
+    characters nobody typed (kernel.free_text) is left out and fails the row, whatever its field,
     so no kind of import stores it and every kind reports it the same way."""
     joins = {item.key for item in fields if item.joins}
     several = {item.key: item for item in fields if item.several}

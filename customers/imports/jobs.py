@@ -1,10 +1,8 @@
 """The life of an ImportJob: upload and inspect, map, preview, run in batches in the worker,
 cancel, resume, report. Every write here is a service: checked, transactional and audited.
 
-Crash safety: each batch is written in one transaction together with the job's counters, its
-issues and `checkpoint_row`. A worker killed mid-batch loses only that uncommitted batch, and
-the job resumes after the checkpoint. Two workers that pick up the same job (a redelivered
-message) cannot both write a batch: the second one finds the checkpoint moved and stops.
+The worker's side is a kind of job run by kernel/jobs/runner.py (claim, heartbeat, cancel,
+finish, audit, recovery): ImportJobKind states only the work and its crash safety.
 """
 
 from __future__ import annotations
@@ -12,13 +10,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,10 +25,6 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from crm.free_text import mark_unreadable
-from crm.job_recovery import heartbeat
-from crm.models import JobCancelledError, JobStatus
-from crm.table_statistics import analyze_stale_tables, analyze_tables
 from customers.dedup.scan import scan_customers
 from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
 from customers.imports.files import (
@@ -55,13 +48,17 @@ from customers.models import (
     SourceChannel,
     UpdatePolicy,
 )
+from kernel.free_text import mark_unreadable
+from kernel.jobs.runner import JobFailedError, JobKind, JobRun, JobSupersededError
+from kernel.models import JobStatus
+from kernel.table_statistics import analyze_stale_tables, analyze_tables
 from privacy.audit import record_event
 
 logger = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 20
 # An import analyses the tables it writes when they have doubled since their last ANALYZE
-# (crm/table_statistics.py): log2(rows / batch) times a job at most, a few seconds in all.
+# (kernel/table_statistics.py): log2(rows / batch) times a job at most, a few seconds in all.
 GROWTH_BEFORE_ANALYZE = 1.0
 
 # Each kind's rows module: FIELDS, mapping_errors(fields, source_name=...),
@@ -293,9 +290,7 @@ def start_import(
     *, actor: Any, job: ImportJob, dry_run: bool = False, queue: bool = True
 ) -> ImportJob:
     """Queue a configured job for the worker (after this transaction commits); with
-    queue=False the caller runs it itself (`run_import`), as the management commands do."""
-    from customers.tasks import run_import_job
-
+    queue=False the caller runs it itself (`IMPORT_JOBS.run`), as the management commands do."""
     _require_own_job(actor, job)
     if job.status != JobStatus.DRAFT:
         raise ValidationError(_("This import has already started."))
@@ -317,125 +312,92 @@ def start_import(
         },
     )
     if queue:
-        transaction.on_commit(lambda: run_import_job.delay(job.pk))
+        IMPORT_JOBS.enqueue(job)
     return job
 
 
-@transaction.atomic
 def cancel_import(*, actor: Any, job: ImportJob) -> ImportJob:
-    """Ask the worker to stop after the batch it is writing; a job still waiting stops now."""
+    """Ask the worker to stop after the batch it is writing; a job still waiting, or stopped
+    and waiting to be resumed, stops now."""
     _require_own_job(actor, job)
-    job = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if job.status == JobStatus.DRAFT or (job.status == JobStatus.QUEUED and not job.started_at):
-        _finish(job, JobStatus.CANCELLED)
-    elif job.is_active or job.resumable:
-        job.cancel_requested = True
-        job.save(update_fields=["cancel_requested"])
-        if not job.is_active:
-            _finish(job, JobStatus.CANCELLED)
-    record_event(actor=actor, action="import.cancel", target=job)
-    return job
+    return IMPORT_JOBS.cancel(actor=actor, job=job)
 
 
-@transaction.atomic
 def resume_import(*, actor: Any, job: ImportJob) -> ImportJob:
-    """Queue again a job whose worker died or crashed; it goes on after its last commit.
-    A person's resume starts the count of automatic ones (crm/job_recovery.py) afresh."""
-    from customers.tasks import run_import_job
-
+    """Queue again a job whose worker died or crashed; it goes on after its last commit."""
     _require_own_job(actor, job)
-    job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if not (job.resumable or job.is_stalled()):
         raise ValidationError(_("This import cannot be resumed."))
-    job.status = JobStatus.QUEUED
-    job.resumable = False
-    job.failure = ""
-    job.finished_at = None
-    job.recoveries = 0
-    job.save(update_fields=["status", "resumable", "failure", "finished_at", "recoveries"])
-    record_event(actor=actor, action="import.resume", target=job)
-    transaction.on_commit(lambda: run_import_job.delay(job.pk))
-    return job
+    return IMPORT_JOBS.resume(actor=actor, job=job)
 
 
-class _SupersededError(Exception):
-    """Another worker has taken this job over."""
+class ImportJobKind(JobKind[ImportJob]):
+    """The worker's side of an import: count the file's rows, validate them all first when
+    the job is all-or-nothing or a dry run, then write in batches. Each batch is written in
+    one transaction with the job's counters, its issues and `checkpoint_row`, under the run's
+    hold on the job, so a killed worker loses one batch and the job goes on after the
+    checkpoint; a run that finds the checkpoint moved was overtaken and stops."""
 
+    model = ImportJob
+    audit_prefix = "import"
+    given_up: ClassVar[dict[str, Any]] = {"resumable": True}
+    unexpected_failure = _(
+        "The import stopped because of an internal error. Rows up to the last saved one are "
+        "imported; you can resume it."
+    )
+    resumable_after_error = True
 
-def run_import(job_id: int) -> None:
-    """The worker's side: check the whole file, validate (all-or-nothing, dry run), import."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
-        if job.status not in ImportJob.ACTIVE:
-            return
-        if job.is_held_by_live_worker():
-            return  # a redelivered message while its worker is alive and writing
-        # This run's claim: a worker that lost it (presumed dead, yet alive) stops at its next
-        # batch instead of writing beside this one.
-        job.run_token = uuid.uuid4().hex
-        job.status = JobStatus.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.save(update_fields=["run_token", "status", "started_at", "heartbeat_at"])
-    with translation.override(job.language), heartbeat(job, run_token=job.run_token):
+    def work(self, run: JobRun[ImportJob]) -> None:
+        job = run.job
+        module = rows_module(job.kind)
+        path, table = file_path(job), table_of(job)
         try:
-            _run(job)
-        except _SupersededError:
-            return
-        except JobCancelledError:
-            _finish_now(job, JobStatus.CANCELLED)
+            if job.phase == ImportPhase.CHECKING:
+                total = count_rows(path, table)
+                _advance(
+                    run,
+                    phase=ImportPhase.VALIDATING
+                    if job.all_or_nothing or job.dry_run
+                    else ImportPhase.IMPORTING,
+                    rows_total=total,
+                )
+            if job.phase == ImportPhase.VALIDATING:
+                _pass(run, module, path, table, write=False)
+                if job.dry_run:
+                    return
+                if job.rows_failed:
+                    raise JobFailedError(
+                        _(
+                            "Rows with errors were found, so nothing was imported. Correct "
+                            "them using the error report and import the file again."
+                        )
+                    )
+                _advance(run, phase=ImportPhase.IMPORTING, reset=True)
+            _pass(run, module, path, table, write=True)
         except FileRefusedError as error:
-            _finish_now(job, JobStatus.FAILED, failure=str(error.message))
-        except Exception:
-            logger.exception("Import job %s stopped", job.pk)
-            _finish_now(
-                job,
-                JobStatus.FAILED,
-                failure=str(
-                    _(
-                        "The import stopped because of an internal error. Rows up to the "
-                        "last saved one are imported; you can resume it."
-                    )
-                ),
-                resumable=True,
-            )
+            raise JobFailedError(error.message) from error
+        # The next job (an order import after its customers, the nightly metrics) reads these
+        # tables at once: planned on fresh statistics, not on whatever autovacuum has done yet.
+        analyze_tables(module.TABLES_WRITTEN)
+
+    def audit_changes(self, job: ImportJob) -> dict[str, Any]:
+        return job_counts(job)
+
+    def finishing(self, job: ImportJob, status: str) -> None:
+        if not job.resumable:
+            # The uploaded file is personal data nobody needs any more: the report is in the
+            # database and the checksum stays on the job.
+            transaction.on_commit(lambda: job.file.delete(save=False))
+
+    def then(self, job: ImportJob) -> None:
+        if needs_duplicate_check(job.pk):
+            # A task of its own, so that a long check never makes the import look stalled.
+            from customers.tasks import check_import_for_duplicates
+
+            check_import_for_duplicates.delay(job.pk)
 
 
-def _run(job: ImportJob) -> None:
-    module = rows_module(job.kind)
-    path, table = file_path(job), table_of(job)
-    if job.phase == ImportPhase.CHECKING:
-        total = count_rows(path, table)
-        _advance(
-            job,
-            phase=ImportPhase.VALIDATING
-            if job.all_or_nothing or job.dry_run
-            else ImportPhase.IMPORTING,
-            rows_total=total,
-        )
-    if job.phase == ImportPhase.VALIDATING:
-        _pass(job, module, path, table, write=False)
-        if job.dry_run:
-            _finish_now(job, JobStatus.DONE)
-            return
-        if job.rows_failed:
-            _finish_now(
-                job,
-                JobStatus.FAILED,
-                failure=str(
-                    _(
-                        "Rows with errors were found, so nothing was imported. Correct "
-                        "them using the error report and import the file again."
-                    )
-                ),
-            )
-            return
-        _advance(job, phase=ImportPhase.IMPORTING, reset=True)
-    _pass(job, module, path, table, write=True)
-    # The next job (an order import after its customers, the nightly metrics) reads these
-    # tables at once: planned on fresh statistics, not on whatever autovacuum has done yet.
-    analyze_tables(module.TABLES_WRITTEN)
-    _finish_now(job, JobStatus.DONE)
+IMPORT_JOBS = ImportJobKind()
 
 
 def needs_duplicate_check(job_id: int) -> bool:
@@ -453,15 +415,20 @@ def record_possible_duplicates(job_id: int) -> int:
     changed are compared with everyone and likely duplicates go to the review queue; their
     number is kept on the job. Run after the import (a task of its own), so a long check never
     makes the import look stalled; running it twice records nothing twice."""
+    if not needs_duplicate_check(job_id):
+        return 0
     imported = set(Customer.objects.filter(import_job_id=job_id).values_list("pk", flat=True))
     found = scan_customers(imported)
     ImportJob.objects.filter(pk=job_id).update(possible_duplicates=found)
     return found
 
 
-def _advance(job: ImportJob, *, phase: str, rows_total: int | None = None, reset=False) -> None:
+def _advance(
+    run: JobRun[ImportJob], *, phase: str, rows_total: int | None = None, reset=False
+) -> None:
+    job = run.job
     with transaction.atomic():
-        _lock(job)
+        _lock(run)
         job.phase = phase
         if rows_total is not None:
             job.rows_total = rows_total
@@ -472,16 +439,10 @@ def _advance(job: ImportJob, *, phase: str, rows_total: int | None = None, reset
         job.save()
 
 
-def _lock(job: ImportJob) -> ImportJob:
-    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if locked.cancel_requested:
-        raise JobCancelledError
-    if (
-        locked.status != JobStatus.RUNNING
-        or locked.run_token != job.run_token
-        or locked.checkpoint_row != job.checkpoint_row
-    ):
-        raise _SupersededError
+def _lock(run: JobRun[ImportJob]) -> ImportJob:
+    locked = run.lock()
+    if locked.checkpoint_row != run.job.checkpoint_row:
+        raise JobSupersededError
     return locked
 
 
@@ -500,21 +461,24 @@ def _batches(
         yield batch
 
 
-def _pass(job: ImportJob, module: ModuleType, path: Path, table: TableFormat, *, write: bool):
+def _pass(
+    run: JobRun[ImportJob], module: ModuleType, path: Path, table: TableFormat, *, write: bool
+):
+    job = run.job
     options = _options(job)
     if not write and job.rows_done:
-        _advance(job, phase=job.phase, reset=True)  # a validation pass always starts over
+        _advance(run, phase=job.phase, reset=True)  # a validation pass always starts over
     for batch in _batches(path, table, after_row=job.checkpoint_row if write else 0):
         prepared = _prepare(job, module, batch)
         with transaction.atomic():
-            _lock(job)
+            _lock(run)
             if write:
                 outcomes = module.write_batch(prepared, options)
             else:
                 savepoint = transaction.savepoint()
                 outcomes = module.write_batch(prepared, options)
                 transaction.savepoint_rollback(savepoint)
-            _record_batch(job, prepared, outcomes, checkpoint=batch[-1][0] if write else None)
+            _record_batch(run, prepared, outcomes, checkpoint=batch[-1][0] if write else None)
         if write:
             # Each batch looks its rows up in the tables the earlier ones filled. Planned on
             # tables never analysed, those lookups loop over every row (the CDNOW log of
@@ -525,12 +489,13 @@ def _pass(job: ImportJob, module: ModuleType, path: Path, table: TableFormat, *,
 
 
 def _record_batch(
-    job: ImportJob,
+    run: JobRun[ImportJob],
     prepared: Sequence[PreparedRow],
     outcomes: dict[int, str],
     *,
     checkpoint: int | None,
 ) -> None:
+    job = run.job
     issues = [issue for row in prepared for issue in row.issues]
     ImportIssue.objects.bulk_create(
         ImportIssue(
@@ -544,44 +509,16 @@ def _record_batch(
         for issue in issues
     )
     counted = list(outcomes.values())
-    job.rows_done += len(prepared)
-    job.rows_created += counted.count("created")
-    job.rows_updated += counted.count("updated")
-    job.rows_unchanged += counted.count("unchanged")
-    job.rows_failed += counted.count("failed")
-    job.warnings += sum(1 for issue in issues if issue.severity == IssueSeverity.WARNING)
-    if checkpoint is not None:
-        job.checkpoint_row = checkpoint
-    job.heartbeat_at = timezone.now()
-    ImportJob.objects.filter(pk=job.pk).update(
-        rows_done=job.rows_done,
-        rows_created=job.rows_created,
-        rows_updated=job.rows_updated,
-        rows_unchanged=job.rows_unchanged,
-        rows_failed=job.rows_failed,
-        warnings=job.warnings,
-        checkpoint_row=job.checkpoint_row,
-        heartbeat_at=job.heartbeat_at,
+    run.progress(
+        job.rows_done + len(prepared),
+        rows_created=job.rows_created + counted.count("created"),
+        rows_updated=job.rows_updated + counted.count("updated"),
+        rows_unchanged=job.rows_unchanged + counted.count("unchanged"),
+        rows_failed=job.rows_failed + counted.count("failed"),
+        warnings=job.warnings
+        + sum(1 for issue in issues if issue.severity == IssueSeverity.WARNING),
+        checkpoint_row=job.checkpoint_row if checkpoint is None else checkpoint,
     )
-
-
-def _finish(job: ImportJob, status: str, *, failure: str = "", resumable: bool = False) -> None:
-    job.status = status
-    job.failure = failure
-    job.resumable = resumable
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "failure", "resumable", "finished_at"])
-    if not resumable:
-        # The uploaded file is personal data nobody needs any more: the report is in the
-        # database and the checksum stays on the job.
-        transaction.on_commit(lambda: job.file.delete(save=False))
-    if status != JobStatus.CANCELLED or job.started_at:
-        record_event(
-            actor=job.created_by,
-            action=f"import.{status}",
-            target=job,
-            changes=job_counts(job),
-        )
 
 
 def job_counts(job: ImportJob) -> dict[str, Any]:
@@ -598,25 +535,6 @@ def job_counts(job: ImportJob) -> dict[str, Any]:
     }
 
 
-def _finish_now(job: ImportJob, status: str, **details: Any) -> None:
-    with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        for field in (
-            "rows_done",
-            "rows_created",
-            "rows_updated",
-            "rows_unchanged",
-            "rows_failed",
-            "warnings",
-            "checkpoint_row",
-            "rows_total",
-            "phase",
-            "started_at",
-        ):
-            setattr(job, field, getattr(locked, field))
-        _finish(job, status, **details)
-
-
 def delete_abandoned_imports(*, now: datetime.datetime | None = None) -> int:
     """Cancel drafts never started, and give up resumable jobs never resumed, once older than
     IMPORT_FILE_RETENTION_DAYS, deleting their uploaded files; returns how many."""
@@ -625,9 +543,11 @@ def delete_abandoned_imports(*, now: datetime.datetime | None = None) -> int:
         Q(status=JobStatus.DRAFT) | Q(resumable=True)
     )
     count = 0
-    for job in abandoned.select_related("created_by"):
+    for pk in abandoned.values_list("pk", flat=True):
         with transaction.atomic():
-            _finish(job, JobStatus.CANCELLED)
+            job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=pk)
+            job.resumable = False
+            IMPORT_JOBS.end(job, JobStatus.CANCELLED)
         count += 1
     return count
 

@@ -2,8 +2,8 @@
 
 from django.db import migrations, models
 
-import crm.free_text
 import customers.models
+import kernel.free_text
 
 
 class Migration(migrations.Migration):
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=254,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="email",
             ),
         ),
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=320,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="email as entered",
             ),
         ),
@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             name="name",
             field=models.CharField(
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="name",
             ),
         ),
@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=20,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="phone",
             ),
         ),
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=64,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="phone as entered",
             ),
         ),
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="job title",
             ),
         ),
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="city",
             ),
         ),
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="company",
             ),
         ),
@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 default=customers.models.default_country,
                 max_length=2,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="country",
             ),
         ),
@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="district",
             ),
         ),
@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=254,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="email",
             ),
         ),
@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=320,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="email as entered",
             ),
         ),
@@ -137,7 +137,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="family name",
             ),
         ),
@@ -147,7 +147,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="given name",
             ),
         ),
@@ -157,7 +157,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="industry",
             ),
         ),
@@ -166,17 +166,17 @@ class Migration(migrations.Migration):
             name="name",
             field=models.CharField(
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="name",
             ),
         ),
         migrations.AlterField(
             model_name="customer",
             name="notes",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=10000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="notes",
             ),
         ),
@@ -186,7 +186,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=20,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="mobile phone",
             ),
         ),
@@ -196,7 +196,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=64,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="mobile phone as entered",
             ),
         ),
@@ -206,7 +206,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=12,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="postcode",
             ),
         ),
@@ -216,7 +216,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="province",
             ),
         ),
@@ -227,7 +227,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 editable=False,
                 max_length=300,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="reason for the restriction",
             ),
         ),
@@ -237,7 +237,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="source detail",
             ),
         ),
@@ -247,7 +247,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="street address",
             ),
         ),
@@ -256,7 +256,7 @@ class Migration(migrations.Migration):
             name="website",
             field=models.URLField(
                 blank=True,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="website",
             ),
         ),
@@ -265,7 +265,7 @@ class Migration(migrations.Migration):
             name="external_id",
             field=models.CharField(
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="external id",
             ),
         ),
@@ -274,7 +274,7 @@ class Migration(migrations.Migration):
             name="system",
             field=models.CharField(
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="system",
             ),
         ),
@@ -285,7 +285,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="The shop or system the file comes from, e.g. “shopify” or “tmall”.",
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="source system",
             ),
         ),
@@ -294,7 +294,7 @@ class Migration(migrations.Migration):
             name="name",
             field=models.CharField(
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="name",
             ),
         ),
@@ -303,7 +303,7 @@ class Migration(migrations.Migration):
             name="name",
             field=models.CharField(
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="name",
             ),
         ),
@@ -311,7 +311,7 @@ class Migration(migrations.Migration):
             model_name="savedview",
             name="query",
             field=models.CharField(
-                blank=True, max_length=1000, validators=[crm.free_text.validate_readable_text]
+                blank=True, max_length=1000, validators=[kernel.free_text.validate_readable_text]
             ),
         ),
         migrations.AlterField(
@@ -320,7 +320,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 default="#6c757d",
                 max_length=7,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="colour",
             ),
         ),
@@ -330,7 +330,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="group",
             ),
         ),
@@ -340,7 +340,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 max_length=50,
                 unique=True,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="name",
             ),
         ),

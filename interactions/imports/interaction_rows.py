@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from crm.bulk import insert_new
 from customers.imports.fields import (
     BatchOptions,
     PreparedRow,
@@ -37,6 +36,7 @@ from interactions.models import (
     InteractionChannel,
     InteractionKind,
 )
+from kernel.bulk import insert_new
 
 FIELDS: tuple[ImportField, ...] = (
     *CUSTOMER_FIELDS,

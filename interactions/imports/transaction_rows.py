@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from crm.bulk import insert_new
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     BatchOptions,
@@ -41,6 +40,7 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
+from kernel.bulk import insert_new
 
 FIELDS: tuple[ImportField, ...] = (
     ImportField(

@@ -2,8 +2,8 @@
 
 from django.db import migrations, models
 
-import crm.free_text
 import interactions.models
+import kernel.free_text
 
 
 class Migration(migrations.Migration):
@@ -15,10 +15,10 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="archivedinteraction",
             name="body",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=10000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="details",
             ),
         ),
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="external reference",
             ),
         ),
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 db_default="",
                 default="",
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="source system",
             ),
         ),
@@ -50,17 +50,17 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="subject",
             ),
         ),
         migrations.AlterField(
             model_name="followup",
             name="notes",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=10000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="notes",
             ),
         ),
@@ -69,17 +69,17 @@ class Migration(migrations.Migration):
             name="title",
             field=models.CharField(
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="what to do",
             ),
         ),
         migrations.AlterField(
             model_name="interaction",
             name="body",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=10000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="details",
             ),
         ),
@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="external reference",
             ),
         ),
@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                 db_default="",
                 default="",
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="source system",
             ),
         ),
@@ -111,7 +111,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="subject",
             ),
         ),
@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="category",
             ),
         ),
@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 default=interactions.models.default_currency,
                 max_length=3,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="currency",
             ),
         ),
@@ -140,7 +140,7 @@ class Migration(migrations.Migration):
             name="name",
             field=models.CharField(
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="name",
             ),
         ),
@@ -150,7 +150,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 max_length=64,
                 unique=True,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="SKU",
             ),
         ),
@@ -160,7 +160,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 default=interactions.models.default_currency,
                 max_length=3,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="currency",
             ),
         ),
@@ -170,7 +170,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=100,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="order number",
             ),
         ),
@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
                 db_default="",
                 default="",
                 max_length=50,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="source system",
             ),
         ),
@@ -192,7 +192,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=200,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="description",
             ),
         ),

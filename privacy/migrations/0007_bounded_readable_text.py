@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import crm.free_text
+import kernel.free_text
 
 
 class Migration(migrations.Migration):
@@ -14,30 +14,30 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="consentrecord",
             name="evidence",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=2000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="evidence",
             ),
         ),
         migrations.AlterField(
             model_name="datasubjectrequest",
             name="details",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=4000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="what was asked",
             ),
         ),
         migrations.AlterField(
             model_name="datasubjectrequest",
             name="resolution",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=4000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="answer",
             ),
         ),
@@ -47,27 +47,27 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=300,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="verification note",
             ),
         ),
         migrations.AlterField(
             model_name="privacypolicy",
             name="summary",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=2000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="what changed",
             ),
         ),
         migrations.AlterField(
             model_name="privacypolicy",
             name="text",
-            field=crm.free_text.BoundedTextField(
+            field=kernel.free_text.BoundedTextField(
                 blank=True,
                 max_length=100000,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="text of the policy",
             ),
         ),
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 max_length=40,
                 unique=True,
-                validators=[crm.free_text.validate_readable_text],
+                validators=[kernel.free_text.validate_readable_text],
                 verbose_name="version",
             ),
         ),

@@ -2,9 +2,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.free_text import validate_readable_text
 from customers.forms import bootstrap_class
 from customers.models import Customer
+from kernel.free_text import validate_readable_text
 from privacy.consent import STATUS_FIELDS
 from privacy.models import (
     ConsentPurpose,

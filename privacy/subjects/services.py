@@ -247,7 +247,7 @@ def correct_customer(
 ) -> Customer:
     """Apply the corrections the person asked for (through the one write path, so the change
     is normalised, validated and audited); allowed while processing is restricted. Raises
-    crm.versioning.EditConflictError when the customer changed since `expected_version`."""
+    kernel.versioning.EditConflictError when the customer changed since `expected_version`."""
     from customers.services import update_customer
 
     _require(actor)

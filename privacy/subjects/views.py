@@ -19,13 +19,13 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from crm.versioning import EditConflictError
 from customers.forms import CustomerForm
 from customers.models import Contact, Customer
 from customers.presentation import personal_masks
 from customers.selectors import newest_matches, search_customers
 from customers.views import PersonalDataFormAuditMixin
 from interactions.models import ArchivedInteraction, Interaction, Transaction
+from kernel.versioning import EditConflictError
 from privacy.audit import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
 from privacy.subjects import services

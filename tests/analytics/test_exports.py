@@ -14,10 +14,10 @@ from django.core.management import call_command
 
 from analytics import exports
 from analytics.models import ExportJob
-from crm.models import JobStatus, job_stalled_after
 from customers import services
 from customers.imports import jobs as import_jobs
 from customers.models import Customer, Tag
+from kernel.models import JobStatus, job_stalled_after
 from privacy.models import AuditEvent
 from tests.customers.importfiles import upload
 from tests.factories import CustomerFactory
@@ -40,7 +40,7 @@ def _export(actor, *, columns=None, params=None, search="", format="csv"):
         format=format,
         queue=False,
     )
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     return job
 
@@ -208,7 +208,7 @@ def test_export_then_import_then_export_gives_the_same_file(admin_user_role, cus
     assert job.mapping == columns  # the export's headers are the import's field names
     import_jobs.configure_import(actor=admin_user_role, job=job, mapping=job.mapping)
     import_jobs.start_import(actor=admin_user_role, job=job, queue=False)
-    import_jobs.run_import(job.pk)
+    import_jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert list(import_jobs.report_rows(job)) == []
     assert (job.rows_created, job.rows_failed, job.warnings) == (2, 0, 0)
@@ -260,7 +260,7 @@ def test_a_cancelled_export_leaves_no_file(admin_user_role, customers, settings)
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
     exports.cancel_export(actor=admin_user_role, job=job)
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert not job.file
@@ -298,7 +298,7 @@ def test_the_export_page_starts_a_job_for_the_lists_filters(
     assert response["Location"] == f"/exports/{job.pk}/"
     assert len(callbacks) == 1
     assert job.filters == {"lifecycle_stage": "lead"}
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     assert "Download" in client.get(f"/exports/{job.pk}/progress/").content.decode()
 
 
@@ -309,7 +309,7 @@ def test_a_redelivered_export_leaves_a_live_run_alone(admin_user_role, customers
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
     ExportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=timezone.now())
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == "running"
     assert not job.file
@@ -317,7 +317,7 @@ def test_a_redelivered_export_leaves_a_live_run_alone(admin_user_role, customers
         heartbeat_at=timezone.now() - job_stalled_after() * 2,
         started_at=timezone.now() - job_stalled_after() * 2,
     )
-    exports.run_export(job.pk)  # the first worker is presumed dead: this run takes over
+    exports.EXPORT_JOBS.run(job.pk)  # the first worker is presumed dead: this run takes over
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert job.rows_done == 2
@@ -348,7 +348,7 @@ def test_the_export_page_and_its_polled_panel_say_how_the_job_ended(
     assert "Queued" in client.get(progress).content.decode()
     if ending == "cancelled":
         exports.cancel_export(actor=admin_user_role, job=job)
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     assert_job_page_shows(
         client, page, progress, {"done": "Done", "cancelled": "Cancelled"}[ending]
     )

@@ -16,11 +16,11 @@ from django.utils import timezone
 from analytics.metrics import TABLES_READ, refresh_metrics, stage_rule
 from analytics.models import CustomerMetrics, SegmentMember
 from analytics.nightly import TABLES_READ_AFTER_METRICS, refresh_analytics
-from crm.table_statistics import stale_tables
 from customers import services
 from customers.merge import merge_customers
 from customers.models import Customer, LifecycleStage, LifecycleStageChange
 from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
+from kernel.table_statistics import stale_tables
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
 from tests.planner_statistics import forget_statistics, unanalysed

@@ -14,9 +14,9 @@ from django.utils import timezone, translation
 from analytics import exports, metrics, segments
 from analytics.models import ExportJob, MetricsRun, Segment, SegmentKind, SegmentMember
 from analytics.tasks import scheduled_metrics_refresh
-from crm.models import JobStatus
 from customers import merge as merging
 from customers.models import Customer, Tag
+from kernel.models import JobStatus
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -231,7 +231,7 @@ def test_a_segment_is_exported_through_the_export_feature(
         )
     job = ExportJob.objects.get()
     assert job.filters == {"segment": str(segment.pk)}
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     with job.file.open("rb") as handle:
         rows = handle.read().decode("utf-8-sig").splitlines()
@@ -406,7 +406,7 @@ def test_an_export_whose_segment_went_meanwhile_fails_with_a_reason(analyst_user
         queue=False,
     )
     segment.delete()
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "These filters no longer apply" in job.failure

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm.models import BackupRun, RestoreDrill
 from customers.models import Customer
+from operations.models import BackupRun, RestoreDrill
 from privacy import roles
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
@@ -214,13 +214,15 @@ def test_analyst_exports_a_filtered_list_to_excel_masked(
 
 
 def test_service_reviews_a_duplicate_group_merges_it_and_undoes_the_merge(page, log_in, make_user):
-    from customers.dedup.scan import run_scan
+    from customers.dedup.scan import SCAN_JOBS
     from customers.models import DuplicateScan
 
     CustomerFactory(name="刘洋", phone="13912345678", city="深圳")
     CustomerFactory(name="Liu Yang", phone="+86 139 1234 5678", email="liuyang@example.cn")
     CustomerFactory(name="刘阳", phone="13700000000", city="西安")  # someone else
-    run_scan(DuplicateScan.objects.create(mode="full", min_probability=0.8, status="queued"))
+    SCAN_JOBS.run(
+        DuplicateScan.objects.create(mode="full", min_probability=0.8, status="queued").pk
+    )
     log_in(make_user(roles.SERVICE))
     page.get_by_role("link", name="Duplicates").click()
     group = page.locator("#duplicate-groups a")

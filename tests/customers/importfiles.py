@@ -110,6 +110,6 @@ def run_wizard(client, *, kind: str, content: bytes, name: str = "file.csv", **o
     data.update(options, start="1")
     started = client.post(uploaded["Location"], data)
     assert started.status_code == 302, started.content.decode()[:3000]
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     return job

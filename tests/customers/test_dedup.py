@@ -14,11 +14,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from bench.dedup_set import labelled_people, quality, true_pairs
-from crm.bulk import insert_new
-from crm.models import JobStatus
 from customers import services
 from customers.dedup import review
-from customers.dedup.scan import regroup, run_scan, start_scan
+from customers.dedup.scan import SCAN_JOBS, regroup, start_scan
 from customers.merge import merge_customers, undo_merge
 from customers.models import (
     BulkMerge,
@@ -30,6 +28,8 @@ from customers.models import (
     ScanMode,
 )
 from customers.normalize import name_sound
+from kernel.bulk import insert_new
+from kernel.models import JobStatus
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -37,11 +37,10 @@ pytestmark = pytest.mark.django_db
 
 
 def scan(mode: str = ScanMode.FULL, min_probability: float = 0.8) -> DuplicateScan:
-    return run_scan(
-        DuplicateScan.objects.create(
-            mode=mode, min_probability=min_probability, status=JobStatus.QUEUED
-        )
+    queued = DuplicateScan.objects.create(
+        mode=mode, min_probability=min_probability, status=JobStatus.QUEUED
     )
+    return SCAN_JOBS.run(queued.pk)
 
 
 def open_pairs() -> dict[tuple[int, int], DuplicateCandidate]:
@@ -308,7 +307,7 @@ def test_bulk_merge_merges_groups_whose_pairs_all_reach_the_threshold(
     with django_capture_on_commit_callbacks() as callbacks:
         job = review.start_bulk_merge(actor=reviewer, min_probability=0.99)
     assert len(callbacks) == 1
-    job = review.run_bulk(job)
+    job = review.BULK_MERGE_JOBS.run(job.pk)
     assert job.status == JobStatus.DONE
     assert job.groups_merged >= 1
     b.refresh_from_db()
@@ -353,8 +352,10 @@ def test_start_scan_queues_the_worker_task(django_capture_on_commit_callbacks, s
         queued = start_scan(actor=service_user, mode=ScanMode.FULL)
     assert queued.status == JobStatus.QUEUED
     assert len(callbacks) == 1
-    assert run_scan(queued).status == JobStatus.DONE
-    assert run_scan(queued).pk == queued.pk  # a second delivery does nothing
+    assert SCAN_JOBS.run(queued.pk).status == JobStatus.DONE
+    assert SCAN_JOBS.run(queued.pk) is None  # a second delivery does nothing
+    queued.refresh_from_db()
+    assert queued.status == JobStatus.DONE
 
 
 def test_regroup_splits_groups_when_a_pair_leaves():
@@ -479,18 +480,17 @@ def test_an_incremental_run_withdraws_only_pairs_it_compared_again():
 
 
 def test_a_scan_whose_worker_died_does_not_block_the_next(service_user):
-    from customers.dedup.scan import running
-
     dead = DuplicateScan.objects.create(
         mode=ScanMode.FULL,
         min_probability=0.8,
         status=JobStatus.RUNNING,
         heartbeat_at=timezone.now() - datetime.timedelta(hours=2),
     )
-    assert running(DuplicateScan) is None
+    assert SCAN_JOBS.active() is None
     dead.refresh_from_db()
     assert dead.status == JobStatus.FAILED
     assert "worker stopped" in dead.failure
+    assert AuditEvent.objects.filter(action="duplicates.scan.failed", target_id=dead.pk).exists()
 
 
 def test_names_keep_their_sound_through_imports_and_long_company_names():

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from bench.dedup_set import quality
 from bench.febrl import febrl2, found_links, import_and_scan, write_csv
-from crm.models import JobStatus
 from customers.dedup import linkage
 from customers.dedup.features import SOURCE_FIELDS, feature_row
-from customers.dedup.scan import run_scan
+from customers.dedup.scan import SCAN_JOBS
 from customers.models import Customer, DuplicateCandidate, DuplicateScan, ScanMode
+from kernel.models import JobStatus
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,17 +117,17 @@ def test_an_incremental_run_finds_a_typo_in_a_latin_name_through_the_family_name
     first = CustomerFactory(name="Sarah Bruhn", given_name="Sarah", city="Kellerberrin", **known)
     for number in range(20):
         CustomerFactory(name=f"Other Person{number}", country="AU", postcode=f"{6000 + number}")
-    run_scan(
+    SCAN_JOBS.run(
         DuplicateScan.objects.create(
             mode=ScanMode.FULL, min_probability=0.8, status=JobStatus.QUEUED
-        )
+        ).pk
     )
     Customer.objects.update(updated_at=timezone.now() - datetime.timedelta(hours=1))
     second = CustomerFactory(name="Sara Bruhn", given_name="Sara", **known)
-    run_scan(
+    SCAN_JOBS.run(
         DuplicateScan.objects.create(
             mode=ScanMode.INCREMENTAL, min_probability=0.8, status=JobStatus.QUEUED
-        )
+        ).pk
     )
     [candidate] = DuplicateCandidate.objects.all()
     assert (candidate.customer_a_id, candidate.customer_b_id) == (first.pk, second.pk)

@@ -12,9 +12,8 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
-from crm.models import JobStatus
 from customers.dedup import review
-from customers.dedup.scan import run_scan
+from customers.dedup.scan import SCAN_JOBS
 from customers.models import (
     BulkMerge,
     CandidateStatus,
@@ -23,6 +22,7 @@ from customers.models import (
     DuplicateScan,
     ScanMode,
 )
+from kernel.models import JobStatus
 from privacy.models import AuditEvent
 from tests.customers.importfiles import csv_bytes
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
@@ -31,7 +31,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _scan() -> None:
-    run_scan(DuplicateScan.objects.create(mode=ScanMode.FULL, min_probability=0.5, status="queued"))
+    SCAN_JOBS.run(
+        DuplicateScan.objects.create(mode=ScanMode.FULL, min_probability=0.5, status="queued").pk
+    )
 
 
 @pytest.fixture
@@ -194,13 +196,13 @@ def test_scan_and_bulk_merge_are_started_from_the_queue(
     scan = DuplicateScan.objects.get(status=JobStatus.QUEUED)
     assert scan.mode == ScanMode.INCREMENTAL
     assert "Searching" in client.get(reverse("duplicates:status")).content.decode()
-    run_scan(scan)
+    SCAN_JOBS.run(scan.pk)
     with django_capture_on_commit_callbacks() as callbacks:
         client.post(reverse("duplicates:bulk_merge"), {"min_probability": "0.95"})
     assert len(callbacks) == 1
     job = BulkMerge.objects.get()
     assert job.min_probability == 0.95
-    review.run_bulk(job)  # what the worker does with the message
+    review.BULK_MERGE_JOBS.run(job.pk)  # what the worker does with the message
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert job.groups_merged == 1

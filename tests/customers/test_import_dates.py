@@ -12,12 +12,12 @@ from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.models import JobStatus
 from customers.imports import jobs
 from customers.imports.fields import date_value
 from customers.models import Customer, DateOrder
 from customers.normalize import NormalizationError, parse_date
 from interactions.models import Transaction
+from kernel.models import JobStatus
 from tests.customers.importfiles import csv_bytes, run_wizard, upload
 from tests.factories import CustomerFactory
 
@@ -165,7 +165,7 @@ def test_without_a_choice_ambiguous_dates_fail_their_row_and_say_how_to_choose(a
         )
     jobs.configure_import(actor=admin_user_role, job=job, mapping=job.mapping)
     jobs.start_import(actor=admin_user_role, job=job, queue=False)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert (job.rows_created, job.rows_failed) == (1, 1)
     assert Customer.objects.get().birth_date == datetime.date(1980, 4, 13)

@@ -50,7 +50,7 @@ def _job(actor, rows, name="customers_export.csv"):
 
 def _run(actor, job):
     jobs.start_import(actor=actor, job=job)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     return job
 

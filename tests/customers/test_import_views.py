@@ -9,10 +9,10 @@ import time
 import pytest
 from django.core.management import call_command
 
-from crm.models import JobStatus
-from crm.tasks import recover_stalled_jobs_task
 from customers.imports import jobs
 from customers.models import Customer, ImportJob
+from kernel.models import JobStatus
+from kernel.tasks import recover_stalled_jobs_task
 from privacy.models import AuditEvent
 from tests.customers.importfiles import csv_bytes, upload
 from tests.job_pages import assert_job_page_shows
@@ -66,7 +66,7 @@ def test_upload_maps_previews_and_starts(
     assert len(callbacks) == 1
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
-    jobs.run_import(job.pk)  # what the worker does with the message
+    jobs.IMPORT_JOBS.run(job.pk)  # what the worker does with the message
     progress = client.get(f"/imports/{job.pk}/progress/").content.decode()
     assert "Download the error report" in progress
 
@@ -102,7 +102,7 @@ def test_the_error_report_is_formula_safe_and_audited(client, admin_user_role):
     job = ImportJob.objects.get()
     jobs.configure_import(actor=admin_user_role, job=job, mapping=job.mapping)
     jobs.start_import(actor=admin_user_role, job=job, queue=False)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     response = client.get(f"/imports/{job.pk}/report.csv")
     body = b"".join(response.streaming_content).decode("utf-8")
     assert body.startswith("\ufeff")
@@ -238,7 +238,7 @@ def test_the_import_page_and_its_polled_panel_say_how_the_job_ended(
     page, progress = f"/imports/{job.pk}/", f"/imports/{job.pk}/progress/"
     assert "Queued" in client.get(progress).content.decode()  # the panel the page polls
     if ending == "done":
-        jobs.run_import(job.pk)
+        jobs.IMPORT_JOBS.run(job.pk)
     else:
         jobs.cancel_import(actor=admin_user_role, job=job)
     assert_job_page_shows(

@@ -5,10 +5,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from crm.models import JobStatus, job_stalled_after
 from customers import services
 from customers.imports import customer_rows, jobs
 from customers.models import Customer, ExternalId, ImportJob, Tag
+from kernel.models import JobStatus, job_stalled_after
 from privacy import crypto
 from privacy.models import AuditEvent
 from tests.customers.importfiles import csv_bytes, upload, xlsx_bytes
@@ -74,7 +74,7 @@ def _import(actor, content, *, name="customers.csv", start=True, dry_run=False, 
     )
     if start:
         jobs.start_import(actor=actor, job=job, dry_run=dry_run)
-        jobs.run_import(job.pk)
+        jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     return job
 
@@ -421,8 +421,8 @@ def test_a_second_worker_on_the_same_job_does_not_write_twice(admin_user_role, s
     rows = [["姓名", "手机"]] + [[f"王{i}", f"1380013{i:04d}"] for i in range(7)]
     job = _import(admin_user_role, csv_bytes(rows), start=False)
     jobs.start_import(actor=admin_user_role, job=job)
-    jobs.run_import(job.pk)
-    jobs.run_import(job.pk)  # the same message delivered again
+    jobs.IMPORT_JOBS.run(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)  # the same message delivered again
     job.refresh_from_db()
     assert _counts(job) == (7, 0, 0, 0)
     assert Customer.objects.count() == 7
@@ -448,7 +448,7 @@ def test_a_crashed_job_resumes_after_its_last_committed_batch(
         return real_write(prepared, options)
 
     monkeypatch.setattr(customer_rows, "write_batch", crash_on_third_batch)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.resumable
@@ -456,7 +456,7 @@ def test_a_crashed_job_resumes_after_its_last_committed_batch(
     assert Customer.objects.count() == 6
     monkeypatch.setattr(customer_rows, "write_batch", real_write)
     jobs.resume_import(actor=admin_user_role, job=job)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert _counts(job) == (10, 0, 0, 0)
@@ -467,7 +467,7 @@ def test_cancel_stops_a_queued_job(admin_user_role):
     job = _import(admin_user_role, csv_bytes([["姓名"], ["王"]]), start=False)
     jobs.start_import(actor=admin_user_role, job=job)
     jobs.cancel_import(actor=admin_user_role, job=job)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert Customer.objects.count() == 0
@@ -525,13 +525,13 @@ def test_a_redelivered_message_leaves_a_live_run_alone_and_takes_over_a_dead_one
     ImportJob.objects.filter(pk=job.pk).update(
         status="running", heartbeat_at=timezone.now(), run_token="someone-else"
     )
-    jobs.run_import(job.pk)  # the other run is alive: nothing happens
+    jobs.IMPORT_JOBS.run(job.pk)  # the other run is alive: nothing happens
     job.refresh_from_db()
     assert (job.status, job.run_token, Customer.objects.count()) == ("running", "someone-else", 0)
     ImportJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now() - job_stalled_after() * 2
     )
-    jobs.run_import(job.pk)  # the other run is presumed dead: this one takes over
+    jobs.IMPORT_JOBS.run(job.pk)  # the other run is presumed dead: this one takes over
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert Customer.objects.count() == 1

@@ -191,7 +191,7 @@ def _import(actor, content: bytes, **options) -> None:
     job = jobs.create_import(actor=actor, kind="customers", upload=upload("places.csv", content))
     jobs.configure_import(actor=actor, job=job, mapping=job.mapping, source_name="shop", **options)
     jobs.start_import(actor=actor, job=job, dry_run=False)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
 
 
 @pytest.mark.django_db

@@ -15,7 +15,6 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import JobStatus
 from interactions import archive
 from interactions.archive import ArchiveAgeTooShortError, archive_interactions
 from interactions.checks import check_archive_settings
@@ -23,6 +22,7 @@ from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
 from interactions.selectors import customer_timeline
 from interactions.services import record_interaction
 from interactions.tasks import archive_old_interactions
+from kernel.models import JobStatus
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
 from tests.interactions.test_imports import _counts, _import

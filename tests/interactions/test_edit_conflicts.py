@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.templatetags.staff import staff_name
+from accounts.templatetags.staff import staff_name
 from interactions import services
 from interactions.models import FollowUp
 from privacy import roles

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from crm.models import JobStatus
 from customers import services
 from customers.imports import jobs
 from interactions.imports import interaction_rows, transaction_rows
 from interactions.imports.customer_link import NO_CUSTOMER
 from interactions.models import Interaction, Product, Transaction, TransactionLine
+from kernel.models import JobStatus
 from tests.customers.importfiles import csv_bytes, upload
 from tests.factories import CustomerFactory
 from tests.planner_statistics import forget_statistics, unanalysed
@@ -28,7 +28,7 @@ def _import(actor, kind, rows, **options):
     options.setdefault("source_name", "pos")
     jobs.configure_import(actor=actor, job=job, mapping=job.mapping, **options)
     jobs.start_import(actor=actor, job=job, queue=False)
-    jobs.run_import(job.pk)
+    jobs.IMPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     return job
 

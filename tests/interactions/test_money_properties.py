@@ -11,8 +11,8 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.models import JobStatus
 from interactions.models import Transaction
+from kernel.models import JobStatus
 from tests.customers.importfiles import csv_bytes, run_wizard
 from tests.factories import CustomerFactory
 

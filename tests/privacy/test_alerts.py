@@ -92,7 +92,7 @@ def test_an_export_above_the_threshold_raises_an_alert(settings, admin_user_role
     job = exports.start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     [alert] = SecurityAlert.objects.all()
     assert alert.kind == AlertKind.LARGE_EXPORT
     assert alert.subject == admin_user_role.username

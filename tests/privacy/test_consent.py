@@ -206,7 +206,7 @@ def test_a_marketing_export_leaves_out_customers_without_that_consent(
     sms, everyone = ExportJob.objects.order_by("pk")
     assert sms.marketing_channel == "marketing_sms"
     for job, names in ((sms, ["Yes"]), (everyone, ["No", "Yes"])):
-        exports.run_export(job.pk)
+        exports.EXPORT_JOBS.run(job.pk)
         job.refresh_from_db()
         with job.file.open("rb") as handle:
             assert sorted(handle.read().decode("utf-8-sig").splitlines()[1:]) == names

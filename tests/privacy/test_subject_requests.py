@@ -471,7 +471,7 @@ def test_a_restricted_customer_leaves_lists_and_cannot_be_merged(privacy_user, a
     job = exports.start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
-    exports.run_export(job.pk)
+    exports.EXPORT_JOBS.run(job.pk)
     assert ExportJob.objects.get(pk=job.pk).rows_done == Customer.objects.count() - 1
     with pytest.raises(ValidationError, match="restricted"):
         merging.merge_customers(actor=admin_user_role, survivor=other, others=[customer])

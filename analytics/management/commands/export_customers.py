@@ -7,9 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analytics import exports
 from analytics.models import ExportFormat
-from crm.models import JobStatus
 from customers.imports.command import command_actor
 from customers.models import SavedView
+from kernel.models import JobStatus
 from privacy.audit import audit_context
 from privacy.consent import MARKETING_CHANNELS
 from privacy.models import AuditChannel
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                     marketing_channel=options["marketing"],
                     queue=False,
                 )
-                exports.run_export(job.pk)
+                exports.EXPORT_JOBS.run(job.pk)
         except SavedView.DoesNotExist as error:
             raise CommandError(f"No saved view named {options['view']!r} for {actor}") from error
         except ValidationError as error:

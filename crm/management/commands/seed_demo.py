@@ -32,10 +32,7 @@ from django.utils import timezone
 
 from analytics.nightly import refresh_analytics
 from crm import demodata
-from crm.backups.engines import BackupError
-from crm.backups.services import create_backup, run_drill
-from crm.table_statistics import analyze_tables
-from customers.dedup.scan import create_scan, run_scan
+from customers.dedup.scan import SCAN_JOBS, create_scan
 from customers.models import (
     Contact,
     Customer,
@@ -55,6 +52,9 @@ from interactions.models import (
     Transaction,
     TransactionLine,
 )
+from kernel.table_statistics import analyze_tables
+from operations.backups.engines import BackupError
+from operations.backups.services import create_backup, run_drill
 from privacy import consent
 from privacy.audit import audit_context, record_event
 from privacy.models import (
@@ -234,7 +234,8 @@ class Command(BaseCommand):
         # The demo's duplicate registrations wait in the review queue from the start.
         # ... and metrics, churn risk, segments and dashboards are there to read.
         with audit_context(via=AuditChannel.COMMAND):
-            counts["duplicate_pairs"] = run_scan(create_scan(mode=ScanMode.FULL)).pairs_found
+            scan = SCAN_JOBS.run(create_scan(mode=ScanMode.FULL).pk)
+            counts["duplicate_pairs"] = scan.pairs_found
             refresh_analytics()
             # The administrators' status page shows a backup that was restored and verified.
             try:

@@ -3,8 +3,9 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.dedup.scan import create_scan, run_scan, running
-from customers.models import DuplicateScan, ScanMode
+from customers.dedup.scan import SCAN_JOBS, create_scan
+from customers.models import ScanMode
+from kernel.models import JobStatus
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -33,14 +34,17 @@ class Command(BaseCommand):
             probability = settings.DEDUP_MIN_PROBABILITY
         if not 0 < probability <= 1:
             raise CommandError("--min-probability must be above 0 and at most 1")
-        if running(DuplicateScan):
+        if SCAN_JOBS.active() is not None:
             raise CommandError("A duplicate scan is already running; try again when it ends.")
         scan = create_scan(
             mode=ScanMode.INCREMENTAL if options["incremental"] else ScanMode.FULL,
             min_probability=probability,
         )
         with audit_context(via=AuditChannel.COMMAND):
-            scan = run_scan(scan)
+            SCAN_JOBS.run(scan.pk)
+        scan.refresh_from_db()
+        if scan.status != JobStatus.DONE:
+            raise CommandError(scan.failure)
         self.stdout.write(
             json.dumps(
                 {

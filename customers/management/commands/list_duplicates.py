@@ -5,9 +5,9 @@ from collections.abc import Iterator
 from django.core.management.base import BaseCommand
 from django.utils import translation
 
-from crm.bulk import batched
 from customers.dedup.reasons import describe
 from customers.models import CandidateStatus, DuplicateCandidate, ExternalId
+from kernel.bulk import batched
 
 
 class Command(BaseCommand):

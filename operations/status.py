@@ -1,0 +1,630 @@
+"""What the administrators' status page (/operations/), the health endpoint and the home page
+read about operations: backups and restore drills, workers, the broker's queue, background jobs
+and their failures, disk and database size. Selectors, plus the two requests the page makes
+(a backup now, a restore drill now), which only queue work for the worker.
+
+Nothing here holds personal data: job failures are written personal-data-free by the jobs,
+backup files are named by their time, and staff user names are the only names shown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import Model, Q
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError as BrokerError
+
+from crm.celery import app as celery_app
+from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
+from kernel.estimates import estimated_row_count
+from kernel.models import BackgroundJob, JobStatus, WorkerHeartbeat
+from operations.backups.services import backup_age, backup_dir, last_good_backup, list_backups
+from operations.backups.tasks import create_backup_task, run_drill_task
+from operations.models import BackupRun, BackupStatus, RestoreDrill
+
+logger = logging.getLogger(__name__)
+
+RUNS_SHOWN = 15
+JOBS_SHOWN = 100
+JOB_DAYS = 7
+LARGEST_TABLES = 10
+# A disk is short of space below this share free, whatever it holds.
+LOW_SPACE_SHARE = 0.05
+# The disk holding BACKUP_DIR is short of space when the next backup might not fit twice
+# (one being written while rotation has not yet removed the oldest).
+BACKUPS_THAT_MUST_FIT = 2
+
+
+# --- formatting for sentences built here (the page, the home page, the admin index) ----------
+
+
+def _when(moment: datetime.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def _number(value: int) -> str:
+    return formats.number_format(value, force_grouping=True)
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration as people read it: "0.4 s", "42 s", "3 min 5 s", "2 h 10 min"."""
+    if seconds < 10:
+        return _("%(seconds)s s") % {"seconds": formats.number_format(round(seconds, 1), 1)}
+    whole = round(seconds)
+    if whole < 60:
+        return _("%(seconds)s s") % {"seconds": whole}
+    if whole < 3600:
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": whole // 60, "seconds": whole % 60}
+    return _("%(hours)s h %(minutes)s min") % {
+        "hours": whole // 3600,
+        "minutes": whole % 3600 // 60,
+    }
+
+
+# --- backups and drills -----------------------------------------------------------------------
+
+
+def backup_is_fresh(age: datetime.timedelta | None) -> bool:
+    """A backup finished within BACKUP_MAX_AGE_HOURS (False when there is none)."""
+    return age is not None and age <= datetime.timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
+
+
+def drill_is_interrupted(drill: RestoreDrill) -> bool:
+    """Still marked running long after any drill could take: its worker died."""
+    timeout = datetime.timedelta(minutes=settings.BACKUP_TIMEOUT_MINUTES)
+    return drill.status == BackupStatus.RUNNING and timezone.now() - drill.started_at > timeout
+
+
+# Bootstrap's alert colours, mildest first: the worst finding gives the summary its colour.
+LEVELS = ("success", "info", "warning", "danger")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    message: str
+
+
+@dataclass
+class BackupSummary:
+    """The state of backups in sentences, worst first, and the figures behind them."""
+
+    findings: list[Finding]
+    last_good: BackupRun | None
+    age: datetime.timedelta | None
+    drill: RestoreDrill | None
+
+    @property
+    def fresh(self) -> bool:
+        return backup_is_fresh(self.age)
+
+    @property
+    def level(self) -> str:
+        return self.findings[0].level
+
+    @property
+    def headline(self) -> str:
+        return self.findings[0].message
+
+    @property
+    def verified(self) -> bool:
+        """The newest good backup is fresh and a drill restored and verified it."""
+        return self.level == "success"
+
+
+def backup_summary(*, now: datetime.datetime | None = None) -> BackupSummary:
+    """Whether the newest backup is recent, finished, and was restored and verified by a drill,
+    as translated sentences, worst first (Finding.level is a Bootstrap alert colour)."""
+    now = now or timezone.now()
+    latest = BackupRun.objects.order_by("-started_at", "-pk").first()
+    good = last_good_backup()
+    age = backup_age(now)
+    findings: list[Finding] = []
+    if latest is None:
+        findings.append(Finding("danger", _("No backup has been made yet.")))
+    elif latest.status == BackupStatus.FAILED:
+        findings.append(
+            Finding(
+                "danger",
+                _("The last backup (started %(when)s) failed: %(failure)s")
+                % {"when": _when(latest.started_at), "failure": latest.failure},
+            )
+        )
+    elif latest.is_interrupted():
+        findings.append(
+            Finding(
+                "danger",
+                _(
+                    "The last backup (started %(when)s) was interrupted: its worker stopped "
+                    "before it finished."
+                )
+                % {"when": _when(latest.started_at)},
+            )
+        )
+    elif latest.status == BackupStatus.RUNNING:
+        findings.append(
+            Finding(
+                "info",
+                _("A backup is running (started %(when)s).") % {"when": _when(latest.started_at)},
+            )
+        )
+    drill = None
+    if good is not None:
+        if not backup_is_fresh(age):
+            findings.append(
+                Finding(
+                    "danger",
+                    _(
+                        "The newest finished backup is %(age)s old, older than %(hours)s hours: "
+                        "the nightly backup did not run or did not finish."
+                    )
+                    % {
+                        "age": format_seconds(age.total_seconds()),
+                        "hours": settings.BACKUP_MAX_AGE_HOURS,
+                    },
+                )
+            )
+        if good.file_name:
+            drill = (
+                RestoreDrill.objects.filter(backup_file=good.file_name)
+                .order_by("-started_at", "-pk")
+                .first()
+            )
+        findings.append(_drill_finding(good, drill, is_latest=good == latest))
+    elif latest is not None:
+        findings.append(Finding("danger", _("No backup has finished yet.")))
+    findings.sort(key=lambda finding: LEVELS.index(finding.level), reverse=True)
+    return BackupSummary(findings=findings, last_good=good, age=age, drill=drill)
+
+
+def _drill_finding(good: BackupRun, drill: RestoreDrill | None, *, is_latest: bool) -> Finding:
+    backup = {
+        "when": _when(good.finished_at or good.started_at),
+        "size": filesizeformat(good.size_bytes or 0),
+    }
+    if drill is None:
+        return Finding(
+            "warning",
+            _(
+                "The backup of %(when)s has not been restored by a drill yet; the next drill "
+                "runs %(next)s."
+            )
+            % {**backup, "next": _when(next_run("restore-drill-nightly"))},
+        )
+    if drill.status == BackupStatus.DONE:
+        figures = {
+            **backup,
+            "seconds": format_seconds(drill.restore_seconds or 0),
+            "tables": _number(drill.tables_compared or 0),
+            "rows": _number(drill.rows_compared or 0),
+        }
+        if is_latest:
+            message = _(
+                "The last backup (%(when)s, %(size)s) was restored in %(seconds)s and verified: "
+                "%(tables)s tables, %(rows)s rows equal."
+            )
+        else:
+            message = _(
+                "The last good backup (%(when)s, %(size)s) was restored in %(seconds)s and "
+                "verified: %(tables)s tables, %(rows)s rows equal."
+            )
+        return Finding("success", message % figures)
+    if drill.status == BackupStatus.FAILED:
+        return Finding(
+            "danger",
+            _("The restore drill of the backup of %(when)s failed: %(failure)s")
+            % {**backup, "failure": drill.failure},
+        )
+    if drill_is_interrupted(drill):
+        return Finding(
+            "danger",
+            _("The restore drill of the backup of %(when)s was interrupted: its worker stopped.")
+            % backup,
+        )
+    return Finding("info", _("A restore drill of the backup of %(when)s is running.") % backup)
+
+
+def recent_backup_runs(limit: int = RUNS_SHOWN) -> list[BackupRun]:
+    return list(
+        BackupRun.objects.select_related("started_by").order_by("-started_at", "-pk")[:limit]
+    )
+
+
+def recent_drills(limit: int = RUNS_SHOWN) -> list[RestoreDrill]:
+    return list(
+        RestoreDrill.objects.select_related("started_by").order_by("-started_at", "-pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class BackupFiles:
+    """The complete backups in BACKUP_DIR (what a restore can use), and the folder's size."""
+
+    count: int
+    total_bytes: int
+    newest: datetime.datetime | None
+    oldest: datetime.datetime | None
+    folder_bytes: int
+
+
+def _file_size(path: Path) -> int:
+    # Rotation or a finishing backup may remove a file between listing and reading it.
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except FileNotFoundError:
+        return 0
+
+
+def backup_files() -> BackupFiles:
+    backups = list_backups()
+    return BackupFiles(
+        count=len(backups),
+        total_bytes=sum(_file_size(backup.path) for backup in backups),
+        newest=backups[0].taken_at if backups else None,
+        oldest=backups[-1].taken_at if backups else None,
+        folder_bytes=sum(_file_size(path) for path in backup_dir().rglob("*")),
+    )
+
+
+def next_run(schedule_name: str, *, now: datetime.datetime | None = None) -> datetime.datetime:
+    """When beat next starts the CELERY_BEAT_SCHEDULE entry `schedule_name` (to the minute)."""
+    now = now or timezone.now()
+    schedule = settings.CELERY_BEAT_SCHEDULE[schedule_name]["schedule"]
+    moment = now + schedule.remaining_estimate(now)
+    return (moment + datetime.timedelta(seconds=30)).replace(second=0, microsecond=0)
+
+
+class OperationRefusedError(Exception):
+    """A backup or drill that was not queued; the message says why, translated."""
+
+
+def _backup_work_running() -> bool:
+    """A backup or a drill is running and its worker still lives: a second one would only
+    fail on the backup lock (and raise an alert for nothing)."""
+    timeout = timezone.now() - datetime.timedelta(minutes=settings.BACKUP_TIMEOUT_MINUTES)
+    running = Q(status=BackupStatus.RUNNING, started_at__gt=timeout)
+    return (
+        BackupRun.objects.filter(running).exists() or RestoreDrill.objects.filter(running).exists()
+    )
+
+
+def _queue(task: Any, actor: Any) -> None:
+    if _backup_work_running():
+        raise OperationRefusedError(
+            _("A backup or restore drill is running; start another when it is done.")
+        )
+    try:
+        task.delay(actor.pk)
+    except (BrokerError, OSError) as error:
+        logger.error("could not queue %s: %s", task.name, error.__class__.__name__)
+        raise OperationRefusedError(
+            _(
+                "The job queue cannot be reached, so nothing was started. Check that the broker "
+                "(Redis) and the worker run, or run the command on the server."
+            )
+        ) from error
+
+
+def request_backup(*, actor: Any) -> None:
+    """Queue a backup for the worker, started by `actor` (the backup itself records a
+    BackupRun and is audited). Raises OperationRefusedError while a backup or drill runs, or
+    when the broker cannot be reached."""
+    _queue(create_backup_task, actor)
+
+
+def request_drill(*, actor: Any) -> None:
+    """Queue a restore drill of the newest backup for the worker, started by `actor`. Raises
+    OperationRefusedError when there is no backup, while a backup or drill runs, or when the
+    broker cannot be reached."""
+    if not list_backups():
+        raise OperationRefusedError(_("There is no backup to restore yet: back up first."))
+    _queue(run_drill_task, actor)
+
+
+# --- workers, broker, jobs --------------------------------------------------------------------
+
+
+def worker_stale_after() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS * 3)
+
+
+@dataclass(frozen=True)
+class Worker:
+    hostname: str
+    seen_at: datetime.datetime
+    stale: bool
+
+
+def workers() -> list[Worker]:
+    """Every worker that ever reported, newest first; stale when silent for three beats."""
+    return [
+        Worker(beat.hostname, beat.seen_at, stale=not worker_alive(beat.seen_at))
+        for beat in WorkerHeartbeat.objects.order_by("-seen_at")
+    ]
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    transport: str
+    queue: str
+    reachable: bool
+    waiting: int | None
+
+
+def broker_status(queue: str | None = None) -> BrokerStatus:
+    """The messages waiting in `queue` (the default queue, "celery"): LLEN of its Redis lists,
+    or its message files in BROKER_DIR/queue for the filesystem broker (kombu counts both)."""
+    queue = queue or celery_app.conf.task_default_queue
+    transport = "Redis" if settings.REDIS_URL else _("file system")
+    try:
+        with celery_app.connection_for_read() as broker:
+            broker.ensure_connection(max_retries=1, timeout=2)
+            _name, waiting, _consumers = broker.default_channel.queue_declare(queue=queue)
+    except (BrokerError, OSError) as error:
+        logger.warning("broker unreachable: %s", error.__class__.__name__)
+        return BrokerStatus(transport, queue, reachable=False, waiting=None)
+    return BrokerStatus(transport, queue, reachable=True, waiting=waiting)
+
+
+@dataclass(frozen=True)
+class JobPage:
+    url_name: str
+    by_pk: bool
+    permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """How to find the running and failed runs of one model: the field saying when it ran,
+    and the filters for running and failed (None: it has no failed state)."""
+
+    model: str
+    when: str
+    running: Q
+    failed: Q | None
+
+
+ACTIVE_JOB = Q(status__in=BackgroundJob.ACTIVE)
+FAILED_JOB = Q(status=JobStatus.FAILED)
+# Runs that are not BackgroundJobs (every BackgroundJob subclass is found by itself).
+OTHER_RUNS = (
+    RunSource("privacy.RetentionRun", "started_at", Q(finished_at__isnull=True), None),
+    RunSource("analytics.ChurnModel", "trained_at", Q(status="running"), Q(status="failed")),
+)
+# Where a kind of job is shown; exports have none here (their page is their owner's only).
+JOB_PAGES = {
+    "customers.ImportJob": JobPage(
+        "imports:detail", True, ("customers.import_customers", "customers.view_all_customers")
+    ),
+    "customers.DuplicateScan": JobPage("duplicates:queue", False, ("customers.merge_customers",)),
+    "customers.BulkMerge": JobPage("duplicates:queue", False, ("customers.merge_customers",)),
+    "analytics.MetricsRun": JobPage("segments:list", False, ("analytics.view_segment",)),
+    "analytics.ChurnModel": JobPage(
+        "dashboards:index", False, ("analytics.view_dashboards", "customers.view_all_customers")
+    ),
+    "privacy.RetentionRun": JobPage("retention:page", False, ("privacy.view_retentionpolicy",)),
+}
+
+
+def run_sources() -> list[RunSource]:
+    """Every concrete BackgroundJob (SystemJob) model, found in the app registry so that a new
+    kind of job shows up without being listed, then OTHER_RUNS."""
+    jobs = [
+        RunSource(model._meta.label, "created_at", ACTIVE_JOB, FAILED_JOB)
+        for model in apps.get_models()
+        if issubclass(model, BackgroundJob)
+    ]
+    return sorted(jobs, key=lambda source: source.model) + list(OTHER_RUNS)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    kind: str
+    status: str
+    failed: bool
+    when: datetime.datetime
+    last_progress: datetime.datetime | None
+    failure: str
+    url: str | None
+
+
+def _job_row(run: Model, source: RunSource, user: Any) -> JobRow:
+    failed = source.failed is not None and getattr(run, "status", None) == "failed"
+    status = run.get_status_display() if hasattr(run, "get_status_display") else _("Running")
+    page = JOB_PAGES.get(source.model)
+    url = None
+    if page is not None and user.has_perms(page.permissions):
+        url = reverse(page.url_name, args=[run.pk] if page.by_pk else [])
+    return JobRow(
+        kind=str(run._meta.verbose_name),
+        status=status,
+        failed=failed,
+        when=getattr(run, source.when),
+        last_progress=getattr(run, "heartbeat_at", None),
+        failure=getattr(run, "failure", ""),
+        url=url,
+    )
+
+
+def recent_jobs(*, user: Any, days: int = JOB_DAYS, limit: int = JOBS_SHOWN) -> list[JobRow]:
+    """The queued, running and failed runs of every kind of background job of the last `days`
+    days, newest first, with a link to the job's page where `user` may open it. One query per
+    kind of job."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    rows = []
+    for source in run_sources():
+        model = apps.get_model(source.model)
+        wanted = source.running if source.failed is None else source.running | source.failed
+        runs = model.objects.filter(wanted, **{f"{source.when}__gte": since}).order_by(
+            f"-{source.when}"
+        )[:limit]
+        rows += [_job_row(run, source, user) for run in runs]
+    rows.sort(key=lambda row: row.when, reverse=True)
+    return rows[:limit]
+
+
+# --- disk and database ------------------------------------------------------------------------
+
+
+@dataclass
+class Disk:
+    holds: list[str]
+    path: str
+    total: int
+    free: int
+    holds_backups: bool = False
+    low: bool = False
+
+    @property
+    def used(self) -> int:
+        return self.total - self.free
+
+    @property
+    def percent_used(self) -> int:
+        return round(self.used * 100 / self.total) if self.total else 0
+
+
+def is_low_on_space(
+    *, free: int, total: int, holds_backups: bool, backup_bytes: int | None
+) -> bool:
+    """Short of space: under LOW_SPACE_SHARE free, or (for the disk holding BACKUP_DIR) room
+    for fewer than BACKUPS_THAT_MUST_FIT backups the size of the last one."""
+    if total and free < total * LOW_SPACE_SHARE:
+        return True
+    return bool(holds_backups and backup_bytes and free < BACKUPS_THAT_MUST_FIT * backup_bytes)
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def disks(*, backup_bytes: int | None) -> list[Disk]:
+    """The disks holding BACKUP_DIR and VAR_DIR (once when they are the same disk)."""
+    found: dict[int, Disk] = {}
+    places = [
+        (gettext_lazy("Backups"), Path(settings.BACKUP_DIR), True),
+        (gettext_lazy("Application data (var)"), Path(settings.VAR_DIR), False),
+    ]
+    for label, place, holds_backups in places:
+        path = _existing(place)
+        device = os.stat(path).st_dev
+        if device not in found:
+            usage = shutil.disk_usage(path)
+            found[device] = Disk(holds=[], path=str(place), total=usage.total, free=usage.free)
+        disk = found[device]
+        disk.holds.append(str(label))
+        disk.holds_backups = disk.holds_backups or holds_backups
+        disk.low = disk.low or is_low_on_space(
+            free=disk.free, total=disk.total, holds_backups=holds_backups, backup_bytes=backup_bytes
+        )
+    return list(found.values())
+
+
+@dataclass
+class DatabaseSize:
+    engine: str
+    total_bytes: int | None
+    # The largest tables with their indexes (PostgreSQL only: SQLite would read every page).
+    largest_tables: list[tuple[str, int]] = field(default_factory=list)
+
+
+def database_size() -> DatabaseSize:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_database_size(current_database())")
+            total = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() "
+                "ORDER BY 2 DESC LIMIT %s",
+                [LARGEST_TABLES],
+            )
+            tables = [(name, size) for name, size in cursor.fetchall()]
+        return DatabaseSize("PostgreSQL", total, tables)
+    database = Path(str(connection.settings_dict["NAME"]))
+    files = [database, database.with_name(database.name + "-wal")]
+    total = sum(path.stat().st_size for path in files if path.exists())
+    return DatabaseSize("SQLite", total or None)
+
+
+def _table_bytes(*models: type[Model]) -> dict[str, int | None]:
+    tables = [model._meta.db_table for model in models]
+    if connection.vendor != "postgresql":
+        return dict.fromkeys(tables)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+            "WHERE relname = ANY(%s) AND relkind IN ('r', 'p') "
+            "AND relnamespace = current_schema()::regnamespace",
+            [tables],
+        )
+        return dict.fromkeys(tables) | dict(cursor.fetchall())
+
+
+@dataclass
+class InteractionArchive:
+    """Interactions in the table staff work in and in the archive, and the last archive run."""
+
+    hot_rows: int
+    hot_bytes: int | None
+    archive_rows: int
+    archive_bytes: int | None
+    last_run: ArchiveRun | None
+
+
+def interaction_archive() -> InteractionArchive:
+    sizes = _table_bytes(Interaction, ArchivedInteraction)
+    return InteractionArchive(
+        hot_rows=estimated_row_count(Interaction),
+        hot_bytes=sizes[Interaction._meta.db_table],
+        archive_rows=estimated_row_count(ArchivedInteraction),
+        archive_bytes=sizes[ArchivedInteraction._meta.db_table],
+        last_run=ArchiveRun.objects.order_by("-created_at", "-pk").first(),
+    )
+
+
+# --- for the health endpoint -----------------------------------------------------------------
+
+
+def database_reachable() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def broker_reachable() -> bool:
+    try:
+        with celery_app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except (BrokerError, OSError):
+        return False
+
+
+def last_worker_beat() -> datetime.datetime | None:
+    return WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
+
+
+def worker_alive(last_beat: datetime.datetime | None) -> bool:
+    """A worker reported within three heartbeats."""
+    return last_beat is not None and timezone.now() - last_beat < worker_stale_after()

@@ -1,0 +1,11 @@
+from django import template
+
+from operations.status import format_seconds
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """Seconds as people read them ("42 s", "3 min 5 s"); "" for none."""
+    return "" if seconds is None else format_seconds(seconds)
