@@ -8,7 +8,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics.exports import EXPORT_JOBS
-        from analytics.segments import carry_list_memberships, restore_list_memberships
+        from analytics.segments.merges import carry_list_memberships, restore_list_memberships
         from customers.models import Customer
         from customers.signals import customers_merged, merge_undone
         from kernel.jobs.runner import register

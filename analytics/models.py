@@ -210,7 +210,7 @@ class SegmentKind(models.TextChoices):
 
 
 class Segment(Versioned):
-    """A group of customers: by rules (analytics/segments.py), refreshed by a job, or a list
+    """A group of customers: by rules (analytics/segments/), refreshed by a job, or a list
     filled by hand."""
 
     name = models.CharField(
@@ -262,7 +262,7 @@ class Segment(Versioned):
     @property
     def shown_name(self) -> str:
         """The name in the reader's language for a ready-made segment not renamed."""
-        from analytics.segments import shown_name
+        from analytics.segments.selectors import shown_name
 
         return shown_name(self)
 
@@ -270,7 +270,7 @@ class Segment(Versioned):
 class SegmentMember(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
     # No reverse name, so a merge's generic move of related rows skips memberships: dynamic
-    # segments are recomputed, and static lists are carried over by analytics.segments.
+    # segments are recomputed, and static lists are carried over by analytics/segments/merges.py.
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     added_at = models.DateTimeField(default=timezone.now)
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 
 from analytics.churn import train_churn_model
-from analytics.dashboards import warm_dashboards
+from analytics.dashboards.cache import warm_dashboards
 from analytics.metrics import refresh_metrics
 from analytics.models import MetricsRun, SegmentMember
-from analytics.segments import ensure_ready_made_segments, refresh_segments
+from analytics.segments.ready_made import ensure_ready_made_segments
+from analytics.segments.refresh import refresh_segments
 from customers.models import Customer, LifecycleStageChange
 from interactions.models import Product, TransactionLine
 from kernel.table_statistics import analyze_stale_tables, analyze_tables

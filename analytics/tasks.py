@@ -3,7 +3,7 @@ from celery import shared_task
 from analytics.exports import delete_expired_exports
 from analytics.models import Segment
 from analytics.nightly import refresh_analytics
-from analytics.segments import refresh_segment
+from analytics.segments.refresh import refresh_segment
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 

@@ -106,7 +106,9 @@ def _p50_ms(run, repeats: int) -> float:
 def case_feel(repeats: int) -> dict:
     from django.utils import timezone
 
-    from analytics.dashboards import CHARTS, PeriodPreset, Scope, data_version, preset_period
+    from analytics.dashboards.cache import data_version
+    from analytics.dashboards.charts import CHARTS, Scope
+    from analytics.dashboards.periods import PeriodPreset, preset_period
     from bench.requests import service_client
     from customers.models import Customer
     from interactions.selectors import customer_timeline

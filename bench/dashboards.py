@@ -30,7 +30,8 @@ django.setup()
 from django.core.cache import cache  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from analytics.dashboards import CHARTS, data_version, warm_dashboards  # noqa: E402
+from analytics.dashboards.cache import data_version, warm_dashboards  # noqa: E402
+from analytics.dashboards.charts import CHARTS  # noqa: E402
 from bench.requests import client_in_role, p50_p95  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from interactions.models import Interaction, Transaction  # noqa: E402

@@ -56,7 +56,9 @@ def segments_case() -> dict:
     metrics; and, as a baseline for the largest, its members fetched into Python and written
     back with bulk_create."""
     from analytics.models import SegmentMember
-    from analytics.segments import ensure_ready_made_segments, matching_customers, refresh_segments
+    from analytics.segments.compilation import matching_customers
+    from analytics.segments.ready_made import ensure_ready_made_segments
+    from analytics.segments.refresh import refresh_segments
 
     ensure_ready_made_segments()
     began = time.perf_counter()

@@ -7,7 +7,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from analytics.segments import save_segment
+from analytics.segments.services import save_segment
 from customers.services import save_contact
 from interactions.services import schedule_follow_up
 from privacy import roles

@@ -8,7 +8,7 @@ from django import template
 
 from analytics.churn import metrics_with_churn_status
 from analytics.models import CustomerMetrics
-from analytics.segment_forms import ListMembersForm
+from analytics.segments.forms import ListMembersForm
 
 register = template.Library()
 

@@ -22,10 +22,13 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from analytics import dashboards, segments
-from analytics.dashboards import CHARTS, Period, PeriodPreset, preset_period
+from analytics.dashboards.cache import cache_key, chart_rows, data_version, warm_dashboards
+from analytics.dashboards.charts import CHARTS, OTHER_CITIES
+from analytics.dashboards.display import display_rows, headers
+from analytics.dashboards.periods import Period, PeriodPreset, preset_period
 from analytics.metrics import refresh_metrics
 from analytics.models import CustomerMetrics, Segment, SegmentKind, SegmentMember
+from analytics.segments.services import add_members
 from customers import services
 from customers.models import Customer, LifecycleStage
 from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
@@ -216,7 +219,7 @@ class Expected:
     def cities(self):
         rows = self._sorted_counts(c.city for c in self.joined)
         if len(rows) > 15:
-            rows = [*rows[:15], (dashboards.OTHER_CITIES, sum(n for _, n in rows[15:]))]
+            rows = [*rows[:15], (OTHER_CITIES, sum(n for _, n in rows[15:]))]
         return rows
 
     def new_customers(self):
@@ -353,7 +356,7 @@ def test_every_chart_equals_a_plain_python_computation(world, period_name, in_se
     expected = Expected(period, segment)
     assert expected.joined, "the generated history covers the period"
     for key, chart in CHARTS.items():
-        rows = dashboards.chart_rows(chart, period, segment=segment)
+        rows = chart_rows(chart, period, segment=segment)
         assert _normalised(rows) == _normalised(EXPECTED[key](expected)), key
         assert all(len(row) == len(chart.columns) for row in rows), key
 
@@ -364,9 +367,9 @@ def test_the_history_exercises_every_rule(world):
     assert any(row[3] for row in expected.channel_value()), "churned buyers"
     assert any(row[2] for row in expected.channel_value()), "repeat buyers"
     assert len(expected.cities()) == 16
-    assert expected.cities()[-1][0] == dashboards.OTHER_CITIES
+    assert expected.cities()[-1][0] == OTHER_CITIES
     assert any(row[2] for row in expected.cohorts()), "customers who came back"
-    stages = dashboards.chart_rows(CHARTS["stages"], PERIODS["all time"])
+    stages = chart_rows(CHARTS["stages"], PERIODS["all time"])
     # The tombstone, the archived customer and the late one are all left out.
     assert sum(n for _, n in stages) == 60
 
@@ -387,15 +390,15 @@ def test_preset_periods_end_on_the_day_of_the_refresh():
 
 def test_a_metrics_refresh_brings_new_figures_and_until_then_the_cache_answers(world):
     chart, period = CHARTS["revenue"], PERIODS["all time"]
-    before = dashboards.chart_rows(chart, period)
+    before = chart_rows(chart, period)
     customer = Customer.objects.filter(merged_into__isnull=True, archived_at__isnull=True).first()
     # Backdated into the period: only the cache can hide it.
     TransactionFactory(
         customer=customer, occurred_at=AS_OF - datetime.timedelta(days=1), amount=Decimal("1000")
     )
-    assert dashboards.chart_rows(chart, period) == before
+    assert chart_rows(chart, period) == before
     refresh_metrics(as_of=AS_OF)
-    after = dashboards.chart_rows(chart, period)
+    after = chart_rows(chart, period)
     assert after != before
     june = {row[0]: row for row in after}[datetime.date(2026, 6, 1)]
     june_before = {row[0]: row for row in before}[datetime.date(2026, 6, 1)]
@@ -405,27 +408,25 @@ def test_a_metrics_refresh_brings_new_figures_and_until_then_the_cache_answers(w
 
 def test_a_static_segment_edit_brings_new_figures(world):
     segment, chart, period = world["segment"], CHARTS["stages"], PERIODS["all time"]
-    before = sum(n for _, n in dashboards.chart_rows(chart, period, segment=segment))
+    before = sum(n for _, n in chart_rows(chart, period, segment=segment))
     outsider = Customer.objects.exclude(
         pk__in=SegmentMember.objects.filter(segment=segment).values("customer_id")
     ).filter(merged_into__isnull=True, archived_at__isnull=True, created_at__lte=AS_OF)[0]
-    segments.add_members(
-        actor=None, segment=segment, customers=Customer.objects.filter(pk=outsider.pk)
-    )
+    add_members(actor=None, segment=segment, customers=Customer.objects.filter(pk=outsider.pk))
     segment.refresh_from_db()
-    after = sum(n for _, n in dashboards.chart_rows(chart, period, segment=segment))
+    after = sum(n for _, n in chart_rows(chart, period, segment=segment))
     assert after == before + 1
 
 
 def test_warming_caches_every_preset_for_everyone_and_the_default_for_segments(world):
-    assert dashboards.warm_dashboards() == len(CHARTS) * (len(PeriodPreset.presets) + 1)
-    version = dashboards.data_version()
+    assert warm_dashboards() == len(CHARTS) * (len(PeriodPreset.presets) + 1)
+    version = data_version()
     for preset in PeriodPreset.presets:
         period = preset_period(preset, reference=AS_OF.date())
         for chart in CHARTS.values():
-            assert cache.get(dashboards.cache_key(chart, period, None, version)) is not None
+            assert cache.get(cache_key(chart, period, None, version)) is not None
     period = preset_period(PeriodPreset.default, reference=AS_OF.date())
-    key = dashboards.cache_key(CHARTS["cohorts"], period, world["segment"], version)
+    key = cache_key(CHARTS["cohorts"], period, world["segment"], version)
     assert cache.get(key) is not None
 
 
@@ -478,11 +479,11 @@ def test_csv_matches_the_chart_and_is_formula_safe_and_audited(world, client, an
     assert raw.startswith(codecs.BOM_UTF8)
     table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     chart = CHARTS[key]
-    rows = dashboards.chart_rows(chart, PERIODS["all time"], segment=segment)
-    assert table[0] == dashboards.headers(chart)
+    rows = chart_rows(chart, PERIODS["all time"], segment=segment)
+    assert table[0] == headers(chart)
     assert table[1:] == [
         [f"'{cell}" if cell and cell[0] in "=+-@" else cell for cell in row]
-        for row in dashboards.display_rows(chart, rows)
+        for row in display_rows(chart, rows)
     ]
     event = AuditEvent.objects.get(action="dashboard.download")
     assert event.actor == analyst_user
@@ -505,7 +506,7 @@ def test_csv_headers_follow_the_readers_language(world, client, analyst_user):
     from django.utils import translation
 
     with translation.override("zh-hans"):
-        expected = dashboards.headers(CHARTS["revenue"])
+        expected = headers(CHARTS["revenue"])
     assert text.splitlines()[0] == ",".join(expected)
 
 

@@ -11,8 +11,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone, translation
 
-from analytics import exports, metrics, segments
+from analytics import exports, metrics
 from analytics.models import ExportJob, MetricsRun, Segment, SegmentKind, SegmentMember
+from analytics.segments.description import describe_rules
+from analytics.segments.ready_made import ensure_ready_made_segments
+from analytics.segments.refresh import refresh_segment
+from analytics.segments.services import add_members, save_segment
+from analytics.segments.validation import validate
+from analytics.segments.vocabulary import FIELDS
 from analytics.tasks import scheduled_metrics_refresh
 from customers import merge as merging
 from customers.models import Customer, Tag
@@ -41,12 +47,12 @@ def town(sales_user, other_sales_user):
 
 
 def _dynamic(actor, name="Shanghai", rules=SHANGHAI):
-    segment = segments.save_segment(actor=actor, name=name, rules=rules)
-    return segments.refresh_segment(segment)
+    segment = save_segment(actor=actor, name=name, rules=rules)
+    return refresh_segment(segment)
 
 
 def _static(actor, name="Fair leads"):
-    return segments.save_segment(actor=actor, name=name, kind=SegmentKind.STATIC)
+    return save_segment(actor=actor, name=name, kind=SegmentKind.STATIC)
 
 
 def test_anonymous_is_sent_to_log_in(client):
@@ -103,7 +109,7 @@ def test_an_analyst_builds_a_segment_in_the_browser_form(
     client.force_login(analyst_user)
     form = client.get("/segments/new/")
     vocabulary = form.context["vocabulary"]
-    assert {field["name"] for field in vocabulary["fields"]} == set(segments.FIELDS)
+    assert {field["name"] for field in vocabulary["fields"]} == set(FIELDS)
     assert 'id="segment-vocabulary"' in form.content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(
@@ -119,7 +125,7 @@ def test_an_analyst_builds_a_segment_in_the_browser_form(
     assert response["Location"] == f"/segments/{segment.pk}/"
     assert segment.rules == SHANGHAI
     assert len(callbacks) == 1  # the refresh, queued for the worker
-    segments.refresh_segment(segment)
+    refresh_segment(segment)
     assert Segment.objects.get(pk=segment.pk).size == 3
     assert AuditEvent.objects.filter(action="segment.save", target_id=str(segment.pk)).exists()
 
@@ -243,12 +249,12 @@ def test_a_merge_carries_static_list_memberships_and_undo_restores_them(
 ):
     both, only_newer = _static(analyst_user, "Both"), _static(analyst_user, "Only newer")
     older, newer = town["free"], town["away"]
-    segments.add_members(
+    add_members(
         actor=analyst_user,
         segment=both,
         customers=Customer.objects.filter(pk__in=[older.pk, newer.pk]),
     )
-    segments.add_members(
+    add_members(
         actor=analyst_user, segment=only_newer, customers=Customer.objects.filter(pk=newer.pk)
     )
     record = merging.merge_customers(actor=service_user, survivor=older, others=[newer])
@@ -262,7 +268,7 @@ def test_a_merge_carries_static_list_memberships_and_undo_restores_them(
 
 
 def test_ready_made_segments_stay_and_others_are_deleted(client, analyst_user, town):
-    segments.ensure_ready_made_segments()
+    ensure_ready_made_segments()
     ready = Segment.objects.get(key="churned")
     own = _static(analyst_user)
     client.force_login(analyst_user)
@@ -275,7 +281,7 @@ def test_ready_made_segments_stay_and_others_are_deleted(client, analyst_user, t
 
 
 def test_ready_made_segments_are_named_in_the_readers_language(client, analyst_user):
-    segments.ensure_ready_made_segments()
+    ensure_ready_made_segments()
     ready = Segment.objects.get(key="high_value")
     assert ready.name == "High value"
     client.force_login(analyst_user)
@@ -303,7 +309,7 @@ def test_the_rules_read_as_words():
         ],
     }
     with translation.override("en"):
-        in_words = segments.describe_rules(segments.validate(rules))
+        in_words = describe_rules(validate(rules))
     assert in_words == (
         "lifecycle stage is one of At risk, Churned or "
         "(lifetime value ≥ 1000 and bought at least once (category Tea)) or "
@@ -367,7 +373,7 @@ def test_the_segment_list_reads_tags_once_however_many_segments(
     vip = Tag.objects.create(name="VIP")
     for number in range(8):
         rules = {"match": "all", "rules": [{"field": "tag", "operator": "has", "value": vip.pk}]}
-        segments.save_segment(actor=analyst_user, name=f"Tagged {number}", rules=rules)
+        save_segment(actor=analyst_user, name=f"Tagged {number}", rules=rules)
     client.force_login(analyst_user)
     with django_assert_max_num_queries(12):
         page = client.get("/segments/")

@@ -13,9 +13,14 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from analytics import segments
 from analytics.metrics import refresh_metrics
 from analytics.models import Segment, SegmentKind, SegmentMember, SegmentSize
+from analytics.segments.compilation import matching_customers
+from analytics.segments.ready_made import READY_MADE, ensure_ready_made_segments
+from analytics.segments.refresh import refresh_segment, refresh_segments
+from analytics.segments.services import save_segment
+from analytics.segments.validation import validate
+from analytics.segments.vocabulary import FIELDS, OPERATORS, builder_vocabulary
 from customers.models import Customer, Tag
 from interactions.models import InteractionKind, Product
 from privacy.models import AuditEvent
@@ -31,7 +36,7 @@ def _all(*conditions) -> dict:
 
 
 def _names(rules) -> set[str]:
-    return set(segments.matching_customers(segments.validate(rules)).values_list("name", flat=True))
+    return set(matching_customers(validate(rules)).values_list("name", flat=True))
 
 
 @pytest.fixture
@@ -152,21 +157,21 @@ def test_the_tag_condition(people):
 )
 def test_rules_outside_the_vocabulary_are_refused_with_a_reason(rules):
     with pytest.raises(ValidationError) as refused:
-        segments.validate(rules)
+        validate(rules)
     assert refused.value.messages
 
 
 def test_a_dynamic_segment_refreshes_and_keeps_its_size_history(people, analyst_user):
-    segment = segments.save_segment(
+    segment = save_segment(
         actor=analyst_user,
         name="Shanghai",
         kind=SegmentKind.DYNAMIC,
         rules=_all({"field": "city", "operator": "contains", "value": "上海"}),
     )
-    segment = segments.refresh_segment(segment)
+    segment = refresh_segment(segment)
     assert segment.size == 2
     CustomerFactory(name="Dee", city="上海")
-    segment = segments.refresh_segment(segment)
+    segment = refresh_segment(segment)
     assert set(segment.members.values_list("name", flat=True)) == {"Anna", "Cy", "Dee"}
     assert list(SegmentSize.objects.filter(segment=segment).values_list("size", flat=True)) == [
         3,
@@ -176,16 +181,16 @@ def test_a_dynamic_segment_refreshes_and_keeps_its_size_history(people, analyst_
 
 
 def test_a_static_list_keeps_its_members_through_refreshes(people, analyst_user):
-    listed = segments.save_segment(actor=analyst_user, name="Fair leads", kind=SegmentKind.STATIC)
+    listed = save_segment(actor=analyst_user, name="Fair leads", kind=SegmentKind.STATIC)
     SegmentMember.objects.create(segment=listed, customer=Customer.objects.get(name="Bo"))
-    segments.refresh_segments()
+    refresh_segments()
     assert list(listed.members.values_list("name", flat=True)) == ["Bo"]
 
 
 def test_ready_made_segments_and_the_command(people, capsys):
-    segments.ensure_ready_made_segments()
-    segments.ensure_ready_made_segments()  # idempotent
-    assert Segment.objects.filter(key__gt="").count() == len(segments.READY_MADE)
+    ensure_ready_made_segments()
+    ensure_ready_made_segments()  # idempotent
+    assert Segment.objects.filter(key__gt="").count() == len(READY_MADE)
     call_command("refresh_segments")
     complainers = Segment.objects.get(key="frequent_complainers")
     assert set(complainers.members.values_list("name", flat=True)) == {"Bo"}
@@ -197,7 +202,7 @@ def test_ready_made_segments_and_the_command(people, capsys):
 
 def test_groups_may_nest_four_deep():
     rules = _all(_all(_all(_all({"field": "city", "operator": "is_empty"}))))
-    assert segments.validate(rules) == rules
+    assert validate(rules) == rules
 
 
 def test_every_accepted_rule_compiles(people):
@@ -213,42 +218,42 @@ def test_every_accepted_rule_compiles(people):
         "consent": ("email",),
     }
     compiled = 0
-    for name, field in segments.FIELDS.items():
+    for name, field in FIELDS.items():
         values = samples.get(field.kind) or (field.values[0], list(field.values[:2]))
-        for operator in segments.OPERATORS[field.kind]:
+        for operator in OPERATORS[field.kind]:
             for value in values:
                 rules = _all({"field": name, "operator": operator, "value": value})
                 try:
-                    segments.validate(rules)
+                    validate(rules)
                 except ValidationError:
                     continue
-                assert "SELECT" in str(segments.matching_customers(rules).values("pk").query)
+                assert "SELECT" in str(matching_customers(rules).values("pk").query)
                 compiled += 1
     assert compiled > 60
 
 
 def test_a_segment_whose_stored_rules_broke_does_not_stop_the_others(people, analyst_user):
-    broken = segments.save_segment(
+    broken = save_segment(
         actor=analyst_user,
         name="Broken",
         rules=_all({"field": "city", "operator": "is", "value": "上海"}),
     )
     Segment.objects.filter(pk=broken.pk).update(rules={"match": "all", "rules": []})
-    healthy = segments.save_segment(
+    healthy = save_segment(
         actor=analyst_user,
         name="Healthy",
         rules=_all({"field": "consent", "operator": "given", "value": "sms"}),
     )
-    refreshed = segments.refresh_segments()
+    refreshed = refresh_segments()
     assert [segment.name for segment in refreshed] == ["Healthy"]
     assert set(healthy.members.values_list("name", flat=True)) == {"Bo"}
     with pytest.raises(ValidationError):
-        segments.save_segment(actor=analyst_user, name="No rules", kind=SegmentKind.DYNAMIC)
+        save_segment(actor=analyst_user, name="No rules", kind=SegmentKind.DYNAMIC)
 
 
 def test_a_ready_made_name_already_taken_gets_its_key(people, analyst_user):
-    segments.save_segment(actor=analyst_user, name="At risk", kind=SegmentKind.STATIC)
-    segments.ensure_ready_made_segments()
+    save_segment(actor=analyst_user, name="At risk", kind=SegmentKind.STATIC)
+    ensure_ready_made_segments()
     assert Segment.objects.get(key="at_risk").name == "At risk (at_risk)"
 
 
@@ -271,7 +276,7 @@ def test_the_builder_suggests_the_places_customers_have_most_common_first():
     cache.clear()
     for city in ("上海", "Shanghai", "北京", "Shenzhen"):
         CustomerFactory(city=city)
-    places = segments.builder_vocabulary()["places"]
+    places = builder_vocabulary()["places"]
     assert places["city"][:1] == ["上海市"]
     assert set(places["city"]) == {"上海市", "北京市", "深圳市"}
     assert set(places["province"]) == {"上海市", "北京市", "广东省"}

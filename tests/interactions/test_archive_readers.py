@@ -14,11 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics import segments
 from analytics.churn import features_as_of
-from analytics.dashboards import Period, Scope, complaints_and_satisfaction
+from analytics.dashboards.charts import Scope, complaints_and_satisfaction
+from analytics.dashboards.periods import Period
 from analytics.metrics import refresh_metrics
 from analytics.models import CustomerMetrics
+from analytics.segments.compilation import matching_customers
+from analytics.segments.validation import validate
 from customers import merge as merging
 from interactions.archive import archive_interactions
 from interactions.models import ArchivedInteraction, Interaction
@@ -121,8 +123,7 @@ def test_segments_select_the_same_customers_after_archiving(history):
     def members() -> list[set[int]]:
         refresh_metrics(as_of=NOW)
         return [
-            set(segments.matching_customers(segments.validate(rule)).values_list("pk", flat=True))
-            for rule in rules
+            set(matching_customers(validate(rule)).values_list("pk", flat=True)) for rule in rules
         ]
 
     before = members()

@@ -11,8 +11,11 @@ import pytest
 import tablib
 from django.utils import timezone
 
-from analytics import exports, segments
+from analytics import exports
 from analytics.models import ExportJob
+from analytics.segments.refresh import refresh_segment
+from analytics.segments.selectors import members_visible_to
+from analytics.segments.services import add_members, save_segment
 from customers import merge as merging
 from customers import services
 from customers.models import Customer
@@ -227,16 +230,16 @@ def test_a_marketing_segment_holds_only_customers_who_consented(client, analyst_
         "/segments/count/", {"rules": json.dumps(rules), "marketing_channel": "marketing_email"}
     )
     assert 'data-count="1"' in count.content.decode()
-    segment = segments.refresh_segment(
-        segments.save_segment(
+    segment = refresh_segment(
+        save_segment(
             actor=analyst_user, name="Mail", rules=rules, marketing_channel="marketing_email"
         )
     )
     assert list(segment.members.values_list("name", flat=True)) == ["Yes"]
-    listed = segments.save_segment(
+    listed = save_segment(
         actor=analyst_user, name="Texts", kind="static", marketing_channel="marketing_email"
     )
-    segments.add_members(actor=analyst_user, segment=listed, customers=Customer.objects.all())
+    add_members(actor=analyst_user, segment=listed, customers=Customer.objects.all())
     assert list(listed.members.values_list("name", flat=True)) == ["Yes"]
     page = client.get(f"/exports/new/?segment={segment.pk}").content.decode()
     assert '<option value="marketing_email" selected>' in page
@@ -248,6 +251,6 @@ def test_a_marketing_segment_holds_only_customers_who_consented(client, analyst_
         granted=False,
         source=ConsentSource.STAFF,
     )
-    assert not segments.members_visible_to(segment, analyst_user).exists()
+    assert not members_visible_to(segment, analyst_user).exists()
     listed_page = client.get(f"/customers/?segment={segment.pk}")
     assert list(listed_page.context["customers"]) == []

@@ -3,7 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.models import Segment
-from analytics.segments import ensure_ready_made_segments, refresh_segments
+from analytics.segments.ready_made import ensure_ready_made_segments
+from analytics.segments.refresh import refresh_segments
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 

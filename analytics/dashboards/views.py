@@ -16,9 +16,12 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from analytics import churn, dashboards
-from analytics.dashboards import CHARTS, Chart, DataVersion, Period
-from analytics.forms import DashboardPeriodForm
+from analytics import churn
+from analytics.dashboards.cache import DataVersion, chart_rows, data_version
+from analytics.dashboards.charts import CHARTS, Chart
+from analytics.dashboards.display import chart_payload, cohort_shade, display_rows, headers
+from analytics.dashboards.forms import DashboardPeriodForm
+from analytics.dashboards.periods import Period, PeriodPreset
 from analytics.models import Segment
 from privacy.audit import record_event
 from privacy.tabular import csv_lines
@@ -62,12 +65,12 @@ class DashboardPermissionMixin(PermissionRequiredMixin):
     def get_period_form(self) -> DashboardPeriodForm:
         data = self.request.GET.copy()
         if not data.get("period"):
-            data["period"] = dashboards.PeriodPreset.default
+            data["period"] = PeriodPreset.default
         return DashboardPeriodForm(data)
 
     def figures_asked_for(self) -> FiguresAskedFor:
         """The segment, data version, period form and (when the form is valid) the period."""
-        version = dashboards.data_version()
+        version = data_version()
         form = self.get_period_form()
         period = form.chosen_period(reference=version.reference_date) if form.is_valid() else None
         return FiguresAskedFor(self.get_segment(), version, form, period)
@@ -112,14 +115,14 @@ class ChartFragmentView(DashboardPermissionMixin, TemplateView):
             return self.render_to_response(
                 self.get_context_data(chart=chart, form=form), status=400
             )
-        rows = dashboards.chart_rows(chart, period, segment=segment, version=version)
+        rows = chart_rows(chart, period, segment=segment, version=version)
         return self.render_to_response(
             self.get_context_data(
                 chart=chart,
-                headers=dashboards.headers(chart),
-                rows=dashboards.display_rows(chart, rows),
+                headers=headers(chart),
+                rows=display_rows(chart, rows),
                 cohort=_cohort_cells(chart, rows) if chart.drawing == "cohort" else None,
-                payload=dashboards.chart_payload(chart, rows),
+                payload=chart_payload(chart, rows),
                 json_id=f"chart-{chart.key}-data",
                 csv_url=_csv_url(chart, self.query(period, segment)),
                 version=version,
@@ -138,7 +141,7 @@ class ChartCsvView(DashboardPermissionMixin, View):
         if period is None:
             errors = " ".join(str(error) for error in form.errors.values())
             return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-        rows = dashboards.chart_rows(chart, period, segment=segment, version=version)
+        rows = chart_rows(chart, period, segment=segment, version=version)
         record_event(
             actor=request.user,
             action="dashboard.download",
@@ -151,7 +154,7 @@ class ChartCsvView(DashboardPermissionMixin, View):
             },
         )
         response = HttpResponse(
-            "".join(csv_lines(dashboards.headers(chart), dashboards.display_rows(chart, rows))),
+            "".join(csv_lines(headers(chart), display_rows(chart, rows))),
             content_type="text/csv; charset=utf-8",
         )
         name = f"{chart.key}-{period.key.replace('..', '_')}"
@@ -172,14 +175,14 @@ def _as_of_label(version: DataVersion) -> str | None:
 def _cohort_cells(chart: Chart, rows: list[tuple]) -> list[dict]:
     """The cohort table's rows: month and size, then each share with its shading step
     (relative to the largest share in the table)."""
-    shown = dashboards.display_rows(chart, rows)
+    shown = display_rows(chart, rows)
     top = max((value for row in rows for value in row[2:] if value is not None), default=0)
     return [
         {
             "cohort": texts[0],
             "customers": texts[1],
             "cells": [
-                {"text": text, "shade": dashboards.cohort_shade(value, top)}
+                {"text": text, "shade": cohort_shade(value, top)}
                 for text, value in zip(texts[2:], row[2:], strict=True)
             ],
         }

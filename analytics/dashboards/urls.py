@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import dashboard_views as views
+from analytics.dashboards import views
 
 app_name = "dashboards"
 

@@ -1,5 +1,5 @@
-"""Dashboard figures: a registry of charts, each a small table computed set-based (GROUP BY in
-the database, never a loop over customers) for a period and optionally one segment, and cached.
+"""Dashboard charts: a registry of charts, each a small table computed set-based (GROUP BY in
+the database, never a loop over customers) for a period and optionally one segment.
 
 Reading rules every chart shares:
 
@@ -11,32 +11,33 @@ Reading rules every chart shares:
   orders, interactions and new customers later than the refresh are not counted until the next
   one, so that every chart on a page describes the same moment and a cached chart is never
   staler than the metrics it sits beside. Lifecycle stages are read as they are.
-- Preset periods end on the day of that refresh ("last 30 days" = the 30 days up to it), so
-  their cache keys stay the same until the next refresh, which `warm_dashboards` fills.
-- Months are calendar months in the project's time zone (settings.TIME_ZONE), on both engines.
 
-Cached values hold raw keys and numbers only (stage and channel keys, first days of months,
-Decimals); labels are applied when a table is shown, so one cached table serves every language.
+Rows hold raw keys and numbers only (stage and channel keys, first days of months, Decimals);
+labels are applied when a table is shown (display.py), so one cached table serves every language.
 """
 
 from __future__ import annotations
 
 import datetime
-import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, DateField, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import CustomerMetrics, MetricsRun, Segment, SegmentMember
+from analytics.dashboards.periods import (
+    Period,
+    add_months,
+    month_range,
+    months_between,
+    project_zone,
+)
+from analytics.models import CustomerMetrics, Segment, SegmentMember
 from customers.models import Customer, LifecycleStage, SourceChannel
 from interactions.models import (
     ArchivedInteraction,
@@ -46,169 +47,14 @@ from interactions.models import (
     TransactionStatus,
 )
 from interactions.selectors import archive_may_hold
-from kernel.models import JobStatus
 
 CENT = Decimal("0.01")
-# A chart keyed by a finished refresh is valid until the next one changes the key; the timeout
-# only bounds how long unused entries occupy the cache.
-CACHE_SECONDS = 2 * 24 * 3600
-# Without any finished refresh the figures run up to "now", which moves: keep them briefly.
-UNREFRESHED_CACHE_SECONDS = 5 * 60
+
 TOP_CITIES = 15
 COHORT_MONTHS = 12
-# Dates outside these years are refused by the period form (and would overflow date sums).
-FIRST_YEAR, LAST_YEAR = 1900, 2999
+
 # The row that sums the cities after the top ones (no typed city can start with NUL).
 OTHER_CITIES = "\x00other"
-
-
-# --- Periods ----------------------------------------------------------------------------------
-
-
-class PeriodPreset:
-    LAST_30_DAYS = "30d"
-    LAST_90_DAYS = "90d"
-    LAST_12_MONTHS = "12m"
-    THIS_YEAR = "year"
-    ALL_TIME = "all"
-    CUSTOM = "custom"
-
-    choices = (
-        (LAST_30_DAYS, _("Last 30 days")),
-        (LAST_90_DAYS, _("Last 90 days")),
-        (LAST_12_MONTHS, _("Last 12 months")),
-        (THIS_YEAR, _("This year")),
-        (ALL_TIME, _("All time")),
-        (CUSTOM, _("Custom dates")),
-    )
-    # Every preset but custom: what the nightly warm-up computes.
-    presets = (LAST_30_DAYS, LAST_90_DAYS, LAST_12_MONTHS, THIS_YEAR, ALL_TIME)
-    default = LAST_12_MONTHS
-
-
-@dataclass(frozen=True)
-class Period:
-    """Days `start` to `end`, both included, in the project's time zone; no start: from the
-    beginning."""
-
-    start: datetime.date | None
-    end: datetime.date
-    preset: str = PeriodPreset.CUSTOM
-
-    @property
-    def key(self) -> str:
-        return f"{self.start.isoformat() if self.start else 'start'}..{self.end.isoformat()}"
-
-    def query(self) -> dict[str, str]:
-        """The query-string parameters that select this period again."""
-        if self.preset != PeriodPreset.CUSTOM:
-            return {"period": self.preset}
-        return {
-            "period": PeriodPreset.CUSTOM,
-            "start": self.start.isoformat() if self.start else "",
-            "end": self.end.isoformat(),
-        }
-
-    def bounds(
-        self, as_of: datetime.datetime
-    ) -> tuple[datetime.datetime | None, datetime.datetime]:
-        """[lower, upper): local midnight of the start day, and the earlier of midnight after
-        the end day and `as_of` (nothing later than the refresh counts)."""
-        zone = _zone()
-        lower = (
-            datetime.datetime.combine(self.start, datetime.time.min, tzinfo=zone)
-            if self.start
-            else None
-        )
-        after_end = datetime.datetime.combine(
-            self.end + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
-        )
-        # Strictly after as_of is excluded: a refresh at 01:00 counts what happened up to 01:00.
-        upper = min(after_end, as_of + datetime.timedelta(microseconds=1))
-        return lower, upper
-
-
-def preset_period(preset: str, *, reference: datetime.date) -> Period:
-    """The period a preset names, ending on `reference` (the day of the last refresh)."""
-    if preset == PeriodPreset.LAST_30_DAYS:
-        start = reference - datetime.timedelta(days=29)
-    elif preset == PeriodPreset.LAST_90_DAYS:
-        start = reference - datetime.timedelta(days=89)
-    elif preset == PeriodPreset.LAST_12_MONTHS:
-        # Twelve calendar months, the current one included, so monthly charts show 12 bars.
-        start = _add_months(reference.replace(day=1), -11)
-    elif preset == PeriodPreset.THIS_YEAR:
-        start = reference.replace(month=1, day=1)
-    elif preset == PeriodPreset.ALL_TIME:
-        start = None
-    else:
-        raise ValueError(preset)
-    return Period(start=start, end=reference, preset=preset)
-
-
-def _zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
-def _add_months(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def _months_between(first: datetime.date, later: datetime.date) -> int:
-    return (later.year - first.year) * 12 + later.month - first.month
-
-
-def _month_range(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    return [_add_months(first, n) for n in range(_months_between(first, last) + 1)]
-
-
-# --- What the figures are as of -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DataVersion:
-    """The last finished metrics refresh (None when there has been none: figures then run up
-    to the moment they are computed)."""
-
-    run_id: int | None
-    as_of: datetime.datetime
-    finished_at: datetime.datetime | None = None
-
-    @property
-    def token(self) -> str:
-        if not self.run_id:
-            return "unrefreshed"
-        # The finish time too: an id alone can come back (SQLite reuses a deleted last id).
-        finished = int(self.finished_at.timestamp() * 1_000_000) if self.finished_at else 0
-        return f"run{self.run_id}-{finished}"
-
-    @property
-    def reference_date(self) -> datetime.date:
-        return timezone.localtime(self.as_of, _zone()).date()
-
-
-def data_version() -> DataVersion:
-    """The refresh whose results the metrics table holds: the one that finished last."""
-    run = (
-        MetricsRun.objects.filter(status=JobStatus.DONE)
-        .order_by("-finished_at", "-pk")
-        .values("pk", "as_of", "finished_at")
-        .first()
-    )
-    if run is None:
-        return DataVersion(run_id=None, as_of=timezone.now())
-    return DataVersion(run_id=run["pk"], as_of=run["as_of"], finished_at=run["finished_at"])
-
-
-def segment_token(segment: Segment) -> str:
-    """Changes whenever the segment's members change: every refresh of a dynamic segment and
-    every change to a static list sets `refreshed_at` (analytics.segments)."""
-    refreshed = segment.refreshed_at.timestamp() if segment.refreshed_at else "never"
-    return f"s{segment.pk}-{refreshed}"
-
-
-# --- Charts -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -248,7 +94,9 @@ class Scope:
         return self.period.start.replace(day=1) if self.period.start else None
 
     def last_month(self) -> datetime.date:
-        upper = timezone.localtime(self.bounds[1] - datetime.timedelta(microseconds=1), _zone())
+        upper = timezone.localtime(
+            self.bounds[1] - datetime.timedelta(microseconds=1), project_zone()
+        )
         return upper.date().replace(day=1)
 
 
@@ -283,7 +131,7 @@ def _customers(scope: Scope) -> QuerySet[Customer]:
 
 
 def _month(field: str) -> TruncMonth:
-    return TruncMonth(field, output_field=DateField(), tzinfo=_zone())
+    return TruncMonth(field, output_field=DateField(), tzinfo=project_zone())
 
 
 def _money(value: Any) -> Decimal:
@@ -309,7 +157,7 @@ def _fill_months(scope: Scope, found: Mapping[datetime.date, tuple], empty: tupl
     last = max(scope.last_month(), *found) if found else scope.last_month()
     if last < first:
         return []
-    return [(month, *found.get(month, empty)) for month in _month_range(first, last)]
+    return [(month, *found.get(month, empty)) for month in month_range(first, last)]
 
 
 def customers_by_stage(scope: Scope) -> list[tuple]:
@@ -470,10 +318,10 @@ def cohort_retention(scope: Scope) -> list[tuple]:
     if not sizes:
         return []
     lower, upper = scope.bounds
-    zone = _zone()
+    zone = project_zone()
     # Orders up to 12 months after the last cohort month, and never after the refresh.
     horizon = datetime.datetime.combine(
-        _add_months(max(sizes), COHORT_MONTHS + 1), datetime.time.min, tzinfo=zone
+        add_months(max(sizes), COHORT_MONTHS + 1), datetime.time.min, tzinfo=zone
     )
     orders = Transaction.objects.filter(
         scope.customers_q("customer__"),
@@ -493,7 +341,7 @@ def cohort_retention(scope: Scope) -> list[tuple]:
         .annotate(buyers=Count("customer_id", distinct=True))
         .values_list("cohort", "month", "buyers")
     ):
-        offset = _months_between(cohort, month)
+        offset = months_between(cohort, month)
         if 1 <= offset <= COHORT_MONTHS:
             returning[(cohort, offset)] = buyers
     observed = timezone.localtime(scope.as_of, zone).date().replace(day=1)
@@ -503,7 +351,7 @@ def cohort_retention(scope: Scope) -> list[tuple]:
             size,
             *(
                 _rate(returning.get((cohort, offset), 0), size)
-                if _add_months(cohort, offset) <= observed
+                if add_months(cohort, offset) <= observed
                 else None
                 for offset in range(1, COHORT_MONTHS + 1)
             ),
@@ -693,115 +541,3 @@ CHARTS: dict[str, Chart] = {
         ),
     )
 }
-
-
-# --- Reading, caching, warming --------------------------------------------------------------
-
-
-def cache_key(chart: Chart, period: Period, segment: Segment | None, version: DataVersion) -> str:
-    """Chart, period (its dates), segment (and its membership version) and the refresh: a new
-    refresh or segment refresh makes new keys, so nothing is ever invalidated by hand."""
-    who = segment_token(segment) if segment is not None else "all"
-    return f"dashboards:1:{chart.key}:{period.key}:{who}:{version.token}"
-
-
-def chart_rows(
-    chart: Chart,
-    period: Period,
-    *,
-    segment: Segment | None = None,
-    version: DataVersion | None = None,
-) -> list[tuple]:
-    """The chart's rows for the period (and segment), from the cache or computed and cached.
-    Rows are tuples of plain values in the order of `chart.columns`."""
-    version = version or data_version()
-    key = cache_key(chart, period, segment, version)
-    rows = cache.get(key)
-    if rows is None:
-        rows = chart.compute(Scope(period=period, as_of=version.as_of, segment=segment))
-        timeout = CACHE_SECONDS if version.run_id else UNREFRESHED_CACHE_SECONDS
-        cache.set(key, rows, timeout)
-    return rows
-
-
-def warm_dashboards(*, segments: bool = True) -> int:
-    """Compute and cache every chart for every preset period over the whole base, and (with
-    `segments`) every segment's charts for the default period: call it after the nightly
-    metrics and segment refresh. Idempotent (already cached charts are left as they are).
-    Returns how many charts were read or computed."""
-    version = data_version()
-    reference = version.reference_date
-    count = 0
-    for preset in PeriodPreset.presets:
-        period = preset_period(preset, reference=reference)
-        for chart in CHARTS.values():
-            chart_rows(chart, period, version=version)
-            count += 1
-    if segments:
-        period = preset_period(PeriodPreset.default, reference=reference)
-        for segment in Segment.objects.order_by("pk"):
-            for chart in CHARTS.values():
-                chart_rows(chart, period, segment=segment, version=version)
-                count += 1
-    return count
-
-
-# --- Presenting -------------------------------------------------------------------------------
-
-
-def display_value(column: Column, value: Any) -> str:
-    """A cell as the table and the CSV file show it (the same text in both)."""
-    if value is None:
-        return ""
-    if column.kind == "category":
-        return str((column.choices or {}).get(value, value))
-    if column.kind == "month":
-        return value.strftime("%Y-%m")
-    if column.kind == "money":
-        return f"{value:.2f}"
-    if column.kind == "percent":
-        return f"{value:.1f}"
-    if column.kind == "score":
-        return f"{value:.2f}"
-    return str(value)
-
-
-def display_rows(chart: Chart, rows: Iterable[tuple]) -> list[list[str]]:
-    return [
-        [display_value(column, value) for column, value in zip(chart.columns, row, strict=True)]
-        for row in rows
-    ]
-
-
-def headers(chart: Chart) -> list[str]:
-    return [str(column.label) for column in chart.columns]
-
-
-def chart_payload(chart: Chart, rows: list[tuple]) -> dict[str, Any]:
-    """What dashboards.js draws: category labels, and one dataset per plotted column (numbers,
-    null where there is no figure)."""
-    first, *values = chart.columns
-    return {
-        "drawing": chart.drawing,
-        "labels": [display_value(first, row[0]) for row in rows],
-        "datasets": [
-            {
-                "label": str(column.label),
-                "kind": column.kind,
-                "plot": column.plot,
-                "axis": column.axis,
-                "data": [None if row[index] is None else float(row[index]) for row in rows],
-            }
-            for index, column in enumerate(values, start=1)
-            if column.plot
-        ],
-    }
-
-
-def cohort_shade(value: float | None, top: float) -> int | None:
-    """0–10: the shading step of a retention cell, relative to the table's largest share
-    `top` (retention is often 10–30 %: absolute steps would leave every cell pale); None for
-    a blank cell."""
-    if value is None:
-        return None
-    return round(10 * value / top) if top else 0

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import segment_views as views
+from analytics.segments import views
 
 app_name = "segments"
 urlpatterns = [

@@ -2,8 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from analytics import segments
 from analytics.models import MARKETING_CHANNEL_CHOICES, Segment, SegmentKind
+from analytics.segments.validation import validate
 from customers.forms import bootstrap_class
 from kernel.version_forms import VersionedFormMixin
 
@@ -47,7 +47,7 @@ class SegmentForm(VersionedFormMixin, forms.ModelForm):
             cleaned["rules"] = {}
         elif "rules" in cleaned:
             try:
-                segments.validate(cleaned["rules"])
+                validate(cleaned["rules"])
             except ValidationError as problems:
                 self.add_error("rules", problems)
         return cleaned

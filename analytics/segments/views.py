@@ -19,10 +19,15 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from analytics import segments
 from analytics.metrics import request_refresh
 from analytics.models import MARKETING_CHANNEL_CHOICES, MetricsRun, Segment, SegmentKind
-from analytics.segment_forms import ListMembersForm, SegmentForm
+from analytics.segments.description import describe_rules
+from analytics.segments.forms import ListMembersForm, SegmentForm
+from analytics.segments.refresh import start_refresh
+from analytics.segments.selectors import count_matching, members_visible_to, sizes_visible_to
+from analytics.segments.services import add_members, delete_segment, remove_members, save_segment
+from analytics.segments.validation import validate
+from analytics.segments.vocabulary import builder_vocabulary
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.models import Tag
 from customers.selectors import customers_visible_to
@@ -40,7 +45,7 @@ class SegmentListView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         # One tag lookup and one grouped count for the whole page, whatever the segments.
         tag_names = dict(Tag.objects.values_list("pk", "name"))
-        visible_sizes = segments.sizes_visible_to(self.request.user)
+        visible_sizes = sizes_visible_to(self.request.user)
         rows = [
             (
                 segment,
@@ -64,10 +69,10 @@ def _rules_in_words(segment: Segment, tag_names: dict[int, str] | None = None) -
     if tag_names is None:
         tag_names = dict(Tag.objects.values_list("pk", "name"))
     try:
-        rules = segments.validate(segment.rules, tag_names=tag_names)
+        rules = validate(segment.rules, tag_names=tag_names)
     except ValidationError:
         return _("These rules are no longer valid; edit them.")
-    return segments.describe_rules(rules, tag_names=tag_names)
+    return describe_rules(rules, tag_names=tag_names)
 
 
 class SegmentDetailView(PermissionRequiredMixin, TemplateView):
@@ -77,7 +82,7 @@ class SegmentDetailView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         segment = get_object_or_404(Segment, pk=self.kwargs["pk"])
         user = self.request.user
-        members = segments.members_visible_to(segment, user).order_by("name", "pk")
+        members = members_visible_to(segment, user).order_by("name", "pk")
         # Whole-base sizes and their history are for those who see every customer.
         whole_base = user.has_perm("customers.view_all_customers")
         return super().get_context_data(
@@ -119,7 +124,7 @@ class SegmentFormView(PermissionRequiredMixin, FormView):
         if form.instance.pk is None:
             values["kind"] = form.cleaned_data["kind"]
         try:
-            segment = segments.save_segment(
+            segment = save_segment(
                 actor=self.request.user,
                 segment=form.instance if form.instance.pk else None,
                 expected_version=form.expected_version,
@@ -131,14 +136,14 @@ class SegmentFormView(PermissionRequiredMixin, FormView):
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
-        segments.start_refresh(segment)
+        start_refresh(segment)
         messages.success(self.request, _("Segment saved."))
         return HttpResponseRedirect(reverse("segments:detail", args=[segment.pk]))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             segment=self.get_segment(),
-            vocabulary=segments.builder_vocabulary(),
+            vocabulary=builder_vocabulary(),
             builder_text=_builder_text(),
             **kwargs,
         )
@@ -191,7 +196,7 @@ class SegmentCountView(PermissionRequiredMixin, View):
             channel = request.POST.get("marketing_channel", "")
             if channel not in dict(MARKETING_CHANNEL_CHOICES):
                 channel = ""
-            count = segments.count_matching(rules, user=request.user, marketing_channel=channel)
+            count = count_matching(rules, user=request.user, marketing_channel=channel)
         except json.JSONDecodeError:
             problems = [_("The rules are not valid JSON.")]
         except ValidationError as error:
@@ -205,7 +210,7 @@ class DeleteSegmentView(PermissionRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         segment = get_object_or_404(Segment, pk=pk)
         try:
-            segments.delete_segment(actor=request.user, segment=segment)
+            delete_segment(actor=request.user, segment=segment)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return HttpResponseRedirect(reverse("segments:detail", args=[pk]))
@@ -218,7 +223,7 @@ class RefreshSegmentView(PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         segment = get_object_or_404(Segment, pk=pk, kind=SegmentKind.DYNAMIC)
-        segments.start_refresh(segment)
+        start_refresh(segment)
         messages.info(request, _("Refreshing the members; the size updates in a moment."))
         return HttpResponseRedirect(reverse("segments:detail", args=[pk]))
 
@@ -268,14 +273,14 @@ class ListMembersView(PermissionRequiredMixin, View):
             ids = [int(pk) for pk in request.POST.getlist("customer") if pk.isdigit()]
             chosen = customers_visible_to(request.user).filter(pk__in=ids)
         if form.cleaned_data["action"] == ListMembersForm.ADD:
-            count = segments.add_members(actor=request.user, segment=segment, customers=chosen)
+            count = add_members(actor=request.user, segment=segment, customers=chosen)
             text = ngettext(
                 "%(count)d customer added to %(list)s.",
                 "%(count)d customers added to %(list)s.",
                 count,
             )
         else:
-            count = segments.remove_members(actor=request.user, segment=segment, customers=chosen)
+            count = remove_members(actor=request.user, segment=segment, customers=chosen)
             text = ngettext(
                 "%(count)d customer removed from %(list)s.",
                 "%(count)d customers removed from %(list)s.",

@@ -1,0 +1,167 @@
+"""Compiling validated rules to a Q object over customers (Django builds the SQL)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from analytics.segments.validation import condition_value
+from analytics.segments.vocabulary import FIELDS, PLACE_FIELDS, Field
+from customers.models import Customer
+from customers.selectors import place_condition
+from interactions.models import (
+    ArchivedInteraction,
+    Interaction,
+    Transaction,
+    TransactionLine,
+    TransactionStatus,
+)
+
+_NUMBER_LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
+_CONSENT_FIELDS = {"email": "consent_email", "sms": "consent_sms", "phone": "consent_phone"}
+
+
+def compile_rules(rules: Mapping[str, Any], *, today: datetime.date | None = None) -> Q:
+    """The Q object selecting the customers the (validated) rules describe."""
+    today = today or timezone.localdate()
+    return _compile_group(rules, today)
+
+
+def _compile_group(group: Mapping[str, Any], today: datetime.date) -> Q:
+    parts = [
+        _compile_group(rule, today) if "rules" in rule else _compile_condition(rule, today)
+        for rule in group["rules"]
+    ]
+    if not parts:
+        return Q()
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined & part if group["match"] == "all" else combined | part
+    return combined
+
+
+def _compile_condition(rule: Mapping[str, Any], today: datetime.date) -> Q:
+    field = FIELDS[rule["field"]]
+    operator = rule["operator"]
+    value = condition_value(field, operator, rule.get("value"))
+    compile_kind: Callable[..., Q] = _COMPILERS[field.kind]
+    return compile_kind(field, operator, value, today)
+
+
+def _text(field: Field, operator: str, value, today) -> Q:
+    lookup = field.lookup
+    if operator == "is_empty":
+        return Q(**{lookup: ""})
+    if operator == "is_not_empty":
+        return ~Q(**{lookup: ""})
+    if operator == "contains":
+        return Q(**{f"{lookup}__icontains": value[0]})
+    if lookup in PLACE_FIELDS and operator in ("is", "is_not", "in"):
+        condition = Q(pk__in=[])
+        for place in value:
+            condition |= place_condition(lookup, place)
+    elif operator == "in":
+        return Q(**{f"{lookup}__in": value})
+    else:
+        condition = Q(**{lookup: value[0]})
+    return ~condition if operator == "is_not" else condition
+
+
+def _number_q(field: Field, operator: str, value, today) -> Q:
+    if operator == "is_empty":
+        return Q(**{f"{field.lookup}__isnull": True})
+    if operator == "between":
+        return Q(**{f"{field.lookup}__gte": value[0], f"{field.lookup}__lte": value[1]})
+    return Q(**{f"{field.lookup}__{_NUMBER_LOOKUPS[operator]}": value})
+
+
+def _date_q(field: Field, operator: str, value, today) -> Q:
+    lookup = field.lookup
+    if operator == "is_empty":
+        return Q(**{f"{lookup.removesuffix('__date')}__isnull": True})
+    if operator == "between":
+        return Q(**{f"{lookup}__gte": value[0], f"{lookup}__lte": value[1]})
+    if operator == "within_days":
+        return Q(**{f"{lookup}__gte": today - datetime.timedelta(days=value)})
+    return Q(**{f"{lookup}__{ {'on': 'exact', 'before': 'lt', 'after': 'gt'}[operator] }": value})
+
+
+def _boolean(field: Field, operator: str, value, today) -> Q:
+    return Q(**{field.lookup: value})
+
+
+def _tag(field: Field, operator: str, value, today) -> Q:
+    condition = Q(Exists(Customer.tags.through.objects.filter(customer=OuterRef("pk"), tag=value)))
+    return ~condition if operator == "has_not" else condition
+
+
+def _in_period(prefix: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    bounds = {}
+    if value.get("since"):
+        bounds[f"{prefix}occurred_at__date__gte"] = value["since"]
+    if value.get("until"):
+        bounds[f"{prefix}occurred_at__date__lte"] = value["until"]
+    return bounds
+
+
+def _purchase(field: Field, operator: str, value, today) -> Q:
+    if value["sku"] or value["category"]:
+        lines = TransactionLine.objects.filter(
+            transaction__customer=OuterRef("pk"),
+            transaction__status=TransactionStatus.PAID,
+            **_in_period("transaction__", value),
+        )
+        if value["sku"]:
+            lines = lines.filter(product__sku=value["sku"])
+        if value["category"]:
+            lines = lines.filter(product__category=value["category"])
+        if value["min_amount"] is not None:
+            lines = lines.filter(transaction__amount__gte=value["min_amount"])
+        condition = Q(Exists(lines))
+    else:
+        orders = Transaction.objects.filter(
+            customer=OuterRef("pk"), status=TransactionStatus.PAID, **_in_period("", value)
+        )
+        if value["min_amount"] is not None:
+            orders = orders.filter(amount__gte=value["min_amount"])
+        condition = Q(Exists(orders))
+    return ~condition if operator == "no" else condition
+
+
+def _interaction(field: Field, operator: str, value, today) -> Q:
+    condition = Q()
+    # An archived interaction happened as much as one still in the hot table.
+    for table in (Interaction, ArchivedInteraction):
+        found = table.objects.filter(customer=OuterRef("pk"), **_in_period("", value))
+        if value["kind"]:
+            found = found.filter(kind=value["kind"])
+        condition |= Q(Exists(found))
+    return ~condition if operator == "no" else condition
+
+
+def _consent(field: Field, operator: str, value, today) -> Q:
+    return Q(**{_CONSENT_FIELDS[value]: operator == "given"})
+
+
+_COMPILERS = {
+    "text": _text,
+    "choice": _text,
+    "number": _number_q,
+    "date": _date_q,
+    "boolean": _boolean,
+    "tag": _tag,
+    "purchase": _purchase,
+    "interaction": _interaction,
+    "consent": _consent,
+}
+
+
+def matching_customers(rules: Mapping[str, Any]) -> QuerySet[Customer]:
+    """Active customers the rules select (the rules must be valid)."""
+    return Customer.objects.filter(merged_into__isnull=True, archived_at__isnull=True).filter(
+        compile_rules(rules)
+    )

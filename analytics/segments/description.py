@@ -1,0 +1,78 @@
+"""Valid rules in words, in the reader's language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from analytics.segments.validation import condition_value
+from analytics.segments.vocabulary import FIELDS, OPERATOR_LABELS
+from customers.models import Tag
+from interactions.models import InteractionKind
+
+
+def describe_rules(rules: Mapping[str, Any], *, tag_names: Mapping[int, str] | None = None) -> str:
+    """Valid rules in words, in the reader's language ("lifecycle stage is At risk and ...")."""
+    if tag_names is None:
+        tag_names = dict(Tag.objects.values_list("pk", "name"))
+    return _describe_group(rules, tag_names, top=True)
+
+
+def _describe_group(group: Mapping[str, Any], tags: Mapping[int, str], *, top: bool) -> str:
+    parts = [
+        _describe_group(rule, tags, top=False) if "rules" in rule else _describe(rule, tags)
+        for rule in group["rules"]
+    ]
+    joiner = str(_(" and ") if group["match"] == "all" else _(" or "))
+    text = joiner.join(parts)
+    return text if top or len(parts) == 1 else f"({text})"
+
+
+def _describe(rule: Mapping[str, Any], tags: Mapping[int, str]) -> str:
+    field = FIELDS[rule["field"]]
+    operator = rule["operator"]
+    value = condition_value(field, operator, rule.get("value"))
+    words = [str(field.label)]
+    if operator == "within_days":
+        words.append(str(_("in the last %(days)d days") % {"days": value}))
+        return " ".join(words)
+    words.append(str(OPERATOR_LABELS[operator]))
+    if value is None:
+        return " ".join(words)
+    labels = dict(field.choices)
+    if field.kind in ("text", "choice"):
+        words.append(", ".join(str(labels.get(item, item)) for item in value))
+    elif field.kind == "consent":
+        words.append(str(labels[value]))
+    elif field.kind == "boolean":
+        words[-1] = str(_("is yes") if value else _("is no"))
+    elif field.kind == "tag":
+        words.append(tags.get(value, "?"))
+    elif field.kind in ("purchase", "interaction"):
+        details = _describe_options(value)
+        if details:
+            words.append(f"({details})")
+    elif isinstance(value, tuple):
+        words.append(f"{value[0]} – {value[1]}")
+    else:
+        words.append(str(value))
+    return " ".join(words)
+
+
+def _describe_options(value: Mapping[str, Any]) -> str:
+    details = []
+    if value.get("kind"):
+        details.append(str(InteractionKind(value["kind"]).label))
+    if value.get("category"):
+        details.append(str(_("category %(category)s") % {"category": value["category"]}))
+    if value.get("sku"):
+        details.append(str(_("SKU %(sku)s") % {"sku": value["sku"]}))
+    if value.get("min_amount") is not None:
+        details.append(str(_("order of at least %(amount)s") % {"amount": value["min_amount"]}))
+    if value.get("since"):
+        details.append(str(_("since %(date)s") % {"date": value["since"]}))
+    if value.get("until"):
+        details.append(str(_("until %(date)s") % {"date": value["until"]}))
+    return ", ".join(details)
