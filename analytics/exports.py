@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -253,6 +254,12 @@ class ExportJobKind(JobKind[ExportJob]):
 
     def audit_changes(self, job: ExportJob) -> dict[str, Any]:
         return {"rows": job.rows_done, "columns": job.columns, "unmasked": job.unmasked}
+
+    def visible_to(self, user: Any) -> QuerySet[ExportJob]:
+        return exports_visible_to(user)
+
+    def page_url(self, job: ExportJob, user: Any) -> str:
+        return reverse("exports:detail", args=[job.pk])
 
 
 EXPORT_JOBS = ExportJobKind()

@@ -17,6 +17,7 @@ admin.site.login = login_not_required(
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", operations_views.health, name="health"),
+    path("jobs/", views.jobs, name="jobs"),
     path("accounts/two-factor/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

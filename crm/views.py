@@ -1,4 +1,4 @@
-"""The home page."""
+"""The home page, and the list of every job a user may see."""
 
 import datetime
 
@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from customers.models import Customer
@@ -13,6 +14,7 @@ from customers.selectors import customers_visible_to
 from interactions.models import FollowUp, Interaction, Transaction
 from interactions.selectors import follow_ups_for, recent_interactions_for
 from kernel.estimates import estimated_row_count
+from kernel.jobs.selectors import job_rows
 from kernel.models import WorkerHeartbeat
 from operations import status as operations
 from privacy.alerts import open_alerts
@@ -76,3 +78,25 @@ def _operations_summary() -> dict:
         "worker_ok": operations.worker_alive(last_beat.seen_at if last_beat else None),
         "backups": operations.backup_summary(),
     }
+
+
+JOBS_PER_PAGE = 50
+
+
+@require_GET
+@permission_required("customers.view_customer", raise_exception=True)
+def jobs(request: HttpRequest) -> HttpResponse:
+    """Every background job the user may see, of every kind, newest first (kernel/jobs/):
+    kind, who started it, state, progress and age, with a link where they follow it. Older
+    pages continue before the last row shown; the page polls itself while a job is active."""
+    before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
+    rows = job_rows(user=request.user, before=before, limit=JOBS_PER_PAGE + 1)
+    older = rows[JOBS_PER_PAGE - 1].job.created_at if len(rows) > JOBS_PER_PAGE else None
+    rows = rows[:JOBS_PER_PAGE]
+    context = {
+        "rows": rows,
+        "older": older,
+        "polling": any(row.job.is_active for row in rows),
+    }
+    template = "jobs/_rows.html" if request.headers.get("HX-Request") else "jobs/list.html"
+    return render(request, template, context)

@@ -8,6 +8,10 @@ class InteractionsConfig(AppConfig):
     verbose_name = _("Interactions and purchases")
 
     def ready(self) -> None:
+        from interactions.archive import ARCHIVE_JOBS
         from interactions.checks import check_archive_settings
+        from kernel.jobs.runner import register
 
         checks.register(check_archive_settings)
+        # Its background jobs (kernel/jobs/runner.py).
+        register(ARCHIVE_JOBS)

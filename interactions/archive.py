@@ -27,15 +27,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Min
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
+from kernel.jobs.runner import JobKind, JobRun
 from kernel.models import JobStatus
 from kernel.table_statistics import analyze_tables
-from privacy.audit import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -65,49 +65,78 @@ def archive_interactions(
     batch_size: int = BATCH_SIZE,
 ) -> ArchiveRun | None:
     """Move every interaction that occurred before now − `older_than` into the archive (with
-    `dry_run`, only count them). Returns the finished run, or None when another run is in
-    progress. Raises ArchiveAgeTooShortError for an age under MIN_AGE_DAYS; on any other
-    error the run is marked failed and the error raised again, with every finished batch
-    kept. Audited with the counts; logs carry counts and ids only."""
+    `dry_run`, only count them), here and now. Returns the finished run (failed, with every
+    finished batch kept, when something went wrong), or None when another run is in progress.
+    Raises ArchiveAgeTooShortError for an age under MIN_AGE_DAYS."""
     if older_than < datetime.timedelta(days=MIN_AGE_DAYS):
         raise ArchiveAgeTooShortError(older_than)
-    started = timezone.now()
-    cutoff = started - older_than
     with transaction.atomic():
-        for active in ArchiveRun.objects.select_for_update().filter(status=JobStatus.RUNNING):
-            if not active.is_stalled(after=STALLED_AFTER):
-                return None
-            active.status, active.finished_at = JobStatus.FAILED, started
-            active.failure = str(_STALLED)
-            active.save(update_fields=["status", "finished_at", "failure"])
+        if ARCHIVE_JOBS.active() is not None:
+            return None
+        now = timezone.now()
         run = ArchiveRun.objects.create(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            status=JobStatus.RUNNING,
-            started_at=started,
-            heartbeat_at=started,
-            cutoff=cutoff,
+            created_at=now,
+            status=JobStatus.QUEUED,
+            cutoff=now - older_than,
             dry_run=dry_run,
         )
-    try:
+    return ArchiveJobKind(batch_size=batch_size).run(run.pk)
+
+
+class ArchiveJobKind(JobKind[ArchiveRun]):
+    """One archive run: count what is due, then move it kind by kind in batches. One runs at a
+    time; a run whose worker died is given up after STALLED_AFTER (what it moved stays
+    archived, the next night's run moves the rest)."""
+
+    model = ArchiveRun
+    audit_prefix = "interactions.archive"
+    time_limit = STALLED_AFTER
+    resumes_after_worker_loss = False
+    given_up_reason = _STALLED
+    unexpected_failure = _FAILED
+
+    def __init__(self, *, batch_size: int = BATCH_SIZE) -> None:
+        self.batch_size = batch_size
+
+    def work(self, run: JobRun[ArchiveRun]) -> None:
+        archive = run.job
         kinds = _kinds()
-        run.rows_total = Interaction.objects.filter(kind__in=kinds, occurred_at__lt=cutoff).count()
-        run.save(update_fields=["rows_total"])
-        for kind in [] if dry_run else kinds:
+        due = Interaction.objects.filter(kind__in=kinds, occurred_at__lt=archive.cutoff).count()
+        run.progress(0, due)
+        for kind in [] if archive.dry_run else kinds:
             since, skipped = None, set()
             while True:
-                since = _move_batch(run, kind=kind, since=since, skipped=skipped, size=batch_size)
+                since = _move_batch(
+                    run, kind=kind, since=since, skipped=skipped, size=self.batch_size
+                )
                 if since is None:
                     break
-        if not dry_run:
+        if not archive.dry_run:
             # A run moves a year of history at once: the metrics, churn features and the
             # service chart read both tables next, planned on their new sizes.
             analyze_tables([Interaction, ArchivedInteraction])
-    except Exception:
-        run.refresh_from_db()
-        _finish(run, actor, JobStatus.FAILED, failure=str(_FAILED))
-        raise
-    run.refresh_from_db()
-    return _finish(run, actor, JobStatus.DONE)
+
+    def audit_changes(self, job: ArchiveRun) -> dict[str, Any]:
+        return {
+            "cutoff": job.cutoff.isoformat(),
+            "due": job.rows_total,
+            "moved": job.rows_done,
+            "dry_run": job.dry_run,
+        }
+
+    def finishing(self, job: ArchiveRun, status: str) -> None:
+        logger.info(
+            "interaction archive run %s %s: %s of %s due rows moved (before %s)",
+            job.pk,
+            status,
+            job.rows_done,
+            job.rows_total,
+            job.cutoff.isoformat(),
+        )
+
+
+ARCHIVE_JOBS = ArchiveJobKind()
 
 
 def _kinds() -> list[str]:
@@ -123,7 +152,7 @@ def _kinds() -> list[str]:
 
 
 def _move_batch(
-    run: ArchiveRun,
+    run: JobRun[ArchiveRun],
     *,
     kind: str,
     since: datetime.datetime | None,
@@ -136,12 +165,14 @@ def _move_batch(
     due: an index range scan from `since`, without re-reading what was moved. Rows left for
     the next run (their customer changed meanwhile) join `skipped`, so every batch makes
     progress."""
-    due = Interaction.objects.filter(kind=kind, occurred_at__lt=run.cutoff)
+    cutoff = run.job.cutoff
+    due = Interaction.objects.filter(kind=kind, occurred_at__lt=cutoff)
     if since is not None:
         due = due.filter(occurred_at__gte=since)
     if skipped:
         due = due.exclude(pk__in=skipped)
     with transaction.atomic():
+        archive = run.lock()
         candidates = list(
             due.order_by("occurred_at").values_list("pk", "customer_id", "occurred_at")[:size]
         )
@@ -156,17 +187,15 @@ def _move_batch(
             .filter(
                 pk__in=[pk for pk, _customer, _at in candidates],
                 customer_id__in=customer_ids,
-                occurred_at__lt=run.cutoff,
+                occurred_at__lt=cutoff,
             )
             .order_by("pk")
             .values_list("pk", flat=True)
         )
         moved = _copy_and_delete(ids, archived_at=timezone.now()) if ids else 0
-        ArchiveRun.objects.filter(pk=run.pk).update(
-            rows_done=F("rows_done") + moved, heartbeat_at=timezone.now()
-        )
+        run.progress(archive.rows_done + moved)
     skipped.update({pk for pk, _customer, _at in candidates} - set(ids))
-    logger.debug("interaction archive run %s: %s %s rows moved", run.pk, moved, kind)
+    logger.debug("interaction archive run %s: %s %s rows moved", run.job.pk, moved, kind)
     return candidates[-1][2]
 
 
@@ -204,31 +233,6 @@ def _copy_and_delete(ids: list[int], *, archived_at: datetime.datetime) -> int:
         # Rows are locked, so this cannot happen; if it did, roll the batch back whole.
         raise RuntimeError(f"archive batch copied {copied}, deleted {deleted} of {len(ids)}")
     return copied
-
-
-def _finish(run: ArchiveRun, actor: Any, status: str, *, failure: str = "") -> ArchiveRun:
-    run.status, run.finished_at, run.failure = status, timezone.now(), failure
-    run.save(update_fields=["status", "finished_at", "failure"])
-    record_event(
-        actor=actor,
-        action="interactions.archive_dry_run" if run.dry_run else "interactions.archive",
-        target=run,
-        changes={
-            "cutoff": run.cutoff.isoformat(),
-            "due": run.rows_total,
-            "moved": run.rows_done,
-            "status": status,
-        },
-    )
-    logger.info(
-        "interaction archive run %s %s: %s of %s due rows moved (before %s)",
-        run.pk,
-        status,
-        run.rows_done,
-        run.rows_total,
-        run.cutoff.isoformat(),
-    )
-    return run
 
 
 def archive_age() -> datetime.timedelta | None:

@@ -102,6 +102,7 @@ WORKS_ON_CUSTOMERS = {roles.ADMINISTRATOR, roles.SALES, roles.SERVICE}
 # and the policy version takes effect tomorrow, so it may still be corrected.
 PAGE_MATRIX = {
     "home": ("/", _statuses(EVERY_ROLE)),
+    "jobs": ("/jobs/", _statuses(EVERY_ROLE)),
     "list": ("/customers/", _statuses(EVERY_ROLE)),
     "detail": ("/customers/{pk}/", _statuses(EVERY_ROLE)),
     "timeline": ("/customers/{pk}/timeline/", _statuses(EVERY_ROLE)),

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.dedup.reasons import notable
-from customers.dedup.scan import candidates_locked, regroup
+from customers.dedup.scan import ReviewQueueJobs, candidates_locked, regroup
 from customers.models import BulkMerge, CandidateStatus, Customer, DuplicateCandidate
 from customers.selectors import can_edit_customer, customers_visible_to
 from kernel.jobs.runner import JobKind, JobRun
@@ -318,7 +318,7 @@ def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:
     return job
 
 
-class BulkMergeKind(JobKind[BulkMerge]):
+class BulkMergeKind(ReviewQueueJobs, JobKind[BulkMerge]):
     """Merging every likely group, as the user who asked, with progress on the job row. One
     runs at a time; one whose worker died starts over (groups merged already are no longer
     open), and one silent for half an hour is given up."""

@@ -21,13 +21,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from customers.dedup import features as feature_rows
 from customers.dedup import linkage
 from customers.dedup.linkage import Features, ScoredPair
-from customers.models import CandidateStatus, DuplicateCandidate, DuplicateScan, ScanMode
+from customers.models import (
+    BulkMerge,
+    CandidateStatus,
+    DuplicateCandidate,
+    DuplicateScan,
+    ScanMode,
+)
 from kernel.bulk import batched
 from kernel.jobs.runner import JobKind, JobRun
 from kernel.models import JobStatus
@@ -93,7 +100,21 @@ def last_finished() -> DuplicateScan | None:
     return DuplicateScan.objects.filter(status=JobStatus.DONE).order_by("-started_at").first()
 
 
-class DuplicateScanKind(JobKind[DuplicateScan]):
+class ReviewQueueJobs:
+    """Scans and bulk merges are seen, and followed on the review queue, by reviewers."""
+
+    model: type[DuplicateScan] | type[BulkMerge]
+
+    def visible_to(self, user: Any) -> QuerySet:
+        if user.has_perm("customers.merge_customers"):
+            return self.model.objects.all()
+        return self.model.objects.none()
+
+    def page_url(self, job: DuplicateScan | BulkMerge, user: Any) -> str:
+        return reverse("duplicates:queue")
+
+
+class DuplicateScanKind(ReviewQueueJobs, JobKind[DuplicateScan]):
     """A scan: compare, record the pairs, regroup, merge what is certain. One runs at a time;
     a scan whose worker died starts over, and one silent for half an hour is given up."""
 

@@ -21,7 +21,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -382,6 +383,12 @@ class ImportJobKind(JobKind[ImportJob]):
 
     def audit_changes(self, job: ImportJob) -> dict[str, Any]:
         return job_counts(job)
+
+    def visible_to(self, user: Any) -> QuerySet[ImportJob]:
+        return jobs_visible_to(user)
+
+    def page_url(self, job: ImportJob, user: Any) -> str:
+        return reverse("imports:detail", args=[job.pk])
 
     def finishing(self, job: ImportJob, status: str) -> None:
         if not job.resumable:

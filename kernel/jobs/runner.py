@@ -175,6 +175,18 @@ class JobKind(Generic[Job]):
     def finishing(self, job: Job, status: str) -> None:
         """Called in the finishing transaction, before the job is saved (files, counters)."""
 
+    def visible_to(self, user: Any) -> QuerySet:
+        """The jobs of this kind `user` may see in job lists: their own, and all of them for
+        those who may view the model's rows."""
+        jobs = self.model.objects.all()
+        if user.has_perm(f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"):
+            return jobs
+        return jobs.filter(created_by=user)
+
+    def page_url(self, job: Job, user: Any) -> str | None:
+        """Where `user` follows the job (None: nowhere for them)."""
+        return None
+
     def then(self, job: Job) -> None:
         """What a worker queues after running the job (a follow-up task); commands that run a
         job themselves do the follow-up their own way."""

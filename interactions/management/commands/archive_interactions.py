@@ -8,6 +8,7 @@ from interactions.archive import (
     archive_age,
     archive_interactions,
 )
+from kernel.models import JobStatus
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -43,6 +44,8 @@ class Command(BaseCommand):
             ) from error
         if run is None:
             raise CommandError("Another archive run is in progress; nothing was done.")
+        if run.status != JobStatus.DONE:
+            raise CommandError(run.failure)
         before = run.cutoff.isoformat(timespec="seconds")
         if dry_run:
             self.stdout.write(f"{run.rows_total} interactions from before {before} would move.")
