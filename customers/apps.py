@@ -9,10 +9,13 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from crm.job_recovery import register_recoverable
         from customers.models import BulkMerge, DuplicateScan, ImportJob
+        from customers.privacy import register as register_with_privacy
         from customers.services import ID_NUMBER_CONTEXT
         from privacy.rotation import register_encrypted_column
 
         register_encrypted_column("customers.Customer", "id_number_encrypted", ID_NUMBER_CONTEXT)
+        # The customer is the data subject; its records go into the copy, erasure and retention.
+        register_with_privacy()
         # Jobs whose worker dies are queued again: an import goes on after its last committed
         # batch (and, given up, keeps its file and its Resume button); a scan or a bulk merge
         # starts over (groups already merged are no longer open).

@@ -9,5 +9,8 @@ class InteractionsConfig(AppConfig):
 
     def ready(self) -> None:
         from interactions.checks import check_archive_settings
+        from interactions.privacy import register as register_with_privacy
 
         checks.register(check_archive_settings)
+        # Purchases, interactions and follow-ups in the copy, erasure and retention.
+        register_with_privacy()
