@@ -315,8 +315,8 @@ def _anonymise_profiles(erasure: Erasure) -> int:
     )
 
 
-# The order keys place these among the other apps' scrubbers (privacy/subjects/erasure.py
-# lists them all); the profile goes last, as the scrubbers before it read it.
+# Run in the order of their keys among the other apps' scrubbers (privacy/subjects/erasure.py);
+# the profile goes last, as scrubbers before it read it (import issues here, consents in privacy).
 SCRUBBERS = [
     Scrubber(
         "contacts",
