@@ -304,12 +304,12 @@ def restrict_processing(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why processing is restricted.")})
-    people = data_subject().model
+    model = data_subject().model
     try:
-        people._meta.get_field("restriction_reason").run_validators(reason)
+        model._meta.get_field("restriction_reason").run_validators(reason)
     except ValidationError as error:
         raise ValidationError({"reason": error.error_list}) from error
-    updated = people.objects.filter(pk=request.customer_id, restricted_at=None).update(
+    updated = model.objects.filter(pk=request.customer_id, restricted_at=None).update(
         restricted_at=timezone.now(), restriction_reason=reason
     )
     if updated:
