@@ -68,6 +68,7 @@ fmt: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 check-migrations: $(DEV_STAMP) $(ASSETS_STAMP) var/.env
 	$(MANAGE) makemigrations --check --dry-run

@@ -8,6 +8,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics.exports import EXPORT_JOBS
+        from analytics.privacy import register as register_with_privacy
         from analytics.segments.merges import carry_list_memberships, restore_list_memberships
         from customers.models import Customer
         from customers.signals import customers_merged, merge_undone
@@ -18,3 +19,5 @@ class AnalyticsConfig(AppConfig):
         merge_undone.connect(restore_list_memberships, sender=Customer)
         # Its background jobs (kernel/jobs/runner.py).
         register(EXPORT_JOBS)
+        # Segment memberships and the computed figures are in the data-subject copy.
+        register_with_privacy()

@@ -10,11 +10,14 @@ class CustomersConfig(AppConfig):
         from customers.dedup.review import BULK_MERGE_JOBS
         from customers.dedup.scan import SCAN_JOBS
         from customers.imports.jobs import IMPORT_JOBS
+        from customers.privacy import register as register_with_privacy
         from customers.services import ID_NUMBER_CONTEXT
         from kernel.jobs.runner import register
         from privacy.rotation import register_encrypted_column
 
         register_encrypted_column("customers.Customer", "id_number_encrypted", ID_NUMBER_CONTEXT)
+        # The customer is the data subject; its records go into the copy, erasure and retention.
+        register_with_privacy()
         # Its background jobs (kernel/jobs/runner.py).
         for kind in (IMPORT_JOBS, SCAN_JOBS, BULK_MERGE_JOBS):
             register(kind)

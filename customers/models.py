@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 from customers.normalize import IdDocumentKind as IdKind
 from kernel.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
 from kernel.models import BackgroundJob, SystemJob, Versioned
+from privacy.models import RESTRICTION_REASON_LENGTH
 
 
 def default_country() -> str:
@@ -241,7 +242,7 @@ class Customer(Versioned):
     )
     restriction_reason = models.CharField(
         _("reason for the restriction"),
-        max_length=300,
+        max_length=RESTRICTION_REASON_LENGTH,
         blank=True,
         editable=False,
         validators=[validate_readable_text],

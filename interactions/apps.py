@@ -10,8 +10,11 @@ class InteractionsConfig(AppConfig):
     def ready(self) -> None:
         from interactions.archive import ARCHIVE_JOBS
         from interactions.checks import check_archive_settings
+        from interactions.privacy import register as register_with_privacy
         from kernel.jobs.runner import register
 
         checks.register(check_archive_settings)
+        # Purchases, interactions and follow-ups in the copy, erasure and retention.
+        register_with_privacy()
         # Its background jobs (kernel/jobs/runner.py).
         register(ARCHIVE_JOBS)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from celery import current_app as celery_app
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -28,7 +29,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as BrokerError
 
-from crm.celery import app as celery_app
 from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
 from kernel.estimates import estimated_row_count
 from kernel.models import BackgroundJob, JobStatus, WorkerHeartbeat

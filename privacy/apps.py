@@ -19,7 +19,16 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from privacy import signals  # noqa: F401  (login auditing)
         from privacy.crypto import check_crypto_settings
+        from privacy.registry import register_copy_section, register_scrubber
+        from privacy.subjects.copy import LEDGER_SECTIONS
+        from privacy.subjects.erasure import LEDGER_SCRUBBERS
 
         checks.register(check_crypto_settings, checks.Tags.security)
+        # The consent ledger, the requests and the audit trail are in the copy and the erasure
+        # beside the domain apps' records (privacy/registry.py).
+        for section in LEDGER_SECTIONS:
+            register_copy_section(section)
+        for scrubber in LEDGER_SCRUBBERS:
+            register_scrubber(scrubber)
         # Permissions are created by post_migrate too, so the roles follow the last app's hook.
         post_migrate.connect(_ensure_roles_after_migrate, sender=self)

@@ -344,6 +344,9 @@ class VerificationMethod(models.TextChoices):
 # A copy holds one customer's records: it is written in seconds. One still pending after this
 # long lost its worker.
 COPY_LOST_AFTER = datetime.timedelta(minutes=10)
+# The reason a restriction of processing is recorded with: stored on the data subject's row
+# (customers.Customer.restriction_reason), asked for by privacy/subjects/forms.py.
+RESTRICTION_REASON_LENGTH = 300
 
 
 class DataSubjectRequest(models.Model):

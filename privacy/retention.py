@@ -4,26 +4,22 @@ deleted by the nightly job (PIPL art. 19 and 47, GDPR art. 5(1)(e)).
 A run first settles, per enabled policy, the exact rows past their time (`due_rows`); a dry
 run reports their count and stops, a real run changes exactly those rows, in batches, and
 reports the same count. So a dry run made just before equals the real run.
+
+Which rows a kind of policy reaches, and what is done to them, is registered by the app that
+owns them (privacy/registry.py: customers/privacy.py, interactions/privacy.py).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
-from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from customers.models import Customer, ImportIssue, LifecycleStage
-from interactions.models import ArchivedInteraction, Interaction
 from privacy.audit import record_event
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
-from privacy.subjects.erasure import anonymise_customers
+from privacy.registry import RETENTION_TARGETS
 
 BATCH = 500
 
@@ -33,65 +29,6 @@ DEFAULT_POLICIES = {
     RetentionKind.INACTIVE_CUSTOMERS: (5 * 365, False),
     RetentionKind.OLD_INTERACTIONS: (5 * 365, True),
     RetentionKind.IMPORT_REPORTS: (180, True),
-}
-
-
-def _customers_idle_since(cutoff: datetime.datetime) -> QuerySet[Customer]:
-    # Restricted customers are held for a legal reason; erased and merged ones hold nothing.
-    return Customer.objects.annotate(last_seen=Coalesce("last_activity_at", "created_at")).filter(
-        last_seen__lt=cutoff,
-        erased_at__isnull=True,
-        restricted_at__isnull=True,
-        merged_into__isnull=True,
-    )
-
-
-def _stale_leads(cutoff: datetime.datetime) -> QuerySet:
-    return _customers_idle_since(cutoff).filter(lifecycle_stage=LifecycleStage.LEAD)
-
-
-def _old_interactions(cutoff: datetime.datetime) -> QuerySet:
-    # Hot and archived alike, in one statement (an interaction keeps its id in the archive).
-    hot, archived = (
-        table.objects.filter(occurred_at__lt=cutoff)
-        .exclude(subject="", body="")
-        .order_by()
-        .values_list("pk")
-        for table in (Interaction, ArchivedInteraction)
-    )
-    return hot.union(archived, all=True)
-
-
-def _old_import_reports(cutoff: datetime.datetime) -> QuerySet:
-    return ImportIssue.objects.filter(job__created_at__lt=cutoff)
-
-
-def _anonymise(ids: list[int], actor: Any) -> None:
-    anonymise_customers(ids, actor=actor, reason="retention", evidence=_("Retention period ended"))
-
-
-def _scrub_interactions(ids: list[int], actor: Any) -> None:
-    # The hot table first, then the archive: a row archived since the run settled its ids is
-    # found there (see interactions/archive.py).
-    for table in (Interaction, ArchivedInteraction):
-        table.objects.filter(pk__in=ids).update(subject="", body="")
-
-
-def _delete_import_issues(ids: list[int], actor: Any) -> None:
-    ImportIssue.objects.filter(pk__in=ids).delete()
-
-
-@dataclass(frozen=True)
-class Rule:
-    rows: Callable[[datetime.datetime], QuerySet]
-    apply: Callable[[list[int], Any], None]
-
-
-RULES: dict[str, Rule] = {
-    RetentionKind.STALE_LEADS: Rule(_stale_leads, _anonymise),
-    RetentionKind.INACTIVE_CUSTOMERS: Rule(_customers_idle_since, _anonymise),
-    RetentionKind.OLD_INTERACTIONS: Rule(_old_interactions, _scrub_interactions),
-    RetentionKind.IMPORT_REPORTS: Rule(_old_import_reports, _delete_import_issues),
 }
 
 
@@ -109,7 +46,9 @@ def ensure_policies() -> None:
 def due_rows(policy: RetentionPolicy, now: datetime.datetime) -> list[int]:
     """Ids of the rows past their time under `policy`, oldest key first."""
     cutoff = now - datetime.timedelta(days=policy.keep_days)
-    return list(RULES[policy.kind].rows(cutoff).order_by("pk").values_list("pk", flat=True))
+    return list(
+        RETENTION_TARGETS[policy.kind].rows(cutoff).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 def apply_retention(
@@ -135,7 +74,7 @@ def apply_retention(
         for policy, ids in due.items():
             for start in range(0, len(ids), BATCH):
                 with transaction.atomic():
-                    RULES[policy.kind].apply(ids[start : start + BATCH], actor)
+                    RETENTION_TARGETS[policy.kind].apply(ids[start : start + BATCH], actor)
     run.results = results
     run.finished_at = timezone.now()
     run.save(update_fields=["results", "finished_at"])

@@ -3,10 +3,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import bootstrap_class
-from customers.models import Customer
 from kernel.free_text import validate_readable_text
 from privacy.consent import STATUS_FIELDS
 from privacy.models import (
+    RESTRICTION_REASON_LENGTH,
     ConsentPurpose,
     DataSubjectRequest,
     RequestKind,
@@ -86,7 +86,7 @@ class AnswerForm(BootstrapMixin, forms.Form):
 class RestrictForm(AnswerForm):
     reason = forms.CharField(
         label=_("Why processing is restricted"),
-        max_length=Customer._meta.get_field("restriction_reason").max_length,
+        max_length=RESTRICTION_REASON_LENGTH,
         validators=[validate_readable_text],
         help_text=_("For an erasure the law does not allow: name the obligation to keep the data."),
     )

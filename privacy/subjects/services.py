@@ -17,10 +17,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from customers.models import Customer
 from privacy.audit import record_event
 from privacy.consent import STATUS_FIELDS, record_consent
 from privacy.models import (
@@ -30,6 +30,7 @@ from privacy.models import (
     RequestKind,
     RequestStatus,
 )
+from privacy.registry import data_subject
 from privacy.subjects.copy import write_copy
 from privacy.subjects.erasure import anonymise_customers
 
@@ -61,7 +62,7 @@ def due_date(received_at: datetime.datetime) -> datetime.date:
 def log_request(
     *,
     actor: Any,
-    customer: Customer,
+    customer: Model,
     kind: str,
     channel: str,
     details: str = "",
@@ -244,21 +245,19 @@ def correct_customer(
     request: DataSubjectRequest,
     expected_version: int | None = None,
     **changes: Any,
-) -> Customer:
+) -> Model:
     """Apply the corrections the person asked for (through the one write path, so the change
     is normalised, validated and audited); allowed while processing is restricted. Raises
     kernel.versioning.EditConflictError when the customer changed since `expected_version`."""
-    from customers.services import update_customer
-
     _require(actor)
+    subject = data_subject()
     with transaction.atomic():
         request = _lock_open(request, verified=True)
         if request.kind != RequestKind.CORRECTION:
             raise ValidationError(_("Only a correction request changes the profile."))
-        customer = update_customer(
+        customer = subject.correct(
             actor=actor,
-            customer=Customer.objects.select_for_update().get(pk=request.customer_id),
-            correcting_restricted=True,
+            customer=subject.model.objects.select_for_update().get(pk=request.customer_id),
             expected_version=expected_version,
             **changes,
         )
@@ -277,7 +276,7 @@ def withdraw_consents(
         raise ValidationError(_("Only a withdrawal request withdraws consents."))
     if not purposes:
         raise ValidationError({"purposes": _("Choose the consents to withdraw.")})
-    customer = Customer.objects.select_for_update().get(pk=request.customer_id)
+    customer = data_subject().model.objects.select_for_update().get(pk=request.customer_id)
     evidence = _("Data-subject request #%(request)s") % {"request": request.pk}
     for purpose in purposes:
         if getattr(customer, STATUS_FIELDS[ConsentPurpose(purpose)]):
@@ -305,11 +304,12 @@ def restrict_processing(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why processing is restricted.")})
+    model = data_subject().model
     try:
-        Customer._meta.get_field("restriction_reason").run_validators(reason)
+        model._meta.get_field("restriction_reason").run_validators(reason)
     except ValidationError as error:
         raise ValidationError({"reason": error.error_list}) from error
-    updated = Customer.objects.filter(pk=request.customer_id, restricted_at=None).update(
+    updated = model.objects.filter(pk=request.customer_id, restricted_at=None).update(
         restricted_at=timezone.now(), restriction_reason=reason
     )
     if updated:
@@ -318,11 +318,12 @@ def restrict_processing(
 
 
 @transaction.atomic
-def lift_restriction(*, actor: Any, customer: Customer) -> Customer:
+def lift_restriction(*, actor: Any, customer: Model) -> Model:
     """Let the customer be processed again (the reason for the restriction has gone)."""
     _require(actor)
     if (
-        Customer.objects.filter(pk=customer.pk)
+        data_subject()
+        .model.objects.filter(pk=customer.pk)
         .exclude(restricted_at=None)
         .update(restricted_at=None, restriction_reason="")
     ):

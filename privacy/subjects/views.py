@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -19,17 +19,11 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from customers.forms import CustomerForm
-from customers.models import Contact, Customer
-from customers.presentation import personal_masks
-from customers.selectors import newest_matches, search_customers
-from customers.views import PersonalDataFormAuditMixin
-from interactions.models import ArchivedInteraction, Interaction, Transaction
 from kernel.versioning import EditConflictError
 from privacy.audit import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
+from privacy.registry import SCRUBBERS, data_subject
 from privacy.subjects import services
-from privacy.subjects.erasure import same_person_ids
 from privacy.subjects.forms import (
     AnswerForm,
     EraseForm,
@@ -109,9 +103,7 @@ class NewRequestView(PermissionRequiredMixin, View):
             form = FindCustomerForm(request.POST)
             matches = []
             if form.is_valid():
-                found = search_customers(user=request.user, query=form.cleaned_data["query"])
-                ids = newest_matches(found.filter(erased_at=None), limit=FIND_LIMIT)
-                matches = Customer.objects.filter(pk__in=ids).order_by("-pk")
+                matches = data_subject().find(request.user, form.cleaned_data["query"], FIND_LIMIT)
             return render(
                 request,
                 "subjects/find_customer.html",
@@ -135,10 +127,10 @@ class NewRequestView(PermissionRequiredMixin, View):
                 return HttpResponseRedirect(reverse("subjects:detail", args=[subject_request.pk]))
         return self._new(request, customer, form)
 
-    def _customer(self, pk: int) -> Customer:
-        return get_object_or_404(Customer, pk=pk, merged_into=None, erased_at=None)
+    def _customer(self, pk: int) -> Model:
+        return get_object_or_404(data_subject().current(), pk=pk)
 
-    def _new(self, request: HttpRequest, customer: Customer, form) -> HttpResponse:
+    def _new(self, request: HttpRequest, customer: Model, form) -> HttpResponse:
         return render(request, "subjects/new.html", {"customer": customer, "form": form})
 
 
@@ -174,7 +166,7 @@ class RequestDetailView(PermissionRequiredMixin, TemplateView):
         return super().get_context_data(**context, **kwargs)
 
     @staticmethod
-    def _action_forms(subject_request: DataSubjectRequest, customer: Customer) -> dict[str, Any]:
+    def _action_forms(subject_request: DataSubjectRequest, customer: Model) -> dict[str, Any]:
         if not subject_request.is_verified:
             return {"verify_form": VerifyForm(), "reject_form": AnswerForm(prefix="reject")}
         forms: dict[str, Any] = {"reject_form": AnswerForm(prefix="reject")}
@@ -192,17 +184,12 @@ class RequestDetailView(PermissionRequiredMixin, TemplateView):
         return forms
 
 
-def _erasure_reach(customer: Customer) -> dict[str, int]:
+def _erasure_reach(customer: Model) -> dict[str, int]:
     """What an erasure would touch, shown before the officer confirms it."""
-    ids = same_person_ids([customer.pk])
+    ids = data_subject().same_person([customer.pk])
     return {
         "records": len(ids),
-        "transactions": Transaction.objects.filter(customer__in=ids).count(),
-        "interactions": sum(
-            table.objects.filter(customer__in=ids).count()
-            for table in (Interaction, ArchivedInteraction)
-        ),
-        "contacts": Contact.objects.filter(customer__in=ids).count(),
+        **{scrubber.name: scrubber.reach(ids) for scrubber in SCRUBBERS if scrubber.reach},
     }
 
 
@@ -304,11 +291,10 @@ class CopyDownloadView(PermissionRequiredMixin, View):
         )
 
 
-class CorrectionView(PersonalDataFormAuditMixin, PermissionRequiredMixin, FormView):
+class CorrectionView(PermissionRequiredMixin, FormView):
     """The customer's profile form, for the corrections a verified request asks for."""
 
     permission_required = _HANDLE
-    form_class = CustomerForm
     template_name = "subjects/correct.html"
 
     def dispatch(self, request, *args, **kwargs):
@@ -324,21 +310,22 @@ class CorrectionView(PersonalDataFormAuditMixin, PermissionRequiredMixin, FormVi
             return HttpResponseRedirect(reverse("subjects:detail", args=[kwargs["pk"]]))
         return super().dispatch(request, *args, **kwargs)
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        data_subject().audit_form_view(request.user, response.context_data["form"])
+        return response
+
+    def get_form_class(self):
+        return data_subject().correction_form
+
     def get_form_kwargs(self):
         return {
             **super().get_form_kwargs(),
             "instance": self.subject_request.customer,
             "viewer": self.request.user,
-            "can_assign_owner": False,
         }
 
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        # A correction is of what the person said about themselves; tags are the business's.
-        del form.fields["tags"]
-        return form
-
-    def form_valid(self, form: CustomerForm) -> HttpResponse:
+    def form_valid(self, form) -> HttpResponse:
         try:
             services.correct_customer(
                 actor=self.request.user,
@@ -348,7 +335,10 @@ class CorrectionView(PersonalDataFormAuditMixin, PermissionRequiredMixin, FormVi
             )
         except EditConflictError as conflict:
             form.show_conflict(
-                conflict, masks=personal_masks(self.request.user, self.subject_request.customer)
+                conflict,
+                masks=data_subject().personal_masks(
+                    self.request.user, self.subject_request.customer
+                ),
             )
             return self.form_invalid(form)
         except ValidationError as error:
@@ -367,7 +357,7 @@ class LiftRestrictionView(PermissionRequiredMixin, View):
     permission_required = _HANDLE
 
     def post(self, request: HttpRequest, customer_pk: int) -> HttpResponse:
-        customer = get_object_or_404(Customer, pk=customer_pk)
+        customer = get_object_or_404(data_subject().model, pk=customer_pk)
         services.lift_restriction(actor=request.user, customer=customer)
         messages.success(request, _("Restriction lifted: the customer is processed again."))
         return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))

@@ -76,8 +76,10 @@ def test_the_list_pages_back_in_time_without_showing_a_job_twice(client, sales_u
     assert "Older jobs" in page
 
 
-def test_the_page_speaks_chinese(client, sales_user):
+def test_the_page_speaks_the_users_language(client, sales_user):
     _import(sales_user, status=JobStatus.QUEUED)
     client.force_login(sales_user)
-    page = client.get(reverse("jobs"), headers={"accept-language": "zh-hans"}).content.decode()
-    assert "后台任务" in page
+    chinese = client.get(reverse("jobs"), headers={"accept-language": "zh-hans"})
+    english = client.get(reverse("jobs"), headers={"accept-language": "en"})
+    assert "后台任务" in chinese.content.decode()
+    assert "Background jobs" in english.content.decode()

@@ -29,7 +29,7 @@ from customers import merge as merging
 from customers import services
 from customers.models import Customer
 from interactions import services as interaction_services
-from privacy import consent
+from privacy import consent, registry
 from privacy.models import (
     COPY_LOST_AFTER,
     AuditEvent,
@@ -254,13 +254,13 @@ def _linked_models():
 
 
 def test_every_table_linked_to_a_customer_is_in_the_copy_or_named_as_left_out():
-    copied = {section.model._meta.label for section in subject_copy.SECTIONS}
+    copied = {section.model._meta.label for section in registry.COPY_SECTIONS}
     through = {
         "customers.Customer_tags",
         "customers.CustomerMerge_merged",
         "analytics.SegmentMember",
     }
-    missing = _linked_models() - copied - set(subject_copy.NOT_COPIED) - through
+    missing = _linked_models() - copied - set(registry.NOT_COPIED) - through
     assert missing == set()
 
 
@@ -278,7 +278,7 @@ def test_the_copy_holds_every_record_as_json_and_csv(privacy_user, service_user,
     path = tmp_path / "copy.zip"
     counts = subject_copy.write_copy(customer, path, request=request)
     files = _read_zip(path)
-    for section in subject_copy.SECTIONS:
+    for section in registry.COPY_SECTIONS:
         assert f"json/{section.name}.json" in files
         assert f"csv/{section.name}.csv" in files
     profile = json.loads(files["json/profile.json"])
