@@ -94,6 +94,8 @@ TEMPLATES = [
         },
     },
 ]
+# Bootstrap's classes on form inputs (crm/forms_rendering.py).
+FORM_RENDERER = "crm.forms_rendering.BootstrapFormRenderer"
 
 # --- Database -------------------------------------------------------------------------------
 # Without DATABASE_URL the embedded default is SQLite under ./var, in WAL mode so that the web

@@ -47,14 +47,6 @@ EDITABLE_FIELDS = [
 ]
 
 
-def bootstrap_class(widget: forms.Widget) -> str:
-    if isinstance(widget, forms.CheckboxInput):
-        return "form-check-input"
-    if isinstance(widget, forms.Select):
-        return "form-select"
-    return "form-control"
-
-
 class MaskedPersonalFieldsMixin:
     """Shows a record's phone, email and address to `viewer` as pages do: masked unless they
     may see the customer's personal data, so a form cannot be used to read what a page hides.
@@ -130,8 +122,6 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
         if not can_assign_owner:
             del self.fields["owner"]
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def _post_clean(self) -> None:
         # The model instance is written by the service, never by ModelForm.save().
@@ -180,8 +170,6 @@ class BulkActionForm(forms.Form):
             self.fields["action"].choices = [
                 choice for choice in BulkAction.choices if choice[0] != BulkAction.ASSIGN_OWNER
             ]
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -213,8 +201,6 @@ class ContactForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelForm
             self.initial["phone"] = self.instance.phone_raw or self.instance.phone
             self.initial["email"] = self.instance.email_raw or self.instance.email
             self.mask_personal_fields(viewer, customer, record=self.instance)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def _post_clean(self) -> None:
         # The service validates and writes the contact.

@@ -20,7 +20,6 @@ from django.views.generic import FormView, TemplateView
 
 from crm.version_forms import VersionedFormMixin, edited_values
 from crm.versioning import EditConflictError
-from customers.forms import bootstrap_class
 from privacy import policies
 from privacy.audit import target_label
 from privacy.models import AuditEvent, PrivacyPolicy
@@ -59,8 +58,6 @@ class PolicyVersionForm(VersionedFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["text"].required = True
         self.fields["effective_from"].widget.attrs["min"] = timezone.localdate().isoformat()
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
 
 class PolicyListView(PermissionRequiredMixin, TemplateView):

@@ -14,7 +14,6 @@ from django.views.generic import TemplateView
 
 from crm.version_forms import VersionedFormMixin
 from crm.versioning import EditConflictError
-from customers.forms import bootstrap_class
 from privacy.audit import save_reference_record
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
 from privacy.tasks import apply_retention_task
@@ -36,8 +35,6 @@ class PolicyForm(VersionedFormMixin, forms.ModelForm):
         # The page lays each policy out as a table row: the inputs outside the row's <form>
         # element name it, so that they are sent with it.
         self.fields["enabled"].widget.attrs["form"] = f"policy-{self.prefix}"
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
 
 class RetentionView(PermissionRequiredMixin, TemplateView):
