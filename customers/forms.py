@@ -12,39 +12,7 @@ from crm.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
 from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
 from customers.presentation import display_personal
 from customers.selectors import can_view_personal_data
-from customers.services import BulkAction
-
-EDITABLE_FIELDS = [
-    "kind",
-    "name",
-    "family_name",
-    "given_name",
-    "gender",
-    "birth_date",
-    "phone",
-    "phone_verified",
-    "email",
-    "email_verified",
-    "country",
-    "province",
-    "city",
-    "district",
-    "street",
-    "postcode",
-    "company_name",
-    "industry",
-    "company_size",
-    "website",
-    "lifecycle_stage",
-    "value_grade",
-    "source_channel",
-    "source_detail",
-    "owner",
-    "notes",
-    "consent_email",
-    "consent_sms",
-    "consent_phone",
-]
+from customers.services import PROFILE_FIELDS, BulkAction
 
 
 class MaskedPersonalFieldsMixin:
@@ -108,7 +76,7 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
 
     class Meta:
         model = Customer
-        fields = EDITABLE_FIELDS
+        fields = PROFILE_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, viewer: Any, can_assign_owner: bool = False, **kwargs) -> None:
