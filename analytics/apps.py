@@ -8,6 +8,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics.models import ExportJob
+        from analytics.panels import register_panels
         from analytics.segments import carry_list_memberships, restore_list_memberships
         from crm.job_recovery import register_recoverable
         from customers.models import Customer
@@ -21,3 +22,4 @@ class AnalyticsConfig(AppConfig):
         register_recoverable(
             ExportJob, task="analytics.tasks.run_export_job", audit_prefix="export"
         )
+        register_panels()

@@ -9,6 +9,7 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from crm.job_recovery import register_recoverable
         from customers.models import BulkMerge, DuplicateScan, ImportJob
+        from customers.panels import register_own_panels
         from customers.services import ID_NUMBER_CONTEXT
         from privacy.rotation import register_encrypted_column
 
@@ -28,3 +29,4 @@ class CustomersConfig(AppConfig):
         register_recoverable(
             BulkMerge, task="customers.tasks.run_bulk_merge", audit_prefix="duplicates.bulk_merge"
         )
+        register_own_panels()

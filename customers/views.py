@@ -37,6 +37,7 @@ from customers.forms import (
 )
 from customers.merge import last_merge_of, survivor_of
 from customers.models import Customer, SavedView
+from customers.panels import customer_panels
 from customers.presentation import personal_masks
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
@@ -53,19 +54,11 @@ from customers.selectors import (
     sees_all_personal_data,
 )
 from customers.view_mixins import CustomerScopedMixin
-from interactions.models import InteractionKind
-from interactions.selectors import (
-    customer_timeline,
-    customer_totals,
-    open_follow_ups,
-    preferred_categories,
-)
 from privacy import consent
 from privacy.forms import ConsentForm
-from privacy.models import ConsentPurpose, ConsentSource
+from privacy.models import ConsentSource
 
 PAGE_SIZE = 50
-CONSENT_HISTORY_SHOWN = 20
 SEARCHES_SESSION_KEY = "customer_searches"
 MAX_REMEMBERED_SEARCHES = 20
 
@@ -170,7 +163,6 @@ class CustomerDetailView(CustomerScopedMixin, TemplateView):
         if can_view_personal:
             # The page shows this customer's phone, email and address unmasked.
             services.record_personal_data_view(actor=user, customer=customer)
-        entries, next_cursor = customer_timeline(customer=customer)
         duplicates = possible_duplicates(
             user=user,
             phone=customer.phone,
@@ -183,32 +175,10 @@ class CustomerDetailView(CustomerScopedMixin, TemplateView):
             can_edit=can_edit_customer(user, customer),
             can_view_personal=can_view_personal,
             audit_trail_url=_audit_trail_url(user, customer),
-            can_reveal_id=user.has_perm("customers.reveal_national_id"),
-            contacts=list(customer.contacts.all()),
             tags=list(customer.tags.all()),
-            external_ids=list(customer.external_ids.all()),
-            stage_changes=list(customer.stage_changes.select_related("changed_by")[:10]),
-            totals=customer_totals(customer=customer),
-            categories=preferred_categories(customer=customer),
-            follow_ups=open_follow_ups(customer=customer),
             duplicates=duplicates,
             **_merge_context(user, customer),
-            entries=entries,
-            next_cursor=next_cursor,
-            kind="",
-            interaction_kinds=InteractionKind.choices,
-            consents=[
-                (ConsentPurpose(purpose).label, getattr(customer, field))
-                for purpose, field in consent.STATUS_FIELDS.items()
-            ],
-            consent_history=list(
-                customer.consent_records.select_related("policy", "recorded_by")[
-                    :CONSENT_HISTORY_SHOWN
-                ]
-            ),
-            consent_form=ConsentForm()
-            if user.has_perm("privacy.add_consentrecord") and not customer.erased_at
-            else None,
+            panels=customer_panels(user, customer),
             **kwargs,
         )
 

@@ -9,5 +9,7 @@ class InteractionsConfig(AppConfig):
 
     def ready(self) -> None:
         from interactions.checks import check_archive_settings
+        from interactions.panels import register_panels
 
         checks.register(check_archive_settings)
+        register_panels()
