@@ -8,6 +8,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics.exports import EXPORT_JOBS
+        from analytics.panels import register_panels
         from analytics.privacy import register as register_with_privacy
         from analytics.segments.merges import carry_list_memberships, restore_list_memberships
         from customers.models import Customer
@@ -21,3 +22,4 @@ class AnalyticsConfig(AppConfig):
         register(EXPORT_JOBS)
         # Segment memberships and the computed figures are in the data-subject copy.
         register_with_privacy()
+        register_panels()

@@ -98,6 +98,8 @@ TEMPLATES = [
         },
     },
 ]
+# Bootstrap's classes on form inputs (kernel/forms_rendering.py).
+FORM_RENDERER = "kernel.forms_rendering.BootstrapFormRenderer"
 
 # --- Database -------------------------------------------------------------------------------
 # Without DATABASE_URL the embedded default is SQLite under ./var, in WAL mode so that the web

@@ -10,6 +10,7 @@ class CustomersConfig(AppConfig):
         from customers.dedup.review import BULK_MERGE_JOBS
         from customers.dedup.scan import SCAN_JOBS
         from customers.imports.jobs import IMPORT_JOBS
+        from customers.panels import register_own_panels
         from customers.privacy import register as register_with_privacy
         from customers.services import ID_NUMBER_CONTEXT
         from kernel.jobs.runner import register
@@ -21,3 +22,4 @@ class CustomersConfig(AppConfig):
         # Its background jobs (kernel/jobs/runner.py).
         for kind in (IMPORT_JOBS, SCAN_JOBS, BULK_MERGE_JOBS):
             register(kind)
+        register_own_panels()

@@ -33,8 +33,8 @@ from customers.merge import (
 )
 from customers.models import BulkMerge, Customer, CustomerMerge, ScanMode
 from customers.presentation import PERSONAL_FIELDS, display_personal
-from customers.selectors import get_customer_for
 from customers.services import CONFIRMATIONS
+from customers.view_mixins import CustomerScopedMixin
 from kernel.models import JobStatus
 
 GROUPS_PER_PAGE = 25
@@ -299,11 +299,11 @@ class GroupView(MergePermissionMixin, TemplateView):
         return HttpResponseRedirect(reverse("customers:detail", args=[merge.survivor_id]))
 
 
-class UndoMergeView(MergePermissionMixin, View):
+class UndoMergeView(MergePermissionMixin, CustomerScopedMixin, View):
     """Undo the customer's last merge (from its 360° page)."""
 
     def post(self, request, *args, **kwargs):
-        customer = get_customer_for(request.user, kwargs["pk"])
+        customer = self.customer
         merge = get_object_or_404(CustomerMerge, pk=kwargs["merge"], survivor=customer)
         latest = last_merge_of(customer)
         try:

@@ -9,7 +9,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from customers.forms import bootstrap_class
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
@@ -85,8 +84,6 @@ class CustomerFilter(django_filters.FilterSet):
             del self.filters["segment"]
             del self.form.fields["segment"]
         for field in self.form.fields.values():
-            for widget in getattr(field.widget, "widgets", [field.widget]):
-                widget.attrs.setdefault("class", bootstrap_class(widget))
             if isinstance(field.widget, django_filters.widgets.RangeWidget):
                 for widget in field.widget.widgets:
                     widget.input_type = "date"

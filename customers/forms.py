@@ -11,48 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
 from customers.presentation import display_personal
 from customers.selectors import can_view_personal_data
-from customers.services import BulkAction
+from customers.services import PROFILE_FIELDS, BulkAction
 from kernel.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
-
-EDITABLE_FIELDS = [
-    "kind",
-    "name",
-    "family_name",
-    "given_name",
-    "gender",
-    "birth_date",
-    "phone",
-    "phone_verified",
-    "email",
-    "email_verified",
-    "country",
-    "province",
-    "city",
-    "district",
-    "street",
-    "postcode",
-    "company_name",
-    "industry",
-    "company_size",
-    "website",
-    "lifecycle_stage",
-    "value_grade",
-    "source_channel",
-    "source_detail",
-    "owner",
-    "notes",
-    "consent_email",
-    "consent_sms",
-    "consent_phone",
-]
-
-
-def bootstrap_class(widget: forms.Widget) -> str:
-    if isinstance(widget, forms.CheckboxInput):
-        return "form-check-input"
-    if isinstance(widget, forms.Select):
-        return "form-select"
-    return "form-control"
 
 
 class MaskedPersonalFieldsMixin:
@@ -116,7 +76,7 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
 
     class Meta:
         model = Customer
-        fields = EDITABLE_FIELDS
+        fields = PROFILE_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, viewer: Any, can_assign_owner: bool = False, **kwargs) -> None:
@@ -130,8 +90,6 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
         if not can_assign_owner:
             del self.fields["owner"]
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def _post_clean(self) -> None:
         # The model instance is written by the service, never by ModelForm.save().
@@ -180,8 +138,6 @@ class BulkActionForm(forms.Form):
             self.fields["action"].choices = [
                 choice for choice in BulkAction.choices if choice[0] != BulkAction.ASSIGN_OWNER
             ]
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -213,8 +169,6 @@ class ContactForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelForm
             self.initial["phone"] = self.instance.phone_raw or self.instance.phone
             self.initial["email"] = self.instance.email_raw or self.instance.email
             self.mask_personal_fields(viewer, customer, record=self.instance)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def _post_clean(self) -> None:
         # The service validates and writes the contact.

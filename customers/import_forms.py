@@ -6,17 +6,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from customers.forms import bootstrap_class
 from customers.imports.files import MAX_FILE_BYTES
 from customers.imports.jobs import importable_kinds
 from customers.imports.mapping import IGNORE
 from customers.models import DateOrder, ImportKind, InvalidValues, SourceChannel, UpdatePolicy
 from kernel.free_text import validate_readable_text
-
-
-def _styled(form: forms.Form) -> None:
-    for field in form.fields.values():
-        field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
 
 class UploadForm(forms.Form):
@@ -26,10 +20,6 @@ class UploadForm(forms.Form):
         help_text=_("CSV, TSV or Excel (.xlsx), up to 200 MB; the first row names the columns."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
     )
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        _styled(self)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -95,7 +85,6 @@ class MappingForm(forms.Form):
             )
         else:
             del self.fields["owner"]
-        _styled(self)
 
     def column_fields(self):
         return [self[name] for name in self.column_names]

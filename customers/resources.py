@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources
 
 from customers import services
-from customers.forms import EDITABLE_FIELDS
 from customers.models import Customer
 from privacy.audit import record_event
 from privacy.masking import mask
@@ -22,7 +21,7 @@ from privacy.models import ConsentSource
 from privacy.tabular import neutralise, unneutralise
 
 # The profile as the customer form edits it; owners and company sizes stay out of files.
-ADMIN_FIELDS = ("id", *(f for f in EDITABLE_FIELDS if f not in ("owner", "company_size")))
+ADMIN_FIELDS = ("id", *(f for f in services.PROFILE_FIELDS if f not in ("owner", "company_size")))
 _MASKED = {"phone": "phone", "email": "email", "street": "street", "postcode": "postcode"}
 
 

@@ -57,38 +57,37 @@ from privacy.models import ConsentRecord, ConsentSource
 ID_NUMBER_CONTEXT = "customers.Customer.id_number"
 
 # Fields a caller may set directly (after normalisation); everything else has its own service.
-PROFILE_FIELDS = frozenset(
-    {
-        "kind",
-        "name",
-        "family_name",
-        "given_name",
-        "gender",
-        "birth_date",
-        "phone",
-        "phone_verified",
-        "email",
-        "email_verified",
-        "country",
-        "province",
-        "city",
-        "district",
-        "street",
-        "postcode",
-        "company_name",
-        "industry",
-        "company_size",
-        "website",
-        "lifecycle_stage",
-        "value_grade",
-        "source_channel",
-        "source_detail",
-        "owner",
-        "notes",
-        "consent_email",
-        "consent_sms",
-        "consent_phone",
-    }
+# In the order the customer form shows them (customers/forms.py).
+PROFILE_FIELDS = (
+    "kind",
+    "name",
+    "family_name",
+    "given_name",
+    "gender",
+    "birth_date",
+    "phone",
+    "phone_verified",
+    "email",
+    "email_verified",
+    "country",
+    "province",
+    "city",
+    "district",
+    "street",
+    "postcode",
+    "company_name",
+    "industry",
+    "company_size",
+    "website",
+    "lifecycle_stage",
+    "value_grade",
+    "source_channel",
+    "source_detail",
+    "owner",
+    "notes",
+    "consent_email",
+    "consent_sms",
+    "consent_phone",
 )
 # A contact field and the flag saying the customer confirmed it.
 CONFIRMATIONS = {"phone": "phone_verified", "email": "email_verified"}
@@ -164,7 +163,7 @@ def normalise_profile(
     empty: in `values`, or else the customer's current `province`). `country` is the
     customer's current country, for values that depend on it. Pure apart from reading
     settings."""
-    unknown = set(values) - PROFILE_FIELDS - {"id_document_kind", "id_number"}
+    unknown = set(values).difference(PROFILE_FIELDS, ("id_document_kind", "id_number"))
     if unknown:
         raise TypeError(f"Not profile fields: {sorted(unknown)}")
     errors: dict[str, list[Any]] = {}

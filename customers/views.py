@@ -35,6 +35,7 @@ from customers.forms import (
 )
 from customers.merge import last_merge_of, survivor_of
 from customers.models import Customer, SavedView
+from customers.panels import customer_panels
 from customers.presentation import personal_masks
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
@@ -50,21 +51,14 @@ from customers.selectors import (
     search_customers,
     sees_all_personal_data,
 )
-from interactions.models import InteractionKind
-from interactions.selectors import (
-    customer_timeline,
-    customer_totals,
-    open_follow_ups,
-    preferred_categories,
-)
+from customers.view_mixins import CustomerScopedMixin
 from kernel.version_forms import VERSION_FIELD, edited_values
 from kernel.versioning import EditConflictError
 from privacy import consent
 from privacy.forms import ConsentForm
-from privacy.models import ConsentPurpose, ConsentSource
+from privacy.models import ConsentSource
 
 PAGE_SIZE = 50
-CONSENT_HISTORY_SHOWN = 20
 SEARCHES_SESSION_KEY = "customer_searches"
 MAX_REMEMBERED_SEARCHES = 20
 
@@ -147,13 +141,13 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
         )
 
 
-class CustomerDetailView(PermissionRequiredMixin, TemplateView):
+class CustomerDetailView(CustomerScopedMixin, TemplateView):
     permission_required = "customers.view_customer"
     template_name = "customers/customer_detail.html"
 
-    def get(self, request, *args, **kwargs):
+    def dispatch(self, request, *args, **kwargs):
         try:
-            return super().get(request, *args, **kwargs)
+            return super().dispatch(request, *args, **kwargs)
         except Http404:
             # A merged customer's old links lead to the customer it was merged into.
             survivor = survivor_of(kwargs["pk"])
@@ -164,12 +158,11 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        customer = get_customer_for(user, kwargs["pk"])
+        customer = self.customer
         can_view_personal = can_view_personal_data(user, customer)
         if can_view_personal:
             # The page shows this customer's phone, email and address unmasked.
             services.record_personal_data_view(actor=user, customer=customer)
-        entries, next_cursor = customer_timeline(customer=customer)
         duplicates = possible_duplicates(
             user=user,
             phone=customer.phone,
@@ -182,32 +175,10 @@ class CustomerDetailView(PermissionRequiredMixin, TemplateView):
             can_edit=can_edit_customer(user, customer),
             can_view_personal=can_view_personal,
             audit_trail_url=_audit_trail_url(user, customer),
-            can_reveal_id=user.has_perm("customers.reveal_national_id"),
-            contacts=list(customer.contacts.all()),
             tags=list(customer.tags.all()),
-            external_ids=list(customer.external_ids.all()),
-            stage_changes=list(customer.stage_changes.select_related("changed_by")[:10]),
-            totals=customer_totals(customer=customer),
-            categories=preferred_categories(customer=customer),
-            follow_ups=open_follow_ups(customer=customer),
             duplicates=duplicates,
             **_merge_context(user, customer),
-            entries=entries,
-            next_cursor=next_cursor,
-            kind="",
-            interaction_kinds=InteractionKind.choices,
-            consents=[
-                (ConsentPurpose(purpose).label, getattr(customer, field))
-                for purpose, field in consent.STATUS_FIELDS.items()
-            ],
-            consent_history=list(
-                customer.consent_records.select_related("policy", "recorded_by")[
-                    :CONSENT_HISTORY_SHOWN
-                ]
-            ),
-            consent_form=ConsentForm()
-            if user.has_perm("privacy.add_consentrecord") and not customer.erased_at
-            else None,
+            panels=customer_panels(user, customer),
             **kwargs,
         )
 
@@ -242,24 +213,15 @@ class PersonalDataFormAuditMixin:
         return response
 
 
-class CustomerFormView(PersonalDataFormAuditMixin, PermissionRequiredMixin, FormView):
+class CustomerFormView(PersonalDataFormAuditMixin, CustomerScopedMixin, FormView):
     """Create (no pk) or edit a customer through the services."""
 
     form_class = CustomerForm
     template_name = "customers/customer_form.html"
+    needs_edit_rights = True
 
     def get_permission_required(self):
         return ["customers.change_customer" if "pk" in self.kwargs else "customers.add_customer"]
-
-    def dispatch(self, request, *args, **kwargs):
-        if not self.has_permission():
-            return self.handle_no_permission()
-        self.customer = None
-        if "pk" in kwargs:
-            self.customer = get_customer_for(request.user, kwargs["pk"])
-            if not can_edit_customer(request.user, self.customer):
-                raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {
@@ -356,7 +318,7 @@ class BulkActionView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(back)
 
 
-class CustomerRecordFormView(PermissionRequiredMixin, FormView):
+class CustomerRecordFormView(CustomerScopedMixin, FormView):
     """Create one record on a customer through a service. Configured per record kind; served
     as an htmx panel on the customer page, or as a page of its own without JavaScript.
     CustomerRecordEditView changes one in the same way."""
@@ -365,14 +327,7 @@ class CustomerRecordFormView(PermissionRequiredMixin, FormView):
     service = None  # the service that writes the record: service(actor=, customer=, **fields)
     success_message = ""
     title = ""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not self.has_permission():
-            return self.handle_no_permission()
-        self.customer = get_customer_for(request.user, kwargs["pk"])
-        if not can_edit_customer(request.user, self.customer):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+    needs_edit_rights = True
 
     def get_form_kwargs(self):
         kwargs = {**super().get_form_kwargs(), "customer": self.customer}
@@ -469,17 +424,15 @@ class EditContactView(PersonalDataFormAuditMixin, CustomerRecordEditView):
     success_message = gettext_lazy("Contact saved.")
 
 
-class DeleteContactView(PermissionRequiredMixin, View):
+class DeleteContactView(CustomerScopedMixin, View):
     """Remove a contact person, as they were when the page showing them was drawn: removing
     one a colleague changed since is refused with who did it."""
 
     permission_required = "customers.delete_contact"
+    needs_edit_rights = True
 
     def post(self, request: HttpRequest, pk: int, record_pk: int) -> HttpResponse:
-        customer = get_customer_for(request.user, pk)
-        if not can_edit_customer(request.user, customer):
-            raise PermissionDenied
-        contact = get_object_or_404(customer.contacts, pk=record_pk)
+        contact = get_object_or_404(self.customer.contacts, pk=record_pk)
         version = request.POST.get(VERSION_FIELD, "")
         try:
             services.delete_contact(
@@ -491,7 +444,7 @@ class DeleteContactView(PermissionRequiredMixin, View):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("Contact removed."))
-        return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
+        return HttpResponseRedirect(reverse("customers:detail", args=[pk]))
 
 
 class SaveViewView(PermissionRequiredMixin, View):
@@ -580,13 +533,13 @@ class PossibleDuplicatesView(PermissionRequiredMixin, View):
         )
 
 
-class RevealIdNumberView(PermissionRequiredMixin, View):
+class RevealIdNumberView(CustomerScopedMixin, View):
     """POST only: decrypts the identity number once, for this response, and audits it."""
 
     permission_required = ["customers.view_customer", "customers.reveal_national_id"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_customer_for(request.user, pk)
+        customer = self.customer
         number = services.reveal_id_number(actor=request.user, customer=customer)
         response = render(
             request, "customers/_id_number.html", {"customer": customer, "number": number}
@@ -595,7 +548,7 @@ class RevealIdNumberView(PermissionRequiredMixin, View):
         return response
 
 
-class RecordConsentView(PermissionRequiredMixin, View):
+class RecordConsentView(CustomerScopedMixin, View):
     """A consent given or withdrawn, with its evidence, into the consent ledger. Anyone who
     may see the customer and record consents may do it (a privacy officer handling a
     withdrawal edits nothing else)."""
@@ -603,7 +556,7 @@ class RecordConsentView(PermissionRequiredMixin, View):
     permission_required = ["customers.view_customer", "privacy.add_consentrecord"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_customer_for(request.user, pk)
+        customer = self.customer
         form = ConsentForm(request.POST)
         if form.is_valid():
             consent.record_consent(
@@ -622,13 +575,12 @@ class RecordConsentView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]) + "#consent")
 
 
-class ArchiveCustomerView(PermissionRequiredMixin, View):
+class ArchiveCustomerView(CustomerScopedMixin, View):
     permission_required = "customers.change_customer"
+    needs_edit_rights = True
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_customer_for(request.user, pk)
-        if not can_edit_customer(request.user, customer):
-            raise PermissionDenied
+        customer = self.customer
         if request.POST.get("restore"):
             services.restore_customer(actor=request.user, customer=customer)
             messages.success(request, _("Customer restored."))

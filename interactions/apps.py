@@ -10,6 +10,7 @@ class InteractionsConfig(AppConfig):
     def ready(self) -> None:
         from interactions.archive import ARCHIVE_JOBS
         from interactions.checks import check_archive_settings
+        from interactions.panels import register_panels
         from interactions.privacy import register as register_with_privacy
         from kernel.jobs.runner import register
 
@@ -18,3 +19,4 @@ class InteractionsConfig(AppConfig):
         register_with_privacy()
         # Its background jobs (kernel/jobs/runner.py).
         register(ARCHIVE_JOBS)
+        register_panels()

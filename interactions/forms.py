@@ -9,7 +9,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.forms import bootstrap_class
 from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
 from kernel.version_forms import VersionedFormMixin
 
@@ -22,13 +21,11 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 
 class CustomerRecordForm(forms.ModelForm):
-    """Bootstrap classes on every widget; the customer comes from the URL, not the form."""
+    """The customer comes from the URL, not the form."""
 
     def __init__(self, *args, customer, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.customer = customer
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def _post_clean(self) -> None:
         # The service validates the whole record; the form checks the inputs only.

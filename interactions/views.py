@@ -5,8 +5,6 @@ of scope) and writing needs the permission plus the customer in the user's editi
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,20 +15,20 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.templatetags.staff import staff_name
-from customers.selectors import can_edit_customer, get_customer_for
+from customers.view_mixins import CustomerScopedMixin
 from customers.views import CustomerRecordEditView, CustomerRecordFormView
 from interactions import services
 from interactions.forms import FollowUpForm, InteractionForm, TransactionForm
 from interactions.selectors import customer_timeline
 
 
-class TimelineView(PermissionRequiredMixin, View):
+class TimelineView(CustomerScopedMixin, View):
     """A page of the timeline (htmx "load more" and the kind filter)."""
 
     permission_required = "customers.view_customer"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_customer_for(request.user, pk)
+        customer = self.customer
         kind = request.GET.get("kind", "")
         entries, next_cursor = customer_timeline(
             customer=customer, kind=kind, after=request.GET.get("after", "")
@@ -82,13 +80,12 @@ class EditFollowUpView(CustomerRecordEditView):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
 
-class CompleteFollowUpView(PermissionRequiredMixin, View):
+class CompleteFollowUpView(CustomerScopedMixin, View):
     permission_required = "interactions.change_followup"
+    needs_edit_rights = True
 
     def post(self, request: HttpRequest, pk: int, follow_up_pk: int) -> HttpResponse:
-        customer = get_customer_for(request.user, pk)
-        if not can_edit_customer(request.user, customer):
-            raise PermissionDenied
+        customer = self.customer
         follow_up = get_object_or_404(customer.follow_ups, pk=follow_up_pk)
         if services.complete_follow_up(actor=request.user, follow_up=follow_up):
             messages.success(request, _("Follow-up done."))

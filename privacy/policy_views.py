@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
-from customers.forms import bootstrap_class
 from kernel.version_forms import VersionedFormMixin, edited_values
 from kernel.versioning import EditConflictError
 from privacy import policies
@@ -59,8 +58,6 @@ class PolicyVersionForm(VersionedFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["text"].required = True
         self.fields["effective_from"].widget.attrs["min"] = timezone.localdate().isoformat()
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
 
 class PolicyListView(PermissionRequiredMixin, TemplateView):

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from customers.forms import bootstrap_class
 from kernel.version_forms import VersionedFormMixin
 from kernel.versioning import EditConflictError
 from privacy.audit import save_reference_record
@@ -36,8 +35,6 @@ class PolicyForm(VersionedFormMixin, forms.ModelForm):
         # The page lays each policy out as a table row: the inputs outside the row's <form>
         # element name it, so that they are sent with it.
         self.fields["enabled"].widget.attrs["form"] = f"policy-{self.prefix}"
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
 
 class RetentionView(PermissionRequiredMixin, TemplateView):

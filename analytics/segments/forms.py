@@ -4,7 +4,6 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import MARKETING_CHANNEL_CHOICES, Segment, SegmentKind
 from analytics.segments.validation import validate
-from customers.forms import bootstrap_class
 from kernel.version_forms import VersionedFormMixin
 
 
@@ -37,9 +36,6 @@ class SegmentForm(VersionedFormMixin, forms.ModelForm):
         ]
         if not self.instance.pk and not self.initial.get("rules"):
             self.initial["rules"] = {"match": "all", "rules": []}
-        for name, field in self.fields.items():
-            if name != "kind" and not field.widget.is_hidden:
-                field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -75,8 +71,3 @@ class ListMembersForm(forms.Form):
         label=_("Which customers"),
         choices=[(SELECTED, _("the selected ones")), (MATCHING, _("all in this list view"))],
     )
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", bootstrap_class(field.widget))

@@ -1,23 +1,14 @@
-"""The analytics parts other apps' pages show (the portrait's figures on the customer page,
-the static-list bar on the customer list). Templates load them, so that `customers` imports
-nothing from `analytics` (ARCHITECTURE.md: analytics reads all, nothing imports it)."""
+"""The analytics part the customer list shows (the static-list bar). Its template loads it, so
+that `customers` imports nothing from `analytics` (README.md, Architecture: analytics reads all,
+nothing imports it). It reads nothing from the database."""
 
 from __future__ import annotations
 
 from django import template
 
-from analytics.churn import metrics_with_churn_status
-from analytics.models import CustomerMetrics
 from analytics.segments.forms import ListMembersForm
 
 register = template.Library()
-
-
-@register.simple_tag
-def customer_metrics(customer) -> CustomerMetrics | None:
-    """The customer's nightly figures with the churn model's status, or None before the first
-    refresh."""
-    return metrics_with_churn_status(customer_id=customer.pk)
 
 
 @register.simple_tag(takes_context=True)

@@ -2,7 +2,6 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.forms import bootstrap_class
 from kernel.free_text import validate_readable_text
 from privacy.consent import STATUS_FIELDS
 from privacy.models import (
@@ -15,15 +14,7 @@ from privacy.models import (
 )
 
 
-class BootstrapMixin:
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if not isinstance(field.widget, forms.CheckboxSelectMultiple):
-                field.widget.attrs.setdefault("class", bootstrap_class(field.widget))
-
-
-class FindCustomerForm(BootstrapMixin, forms.Form):
+class FindCustomerForm(forms.Form):
     # Sent by POST: a phone number or name typed here never appears in a URL or access log.
     query = forms.CharField(
         label=_("Find the customer"),
@@ -32,7 +23,7 @@ class FindCustomerForm(BootstrapMixin, forms.Form):
     )
 
 
-class NewRequestForm(BootstrapMixin, forms.ModelForm):
+class NewRequestForm(forms.ModelForm):
     class Meta:
         model = DataSubjectRequest
         fields = ["kind", "channel", "received_at", "details"]
@@ -49,7 +40,7 @@ class NewRequestForm(BootstrapMixin, forms.ModelForm):
         self.fields["received_at"].initial = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
 
 
-class QueueFilterForm(BootstrapMixin, forms.Form):
+class QueueFilterForm(forms.Form):
     OPEN = "open"
     status = forms.ChoiceField(
         label=_("Status"),
@@ -61,7 +52,7 @@ class QueueFilterForm(BootstrapMixin, forms.Form):
     )
 
 
-class VerifyForm(BootstrapMixin, forms.Form):
+class VerifyForm(forms.Form):
     method = forms.ChoiceField(
         label=_("How was the identity checked?"), choices=VerificationMethod.choices
     )
@@ -74,7 +65,7 @@ class VerifyForm(BootstrapMixin, forms.Form):
     )
 
 
-class AnswerForm(BootstrapMixin, forms.Form):
+class AnswerForm(forms.Form):
     resolution = forms.CharField(
         label=_("Answer given to the person"),
         widget=forms.Textarea(attrs={"rows": 3}),
