@@ -236,6 +236,10 @@ class JobKind(Generic[Job]):
             return None
         if job.is_held_by_live_worker(stalled_after=self.limit()):
             return None
+        if job.status == JobStatus.RUNNING and not self.resumes_after_worker_loss:
+            # Its message delivered again after its worker died (acks_late): a kind that does
+            # not resume leaves the job to recovery, which fails it.
+            return None
         if job.cancel_requested:
             self.end(job, JobStatus.CANCELLED)
             return None
