@@ -13,6 +13,7 @@ import datetime
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -310,7 +311,7 @@ def _backup_work_running() -> bool:
     return BACKUP_JOBS.active() is not None or DRILL_JOBS.active() is not None
 
 
-def _queue(kind: JobKind, queued: Any, actor: Any) -> None:
+def _queue(kind: JobKind, queued: Callable[..., BackgroundJob], actor: Any) -> None:
     if _backup_work_running():
         raise OperationRefusedError(
             _("A backup or restore drill is running; start another when it is done.")

@@ -8,6 +8,10 @@ disk, the backup file last: a worker killed half-way leaves a ``.partial`` that 
 as a backup, and the next backup (or rotation) removes it.
 
 One backup, restore or drill runs at a time on a machine (a lock file in BACKUP_DIR).
+
+Backups and drills are jobs of the runner (kernel/jobs/runner.py: BackupJobKind,
+RestoreDrillKind, which own their BackupRun / RestoreDrill rows); a restore is an operator's
+action on a database (manage.py restore), not a job.
 """
 
 from __future__ import annotations

@@ -222,11 +222,16 @@ def test_a_failed_backup_is_recorded_and_raises_an_alert(customers, settings):
     assert "No backup key is configured" in run.failure
     assert "BACKUP_ENCRYPTION_KEYS" in run.failure
     assert AuditEvent.objects.filter(action="backup.failed", target_id=str(run.pk)).exists()
-    with pytest.raises(CommandError, match="No backup key is configured"):
-        call_command("backup")
     assert SecurityAlert.objects.filter(kind=AlertKind.BACKUP).exists()
     assert list_backups() == []
     assert last_good_backup() is None
+
+
+def test_the_backup_command_fails_with_the_reason(settings):
+    settings.BACKUP_ENCRYPTION_KEYS = []
+    with pytest.raises(CommandError, match="No backup key is configured"):
+        call_command("backup")
+    assert BackupRun.objects.get().status == JobStatus.FAILED
 
 
 def test_the_drill_restores_the_newest_backup_and_records_its_time(customers):

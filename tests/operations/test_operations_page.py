@@ -302,7 +302,7 @@ def test_only_administrators_may_start_a_backup_or_drill(
     client, make_user, monkeypatch, role, path
 ):
     queued = []
-    monkeypatch.setattr(run_job, "apply_async", lambda *args, **kwargs: queued.append(args))
+    monkeypatch.setattr(run_job, "apply_async", lambda *args, **kwargs: queued.append(kwargs))
     client.force_login(make_user(role))
     assert client.post(path).status_code == 403
     assert client.get("/operations/").status_code == 403
@@ -333,7 +333,7 @@ def test_a_second_backup_waits_for_the_first_and_a_drill_needs_a_backup(
     client, admin_user_role, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr(run_job, "apply_async", lambda *args, **kwargs: queued.append(args))
+    monkeypatch.setattr(run_job, "apply_async", lambda *args, **kwargs: queued.append(kwargs))
     client.force_login(admin_user_role)
     drill = client.post("/operations/drill/", follow=True).content.decode()
     assert "There is no backup to restore yet: back up first." in drill
