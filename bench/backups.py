@@ -74,6 +74,7 @@ def run_case(case: str) -> dict:
         figures["bytes"] = PLAIN_DUMP.stat().st_size
     elif case == "backup":
         run = create_backup()
+        assert not run.failure, run.failure
         figures.update(bytes=run.size_bytes, rows=run.rows, tables=run.tables)
     elif case == "verify":
         report = verify_backup(list_backups()[0].path)

@@ -263,7 +263,8 @@ BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
 # pg_dump's and gzip's level: 6 is their default, a good balance of time and size.
 BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=6)
 BACKUP_RESTORE_JOBS = env.int("BACKUP_RESTORE_JOBS", default=2)
-# A backup still "running" after this long lost its worker (the status page says interrupted).
+# A backup or drill still queued or running after this long without a sign of life is given up
+# as interrupted (operations/backups/services.py BackupJobKind.time_limit).
 BACKUP_TIMEOUT_MINUTES = env.int("BACKUP_TIMEOUT_MINUTES", default=360)
 # The health endpoint and the status page call the last backup stale after this long.
 BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
@@ -358,11 +359,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Before the other nightly jobs, so a backup holds the day as staff left it.
     "backup-nightly": {
-        "task": "operations.backups.create_backup",
+        "task": "operations.backups.nightly_backup",
         "schedule": crontab(hour=BACKUP_HOUR, minute=30),
     },
     "restore-drill-nightly": {
-        "task": "operations.backups.run_drill",
+        "task": "operations.backups.nightly_drill",
         "schedule": crontab(hour=BACKUP_DRILL_HOUR, minute=0),
     },
     "delete-expired-exports": {

@@ -6,3 +6,11 @@ class OperationsConfig(AppConfig):
     name = "operations"
     verbose_name = _("Operations")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kernel.jobs.runner import register
+        from operations.backups.services import BACKUP_JOBS, DRILL_JOBS
+
+        # Its background jobs (kernel/jobs/runner.py).
+        for kind in (BACKUP_JOBS, DRILL_JOBS):
+            register(kind)

@@ -1,41 +1,14 @@
-import datetime
-
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kernel.models import started_by_field
+from kernel.models import SystemJob
 
 
-class BackupStatus(models.TextChoices):
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
-class OperationRun(models.Model):
-    """What backups and restore drills record alike: when, by whom, and how it ended."""
-
-    started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=BackupStatus.choices, default=BackupStatus.RUNNING
-    )
-    # Translated when written; never carries personal data (a tool's own message at most).
-    failure = models.TextField(_("failure"), blank=True)
-    started_by = started_by_field()
-
-    class Meta:
-        abstract = True
-        ordering = ["-started_at", "-pk"]
-
-
-class BackupRun(OperationRun):
+class BackupRun(SystemJob):
     """One backup (operations/backups): when, how big, how long, and whether it finished. The file
     in BACKUP_DIR is the backup; this row is what the status page and the health endpoint
-    read. A run whose worker was killed stays RUNNING: the status page calls it interrupted
-    once it is older than BACKUP_TIMEOUT_MINUTES (its half-written file never counts)."""
+    read. Run as a job (operations/backups/services.py BackupJobKind): a run whose worker was
+    killed is failed, never started again (its half-written file never counts)."""
 
     engine = models.CharField(_("database engine"), max_length=20)
     file_name = models.CharField(_("file"), max_length=200, blank=True)
@@ -47,7 +20,7 @@ class BackupRun(OperationRun):
     # Set when rotation deleted the file.
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
 
-    class Meta(OperationRun.Meta):
+    class Meta(SystemJob.Meta):
         verbose_name = _("backup")
         verbose_name_plural = _("backups")
         permissions = [
@@ -56,17 +29,13 @@ class BackupRun(OperationRun):
         ]
 
     def __str__(self) -> str:
-        return self.file_name or f"{self.started_at:%Y-%m-%d %H:%M}"
-
-    def is_interrupted(self) -> bool:
-        """Still marked running long after any backup could take: its worker died."""
-        timeout = datetime.timedelta(minutes=settings.BACKUP_TIMEOUT_MINUTES)
-        return self.status == BackupStatus.RUNNING and timezone.now() - self.started_at > timeout
+        return self.file_name or f"{self.started_at or self.created_at:%Y-%m-%d %H:%M}"
 
 
-class RestoreDrill(OperationRun):
+class RestoreDrill(SystemJob):
     """One scheduled (or requested) proof that a backup restores: the backup restored into a
-    scratch database, its tables compared with the manifest, `migrate --check` run on it."""
+    scratch database, its tables compared with the manifest, `migrate --check` run on it. Run
+    as a job like backups (operations/backups/services.py RestoreDrillKind)."""
 
     backup_file = models.CharField(_("backup"), max_length=200, blank=True)
     restore_seconds = models.FloatField(_("time to restore (s)"), null=True, blank=True)
@@ -76,9 +45,9 @@ class RestoreDrill(OperationRun):
     mismatches = models.JSONField(_("differences"), default=list, blank=True)
     migrations_ok = models.BooleanField(_("migrations up to date"), null=True)
 
-    class Meta(OperationRun.Meta):
+    class Meta(SystemJob.Meta):
         verbose_name = _("restore drill")
         verbose_name_plural = _("restore drills")
 
     def __str__(self) -> str:
-        return f"{self.started_at:%Y-%m-%d %H:%M} {self.backup_file}"
+        return f"{self.started_at or self.created_at:%Y-%m-%d %H:%M} {self.backup_file}"

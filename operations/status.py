@@ -13,6 +13,7 @@ import datetime
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,19 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
 from kernel.estimates import estimated_row_count
+from kernel.jobs.runner import JobKind
 from kernel.models import BackgroundJob, JobStatus, WorkerHeartbeat
-from operations.backups.services import backup_age, backup_dir, last_good_backup, list_backups
-from operations.backups.tasks import create_backup_task, run_drill_task
-from operations.models import BackupRun, BackupStatus, RestoreDrill
+from operations.backups.services import (
+    BACKUP_JOBS,
+    DRILL_JOBS,
+    backup_age,
+    backup_dir,
+    last_good_backup,
+    list_backups,
+    queued_backup,
+    queued_drill,
+)
+from operations.models import BackupRun, RestoreDrill
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +93,6 @@ def backup_is_fresh(age: datetime.timedelta | None) -> bool:
     return age is not None and age <= datetime.timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
 
 
-def drill_is_interrupted(drill: RestoreDrill) -> bool:
-    """Still marked running long after any drill could take: its worker died."""
-    timeout = datetime.timedelta(minutes=settings.BACKUP_TIMEOUT_MINUTES)
-    return drill.status == BackupStatus.RUNNING and timezone.now() - drill.started_at > timeout
-
-
 # Bootstrap's alert colours, mildest first: the worst finding gives the summary its colour.
 LEVELS = ("success", "info", "warning", "danger")
 
@@ -130,21 +134,21 @@ def backup_summary(*, now: datetime.datetime | None = None) -> BackupSummary:
     """Whether the newest backup is recent, finished, and was restored and verified by a drill,
     as translated sentences, worst first (Finding.level is a Bootstrap alert colour)."""
     now = now or timezone.now()
-    latest = BackupRun.objects.order_by("-started_at", "-pk").first()
+    latest = BackupRun.objects.order_by("-created_at", "-pk").first()
     good = last_good_backup()
     age = backup_age(now)
     findings: list[Finding] = []
     if latest is None:
         findings.append(Finding("danger", _("No backup has been made yet.")))
-    elif latest.status == BackupStatus.FAILED:
+    elif latest.status == JobStatus.FAILED:
         findings.append(
             Finding(
                 "danger",
                 _("The last backup (started %(when)s) failed: %(failure)s")
-                % {"when": _when(latest.started_at), "failure": latest.failure},
+                % {"when": _when(_started(latest)), "failure": latest.failure},
             )
         )
-    elif latest.is_interrupted():
+    elif latest.lost_worker:
         findings.append(
             Finding(
                 "danger",
@@ -152,14 +156,22 @@ def backup_summary(*, now: datetime.datetime | None = None) -> BackupSummary:
                     "The last backup (started %(when)s) was interrupted: its worker stopped "
                     "before it finished."
                 )
-                % {"when": _when(latest.started_at)},
+                % {"when": _when(_started(latest))},
             )
         )
-    elif latest.status == BackupStatus.RUNNING:
+    elif latest.status == JobStatus.RUNNING:
         findings.append(
             Finding(
                 "info",
-                _("A backup is running (started %(when)s).") % {"when": _when(latest.started_at)},
+                _("A backup is running (started %(when)s).") % {"when": _when(_started(latest))},
+            )
+        )
+    elif latest.status == JobStatus.QUEUED:
+        findings.append(
+            Finding(
+                "info",
+                _("A backup is waiting for a worker (queued %(when)s).")
+                % {"when": _when(latest.created_at)},
             )
         )
     drill = None
@@ -181,7 +193,7 @@ def backup_summary(*, now: datetime.datetime | None = None) -> BackupSummary:
         if good.file_name:
             drill = (
                 RestoreDrill.objects.filter(backup_file=good.file_name)
-                .order_by("-started_at", "-pk")
+                .order_by("-created_at", "-pk")
                 .first()
             )
         findings.append(_drill_finding(good, drill, is_latest=good == latest))
@@ -189,6 +201,11 @@ def backup_summary(*, now: datetime.datetime | None = None) -> BackupSummary:
         findings.append(Finding("danger", _("No backup has finished yet.")))
     findings.sort(key=lambda finding: LEVELS.index(finding.level), reverse=True)
     return BackupSummary(findings=findings, last_good=good, age=age, drill=drill)
+
+
+def _started(run: BackupRun) -> datetime.datetime:
+    """When a run started, or was queued while it waits."""
+    return run.started_at or run.created_at
 
 
 def _drill_finding(good: BackupRun, drill: RestoreDrill | None, *, is_latest: bool) -> Finding:
@@ -205,7 +222,7 @@ def _drill_finding(good: BackupRun, drill: RestoreDrill | None, *, is_latest: bo
             )
             % {**backup, "next": _when(next_run("restore-drill-nightly"))},
         )
-    if drill.status == BackupStatus.DONE:
+    if drill.status == JobStatus.DONE:
         figures = {
             **backup,
             "seconds": format_seconds(drill.restore_seconds or 0),
@@ -223,13 +240,13 @@ def _drill_finding(good: BackupRun, drill: RestoreDrill | None, *, is_latest: bo
                 "verified: %(tables)s tables, %(rows)s rows equal."
             )
         return Finding("success", message % figures)
-    if drill.status == BackupStatus.FAILED:
+    if drill.status == JobStatus.FAILED:
         return Finding(
             "danger",
             _("The restore drill of the backup of %(when)s failed: %(failure)s")
             % {**backup, "failure": drill.failure},
         )
-    if drill_is_interrupted(drill):
+    if drill.lost_worker:
         return Finding(
             "danger",
             _("The restore drill of the backup of %(when)s was interrupted: its worker stopped.")
@@ -239,15 +256,11 @@ def _drill_finding(good: BackupRun, drill: RestoreDrill | None, *, is_latest: bo
 
 
 def recent_backup_runs(limit: int = RUNS_SHOWN) -> list[BackupRun]:
-    return list(
-        BackupRun.objects.select_related("started_by").order_by("-started_at", "-pk")[:limit]
-    )
+    return list(BackupRun.objects.select_related("created_by")[:limit])
 
 
 def recent_drills(limit: int = RUNS_SHOWN) -> list[RestoreDrill]:
-    return list(
-        RestoreDrill.objects.select_related("started_by").order_by("-started_at", "-pk")[:limit]
-    )
+    return list(RestoreDrill.objects.select_related("created_by")[:limit])
 
 
 @dataclass(frozen=True)
@@ -293,24 +306,25 @@ class OperationRefusedError(Exception):
 
 
 def _backup_work_running() -> bool:
-    """A backup or a drill is running and its worker still lives: a second one would only
-    fail on the backup lock (and raise an alert for nothing)."""
-    timeout = timezone.now() - datetime.timedelta(minutes=settings.BACKUP_TIMEOUT_MINUTES)
-    running = Q(status=BackupStatus.RUNNING, started_at__gt=timeout)
-    return (
-        BackupRun.objects.filter(running).exists() or RestoreDrill.objects.filter(running).exists()
-    )
+    """A backup or a drill is queued or running (one silent past its time limit is given up
+    first): a second one would only fail on the backup lock (and raise an alert for nothing)."""
+    return BACKUP_JOBS.active() is not None or DRILL_JOBS.active() is not None
 
 
-def _queue(task: Any, actor: Any) -> None:
+def _queue(kind: JobKind, queued: Callable[..., BackgroundJob], actor: Any) -> None:
     if _backup_work_running():
         raise OperationRefusedError(
             _("A backup or restore drill is running; start another when it is done.")
         )
+    job = queued(actor=actor)
     try:
-        task.delay(actor.pk)
+        # Outside a transaction the message is sent here and now, so a broker that cannot be
+        # reached is known before the page answers.
+        kind.enqueue(job)
     except (BrokerError, OSError) as error:
-        logger.error("could not queue %s: %s", task.name, error.__class__.__name__)
+        # No message names the job: it would only wait for its time limit.
+        job.delete()
+        logger.error("could not queue %s: %s", kind.label(), error.__class__.__name__)
         raise OperationRefusedError(
             _(
                 "The job queue cannot be reached, so nothing was started. Check that the broker "
@@ -320,10 +334,10 @@ def _queue(task: Any, actor: Any) -> None:
 
 
 def request_backup(*, actor: Any) -> None:
-    """Queue a backup for the worker, started by `actor` (the backup itself records a
-    BackupRun and is audited). Raises OperationRefusedError while a backup or drill runs, or
-    when the broker cannot be reached."""
-    _queue(create_backup_task, actor)
+    """Queue a backup for the worker, started by `actor` (audited by the job when it ends).
+    Raises OperationRefusedError while a backup or drill runs, or when the broker cannot be
+    reached."""
+    _queue(BACKUP_JOBS, queued_backup, actor)
 
 
 def request_drill(*, actor: Any) -> None:
@@ -332,7 +346,7 @@ def request_drill(*, actor: Any) -> None:
     broker cannot be reached."""
     if not list_backups():
         raise OperationRefusedError(_("There is no backup to restore yet: back up first."))
-    _queue(run_drill_task, actor)
+    _queue(DRILL_JOBS, queued_drill, actor)
 
 
 # --- workers, broker, jobs --------------------------------------------------------------------

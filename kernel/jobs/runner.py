@@ -7,7 +7,8 @@ The life of a job row (a BackgroundJob subclass):
   and the row (`kernel.tasks.run_job`), on the kind's queue.
 - **claim**: under the row's lock, a queued job becomes RUNNING with a fresh `run_token`. A
   message for a job that is finished, or held by a worker that still beats, does nothing, so a
-  redelivered or duplicate message never runs a job twice.
+  redelivered or duplicate message never runs a job twice; nor does one for a running job of a
+  kind that does not resume after losing its worker (recovery fails it).
 - **beat and check**: a thread refreshes `heartbeat_at` while the work runs
   (`heartbeat()` below); `JobRun.progress()` records progress with a heartbeat in one
   conditional UPDATE and stops the work when the user asked to cancel (JobCancelledError) or
@@ -247,6 +248,10 @@ class JobKind(Generic[Job]):
         if job is None or job.status not in BackgroundJob.ACTIVE:
             return None
         if job.is_held_by_live_worker(stalled_after=self.limit()):
+            return None
+        if job.status == JobStatus.RUNNING and not self.resumes_after_worker_loss:
+            # Its message delivered again after its worker died (acks_late): a kind that does
+            # not resume leaves the job to recovery, which fails it.
             return None
         if job.cancel_requested:
             self.end(job, JobStatus.CANCELLED)

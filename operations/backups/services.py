@@ -8,6 +8,10 @@ disk, the backup file last: a worker killed half-way leaves a ``.partial`` that 
 as a backup, and the next backup (or rotation) removes it.
 
 One backup, restore or drill runs at a time on a machine (a lock file in BACKUP_DIR).
+
+Backups and drills are jobs of the runner (kernel/jobs/runner.py: BackupJobKind,
+RestoreDrillKind, which own their BackupRun / RestoreDrill rows); a restore is an operator's
+action on a database (manage.py restore), not a job.
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ from urllib.parse import quote
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from kernel.jobs.runner import JobFailedError, JobKind, JobRun
+from kernel.models import JobStatus
 from operations.backups.container import (
     BackupFileError,
     DecryptingReader,
@@ -51,7 +58,7 @@ from operations.backups.engines import (
 )
 from operations.backups.manifest import Manifest, Mismatch, compare
 from operations.backups.rotation import backups_to_keep
-from operations.models import BackupRun, BackupStatus, RestoreDrill
+from operations.models import BackupRun, RestoreDrill
 from privacy.alerts import raise_alert
 from privacy.audit import record_event
 from privacy.models import AlertKind
@@ -152,53 +159,72 @@ def _write_durably(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-# --- backup -----------------------------------------------------------------------------------
+# --- backup ---------------------------------------------------------------------------------
+
+
+class BackupJobKind(JobKind[BackupRun]):
+    """A backup: dump the live database into a new backup file, then apply rotation. A failure
+    raises an alert. One backup, restore or drill at a time (the lock file is the guard; the
+    status page refuses a second one before queueing it). A backup whose worker died is failed,
+    not started again: restarted hours later it would run into the day's work, and the next
+    night's backup takes over."""
+
+    model = BackupRun
+    audit_prefix = "backup"
+    resumes_after_worker_loss = False
+    # A backup still active after this long lost its worker, or never found one.
+    time_limit = datetime.timedelta(minutes=settings.BACKUP_TIMEOUT_MINUTES)
+    given_up_reason = gettext_lazy("Interrupted: its worker stopped before it finished.")
+
+    def work(self, run: JobRun[BackupRun]) -> None:
+        backup = run.job
+        live = Target.live()
+        started = time.monotonic()
+        try:
+            with _exclusive():
+                with tempfile.TemporaryDirectory(dir=_work_dir()) as work:
+                    files, manifest = engine_for(live).dump(live, Path(work))
+                    manifest.backup_run = backup.pk
+                    path, sidecar = _write_backup(files, manifest)
+                deleted = _rotate(now=timezone.now())
+        except (BackupError, BackupFileError, OSError, *DATABASE_ERRORS) as error:
+            raise JobFailedError(failure_message(error)) from error
+        backup.file_name = path.name
+        backup.size_bytes = sidecar["size"]
+        backup.sha256 = sidecar["sha256"]
+        backup.tables = len(manifest.tables)
+        backup.rows = manifest.rows
+        backup.seconds = time.monotonic() - started
+        logger.info(
+            "backup %s written: %s bytes in %.1f s", path.name, backup.size_bytes, backup.seconds
+        )
+        _mark_deleted(deleted)
+
+    def audit_changes(self, job: BackupRun) -> dict[str, Any]:
+        if job.status != JobStatus.DONE:
+            return {}
+        return {"file": job.file_name, "bytes": job.size_bytes, "rows": job.rows}
+
+    def finishing(self, job: BackupRun, status: str) -> None:
+        if status == JobStatus.FAILED:
+            logger.error("backup %s failed: %s", job.pk, job.failure)
+            raise_alert(kind=AlertKind.BACKUP, params={"failure": job.failure[:500]})
+
+
+BACKUP_JOBS = BackupJobKind()
+
+
+def queued_backup(*, actor: Any = None) -> BackupRun:
+    """A backup waiting for its run (`actor` None: the schedule's or a command's)."""
+    return BackupRun.objects.create(
+        engine=engine_for(Target.live()).name, created_by=actor, status=JobStatus.QUEUED
+    )
 
 
 def create_backup(*, actor: Any = None) -> BackupRun:
-    """Dump the live database into a new backup file, then apply rotation. Records a
-    BackupRun either way; a failure raises an alert and BackupError."""
-    live = Target.live()
-    engine = engine_for(live)
-    run = BackupRun.objects.create(engine=engine.name, started_by=actor)
-    started = time.monotonic()
-    try:
-        with _exclusive():
-            with tempfile.TemporaryDirectory(dir=_work_dir()) as work:
-                files, manifest = engine.dump(live, Path(work))
-                manifest.backup_run = run.pk
-                path, sidecar = _write_backup(files, manifest)
-            deleted = _rotate(now=timezone.now())
-    except (BackupError, BackupFileError, OSError, *DATABASE_ERRORS) as error:
-        _fail_backup(run, error)
-        raise BackupError(run.failure) from error
-    run.status = BackupStatus.DONE
-    run.finished_at = timezone.now()
-    run.file_name = path.name
-    run.size_bytes = sidecar["size"]
-    run.sha256 = sidecar["sha256"]
-    run.tables = len(manifest.tables)
-    run.rows = manifest.rows
-    run.seconds = time.monotonic() - started
-    run.save()
-    record_event(
-        actor=actor,
-        action="backup.create",
-        target=run,
-        changes={"file": path.name, "bytes": run.size_bytes, "rows": run.rows},
-    )
-    logger.info("backup %s written: %s bytes in %.1f s", path.name, run.size_bytes, run.seconds)
-    _mark_deleted(deleted)
-    return run
-
-
-def _fail_backup(run: BackupRun, error: Exception) -> None:
-    run.status = BackupStatus.FAILED
-    run.finished_at = timezone.now()
-    run.failure = failure_message(error)
-    run.save()
-    logger.error("backup %s failed: %s", run.pk, run.failure)
-    raise_alert(kind=AlertKind.BACKUP, params={"failure": run.failure[:500]})
+    """A backup now, in this process (commands, seed data, benchmarks): the finished BackupRun,
+    DONE or FAILED with its reason."""
+    return BACKUP_JOBS.run(queued_backup(actor=actor).pk)
 
 
 def failure_message(error: Exception) -> str:
@@ -440,8 +466,8 @@ def _settle_restored_live(path: Path, manifest: Manifest, *, actor: Any, kept_as
     """In the restored live database: the backup that produced it was still running when its
     snapshot was taken; mark it done from its sidecar, and audit the restore."""
     sidecar = _read_sidecar(path) or {}
-    BackupRun.objects.filter(pk=manifest.backup_run, status=BackupStatus.RUNNING).update(
-        status=BackupStatus.DONE,
+    BackupRun.objects.filter(pk=manifest.backup_run, status=JobStatus.RUNNING).update(
+        status=JobStatus.DONE,
         file_name=path.name,
         size_bytes=sidecar.get("size"),
         sha256=sidecar.get("sha256", ""),
@@ -483,61 +509,86 @@ def _migrations_current(target: Target) -> bool:
     return result.returncode == 0
 
 
-def run_drill(*, actor: Any = None) -> RestoreDrill:
-    """Restore the newest backup into a scratch database, compare every table with its
-    manifest, run `migrate --check` on it, time it, drop it. A failed drill raises an alert."""
-    live = Target.live()
-    engine = engine_for(live)
-    backups = list_backups()
-    drill = RestoreDrill.objects.create(
-        backup_file=backups[0].name if backups else "", started_by=actor
-    )
-    scratch = engine.scratch(live, "drill")
-    try:
-        if not backups:
-            raise BackupError(_("There is no backup to restore."))
-        started = time.monotonic()
-        with _exclusive():
-            manifest, mismatches = _restore_verified(backups[0].path, scratch)
-            drill.restore_seconds = time.monotonic() - started
-            drill.tables_compared = len(manifest.tables)
-            drill.rows_compared = manifest.rows
-            drill.mismatches = [mismatch.as_dict() for mismatch in mismatches]
-            drill.migrations_ok = _migrations_current(scratch)
-        if mismatches:
-            drill.failure = _("%(count)s tables differ from the backup's manifest.") % {
-                "count": len(mismatches)
-            }
-        elif not drill.migrations_ok:
-            drill.failure = _(
-                "The restored database lacks migrations of the running code (migrate --check)."
-            )
-    except (BackupError, BackupFileError, OSError, *DATABASE_ERRORS) as error:
-        drill.failure = failure_message(error)
-    finally:
+class RestoreDrillKind(JobKind[RestoreDrill]):
+    """A drill: restore the newest backup into a scratch database, compare every table with its
+    manifest, run `migrate --check` on it, time it, drop it. A failed drill raises an alert.
+    Like a backup, one at a time, and failed rather than started again when its worker dies."""
+
+    model = RestoreDrill
+    audit_prefix = "backup.drill"
+    resumes_after_worker_loss = False
+    time_limit = BackupJobKind.time_limit
+    given_up_reason = BackupJobKind.given_up_reason
+
+    def work(self, run: JobRun[RestoreDrill]) -> None:
+        drill = run.job
+        live = Target.live()
+        engine = engine_for(live)
+        backups = list_backups()
+        drill.backup_file = backups[0].name if backups else ""
+        scratch = engine.scratch(live, "drill")
+        failure = ""
         try:
-            engine.drop(scratch)
-        except (OSError, *DATABASE_ERRORS) as error:
-            logger.error(
-                "could not drop the drill's scratch database: %s", error.__class__.__name__
-            )
-    drill.status = BackupStatus.FAILED if drill.failure else BackupStatus.DONE
-    drill.finished_at = timezone.now()
-    drill.save()
-    if drill.failure:
-        logger.error("restore drill %s failed: %s", drill.pk, drill.failure)
-        raise_alert(
-            kind=AlertKind.RESTORE_DRILL,
-            params={"backup": drill.backup_file, "failure": drill.failure[:500]},
-        )
-    else:
+            if not backups:
+                raise BackupError(_("There is no backup to restore."))
+            started = time.monotonic()
+            with _exclusive():
+                manifest, mismatches = _restore_verified(backups[0].path, scratch)
+                drill.restore_seconds = time.monotonic() - started
+                drill.tables_compared = len(manifest.tables)
+                drill.rows_compared = manifest.rows
+                drill.mismatches = [mismatch.as_dict() for mismatch in mismatches]
+                drill.migrations_ok = _migrations_current(scratch)
+            if mismatches:
+                failure = _("%(count)s tables differ from the backup's manifest.") % {
+                    "count": len(mismatches)
+                }
+            elif not drill.migrations_ok:
+                failure = _(
+                    "The restored database lacks migrations of the running code (migrate --check)."
+                )
+        except (BackupError, BackupFileError, OSError, *DATABASE_ERRORS) as error:
+            failure = failure_message(error)
+        finally:
+            try:
+                engine.drop(scratch)
+            except (OSError, *DATABASE_ERRORS) as error:
+                logger.error(
+                    "could not drop the drill's scratch database: %s", error.__class__.__name__
+                )
+        if failure:
+            raise JobFailedError(failure)
         logger.info(
             "restore drill of %s passed: %s tables in %.1f s",
             drill.backup_file,
             drill.tables_compared,
             drill.restore_seconds,
         )
-    return drill
+
+    def audit_changes(self, job: RestoreDrill) -> dict[str, Any]:
+        return {"backup": job.backup_file, "tables": job.tables_compared}
+
+    def finishing(self, job: RestoreDrill, status: str) -> None:
+        if status == JobStatus.FAILED:
+            logger.error("restore drill %s failed: %s", job.pk, job.failure)
+            raise_alert(
+                kind=AlertKind.RESTORE_DRILL,
+                params={"backup": job.backup_file, "failure": job.failure[:500]},
+            )
+
+
+DRILL_JOBS = RestoreDrillKind()
+
+
+def queued_drill(*, actor: Any = None) -> RestoreDrill:
+    """A restore drill waiting for its run (`actor` None: the schedule's or a command's)."""
+    return RestoreDrill.objects.create(created_by=actor, status=JobStatus.QUEUED)
+
+
+def run_drill(*, actor: Any = None) -> RestoreDrill:
+    """A restore drill now, in this process (commands, seed data, benchmarks): the finished
+    RestoreDrill, DONE or FAILED with its reason."""
+    return DRILL_JOBS.run(queued_drill(actor=actor).pk)
 
 
 # --- rotation ---------------------------------------------------------------------------------
@@ -593,7 +644,7 @@ def _mark_deleted(names: list[str]) -> None:
 
 
 def last_good_backup() -> BackupRun | None:
-    return BackupRun.objects.filter(status=BackupStatus.DONE).order_by("-finished_at").first()
+    return BackupRun.objects.filter(status=JobStatus.DONE).order_by("-finished_at").first()
 
 
 def backup_age(now: datetime.datetime | None = None) -> datetime.timedelta | None:

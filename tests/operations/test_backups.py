@@ -17,24 +17,28 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from kernel.jobs.recovery import recover_stalled_jobs
+from kernel.models import JobStatus
 from operations.backups import container
 from operations.backups.container import BackupFileError, DecryptingReader, EncryptingWriter
 from operations.backups.engines import BackupError, PostgresEngine, Target, engine_for
 from operations.backups.rotation import backups_to_keep
 from operations.backups.services import (
+    BACKUP_JOBS,
     BACKUP_SUFFIX,
     PARTIAL_SUFFIX,
     create_backup,
     last_good_backup,
     list_backups,
+    queued_backup,
     restore_backup,
     rotate_backups,
     run_drill,
     verify_backup,
 )
-from operations.models import BackupRun, BackupStatus, RestoreDrill
+from operations.models import BackupRun, RestoreDrill
 from privacy.crypto import generate_key
-from privacy.models import AlertKind, SecurityAlert
+from privacy.models import AlertKind, AuditEvent, SecurityAlert
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,7 +96,7 @@ def test_backup_then_restore_gives_back_every_table_with_equal_rows_and_checksum
 
     run = create_backup()
 
-    assert run.status == BackupStatus.DONE
+    assert run.status == JobStatus.DONE
     assert run.size_bytes > 0
     assert run.rows > 0
     [backup] = list_backups()
@@ -150,7 +154,7 @@ def test_a_damaged_backup_is_detected_by_verify_restore_and_the_drill(customers,
 
     drill = run_drill()
 
-    assert drill.status == BackupStatus.FAILED
+    assert drill.status == JobStatus.FAILED
     assert "damaged" in drill.failure
     alert = SecurityAlert.objects.get(kind=AlertKind.RESTORE_DRILL)
     assert alert.params["backup"] == backup.name
@@ -212,14 +216,22 @@ def test_backups_stay_readable_after_a_key_rotation_while_the_old_key_is_listed(
 
 def test_a_failed_backup_is_recorded_and_raises_an_alert(customers, settings):
     settings.BACKUP_ENCRYPTION_KEYS = []
-    with pytest.raises(BackupError, match="No backup key is configured"):
-        create_backup()
-    run = BackupRun.objects.get()
-    assert run.status == BackupStatus.FAILED
+    run = create_backup()
+    assert run == BackupRun.objects.get()
+    assert run.status == JobStatus.FAILED
+    assert "No backup key is configured" in run.failure
     assert "BACKUP_ENCRYPTION_KEYS" in run.failure
+    assert AuditEvent.objects.filter(action="backup.failed", target_id=str(run.pk)).exists()
     assert SecurityAlert.objects.filter(kind=AlertKind.BACKUP).exists()
     assert list_backups() == []
     assert last_good_backup() is None
+
+
+def test_the_backup_command_fails_with_the_reason(settings):
+    settings.BACKUP_ENCRYPTION_KEYS = []
+    with pytest.raises(CommandError, match="No backup key is configured"):
+        call_command("backup")
+    assert BackupRun.objects.get().status == JobStatus.FAILED
 
 
 def test_the_drill_restores_the_newest_backup_and_records_its_time(customers):
@@ -228,7 +240,7 @@ def test_the_drill_restores_the_newest_backup_and_records_its_time(customers):
 
     drill = run_drill()
 
-    assert drill.status == BackupStatus.DONE, drill.failure
+    assert drill.status == JobStatus.DONE, drill.failure
     assert drill.backup_file == backup.name
     assert drill.migrations_ok is True
     assert drill.mismatches == []
@@ -242,7 +254,7 @@ def test_the_drill_restores_the_newest_backup_and_records_its_time(customers):
 
 def test_the_drill_fails_and_alerts_without_any_backup():
     drill = run_drill()
-    assert drill.status == BackupStatus.FAILED
+    assert drill.status == JobStatus.FAILED
     assert "no backup" in drill.failure
     assert SecurityAlert.objects.filter(kind=AlertKind.RESTORE_DRILL).count() == 1
 
@@ -263,7 +275,7 @@ def test_the_drill_fails_when_the_restored_schema_lacks_a_migration(customers):
             )
     drill = run_drill()
     assert drill.backup_file != backup.name
-    assert drill.status == BackupStatus.FAILED
+    assert drill.status == JobStatus.FAILED
     assert drill.migrations_ok is False
     assert "migrate --check" in drill.failure
 
@@ -325,7 +337,7 @@ def test_rotate_backups_deletes_the_files_rotation_drops_and_leftovers(settings)
     for name in names:
         (folder / f"{name}.backup").write_bytes(b"x")
         (folder / f"{name}.json").write_text("{}")
-        BackupRun.objects.create(engine="x", status=BackupStatus.DONE, file_name=f"{name}.backup")
+        BackupRun.objects.create(engine="x", status=JobStatus.DONE, file_name=f"{name}.backup")
     (folder / "crm-20261123T163000Z.backup.partial").write_bytes(b"half")
     (folder / "crm-20261118T163000Z.json").write_text("{}")
 
@@ -388,7 +400,6 @@ def _backup_sessions(target: Target) -> list[str]:
 def test_a_worker_killed_in_the_middle_of_a_backup_leaves_nothing_that_counts(customers):
     from crm.celery import app as celery_app
     from operations.backups.services import _database_url
-    from operations.backups.tasks import create_backup_task
 
     live = Target.live()
     env = {
@@ -423,10 +434,10 @@ def test_a_worker_killed_in_the_middle_of_a_backup_leaves_nothing_that_counts(cu
     with PostgresEngine.connect(live) as blocker:
         blocker.execute("LOCK TABLE customers_customer IN ACCESS EXCLUSIVE MODE")
         try:
-            create_backup_task.delay()
+            BACKUP_JOBS.enqueue(queued_backup())  # no transaction here: sent at once
 
             _wait_for(lambda: "Lock" in _backup_sessions(live))
-            assert BackupRun.objects.get().status == BackupStatus.RUNNING
+            assert BackupRun.objects.get().status == JobStatus.RUNNING
         finally:
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=30)
@@ -443,11 +454,20 @@ def test_a_worker_killed_in_the_middle_of_a_backup_leaves_nothing_that_counts(cu
     assert list_backups() == []
     assert last_good_backup() is None
     run = BackupRun.objects.get()
-    assert run.status == BackupStatus.RUNNING
-    settings.BACKUP_TIMEOUT_MINUTES = 0
-    assert run.is_interrupted()
+    assert run.status == JobStatus.RUNNING
+    BackupRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    run.refresh_from_db()
+    assert run.lost_worker
+    # Its message delivered again does not start it over; recovery fails it.
+    assert BACKUP_JOBS.run(run.pk) is None
+    assert recover_stalled_jobs().failed == 1
+    run.refresh_from_db()
+    assert run.status == JobStatus.FAILED
+    assert "stopped before the job finished" in run.failure
     # The next backup works and clears what the killed one left.
-    create_backup()
+    assert create_backup().status == JobStatus.DONE
     assert [backup.name for backup in list_backups()] == [last_good_backup().file_name]
     leftovers = [
         path.name

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from crm.celery import app as celery_app
-from kernel.models import WorkerHeartbeat
+from kernel.models import JobStatus, WorkerHeartbeat
 from kernel.tasks import record_worker_heartbeat
-from operations.models import BackupRun, BackupStatus
+from operations.models import BackupRun
 
 
 def _backup(*, hours_ago: float, user=None) -> BackupRun:
@@ -23,11 +23,11 @@ def _backup(*, hours_ago: float, user=None) -> BackupRun:
     return BackupRun.objects.create(
         started_at=finished - datetime.timedelta(minutes=2),
         finished_at=finished,
-        status=BackupStatus.DONE,
+        status=JobStatus.DONE,
         engine="postgresql",
         file_name="crm-20260101T003000Z.backup",
         size_bytes=1024,
-        started_by=user,
+        created_by=user,
     )
 
 

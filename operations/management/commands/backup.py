@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from operations.backups.engines import BackupError
+from kernel.models import JobStatus
 from operations.backups.services import create_backup
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
@@ -14,10 +14,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         with audit_context(via=AuditChannel.COMMAND):
-            try:
-                run = create_backup()
-            except BackupError as error:
-                raise CommandError(str(error)) from error
+            run = create_backup()
+        if run.status != JobStatus.DONE:
+            raise CommandError(run.failure)
         self.stdout.write(
             f"{run.file_name}: {run.tables} tables, {run.rows:,} rows, "
             f"{run.size_bytes:,} bytes in {run.seconds:.1f} s"

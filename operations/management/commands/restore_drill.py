@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.models import JobStatus
 from operations.backups.services import run_drill
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with audit_context(via=AuditChannel.COMMAND):
             drill = run_drill()
-        if drill.failure:
+        if drill.status != JobStatus.DONE:
             raise CommandError(f"{drill.backup_file}: {drill.failure}")
         self.stdout.write(
             f"{drill.backup_file}: restored in {drill.restore_seconds:.1f} s, "
