@@ -7,10 +7,13 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
+        from analytics.churn import CHURN_TRAINING
         from analytics.exports import EXPORT_JOBS
+        from analytics.nightly import ANALYTICS_REFRESH
         from analytics.panels import register_panels
         from analytics.privacy import register as register_with_privacy
         from analytics.segments.merges import carry_list_memberships, restore_list_memberships
+        from analytics.segments.refresh import SEGMENT_REFRESH
         from customers.models import Customer
         from customers.signals import customers_merged, merge_undone
         from kernel.jobs.runner import register
@@ -20,6 +23,9 @@ class AnalyticsConfig(AppConfig):
         merge_undone.connect(restore_list_memberships, sender=Customer)
         # Its background jobs (kernel/jobs/runner.py).
         register(EXPORT_JOBS)
+        register(ANALYTICS_REFRESH)
+        register(CHURN_TRAINING)
+        register(SEGMENT_REFRESH)
         # Segment memberships and the computed figures are in the data-subject copy.
         register_with_privacy()
         register_panels()

@@ -14,13 +14,12 @@ cutoff; features come only from paid transactions and interactions before the cu
 set-based query per cutoff (no per-customer Python), read in chunks into numpy arrays. With too
 few buyers, or too few of either outcome, in either sample there is no model: every score is
 cleared and the ChurnModel row says why. Scores are written in one transaction, so a crash
-leaves the previous ones.
+leaves the previous ones. A training is a job on the job runner (kernel/jobs/runner.py).
 """
 
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -32,13 +31,15 @@ from django.db import connection, transaction
 from django.db.models import Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from analytics.metrics import DIALECTS, REFRESH_LOCK
-from analytics.models import ChurnModel, ChurnModelStatus, CustomerMetrics
+from analytics.models import ChurnModel, ChurnOutcome, CustomerMetrics
 from customers.models import Customer, CustomerKind, SourceChannel
 from interactions.models import InteractionKind, Transaction, TransactionStatus
 from interactions.selectors import every_interaction_sql
-from privacy.audit import record_event
+from kernel.jobs.runner import JobKind, JobRun
+from kernel.models import JobStatus
 
 # scikit-learn is imported where a model is trained, not here: web processes read scores and
 # the model's record through this module and need not load it (seconds, ~100 MB).
@@ -91,70 +92,73 @@ class Sample:
         return self.churners / len(self) if len(self) else None
 
 
-def train_churn_model(*, as_of: datetime.datetime | None = None) -> ChurnModel:
-    """Train, evaluate and apply the churn model as of `as_of` (default now), and return its
-    finished ChurnModel row: SCORED (every active buyer's `CustomerMetrics.churn_risk` set,
-    everyone else's None), or TOO_LITTLE_DATA (every score cleared, `reason` says why). Any
-    error marks the row FAILED, leaves the previous scores as they were, and is raised."""
+def train_churn_model(*, as_of: datetime.datetime | None = None) -> ChurnModel | None:
+    """Train, evaluate and apply the churn model as of `as_of` (default now), here and now
+    (the nightly run, the train_churn_model command), and return its finished ChurnModel row:
+    done and SCORED (every active buyer's `CustomerMetrics.churn_risk` set, everyone else's
+    None), done with TOO_LITTLE_DATA (every score cleared, `reason` says why), or failed, the
+    previous scores left as they were."""
     as_of = as_of or timezone.now()
     if timezone.is_naive(as_of):
         as_of = timezone.make_aware(as_of)
-    horizon = datetime.timedelta(days=settings.CHURN_HORIZON_DAYS)
-    model = ChurnModel.objects.create(as_of=as_of, horizon_days=settings.CHURN_HORIZON_DAYS)
-    began = time.monotonic()
-    try:
-        _train(model, horizon)
-    except Exception:
-        model.status, model.reason, model.reason_values = ChurnModelStatus.FAILED, "failed", {}
-        _finish(model, began)
-        raise
-    _finish(model, began)
-    record_event(
-        actor=None,
-        action="churn.train",
-        target=model,
-        changes={
-            "status": model.status,
-            "auc": model.auc,
-            "scored_customers": model.scored_customers,
-        },
+    model = ChurnModel.objects.create(
+        as_of=as_of, horizon_days=settings.CHURN_HORIZON_DAYS, status=JobStatus.QUEUED
     )
-    return model
+    return CHURN_TRAINING.run(model.pk)
+
+
+class ChurnTrainingKind(JobKind[ChurnModel]):
+    """A training, run where it was asked for. One whose worker died is not started again
+    by itself (it is failed): the nightly run it belonged to starts over, training included."""
+
+    model = ChurnModel
+    audit_prefix = "churn.train"
+    resumes_after_worker_loss = False
+    unexpected_failure = _(
+        "Training failed, so the previous scores were kept; the error is in the worker's log."
+    )
+
+    def work(self, run: JobRun[ChurnModel]) -> None:
+        _train(run.job)
+
+    def finishing(self, job: ChurnModel, status: str) -> None:
+        if job.started_at is not None:
+            job.seconds = round((job.finished_at - job.started_at).total_seconds(), 2)
+
+    def audit_changes(self, job: ChurnModel) -> dict[str, Any]:
+        return {"outcome": job.outcome, "auc": job.auc, "scored_customers": job.scored_customers}
+
+
+CHURN_TRAINING = ChurnTrainingKind()
 
 
 def latest_model() -> ChurnModel | None:
     """The last finished training (scored, too little data or failed), for the dashboard's
     churn card (templates/analytics/_churn_model.html, as `churn_model`); None before the
     first."""
-    return ChurnModel.objects.exclude(status=ChurnModelStatus.RUNNING).first()
+    return ChurnModel.objects.filter(status__in=ChurnModel.FINISHED).first()
 
 
 def metrics_with_churn_status(*, customer_id: int) -> CustomerMetrics | None:
     """The customer's metrics, None before the first refresh, in one query, with
-    `churn_model_status` and `churn_horizon_days` of the last finished churn model (None before
-    the first): what the risk means and why a buyer has none."""
-    last = ChurnModel.objects.exclude(status=ChurnModelStatus.RUNNING).order_by(
-        "-trained_at", "-pk"
-    )
+    `churn_model_status`, `churn_model_outcome` and `churn_horizon_days` of the last finished
+    churn model (None before the first): what the risk means and why a buyer has none."""
+    last = ChurnModel.objects.filter(status__in=ChurnModel.FINISHED).order_by("-created_at", "-pk")
     return (
         CustomerMetrics.objects.filter(customer_id=customer_id)
         .annotate(
             churn_model_status=Subquery(last.values("status")[:1]),
+            churn_model_outcome=Subquery(last.values("outcome")[:1]),
             churn_horizon_days=Subquery(last.values("horizon_days")[:1]),
         )
         .first()
     )
 
 
-def _finish(model: ChurnModel, began: float) -> None:
-    model.finished_at = timezone.now()
-    model.seconds = round(time.monotonic() - began, 2)
-    model.save()
-
-
-def _train(model: ChurnModel, horizon: datetime.timedelta) -> None:
+def _train(model: ChurnModel) -> None:
     from sklearn.metrics import roc_auc_score
 
+    horizon = datetime.timedelta(days=model.horizon_days)
     training_cutoff, held_out_cutoff = model.as_of - 2 * horizon, model.as_of - horizon
     training = features_as_of(training_cutoff, label_until=held_out_cutoff)
     held_out = features_as_of(held_out_cutoff, label_until=model.as_of)
@@ -162,7 +166,7 @@ def _train(model: ChurnModel, horizon: datetime.timedelta) -> None:
     model.held_out_customers, model.held_out_churn_rate = len(held_out), held_out.churn_rate
     reason = _too_little_data(training) or _too_little_data(held_out)
     if reason:
-        model.status = ChurnModelStatus.TOO_LITTLE_DATA
+        model.outcome = ChurnOutcome.TOO_LITTLE_DATA
         model.reason, model.reason_values = reason
         _write_scores(np.empty(0, dtype=np.int64), np.empty(0))
         return
@@ -178,7 +182,7 @@ def _train(model: ChurnModel, horizon: datetime.timedelta) -> None:
     model.scored_customers = _write_scores(
         current.customer_ids, final.predict_proba(current.features)[:, 1]
     )
-    model.status = ChurnModelStatus.SCORED
+    model.outcome = ChurnOutcome.SCORED
 
 
 def new_classifier() -> HistGradientBoostingClassifier:
@@ -218,7 +222,8 @@ def _too_little_data(sample: Sample) -> tuple[str, dict[str, Any]] | None:
 
 
 def reason_text(model: ChurnModel) -> str:
-    """Why `model` scored no one, in the reader's language ("" if it did)."""
+    """Why `model` scored no one, in the reader's language ("" if it did); a failed training's
+    reason is in the language the runner wrote it in."""
     values = dict(model.reason_values)
     for key in ("count", "needed", "churned", "stayed"):
         if key in values:
@@ -248,10 +253,8 @@ def reason_text(model: ChurnModel) -> str:
             )
             % values
         )
-    if model.reason == "failed":
-        return gettext(
-            "Training failed, so the previous scores were kept; the error is in the worker's log."
-        )
+    if model.status == JobStatus.FAILED:
+        return model.failure
     return ""
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from analytics.models import CustomerMetrics, MetricsRun
@@ -75,86 +75,63 @@ TABLES_READ = (
 )
 
 
-# A refresh asked for and not finished after this long lost its worker (a whole run takes
-# minutes at a million customers), so asking again goes ahead.
-ABANDONED_AFTER = datetime.timedelta(hours=2)
-
-
-def request_refresh(*, actor: Any) -> MetricsRun | None:
-    """Queue a refresh of everything analysts read (analytics.nightly) for the worker, once
-    the caller's transaction commits; None when one is queued or running already."""
-    from analytics.tasks import scheduled_metrics_refresh
-
-    now = timezone.now()
-    with transaction.atomic():
-        active = MetricsRun.objects.select_for_update().filter(status__in=MetricsRun.ACTIVE)
-        active.filter(
-            Q(status=JobStatus.QUEUED, created_at__lt=now - ABANDONED_AFTER)
-            | Q(status=JobStatus.RUNNING, started_at__lt=now - ABANDONED_AFTER)
-        ).update(status=JobStatus.FAILED, finished_at=now)
-        if active.exists():
-            return None
-        run = MetricsRun.objects.create(created_by=actor, as_of=now, status=JobStatus.QUEUED)
-    transaction.on_commit(lambda: scheduled_metrics_refresh.delay(run.pk))
-    return run
-
-
-def refresh_metrics(
-    *, actor: Any = None, as_of=None, queued_run_id: int | None = None
-) -> MetricsRun | None:
+def refresh_metrics(*, actor: Any = None, as_of=None) -> MetricsRun | None:
     """Recompute every active customer's metrics as of `as_of` (default now) and move
-    lifecycle stages by the rules, in one transaction: readers see the old figures until the
-    new ones are complete. A second refresh started meanwhile waits for this one (PostgreSQL:
-    an advisory lock; SQLite serialises writers). Returns the finished run; with
-    `queued_run_id` (see request_refresh), None if that run was taken already (a redelivered
-    message)."""
-    as_of = as_of or timezone.now()
-    if not isinstance(as_of, datetime.datetime):
-        raise TypeError("as_of is a datetime")
-    if timezone.is_naive(as_of):
-        as_of = timezone.make_aware(as_of)
-    if queued_run_id is None:
-        run = MetricsRun.objects.create(
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            as_of=as_of,
-            status=JobStatus.RUNNING,
-            started_at=timezone.now(),
-        )
-    else:
-        taken = MetricsRun.objects.filter(pk=queued_run_id, status=JobStatus.QUEUED).update(
-            status=JobStatus.RUNNING, started_at=timezone.now(), as_of=as_of
-        )
-        if not taken:
-            return None
-        run = MetricsRun.objects.select_related("created_by").get(pk=queued_run_id)
-        actor = run.created_by
+    lifecycle stages by the rules, here and now, without the rest of the nightly run: the
+    refresh_metrics command, and whoever needs fresh figures at once. Returns the finished run
+    (the job runner writes its lifecycle: analytics/nightly.py)."""
+    # analytics.nightly runs this module's work among the rest: imported here, not above.
+    from analytics.nightly import ANALYTICS_REFRESH
+
+    if as_of is not None:
+        if not isinstance(as_of, datetime.datetime):
+            raise TypeError("as_of is a datetime")
+        if timezone.is_naive(as_of):
+            as_of = timezone.make_aware(as_of)
+    run = MetricsRun.objects.create(
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        as_of=as_of,
+        metrics_only=True,
+        status=JobStatus.QUEUED,
+    )
+    return ANALYTICS_REFRESH.run(run.pk)
+
+
+def compute_metrics(run: MetricsRun) -> None:
+    """The metrics part of `run`: every active customer's metrics as of `run.as_of` (None: now)
+    and the stage moves, in one transaction, so that readers see the old figures until the
+    new ones are complete; the run's counts and `computed_at` are written and audited
+    ("metrics.refresh") in that transaction too. A second refresh started meanwhile waits for
+    this one (PostgreSQL: an advisory lock; SQLite serialises writers)."""
+    run.as_of = run.as_of or timezone.now()
     began = time.monotonic()
-    try:
-        analyze_stale_tables(TABLES_READ)
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
-            run.customers = _compute(run.as_of)
-            # Every row was just rewritten: the stage rules below, the churn model, segments
-            # and dashboards read them next. ANALYZE within the transaction counts its rows.
-            analyze_tables([CustomerMetrics])
-            run.stage_changes = _apply_stage_rules(run.as_of)
-            record_event(
-                actor=actor,
-                action="metrics.refresh",
-                target=run,
-                changes={"customers": run.customers, "stage_changes": run.stage_changes},
-            )
-    except Exception:
+    analyze_stale_tables(TABLES_READ)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
+        run.customers = _compute(run.as_of)
+        # Every row was just rewritten: the stage rules below, the churn model, segments
+        # and dashboards read them next. ANALYZE within the transaction counts its rows.
+        analyze_tables([CustomerMetrics])
+        run.stage_changes = _apply_stage_rules(run.as_of)
+        run.computed_at = timezone.now()
+        run.seconds = round(time.monotonic() - began, 2)
+        # With the metrics, not when the whole run ends: the dashboards' figures are these
+        # from now on (analytics/dashboards/cache.py), whatever the rest of the run does.
         MetricsRun.objects.filter(pk=run.pk).update(
-            status=JobStatus.FAILED, finished_at=timezone.now()
+            as_of=run.as_of,
+            customers=run.customers,
+            stage_changes=run.stage_changes,
+            computed_at=run.computed_at,
+            seconds=run.seconds,
         )
-        raise
-    run.status, run.finished_at = JobStatus.DONE, timezone.now()
-    run.seconds = round(time.monotonic() - began, 2)
-    run.save()
-    return run
+        record_event(
+            actor=run.created_by,
+            action="metrics.refresh",
+            target=run,
+            changes={"customers": run.customers, "stage_changes": run.stage_changes},
+        )
 
 
 def _tables() -> dict[str, str]:

@@ -126,9 +126,16 @@ class CustomerMetrics(models.Model):
 
 
 class MetricsRun(SystemJob):
-    """One refresh of every customer's metrics and lifecycle stage."""
+    """One run of the nightly analytics (analytics/nightly.py): every customer's metrics and
+    lifecycle stage, then the churn model, the segments and the dashboards' figures; or, for
+    the refresh_metrics command, the metrics and stages alone."""
 
-    as_of = models.DateTimeField(_("as of"))
+    # None until the run starts: then the time it starts, unless its caller chose one.
+    as_of = models.DateTimeField(_("as of"), null=True, blank=True)
+    metrics_only = models.BooleanField(_("metrics and stages only"), default=False)
+    # When its metrics and stages were committed, ahead of the rest of the run: the figures
+    # the dashboards read from then on (analytics/dashboards/cache.py).
+    computed_at = models.DateTimeField(_("metrics computed"), null=True, blank=True)
     customers = models.PositiveIntegerField(_("customers"), default=0)
     stage_changes = models.PositiveIntegerField(_("stage changes"), default=0)
     seconds = models.FloatField(null=True, blank=True, editable=False)
@@ -138,31 +145,25 @@ class MetricsRun(SystemJob):
         verbose_name_plural = _("metrics refreshes")
 
     def __str__(self) -> str:
-        return f"{self.as_of:%Y-%m-%d %H:%M}"
+        return f"{self.as_of or self.created_at:%Y-%m-%d %H:%M}"
 
 
-class ChurnModelStatus(models.TextChoices):
-    RUNNING = "running", _("Training")
+class ChurnOutcome(models.TextChoices):
     SCORED = "scored", _("Scored")
     TOO_LITTLE_DATA = "too_little_data", _("Too little data")
-    FAILED = "failed", _("Failed")
 
 
-class ChurnModel(models.Model):
+class ChurnModel(SystemJob):
     """One training of the churn model (analytics/churn.py): trained on the buyers as of one
     cutoff, its quality measured on the next, later period, then refitted on that period and
     used to score every active buyer. Without enough data there is no model and no scores, and
-    `reason` with `reason_values` says why (shown translated, see `reason_text`)."""
+    `reason` with `reason_values` says why (shown translated, see `reason_text`). The job
+    runner writes its status; a training that ended says in `outcome` what came of it."""
 
-    trained_at = models.DateTimeField(_("trained"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     as_of = models.DateTimeField(_("as of"))
     horizon_days = models.PositiveIntegerField(_("horizon (days)"))
-    status = models.CharField(
-        _("status"),
-        max_length=20,
-        choices=ChurnModelStatus.choices,
-        default=ChurnModelStatus.RUNNING,
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=ChurnOutcome.choices, blank=True, editable=False
     )
     # Why there are no scores: a key that analytics.churn.reason_text knows and the figures
     # its message names, so that each reader sees it in their own language.
@@ -179,13 +180,12 @@ class ChurnModel(models.Model):
     scored_customers = models.PositiveIntegerField(_("customers scored"), default=0)
     seconds = models.FloatField(null=True, blank=True, editable=False)
 
-    class Meta:
-        ordering = ["-trained_at", "-pk"]
+    class Meta(SystemJob.Meta):
         verbose_name = _("churn model")
         verbose_name_plural = _("churn models")
 
     def __str__(self) -> str:
-        return f"{self.trained_at:%Y-%m-%d %H:%M} {self.status}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.outcome or self.status}"
 
     @property
     def training_cutoff(self) -> datetime.datetime:
@@ -297,3 +297,23 @@ class SegmentSize(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id}: {self.size}"
+
+
+class SegmentRefresh(SystemJob):
+    """One refresh of a dynamic segment's members on the worker, after the segment was saved
+    or someone asked for it (analytics/segments/refresh.py): what its page shows while it is
+    queued or running, and why it failed. The nightly run refreshes segments in its own run."""
+
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="refreshes", verbose_name=_("segment")
+    )
+    size_before = models.PositiveIntegerField(_("size before"), null=True, blank=True)
+    size_after = models.PositiveIntegerField(_("size after"), null=True, blank=True)
+    language = models.CharField(max_length=10, default="en", editable=False)
+
+    class Meta(SystemJob.Meta):
+        verbose_name = _("segment refresh")
+        verbose_name_plural = _("segment refreshes")
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} #{self.pk}"

@@ -1,9 +1,7 @@
 from celery import shared_task
 
 from analytics.exports import delete_expired_exports
-from analytics.models import Segment
-from analytics.nightly import refresh_analytics
-from analytics.segments.refresh import refresh_segment
+from analytics.nightly import ANALYTICS_REFRESH, refresh_analytics
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -14,15 +12,9 @@ def delete_expired_exports_task() -> int:
 
 
 @shared_task(name="analytics.tasks.scheduled_metrics_refresh")
-def scheduled_metrics_refresh(run_id: int | None = None) -> None:
-    """The beat's nightly run, or (with `run_id`) the one someone asked for: analytics.nightly."""
+def scheduled_metrics_refresh() -> None:
+    """The beat's nightly run (analytics.nightly), skipped while one is in progress."""
+    if ANALYTICS_REFRESH.active() is not None:
+        return
     with audit_context(via=AuditChannel.TASK):
-        refresh_analytics(queued_run_id=run_id)
-
-
-@shared_task(name="analytics.tasks.refresh_segment")
-def refresh_segment_task(segment_id: int) -> None:
-    """One segment's members, after it was saved or on demand (gone meanwhile: nothing to do)."""
-    segment = Segment.objects.filter(pk=segment_id).first()
-    if segment is not None:
-        refresh_segment(segment)
+        refresh_analytics()

@@ -90,7 +90,7 @@ def churn_case() -> dict:
     model = train_churn_model()
     return {
         "seconds": round(time.perf_counter() - began, 1),
-        "status": model.status,
+        "outcome": model.outcome or model.status,
         "reason": model.reason_text,
         "horizon_days": model.horizon_days,
         "training_customers": model.training_customers,
@@ -165,7 +165,7 @@ def main() -> None:
     churn = measure_in_own_process(script, "churn")
     print()
     print(
-        f"Churn model ({churn['horizon_days']} days): {churn['status']}; learnt from "
+        f"Churn model ({churn['horizon_days']} days): {churn['outcome']}; learnt from "
         f"{churn['training_customers']:,} buyers, tested on {churn['held_out_customers']:,}, "
         f"{churn['scored_customers']:,} scored"
     )

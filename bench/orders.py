@@ -192,20 +192,21 @@ def _as_imported():
 def _timed_refresh(timeout: int) -> dict:
     """Seconds the refresh took (None if it was stopped after `timeout` seconds) and the
     stage changes it recorded."""
-    from django.db import OperationalError, connection
+    from django.db import connection
 
     from analytics.metrics import refresh_metrics
+    from kernel.models import JobStatus
 
     with connection.cursor() as cursor:
         cursor.execute("SET statement_timeout = %s", [f"{timeout}s"])
     started = time.perf_counter()
     try:
         run = refresh_metrics()
-    except OperationalError:
-        return {"seconds": None, "stage_changes": None}
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET statement_timeout = 0")
+    if run.status != JobStatus.DONE:  # the job runner failed it: the statement timed out
+        return {"seconds": None, "stage_changes": None}
     return {"seconds": time.perf_counter() - started, "stage_changes": run.stage_changes}
 
 

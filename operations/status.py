@@ -415,10 +415,7 @@ class RunSource:
 ACTIVE_JOB = Q(status__in=BackgroundJob.ACTIVE)
 FAILED_JOB = Q(status=JobStatus.FAILED)
 # Runs that are not BackgroundJobs (every BackgroundJob subclass is found by itself).
-OTHER_RUNS = (
-    RunSource("privacy.RetentionRun", "started_at", Q(finished_at__isnull=True), None),
-    RunSource("analytics.ChurnModel", "trained_at", Q(status="running"), Q(status="failed")),
-)
+OTHER_RUNS = (RunSource("privacy.RetentionRun", "started_at", Q(finished_at__isnull=True), None),)
 # Where a kind of job is shown; exports have none here (their page is their owner's only).
 JOB_PAGES = {
     "customers.ImportJob": JobPage(

@@ -13,7 +13,6 @@ from django.utils import timezone
 from analytics.dashboards.charts import CHARTS, Chart, Scope
 from analytics.dashboards.periods import Period, PeriodPreset, preset_period, project_zone
 from analytics.models import MetricsRun, Segment
-from kernel.models import JobStatus
 
 # A chart keyed by a finished refresh is valid until the next one changes the key; the timeout
 # only bounds how long unused entries occupy the cache.
@@ -29,15 +28,15 @@ class DataVersion:
 
     run_id: int | None
     as_of: datetime.datetime
-    finished_at: datetime.datetime | None = None
+    computed_at: datetime.datetime | None = None
 
     @property
     def token(self) -> str:
         if not self.run_id:
             return "unrefreshed"
-        # The finish time too: an id alone can come back (SQLite reuses a deleted last id).
-        finished = int(self.finished_at.timestamp() * 1_000_000) if self.finished_at else 0
-        return f"run{self.run_id}-{finished}"
+        # The time too: an id alone can come back (SQLite reuses a deleted last id).
+        computed = int(self.computed_at.timestamp() * 1_000_000) if self.computed_at else 0
+        return f"run{self.run_id}-{computed}"
 
     @property
     def reference_date(self) -> datetime.date:
@@ -45,16 +44,17 @@ class DataVersion:
 
 
 def data_version() -> DataVersion:
-    """The refresh whose results the metrics table holds: the one that finished last."""
+    """The refresh whose results the metrics table holds: the one whose metrics were committed
+    last, even while the rest of its run (churn, segments, this module's warm-up) goes on."""
     run = (
-        MetricsRun.objects.filter(status=JobStatus.DONE)
-        .order_by("-finished_at", "-pk")
-        .values("pk", "as_of", "finished_at")
+        MetricsRun.objects.filter(computed_at__isnull=False)
+        .order_by("-computed_at", "-pk")
+        .values("pk", "as_of", "computed_at")
         .first()
     )
     if run is None:
         return DataVersion(run_id=None, as_of=timezone.now())
-    return DataVersion(run_id=run["pk"], as_of=run["as_of"], finished_at=run["finished_at"])
+    return DataVersion(run_id=run["pk"], as_of=run["as_of"], computed_at=run["computed_at"])
 
 
 def segment_token(segment: Segment) -> str:

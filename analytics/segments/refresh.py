@@ -1,20 +1,28 @@
 """Refreshing dynamic segments: their membership is recomputed set-based (one INSERT ... SELECT
-of the compiled query), by the nightly job, the refresh_segments command or the worker."""
+of the compiled query), by the nightly job and the refresh_segments command in their own run,
+or by the worker after a segment was saved or someone asked for it: a `SegmentRefresh` job on
+the job runner (kernel/jobs/runner.py), which the segment's page shows while it waits or runs,
+and when it failed."""
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
-from analytics.models import Segment, SegmentKind, SegmentMember, SegmentSize
+from analytics.models import Segment, SegmentKind, SegmentMember, SegmentRefresh, SegmentSize
 from analytics.segments.compilation import matching_customers
 from analytics.segments.validation import validate
 from customers.models import Customer
+from kernel.jobs.runner import JobFailedError, JobKind, JobRun
+from kernel.models import JobStatus
 from privacy.consent import usable_for_list
 
 logger = logging.getLogger(__name__)
@@ -73,10 +81,61 @@ def refresh_segments(names: list[str] | None = None) -> list[Segment]:
     return refreshed
 
 
-def start_refresh(segment: Segment) -> None:
-    """Queue a refresh of a dynamic segment for the worker, once the caller's transaction
-    commits (a static list has nothing to refresh)."""
-    if segment.kind == SegmentKind.DYNAMIC:
-        from analytics.tasks import refresh_segment_task
+class SegmentRefreshKind(JobKind[SegmentRefresh]):
+    """One segment's members, recomputed on the worker. Only one refresh of a segment runs at
+    a time (refresh_segment locks the segment); one whose worker died starts over."""
 
-        transaction.on_commit(lambda: refresh_segment_task.delay(segment.pk))
+    model = SegmentRefresh
+    audit_prefix = "segment.refresh"
+    unexpected_failure = _(
+        "The refresh stopped because of an internal error; the members are those of the last "
+        "refresh."
+    )
+
+    def work(self, run: JobRun[SegmentRefresh]) -> None:
+        job = run.job
+        job.size_before = job.segment.size
+        try:
+            job.size_after = refresh_segment(job.segment).size
+        except ValidationError as error:
+            raise JobFailedError(
+                _("The segment's rules are no longer valid; edit them to refresh its members.")
+            ) from error
+
+    def audit_changes(self, job: SegmentRefresh) -> dict[str, Any]:
+        return {
+            "segment": job.segment_id,
+            "size_before": job.size_before,
+            "size_after": job.size_after,
+        }
+
+
+SEGMENT_REFRESH = SegmentRefreshKind()
+
+
+def start_refresh(segment: Segment, *, actor: Any) -> SegmentRefresh | None:
+    """Queue a refresh of a dynamic segment for the worker, once the caller's transaction
+    commits (a static list has nothing to refresh: None)."""
+    if segment.kind != SegmentKind.DYNAMIC:
+        return None
+    job = SegmentRefresh.objects.create(
+        segment=segment,
+        created_by=actor,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        status=JobStatus.QUEUED,
+    )
+    SEGMENT_REFRESH.enqueue(job)
+    return job
+
+
+def refresh_to_show(segment: Segment) -> SegmentRefresh | None:
+    """The segment's refresh its page tells about: the last one, while it waits or runs, or
+    when it failed after the members were last computed (then its reason)."""
+    last = segment.refreshes.first()
+    if last is None or last.is_active:
+        return last
+    if last.status == JobStatus.FAILED and (
+        segment.refreshed_at is None or segment.refreshed_at < last.finished_at
+    ):
+        return last
+    return None

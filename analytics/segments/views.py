@@ -19,11 +19,11 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from analytics.metrics import request_refresh
 from analytics.models import MARKETING_CHANNEL_CHOICES, MetricsRun, Segment, SegmentKind
+from analytics.nightly import request_refresh
 from analytics.segments.description import describe_rules
 from analytics.segments.forms import ListMembersForm, SegmentForm
-from analytics.segments.refresh import start_refresh
+from analytics.segments.refresh import refresh_to_show, start_refresh
 from analytics.segments.selectors import count_matching, members_visible_to, sizes_visible_to
 from analytics.segments.services import add_members, delete_segment, remove_members, save_segment
 from analytics.segments.validation import validate
@@ -88,6 +88,7 @@ class SegmentDetailView(PermissionRequiredMixin, TemplateView):
         return super().get_context_data(
             segment=segment,
             rules_in_words=_rules_in_words(segment),
+            refresh=refresh_to_show(segment),
             members=list(members.select_related("owner")[:MEMBERS_SHOWN]),
             members_shown=MEMBERS_SHOWN,
             whole_base=whole_base,
@@ -136,7 +137,7 @@ class SegmentFormView(PermissionRequiredMixin, FormView):
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
-        start_refresh(segment)
+        start_refresh(segment, actor=self.request.user)
         messages.success(self.request, _("Segment saved."))
         return HttpResponseRedirect(reverse("segments:detail", args=[segment.pk]))
 
@@ -223,7 +224,7 @@ class RefreshSegmentView(PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         segment = get_object_or_404(Segment, pk=pk, kind=SegmentKind.DYNAMIC)
-        start_refresh(segment)
+        start_refresh(segment, actor=request.user)
         messages.info(request, _("Refreshing the members; the size updates in a moment."))
         return HttpResponseRedirect(reverse("segments:detail", args=[pk]))
 

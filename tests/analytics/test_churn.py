@@ -17,10 +17,11 @@ from django.utils import formats, timezone
 
 from analytics import churn
 from analytics.metrics import refresh_metrics
-from analytics.models import ChurnModel, ChurnModelStatus, CustomerMetrics, MetricsRun, Segment
+from analytics.models import ChurnModel, ChurnOutcome, CustomerMetrics, MetricsRun, Segment
 from analytics.tasks import scheduled_metrics_refresh
 from customers.models import Customer, CustomerKind, SourceChannel
 from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
+from kernel.models import JobStatus
 from tests.factories import CustomerFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +185,7 @@ def test_predictable_churn_is_learnt_measured_on_a_later_period_and_every_buyer_
     refresh_metrics(as_of=AS_OF)
     model = churn.train_churn_model(as_of=AS_OF)
 
-    assert model.status == ChurnModelStatus.SCORED
+    assert (model.status, model.outcome) == (JobStatus.DONE, ChurnOutcome.SCORED)
     assert model.auc > 0.75
     assert model.reason_text == ""
     training = _plain_features(TRAINING_CUTOFF, label_until=HELD_OUT_CUTOFF)
@@ -232,7 +233,7 @@ def test_too_little_data_clears_old_scores_and_says_why_here_and_on_the_portrait
 
     model = churn.train_churn_model(as_of=AS_OF)
 
-    assert model.status == ChurnModelStatus.TOO_LITTLE_DATA
+    assert model.outcome == ChurnOutcome.TOO_LITTLE_DATA
     assert (model.training_customers, model.held_out_customers) == (1, 2)
     assert model.auc is None
     assert not CustomerMetrics.objects.filter(churn_risk__isnull=False).exists()
@@ -256,7 +257,7 @@ def test_a_history_without_churners_is_too_little_data_and_says_how_many_of_each
         for days in range(1, 400, 7)
     )
     model = churn.train_churn_model(as_of=AS_OF)
-    assert model.status == ChurnModelStatus.TOO_LITTLE_DATA
+    assert model.outcome == ChurnOutcome.TOO_LITTLE_DATA
     assert model.training_churn_rate == 0
     date = formats.date_format(timezone.localdate(TRAINING_CUTOFF), "SHORT_DATE_FORMAT")
     assert model.reason_text == (
@@ -268,7 +269,7 @@ def test_a_history_without_churners_is_too_little_data_and_says_how_many_of_each
 def test_the_command_trains_and_prints_a_summary(capsys):
     call_command("train_churn_model")
     summary = json.loads(capsys.readouterr().out)
-    assert summary["status"] == ChurnModelStatus.TOO_LITTLE_DATA
+    assert summary["outcome"] == ChurnOutcome.TOO_LITTLE_DATA
     assert summary["reason"].startswith("Only 0 customers had bought before")
     assert ChurnModel.objects.get(pk=summary["model"]).finished_at is not None
 
@@ -277,8 +278,9 @@ def test_the_nightly_task_trains_the_model_after_the_metrics_and_before_the_segm
     TransactionFactory(customer=CustomerFactory(), occurred_at=timezone.now() - _days(3))
     scheduled_metrics_refresh()
     run, model = MetricsRun.objects.get(), ChurnModel.objects.get()
-    assert run.finished_at <= model.trained_at
-    assert model.status == ChurnModelStatus.TOO_LITTLE_DATA
+    assert run.computed_at <= model.started_at
+    assert model.finished_at <= run.finished_at
+    assert model.outcome == ChurnOutcome.TOO_LITTLE_DATA
     assert all(segment.refreshed_at >= model.finished_at for segment in Segment.objects.all())
     assert Segment.objects.exists()
 

@@ -11,15 +11,15 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone, translation
 
-from analytics import exports, metrics
+from analytics import exports
 from analytics.models import ExportJob, MetricsRun, Segment, SegmentKind, SegmentMember
+from analytics.nightly import ANALYTICS_REFRESH
 from analytics.segments.description import describe_rules
 from analytics.segments.ready_made import ensure_ready_made_segments
 from analytics.segments.refresh import refresh_segment
 from analytics.segments.services import add_members, save_segment
 from analytics.segments.validation import validate
 from analytics.segments.vocabulary import FIELDS
-from analytics.tasks import scheduled_metrics_refresh
 from customers import merge as merging
 from customers.models import Customer, Tag
 from kernel.models import JobStatus
@@ -329,8 +329,8 @@ def test_an_analyst_may_ask_for_metrics_now_once_at_a_time(
     assert "A refresh is already running." in again.content.decode()
     run = MetricsRun.objects.get()
     assert (run.status, run.created_by) == (JobStatus.QUEUED, analyst_user)
-    scheduled_metrics_refresh(run.pk)
-    scheduled_metrics_refresh(run.pk)  # a redelivered message: nothing more
+    assert ANALYTICS_REFRESH.run(run.pk).status == JobStatus.DONE
+    assert ANALYTICS_REFRESH.run(run.pk) is None  # a redelivered message: nothing more
     run.refresh_from_db()
     assert run.status == JobStatus.DONE
     assert MetricsRun.objects.count() == 1
@@ -340,14 +340,17 @@ def test_an_analyst_may_ask_for_metrics_now_once_at_a_time(
 def test_a_refresh_whose_worker_died_does_not_block_the_next(
     client, analyst_user, django_capture_on_commit_callbacks
 ):
-    long_ago = timezone.now() - metrics.ABANDONED_AFTER - datetime.timedelta(minutes=1)
-    lost = MetricsRun.objects.create(as_of=long_ago, status=JobStatus.RUNNING, started_at=long_ago)
+    long_ago = timezone.now() - ANALYTICS_REFRESH.time_limit - datetime.timedelta(minutes=1)
+    lost = MetricsRun.objects.create(
+        status=JobStatus.RUNNING, started_at=long_ago, heartbeat_at=long_ago
+    )
     client.force_login(analyst_user)
     with django_capture_on_commit_callbacks() as callbacks:
         client.post("/segments/refresh-metrics/")
     assert len(callbacks) == 1
     lost.refresh_from_db()
     assert lost.status == JobStatus.FAILED
+    assert "worker stopped" in lost.failure
     assert MetricsRun.objects.filter(status=JobStatus.QUEUED).count() == 1
 
 

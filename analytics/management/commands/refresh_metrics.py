@@ -1,8 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from analytics.metrics import refresh_metrics
+from kernel.models import JobStatus
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -16,6 +17,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with audit_context(via=AuditChannel.COMMAND):
             run = refresh_metrics()
+        if run.status != JobStatus.DONE:
+            raise CommandError(run.failure)
         self.stdout.write(
             json.dumps(
                 {

@@ -1,8 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from analytics.churn import train_churn_model
+from kernel.models import JobStatus
 from privacy.audit import audit_context
 from privacy.models import AuditChannel
 
@@ -17,11 +18,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with audit_context(via=AuditChannel.COMMAND):
             model = train_churn_model()
+        if model.status != JobStatus.DONE:
+            raise CommandError(model.failure)
         self.stdout.write(
             json.dumps(
                 {
                     "model": model.pk,
-                    "status": model.status,
+                    "outcome": model.outcome,
                     "auc": model.auc,
                     "recency_auc": model.recency_auc,
                     "training_customers": model.training_customers,

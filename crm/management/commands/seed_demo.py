@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -52,6 +52,7 @@ from interactions.models import (
     Transaction,
     TransactionLine,
 )
+from kernel.models import JobStatus
 from kernel.table_statistics import analyze_tables
 from operations.backups.services import create_backup, run_drill
 from privacy import consent
@@ -235,7 +236,9 @@ class Command(BaseCommand):
         with audit_context(via=AuditChannel.COMMAND):
             scan = SCAN_JOBS.run(create_scan(mode=ScanMode.FULL).pk)
             counts["duplicate_pairs"] = scan.pairs_found
-            refresh_analytics()
+            analytics = refresh_analytics()
+            if analytics.status != JobStatus.DONE:
+                raise CommandError(analytics.failure)
             # The administrators' status page shows a backup that was restored and verified.
             backup = create_backup()
             if backup.failure:
