@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import privileges, two_factor
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 # Axes' access log is switched off (the audit log records logins) and its failure log unused.
 for model in (AccessLog, AccessFailureLog):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import ngettext
 
 from accounts import sessions, two_factor
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 # Sent by static/js/crm.js on htmx requests no click or keystroke started (progress polling,
 # panels loading themselves): they must not keep an unattended session alive.

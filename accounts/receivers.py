@@ -16,7 +16,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from accounts import sessions, two_factor
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 
 @receiver(user_logged_in, dispatch_uid="accounts_session_started")

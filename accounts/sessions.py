@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import UserSession
-from privacy.audit import context_user, record_event
+from privacy.audit.recording import context_user, record_event
 
 LOGGED_IN_AT = "accounts_logged_in_at"
 LAST_ACTIVITY = "accounts_last_activity"

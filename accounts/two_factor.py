@@ -24,7 +24,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.sessions import end_sessions
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 # Kept in the session at login, so that users without an authenticator cost no query per page.
 HAS_AUTHENTICATOR = "accounts_has_authenticator"

@@ -42,7 +42,7 @@ from customers.models import (
 )
 from kernel.jobs.runner import JobFailedError, JobKind, JobRun
 from kernel.models import JobStatus
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.consent import MARKETING_CHANNELS, usable_for_list
 from privacy.masking import mask_email, mask_phone, mask_postcode, mask_street
 from privacy.tabular import write_csv, write_xlsx

@@ -32,7 +32,7 @@ from interactions.selectors import every_interaction_sql
 from kernel.bulk import batched
 from kernel.models import JobStatus
 from kernel.table_statistics import analyze_stale_tables, analyze_tables
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 # An arbitrary constant naming the refresh's advisory lock on PostgreSQL.
 REFRESH_LOCK = 6_000_001

@@ -141,15 +141,16 @@ def _generated_quality(min_probability: float) -> dict | None:
     from django.utils import timezone
 
     from bench.dedup_set import quality, true_pairs
-    from crm import demodata
-    from crm.management.commands.seed_demo import ensure_products
     from customers.models import CandidateStatus, Customer, DuplicateCandidate
+    from demo.data.plans import customer_plans
+    from demo.data.scenario import Scenario
+    from demo.management.commands.seed_demo import ensure_products
 
     count = Customer.objects.count()
     if not count or Customer.objects.aggregate(Max("pk"))["pk__max"] != count:
         return None
     # generate.py's defaults: seed 1, 10M transactions and 10M interactions per 1M customers.
-    scenario = demodata.Scenario(
+    scenario = Scenario(
         seed=1,
         now=timezone.localtime(),
         catalog=ensure_products(),
@@ -164,7 +165,7 @@ def _generated_quality(min_probability: float) -> dict | None:
             node = parent[node]
         return node
 
-    for plan in demodata.customer_plans(scenario, count):
+    for plan in customer_plans(scenario, count):
         if plan.duplicate_of >= 0:
             parent[root(plan.id)] = root(scenario.customer_start_id + plan.duplicate_of)
     labels = {customer_id: root(customer_id) for customer_id in range(1, count + 1)}

@@ -25,7 +25,7 @@ from typing import Any
 
 from faker import Faker
 
-from crm.demodata import cn_id_check_character
+from demo.data.people import cn_id_check_character
 
 # Characters read the same (or nearly) in pinyin: the usual way a Chinese name gets retyped.
 HOMOPHONES = (

@@ -4,7 +4,7 @@
         python bench/generate.py [--customers 1000000] [--interactions 10000000] \\
         [--transactions 3000000] [--seed 1] [--truncate]
 
-Rows come from crm/demodata.py (the same generator as ``manage.py seed_demo``). On PostgreSQL
+Rows come from demo/data/ (the same generator as ``manage.py seed_demo``). On PostgreSQL
 they stream through psycopg's ``COPY ... FROM STDIN``; on SQLite through ``executemany`` in
 batches of 5,000 (portable, much slower). First, in the same run, a baseline: Django's
 ``bulk_create`` of 20,000 customers (batch 1,000) into the same table, deleted afterwards.
@@ -44,9 +44,23 @@ from django.core.management.color import no_style  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from crm import demodata  # noqa: E402
-from crm.management.commands.seed_demo import ensure_products  # noqa: E402
 from customers.models import Contact, Customer, ExternalId  # noqa: E402
+from demo.data import customers as demo_customers  # noqa: E402
+from demo.data import interactions as demo_interactions  # noqa: E402
+from demo.data import purchases as demo_purchases  # noqa: E402
+from demo.data.people import pools  # noqa: E402
+from demo.data.scenario import (  # noqa: E402
+    ContactRow,
+    CustomerPlan,
+    CustomerRow,
+    ExternalIdRow,
+    GeneratedCustomer,
+    InteractionRow,
+    LineRow,
+    Scenario,
+    TransactionRow,
+)
+from demo.management.commands.seed_demo import ensure_products  # noqa: E402
 from interactions.models import Interaction, Transaction, TransactionLine  # noqa: E402
 from kernel.table_statistics import analyze_tables  # noqa: E402
 
@@ -158,12 +172,12 @@ class InsertWriter:
 
 def _check_columns(model: type[models.Model], row_type: type) -> Sequence[str]:
     """The row type's fields, which must all be columns of the model (fails loudly when the
-    models and crm/demodata.py drift apart), then the model's NOT NULL columns with a default
-    that the row type lacks (added by later migrations): COPY would leave them null."""
+    models and demo/data/scenario.py drift apart), then the model's NOT NULL columns with a
+    default that the row type lacks (added by later migrations): COPY would leave them null."""
     columns = {field.column for field in model._meta.concrete_fields}
     missing = [name for name in row_type._fields if name not in columns]
     if missing:
-        raise SystemExit(f"{model.__name__} has no columns {missing}: update crm/demodata.py")
+        raise SystemExit(f"{model.__name__} has no columns {missing}: update demo/data/scenario.py")
     return (*row_type._fields, *(field.column for field in _defaulted_fields(model, row_type)))
 
 
@@ -233,7 +247,7 @@ def truncate() -> list[str]:
     return tables
 
 
-def baseline(scenario: demodata.Scenario, count: int) -> tuple[float, float]:
+def baseline(scenario: Scenario, count: int) -> tuple[float, float]:
     """ORM ``bulk_create`` of ``count`` customers (batch 1,000) into the customers table,
     then delete them again.
 
@@ -241,7 +255,7 @@ def baseline(scenario: demodata.Scenario, count: int) -> tuple[float, float]:
     the second part is what the ORM costs, to compare with COPY's writing time.
     """
     started = time.perf_counter()
-    rows = [customer.row for customer in demodata.customers(scenario, count)]
+    rows = [customer.row for customer in demo_customers.customers(scenario, count)]
     generated = time.perf_counter()
     Customer.objects.bulk_create(
         (Customer(**row._asdict()) for row in rows), batch_size=BASELINE_BATCH
@@ -271,43 +285,43 @@ def _timed(
 
 
 def _rows_keeping_plans(
-    customers: Iterable[demodata.GeneratedCustomer], plans: list[demodata.CustomerPlan]
-) -> Iterator[demodata.CustomerRow]:
+    customers: Iterable[GeneratedCustomer], plans: list[CustomerPlan]
+) -> Iterator[CustomerRow]:
     for customer in customers:
         plans.append(customer.plan)
         yield customer.row
 
 
 def _orders_keeping_lines(
-    pairs: Iterable[tuple[demodata.TransactionRow, list[demodata.LineRow]]],
-    lines: list[demodata.LineRow],
-) -> Iterator[demodata.TransactionRow]:
+    pairs: Iterable[tuple[TransactionRow, list[LineRow]]],
+    lines: list[LineRow],
+) -> Iterator[TransactionRow]:
     # One connection cannot run two COPYs at once: lines wait for their chunk's orders.
     for order, order_lines in pairs:
         lines.extend(order_lines)
         yield order
 
 
-def load(writer: CopyWriter | InsertWriter, scenario: demodata.Scenario, count: int) -> Stopwatch:
+def load(writer: CopyWriter | InsertWriter, scenario: Scenario, count: int) -> Stopwatch:
     """Stream ``count`` customers and their history into the database, chunk by chunk.
 
-    Ids are assigned by crm/demodata.py from the current maximum of each table, so children
+    Ids are assigned by demo/data/ from the current maximum of each table, so children
     reference their parents without reading anything back.
     """
     watch = Stopwatch()
     row_types = {
-        Customer: demodata.CustomerRow,
-        Contact: demodata.ContactRow,
-        ExternalId: demodata.ExternalIdRow,
-        Transaction: demodata.TransactionRow,
-        TransactionLine: demodata.LineRow,
-        Interaction: demodata.InteractionRow,
+        Customer: CustomerRow,
+        Contact: ContactRow,
+        ExternalId: ExternalIdRow,
+        Transaction: TransactionRow,
+        TransactionLine: LineRow,
+        Interaction: InteractionRow,
     }
     columns = {model: _check_columns(model, row_type) for model, row_type in row_types.items()}
 
     def write(label: str, model: type[models.Model], rows: Iterable) -> int:
         # Every table gets the defaults of the columns later migrations added (a row version,
-        # say), which crm/demodata.py's rows do not carry.
+        # say), which demo/data/'s rows do not carry.
         rows = _with_defaults(model, row_types[model], rows)
         return _timed(watch, label, writer.write, model, columns[model], rows)
 
@@ -317,27 +331,29 @@ def load(writer: CopyWriter | InsertWriter, scenario: demodata.Scenario, count: 
     next_line = _next_id(TransactionLine)
     next_interaction = _next_id(Interaction)
 
-    customers = demodata.customers(scenario, count)
+    customers = demo_customers.customers(scenario, count)
     started = time.perf_counter()
     done = 0
     while done < count:
-        plans: list[demodata.CustomerPlan] = []
+        plans: list[CustomerPlan] = []
         chunk = itertools.islice(customers, CHUNK_CUSTOMERS)
         written = write("customers", Customer, _rows_keeping_plans(chunk, plans))
 
         contact_base = next_contact
-        contacts = demodata.contacts(scenario, plans, start_id=contact_base)
+        contacts = demo_customers.contacts(scenario, plans, start_id=contact_base)
         next_contact += write("contacts", Contact, contacts)
-        externals = demodata.external_ids(scenario, plans, start_id=next_external)
+        externals = demo_customers.external_ids(scenario, plans, start_id=next_external)
         next_external += write("external ids", ExternalId, externals)
 
-        lines: list[demodata.LineRow] = []
-        pairs = demodata.transactions(scenario, plans, start_id=next_order, line_start_id=next_line)
+        lines: list[LineRow] = []
+        pairs = demo_purchases.transactions(
+            scenario, plans, start_id=next_order, line_start_id=next_line
+        )
         orders = _orders_keeping_lines(pairs, lines)
         next_order += write("transactions", Transaction, orders)
         next_line += write("transaction lines", TransactionLine, lines)
 
-        interactions = demodata.interactions(
+        interactions = demo_interactions.interactions(
             scenario, plans, start_id=next_interaction, contact_start_id=contact_base
         )
         next_interaction += write("interactions", Interaction, interactions)
@@ -414,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     owners: tuple[tuple[int | None, float], ...] = ((None, 1.0),)
     if users:
         owners = (*((pk, 1 / 3 / len(users)) for pk in users), (None, 2 / 3))
-    scenario = demodata.Scenario(
+    scenario = Scenario(
         seed=args.seed,
         now=timezone.localtime(),
         catalog=ensure_products(),
@@ -426,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         service_staff=tuple(users),
         currency=settings.DEFAULT_CURRENCY,
     )
-    demodata.pools(args.seed)  # Faker start-up is not part of any table's time
+    pools(args.seed)  # Faker start-up is not part of any table's time
 
     loaded_tables = [Customer, Contact, ExternalId, Transaction, TransactionLine, Interaction]
     indexes = index_counts(loaded_tables)
@@ -479,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sum(watch.generating.values()),
     )
     print(
-        "rows/s includes generating the rows (Python, crm/demodata.py); write rows/s is the "
+        "rows/s includes generating the rows (Python, demo/data/); write rows/s is the "
         "database side: COPY or INSERT, index maintenance, constraints."
     )
     if baseline_parts is not None:

@@ -51,7 +51,7 @@ def _event_fields(number: int) -> dict:
 
 
 def case_append_chain(count: int) -> dict:
-    from privacy.audit import record_event
+    from privacy.audit.recording import record_event
 
     started = time.perf_counter()
     for number in range(count):
@@ -102,7 +102,7 @@ def case_fill(count: int) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from privacy.audit_chain import GENESIS_HASH, canonical_ip, event_hash, storable_changes
+    from privacy.audit.chain import GENESIS_HASH, canonical_ip, event_hash, storable_changes
     from privacy.models import AuditEvent
 
     last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "event_hash").first()
@@ -153,7 +153,7 @@ def case_fill(count: int) -> dict:
 
 
 def case_verify() -> dict:
-    from privacy.audit_verification import verify_chain
+    from privacy.audit.verification import verify_chain
 
     started = time.perf_counter()
     report = verify_chain()
@@ -163,8 +163,8 @@ def case_verify() -> dict:
 
 
 def case_read() -> dict:
-    from privacy.audit_chain import CHAINED_FIELDS
-    from privacy.audit_verification import DEFAULT_BATCH_SIZE
+    from privacy.audit.chain import CHAINED_FIELDS
+    from privacy.audit.verification import DEFAULT_BATCH_SIZE
     from privacy.models import AuditEvent
 
     started = time.perf_counter()

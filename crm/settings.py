@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "interactions",
     "analytics",
     "operations",
+    # The demo data and seed_demo: above the apps, as the wiring is.
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -33,7 +33,7 @@ from customers.services import (
 from customers.signals import customers_merged, merge_undone
 from kernel.versioning import next_version
 from privacy import consent
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.models import ConsentSource
 
 # Fields that travel together: a phone with the way it was written, an identity number with

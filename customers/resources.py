@@ -15,7 +15,7 @@ from import_export import fields, resources
 
 from customers import services
 from customers.models import Customer
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.masking import mask
 from privacy.models import ConsentSource
 from privacy.tabular import neutralise, unneutralise

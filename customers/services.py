@@ -50,7 +50,7 @@ from customers.normalize import (
 )
 from kernel.versioning import AuditTrail, lock_version, next_version
 from privacy import consent, crypto
-from privacy.audit import record_event, save_reference_record
+from privacy.audit.recording import record_event, save_reference_record
 from privacy.masking import mask, mask_id_number
 from privacy.models import ConsentRecord, ConsentSource
 

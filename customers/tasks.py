@@ -2,7 +2,7 @@ from celery import shared_task
 
 from customers.dedup.scan import SCAN_JOBS, create_scan
 from customers.imports.jobs import delete_abandoned_imports, record_possible_duplicates
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

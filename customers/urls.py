@@ -1,6 +1,7 @@
 from django.urls import path
 
-from customers import duplicate_views, views
+from customers import views
+from customers.dedup import views as dedup_views
 
 app_name = "customers"
 
@@ -22,7 +23,7 @@ urlpatterns = [
     path("<int:pk>/archive/", views.ArchiveCustomerView.as_view(), name="archive"),
     path(
         "<int:pk>/merges/<int:merge>/undo/",
-        duplicate_views.UndoMergeView.as_view(),
+        dedup_views.UndoMergeView.as_view(),
         name="undo_merge",
     ),
     path("<int:pk>/contacts/new/", views.AddContactView.as_view(), name="add_contact"),

@@ -29,7 +29,7 @@ from interactions.models import (
     TransactionStatus,
 )
 from kernel.versioning import AuditTrail, lock_version, next_version
-from privacy.audit import record_event, save_reference_record
+from privacy.audit.recording import record_event, save_reference_record
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from interactions.archive import archive_age, archive_interactions
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

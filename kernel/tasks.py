@@ -4,7 +4,7 @@ from django.utils import timezone
 from kernel.jobs.recovery import recover_stalled_jobs
 from kernel.jobs.runner import kind_named
 from kernel.models import WorkerHeartbeat
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

@@ -174,7 +174,7 @@ def describe_alert(alert: SecurityAlert) -> str:
     if alert.kind == AlertKind.LARGE_EXPORT:
         return _("%(subject)s exported %(rows)s rows (alert threshold: %(threshold)s).") % p
     if alert.kind == AlertKind.AUDIT_CHAIN:
-        from privacy.audit_verification import ChainBreak
+        from privacy.audit.verification import ChainBreak
 
         problem = ChainBreak(p.get("break", ""), p.get("sequence", 0), p.get("event_id"))
         return _("The audit log failed verification: %(problem)s.") % {
@@ -201,7 +201,7 @@ def acknowledge_alert(*, actor: Any, alert: SecurityAlert) -> SecurityAlert:
     changes nothing. Raises PermissionDenied without the permission."""
     from django.core.exceptions import PermissionDenied
 
-    from privacy.audit import record_event
+    from privacy.audit.recording import record_event
 
     if not actor.has_perm(ACKNOWLEDGE_PERMISSION):
         raise PermissionDenied

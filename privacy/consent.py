@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kernel.versioning import lock_version, next_version
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
 # Each purpose's current status on the customer.

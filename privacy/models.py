@@ -17,7 +17,7 @@ from kernel.free_text import (
     validate_readable_text,
 )
 from kernel.models import Versioned, started_by_field
-from privacy.audit_chain import (
+from privacy.audit.chain import (
     CHAINED_FIELDS,
     GENESIS_HASH,
     canonical_ip,

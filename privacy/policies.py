@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from privacy.audit import save_reference_record
+from privacy.audit.recording import save_reference_record
 from privacy.consent import policy_in_force
 from privacy.models import ConsentRecord, PrivacyPolicy
 

@@ -21,7 +21,7 @@ from django.views.generic import FormView, TemplateView
 from kernel.version_forms import VersionedFormMixin, edited_values
 from kernel.versioning import EditConflictError
 from privacy import policies
-from privacy.audit import target_label
+from privacy.audit.recording import target_label
 from privacy.models import AuditEvent, PrivacyPolicy
 
 _VIEW = "privacy.view_privacypolicy"

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
 from privacy.registry import RETENTION_TARGETS
 

@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 
 from kernel.version_forms import VersionedFormMixin
 from kernel.versioning import EditConflictError
-from privacy.audit import save_reference_record
+from privacy.audit.recording import save_reference_record
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
 from privacy.tasks import apply_retention_task
 

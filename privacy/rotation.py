@@ -13,7 +13,7 @@ from django.apps import apps
 from django.db import transaction
 
 from privacy import crypto
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from privacy.audit import context_user, record_event
+from privacy.audit.recording import context_user, record_event
 
 User = get_user_model()
 

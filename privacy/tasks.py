@@ -4,8 +4,8 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from privacy.alerts import mail_alert, raise_alert
-from privacy.audit import audit_context
-from privacy.audit_verification import verify_chain
+from privacy.audit.recording import audit_context
+from privacy.audit.verification import verify_chain
 from privacy.models import AlertKind, AuditChannel, SecurityAlert
 from privacy.retention import apply_retention
 

@@ -23,7 +23,7 @@ from analytics.dashboards.display import chart_payload, cohort_shade, display_ro
 from analytics.dashboards.forms import DashboardPeriodForm
 from analytics.dashboards.periods import Period, PeriodPreset
 from analytics.models import Segment
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.tabular import csv_lines
 
 

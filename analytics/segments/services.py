@@ -16,7 +16,7 @@ from analytics.segments.refresh import insert_members
 from analytics.segments.validation import validate
 from customers.models import Customer
 from kernel.versioning import lock_version, next_version
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.consent import usable_for_list
 
 

@@ -23,7 +23,7 @@ from customers.models import BulkMerge, CandidateStatus, Customer, DuplicateCand
 from customers.selectors import can_edit_customer, customers_visible_to
 from kernel.jobs.runner import JobKind, JobRun
 from kernel.models import JobStatus
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 
 def open_groups(*, min_probability: float = 0.0) -> QuerySet:

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from customers.imports import jobs
 from customers.models import DateOrder, InvalidValues, IssueSeverity, UpdatePolicy
 from kernel.models import JobStatus
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 MAX_ERRORS_PRINTED = 100

@@ -53,7 +53,7 @@ from kernel.free_text import mark_unreadable
 from kernel.jobs.runner import JobFailedError, JobKind, JobRun, JobSupersededError
 from kernel.models import JobStatus
 from kernel.table_statistics import analyze_stale_tables, analyze_tables
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 
 from kernel.jobs.runner import JobKind, registered_kinds
 from kernel.models import BackgroundJob, JobStatus
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kernel.models import BackgroundJob, JobCancelledError, JobStatus
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 
 logger = logging.getLogger(__name__)
 

@@ -60,7 +60,7 @@ from operations.backups.manifest import Manifest, Mismatch, compare
 from operations.backups.rotation import backups_to_keep
 from operations.models import BackupRun, RestoreDrill
 from privacy.alerts import raise_alert
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.models import AlertKind
 
 logger = logging.getLogger(__name__)

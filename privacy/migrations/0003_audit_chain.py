@@ -10,7 +10,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from privacy.audit_chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+from privacy.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 
 _BATCH = 2000
 

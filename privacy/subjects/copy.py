@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from privacy.audit import target_label
+from privacy.audit.recording import target_label
 from privacy.models import AuditEvent, ConsentRecord, DataSubjectRequest
 from privacy.registry import (
     COPY_SECTIONS,

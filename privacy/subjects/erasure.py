@@ -25,7 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.consent import STATUS_FIELDS
 from privacy.models import ConsentRecord, ConsentSource, DataSubjectRequest
 from privacy.registry import SCRUBBERS, Erasure, Scrubber, data_subject

@@ -21,7 +21,7 @@ from django.db.models import Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from privacy.audit import record_event
+from privacy.audit.recording import record_event
 from privacy.consent import STATUS_FIELDS, record_consent
 from privacy.models import (
     ConsentPurpose,

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.utils import translation
 
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 from privacy.subjects.services import delete_expired_copies, prepare_copy
 

@@ -20,7 +20,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from kernel.versioning import EditConflictError
-from privacy.audit import target_label
+from privacy.audit.recording import target_label
 from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
 from privacy.registry import SCRUBBERS, data_subject
 from privacy.subjects import services

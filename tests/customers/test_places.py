@@ -9,7 +9,6 @@ import tablib
 from django.apps import apps
 from django.core.cache import cache
 
-from crm import demodata
 from customers import services
 from customers.imports import jobs
 from customers.merge import merge_customers
@@ -23,6 +22,7 @@ from customers.normalize import (
 )
 from customers.resources import CustomerResource
 from customers.selectors import common_places, place_condition
+from demo.data import people
 from tests.customers.importfiles import csv_bytes, upload
 from tests.factories import CustomerFactory
 
@@ -172,14 +172,14 @@ def test_a_place_with_characters_nobody_typed_is_refused():
 
 
 def test_demo_and_bench_places_are_already_canonical():
-    for province, _weight, cities in demodata._PROVINCES:
+    for province, _weight, cities in people._PROVINCES:
         assert normalize_province(province, country="CN") == province
         for city in cities:
             assert normalize_places(country="CN", province=province, city=city[0])[:2] == (
                 province,
                 city[0],
             )
-    for state, city, _zip, _areas in demodata._US_CITIES:
+    for state, city, _zip, _areas in people._US_CITIES:
         assert normalize_places(country="US", province=state, city=city)[:2] == (state, city)
 
 

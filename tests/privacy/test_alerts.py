@@ -10,7 +10,7 @@ from analytics import exports
 from customers import services
 from privacy import tasks
 from privacy.alerts import describe_alert
-from privacy.audit import audit_context, record_event
+from privacy.audit.recording import audit_context, record_event
 from privacy.models import AlertKind, AuditChannel, AuditEvent, SecurityAlert
 from tests.factories import CustomerFactory
 

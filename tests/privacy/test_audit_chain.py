@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 
-from privacy.audit import audit_context, record_event
-from privacy.audit_chain import GENESIS_HASH, event_hash
-from privacy.audit_verification import verify_chain
+from privacy.audit.chain import GENESIS_HASH, event_hash
+from privacy.audit.recording import audit_context, record_event
+from privacy.audit.verification import verify_chain
 from privacy.models import AppendOnlyError, AuditChannel, AuditEvent
 from tests.factories import UserFactory
 

@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy import audit_filters, roles
-from privacy.audit import audit_context, record_event
+from privacy import roles
+from privacy.audit import filters as audit_filters
+from privacy.audit.recording import audit_context, record_event
 from privacy.models import AuditChannel, AuditEvent
 from tests.factories import CustomerFactory
 

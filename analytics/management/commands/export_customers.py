@@ -10,7 +10,7 @@ from analytics.models import ExportFormat
 from customers.imports.command import command_actor
 from customers.models import SavedView
 from kernel.models import JobStatus
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.consent import MARKETING_CHANNELS
 from privacy.models import AuditChannel
 

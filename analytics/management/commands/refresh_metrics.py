@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analytics.metrics import refresh_metrics
 from kernel.models import JobStatus
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

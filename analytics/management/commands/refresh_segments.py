@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from analytics.models import Segment
 from analytics.segments.ready_made import ensure_ready_made_segments
 from analytics.segments.refresh import refresh_segments
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from customers.dedup.scan import SCAN_JOBS, create_scan
 from customers.models import ScanMode
 from kernel.models import JobStatus
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from customers.imports.command import command_actor
 from customers.merge import merge_customers
 from customers.models import Customer
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

@@ -9,7 +9,7 @@ from interactions.archive import (
     archive_interactions,
 )
 from kernel.models import JobStatus
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

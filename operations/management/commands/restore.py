@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from operations.backups.container import BackupFileError
 from operations.backups.engines import BackupError
 from operations.backups.services import restore_backup
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

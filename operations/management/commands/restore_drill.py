@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kernel.models import JobStatus
 from operations.backups.services import run_drill
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel, RetentionKind
 from privacy.retention import apply_retention
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from privacy import crypto
-from privacy.audit import audit_context
+from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 from privacy.rotation import rotate_encrypted_columns
 

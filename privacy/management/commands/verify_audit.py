@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.audit_verification import DEFAULT_BATCH_SIZE, verify_chain
+from privacy.audit.verification import DEFAULT_BATCH_SIZE, verify_chain
 
 
 class Command(BaseCommand):

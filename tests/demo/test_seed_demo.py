@@ -3,7 +3,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count, Q
 
-from crm.management.commands import seed_demo
 from customers.models import (
     Contact,
     Customer,
@@ -14,6 +13,7 @@ from customers.models import (
 )
 from customers.normalize import normalize_email, normalize_phone
 from customers.services import ID_NUMBER_CONTEXT
+from demo.management.commands import seed_demo
 from interactions.models import FollowUp, Interaction, Transaction, TransactionLine
 from privacy import consent, crypto, roles
 from privacy.models import AuditEvent, ConsentRecord

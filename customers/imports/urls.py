@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import import_views as views
+from customers.imports import views
 
 app_name = "imports"
 

@@ -18,8 +18,8 @@ from django.views import View
 from django.views.generic import DetailView, TemplateView
 
 from privacy.alerts import ACKNOWLEDGE_PERMISSION, acknowledge_alert
-from privacy.audit_export import stream_audit_export
-from privacy.audit_filters import AuditEventFilter, event_page
+from privacy.audit.export import stream_audit_export
+from privacy.audit.filters import AuditEventFilter, event_page
 from privacy.models import AuditEvent, SecurityAlert
 
 VIEW_PERMISSION = "privacy.view_auditevent"

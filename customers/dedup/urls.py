@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import duplicate_views as views
+from customers.dedup import views
 
 app_name = "duplicates"
 urlpatterns = [

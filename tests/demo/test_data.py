@@ -1,4 +1,4 @@
-"""The demo and bench generator (crm/demodata.py): what its data means must hold, since the
+"""The demo and bench generator (demo/data/): what its data means must hold, since the
 demo's duplicates and bench/dedup.py's precision are read from it."""
 
 import datetime
@@ -6,15 +6,17 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from crm import demodata
+from demo.data import customers as demo_customers
+from demo.data import purchases as demo_purchases
+from demo.data.scenario import Scenario
 
 
-def _scenario() -> demodata.Scenario:
+def _scenario() -> Scenario:
     catalog = tuple(
-        demodata.catalog_item(number, row)
-        for number, row in enumerate(demodata.products(), start=1)
+        demo_purchases.catalog_item(number, row)
+        for number, row in enumerate(demo_purchases.products(), start=1)
     )
-    return demodata.Scenario(
+    return Scenario(
         seed=3,
         now=timezone.localtime(timezone.make_aware(datetime.datetime(2026, 6, 1, 12))),
         catalog=catalog,
@@ -28,7 +30,7 @@ def test_only_registrations_of_one_person_share_an_email_address(settings):
     person_of: dict[int, int] = {}
     email_of: dict[int, str] = {}
     by_email: dict[str, set[int]] = defaultdict(set)
-    for customer in demodata.customers(scenario, 6000):
+    for customer in demo_customers.customers(scenario, 6000):
         plan, email = customer.plan, customer.row.email
         # A re-registration is the person it re-registers (chains end at the first record).
         person_of[plan.index] = (

@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from privacy.audit import current_context, record_event, restored_context
-from privacy.audit_chain import canonical_json, canonical_time
-from privacy.audit_filters import ORDERING
+from privacy.audit.chain import canonical_json, canonical_time
+from privacy.audit.filters import ORDERING
+from privacy.audit.recording import current_context, record_event, restored_context
 from privacy.models import AuditEvent
 from privacy.tabular import csv_lines
 

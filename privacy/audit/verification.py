@@ -1,4 +1,4 @@
-"""Checking the audit log's hash chain (privacy/audit_chain.py) against the database.
+"""Checking the audit log's hash chain (privacy/audit/chain.py) against the database.
 
 The chain is read in sequence order, in batches of bounded size, so that millions of events
 are checked in constant memory. The first broken link is reported:
@@ -20,7 +20,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from privacy.audit_chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+from privacy.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from privacy.models import AuditEvent
 
 DEFAULT_BATCH_SIZE = 5000

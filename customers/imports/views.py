@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from customers.import_forms import MappingForm, UploadForm
 from customers.imports import jobs
 from customers.imports.files import FileRefusedError
+from customers.imports.forms import MappingForm, UploadForm
 from customers.models import ImportJob, ImportKind
 from kernel.models import JobStatus
 from privacy.tabular import csv_lines

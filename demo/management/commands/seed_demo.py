@@ -31,7 +31,6 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from analytics.nightly import refresh_analytics
-from crm import demodata
 from customers.dedup.scan import SCAN_JOBS, create_scan
 from customers.models import (
     Contact,
@@ -43,6 +42,10 @@ from customers.models import (
     SourceChannel,
     Tag,
 )
+from demo.data import customers as demo_customers
+from demo.data import interactions as demo_interactions
+from demo.data import purchases as demo_purchases
+from demo.data.scenario import CatalogItem, FollowUpRow, GeneratedCustomer, Scenario
 from interactions.models import (
     ArchivedInteraction,
     FollowUp,
@@ -56,7 +59,7 @@ from kernel.models import JobStatus
 from kernel.table_statistics import analyze_tables
 from operations.backups.services import create_backup, run_drill
 from privacy import consent
-from privacy.audit import audit_context, record_event
+from privacy.audit.recording import audit_context, record_event
 from privacy.models import (
     AuditChannel,
     ConsentRecord,
@@ -148,10 +151,10 @@ def _write_credentials(rows: list[tuple[str, str, str, str]]) -> Path:
     return CREDENTIALS_FILE
 
 
-def ensure_products() -> tuple[demodata.CatalogItem, ...]:
+def ensure_products() -> tuple[CatalogItem, ...]:
     """Insert the demo catalogue's missing SKUs; return it with database ids (the bench
     generator uses this too)."""
-    rows = demodata.products(settings.DEFAULT_CURRENCY)
+    rows = demo_purchases.products(settings.DEFAULT_CURRENCY)
     existing = set(Product.objects.values_list("sku", flat=True))
     Product.objects.bulk_create(
         Product(
@@ -166,7 +169,7 @@ def ensure_products() -> tuple[demodata.CatalogItem, ...]:
         if row.sku not in existing
     )
     ids = dict(Product.objects.values_list("sku", "pk"))
-    return tuple(demodata.catalog_item(ids[row.sku], row) for row in rows)
+    return tuple(demo_purchases.catalog_item(ids[row.sku], row) for row in rows)
 
 
 def _next_id(model: type[models.Model]) -> int:
@@ -292,7 +295,7 @@ class Command(BaseCommand):
         counts: dict[str, int] = {}
 
         tags = {}
-        for name, colour, group in demodata.TAGS:
+        for name, colour, group in demo_customers.TAGS:
             tags[name], _created = Tag.objects.get_or_create(
                 name=name, defaults={"colour": colour, "group": group}
             )
@@ -302,7 +305,7 @@ class Command(BaseCommand):
         counts["products"] = len(catalog)
 
         sales, service = users["sales"], users["service"]
-        scenario = demodata.Scenario(
+        scenario = Scenario(
             seed=seed,
             now=now,
             catalog=catalog,
@@ -315,12 +318,12 @@ class Command(BaseCommand):
             service_staff=(service.pk,),
             currency=settings.DEFAULT_CURRENCY,
         )
-        generated = list(demodata.customers(scenario, customers))
+        generated = list(demo_customers.customers(scenario, customers))
         plans = [customer.plan for customer in generated]
         contact_start = _next_id(Contact)
-        contact_rows = list(demodata.contacts(scenario, plans, start_id=contact_start))
+        contact_rows = list(demo_customers.contacts(scenario, plans, start_id=contact_start))
         interaction_rows = list(
-            demodata.interactions(
+            demo_interactions.interactions(
                 scenario,
                 plans,
                 # Past archived ids too: an interaction keeps its id in the archive.
@@ -355,7 +358,7 @@ class Command(BaseCommand):
                 )
             customer_rows.append(row)
 
-        # The rows come out of crm.demodata already normalised and consistent (phones in
+        # The rows come out of demo/data already normalised and consistent (phones in
         # E.164, ID numbers encrypted with blind index and mask exactly as
         # customers.services.apply_id_number does), so the per-row services, with a query
         # and an audit event per row, are skipped: one audit event covers the whole load.
@@ -363,17 +366,17 @@ class Command(BaseCommand):
         counts["contacts"] = _bulk(Contact, contact_rows)
         counts["consent_records"] = self._consents(customer_rows, now)
         counts["external_ids"] = _bulk(
-            ExternalId, demodata.external_ids(scenario, plans, start_id=_next_id(ExternalId))
+            ExternalId, demo_customers.external_ids(scenario, plans, start_id=_next_id(ExternalId))
         )
         counts["stage_changes"] = _bulk(
             LifecycleStageChange,
-            (row for customer in generated for row in demodata.stage_changes(customer)),
+            (row for customer in generated for row in demo_customers.stage_changes(customer)),
         )
         through = Customer.tags.through
         links = [
             through(customer_id=customer.row.id, tag_id=tags[name].pk)
             for customer in generated
-            for name in demodata.customer_tags(
+            for name in demo_customers.customer_tags(
                 scenario, customer, complained=customer.row.id in complained
             )
         ]
@@ -381,7 +384,7 @@ class Command(BaseCommand):
         counts["tag_links"] = len(links)
 
         orders, lines = [], []
-        for order, order_lines in demodata.transactions(
+        for order, order_lines in demo_purchases.transactions(
             scenario,
             plans,
             start_id=_next_id(Transaction),
@@ -481,12 +484,12 @@ class Command(BaseCommand):
 
     @staticmethod
     def _follow_ups(
-        scenario: demodata.Scenario,
-        generated: list[demodata.GeneratedCustomer],
+        scenario: Scenario,
+        generated: list[GeneratedCustomer],
         needs_service: set[int],
         sales: Any,
         service: Any,
-    ) -> list[demodata.FollowUpRow]:
+    ) -> list[FollowUpRow]:
         """~1 follow-up per 10 customers: sales follows up its own and unassigned customers
         (not the churned ones), service those with complaints or tickets and its own."""
         sales_work = [
@@ -502,7 +505,7 @@ class Command(BaseCommand):
         ]
         rng = random.Random(scenario.seed)  # noqa: S311  (synthetic data, not security)
         return list(
-            demodata.follow_ups(
+            demo_interactions.follow_ups(
                 rng,
                 now=scenario.now,
                 assignments=[(sales.pk, sales_work), (service.pk, service_work)],
