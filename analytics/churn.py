@@ -113,6 +113,8 @@ class ChurnTrainingKind(JobKind[ChurnModel]):
 
     model = ChurnModel
     audit_prefix = "churn.train"
+    seen_with = ("analytics.view_dashboards", "customers.view_all_customers")
+    followed_at = "dashboards:index"
     resumes_after_worker_loss = False
     unexpected_failure = _(
         "Training failed, so the previous scores were kept; the error is in the worker's log."

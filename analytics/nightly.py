@@ -42,6 +42,8 @@ class AnalyticsRefreshKind(JobKind[MetricsRun]):
 
     model = MetricsRun
     audit_prefix = "metrics.refresh"
+    seen_with = ("analytics.view_segment",)
+    followed_at = "segments:list"
     time_limit = datetime.timedelta(hours=2)
     unexpected_failure = _("The recomputation stopped because of an internal error.")
 

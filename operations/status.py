@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from celery import current_app as celery_app
-from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +31,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
 from kernel.estimates import estimated_row_count
 from kernel.jobs.runner import JobKind
+from kernel.jobs.selectors import JobRow, job_rows
 from kernel.models import BackgroundJob, JobStatus, WorkerHeartbeat
 from operations.backups.services import (
     BACKUP_JOBS,
@@ -394,98 +393,17 @@ def broker_status(queue: str | None = None) -> BrokerStatus:
     return BrokerStatus(transport, queue, reachable=True, waiting=waiting)
 
 
-@dataclass(frozen=True)
-class JobPage:
-    url_name: str
-    by_pk: bool
-    permissions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RunSource:
-    """How to find the running and failed runs of one model: the field saying when it ran,
-    and the filters for running and failed (None: it has no failed state)."""
-
-    model: str
-    when: str
-    running: Q
-    failed: Q | None
-
-
-ACTIVE_JOB = Q(status__in=BackgroundJob.ACTIVE)
-FAILED_JOB = Q(status=JobStatus.FAILED)
-# Runs that are not BackgroundJobs (every BackgroundJob subclass is found by itself).
-OTHER_RUNS = (RunSource("privacy.RetentionRun", "started_at", Q(finished_at__isnull=True), None),)
-# Where a kind of job is shown; exports have none here (their page is their owner's only).
-JOB_PAGES = {
-    "customers.ImportJob": JobPage(
-        "imports:detail", True, ("customers.import_customers", "customers.view_all_customers")
-    ),
-    "customers.DuplicateScan": JobPage("duplicates:queue", False, ("customers.merge_customers",)),
-    "customers.BulkMerge": JobPage("duplicates:queue", False, ("customers.merge_customers",)),
-    "analytics.MetricsRun": JobPage("segments:list", False, ("analytics.view_segment",)),
-    "analytics.ChurnModel": JobPage(
-        "dashboards:index", False, ("analytics.view_dashboards", "customers.view_all_customers")
-    ),
-    "privacy.RetentionRun": JobPage("retention:page", False, ("privacy.view_retentionpolicy",)),
-}
-
-
-def run_sources() -> list[RunSource]:
-    """Every concrete BackgroundJob (SystemJob) model, found in the app registry so that a new
-    kind of job shows up without being listed, then OTHER_RUNS."""
-    jobs = [
-        RunSource(model._meta.label, "created_at", ACTIVE_JOB, FAILED_JOB)
-        for model in apps.get_models()
-        if issubclass(model, BackgroundJob)
-    ]
-    return sorted(jobs, key=lambda source: source.model) + list(OTHER_RUNS)
-
-
-@dataclass(frozen=True)
-class JobRow:
-    kind: str
-    status: str
-    failed: bool
-    when: datetime.datetime
-    last_progress: datetime.datetime | None
-    failure: str
-    url: str | None
-
-
-def _job_row(run: Model, source: RunSource, user: Any) -> JobRow:
-    failed = source.failed is not None and getattr(run, "status", None) == "failed"
-    status = run.get_status_display() if hasattr(run, "get_status_display") else _("Running")
-    page = JOB_PAGES.get(source.model)
-    url = None
-    if page is not None and user.has_perms(page.permissions):
-        url = reverse(page.url_name, args=[run.pk] if page.by_pk else [])
-    return JobRow(
-        kind=str(run._meta.verbose_name),
-        status=status,
-        failed=failed,
-        when=getattr(run, source.when),
-        last_progress=getattr(run, "heartbeat_at", None),
-        failure=getattr(run, "failure", ""),
-        url=url,
-    )
-
-
 def recent_jobs(*, user: Any, days: int = JOB_DAYS, limit: int = JOBS_SHOWN) -> list[JobRow]:
-    """The queued, running and failed runs of every kind of background job of the last `days`
-    days, newest first, with a link to the job's page where `user` may open it. One query per
-    kind of job."""
-    since = timezone.now() - datetime.timedelta(days=days)
-    rows = []
-    for source in run_sources():
-        model = apps.get_model(source.model)
-        wanted = source.running if source.failed is None else source.running | source.failed
-        runs = model.objects.filter(wanted, **{f"{source.when}__gte": since}).order_by(
-            f"-{source.when}"
-        )[:limit]
-        rows += [_job_row(run, source, user) for run in runs]
-    rows.sort(key=lambda row: row.when, reverse=True)
-    return rows[:limit]
+    """The queued, running and failed jobs of every kind of the last `days` days, newest
+    first: the rows the jobs page reads (kernel/jobs/selectors.py), every job whoever started
+    it, linked where `user` may follow it."""
+    return job_rows(
+        user=user,
+        statuses=[*BackgroundJob.ACTIVE, JobStatus.FAILED],
+        since=timezone.now() - datetime.timedelta(days=days),
+        limit=limit,
+        every_job=True,
+    )
 
 
 # --- disk and database ------------------------------------------------------------------------

@@ -17,9 +17,11 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Privacy and audit")
 
     def ready(self) -> None:
+        from kernel.jobs.runner import register
         from privacy import signals  # noqa: F401  (login auditing)
         from privacy.crypto import check_crypto_settings
         from privacy.registry import register_copy_section, register_scrubber
+        from privacy.retention import RETENTION_RUNS
         from privacy.subjects.copy import LEDGER_SECTIONS
         from privacy.subjects.erasure import LEDGER_SCRUBBERS
 
@@ -30,5 +32,7 @@ class PrivacyConfig(AppConfig):
             register_copy_section(section)
         for scrubber in LEDGER_SCRUBBERS:
             register_scrubber(scrubber)
+        # Its background jobs (kernel/jobs/runner.py).
+        register(RETENTION_RUNS)
         # Permissions are created by post_migrate too, so the roles follow the last app's hook.
         post_migrate.connect(_ensure_roles_after_migrate, sender=self)

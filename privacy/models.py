@@ -16,7 +16,7 @@ from kernel.free_text import (
     BoundedTextField,
     validate_readable_text,
 )
-from kernel.models import Versioned, started_by_field
+from kernel.models import SystemJob, Versioned
 from privacy.audit.chain import (
     CHAINED_FIELDS,
     GENESIS_HASH,
@@ -493,21 +493,20 @@ class RetentionPolicy(Versioned):
         return self.get_kind_display()
 
 
-class RetentionRun(models.Model):
-    """One pass of the retention policies: a dry run reports what would change, a real run
-    what did; both list the same counts per policy for the same data."""
+class RetentionRun(SystemJob):
+    """One pass of the retention policies (privacy/retention.py): a dry run reports what would
+    change, a real run what did; both list the same counts per policy for the same data.
+    `rows_total` is every due row, `rows_done` those changed so far."""
 
-    started_at = models.DateTimeField(_("started"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     dry_run = models.BooleanField(_("dry run"))
+    # The moment the policies are measured from (None: when the run starts).
+    as_of = models.DateTimeField(_("as of"), null=True, blank=True)
     # {kind: {"keep_days": n, "cutoff": iso, "rows": n}} for each enabled policy.
     results = models.JSONField(_("results"), default=dict)
-    started_by = started_by_field()
 
-    class Meta:
-        ordering = ["-started_at", "-pk"]
+    class Meta(SystemJob.Meta):
         verbose_name = _("retention run")
         verbose_name_plural = _("retention runs")
 
     def __str__(self) -> str:
-        return f"{self.started_at:%Y-%m-%d %H:%M}{' (dry run)' if self.dry_run else ''}"
+        return f"{self.created_at:%Y-%m-%d %H:%M}{' (dry run)' if self.dry_run else ''}"

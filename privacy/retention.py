@@ -16,8 +16,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from privacy.audit.recording import record_event
+from kernel.jobs.runner import JobKind, JobRun
+from kernel.models import JobStatus
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
 from privacy.registry import RETENTION_TARGETS
 
@@ -54,34 +56,71 @@ def due_rows(policy: RetentionPolicy, now: datetime.datetime) -> list[int]:
 def apply_retention(
     *, dry_run: bool, actor: Any = None, now: datetime.datetime | None = None
 ) -> RetentionRun:
-    """Run every enabled policy (or only report, with `dry_run`); returns the run with its
-    counts. Each batch commits on its own: a run stopped half-way leaves whole batches done
-    and the rest for the next night."""
-    now = now or timezone.now()
-    run = RetentionRun.objects.create(dry_run=dry_run, started_at=now, started_by=actor)
-    # Every policy's rows are settled before any is touched: a lead idle long enough for two
-    # policies counts under both, in the dry run and the real one alike.
-    due = {policy: due_rows(policy, now) for policy in RetentionPolicy.objects.filter(enabled=True)}
-    results = {
-        policy.kind: {
-            "keep_days": policy.keep_days,
-            "cutoff": (now - datetime.timedelta(days=policy.keep_days)).isoformat(),
-            "rows": len(ids),
+    """Run every enabled policy (or only report, with `dry_run`) here and now; returns the
+    finished run with its counts (failed, with every finished batch kept, when something went
+    wrong)."""
+    run = RetentionRun.objects.create(
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        status=JobStatus.QUEUED,
+        dry_run=dry_run,
+        as_of=now,
+    )
+    return RETENTION_RUNS.run(run.pk)
+
+
+def start_retention(*, actor: Any, dry_run: bool) -> RetentionRun:
+    """Queue a run for the worker, once the caller's transaction commits (the retention page's
+    *Dry run* and *Apply now*)."""
+    run = RetentionRun.objects.create(created_by=actor, status=JobStatus.QUEUED, dry_run=dry_run)
+    RETENTION_RUNS.enqueue(run)
+    return run
+
+
+class RetentionRunKind(JobKind[RetentionRun]):
+    """A pass of the policies. Each batch commits on its own, so a run stopped half-way leaves
+    whole batches done; one whose worker died starts over and finds only what is still due."""
+
+    model = RetentionRun
+    audit_prefix = "retention"
+    seen_with = ("privacy.view_retentionpolicy",)
+    followed_at = "retention:page"
+    unexpected_failure = _(
+        "The run stopped on an error; the rows it changed stay changed and the next run "
+        "handles the rest."
+    )
+
+    def work(self, run: JobRun[RetentionRun]) -> None:
+        retention = run.job
+        now = retention.as_of or timezone.now()
+        retention.as_of = now
+        # Every policy's rows are settled before any is touched: a lead idle long enough for
+        # two policies counts under both, in the dry run and the real one alike.
+        policies = RetentionPolicy.objects.filter(enabled=True)
+        due = {policy: due_rows(policy, now) for policy in policies}
+        retention.results = {
+            policy.kind: {
+                "keep_days": policy.keep_days,
+                "cutoff": (now - datetime.timedelta(days=policy.keep_days)).isoformat(),
+                "rows": len(ids),
+            }
+            for policy, ids in due.items()
         }
-        for policy, ids in due.items()
-    }
-    if not dry_run:
+        done = 0
+        run.progress(done, sum(len(ids) for ids in due.values()))
+        if retention.dry_run:
+            return
+        actor = retention.created_by
         for policy, ids in due.items():
             for start in range(0, len(ids), BATCH):
+                batch = ids[start : start + BATCH]
                 with transaction.atomic():
-                    RETENTION_TARGETS[policy.kind].apply(ids[start : start + BATCH], actor)
-    run.results = results
-    run.finished_at = timezone.now()
-    run.save(update_fields=["results", "finished_at"])
-    record_event(
-        actor=actor,
-        action="retention.dry_run" if dry_run else "retention.apply",
-        target=run,
-        changes={kind: result["rows"] for kind, result in results.items()},
-    )
-    return run
+                    RETENTION_TARGETS[policy.kind].apply(batch, actor)
+                done += len(batch)
+                run.progress(done)
+
+    def audit_changes(self, job: RetentionRun) -> dict[str, Any]:
+        counts = {kind: result["rows"] for kind, result in job.results.items()}
+        return {**counts, "dry_run": job.dry_run}
+
+
+RETENTION_RUNS = RetentionRunKind()

@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,7 +15,7 @@ from kernel.version_forms import VersionedFormMixin
 from kernel.versioning import EditConflictError
 from privacy.audit.recording import save_reference_record
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
-from privacy.tasks import apply_retention_task
+from privacy.retention import start_retention
 
 RUNS_SHOWN = 20
 
@@ -57,7 +56,7 @@ def _page(submitted: PolicyForm | None = None) -> dict:
         )
         for policy in RetentionPolicy.objects.all()
     ]
-    runs = list(RetentionRun.objects.select_related("started_by")[:RUNS_SHOWN])
+    runs = list(RetentionRun.objects.select_related("created_by")[:RUNS_SHOWN])
     return {"rows": rows, "runs": [(run, _labelled(run.results)) for run in runs]}
 
 
@@ -104,13 +103,11 @@ class StartRunView(PermissionRequiredMixin, View):
         if not self.dry_run and request.POST.get("confirm") != "yes":
             messages.error(request, _("Tick the confirmation to apply the policies now."))
             return HttpResponseRedirect(reverse("retention:page"))
-        user_id = request.user.pk
-        dry_run = self.dry_run
-        transaction.on_commit(lambda: apply_retention_task.delay(dry_run, user_id))
+        start_retention(actor=request.user, dry_run=self.dry_run)
         messages.success(
             request,
             _("Dry run started: its report appears below in a moment.")
-            if dry_run
+            if self.dry_run
             else _("Retention run started: its results appear below when it is done."),
         )
         return HttpResponseRedirect(reverse("retention:page"))

@@ -1,7 +1,6 @@
 import logging
 
 from celery import shared_task
-from django.contrib.auth import get_user_model
 
 from privacy.alerts import mail_alert, raise_alert
 from privacy.audit.recording import audit_context
@@ -42,8 +41,7 @@ def verify_audit_chain() -> bool:
 
 
 @shared_task(name="privacy.apply_retention")
-def apply_retention_task(dry_run: bool = False, user_id: int | None = None) -> int:
-    """The nightly retention run, or one the privacy officer started (a dry run or now)."""
-    actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+def apply_retention_task() -> int:
+    """The nightly retention run (the page's runs are queued through privacy.retention)."""
     with audit_context(via=AuditChannel.TASK):
-        return apply_retention(dry_run=dry_run, actor=actor).pk
+        return apply_retention(dry_run=False).pk

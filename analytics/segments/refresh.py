@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -87,6 +88,7 @@ class SegmentRefreshKind(JobKind[SegmentRefresh]):
 
     model = SegmentRefresh
     audit_prefix = "segment.refresh"
+    seen_with = ("analytics.view_segment",)
     unexpected_failure = _(
         "The refresh stopped because of an internal error; the members are those of the last "
         "refresh."
@@ -108,6 +110,9 @@ class SegmentRefreshKind(JobKind[SegmentRefresh]):
             "size_before": job.size_before,
             "size_after": job.size_after,
         }
+
+    def page_url(self, job: SegmentRefresh, user: Any) -> str:
+        return reverse("segments:detail", args=[job.segment_id])
 
 
 SEGMENT_REFRESH = SegmentRefreshKind()

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.dedup.reasons import notable
-from customers.dedup.scan import ReviewQueueJobs, candidates_locked, regroup
+from customers.dedup.scan import candidates_locked, regroup
 from customers.models import BulkMerge, CandidateStatus, Customer, DuplicateCandidate
 from customers.selectors import can_edit_customer, customers_visible_to
 from kernel.jobs.runner import JobKind, JobRun
@@ -318,13 +318,15 @@ def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:
     return job
 
 
-class BulkMergeKind(ReviewQueueJobs, JobKind[BulkMerge]):
+class BulkMergeKind(JobKind[BulkMerge]):
     """Merging every likely group, as the user who asked, with progress on the job row. One
     runs at a time; one whose worker died starts over (groups merged already are no longer
     open), and one silent for half an hour is given up."""
 
     model = BulkMerge
     audit_prefix = "duplicates.bulk_merge"
+    seen_with = ("customers.merge_customers",)
+    followed_at = "duplicates:queue"
     time_limit = datetime.timedelta(minutes=30)
     unexpected_failure = _("The bulk merge stopped because of an internal error.")
 

@@ -21,15 +21,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
-from django.urls import reverse
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from customers.dedup import features as feature_rows
 from customers.dedup import linkage
 from customers.dedup.linkage import Features, ScoredPair
 from customers.models import (
-    BulkMerge,
     CandidateStatus,
     DuplicateCandidate,
     DuplicateScan,
@@ -100,26 +98,14 @@ def last_finished() -> DuplicateScan | None:
     return DuplicateScan.objects.filter(status=JobStatus.DONE).order_by("-started_at").first()
 
 
-class ReviewQueueJobs:
-    """Scans and bulk merges are seen, and followed on the review queue, by reviewers."""
-
-    model: type[DuplicateScan] | type[BulkMerge]
-
-    def visible_to(self, user: Any) -> QuerySet:
-        if user.has_perm("customers.merge_customers"):
-            return self.model.objects.all()
-        return self.model.objects.none()
-
-    def page_url(self, job: DuplicateScan | BulkMerge, user: Any) -> str:
-        return reverse("duplicates:queue")
-
-
-class DuplicateScanKind(ReviewQueueJobs, JobKind[DuplicateScan]):
+class DuplicateScanKind(JobKind[DuplicateScan]):
     """A scan: compare, record the pairs, regroup, merge what is certain. One runs at a time;
     a scan whose worker died starts over, and one silent for half an hour is given up."""
 
     model = DuplicateScan
     audit_prefix = "duplicates.scan"
+    seen_with = ("customers.merge_customers",)
+    followed_at = "duplicates:queue"
     time_limit = datetime.timedelta(minutes=30)
     unexpected_failure = _("The search for duplicates stopped because of an internal error.")
 

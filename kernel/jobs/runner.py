@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -162,6 +163,11 @@ class JobKind(Generic[Job]):
     resumable_after_error: ClassVar[bool] = False
     # The Celery queue its messages go to (None: the default queue).
     queue: ClassVar[str | None] = None
+    # The permissions with which a user sees every job of this kind in job lists (None: one's
+    # own, or every job with the model's view permission), and the page where they are
+    # followed (a URL name without arguments; None: no page).
+    seen_with: ClassVar[tuple[str, ...] | None] = None
+    followed_at: ClassVar[str | None] = None
 
     # --- what a kind states ----------------------------------------------------------------
 
@@ -177,16 +183,17 @@ class JobKind(Generic[Job]):
         """Called in the finishing transaction, before the job is saved (files, counters)."""
 
     def visible_to(self, user: Any) -> QuerySet:
-        """The jobs of this kind `user` may see in job lists: their own, and all of them for
-        those who may view the model's rows."""
+        """The jobs of this kind `user` may see in job lists (see `seen_with`)."""
         jobs = self.model.objects.all()
+        if self.seen_with is not None:
+            return jobs if user.has_perms(self.seen_with) else jobs.none()
         if user.has_perm(f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"):
             return jobs
         return jobs.filter(created_by=user)
 
     def page_url(self, job: Job, user: Any) -> str | None:
-        """Where `user` follows the job (None: nowhere for them)."""
-        return None
+        """Where `user` follows a job they may see (None: no page)."""
+        return reverse(self.followed_at) if self.followed_at else None
 
     def then(self, job: Job) -> None:
         """What a worker queues after running the job (a follow-up task); commands that run a

@@ -171,6 +171,8 @@ class BackupJobKind(JobKind[BackupRun]):
 
     model = BackupRun
     audit_prefix = "backup"
+    seen_with = ("operations.view_operations",)
+    followed_at = "operations:status"
     resumes_after_worker_loss = False
     # A backup still active after this long lost its worker, or never found one.
     time_limit = datetime.timedelta(minutes=settings.BACKUP_TIMEOUT_MINUTES)
@@ -516,6 +518,8 @@ class RestoreDrillKind(JobKind[RestoreDrill]):
 
     model = RestoreDrill
     audit_prefix = "backup.drill"
+    seen_with = ("operations.view_operations",)
+    followed_at = "operations:status"
     resumes_after_worker_loss = False
     time_limit = BackupJobKind.time_limit
     given_up_reason = BackupJobKind.given_up_reason

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.apps import apps
 from django.conf import settings
 from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
@@ -16,7 +17,8 @@ from kombu.exceptions import OperationalError
 from analytics.models import MetricsRun
 from crm.celery import app as celery_app
 from customers.models import DuplicateScan
-from kernel.models import JobStatus, WorkerHeartbeat
+from kernel.jobs.runner import registered_kinds
+from kernel.models import BackgroundJob, JobStatus, WorkerHeartbeat
 from kernel.tasks import run_job
 from operations import status as operations
 from operations.models import BackupRun, RestoreDrill
@@ -178,7 +180,7 @@ def test_jobs_show_what_runs_and_what_failed_in_the_last_seven_days_with_links(
     )
     DuplicateScan.objects.create(mode="incremental", min_probability=0.8, status=JobStatus.DONE)
     MetricsRun.objects.create(as_of=now, status=JobStatus.RUNNING, heartbeat_at=now)
-    RetentionRun.objects.create(dry_run=True)
+    RetentionRun.objects.create(dry_run=True, status=JobStatus.RUNNING, heartbeat_at=now)
     client.force_login(admin_user_role)
     response = client.get("/operations/")
     assert [(job.kind, job.failed) for job in response.context["jobs"]] == [
@@ -195,8 +197,9 @@ def test_jobs_show_what_runs_and_what_failed_in_the_last_seven_days_with_links(
     assert 'href="/privacy/retention/"' in jobs
 
 
-def test_every_kind_of_background_job_is_looked_at(admin_user_role):
-    models = {source.model for source in operations.run_sources()}
+def test_every_kind_of_background_job_is_run_by_the_runner_and_looked_at():
+    jobs = {model._meta.label for model in apps.get_models() if issubclass(model, BackgroundJob)}
+    assert {kind.label() for kind in registered_kinds()} == jobs
     assert {
         "customers.ImportJob",
         "customers.DuplicateScan",
@@ -204,9 +207,12 @@ def test_every_kind_of_background_job_is_looked_at(admin_user_role):
         "analytics.ExportJob",
         "analytics.MetricsRun",
         "analytics.ChurnModel",
+        "analytics.SegmentRefresh",
         "privacy.RetentionRun",
         "interactions.ArchiveRun",
-    } <= models
+        "operations.BackupRun",
+        "operations.RestoreDrill",
+    } <= jobs
 
 
 def test_workers_broker_disks_database_archive_and_alerts_are_shown(client, admin_user_role):

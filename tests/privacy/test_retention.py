@@ -3,6 +3,7 @@ past its time, and a dry run that reports exactly what the real run then changes
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from io import StringIO
@@ -15,9 +16,12 @@ from customers import services
 from customers.models import Customer, ImportIssue, ImportJob
 from interactions import services as interaction_services
 from interactions.models import Interaction
+from kernel.jobs.recovery import recover_stalled_jobs
+from kernel.jobs.runner import kind_of
+from kernel.models import JobStatus
+from privacy import registry
 from privacy.models import AuditEvent, RetentionKind, RetentionPolicy, RetentionRun
 from privacy.retention import DEFAULT_POLICIES, apply_retention
-from privacy.tasks import apply_retention_task
 from tests.factories import CustomerFactory, import_issue
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +112,7 @@ def test_restricted_and_recent_customers_are_kept(data):
     assert AuditEvent.objects.filter(
         action="customer.erase.retention", target_id=str(stale.pk)
     ).exists()
-    assert AuditEvent.objects.filter(action="retention.apply").exists()
+    assert AuditEvent.objects.get(action="retention.done").changes["dry_run"] is False
 
 
 def test_the_command_prints_the_dry_run(data):
@@ -133,9 +137,11 @@ def test_the_officer_sets_a_policy_and_starts_a_dry_run(
     with django_capture_on_commit_callbacks() as callbacks:
         client.post("/privacy/retention/dry-run/")
     assert len(callbacks) == 1
-    run = RetentionRun.objects.get(pk=apply_retention_task(True, privacy_user.pk))
-    assert run.dry_run
-    assert run.started_by == privacy_user
+    run = RetentionRun.objects.get()
+    assert (run.status, run.dry_run, run.created_by) == (JobStatus.QUEUED, True, privacy_user)
+    run = kind_of(run).run(run.pk)  # what the worker does with the message
+    assert run.status == JobStatus.DONE
+    assert AuditEvent.objects.get(action="retention.done").actor == privacy_user
     page = client.get("/privacy/retention/").content.decode()
     assert "dry run" in page
     # Applying needs the confirmation.
@@ -218,3 +224,41 @@ def test_every_policy_form_on_the_page_carries_its_version(client, privacy_user)
         form = re.search(rf'<form[^>]*id="policy-{policy.kind}">(.*?)</form>', page, re.S)
         assert form, policy.kind
         assert f'name="{policy.kind}-row_version" value="{policy.version}"' in form.group(1)
+
+
+def queued_retention_run(*, dry_run: bool = True) -> RetentionRun:
+    return RetentionRun.objects.create(status=JobStatus.QUEUED, dry_run=dry_run)
+
+
+def test_a_run_delivered_twice_runs_once_and_an_error_fails_it_with_a_reason(data, monkeypatch):
+    run = queued_retention_run(dry_run=False)
+    kind = kind_of(run)
+    assert kind.run(run.pk).status == JobStatus.DONE
+    assert kind.run(run.pk) is None  # the message delivered again: nothing to do
+    assert AuditEvent.objects.filter(action="retention.done").count() == 1
+
+    def broken(ids, actor):
+        raise RuntimeError("disk full")
+
+    kind_of_rows = RetentionKind.OLD_INTERACTIONS
+    target = registry.RETENTION_TARGETS[kind_of_rows]
+    monkeypatch.setitem(
+        registry.RETENTION_TARGETS, kind_of_rows, dataclasses.replace(target, apply=broken)
+    )
+    Interaction.objects.update(occurred_at=timezone.now() - datetime.timedelta(days=6 * 365))
+    failed = kind.run(queued_retention_run(dry_run=False).pk)
+    assert failed.status == JobStatus.FAILED
+    assert "the next run handles the rest" in failed.failure
+    assert AuditEvent.objects.filter(action="retention.failed", target_id=str(failed.pk)).exists()
+
+
+def test_a_run_whose_worker_died_is_queued_again_and_finishes(data):
+    run = queued_retention_run()
+    RetentionRun.objects.filter(pk=run.pk).update(
+        status=JobStatus.RUNNING,
+        started_at=timezone.now() - datetime.timedelta(minutes=10),
+        heartbeat_at=timezone.now() - datetime.timedelta(minutes=5),
+    )
+    assert recover_stalled_jobs().requeued == 1
+    assert RetentionRun.objects.get(pk=run.pk).status == JobStatus.QUEUED
+    assert kind_of(run).run(run.pk).status == JobStatus.DONE

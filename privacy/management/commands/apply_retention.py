@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from kernel.models import JobStatus
 from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel, RetentionKind
 from privacy.retention import apply_retention
@@ -16,6 +17,8 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool, **options):
         with audit_context(via=AuditChannel.COMMAND):
             run = apply_retention(dry_run=dry_run)
+        if run.status != JobStatus.DONE:
+            raise CommandError(run.failure)
         verb = "would change" if dry_run else "changed"
         for kind, result in run.results.items():
             self.stdout.write(
