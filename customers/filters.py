@@ -59,7 +59,7 @@ class CustomerFilter(django_filters.FilterSet):
         label=_("marketing consent"), choices=CONSENT_CHOICES, method="filter_consent"
     )
     archived = django_filters.BooleanFilter(label=_("archived"), method="filter_archived")
-    # analytics' segments, named by string (ARCHITECTURE.md: nothing imports analytics).
+    # analytics' segments, named by string (README.md, Layers: nothing imports analytics).
     segment = django_filters.ModelChoiceFilter(
         label=_("segment"),
         queryset=lambda _request: apps.get_model("analytics", "Segment").objects.all(),

@@ -1,5 +1,5 @@
 """Signals for the apps built on customers, so that customers needs to know nothing of them
-(ARCHITECTURE.md: analytics reads all, nothing imports it).
+(README.md, Layers: analytics reads all, nothing imports it).
 
 - `customers_merged(sender=Customer, survivor, others)`: sent inside a merge's transaction.
   A receiver moves what it keeps about the merged customers and returns ``(key, undo_data)``

@@ -1,4 +1,4 @@
-"""The roles of ARCHITECTURE.md as Django groups of permissions.
+"""The roles of README.md (Roles) as Django groups of permissions.
 
 Code checks permissions, never role names: the groups only bundle permissions so that
 administrators can give a person a role in Django admin. `ensure_roles` runs after every

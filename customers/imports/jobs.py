@@ -216,7 +216,7 @@ def configure_import(
     job.invalid_values = InvalidValues(invalid_values)
     job.all_or_nothing = all_or_nothing
     job.date_order = DateOrder(date_order)
-    # Staff who only see their own customers import them as their own (ARCHITECTURE: roles).
+    # Staff who only see their own customers import them as their own (README.md, Roles).
     job.owner = owner if actor.has_perm("customers.view_all_customers") else actor
     job.save()
     if template_name:

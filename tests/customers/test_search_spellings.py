@@ -37,7 +37,7 @@ def test_an_email_fragment_reaches_only_customers_whose_personal_data_the_user_s
 ):
     own = CustomerFactory(name="张伟", email="zhang.wei@gmail.com", owner=sales_user)
     unassigned = CustomerFactory(name="王芳", email="wang.fang@gmail.com")
-    # A salesperson sees unassigned customers but not their contact details (ARCHITECTURE.md).
+    # A salesperson sees unassigned customers but not their contact details (README.md, Roles).
     assert list(search_customers(user=sales_user, query="gmail")) == [own]
     assert list(search_customers(user=sales_user, query="wang.fang")) == []
     assert list(search_customers(user=other_sales_user, query="gmail")) == []
