@@ -14,8 +14,6 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
 
 from analytics import churn
@@ -31,6 +29,7 @@ from kernel.jobs.runner import JobKind
 from kernel.models import BackgroundJob, JobStatus
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
+from tests.migration_steps import migrate_to
 
 pytestmark = pytest.mark.django_db
 
@@ -259,16 +258,9 @@ BEFORE = [("analytics", "0011_job_run_token")]
 AFTER = [("analytics", "0013_analytics_job_rows")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_churn_models_written_before_keep_their_outcome_and_reason():
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     trained = timezone.now() - datetime.timedelta(days=1)
     rows = old.get_model("analytics", "ChurnModel").objects
     common = {"as_of": trained, "horizon_days": 90, "trained_at": trained}
@@ -285,7 +277,7 @@ def test_churn_models_written_before_keep_their_outcome_and_reason():
     metrics = old.get_model("analytics", "MetricsRun").objects.create(
         as_of=trained, status="done", finished_at=finished
     )
-    new = _migrate(AFTER)
+    new = migrate_to(AFTER)
     mapped = {row.pk: row for row in new.get_model("analytics", "ChurnModel").objects.all()}
     assert (mapped[scored.pk].status, mapped[scored.pk].outcome) == ("done", "scored")
     assert mapped[scored.pk].auc == 0.8

@@ -5,25 +5,17 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories import CustomerFactory
+from tests.migration_steps import migrate_to
 
 BEFORE = [("interactions", "0006_job_recoveries")]
 AFTER = [("interactions", "0008_line_total_required")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_existing_lines_get_their_totals_from_quantity_and_unit_price():
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     customer = CustomerFactory()  # the customers app is left at its latest migration
     order = old.get_model("interactions", "Transaction").objects.create(
         customer_id=customer.pk,
@@ -34,6 +26,6 @@ def test_existing_lines_get_their_totals_from_quantity_and_unit_price():
     lines = old.get_model("interactions", "TransactionLine").objects
     lines.create(transaction=order, quantity=Decimal("3"), unit_price=Decimal("9.78"))
     lines.create(transaction=order, quantity=Decimal("0.125"), unit_price=Decimal("10.00"))
-    new = _migrate(AFTER)
+    new = migrate_to(AFTER)
     totals = new.get_model("interactions", "TransactionLine").objects.order_by("pk")
     assert [line.line_total for line in totals] == [Decimal("29.34"), Decimal("1.25")]

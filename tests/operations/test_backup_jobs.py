@@ -10,8 +10,6 @@ import datetime
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
 
 from kernel.jobs.recovery import recover_stalled_jobs
@@ -24,6 +22,7 @@ from operations.backups.services import BACKUP_JOBS, DRILL_JOBS, list_backups
 from operations.backups.tasks import nightly_backup_task, nightly_drill_task
 from operations.models import BackupRun, RestoreDrill
 from privacy.models import AlertKind, AuditEvent, SecurityAlert
+from tests.migration_steps import migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -144,16 +143,9 @@ def test_the_nightly_entries_queue_through_the_kinds(monkeypatch):
     assert sent == [["operations.BackupRun", backup.pk], ["operations.RestoreDrill", drill.pk]]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_runs_recorded_before_the_runner_keep_their_meaning(make_user):
     admin = make_user()
-    old = _migrate([("operations", "0001_initial")])
+    old = migrate_to([("operations", "0001_initial")])
     runs = old.get_model("operations", "BackupRun").objects
     started = _ago(days=1)
     runs.create(
@@ -170,7 +162,7 @@ def test_runs_recorded_before_the_runner_keep_their_meaning(make_user):
     old.get_model("operations", "RestoreDrill").objects.create(
         started_at=_ago(hours=20), status="done", backup_file="crm-20261125T163000Z.backup"
     )
-    _migrate([("operations", "0002_backups_and_drills_as_jobs")])
+    migrate_to([("operations", "0002_backups_and_drills_as_jobs")])
 
     done = BackupRun.objects.get(file_name="crm-20261125T163000Z.backup")
     failed = BackupRun.objects.get(failure="Disk full")

@@ -23,6 +23,7 @@ from privacy import registry
 from privacy.models import AuditEvent, RetentionKind, RetentionPolicy, RetentionRun
 from privacy.retention import DEFAULT_POLICIES, apply_retention
 from tests.factories import CustomerFactory, import_issue
+from tests.migration_steps import migrate_to
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +263,26 @@ def test_a_run_whose_worker_died_is_queued_again_and_finishes(data):
     assert recover_stalled_jobs().requeued == 1
     assert RetentionRun.objects.get(pk=run.pk).status == JobStatus.QUEUED
     assert kind_of(run).run(run.pk).status == JobStatus.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runs_recorded_before_the_runner_keep_their_meaning():
+    old = migrate_to([("privacy", "0009_privacy_policy_edit_version")])
+    runs = old.get_model("privacy", "RetentionRun").objects
+    started = timezone.now() - datetime.timedelta(days=2)
+    finished = runs.create(
+        started_at=started,
+        finished_at=started + datetime.timedelta(seconds=5),
+        dry_run=False,
+        results={"stale_leads": {"rows": 3}},
+    )
+    unfinished = runs.create(started_at=started, dry_run=True)
+    migrate_to([("privacy", "0010_retention_runs_as_jobs")])
+    finished, unfinished = (RetentionRun.objects.get(pk=run.pk) for run in (finished, unfinished))
+    assert (finished.status, finished.created_at, finished.as_of) == (
+        JobStatus.DONE,
+        started,
+        started,
+    )
+    assert finished.results == {"stale_leads": {"rows": 3}}
+    assert (unfinished.status, unfinished.finished_at) == (JobStatus.FAILED, started)
