@@ -1,8 +1,10 @@
 import logging
 
 import pytest
+from django.apps.registry import Apps
 from django.core.cache import cache
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -110,3 +112,23 @@ service_user = _user_in(roles.SERVICE)
 analyst_user = _user_in(roles.ANALYST)
 privacy_user = _user_in(roles.PRIVACY_OFFICER)
 admin_user_role = _user_in(roles.ADMINISTRATOR, is_staff=True)
+
+
+@pytest.fixture
+def migrate_to():
+    """migrate_to([(app, migration)]) -> the models as they stand there: for tests of data
+    migrations, which write rows at an old state and read them back at a new one. Afterwards
+    the database is brought back to the latest migrations of every app, so that no test that
+    follows finds one of them unapplied (a backward step unapplies later migrations of the
+    apps that depend on it too)."""
+
+    def migrate(targets: list[tuple[str, str]]) -> Apps:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield migrate
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

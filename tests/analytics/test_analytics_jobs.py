@@ -29,7 +29,6 @@ from kernel.jobs.runner import JobKind
 from kernel.models import BackgroundJob, JobStatus
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
-from tests.migration_steps import migrate_to
 
 pytestmark = pytest.mark.django_db
 
@@ -259,7 +258,7 @@ AFTER = [("analytics", "0013_analytics_job_rows")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_churn_models_written_before_keep_their_outcome_and_reason():
+def test_churn_models_written_before_keep_their_outcome_and_reason(migrate_to):
     old = migrate_to(BEFORE)
     trained = timezone.now() - datetime.timedelta(days=1)
     rows = old.get_model("analytics", "ChurnModel").objects

@@ -7,14 +7,13 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import CustomerFactory
-from tests.migration_steps import migrate_to
 
 BEFORE = [("interactions", "0006_job_recoveries")]
 AFTER = [("interactions", "0008_line_total_required")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_lines_get_their_totals_from_quantity_and_unit_price():
+def test_existing_lines_get_their_totals_from_quantity_and_unit_price(migrate_to):
     old = migrate_to(BEFORE)
     customer = CustomerFactory()  # the customers app is left at its latest migration
     order = old.get_model("interactions", "Transaction").objects.create(

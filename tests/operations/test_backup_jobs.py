@@ -22,7 +22,6 @@ from operations.backups.services import BACKUP_JOBS, DRILL_JOBS, list_backups
 from operations.backups.tasks import nightly_backup_task, nightly_drill_task
 from operations.models import BackupRun, RestoreDrill
 from privacy.models import AlertKind, AuditEvent, SecurityAlert
-from tests.migration_steps import migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,7 +142,7 @@ def test_the_nightly_entries_queue_through_the_kinds(monkeypatch):
     assert sent == [["operations.BackupRun", backup.pk], ["operations.RestoreDrill", drill.pk]]
 
 
-def test_runs_recorded_before_the_runner_keep_their_meaning(make_user):
+def test_runs_recorded_before_the_runner_keep_their_meaning(make_user, migrate_to):
     admin = make_user()
     old = migrate_to([("operations", "0001_initial")])
     runs = old.get_model("operations", "BackupRun").objects

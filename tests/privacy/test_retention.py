@@ -23,7 +23,6 @@ from privacy import registry
 from privacy.models import AuditEvent, RetentionKind, RetentionPolicy, RetentionRun
 from privacy.retention import DEFAULT_POLICIES, apply_retention
 from tests.factories import CustomerFactory, import_issue
-from tests.migration_steps import migrate_to
 
 pytestmark = pytest.mark.django_db
 
@@ -266,7 +265,7 @@ def test_a_run_whose_worker_died_is_queued_again_and_finishes(data):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_runs_recorded_before_the_runner_keep_their_meaning():
+def test_runs_recorded_before_the_runner_keep_their_meaning(migrate_to):
     old = migrate_to([("privacy", "0009_privacy_policy_edit_version")])
     runs = old.get_model("privacy", "RetentionRun").objects
     started = timezone.now() - datetime.timedelta(days=2)
