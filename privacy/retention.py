@@ -105,10 +105,10 @@ class RetentionRunKind(JobKind[RetentionRun]):
             }
             for policy, ids in due.items()
         }
+        if retention.dry_run:
+            return  # nothing is changed, so there is no progress to show
         done = 0
         run.progress(done, sum(len(ids) for ids in due.values()))
-        if retention.dry_run:
-            return
         actor = retention.created_by
         for policy, ids in due.items():
             for start in range(0, len(ids), BATCH):
