@@ -24,6 +24,7 @@ class PrivacyConfig(AppConfig):
         from privacy.retention import RETENTION_RUNS
         from privacy.subjects.copy import LEDGER_SECTIONS
         from privacy.subjects.erasure import LEDGER_SCRUBBERS
+        from privacy.subjects.services import SUBJECT_COPIES
 
         checks.register(check_crypto_settings, checks.Tags.security)
         # The consent ledger, the requests and the audit trail are in the copy and the erasure
@@ -34,5 +35,6 @@ class PrivacyConfig(AppConfig):
             register_scrubber(scrubber)
         # Its background jobs (kernel/jobs/runner.py).
         register(RETENTION_RUNS)
+        register(SUBJECT_COPIES)
         # Permissions are created by post_migrate too, so the roles follow the last app's hook.
         post_migrate.connect(_ensure_roles_after_migrate, sender=self)

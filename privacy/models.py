@@ -341,8 +341,8 @@ class VerificationMethod(models.TextChoices):
     SIGNED_LETTER = "signed_letter", _("Signed letter with a copy of an identity document")
 
 
-# A copy holds one customer's records: it is written in seconds. One still pending after this
-# long lost its worker.
+# A copy holds one customer's records: it is written in seconds. One still waiting for a
+# worker after this long is given up, so that it may be asked for again.
 COPY_LOST_AFTER = datetime.timedelta(minutes=10)
 # The reason a restriction of processing is recorded with: stored on the data subject's row
 # (customers.Customer.restriction_reason), asked for by privacy/subjects/forms.py.
@@ -413,11 +413,6 @@ class DataSubjectRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # The copy of an access request: a ZIP prepared by the worker (privacy/subjects/copy.py).
-    copy_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
-    copy_file = models.FileField(upload_to="subject-copies/", max_length=300, blank=True)
-    copy_prepared_at = models.DateTimeField(_("copy prepared"), null=True, blank=True)
-    copy_failure = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_on", "pk"]
@@ -444,18 +439,29 @@ class DataSubjectRequest(models.Model):
     def days_left(self) -> int:
         return (self.due_on - timezone.localdate()).days
 
-    @property
-    def copy_pending(self) -> bool:
-        return self.copy_requested_at is not None and not (
-            self.copy_prepared_at or self.copy_failure
-        )
 
-    @property
-    def copy_lost(self) -> bool:
-        """Pending for longer than any copy takes: its worker stopped, and it may be asked for
-        again (preparing is idempotent: a late first run finds the copy done and discards its
-        own)."""
-        return self.copy_pending and self.copy_requested_at < timezone.now() - COPY_LOST_AFTER
+class SubjectCopy(SystemJob):
+    """The copy of everything held about the person of an access request: a ZIP written by the
+    worker (privacy/subjects/copy.py), in the language of the officer who asked. Asking again
+    makes a new one; a finished copy replaces the older one's file."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest,
+        verbose_name=_("data-subject request"),
+        on_delete=models.CASCADE,
+        related_name="copies",
+    )
+    file = models.FileField(upload_to="subject-copies/", max_length=300, blank=True)
+    language = models.CharField(max_length=10, default="en", editable=False)
+    # Rows written per section of the copy (no personal data).
+    counts = models.JSONField(default=dict, editable=False)
+
+    class Meta(SystemJob.Meta):
+        verbose_name = _("copy of a person's data")
+        verbose_name_plural = _("copies of people's data")
+
+    def __str__(self) -> str:
+        return f"#{self.request_id}"
 
 
 class RetentionKind(models.TextChoices):

@@ -38,10 +38,14 @@ def recover_stalled_jobs() -> Recovered:
     """Queue again every registered job whose worker died, audited as `<prefix>.resume` with
     the attempt; a job of a kind that does not resume, or that already lost its worker
     JOB_MAX_RECOVERIES + 1 times, is failed instead with a translated reason, audited as
-    `<prefix>.failed`. Each job is judged again under its row lock, so one that reported
-    meanwhile (a slow batch that committed) is left alone; safe to run twice at once."""
+    `<prefix>.failed`, as is an active job silent past its kind's time limit. Each job is
+    judged again under its row lock, so one that reported meanwhile (a slow batch that
+    committed) is left alone; safe to run twice at once."""
     requeued = failed = 0
     for kind in registered_kinds():
+        # First the jobs silent past their kind's time limit (say, queued again but never
+        # taken up): they no longer block the next one, and their page says why.
+        failed += kind.give_up_silent()
         for pk in kind.stalled().values_list("pk", flat=True):
             outcome = _recover(kind, pk)
             requeued += outcome == JobStatus.QUEUED

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Model
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from kernel.jobs.runner import JobKind, JobRun
+from kernel.models import JobStatus
 from privacy.audit.recording import record_event
 from privacy.consent import STATUS_FIELDS, record_consent
 from privacy.models import (
+    COPY_LOST_AFTER,
     ConsentPurpose,
     ConsentSource,
     DataSubjectRequest,
     RequestKind,
     RequestStatus,
+    SubjectCopy,
 )
 from privacy.registry import data_subject
 from privacy.subjects.copy import write_copy
@@ -150,7 +157,10 @@ def complete_request(
     """Close a verified request with the answer given. An access request needs its copy."""
     _require(actor)
     request = _lock_open(request, verified=True)
-    if request.kind == RequestKind.ACCESS and not request.copy_prepared_at:
+    if (
+        request.kind == RequestKind.ACCESS
+        and not request.copies.filter(status=JobStatus.DONE).exists()
+    ):
         raise ValidationError(_("Prepare the copy of the data before closing the request."))
     return _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
 
@@ -159,62 +169,94 @@ def complete_request(
 
 
 @transaction.atomic
-def request_copy(*, actor: Any, request: DataSubjectRequest) -> DataSubjectRequest:
-    """Ask the worker for the ZIP of everything held about the customer."""
-    # Imported here: the task module imports this one.
-    from privacy.subjects.tasks import prepare_subject_copy
-
+def request_copy(*, actor: Any, request: DataSubjectRequest) -> SubjectCopy:
+    """Ask the worker for the ZIP of everything held about the customer; while a copy is being
+    prepared, asking again returns it."""
     _require(actor)
     request = _lock_open(request, verified=True)
     if request.kind != RequestKind.ACCESS:
         raise ValidationError(_("Only an access request is answered with a copy."))
-    if request.copy_pending and not request.copy_lost:
-        return request
-    request.copy_requested_at = timezone.now()
-    request.copy_prepared_at = None
-    request.copy_failure = ""
-    request.save()
+    pending = SUBJECT_COPIES.active_for(request)
+    if pending is not None:
+        return pending
+    copy = SubjectCopy.objects.create(
+        request=request,
+        created_by=actor,
+        status=JobStatus.QUEUED,
+        # The worker writes the headings in the language of the officer who asked.
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
     _audit(actor, request, "copy_request")
-    # The worker writes the headings in the language of the officer who asked.
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    transaction.on_commit(lambda: prepare_subject_copy.delay(request.pk, language))
-    return request
+    SUBJECT_COPIES.enqueue(copy)
+    return copy
 
 
-def prepare_copy(request_id: int) -> None:
-    """Write the copy (the worker's side of request_copy). A second delivery finds the copy
-    prepared and does nothing; a failure is recorded on the request for the officer."""
-    request = DataSubjectRequest.objects.select_related("customer").filter(pk=request_id).first()
-    if request is None or not request.copy_pending:
-        return
-    name = f"{COPY_FOLDER}/{request.pk}-{secrets.token_hex(8)}.zip"
-    path = Path(default_storage.path(name))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        counts = write_copy(request.customer, path, request=request)
-    except Exception:
-        path.unlink(missing_ok=True)
-        DataSubjectRequest.objects.filter(pk=request.pk).update(
-            copy_failure=_("The copy could not be prepared; try again or ask an administrator.")
-        )
-        raise
-    with transaction.atomic():
-        locked = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
-        if not locked.copy_pending:
+class SubjectCopyKind(JobKind[SubjectCopy]):
+    """Writing a copy: one customer's records, in seconds. A copy whose worker died is written
+    again from the start; one never taken up is given up after COPY_LOST_AFTER, so that the
+    officer may ask again."""
+
+    model = SubjectCopy
+    audit_prefix = "subject_copy"
+    time_limit = COPY_LOST_AFTER
+    given_up_reason = gettext_lazy(
+        "The copy was not prepared: the worker preparing it stopped. Prepare it again."
+    )
+    unexpected_failure = gettext_lazy(
+        "The copy could not be prepared; try again or ask an administrator."
+    )
+    seen_with = (HANDLE_PERMISSION,)
+
+    def work(self, run: JobRun[SubjectCopy]) -> None:
+        copy = run.job
+        name = f"{COPY_FOLDER}/{copy.request_id}-{secrets.token_hex(8)}.zip"
+        path = Path(default_storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            copy.counts = write_copy(copy.request.customer, path, request=copy.request)
+            run.check()
+        except BaseException:
             path.unlink(missing_ok=True)
+            raise
+        copy.file.name = name
+
+    def finishing(self, job: SubjectCopy, status: str) -> None:
+        if status != JobStatus.DONE:
             return
-        old = locked.copy_file.name
-        locked.copy_file.name = name
-        locked.copy_prepared_at = timezone.now()
-        locked.save(update_fields=["copy_file", "copy_prepared_at"])
-        record_event(
-            actor=None,
-            action="subject_request.copy_prepared",
-            target=locked,
-            changes={"customer": locked.customer_id, "rows": counts},
-        )
-    if old:
-        default_storage.delete(old)
+        # Only the newest copy is kept: it holds everything the older ones did.
+        older = list(job.request.copies.exclude(pk=job.pk).exclude(file=""))
+        for previous in older:
+            transaction.on_commit(lambda name=previous.file.name: default_storage.delete(name))
+        SubjectCopy.objects.filter(pk__in=[c.pk for c in older]).update(file="")
+
+    def audit_changes(self, job: SubjectCopy) -> dict[str, Any]:
+        return {"request": job.request_id, "customer": job.request.customer_id, "rows": job.counts}
+
+    def page_url(self, job: SubjectCopy, user: Any) -> str | None:
+        return reverse("subjects:detail", args=[job.request_id])
+
+    def active_for(self, request: DataSubjectRequest) -> SubjectCopy | None:
+        """The copy of `request` being prepared, if any (one given up is not)."""
+        self.give_up_silent()
+        return request.copies.filter(status__in=SubjectCopy.ACTIVE).first()
+
+
+SUBJECT_COPIES = SubjectCopyKind()
+
+
+@dataclass(frozen=True)
+class CopyState:
+    """What the request page shows of its copies: the latest asked for (being prepared, or
+    failed), and the latest prepared, which stays downloadable until a newer one is."""
+
+    latest: SubjectCopy | None
+    prepared: SubjectCopy | None
+
+
+def copy_state(request: DataSubjectRequest) -> CopyState:
+    SUBJECT_COPIES.give_up_silent()
+    copies = request.copies.order_by("-created_at", "-pk")
+    return CopyState(latest=copies.first(), prepared=copies.filter(status=JobStatus.DONE).first())
 
 
 def record_copy_download(*, actor: Any, request: DataSubjectRequest) -> None:
@@ -227,11 +269,9 @@ def delete_expired_copies(*, now: datetime.datetime | None = None) -> int:
     prepared, like exports."""
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.EXPORT_RETENTION_DAYS)
     deleted = 0
-    for request in DataSubjectRequest.objects.filter(copy_prepared_at__lt=cutoff).exclude(
-        copy_file=""
-    ):
-        default_storage.delete(request.copy_file.name)
-        DataSubjectRequest.objects.filter(pk=request.pk).update(copy_file="")
+    for copy in SubjectCopy.objects.filter(finished_at__lt=cutoff).exclude(file=""):
+        default_storage.delete(copy.file.name)
+        SubjectCopy.objects.filter(pk=copy.pk).update(file="")
         deleted += 1
     return deleted
 

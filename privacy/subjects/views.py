@@ -21,7 +21,7 @@ from django.views.generic import FormView, TemplateView
 
 from kernel.versioning import EditConflictError
 from privacy.audit.recording import target_label
-from privacy.models import AuditEvent, DataSubjectRequest, RequestKind
+from privacy.models import AuditEvent, DataSubjectRequest, RequestKind, SubjectCopy
 from privacy.registry import SCRUBBERS, data_subject
 from privacy.subjects import services
 from privacy.subjects.forms import (
@@ -44,7 +44,11 @@ STEP_LABELS = {
     "create": gettext_lazy("Logged"),
     "verify": gettext_lazy("Identity verified"),
     "copy_request": gettext_lazy("Copy asked for"),
+    # Before copies were jobs of their own (privacy/migrations/0011).
     "copy_prepared": gettext_lazy("Copy prepared"),
+    "subject_copy.done": gettext_lazy("Copy prepared"),
+    "subject_copy.failed": gettext_lazy("Copy not prepared"),
+    "subject_copy.resume": gettext_lazy("Copy restarted after its worker stopped"),
     "copy_download": gettext_lazy("Copy downloaded"),
     "correct": gettext_lazy("Profile corrected"),
     "complete": gettext_lazy("Completed"),
@@ -146,8 +150,10 @@ class RequestDetailView(PermissionRequiredMixin, TemplateView):
             pk=pk,
         )
         customer = subject_request.customer
+        copies = subject_request.copies.values_list("pk", flat=True)
         history = AuditEvent.objects.filter(
-            target_type=target_label(DataSubjectRequest), target_id=str(subject_request.pk)
+            Q(target_type=target_label(DataSubjectRequest), target_id=str(subject_request.pk))
+            | Q(target_type=target_label(SubjectCopy), target_id__in=[str(pk) for pk in copies])
         ).order_by("occurred_at", "pk")
         context = {
             "subject_request": subject_request,
@@ -159,6 +165,7 @@ class RequestDetailView(PermissionRequiredMixin, TemplateView):
                 )
                 for event in history
             ],
+            "copies": services.copy_state(subject_request),
             "may_handle": self.request.user.has_perm(_HANDLE),
         }
         if subject_request.is_open and context["may_handle"]:
@@ -272,7 +279,9 @@ class CopyStatusView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, pk: int, **kwargs):
         subject_request = get_object_or_404(DataSubjectRequest, pk=pk)
         return super().get_context_data(
-            subject_request=subject_request, may_handle=self.request.user.has_perm(_HANDLE)
+            subject_request=subject_request,
+            copies=services.copy_state(subject_request),
+            may_handle=self.request.user.has_perm(_HANDLE),
         )
 
 
@@ -281,11 +290,12 @@ class CopyDownloadView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> FileResponse:
         subject_request = get_object_or_404(DataSubjectRequest, pk=pk)
-        if not subject_request.copy_file:
+        prepared = services.copy_state(subject_request).prepared
+        if prepared is None or not prepared.file:
             raise Http404
         services.record_copy_download(actor=request.user, request=subject_request)
         return FileResponse(
-            subject_request.copy_file.open("rb"),
+            prepared.file.open("rb"),
             as_attachment=True,
             filename=f"data-request-{subject_request.pk}.zip",
         )

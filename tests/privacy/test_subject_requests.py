@@ -29,6 +29,8 @@ from customers import merge as merging
 from customers import services
 from customers.models import Customer
 from interactions import services as interaction_services
+from kernel.jobs.recovery import recover_stalled_jobs
+from kernel.models import JobStatus
 from privacy import consent, registry
 from privacy.models import (
     COPY_LOST_AFTER,
@@ -39,10 +41,12 @@ from privacy.models import (
     DataSubjectRequest,
     RequestKind,
     RequestStatus,
+    SubjectCopy,
 )
 from privacy.subjects import copy as subject_copy
 from privacy.subjects import services as requests
 from privacy.subjects.erasure import anonymise_customers
+from privacy.subjects.services import SUBJECT_COPIES
 from tests.customers.importfiles import csv_bytes
 from tests.customers.test_imports import _import
 from tests.factories import CustomerFactory, UserFactory, form_data, import_issue
@@ -312,14 +316,17 @@ def test_the_officer_gets_the_copy_through_the_worker_and_the_download_is_audite
     client.force_login(privacy_user)
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         assert client.post(f"/privacy/requests/{request.pk}/copy/").status_code == 302
+        copy = SubjectCopy.objects.get(request=request)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            request.refresh_from_db()
-            if not request.copy_pending:
+            copy.refresh_from_db()
+            if not copy.is_active:
                 break
             time.sleep(0.2)
-    assert request.copy_prepared_at
-    assert not request.copy_failure
+    assert copy.status == JobStatus.DONE, copy.failure
+    assert copy.counts["profile"] == 1
+    page = client.get(f"/privacy/requests/{request.pk}/").content.decode()
+    assert "Copy prepared" in page
     response = client.get(f"/privacy/requests/{request.pk}/copy/download/")
     files = _read_zip(io.BytesIO(b"".join(response.streaming_content)))
     assert ID_NUMBER in files["json/profile.json"]
@@ -334,28 +341,31 @@ def test_the_officer_gets_the_copy_through_the_worker_and_the_download_is_audite
 def test_a_copy_whose_worker_stopped_can_be_asked_for_again(
     client, privacy_user, django_capture_on_commit_callbacks
 ):
-    """A copy still pending long after it was asked for lost its worker: the page says so and
-    offers to prepare it again, instead of spinning for ever and refusing a new request."""
+    """A copy never taken up by a worker is given up after COPY_LOST_AFTER: the page says so
+    and offers to prepare it again, instead of spinning for ever and refusing a new request."""
     request = _verified(privacy_user, CustomerFactory(), RequestKind.ACCESS)
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        requests.request_copy(actor=privacy_user, request=request)
-        requests.request_copy(actor=privacy_user, request=request)
+        first = requests.request_copy(actor=privacy_user, request=request)
+        assert requests.request_copy(actor=privacy_user, request=request) == first
     assert len(queued) == 1  # asked twice while being prepared: queued once
-    request.refresh_from_db()
-    lost_at = request.copy_requested_at - COPY_LOST_AFTER - datetime.timedelta(seconds=1)
-    DataSubjectRequest.objects.filter(pk=request.pk).update(copy_requested_at=lost_at)
+    lost_at = first.created_at - COPY_LOST_AFTER - datetime.timedelta(seconds=1)
+    SubjectCopy.objects.filter(pk=first.pk).update(created_at=lost_at)
     client.force_login(privacy_user)
     page = client.get(f"/privacy/requests/{request.pk}/").content.decode()
     assert "the worker preparing it stopped" in page
     assert f'action="/privacy/requests/{request.pk}/copy/"' in page
+    first.refresh_from_db()
+    assert first.status == JobStatus.FAILED
     with django_capture_on_commit_callbacks(execute=False) as queued:
         client.post(f"/privacy/requests/{request.pk}/copy/")
     assert len(queued) == 1
-    requests.prepare_copy(request.pk)
-    request.refresh_from_db()
-    assert request.copy_requested_at > lost_at
-    assert request.copy_prepared_at
-    assert request.copy_file
+    second = SubjectCopy.objects.exclude(pk=first.pk).get(request=request)
+    SUBJECT_COPIES.run(second.pk)
+    second.refresh_from_db()
+    assert second.status == JobStatus.DONE
+    assert second.file
+    assert AuditEvent.objects.filter(action="subject_copy.failed", target_id=str(first.pk)).exists()
+    assert AuditEvent.objects.filter(action="subject_copy.done", target_id=str(second.pk)).exists()
 
 
 def test_an_access_request_cannot_close_without_its_copy(privacy_user):
@@ -364,16 +374,32 @@ def test_an_access_request_cannot_close_without_its_copy(privacy_user):
         requests.complete_request(actor=privacy_user, request=request, resolution="Sent.")
 
 
+def test_a_new_copy_replaces_the_file_of_the_older_one(
+    privacy_user, django_capture_on_commit_callbacks
+):
+    request = _verified(privacy_user, CustomerFactory(), RequestKind.ACCESS)
+    files = []
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            copy = requests.request_copy(actor=privacy_user, request=request)
+            SUBJECT_COPIES.run(copy.pk)
+        copy.refresh_from_db()
+        files.append(copy.file.path)
+    assert not os.path.exists(files[0])
+    assert os.path.exists(files[1])
+    assert list(SubjectCopy.objects.filter(request=request).exclude(file="")) == [copy]
+
+
 def test_copies_are_deleted_after_the_retention_days(privacy_user, settings):
     request = _verified(privacy_user, CustomerFactory(), RequestKind.ACCESS)
-    DataSubjectRequest.objects.filter(pk=request.pk).update(copy_requested_at=timezone.now())
-    requests.prepare_copy(request.pk)
-    request.refresh_from_db()
-    path = request.copy_file.path
+    copy = requests.request_copy(actor=privacy_user, request=request)
+    SUBJECT_COPIES.run(copy.pk)
+    copy.refresh_from_db()
+    path = copy.file.path
     later = timezone.now() + datetime.timedelta(days=settings.EXPORT_RETENTION_DAYS + 1)
     assert requests.delete_expired_copies(now=later) == 1
-    request.refresh_from_db()
-    assert not request.copy_file
+    copy.refresh_from_db()
+    assert not copy.file
     assert not os.path.exists(path)
 
 
@@ -643,3 +669,44 @@ def test_the_officers_home_page_counts_open_and_overdue_requests(client, privacy
     assert "1 due within 3 days" in banner
     client.force_login(sales_user)
     assert "requests" not in client.get("/").context
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copies_kept_on_requests_before_the_runner_become_jobs(privacy_user, migrate_to):
+    """privacy/migrations/0011 and 0012: a prepared copy stays downloadable, a failed one keeps its
+    reason, and one still waiting is given up by recovery so that it may be asked for again."""
+    customer = CustomerFactory()
+    old = migrate_to([("privacy", "0010_retention_runs_as_jobs")])
+    requests_then = old.get_model("privacy", "DataSubjectRequest").objects
+    asked = timezone.now() - datetime.timedelta(days=2)
+    made = {
+        outcome: requests_then.create(
+            kind="access",
+            customer_id=customer.pk,
+            channel="email",
+            due_on=timezone.localdate(),
+            status="verified",
+            copy_requested_at=asked,
+            **fields,
+        ).pk
+        for outcome, fields in {
+            "done": {"copy_prepared_at": asked, "copy_file": "subject-copies/1-aa.zip"},
+            "failed": {"copy_failure": "The copy could not be prepared."},
+            "waiting": {},
+        }.items()
+    }
+    migrate_to([("privacy", "0012_request_copy_fields_removed")])
+
+    copies = {outcome: SubjectCopy.objects.get(request_id=pk) for outcome, pk in made.items()}
+    assert copies["done"].status == JobStatus.DONE
+    assert copies["done"].file.name == "subject-copies/1-aa.zip"
+    assert copies["done"].finished_at == asked
+    assert (copies["failed"].status, copies["failed"].failure) == (
+        JobStatus.FAILED,
+        "The copy could not be prepared.",
+    )
+    assert copies["waiting"].status == JobStatus.QUEUED
+    assert recover_stalled_jobs().failed == 1
+    copies["waiting"].refresh_from_db()
+    assert copies["waiting"].status == JobStatus.FAILED
+    assert "Prepare it again" in copies["waiting"].failure
