@@ -1,0 +1,222 @@
+"""Every kind of job registered with the runner (kernel/jobs/runner.py), driven the same way by a
+real Celery worker in a process of its own, on both engines: the claim, a message delivered
+again, cancel, the worker SIGKILLed in the middle of a run, and the resume that finishes it.
+
+The worker is caught mid-run by holding what its run must take before it can finish: the audit
+chain's lock (PostgreSQL: an advisory lock; SQLite: the database's write lock), which every
+kind's end takes to record `<prefix>.done`. The claim takes no audit lock, so on PostgreSQL the
+job is seen RUNNING while its worker waits; on SQLite the claim needs the write lock too, so the
+test takes it in short turns until it finds the job claimed."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analytics import exports
+from customers.dedup.scan import create_scan
+from customers.imports import jobs as imports
+from customers.models import BulkMerge
+from interactions.models import ArchiveRun
+from kernel.jobs.recovery import recover_stalled_jobs
+from kernel.jobs.runner import JobKind, registered_kinds
+from kernel.models import BackgroundJob, JobStatus
+from operations.backups import services as backups
+from privacy import roles
+from privacy.models import CHAIN_LOCK_KEY, AuditEvent, RequestKind, SubjectCopy
+from privacy.subjects import services as subject_requests
+from tests.analytics.test_analytics_jobs import (
+    queued_churn_model,
+    queued_metrics_run,
+    queued_segment_refresh,
+)
+from tests.customers.importfiles import csv_bytes, upload
+from tests.factories import CustomerFactory, UserFactory
+from tests.privacy.test_retention import queued_retention_run
+from tests.worker_process import start_worker, stop_workers, wait_for, worker_env
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+_numbers = itertools.count(1)
+
+
+def _import(actor) -> BackgroundJob:
+    rows = [["姓名", "手机"]] + [[f"顾客{i}", f"139{next(_numbers):08d}"] for i in range(20)]
+    job = imports.create_import(
+        actor=actor, kind="customers", upload=upload("c.csv", csv_bytes(rows))
+    )
+    imports.configure_import(actor=actor, job=job, mapping=job.mapping)
+    imports.start_import(actor=actor, job=job, queue=False)
+    return job
+
+
+def _export(actor) -> BackgroundJob:
+    return exports.start_export(actor=actor, params={}, columns=["name"], format="csv", queue=False)
+
+
+def _subject_copy(actor) -> BackgroundJob:
+    officer = UserFactory(role=roles.PRIVACY_OFFICER)
+    request = subject_requests.log_request(
+        actor=officer, customer=CustomerFactory(), kind=RequestKind.ACCESS, channel="email"
+    )
+    subject_requests.verify_identity(
+        actor=officer, request=request, method="email_code", note="code confirmed"
+    )
+    return SubjectCopy.objects.create(request=request, created_by=officer, status=JobStatus.QUEUED)
+
+
+def _restore_drill(actor) -> BackgroundJob:
+    assert backups.create_backup().status == JobStatus.DONE  # what the drill restores
+    return backups.queued_drill()
+
+
+# A queued job of each kind, with what its work needs, as its service or the schedule makes it.
+QUEUED: dict[str, Callable[..., BackgroundJob]] = {
+    "customers.ImportJob": _import,
+    "analytics.ExportJob": _export,
+    "customers.DuplicateScan": lambda actor: create_scan(actor=actor, mode="full"),
+    "customers.BulkMerge": lambda actor: BulkMerge.objects.create(
+        created_by=actor, min_probability=0.9, status=JobStatus.QUEUED
+    ),
+    "interactions.ArchiveRun": lambda actor: ArchiveRun.objects.create(
+        status=JobStatus.QUEUED, cutoff=timezone.now() - datetime.timedelta(days=400)
+    ),
+    "analytics.MetricsRun": lambda actor: queued_metrics_run(),
+    "analytics.ChurnModel": lambda actor: queued_churn_model(),
+    "analytics.SegmentRefresh": lambda actor: queued_segment_refresh(),
+    "privacy.RetentionRun": lambda actor: queued_retention_run(dry_run=False),
+    "privacy.SubjectCopy": _subject_copy,
+    "operations.BackupRun": lambda actor: backups.queued_backup(),
+    "operations.RestoreDrill": _restore_drill,
+}
+
+
+def test_every_registered_kind_is_driven_here():
+    assert {kind.label() for kind in registered_kinds()} == set(QUEUED)
+
+
+@contextmanager
+def _audit_writes_held() -> Iterator[None]:
+    """Hold what recording an audit event waits for, until the block ends."""
+    with transaction.atomic():  # SQLite: BEGIN IMMEDIATE takes the write lock
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        yield
+
+
+def _status(kind: JobKind, job: BackgroundJob) -> str:
+    return kind.model.objects.values_list("status", flat=True).get(pk=job.pk)
+
+
+def _killed_mid_run(kind: JobKind, job: BackgroundJob, env: dict[str, str]) -> bool:
+    """Send the job to a fresh worker and SIGKILL the worker once it has claimed the job and
+    before the job could end; False when the job ended before it was caught (SQLite only)."""
+    worker = start_worker(env)
+    try:
+        kind.enqueue(job)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with _audit_writes_held():
+                if connection.vendor == "postgresql":
+                    wait_for(lambda: _status(kind, job) != JobStatus.QUEUED, seconds=60)
+                status = _status(kind, job)
+                if status == JobStatus.RUNNING:
+                    worker.send_signal(signal.SIGKILL)
+                    worker.wait(timeout=10)
+                    return True
+            if status != JobStatus.QUEUED:
+                assert connection.vendor == "sqlite", status
+                return False
+            time.sleep(0.002)
+        raise AssertionError(f"{kind.label()} {job.pk} was never claimed")
+    finally:
+        stop_workers([worker])
+
+
+def _events(kind: JobKind, job: BackgroundJob, suffix: str) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(
+            action=f"{kind.audit_prefix}.{suffix}",
+            target_type=kind.model._meta.label_lower,
+            target_id=str(job.pk),
+        )
+    )
+
+
+def _finished_by_a_new_worker(kind: JobKind, job: BackgroundJob, env: dict[str, str]) -> None:
+    workers = [start_worker(env)]
+    try:
+        wait_for(lambda: _status(kind, job) not in BackgroundJob.ACTIVE, seconds=120)
+    finally:
+        stop_workers(workers)
+
+
+@pytest.mark.parametrize("label", sorted(QUEUED))
+def test_claim_redelivery_cancel_a_killed_worker_and_resume(label, admin_user_role, settings):
+    kind = next(kind for kind in registered_kinds() if kind.label() == label)
+    CustomerFactory.create_batch(5)
+    env = worker_env(BACKUP_DIR=str(settings.BACKUP_DIR))
+    actor = admin_user_role
+
+    # Cancel: a job not yet started ends at once, and its message does nothing afterwards.
+    cancelled = QUEUED[label](actor)
+    kind.enqueue(cancelled)
+    kind.cancel(actor=actor, job=cancelled)
+    assert _status(kind, cancelled) == JobStatus.CANCELLED
+    assert len(_events(kind, cancelled, "cancel")) == 1
+
+    # Claim, then the worker SIGKILLed before the run could end (SQLite: a job too quick to be
+    # caught is tried again with a new one).
+    for _attempt in range(5):
+        job = QUEUED[label](actor)
+        if _killed_mid_run(kind, job, env):
+            break
+    else:
+        raise AssertionError(f"{label}: no run could be caught before it ended")
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    assert job.run_token
+    assert job.started_at
+    assert not _events(kind, job, "done")
+
+    # The message delivered again while the job still looks held by a live worker: nothing.
+    assert kind.run(job.pk) is None
+    assert _status(kind, job) == JobStatus.RUNNING
+
+    # Silent past the limit: the worker is gone. A kind that goes on is queued again by the
+    # recovery; one that does not is resumed by a person, through the runner as well.
+    silent_since = timezone.now() - kind.limit() - datetime.timedelta(seconds=5)
+    kind.model.objects.filter(pk=job.pk).update(heartbeat_at=silent_since)
+    if kind.resumes_after_worker_loss:
+        assert recover_stalled_jobs().requeued == 1
+        assert [e.changes for e in _events(kind, job, "resume")] == [
+            {"automatic": True, "attempt": 1}
+        ]
+    else:
+        kind.resume(actor=actor, job=job)
+        assert [e.actor for e in _events(kind, job, "resume")] == [actor]
+    assert _status(kind, job) == JobStatus.QUEUED
+
+    _finished_by_a_new_worker(kind, job, env)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.failure
+    assert len(_events(kind, job, "done")) == 1
+    # The cancelled job's message, taken by the first worker, did nothing.
+    cancelled.refresh_from_db()
+    assert (cancelled.status, cancelled.started_at) == (JobStatus.CANCELLED, None)
+
+    # The finished job's message delivered again: nothing runs twice.
+    finished_at = job.finished_at
+    assert kind.run(job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.finished_at) == (JobStatus.DONE, finished_at)
+    assert len(_events(kind, job, "done")) == 1
