@@ -65,10 +65,12 @@ fmt: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lint: $(DEV_STAMP)
+# mypy's Django plugin imports the settings, which read var/.env.
+lint: $(DEV_STAMP) var/.env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache --no-logo
+	$(VENV)/bin/mypy
 
 check-migrations: $(DEV_STAMP) $(ASSETS_STAMP) var/.env
 	$(MANAGE) makemigrations --check --dry-run

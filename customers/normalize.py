@@ -17,6 +17,7 @@ import gettext as gettext_module
 import math
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
@@ -24,12 +25,16 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from pypinyin import lazy_pinyin
 
 from customers.places import CITY, PROVINCE, gazetteer, latin_keys
 from kernel.free_text import UNREADABLE_TEXT, has_unreadable_characters
+
+if TYPE_CHECKING:
+    # What gettext_lazy gives in django-stubs (a Promise at run time), and what
+    # ValidationError accepts as a message.
+    from django.utils.functional import _StrPromise
 
 # Spreadsheet readers (openpyxl, pandas) hand over numbers and NaN, not only text.
 RawValue = str | int | float | None
@@ -42,7 +47,7 @@ class NormalizationError(ValueError):
     value); `code` is a stable slug such as "phone_invalid" for programs and tests.
     """
 
-    def __init__(self, message: str | Promise, code: str) -> None:
+    def __init__(self, message: str | _StrPromise, code: str) -> None:
         super().__init__(message, code)
         self.message = message
         self.code = code

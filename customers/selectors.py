@@ -6,7 +6,6 @@ import contextlib
 import re
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import models
 from django.db.models import Count, F, Q, QuerySet, Value
@@ -26,9 +25,10 @@ from customers.normalize import (
     place_pinyin,
 )
 from customers.places import latin_keys
+from kernel.actors import Actor
 
 
-def customers_visible_to(user: AbstractBaseUser) -> QuerySet[Customer]:
+def customers_visible_to(user: Actor) -> QuerySet[Customer]:
     """Active (not merged) customers the user may see: all of them with `view_all_customers`,
     otherwise the user's own and unassigned ones. Without `view_customer`, none."""
     live = Customer.objects.filter(merged_into__isnull=True)
@@ -39,7 +39,7 @@ def customers_visible_to(user: AbstractBaseUser) -> QuerySet[Customer]:
     return live.filter(Q(owner=user) | Q(owner__isnull=True))
 
 
-def get_customer_for(user: AbstractBaseUser, pk: int) -> Customer:
+def get_customer_for(user: Actor, pk: int) -> Customer:
     """The customer if the user may see it; Http404 otherwise, so existence is not leaked."""
     try:
         return customers_visible_to(user).select_related("owner").get(pk=pk)
@@ -47,7 +47,7 @@ def get_customer_for(user: AbstractBaseUser, pk: int) -> Customer:
         raise Http404 from missing
 
 
-def can_edit_customer(user: AbstractBaseUser, customer: Customer) -> bool:
+def can_edit_customer(user: Actor, customer: Customer) -> bool:
     """Editing needs `change_customer` and the customer in the user's scope; an erased
     customer, or one whose processing is restricted, is edited by no one."""
     if not user.has_perm("customers.change_customer") or customer.erased_at:
@@ -57,7 +57,7 @@ def can_edit_customer(user: AbstractBaseUser, customer: Customer) -> bool:
     return user.has_perm("customers.view_all_customers") or customer.owner_id in (None, user.pk)
 
 
-def can_view_personal_data(user: AbstractBaseUser, customer: Customer) -> bool:
+def can_view_personal_data(user: Actor, customer: Customer) -> bool:
     """Unmasked phone, email and address: the permission, and for users scoped to their own
     customers only on customers they own."""
     if not user.has_perm("customers.view_personal_data"):
@@ -65,7 +65,7 @@ def can_view_personal_data(user: AbstractBaseUser, customer: Customer) -> bool:
     return user.has_perm("customers.view_all_customers") or customer.owner_id == user.pk
 
 
-def personal_data_scope(user: AbstractBaseUser) -> Q | None:
+def personal_data_scope(user: Actor) -> Q | None:
     """The condition picking, among the customers `user` may see, those whose phone, email and
     address they may see unmasked (the queryset form of `can_view_personal_data`): an empty Q
     for all of them, None for none.
@@ -80,7 +80,7 @@ def personal_data_scope(user: AbstractBaseUser) -> Q | None:
     return Q(owner=user)
 
 
-def id_number_scope(user: AbstractBaseUser) -> Q | None:
+def id_number_scope(user: Actor) -> Q | None:
     """Like `personal_data_scope`, for the identity number, which is shown masked to everyone
     and revealed only to holders of `reveal_national_id`: no one else matches by it."""
     if not user.has_perm("customers.reveal_national_id"):
@@ -88,18 +88,18 @@ def id_number_scope(user: AbstractBaseUser) -> Q | None:
     return personal_data_scope(user)
 
 
-def sees_all_personal_data(user: AbstractBaseUser) -> bool:
+def sees_all_personal_data(user: Actor) -> bool:
     """Whether every customer `user` may see is shown to them unmasked."""
     return personal_data_scope(user) == Q()
 
 
-def within_personal_data_scope(user: AbstractBaseUser, condition: Q) -> Q:
+def within_personal_data_scope(user: Actor, condition: Q) -> Q:
     """`condition` (a match on masked fields) limited to the customers whose personal data
     `user` may see; a condition that matches no one when that is nobody's."""
     return _within(personal_data_scope(user), condition)
 
 
-def within_id_number_scope(user: AbstractBaseUser, condition: Q) -> Q:
+def within_id_number_scope(user: Actor, condition: Q) -> Q:
     """`condition` (a match on the identity number) limited to `id_number_scope`."""
     return _within(id_number_scope(user), condition)
 
@@ -121,7 +121,7 @@ _EMAIL_FRAGMENT = re.compile(r"[a-z0-9._%+-]+")
 _LATIN_NAME = re.compile(r"[A-Za-z]+(?:[\s'-]+[A-Za-z]+)*")
 
 
-def search_customers(*, user: AbstractBaseUser, query: str = "") -> QuerySet[Customer]:
+def search_customers(*, user: Actor, query: str = "") -> QuerySet[Customer]:
     """Customers visible to the user matching the search box: a phone number in any format or
     its last 4+ digits, an email or part of one (with or without "@": "gmail" finds both the
     names and the emails that contain it), an id from another system, part of a name or
@@ -150,7 +150,7 @@ def is_personal_data_query(query: str) -> bool:
     return "@" in text or _PHONE_PUNCTUATION.sub("", text).lstrip("+").isdigit()
 
 
-def _search_conditions(user: AbstractBaseUser, text: str) -> Q:
+def _search_conditions(user: Actor, text: str) -> Q:
     linked = list(
         ExternalId.objects.filter(external_id=text).values_list("customer_id", flat=True)[:50]
     )
@@ -270,7 +270,7 @@ def customer_page(
 
 def possible_duplicates(
     *,
-    user: AbstractBaseUser,
+    user: Actor,
     phone: str = "",
     email: str = "",
     id_blind_index: str = "",
@@ -291,10 +291,12 @@ def possible_duplicates(
     if not keys:
         return []
     matches = customers_visible_to(user).filter(keys)
-    return list(matches.exclude(pk=exclude_pk)[:limit])
+    if exclude_pk is not None:
+        matches = matches.exclude(pk=exclude_pk)
+    return list(matches[:limit])
 
 
-def saved_views_for(user: AbstractBaseUser) -> QuerySet[SavedView]:
+def saved_views_for(user: Actor) -> QuerySet[SavedView]:
     """The user's own saved list views and those colleagues shared."""
     return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
 
@@ -329,7 +331,7 @@ def common_places(field: str) -> list[str]:
     personal data on their own (the dashboards count customers by city for every analyst).
     One GROUP BY over the field's partial index, cached for PLACE_SUGGESTIONS_SECONDS."""
     key = f"customers:common_places:{field}"
-    places = cache.get(key)
+    places: list[str] | None = cache.get(key)
     if places is None:
         places = list(
             Customer.objects.exclude(**{field: ""})

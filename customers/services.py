@@ -8,7 +8,7 @@ are masked for personal data.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -48,6 +48,7 @@ from customers.normalize import (
     place_pinyin,
     split_person_name,
 )
+from kernel.actors import Actor
 from kernel.versioning import AuditTrail, lock_version, next_version
 from privacy import consent, crypto
 from privacy.audit.recording import record_event, save_reference_record
@@ -171,7 +172,7 @@ def normalise_profile(
     address_country = _country_or_none(values.get("country")) or country
     address_country = address_country or settings.DEFAULT_COUNTRY
 
-    def attempt(field: str, convert) -> None:
+    def attempt(field: str, convert: Callable[..., Any]) -> None:
         try:
             clean[field] = convert()
         except NormalizationError as error:
@@ -295,7 +296,7 @@ def id_number_blind_index(kind: str, raw: str) -> str:
     return crypto.blind_index(number, context=ID_NUMBER_CONTEXT)
 
 
-def reveal_id_number(*, actor: Any, customer: Customer) -> str:
+def reveal_id_number(*, actor: Actor, customer: Customer) -> str:
     """Decrypt a customer's identity number for a user holding `reveal_national_id`.
 
     Every reveal is audited (`customer.reveal_id`) before the number is returned; without the
@@ -308,7 +309,7 @@ def reveal_id_number(*, actor: Any, customer: Customer) -> str:
     return crypto.decrypt(customer.id_number_encrypted, context=ID_NUMBER_CONTEXT)
 
 
-def record_personal_data_view(*, actor: Any, customer: Customer) -> None:
+def record_personal_data_view(*, actor: Actor, customer: Customer) -> None:
     """Audit that `actor` was shown the customer's personal data unmasked (the customer page
     of someone allowed to see it): `customer.view_personal`, one insert."""
     record_event(actor=actor, action="customer.view_personal", target=customer)
@@ -322,7 +323,9 @@ def profile_snapshot(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _record_stage_change(*, actor: Any, customer: Customer, from_stage: str, to_stage: str) -> None:
+def _record_stage_change(
+    *, actor: Actor, customer: Customer, from_stage: str, to_stage: str
+) -> None:
     LifecycleStageChange.objects.create(
         customer=customer,
         from_stage=from_stage,
@@ -334,7 +337,7 @@ def _record_stage_change(*, actor: Any, customer: Customer, from_stage: str, to_
 @transaction.atomic
 def create_customer(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     tags: Iterable[Tag] = (),
     external_ids: Iterable[tuple[str, str]] = (),
@@ -375,7 +378,7 @@ def create_customer(
 @transaction.atomic
 def update_customer(
     *,
-    actor: Any,
+    actor: Actor,
     customer: Customer,
     consent_source: str = ConsentSource.STAFF,
     correcting_restricted: bool = False,
@@ -454,7 +457,11 @@ def refuse_if_frozen(customer: Customer, *, correcting: bool = False) -> None:
 
 
 def note_consent_changes(
-    actor: Any, customer: Customer, before: dict[str, bool], source: str, evidence: str = ""
+    actor: Actor | None,
+    customer: Customer,
+    before: dict[str, bool],
+    source: str,
+    evidence: str = "",
 ) -> None:
     """Add to the consent ledger what a write changed in the customer's consents."""
     entries = consent.ledger_entries(
@@ -468,13 +475,13 @@ def note_consent_changes(
     ConsentRecord.objects.bulk_create(entries)
 
 
-def change_lifecycle_stage(*, actor: Any, customer: Customer, stage: LifecycleStage) -> Customer:
+def change_lifecycle_stage(*, actor: Actor, customer: Customer, stage: LifecycleStage) -> Customer:
     """Move a customer to another lifecycle stage (history and audit via update_customer)."""
     return update_customer(actor=actor, customer=customer, lifecycle_stage=stage)
 
 
 @transaction.atomic
-def archive_customer(*, actor: Any, customer: Customer) -> Customer:
+def archive_customer(*, actor: Actor, customer: Customer) -> Customer:
     """Hide a customer from day-to-day lists without deleting any history. Idempotent."""
     lock_version(customer, expected_version=None)
     if customer.archived_at is None:
@@ -486,7 +493,7 @@ def archive_customer(*, actor: Any, customer: Customer) -> Customer:
 
 
 @transaction.atomic
-def restore_customer(*, actor: Any, customer: Customer) -> Customer:
+def restore_customer(*, actor: Actor, customer: Customer) -> Customer:
     """Bring an archived customer back. Idempotent."""
     refuse_if_frozen(customer)
     lock_version(customer, expected_version=None)
@@ -500,7 +507,7 @@ def restore_customer(*, actor: Any, customer: Customer) -> Customer:
 
 @transaction.atomic
 def set_customer_tags(
-    *, actor: Any, customer: Customer, tags: Iterable[Tag], expected_version: int | None = None
+    *, actor: Actor, customer: Customer, tags: Iterable[Tag], expected_version: int | None = None
 ) -> Customer:
     """Replace the customer's tags; audited, and the customer's version moves on, when they
     change. `expected_version` as for update_customer (EditConflictError)."""
@@ -530,7 +537,7 @@ _TRANSIENT_LIST_PARAMETERS = frozenset({"search", "after", "csrfmiddlewaretoken"
 
 
 @transaction.atomic
-def save_customer_view(*, actor: Any, name: str, query: QueryDict, is_shared: bool) -> SavedView:
+def save_customer_view(*, actor: Actor, name: str, query: QueryDict, is_shared: bool) -> SavedView:
     """Save the list's current filters and order under a name for the actor (replacing a view
     of the same name). The search text and page position are left out."""
     try:
@@ -551,7 +558,7 @@ def save_customer_view(*, actor: Any, name: str, query: QueryDict, is_shared: bo
 
 
 @transaction.atomic
-def delete_customer_view(*, actor: Any, view: SavedView) -> None:
+def delete_customer_view(*, actor: Actor, view: SavedView) -> None:
     """Delete one of the actor's saved views (PermissionDenied for someone else's)."""
     if view.owner_id != actor.pk:
         raise PermissionDenied
@@ -568,7 +575,7 @@ class BulkAction(models.TextChoices):
 
 @transaction.atomic
 def apply_bulk_action(
-    *, actor: Any, customers: Iterable[Customer], action: BulkAction, value: Any
+    *, actor: Actor, customers: Iterable[Customer], action: BulkAction, value: Any
 ) -> int:
     """Apply one action to several customers, each through the single-customer service (so
     each change is validated and audited on its customer). All or nothing: a ValidationError
@@ -591,7 +598,7 @@ def apply_bulk_action(
 
 @transaction.atomic
 def save_tag(
-    *, actor: Any, tag: Tag | None = None, expected_version: int | None = None, **values: Any
+    *, actor: Actor, tag: Tag | None = None, expected_version: int | None = None, **values: Any
 ) -> Tag:
     """Create (tag=None) or change a tag: name, colour, group. Audited; raises
     ValidationError (e.g. a name already used), EditConflictError for a change started from an
@@ -602,7 +609,9 @@ def save_tag(
 
 
 @transaction.atomic
-def add_external_id(*, actor: Any, customer: Customer, system: str, external_id: str) -> ExternalId:
+def add_external_id(
+    *, actor: Actor, customer: Customer, system: str, external_id: str
+) -> ExternalId:
     """Link the customer to its id in another system. The (system, id) pair is unique: linking
     one already held by another customer raises ValidationError."""
     refuse_if_frozen(customer)
@@ -681,7 +690,7 @@ def contact_trail(contact: Contact) -> AuditTrail:
 @transaction.atomic
 def save_contact(
     *,
-    actor: Any,
+    actor: Actor,
     customer: Customer,
     contact: Contact | None = None,
     expected_version: int | None = None,
@@ -726,7 +735,7 @@ def save_contact(
 
 
 @transaction.atomic
-def delete_contact(*, actor: Any, contact: Contact, expected_version: int | None = None) -> None:
+def delete_contact(*, actor: Actor, contact: Contact, expected_version: int | None = None) -> None:
     """Remove a contact person; interactions that named them keep their history. Raises
     EditConflictError when the contact changed since `expected_version` (the deletion was decided
     on what it was then)."""

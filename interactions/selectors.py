@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 
 from customers.models import Customer
@@ -19,9 +20,10 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
+from kernel.actors import Actor
 
 
-def follow_ups_for(*, user: AbstractBaseUser) -> QuerySet[FollowUp]:
+def follow_ups_for(*, user: Actor) -> QuerySet[FollowUp]:
     """Open follow-ups assigned to the user on customers they may see, soonest first."""
     return (
         FollowUp.objects.filter(
@@ -32,7 +34,7 @@ def follow_ups_for(*, user: AbstractBaseUser) -> QuerySet[FollowUp]:
     )
 
 
-def recent_interactions_for(*, user: AbstractBaseUser) -> QuerySet[Interaction]:
+def recent_interactions_for(*, user: Actor) -> QuerySet[Interaction]:
     """The newest interactions on the user's own customers. From the hot table only: archived
     interactions are older than INTERACTION_ARCHIVE_AFTER_DAYS, at least a year (the system
     check interactions.E002), which is not recent; the customer page still shows them."""
@@ -73,6 +75,7 @@ def _after_entry(cursor: str) -> tuple[datetime.datetime, bool, int] | None:
     if len(cursor) < 2 or cursor[0] not in "it" or not cursor[1:].isdigit():
         return None
     pk = int(cursor[1:])
+    found: Iterable[tuple[datetime.datetime]]
     if cursor[0] == "t":
         found = Transaction.objects.filter(pk=pk).values_list("occurred_at")
     else:
@@ -182,7 +185,7 @@ def preferred_categories(*, customer: Customer, limit: int = 3) -> list[tuple[st
     )
 
 
-def customer_totals(*, customer: Customer) -> dict:
+def customer_totals(*, customer: Customer) -> dict[str, Any]:
     """Order count, revenue, last purchase and average order value over paid transactions."""
     return Transaction.objects.filter(customer=customer, status=TransactionStatus.PAID).aggregate(
         orders=Count("pk"),

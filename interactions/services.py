@@ -28,6 +28,7 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
+from kernel.actors import Actor
 from kernel.versioning import AuditTrail, lock_version, next_version
 from privacy.audit.recording import record_event, save_reference_record
 
@@ -35,7 +36,7 @@ from privacy.audit.recording import record_event, save_reference_record
 @transaction.atomic
 def record_transaction(
     *,
-    actor: Any,
+    actor: Actor,
     customer: Customer,
     occurred_at: datetime.datetime,
     channel: str,
@@ -116,7 +117,7 @@ def _with_line_total(line: Mapping[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def record_interaction(
     *,
-    actor: Any,
+    actor: Actor,
     customer: Customer,
     kind: str,
     occurred_at: datetime.datetime | None = None,
@@ -170,7 +171,7 @@ def record_interaction(
 @transaction.atomic
 def schedule_follow_up(
     *,
-    actor: Any,
+    actor: Actor,
     customer: Customer,
     title: str,
     due_at: datetime.datetime,
@@ -211,7 +212,7 @@ _FOLLOW_UP_AUDITED_VALUES = ("due_at", "assignee")
 @transaction.atomic
 def update_follow_up(
     *,
-    actor: Any,
+    actor: Actor,
     customer: Customer,
     follow_up: FollowUp,
     expected_version: int | None = None,
@@ -265,7 +266,7 @@ def _audited(value: Any) -> Any:
 
 
 @transaction.atomic
-def complete_follow_up(*, actor: Any, follow_up: FollowUp) -> bool:
+def complete_follow_up(*, actor: Actor, follow_up: FollowUp) -> bool:
     """Mark a follow-up done; it counts as activity on the customer. The row is locked
     first, so two people completing it at once complete it once. Returns False when it was
     done already (by someone else, or an earlier try): nothing is written then."""
@@ -290,7 +291,7 @@ def complete_follow_up(*, actor: Any, follow_up: FollowUp) -> bool:
 @transaction.atomic
 def save_product(
     *,
-    actor: Any,
+    actor: Actor,
     product: Product | None = None,
     expected_version: int | None = None,
     **values: Any,

@@ -14,10 +14,11 @@ from analytics.segments.ready_made import READY_MADE
 from analytics.segments.validation import validate
 from customers.models import Customer
 from customers.selectors import customers_visible_to
+from kernel.actors import Actor
 from privacy.consent import usable_for_list
 
 
-def count_matching(rules: Any, *, user: Any, marketing_channel: str = "") -> int:
+def count_matching(rules: Any, *, user: Actor, marketing_channel: str = "") -> int:
     """How many customers the user may see match the rules, and consented to the marketing
     channel if there is one (the builder's live count). Raises ValidationError for rules that
     are not valid."""
@@ -25,7 +26,7 @@ def count_matching(rules: Any, *, user: Any, marketing_channel: str = "") -> int
     return usable_for_list(matching, marketing_channel).count()
 
 
-def members_visible_to(segment: Segment, user: Any) -> QuerySet[Customer]:
+def members_visible_to(segment: Segment, user: Actor) -> QuerySet[Customer]:
     """The segment's active members that the user may see (for a marketing segment, those
     who still consent: a withdrawal counts before the next refresh)."""
     members = customers_visible_to(user).filter(
@@ -35,7 +36,7 @@ def members_visible_to(segment: Segment, user: Any) -> QuerySet[Customer]:
     return usable_for_list(members, segment.marketing_channel)
 
 
-def sizes_visible_to(user: Any) -> dict[int, int] | None:
+def sizes_visible_to(user: Actor) -> dict[int, int] | None:
     """Each segment's count of members the user may see, in one grouped query; None when the
     user sees every customer, so the stored sizes (and their history) are theirs to read."""
     if user.has_perm("customers.view_all_customers"):

@@ -15,6 +15,7 @@ from analytics.models import Segment, SegmentKind, SegmentMember, SegmentSize
 from analytics.segments.refresh import insert_members
 from analytics.segments.validation import validate
 from customers.models import Customer
+from kernel.actors import Actor
 from kernel.versioning import lock_version, next_version
 from privacy.audit.recording import record_event
 from privacy.consent import usable_for_list
@@ -23,7 +24,7 @@ from privacy.consent import usable_for_list
 @transaction.atomic
 def save_segment(
     *,
-    actor: Any,
+    actor: Actor,
     segment: Segment | None = None,
     expected_version: int | None = None,
     **values: Any,
@@ -52,7 +53,7 @@ def save_segment(
 
 
 @transaction.atomic
-def delete_segment(*, actor: Any, segment: Segment) -> None:
+def delete_segment(*, actor: Actor, segment: Segment) -> None:
     """Delete a segment and its memberships. Ready-made segments stay (the nightly job would
     bring them back); their rules can be changed instead. Audited."""
     if segment.key:
@@ -72,7 +73,7 @@ def _static(segment: Segment) -> None:
         )
 
 
-def add_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) -> int:
+def add_members(*, actor: Actor, segment: Segment, customers: QuerySet[Customer]) -> int:
     """Put the customers (active ones, not yet in it, and consenting to the list's marketing
     channel if it has one) into a static list, set-based; returns how many were added.
     Audited with the count only."""
@@ -96,7 +97,7 @@ def add_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) 
     return added
 
 
-def remove_members(*, actor: Any, segment: Segment, customers: QuerySet[Customer]) -> int:
+def remove_members(*, actor: Actor, segment: Segment, customers: QuerySet[Customer]) -> int:
     """Take the customers out of a static list; returns how many left it. Audited."""
     _static(segment)
     with transaction.atomic():

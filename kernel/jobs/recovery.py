@@ -55,7 +55,7 @@ def recover_stalled_jobs() -> Recovered:
 
 @transaction.atomic
 def _recover(kind: JobKind, pk: int) -> str | None:
-    job = kind.model.objects.select_for_update().filter(pk=pk).first()
+    job = kind.model._default_manager.select_for_update().filter(pk=pk).first()
     if job is None or not job.is_stalled(after=kind.limit()):
         return None
     if not kind.resumes_after_worker_loss or job.recoveries >= settings.JOB_MAX_RECOVERIES:

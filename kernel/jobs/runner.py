@@ -40,6 +40,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from kernel.actors import Actor
 from kernel.models import BackgroundJob, JobCancelledError, JobStatus
 from privacy.audit.recording import record_event
 
@@ -68,7 +69,7 @@ def heartbeat(job: BackgroundJob, **still_ours: Any) -> Iterator[None]:
     runs, as long as the job is still running under this run's claim (`still_ours`, e.g.
     `run_token=...`): a run another worker took over stops beating. The thread has its own
     database connection, closed when the block ends."""
-    rows = type(job).objects.filter(pk=job.pk, status=JobStatus.RUNNING, **still_ours)
+    rows = type(job)._default_manager.filter(pk=job.pk, status=JobStatus.RUNNING, **still_ours)
     stop = threading.Event()
 
     def beat() -> None:
@@ -112,7 +113,7 @@ class JobRun(Generic[Job]):
         values: dict[str, Any] = {"rows_done": done, "heartbeat_at": timezone.now(), **counters}
         if total is not None:
             values["rows_total"] = total
-        held = self.kind.model.objects.filter(
+        held = self.kind.model._default_manager.filter(
             pk=self.job.pk, status=JobStatus.RUNNING, run_token=self.token, cancel_requested=False
         )
         if not held.update(**values):
@@ -122,12 +123,12 @@ class JobRun(Generic[Job]):
 
     def check(self) -> None:
         """Raise JobSupersededError or JobCancelledError when the work must stop."""
-        self._judge(self.kind.model.objects.filter(pk=self.job.pk).first())
+        self._judge(self.kind.model._default_manager.filter(pk=self.job.pk).first())
 
     def lock(self) -> Job:
         """The job's row, locked for the current transaction, after the checks of check()."""
         return self._judge(
-            self.kind.model.objects.select_for_update().filter(pk=self.job.pk).first()
+            self.kind.model._default_manager.select_for_update().filter(pk=self.job.pk).first()
         )
 
     def _judge(self, row: Job | None) -> Job:
@@ -142,7 +143,8 @@ class JobKind(Generic[Job]):
     """One kind of background job: its model, its audit prefix, its work and its limits.
     Instances are registered (`register()`) from the owning app's `AppConfig.ready()`."""
 
-    model: ClassVar[type[BackgroundJob]]
+    # Set by each kind as a class attribute; not a ClassVar, which could not name the job type.
+    model: type[Job]
     # Audit actions: "<prefix>.done" / ".failed" / ".cancelled", ".cancel", ".resume".
     audit_prefix: ClassVar[str]
     # An active job (queued or running) silent this long is given up as failed, so that it no
@@ -182,16 +184,16 @@ class JobKind(Generic[Job]):
     def finishing(self, job: Job, status: str) -> None:
         """Called in the finishing transaction, before the job is saved (files, counters)."""
 
-    def visible_to(self, user: Any) -> QuerySet:
+    def visible_to(self, user: Actor) -> QuerySet[Job]:
         """The jobs of this kind `user` may see in job lists (see `seen_with`)."""
-        jobs = self.model.objects.all()
+        jobs = self.model._default_manager.all()
         if self.seen_with is not None:
             return jobs if user.has_perms(self.seen_with) else jobs.none()
         if user.has_perm(f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"):
             return jobs
         return jobs.filter(created_by=user)
 
-    def page_url(self, job: Job, user: Any) -> str | None:
+    def page_url(self, job: Job, user: Actor) -> str | None:
         """Where `user` follows a job they may see (None: no page)."""
         return reverse(self.followed_at) if self.followed_at else None
 
@@ -251,7 +253,7 @@ class JobKind(Generic[Job]):
 
     @transaction.atomic
     def _claim(self, job_id: int) -> tuple[Job, str] | None:
-        job = self.model.objects.select_for_update().filter(pk=job_id).first()
+        job = self.model._default_manager.select_for_update().filter(pk=job_id).first()
         if job is None or job.status not in BackgroundJob.ACTIVE:
             return None
         if job.is_held_by_live_worker(stalled_after=self.limit()):
@@ -275,7 +277,7 @@ class JobKind(Generic[Job]):
         self, run: JobRun[Job], status: str, *, failure: str = "", resumable: bool = False
     ) -> Job | None:
         with transaction.atomic():
-            locked = self.model.objects.select_for_update().filter(pk=run.job.pk).first()
+            locked = self.model._default_manager.select_for_update().filter(pk=run.job.pk).first()
             if (
                 locked is None
                 or locked.status != JobStatus.RUNNING
@@ -309,10 +311,10 @@ class JobKind(Generic[Job]):
             )
 
     @transaction.atomic
-    def cancel(self, *, actor: Any, job: Job) -> Job:
+    def cancel(self, *, actor: Actor, job: Job) -> Job:
         """Stop a job: one never started, or stopped and waiting to be resumed, ends at once;
         a running one stops at its next report. Audited as `<prefix>.cancel`."""
-        job = self.model.objects.select_for_update().get(pk=job.pk)
+        job = self.model._default_manager.select_for_update().get(pk=job.pk)
         never_started = job.status == JobStatus.DRAFT or (
             job.status == JobStatus.QUEUED and not job.started_at
         )
@@ -328,10 +330,10 @@ class JobKind(Generic[Job]):
         return job
 
     @transaction.atomic
-    def resume(self, *, actor: Any, job: Job) -> Job:
+    def resume(self, *, actor: Actor, job: Job) -> Job:
         """Queue again a job that stopped resumable, or whose worker died; it goes on from what
         it committed. A person's resume starts the count of automatic ones afresh."""
-        job = self.model.objects.select_for_update().get(pk=job.pk)
+        job = self.model._default_manager.select_for_update().get(pk=job.pk)
         if not (getattr(job, "resumable", False) or job.is_stalled(after=self.limit())):
             raise ValidationError(_("This job cannot be resumed."))
         job.status = JobStatus.QUEUED
@@ -345,10 +347,10 @@ class JobKind(Generic[Job]):
         self.enqueue(job)
         return job
 
-    def stalled(self) -> QuerySet:
+    def stalled(self) -> QuerySet[Job]:
         """Running jobs of this kind silent for longer than limit()."""
         cutoff = timezone.now() - self.limit()
-        return self.model.objects.filter(status=JobStatus.RUNNING).filter(
+        return self.model._default_manager.filter(status=JobStatus.RUNNING).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
         )
 
@@ -358,7 +360,7 @@ class JobKind(Generic[Job]):
         if self.time_limit is None:
             return 0
         cutoff = timezone.now() - self.time_limit
-        silent = self.model.objects.filter(status__in=BackgroundJob.ACTIVE).filter(
+        silent = self.model._default_manager.filter(status__in=BackgroundJob.ACTIVE).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
         )
         given_up = 0
@@ -375,7 +377,7 @@ class JobKind(Generic[Job]):
         """The job of this kind in progress, if any (silent ones given up first): for kinds
         that run one at a time."""
         self.give_up_silent()
-        return self.model.objects.filter(status__in=BackgroundJob.ACTIVE).first()
+        return self.model._default_manager.filter(status__in=BackgroundJob.ACTIVE).first()
 
 
 _KINDS: dict[str, JobKind] = {}

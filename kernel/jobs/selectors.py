@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
+from kernel.actors import Actor
 from kernel.jobs.runner import JobKind, registered_kinds
 from kernel.models import BackgroundJob, JobStatus
 
@@ -27,7 +27,7 @@ class JobRow:
 
 def job_rows(
     *,
-    user: Any,
+    user: Actor,
     statuses: Collection[str] | None = None,
     since: datetime.datetime | None = None,
     before: datetime.datetime | None = None,
@@ -41,7 +41,7 @@ def job_rows(
     follow them. Two queries per kind at most."""
     rows: list[JobRow] = []
     for kind in registered_kinds():
-        jobs = kind.model.objects.all() if every_job else kind.visible_to(user)
+        jobs = kind.model._default_manager.all() if every_job else kind.visible_to(user)
         jobs = jobs.exclude(status=JobStatus.DRAFT)
         if statuses is not None:
             jobs = jobs.filter(status__in=statuses)
@@ -60,6 +60,6 @@ def job_rows(
     return rows[:limit]
 
 
-def _row(kind: JobKind, job: BackgroundJob, user: Any, *, followed: bool) -> JobRow:
+def _row(kind: JobKind, job: BackgroundJob, user: Actor, *, followed: bool) -> JobRow:
     url = kind.page_url(job, user) if followed else None
     return JobRow(job=job, kind=str(job._meta.verbose_name), url=url)

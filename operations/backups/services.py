@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from django.conf import settings
@@ -40,6 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kernel.actors import Actor
 from kernel.jobs.runner import JobFailedError, JobKind, JobRun
 from kernel.models import JobStatus
 from operations.backups.container import (
@@ -83,7 +84,7 @@ def backup_dir() -> Path:
     return folder
 
 
-def _create_private(path: Path):
+def _create_private(path: Path) -> BinaryIO:
     """A new file only its owner can read; fails if it exists."""
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
@@ -216,17 +217,19 @@ class BackupJobKind(JobKind[BackupRun]):
 BACKUP_JOBS = BackupJobKind()
 
 
-def queued_backup(*, actor: Any = None) -> BackupRun:
+def queued_backup(*, actor: Actor | None = None) -> BackupRun:
     """A backup waiting for its run (`actor` None: the schedule's or a command's)."""
     return BackupRun.objects.create(
         engine=engine_for(Target.live()).name, created_by=actor, status=JobStatus.QUEUED
     )
 
 
-def create_backup(*, actor: Any = None) -> BackupRun:
+def create_backup(*, actor: Actor | None = None) -> BackupRun:
     """A backup now, in this process (commands, seed data, benchmarks): the finished BackupRun,
     DONE or FAILED with its reason."""
-    return BACKUP_JOBS.run(queued_backup(actor=actor).pk)
+    backup = queued_backup(actor=actor)
+    # run() gives None when it found nothing to do (another run holds the job): the row then.
+    return BACKUP_JOBS.run(backup.pk) or BackupRun.objects.get(pk=backup.pk)
 
 
 def failure_message(error: Exception) -> str:
@@ -253,7 +256,9 @@ def _write_backup(files: list[Path], manifest: Manifest) -> tuple[Path, dict]:
         writer = EncryptingWriter(
             sink, extra_header={"engine": manifest.engine, "created_at": manifest.created_at}
         )
-        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        # The ignored call-overload: typeshed asks tarfile for a seekable file object, which the
+        # stream modes ("w|", "r|") never seek.
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
             info = tarfile.TarInfo(MANIFEST_MEMBER)
             info.size = len(manifest_bytes)
             tar.addfile(info, io.BytesIO(manifest_bytes))
@@ -297,7 +302,8 @@ def _unpack(path: Path, work: Path) -> tuple[Manifest, dict[str, Path]]:
     with open(path, "rb") as source:
         reader = DecryptingReader(source)
         try:
-            with tarfile.open(fileobj=reader, mode="r|") as tar:
+            # The ignored call-overload: a stream mode, never seeking (see the writing above).
+            with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
                 for member in tar:
                     if not member.isfile():
                         raise BackupFileError(_("The backup holds something unexpected."))
@@ -364,9 +370,10 @@ def verify_backup(path: Path | str) -> Verification:
     return report
 
 
-def _read_sidecar(path: Path) -> dict | None:
+def _read_sidecar(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.with_suffix(SIDECAR_SUFFIX).read_text())
+        sidecar: dict[str, Any] = json.loads(path.with_suffix(SIDECAR_SUFFIX).read_text())
+        return sidecar
     except (OSError, ValueError):
         return None
 
@@ -404,7 +411,7 @@ def restore_backup(
     into: str | None = None,
     overwrite: bool = False,
     overwrite_live: bool = False,
-    actor: Any = None,
+    actor: Actor | None = None,
 ) -> Restore:
     """Restore a backup into `into` (a database name or URL, or an SQLite path; the live
     database when None). The backup goes into a scratch database first and is compared table by
@@ -464,18 +471,21 @@ def restore_backup(
     return Restore(target=target, manifest=manifest, seconds=seconds, kept_as=kept_as)
 
 
-def _settle_restored_live(path: Path, manifest: Manifest, *, actor: Any, kept_as: str) -> None:
+def _settle_restored_live(
+    path: Path, manifest: Manifest, *, actor: Actor | None, kept_as: str
+) -> None:
     """In the restored live database: the backup that produced it was still running when its
     snapshot was taken; mark it done from its sidecar, and audit the restore."""
     sidecar = _read_sidecar(path) or {}
-    BackupRun.objects.filter(pk=manifest.backup_run, status=JobStatus.RUNNING).update(
-        status=JobStatus.DONE,
-        file_name=path.name,
-        size_bytes=sidecar.get("size"),
-        sha256=sidecar.get("sha256", ""),
-        tables=len(manifest.tables),
-        rows=manifest.rows,
-    )
+    if manifest.backup_run is not None:
+        BackupRun.objects.filter(pk=manifest.backup_run, status=JobStatus.RUNNING).update(
+            status=JobStatus.DONE,
+            file_name=path.name,
+            size_bytes=sidecar.get("size"),
+            sha256=sidecar.get("sha256", ""),
+            tables=len(manifest.tables),
+            rows=manifest.rows,
+        )
     record_event(
         actor=actor if getattr(actor, "pk", None) else None,
         action="backup.restore",
@@ -584,15 +594,17 @@ class RestoreDrillKind(JobKind[RestoreDrill]):
 DRILL_JOBS = RestoreDrillKind()
 
 
-def queued_drill(*, actor: Any = None) -> RestoreDrill:
+def queued_drill(*, actor: Actor | None = None) -> RestoreDrill:
     """A restore drill waiting for its run (`actor` None: the schedule's or a command's)."""
     return RestoreDrill.objects.create(created_by=actor, status=JobStatus.QUEUED)
 
 
-def run_drill(*, actor: Any = None) -> RestoreDrill:
+def run_drill(*, actor: Actor | None = None) -> RestoreDrill:
     """A restore drill now, in this process (commands, seed data, benchmarks): the finished
     RestoreDrill, DONE or FAILED with its reason."""
-    return DRILL_JOBS.run(queued_drill(actor=actor).pk)
+    drill = queued_drill(actor=actor)
+    # run() gives None when it found nothing to do (another run holds the job): the row then.
+    return DRILL_JOBS.run(drill.pk) or RestoreDrill.objects.get(pk=drill.pk)
 
 
 # --- rotation ---------------------------------------------------------------------------------

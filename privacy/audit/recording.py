@@ -11,10 +11,12 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
 
+from kernel.actors import Actor
 from kernel.versioning import lock_version, next_version
 from privacy.alerts import check_alerts
 from privacy.models import AuditChannel, AuditEvent
@@ -26,9 +28,11 @@ class AuditContext:
     ip_address: str | None = None
     user_agent: str = ""
     # The signed-in user of the request, for events recorded where no actor is passed down
-    # (changes of users, groups and permissions, caught by signals).
-    user: Any = None
+    # (changes of users, groups and permissions, caught by signals); anonymous before login.
+    user: Actor | AnonymousUser | None = None
 
+
+Record = TypeVar("Record", bound=models.Model)
 
 SYSTEM_CONTEXT = AuditContext(via=AuditChannel.SYSTEM)
 _current_context: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
@@ -36,7 +40,11 @@ _current_context: ContextVar[AuditContext | None] = ContextVar("audit_context", 
 
 @contextlib.contextmanager
 def audit_context(
-    *, via: AuditChannel, ip_address: str | None = None, user_agent: str = "", user: Any = None
+    *,
+    via: AuditChannel,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    user: Actor | AnonymousUser | None = None,
 ) -> Iterator[None]:
     """Attribute every event recorded inside the block to this channel and origin (and, for
     events recorded without an actor of their own, to `user`)."""
@@ -65,11 +73,11 @@ def restored_context(context: AuditContext) -> Iterator[None]:
         _current_context.reset(token)
 
 
-def context_user() -> Any:
+def context_user() -> Actor | None:
     """The signed-in user the current audit context belongs to, or None."""
     context = _current_context.get()
     user = context.user if context is not None else None
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+    return user if user is not None and user.is_authenticated else None
 
 
 def target_label(target: models.Model) -> str:
@@ -78,7 +86,7 @@ def target_label(target: models.Model) -> str:
 
 def record_event(
     *,
-    actor: Any,
+    actor: Actor | AnonymousUser | None,
     action: str,
     target: models.Model | None = None,
     changes: dict[str, Any] | None = None,
@@ -92,10 +100,10 @@ def record_event(
     transaction, or inside the caller's; on PostgreSQL the chain stays locked until that
     transaction ends, so callers record events at the end of their work."""
     context = _current_context.get() or SYSTEM_CONTEXT
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    signed_in = actor if actor is not None and actor.is_authenticated else None
     event = AuditEvent(
-        actor=actor if authenticated else None,
-        actor_label=(actor.get_username() if authenticated else actor_label)[:150],
+        actor=signed_in,
+        actor_label=(signed_in.get_username() if signed_in is not None else actor_label)[:150],
         action=action,
         target_type=target_label(target) if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
@@ -111,8 +119,8 @@ def record_event(
 
 
 def save_reference_record(
-    *, actor: Any, instance: models.Model, expected_version: int | None = None, **values: Any
-) -> models.Model:
+    *, actor: Actor, instance: Record, expected_version: int | None = None, **values: Any
+) -> Record:
     """Set `values` on a record holding no personal data (a product, a tag), validate, save and
     audit it as `<model>.create` or `<model>.update` with old → new values. Raises
     ValidationError; writes nothing when no value changes. A change to an existing record
