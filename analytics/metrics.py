@@ -29,6 +29,7 @@ from interactions.models import (
     TransactionStatus,
 )
 from interactions.selectors import every_interaction_sql
+from kernel.actors import Actor
 from kernel.bulk import batched
 from kernel.models import JobStatus
 from kernel.table_statistics import analyze_stale_tables, analyze_tables
@@ -75,7 +76,9 @@ TABLES_READ = (
 )
 
 
-def refresh_metrics(*, actor: Any = None, as_of=None) -> MetricsRun | None:
+def refresh_metrics(
+    *, actor: Actor | None = None, as_of: datetime.datetime | None = None
+) -> MetricsRun:
     """Recompute every active customer's metrics as of `as_of` (default now) and move
     lifecycle stages by the rules, here and now, without the rest of the nightly run: the
     refresh_metrics command, and whoever needs fresh figures at once. Returns the finished run
@@ -94,7 +97,7 @@ def refresh_metrics(*, actor: Any = None, as_of=None) -> MetricsRun | None:
         metrics_only=True,
         status=JobStatus.QUEUED,
     )
-    return ANALYTICS_REFRESH.run(run.pk)
+    return ANALYTICS_REFRESH.run_here(run)
 
 
 def compute_metrics(run: MetricsRun) -> None:
@@ -150,10 +153,11 @@ def _tables() -> dict[str, str]:
 def _execute(sql: str, params: dict[str, Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        changed: int = cursor.rowcount
+        return changed
 
 
-def _compute(as_of) -> int:
+def _compute(as_of: datetime.datetime) -> int:
     dialect = DIALECTS[connection.vendor]
     now = connection.ops.adapt_datetimefield_value(as_of)
     tables = _tables()
@@ -258,7 +262,7 @@ def stage_rule(*, orders: int, recency_days: int | None) -> str | None:
     return LifecycleStage.REPEAT if orders >= 2 else LifecycleStage.CUSTOMER
 
 
-def _apply_stage_rules(as_of) -> int:
+def _apply_stage_rules(as_of: datetime.datetime) -> int:
     """Move active customers whose purchase history implies another stage (`stage_rule`, in
     SQL) and record each move in the stage history. The moves are worked out once and the
     customers locked first, so that history and stages cannot disagree with a change staff

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from interactions.models import ArchivedInteraction, ArchiveRun, Interaction
+from kernel.bulk import quoted_column
 from kernel.jobs.runner import JobKind, JobRun
 from kernel.models import JobStatus
 from kernel.table_statistics import analyze_tables
@@ -105,7 +106,8 @@ class ArchiveJobKind(JobKind[ArchiveRun]):
         due = Interaction.objects.filter(kind__in=kinds, occurred_at__lt=archive.cutoff).count()
         run.progress(0, due)
         for kind in [] if archive.dry_run else kinds:
-            since, skipped = None, set()
+            since: datetime.datetime | None = None
+            skipped: set[int] = set()
             while True:
                 since = _move_batch(
                     run, kind=kind, since=since, skipped=skipped, size=self.batch_size
@@ -214,7 +216,7 @@ def _share_lock_customers(customer_ids: list[int]) -> None:
 
 def _copy_and_delete(ids: list[int], *, archived_at: datetime.datetime) -> int:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in Interaction._meta.concrete_fields)
+    columns = ", ".join(quoted_column(field) for field in Interaction._meta.concrete_fields)
     hot = quote(Interaction._meta.db_table)
     archive = quote(ArchivedInteraction._meta.db_table)
     in_ids = ", ".join(["%s"] * len(ids))
@@ -226,9 +228,9 @@ def _copy_and_delete(ids: list[int], *, archived_at: datetime.datetime) -> int:
             f"SELECT {columns}, %s FROM {hot} WHERE {quote('id')} IN ({in_ids})",
             [connection.ops.adapt_datetimefield_value(archived_at), *ids],
         )
-        copied = cursor.rowcount
+        copied: int = cursor.rowcount
         cursor.execute(f"DELETE FROM {hot} WHERE {quote('id')} IN ({in_ids})", ids)  # noqa: S608
-        deleted = cursor.rowcount
+        deleted: int = cursor.rowcount
     if copied != deleted or copied != len(ids):
         # Rows are locked, so this cannot happen; if it did, roll the batch back whole.
         raise RuntimeError(f"archive batch copied {copied}, deleted {deleted} of {len(ids)}")

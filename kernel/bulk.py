@@ -27,7 +27,7 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> No
         isinstance(field, models.JSONField) for field in meta.concrete_fields
     ):
         # COPY would need JSON adapted by hand; no model that imports in bulk has such a field.
-        model.objects.bulk_create(objects)
+        model._default_manager.bulk_create(objects)
         return
     now = timezone.now()
     for field in meta.concrete_fields:
@@ -42,7 +42,7 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> No
         )
         for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
             obj.pk = pk
-        names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
+        names = ", ".join(quoted_column(field) for field in columns)
         attnames = [field.attname for field in columns]
         with cursor.copy(
             f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN"
@@ -61,11 +61,13 @@ def insert_values(model: type[models.Model], fields: Sequence[str], rows: Sequen
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in rows])
+        model._default_manager.bulk_create(
+            [model(**dict(zip(fields, row, strict=True))) for row in rows]
+        )
         return
     meta = model._meta
     by_attname = {field.attname: field for field in meta.concrete_fields}
-    columns = ", ".join(connection.ops.quote_name(by_attname[name].column) for name in fields)
+    columns = ", ".join(quoted_column(by_attname[name]) for name in fields)
     with (
         connection.cursor() as cursor,
         cursor.copy(
@@ -81,3 +83,10 @@ def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
     iterator = iter(items)
     while batch := tuple(itertools.islice(iterator, size)):
         yield batch
+
+
+def quoted_column(field: models.Field) -> str:
+    """A concrete field's column, quoted for raw SQL on the current connection."""
+    # A concrete field always has its column; the type allows None for relations without one.
+    assert field.column is not None
+    return connection.ops.quote_name(field.column)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from kernel.models import Versioned
 from privacy.models import AuditEvent
 
 # Audit events read to find who changed a row since a version; a conflict is about the last
@@ -32,7 +33,7 @@ class AuditTrail:
     """Where a row's writes are audited: on the row itself, or (contact people, follow-ups) on
     their customer, with the row's id under `key` in each event's changes."""
 
-    target: models.Model
+    target: Versioned
     key: str = ""
 
     @property
@@ -75,7 +76,7 @@ class EditConflictError(ValidationError):
 
 
 def lock_version(
-    instance: models.Model, *, expected_version: int | None, trail: AuditTrail | None = None
+    instance: Versioned, *, expected_version: int | None, trail: AuditTrail | None = None
 ) -> None:
     """Inside the writing service's transaction: lock the row until the transaction ends (a
     row lock on PostgreSQL; SQLite's write lock, taken when the transaction began) and set
@@ -97,7 +98,7 @@ def lock_version(
     instance.row_version = stored
 
 
-def next_version(instance: models.Model, trail: AuditTrail | None = None) -> dict[str, list[int]]:
+def next_version(instance: Versioned, trail: AuditTrail | None = None) -> dict[str, list[int]]:
     """Advance a row locked by lock_version for the write about to be saved (save it with
     its version field among the fields). Returns the entry for the write's audit event, which is how
     a later conflict finds who made this version."""
@@ -106,9 +107,7 @@ def next_version(instance: models.Model, trail: AuditTrail | None = None) -> dic
     return {key: [instance.row_version - 1, instance.row_version]}
 
 
-def _conflict(
-    instance: models.Model, expected_version: int, trail: AuditTrail
-) -> EditConflictError:
+def _conflict(instance: Versioned, expected_version: int, trail: AuditTrail) -> EditConflictError:
     events = AuditEvent.objects.filter(
         target_type=f"{trail.target._meta.app_label}.{trail.target._meta.model_name}",
         target_id=str(trail.target.pk),

@@ -6,6 +6,7 @@ changes again."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +41,14 @@ def policy_versions() -> list[PolicyVersion]:
     """Every version, the newest effective date first, each with its status today and how
     many consents were given and withdrawn under it (one grouped query over the ledger)."""
     current = policy_in_force()
-    counts = {
-        row.pop("policy"): row
-        for row in ConsentRecord.objects.filter(policy__isnull=False)
+    # Mapping: the type checker sees only the grouping key in these rows, not the counts.
+    rows: Iterable[Mapping[str, Any]] = (
+        ConsentRecord.objects.filter(policy__isnull=False)
         .values("policy")
         .annotate(**_ledger_counts())
         .order_by()
-    }
+    )
+    counts = {row["policy"]: {"given": row["given"], "withdrawn": row["withdrawn"]} for row in rows}
     return [
         PolicyVersion(
             policy=policy,

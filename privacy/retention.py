@@ -65,7 +65,7 @@ def apply_retention(
         dry_run=dry_run,
         as_of=now,
     )
-    return RETENTION_RUNS.run(run.pk)
+    return RETENTION_RUNS.run_here(run)
 
 
 def start_retention(*, actor: Any, dry_run: bool) -> RetentionRun:

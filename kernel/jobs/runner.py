@@ -251,6 +251,11 @@ class JobKind(Generic[Job]):
                 )
             return self._finish(run, JobStatus.DONE)
 
+    def run_here(self, job: Job) -> Job:
+        """Run `job` in this process (commands, seed data, benchmarks) and return it as it
+        stands afterwards: finished, or as the run that held it left it."""
+        return self.run(job.pk) or self.model._default_manager.get(pk=job.pk)
+
     @transaction.atomic
     def _claim(self, job_id: int) -> tuple[Job, str] | None:
         job = self.model._default_manager.select_for_update().filter(pk=job_id).first()

@@ -228,8 +228,7 @@ def create_backup(*, actor: Actor | None = None) -> BackupRun:
     """A backup now, in this process (commands, seed data, benchmarks): the finished BackupRun,
     DONE or FAILED with its reason."""
     backup = queued_backup(actor=actor)
-    # run() gives None when it found nothing to do (another run holds the job): the row then.
-    return BACKUP_JOBS.run(backup.pk) or BackupRun.objects.get(pk=backup.pk)
+    return BACKUP_JOBS.run_here(backup)
 
 
 def failure_message(error: Exception) -> str:
@@ -603,8 +602,7 @@ def run_drill(*, actor: Actor | None = None) -> RestoreDrill:
     """A restore drill now, in this process (commands, seed data, benchmarks): the finished
     RestoreDrill, DONE or FAILED with its reason."""
     drill = queued_drill(actor=actor)
-    # run() gives None when it found nothing to do (another run holds the job): the row then.
-    return DRILL_JOBS.run(drill.pk) or RestoreDrill.objects.get(pk=drill.pk)
+    return DRILL_JOBS.run_here(drill)
 
 
 # --- rotation ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
 
 from kernel.actors import Actor
+from kernel.models import Versioned
 from kernel.versioning import lock_version, next_version
 from privacy.alerts import check_alerts
 from privacy.models import AuditChannel, AuditEvent
@@ -32,7 +33,7 @@ class AuditContext:
     user: Actor | AnonymousUser | None = None
 
 
-Record = TypeVar("Record", bound=models.Model)
+Record = TypeVar("Record", bound=Versioned)
 
 SYSTEM_CONTEXT = AuditContext(via=AuditChannel.SYSTEM)
 _current_context: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
