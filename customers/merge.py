@@ -20,14 +20,14 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.dedup.review import reopen_after_undo, settle_after_merge
-from customers.models import Contact, Customer, CustomerMerge, LifecycleStageChange
+from customers.models import Contact, Customer, CustomerMerge
 from customers.normalize import name_sound, place_pinyin
 from customers.selectors import can_edit_customer
 from customers.services import (
     CONFIRMATIONS,
     audit_diff,
-    note_consent_changes,
     profile_snapshot,
 )
 from customers.signals import customers_merged, merge_undone
@@ -158,16 +158,11 @@ def merge_customers(
     _take_values(survivor, [survivor, *others], field_choices or {})
     version = next_version(survivor)
     survivor.save()
-    note_consent_changes(
-        actor, survivor, consents_before, ConsentSource.STAFF, str(_MERGE_EVIDENCE)
+    written = CustomerWrite(survivor, consents_before=consents_before)
+    written.moved_stage(before["lifecycle_stage"])
+    record_customer_writes(
+        [written], actor=actor, consent_source=ConsentSource.STAFF, evidence=str(_MERGE_EVIDENCE)
     )
-    if survivor.lifecycle_stage != before["lifecycle_stage"]:
-        LifecycleStageChange.objects.create(
-            customer=survivor,
-            from_stage=before["lifecycle_stage"],
-            to_stage=survivor.lifecycle_stage,
-            changed_by=record.actor,
-        )
     record.moved = _move_rows(survivor, others)
     record.save(update_fields=["moved"])
     survivor.tags.add(
@@ -331,7 +326,12 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     survivor.city_pinyin = place_pinyin(survivor.city)
     version = next_version(survivor)
     survivor.save()
-    note_consent_changes(actor, survivor, consents_before, ConsentSource.STAFF, str(_UNDO_EVIDENCE))
+    record_customer_writes(
+        [CustomerWrite(survivor, consents_before=consents_before)],
+        actor=actor,
+        consent_source=ConsentSource.STAFF,
+        evidence=str(_UNDO_EVIDENCE),
+    )
     survivor.tags.set(merge.survivor_tags_before)
     for key, rows in merge.moved.items():
         if key in ("primary_contacts", _CARRIED_DECISIONS, _CARRIED_ELSEWHERE):

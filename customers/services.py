@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.models import (
     Contact,
     Customer,
@@ -26,7 +27,6 @@ from customers.models import (
     ExternalId,
     IdDocumentKind,
     LifecycleStage,
-    LifecycleStageChange,
     SavedView,
     Tag,
 )
@@ -53,7 +53,7 @@ from kernel.versioning import AuditTrail, lock_version, next_version
 from privacy import consent, crypto
 from privacy.audit.recording import record_event, save_reference_record
 from privacy.masking import mask, mask_id_number
-from privacy.models import ConsentRecord, ConsentSource
+from privacy.models import ConsentSource
 
 ID_NUMBER_CONTEXT = "customers.Customer.id_number"
 
@@ -323,17 +323,6 @@ def profile_snapshot(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _record_stage_change(
-    *, actor: Actor, customer: Customer, from_stage: str, to_stage: str
-) -> None:
-    LifecycleStageChange.objects.create(
-        customer=customer,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        changed_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-
-
 @transaction.atomic
 def create_customer(
     *,
@@ -358,14 +347,13 @@ def create_customer(
     apply_id_number(customer, id_number)
     customer.full_clean(exclude=["owner", "merged_into"])
     customer.save()
-    _record_stage_change(
-        actor=actor, customer=customer, from_stage="", to_stage=customer.lifecycle_stage
+    written = CustomerWrite(
+        customer,
+        created=True,
+        tag_ids={tag.pk for tag in tags},
+        external_ids=list(external_ids),
     )
-    if tags:
-        customer.tags.set(tags)
-    for system, external_id in external_ids:
-        ExternalId.objects.create(customer=customer, system=system, external_id=external_id)
-    note_consent_changes(actor, customer, {}, consent_source)
+    record_customer_writes([written], actor=actor, consent_source=consent_source)
     record_event(
         actor=actor,
         action="customer.create",
@@ -421,14 +409,9 @@ def update_customer(
     customer.full_clean(exclude=[*unchanged, "owner", "merged_into"])
     version = next_version(customer)
     customer.save(update_fields=[*changed, "version", "updated_at"])
-    if "lifecycle_stage" in changed:
-        _record_stage_change(
-            actor=actor,
-            customer=customer,
-            from_stage=before["lifecycle_stage"],
-            to_stage=customer.lifecycle_stage,
-        )
-    note_consent_changes(actor, customer, consents_before, consent_source)
+    written = CustomerWrite(customer, consents_before=consents_before)
+    written.moved_stage(before["lifecycle_stage"])
+    record_customer_writes([written], actor=actor, consent_source=consent_source)
     record_event(
         actor=actor,
         action="customer.update",
@@ -454,25 +437,6 @@ def refuse_if_frozen(customer: Customer, *, correcting: bool = False) -> None:
         raise ValidationError(
             _("Processing of this customer is restricted: ask the privacy officer.")
         )
-
-
-def note_consent_changes(
-    actor: Actor | None,
-    customer: Customer,
-    before: dict[str, bool],
-    source: str,
-    evidence: str = "",
-) -> None:
-    """Add to the consent ledger what a write changed in the customer's consents."""
-    entries = consent.ledger_entries(
-        customer,
-        before,
-        source=source,
-        actor=actor,
-        evidence=evidence,
-        policy=consent.policy_in_force(),
-    )
-    ConsentRecord.objects.bulk_create(entries)
 
 
 def change_lifecycle_stage(*, actor: Actor, customer: Customer, stage: LifecycleStage) -> Customer:

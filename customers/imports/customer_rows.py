@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     TOO_LONG,
@@ -62,7 +63,7 @@ from customers.services import (
     follow_changes,
     normalise_profile,
 )
-from kernel.bulk import insert_new, insert_values
+from kernel.bulk import insert_new
 from privacy import consent, crypto
 from privacy.models import ConsentRecord, ConsentSource
 
@@ -485,11 +486,11 @@ class _Writer:
         self.new: list[Customer] = []
         self.new_tags: dict[int, set[str]] = {}  # by id() of a new customer
         self.new_links: list[tuple[Customer, str]] = []
-        self.changed: dict[int, Customer] = {}
+        # Each updated customer by pk, with its stage moves and consents before this batch.
+        self.changed: dict[int, CustomerWrite] = {}
         self.changed_fields: set[str] = set()
-        self.stage_changes: list[tuple[Customer, str, str]] = []
         self.add_tags: list[tuple[Customer, set[str]]] = []
-        # Each updated customer's consents before this batch, for the consent ledger.
+        # Each matched customer's consents before this batch, for the consent ledger.
         self.consents_before: dict[int, dict[str, bool]] = {}
         # External ids already held (found in the database, or linked earlier in this batch).
         self.linked = linked
@@ -576,11 +577,13 @@ class _Writer:
             customer.source_channel = self.options.source_channel
             customer.source_detail = customer.source_detail or self.options.source_name
             changed |= {"source_channel", "source_detail"}
-        if "lifecycle_stage" in changed:
-            self.stage_changes.append((customer, before_stage, customer.lifecycle_stage))
+        written = self.changed.setdefault(
+            customer.pk,
+            CustomerWrite(customer, consents_before=self.consents_before[customer.pk]),
+        )
+        written.moved_stage(before_stage)
         customer.import_job = self.options.job
         customer.updated_at = self.now
-        self.changed[customer.pk] = customer
         self.changed_fields |= changed - {"tags", "external_id", "contacts"}
         return "updated"
 
@@ -680,100 +683,47 @@ class _Writer:
         return added
 
     def save(self) -> None:
-        actor = (
-            self.options.actor if getattr(self.options.actor, "is_authenticated", False) else None
-        )
         if self.new:
             insert_new(Customer, self.new)
-            insert_values(
-                LifecycleStageChange,
-                ("customer_id", "from_stage", "to_stage", "changed_at", "changed_by_id"),
-                [
-                    (customer.pk, "", customer.lifecycle_stage, self.now, actor and actor.pk)
-                    for customer in self.new
-                ],
-            )
         if self.changed:
+            customers = [written.customer for written in self.changed.values()]
             # Locked since they were read: a form opened before the import is now stale.
-            for customer in self.changed.values():
+            for customer in customers:
                 customer.version += 1
             Customer.objects.bulk_update(
-                self.changed.values(),
+                customers,
                 [*sorted(self.changed_fields), "import_job", "version", "updated_at"],
-            )
-        if self.stage_changes:
-            LifecycleStageChange.objects.bulk_create(
-                LifecycleStageChange(
-                    customer=customer,
-                    from_stage=old,
-                    to_stage=new,
-                    changed_at=self.now,
-                    changed_by=actor,
-                )
-                for customer, old, new in self.stage_changes
-            )
-        if self.new_links:
-            insert_values(
-                ExternalId,
-                ("customer_id", "system", "external_id", "created_at"),
-                [
-                    (customer.pk, self.options.source_name, value, self.now)
-                    for customer, value in self.new_links
-                ],
             )
         if self.new_contacts:
             for contact in self.new_contacts:
                 contact.customer_id = contact.customer.pk  # new customers have their ids now
             Contact.objects.bulk_create(self.new_contacts)
-        self._save_consents(actor)
-        new_tagging = [
-            (customer, names) for customer in self.new if (names := self.new_tags[id(customer)])
-        ]
-        if new_tagging or self.add_tags:
-            self._save_tags(new_tagging, self.add_tags)
-
-    def _save_consents(self, actor: Any) -> None:
-        """The consent ledger's entries for what the batch gave or withdrew."""
-        policy = consent.policy_in_force()
-        evidence = f"import #{self.options.job.pk}" if self.options.job else "import"
-        before = [(customer, {}) for customer in self.new] + [
-            (customer, self.consents_before[pk]) for pk, customer in self.changed.items()
-        ]
-        ConsentRecord.objects.bulk_create(
-            entry
-            for customer, statuses in before
-            for entry in consent.ledger_entries(
-                customer,
-                statuses,
-                source=ConsentSource.IMPORT,
-                actor=actor,
-                evidence=evidence,
-                policy=policy,
-                at=self.now,
-            )
+        record_customer_writes(
+            self._writes(),
+            actor=self.options.actor,
+            consent_source=ConsentSource.IMPORT,
+            evidence=f"import #{self.options.job.pk}" if self.options.job else "import",
+            at=self.now,
         )
 
-    @staticmethod
-    def _save_tags(
-        new_tagging: list[tuple[Customer, set[str]]], add_tags: list[tuple[Customer, set[str]]]
-    ) -> None:
-        """Link tags (created when new) to customers: new customers cannot hold a link yet, so
-        theirs go in directly; existing customers' may race another writer, so conflicts are
-        ignored."""
-        names = set().union(*(names for _customer, names in [*new_tagging, *add_tags]))
-        Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
-        tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
-        through = Customer.tags.through
+    def _writes(self) -> list[CustomerWrite]:
+        """The batch's new and updated customers, with the tags and external ids it gives
+        them (customers/bulk_writes.py writes what follows)."""
+        writes = {id(customer): CustomerWrite(customer, created=True) for customer in self.new}
+        writes.update({id(written.customer): written for written in self.changed.values()})
+        tagging = [(customer, self.new_tags[id(customer)]) for customer in self.new]
+        tagging += self.add_tags
+        tag_ids = _tags_named(set().union(*(names for _customer, names in tagging)))
+        for customer, names in tagging:
+            writes[id(customer)].tag_ids.update(tag_ids[name] for name in names)
+        for customer, external_id in self.new_links:
+            writes[id(customer)].external_ids.append((self.options.source_name, external_id))
+        return list(writes.values())
 
-        def links(tagging):
-            return [
-                (customer.pk, tag_ids[name])
-                for customer, customer_names in tagging
-                for name in customer_names
-            ]
 
-        insert_values(through, ("customer_id", "tag_id"), links(new_tagging))
-        through.objects.bulk_create(
-            [through(customer_id=pk, tag_id=tag) for pk, tag in links(add_tags)],
-            ignore_conflicts=True,
-        )
+def _tags_named(names: set[str]) -> dict[str, int]:
+    """The id of the tag of each name, creating the tags a file names first."""
+    if not names:
+        return {}
+    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    return dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
