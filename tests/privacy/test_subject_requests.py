@@ -608,6 +608,20 @@ def test_the_officer_answers_an_erasure_in_the_browser_flow(client, privacy_user
     assert "was erased" in client.get(f"/customers/{customer.pk}/").content.decode()
 
 
+def test_the_erase_card_shows_how_many_purchases_and_interactions_stay_anonymous(
+    client, privacy_user, service_user
+):
+    customer = _person()
+    duplicate = CustomerFactory(name=f"{GIVEN} Q.")
+    interaction_services.record_interaction(actor=None, customer=duplicate, kind="call")
+    merging.merge_customers(actor=service_user, survivor=customer, others=[duplicate])
+    request = _verified(privacy_user, customer, RequestKind.ERASURE)
+    client.force_login(privacy_user)
+    page = client.get(f"/privacy/requests/{request.pk}/").content.decode()
+    # Counted over the customer and the record merged into it (the registry's reach).
+    assert "Purchases (1) and interactions (2) stay as anonymous figures." in page
+
+
 def test_an_import_leaves_a_restricted_customer_as_it_is(admin_user_role, privacy_user):
     customer = _person()
     request = _verified(privacy_user, customer, RequestKind.RESTRICTION)
