@@ -22,7 +22,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from analytics import exports
+from analytics.exports.jobs import EXPORT_JOBS
+from analytics.exports.services import start_export
 from analytics.models import ExportJob
 from crm.celery import app as celery_app
 from customers import merge as merging
@@ -468,10 +469,10 @@ def test_a_restricted_customer_leaves_lists_and_cannot_be_merged(privacy_user, a
     assert customer.is_restricted
     assert customer.phone.endswith(PHONE)
     assert customer not in consent.usable_for_list(Customer.objects.all(), "")
-    job = exports.start_export(
+    job = start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     assert ExportJob.objects.get(pk=job.pk).rows_done == Customer.objects.count() - 1
     with pytest.raises(ValidationError, match="restricted"):
         merging.merge_customers(actor=admin_user_role, survivor=other, others=[customer])
