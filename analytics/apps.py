@@ -8,7 +8,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics.churn import CHURN_TRAINING
-        from analytics.exports import EXPORT_JOBS
+        from analytics.exports.jobs import EXPORT_JOBS
         from analytics.nightly import ANALYTICS_REFRESH
         from analytics.panels import register_panels
         from analytics.privacy import register as register_with_privacy

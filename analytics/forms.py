@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from analytics.exports import COLUMNS, DEFAULT_COLUMNS
+from analytics.exports.columns import COLUMNS, DEFAULT_COLUMNS
 from analytics.models import ExportFormat
 from privacy.consent import MARKETING_CHANNELS
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from analytics.exports import delete_expired_exports
+from analytics.exports.jobs import delete_expired_exports
 from analytics.nightly import ANALYTICS_REFRESH, refresh_analytics
 from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel

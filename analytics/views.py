@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from analytics import exports
+from analytics.exports.selectors import exports_visible_to
+from analytics.exports.services import cancel_export, record_download, start_export
 from analytics.forms import ExportForm
 from analytics.models import ExportJob, Segment
 from customers.filters import listed_customers
@@ -27,9 +28,7 @@ class ExportPermissionMixin(PermissionRequiredMixin):
     permission_required = "customers.export_customers"
 
     def get_job(self) -> ExportJob:
-        return get_object_or_404(
-            exports.exports_visible_to(self.request.user), pk=self.kwargs["pk"]
-        )
+        return get_object_or_404(exports_visible_to(self.request.user), pk=self.kwargs["pk"])
 
 
 class NewExportView(ExportPermissionMixin, TemplateView):
@@ -59,7 +58,7 @@ class NewExportView(ExportPermissionMixin, TemplateView):
             capped=capped,
             query=self.request.GET.urlencode(),
             masked=not self.request.user.has_perm("customers.export_personal_data"),
-            recent=exports.exports_visible_to(self.request.user)[:RECENT_EXPORTS],
+            recent=exports_visible_to(self.request.user)[:RECENT_EXPORTS],
             export_retention_days=settings.EXPORT_RETENTION_DAYS,
             **kwargs,
         )
@@ -69,7 +68,7 @@ class NewExportView(ExportPermissionMixin, TemplateView):
         if form.is_valid():
             params, search = self._params(request.GET)
             try:
-                job = exports.start_export(
+                job = start_export(
                     actor=request.user,
                     params=params,
                     search=search,
@@ -127,7 +126,7 @@ class ExportProgressView(ExportDetailView):
 
 class CancelExportView(ExportPermissionMixin, View):
     def post(self, request, *args, **kwargs):
-        job = exports.cancel_export(actor=request.user, job=self.get_job())
+        job = cancel_export(actor=request.user, job=self.get_job())
         return HttpResponseRedirect(reverse("exports:detail", args=[job.pk]))
 
 
@@ -136,6 +135,6 @@ class DownloadExportView(ExportPermissionMixin, View):
         job = self.get_job()
         if not job.file:
             raise Http404
-        exports.record_download(actor=request.user, job=job)
+        record_download(actor=request.user, job=job)
         name = f"customers-{job.created_at:%Y%m%d-%H%M}.{job.format}"
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)

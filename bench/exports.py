@@ -51,7 +51,8 @@ def run_case(case: str, baseline_rows: int) -> dict:
     from django.contrib.auth.models import Group
     from django.db import connection
 
-    from analytics import exports
+    from analytics.exports.jobs import EXPORT_JOBS
+    from analytics.exports.services import start_export
     from customers.models import Customer
     from customers.resources import CustomerResource
     from privacy import roles
@@ -88,10 +89,8 @@ def run_case(case: str, baseline_rows: int) -> dict:
             "csv-masked": ("csv", analyst),
             "xlsx": ("xlsx", admin),
         }[case]
-        job = exports.start_export(
-            actor=actor, params={}, columns=COLUMNS, format=format, queue=False
-        )
-        exports.EXPORT_JOBS.run(job.pk)
+        job = start_export(actor=actor, params={}, columns=COLUMNS, format=format, queue=False)
+        EXPORT_JOBS.run(job.pk)
         job.refresh_from_db()
         rows = job.rows_done
         job.file.delete()

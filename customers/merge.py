@@ -7,15 +7,21 @@ follow-ups, external ids, stage history, and any model added later) moves to the
 tags are united, notes kept, and the others become tombstones pointing at the survivor, so
 their old links redirect. The CustomerMerge row keeps
 what undo needs; the audit log keeps the masked before and after.
+
+Whoever calls a merge or its undo has checked that the actor may
+(`customers.selectors.can_merge_customers`: the review pages, the merge_customers command; the
+bulk merge lets only groups it may edit through, see customers/dedup/review.py); the services
+take the actor for the record and the audit. What no one may merge — customers merged already,
+erased or restricted — they refuse themselves, on the locked rows.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +30,6 @@ from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge
 from customers.normalize import name_sound, place_pinyin
-from customers.selectors import can_edit_customer
 from customers.services import (
     CONFIRMATIONS,
     audit_diff,
@@ -105,13 +110,6 @@ def _label(model: type[models.Model]) -> str:
     return model._meta.label_lower
 
 
-def _check(actor: Any, customers: Iterable[Customer]) -> None:
-    if not actor.has_perm("customers.merge_customers"):
-        raise PermissionDenied
-    if not all(can_edit_customer(actor, customer) for customer in customers):
-        raise PermissionDenied
-
-
 @transaction.atomic
 def merge_customers(
     *,
@@ -119,13 +117,12 @@ def merge_customers(
     survivor: Customer,
     others: Sequence[Customer],
     field_choices: Mapping[str, int] | None = None,
-    system: bool = False,
 ) -> CustomerMerge:
-    """Merge `others` into `survivor`. `field_choices` maps a field (the first of its group,
-    e.g. "phone") to the id of the customer whose value to keep. Raises PermissionDenied
-    without `merge_customers` or the right to edit each customer, ValidationError for an
-    impossible merge; on any error nothing changes. `system` is for automatic merges the
-    administrator configured (no actor, no permission check)."""
+    """Merge `others` into `survivor` for `actor` (None: the automatic merges the
+    administrator configured), who the caller checked may (`can_merge_customers`).
+    `field_choices` maps a field (the first of its group, e.g. "phone") to the id of the
+    customer whose value to keep. Raises ValidationError for an impossible merge; on any
+    error nothing changes."""
     other_ids = {other.pk for other in others} - {survivor.pk}
     if not other_ids:
         raise ValidationError(_("Choose at least one other customer to merge."))
@@ -139,8 +136,6 @@ def merge_customers(
         )
     survivor = locked[survivor.pk]
     others = [locked[pk] for pk in ids if pk != survivor.pk]
-    if not system:
-        _check(actor, locked.values())
 
     before = profile_snapshot(survivor)
     record = CustomerMerge.objects.create(
@@ -303,18 +298,23 @@ def last_merge_of(customer: Customer) -> CustomerMerge | None:
 @transaction.atomic
 def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     """Undo the survivor's most recent merge: its values and tags as they were, every moved
-    row back where it came from, the tombstones customers again. Raises ValidationError when
-    this is not the survivor's last merge or the survivor has since been merged itself."""
+    row back where it came from, the tombstones customers again, for `actor`, who the caller
+    checked may (`can_merge_customers` on the survivor and the merged customers). Raises
+    ValidationError when this is not the survivor's last merge or the survivor has since been
+    merged itself."""
     merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
     survivor = Customer.objects.select_for_update().get(pk=merge.survivor_id)
     others = list(merge.merged.select_for_update())
-    _check(actor, [survivor, *others])
     latest = last_merge_of(survivor)
     if merge.undone_at or latest is None or latest.pk != merge.pk or survivor.merged_into_id:
         raise ValidationError(_("Only the last merge of a customer can be undone."))
     if survivor.erased_at:
         # The erasure dropped the values the undo would restore.
         raise ValidationError(_("The merges of an erased customer cannot be undone."))
+    if any(customer.restricted_at for customer in [survivor, *others]):
+        raise ValidationError(
+            _("A merge of customers whose processing is restricted cannot be undone.")
+        )
     before_undo = profile_snapshot(survivor)
     consents_before = consent.statuses(survivor)
     for field in Customer._meta.concrete_fields:

@@ -30,6 +30,7 @@ from pypinyin import lazy_pinyin
 
 from customers.places import CITY, PROVINCE, gazetteer, latin_keys
 from kernel.free_text import UNREADABLE_TEXT, has_unreadable_characters
+from kernel.person_names import HAN, HAN_CHARACTER, is_han
 
 if TYPE_CHECKING:
     # What gettext_lazy gives in django-stubs (a Promise at run time), and what
@@ -95,26 +96,9 @@ def _clean_text(raw: RawValue) -> str:
     return fold_width(str(raw)).strip()
 
 
-# Chinese characters: CJK unified ideographs (basic, extension A, extensions B and later),
-# compatibility ideographs, and the ideographic zero.
-_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af"
-_HAN_CHARACTER = re.compile(f"[{_HAN}]")
 # The separators of transliterated foreign and minority names: 约翰·史密斯, 阿沛·阿旺晋美.
 _NAME_DOTS = "·・•‧"
-_SPACE_INSIDE_HAN = re.compile(f"(?<=[{_HAN}{_NAME_DOTS}]) (?=[{_HAN}{_NAME_DOTS}])")
-
-
-def _is_han(char: str) -> bool:
-    return bool(_HAN_CHARACTER.match(char))
-
-
-def join_person_name(family_name: str, given_name: str) -> str:
-    """The full name as it is written: "王丽娟" for Chinese names (family first, no space),
-    "Anna Schmidt" otherwise (given first). Either part may be empty."""
-    family_name, given_name = family_name.strip(), given_name.strip()
-    if family_name and given_name and _is_han(family_name[0]) and _is_han(given_name[0]):
-        return family_name + given_name
-    return " ".join(part for part in (given_name, family_name) if part)
+_SPACE_INSIDE_HAN = re.compile(f"(?<=[{HAN}{_NAME_DOTS}]) (?=[{HAN}{_NAME_DOTS}])")
 
 
 def normalize_name(raw: RawValue) -> str:
@@ -193,7 +177,7 @@ def split_person_name(name: str) -> tuple[str, str]:
     name = name.strip()
     if not name:
         return "", ""
-    if _is_han(name[0]):
+    if is_han(name[0]):
         return _split_chinese_name(name)
     return _split_latin_name(name)
 
@@ -781,7 +765,7 @@ def _tidy_place(raw: RawValue) -> str:
 
 
 def _uses_chinese_divisions(country: str, text: str) -> bool:
-    return not country or country in CHINESE_DIVISION_COUNTRIES or bool(_HAN_CHARACTER.search(text))
+    return not country or country in CHINESE_DIVISION_COUNTRIES or bool(HAN_CHARACTER.search(text))
 
 
 def normalize_province(raw: RawValue, *, country: str = "") -> str:
@@ -821,7 +805,7 @@ def city_province(city: str) -> str:
     """The province of a city as normalize_city stores it ("深圳市" -> "广东省"); "" for a city
     the gazetteer does not know. A prefecture-level city lies in exactly one province, so this
     may fill an empty province."""
-    place = gazetteer().find(CITY, city) if _HAN_CHARACTER.search(city) else None
+    place = gazetteer().find(CITY, city) if HAN_CHARACTER.search(city) else None
     return place.province if place is not None else ""
 
 
@@ -830,7 +814,7 @@ def place_pinyin(name: str) -> str:
     "shanghai" for 上海市, "yanbian" for 延边朝鲜族自治州, "kunshan" for 昆山市 (unknown to the
     gazetteer, the division word dropped). "" for a name without Chinese characters: its
     Latin spelling is the name itself."""
-    if not _HAN_CHARACTER.search(name):
+    if not HAN_CHARACTER.search(name):
         return ""
     place = gazetteer().find(CITY, name)
     if place is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -55,6 +56,26 @@ def can_edit_customer(user: Actor, customer: Customer) -> bool:
     if customer.restricted_at:
         return False
     return user.has_perm("customers.view_all_customers") or customer.owner_id in (None, user.pk)
+
+
+def customers_editable_by(user: Actor) -> QuerySet[Customer]:
+    """The customers `user` may edit, as a queryset (`can_edit_customer` for many rows at
+    once)."""
+    if not user.has_perm("customers.change_customer"):
+        return Customer.objects.none()
+    editable = Customer.objects.filter(erased_at__isnull=True, restricted_at__isnull=True)
+    if user.has_perm("customers.view_all_customers"):
+        return editable
+    return editable.filter(Q(owner=user) | Q(owner__isnull=True))
+
+
+def can_merge_customers(user: Actor, customers: Iterable[Customer]) -> bool:
+    """Whether `user` may merge these customers, undo their merge or decide they are not
+    duplicates: `merge_customers` and the right to edit each of them. Checked by the pages
+    and commands that do it (the merge services assume an authorised caller)."""
+    return user.has_perm("customers.merge_customers") and all(
+        can_edit_customer(user, customer) for customer in customers
+    )
 
 
 def can_view_personal_data(user: Actor, customer: Customer) -> bool:

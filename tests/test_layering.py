@@ -64,3 +64,14 @@ def test_privacy_importing_a_domain_app_breaks_the_layers(tmp_path):
     assert result.returncode == 1
     assert "privacy is not allowed to import customers" in result.stdout
     assert "privacy.wrong_way -> customers.models" in result.stdout
+
+
+def test_accounts_importing_a_domain_app_breaks_its_contract(tmp_path):
+    root = _copy_of_the_tree(tmp_path)
+    (root / "accounts" / "wrong_way.py").write_text("from customers.normalize import name_sound\n")
+    result = _lint_imports(root)
+    assert result.returncode == 1
+    assert "Staff accounts import no domain app above privacy, nor operations BROKEN" in (
+        result.stdout
+    )
+    assert "accounts.wrong_way -> customers.normalize" in result.stdout

@@ -1,6 +1,6 @@
 from django import template
 
-from customers.normalize import join_person_name
+from kernel.person_names import join_person_name
 
 register = template.Library()
 

@@ -2,6 +2,9 @@
 
 Decisions are remembered per pair: "not duplicates" keeps the pair so that no scan proposes it
 again (and a merge carries that memory over to the survivor); a merge closes the group's pairs.
+Deciding takes what merging takes (`customers.selectors.can_merge_customers`), checked by the
+pages (customers/dedup/views.py) and, for a bulk merge, again when the worker runs it; the
+services here take the actor for the record and the audit.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from customers.dedup.reasons import notable
 from customers.dedup.scan import candidates_locked, regroup
 from customers.models import BulkMerge, CandidateStatus, Customer, DuplicateCandidate
-from customers.selectors import can_edit_customer, customers_visible_to
-from kernel.jobs.runner import JobKind, JobRun
+from customers.selectors import customers_editable_by, customers_visible_to
+from kernel.jobs.runner import JobFailedError, JobKind, JobRun
 from kernel.models import JobStatus
 from privacy.audit.recording import record_event
 
@@ -131,15 +134,6 @@ def refused_pairs(customers: Sequence[Customer]) -> list[DuplicateCandidate]:
     )
 
 
-def _require(actor: Any, customers: Iterable[Customer] = ()) -> None:
-    """Deciding about duplicates takes what merging takes: the merge permission and the right
-    to edit each customer."""
-    if not actor.has_perm("customers.merge_customers"):
-        raise PermissionDenied
-    if not all(can_edit_customer(actor, customer) for customer in customers):
-        raise PermissionDenied
-
-
 def pairs_between(customer_ids: Iterable[int]) -> list[tuple[int, int]]:
     return list(itertools.combinations(sorted(set(customer_ids)), 2))
 
@@ -147,7 +141,6 @@ def pairs_between(customer_ids: Iterable[int]) -> list[tuple[int, int]]:
 def mark_not_duplicates(*, actor: Any, customers: Sequence[Customer]) -> int:
     """Remember that these customers are different people: every pair among them, found by a
     scan or not, is closed as "not duplicates" and never proposed again. Audited."""
-    _require(actor, customers)
     if len(customers) < 2:
         raise ValidationError(_("Choose at least two customers."))
     now = timezone.now()
@@ -264,16 +257,16 @@ def _safe_to_merge_unseen(customers: Sequence[Customer], min_probability: float)
 
 
 def merge_groups_above(
-    *, actor: Any, min_probability: float, system: bool = False, progress=None
+    *, actor: Any, min_probability: float, within: QuerySet[Customer], progress=None
 ) -> tuple[int, int]:
     """Merge every open group that is safe to merge unseen at `min_probability` (see
-    _safe_to_merge_unseen), each in its own transaction with its oldest record surviving.
-    Groups the actor may not fully edit, or that changed meanwhile, are skipped. Returns
+    _safe_to_merge_unseen), each in its own transaction with its oldest record surviving, as
+    `actor` (None for the automatic merges). Only groups whose customers are all `within` are
+    merged: the caller's rule for what these merges may touch (for a person, the customers they
+    may edit). Groups reaching outside it, or that changed meanwhile, are skipped. Returns
     (merged, skipped)."""
     from customers.merge import merge_customers
 
-    if not system:
-        _require(actor)
     merged = skipped = 0
     groups = list(open_groups().filter(worst__gte=min_probability).values_list("group", flat=True))
     for done, group in enumerate(groups, start=1):
@@ -283,17 +276,20 @@ def merge_groups_above(
             ).order_by("pk")
         )
         try:
-            if len(customers) < 2 or not _safe_to_merge_unseen(customers, min_probability):
+            if (
+                len(customers) < 2
+                or not _safe_to_merge_unseen(customers, min_probability)
+                or within.filter(pk__in=[c.pk for c in customers]).count() < len(customers)
+            ):
                 raise ValidationError(_("This group needs a person to look at it."))
             survivor = default_survivor(customers)
             merge_customers(
                 actor=actor,
                 survivor=survivor,
                 others=[c for c in customers if c.pk != survivor.pk],
-                system=system,
             )
             merged += 1
-        except (PermissionDenied, ValidationError):
+        except ValidationError:
             skipped += 1
         if progress is not None:
             progress(done, len(groups), merged, skipped)
@@ -301,8 +297,8 @@ def merge_groups_above(
 
 
 def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:
-    """Queue the merge of every open group whose pairs all reach `min_probability`."""
-    _require(actor)
+    """Queue the merge of every open group whose pairs all reach `min_probability`, for
+    `actor`, who the caller checked holds `merge_customers` (the queue page)."""
     if not 0.5 <= min_probability <= 1:
         raise ValidationError(_("Choose a probability between 50% and 100%."))
     job = BulkMerge.objects.create(
@@ -319,9 +315,10 @@ def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:
 
 
 class BulkMergeKind(JobKind[BulkMerge]):
-    """Merging every likely group, as the user who asked, with progress on the job row. One
-    runs at a time; one whose worker died starts over (groups merged already are no longer
-    open), and one silent for half an hour is given up."""
+    """Merging every likely group, as the user who asked, with progress on the job row: only
+    if they still hold the merge permission when the worker runs it, and only groups whose
+    customers they may all edit. One runs at a time; one whose worker died starts over (groups
+    merged already are no longer open), and one silent for half an hour is given up."""
 
     model = BulkMerge
     audit_prefix = "duplicates.bulk_merge"
@@ -332,12 +329,19 @@ class BulkMergeKind(JobKind[BulkMerge]):
 
     def work(self, run: JobRun[BulkMerge]) -> None:
         job = run.job
+        if not job.created_by.has_perm("customers.merge_customers"):
+            raise JobFailedError(
+                _("Whoever started this bulk merge may no longer merge customers.")
+            )
 
         def progress(done: int, total: int, merged: int, skipped: int) -> None:
             run.progress(done, total, groups_merged=merged, groups_skipped=skipped)
 
         job.groups_merged, job.groups_skipped = merge_groups_above(
-            actor=job.created_by, min_probability=job.min_probability, progress=progress
+            actor=job.created_by,
+            min_probability=job.min_probability,
+            within=customers_editable_by(job.created_by),
+            progress=progress,
         )
 
     def audit_changes(self, job: BulkMerge) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from customers.dedup import linkage
 from customers.dedup.linkage import Features, ScoredPair
 from customers.models import (
     CandidateStatus,
+    Customer,
     DuplicateCandidate,
     DuplicateScan,
     ScanMode,
@@ -337,5 +338,8 @@ def _auto_merge() -> int:
         return 0
     from customers.dedup.review import merge_groups_above
 
-    merged, _ = merge_groups_above(actor=None, min_probability=threshold, system=True)
+    # The administrator set the threshold for every customer: no one's scope narrows it.
+    merged, _ = merge_groups_above(
+        actor=None, min_probability=threshold, within=Customer.objects.all()
+    )
     return merged

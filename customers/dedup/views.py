@@ -1,6 +1,8 @@
 """The duplicate review queue: groups of likely duplicates, a side-by-side comparison to merge
 or dismiss them, scans and bulk merges started on demand. Every view needs `merge_customers`;
-a group reaching a customer outside the user's scope answers 404."""
+a group reaching a customer outside the user's scope answers 404, a merge, undo or decision
+about customers the user may not edit 403 (`can_merge_customers`: the services behind these
+pages do not check it again)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from customers.merge import (
 )
 from customers.models import BulkMerge, Customer, CustomerMerge, ScanMode
 from customers.presentation import PERSONAL_FIELDS, display_personal
+from customers.selectors import can_merge_customers
 from customers.services import CONFIRMATIONS
 from customers.view_mixins import CustomerScopedMixin
 from kernel.models import JobStatus
@@ -263,6 +266,8 @@ class GroupView(MergePermissionMixin, TemplateView):
         customers = self.get_customers()
         chosen = {int(pk) for pk in request.POST.getlist("member") if pk.isdigit()}
         members = [customer for customer in customers if customer.pk in chosen]
+        if not can_merge_customers(request.user, members):
+            raise PermissionDenied
         try:
             if request.POST.get("action") == "not_duplicates":
                 review.mark_not_duplicates(actor=request.user, customers=members)
@@ -290,8 +295,6 @@ class GroupView(MergePermissionMixin, TemplateView):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return self.render_to_response(self.get_context_data(customers=customers))
-        except PermissionDenied:
-            raise Http404 from None
         messages.success(
             request,
             _("Merged %(count)d customers into this one.") % {"count": merge.merged.count() + 1},
@@ -305,6 +308,8 @@ class UndoMergeView(MergePermissionMixin, CustomerScopedMixin, View):
     def post(self, request, *args, **kwargs):
         customer = self.customer
         merge = get_object_or_404(CustomerMerge, pk=kwargs["merge"], survivor=customer)
+        if not can_merge_customers(request.user, [customer, *merge.merged.all()]):
+            raise PermissionDenied
         latest = last_merge_of(customer)
         try:
             if latest is None or latest.pk != merge.pk:
@@ -312,8 +317,6 @@ class UndoMergeView(MergePermissionMixin, CustomerScopedMixin, View):
             undo_merge(actor=request.user, merge=merge)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-        except PermissionDenied:
-            raise Http404 from None
         else:
             messages.success(request, _("The merge was undone; the customers are separate again."))
         return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))

@@ -45,7 +45,6 @@ from customers.models import (
 )
 from customers.normalize import (
     NormalizationError,
-    join_person_name,
     name_sound,
     split_person_name,
 )
@@ -64,6 +63,7 @@ from customers.services import (
     normalise_profile,
 )
 from kernel.bulk import insert_new
+from kernel.person_names import join_person_name
 from privacy import consent, crypto
 from privacy.models import ConsentRecord, ConsentSource
 

@@ -12,7 +12,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
-from analytics import exports
+from analytics.exports.columns import DEFAULT_COLUMNS
+from analytics.exports.jobs import EXPORT_JOBS, delete_expired_exports
+from analytics.exports.services import cancel_export, start_export
 from analytics.models import ExportJob
 from customers import services
 from customers.imports import jobs as import_jobs
@@ -32,15 +34,15 @@ def _media(settings, tmp_path):
 
 
 def _export(actor, *, columns=None, params=None, search="", format="csv"):
-    job = exports.start_export(
+    job = start_export(
         actor=actor,
         params=params or {},
         search=search,
-        columns=columns or exports.DEFAULT_COLUMNS,
+        columns=columns or DEFAULT_COLUMNS,
         format=format,
         queue=False,
     )
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     return job
 
@@ -169,7 +171,7 @@ def test_sales_may_not_export_and_others_cannot_fetch_an_export(
     client, sales_user, analyst_user, privacy_user, customers
 ):
     with pytest.raises(PermissionDenied):
-        exports.start_export(actor=sales_user, params={}, columns=["name"], format="csv")
+        start_export(actor=sales_user, params={}, columns=["name"], format="csv")
     job = _export(analyst_user)
     client.force_login(privacy_user)
     assert client.get(f"/exports/{job.pk}/download/").status_code == 404
@@ -248,7 +250,7 @@ def test_the_command_exports_a_saved_view(tmp_path, admin_user_role, customers):
 
 
 def test_exports_are_written_in_chunks(admin_user_role, monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK", 3)
+    monkeypatch.setattr("analytics.exports.rows.CHUNK", 3)
     for index in range(8):
         CustomerFactory(name=f"客户{index}", tags=[Tag.objects.get_or_create(name=f"t{index}")[0]])
     rows = _csv(_export(admin_user_role, columns=["name", "tags"]))
@@ -256,11 +258,11 @@ def test_exports_are_written_in_chunks(admin_user_role, monkeypatch):
 
 
 def test_a_cancelled_export_leaves_no_file(admin_user_role, customers, settings):
-    job = exports.start_export(
+    job = start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
-    exports.cancel_export(actor=admin_user_role, job=job)
-    exports.EXPORT_JOBS.run(job.pk)
+    cancel_export(actor=admin_user_role, job=job)
+    EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert not job.file
@@ -271,7 +273,7 @@ def test_old_export_files_are_deleted(admin_user_role, customers):
     job = _export(admin_user_role)
     path = job.file.path
     later = job.finished_at + datetime.timedelta(days=8)
-    assert exports.delete_expired_exports(now=later) == 1
+    assert delete_expired_exports(now=later) == 1
     job.refresh_from_db()
     assert not job.file
     import os
@@ -298,18 +300,18 @@ def test_the_export_page_starts_a_job_for_the_lists_filters(
     assert response["Location"] == f"/exports/{job.pk}/"
     assert len(callbacks) == 1
     assert job.filters == {"lifecycle_stage": "lead"}
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     assert "Download" in client.get(f"/exports/{job.pk}/progress/").content.decode()
 
 
 def test_a_redelivered_export_leaves_a_live_run_alone(admin_user_role, customers, settings):
     from django.utils import timezone
 
-    job = exports.start_export(
+    job = start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
     ExportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=timezone.now())
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == "running"
     assert not job.file
@@ -317,7 +319,7 @@ def test_a_redelivered_export_leaves_a_live_run_alone(admin_user_role, customers
         heartbeat_at=timezone.now() - job_stalled_after() * 2,
         started_at=timezone.now() - job_stalled_after() * 2,
     )
-    exports.EXPORT_JOBS.run(job.pk)  # the first worker is presumed dead: this run takes over
+    EXPORT_JOBS.run(job.pk)  # the first worker is presumed dead: this run takes over
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert job.rows_done == 2
@@ -332,7 +334,7 @@ def test_half_written_files_of_dead_workers_are_removed(admin_user_role, setting
     partial.write_text("王丽娟,13800138000\n")
     old = time.time() - 3600
     os.utime(partial, (old, old))
-    assert exports.delete_expired_exports() == 1
+    assert delete_expired_exports() == 1
     assert not partial.exists()
 
 
@@ -341,14 +343,14 @@ def test_the_export_page_and_its_polled_panel_say_how_the_job_ended(
     client, admin_user_role, customers, ending
 ):
     client.force_login(admin_user_role)
-    job = exports.start_export(
+    job = start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
     page, progress = f"/exports/{job.pk}/", f"/exports/{job.pk}/progress/"
     assert "Queued" in client.get(progress).content.decode()
     if ending == "cancelled":
-        exports.cancel_export(actor=admin_user_role, job=job)
-    exports.EXPORT_JOBS.run(job.pk)
+        cancel_export(actor=admin_user_role, job=job)
+    EXPORT_JOBS.run(job.pk)
     assert_job_page_shows(
         client, page, progress, {"done": "Done", "cancelled": "Cancelled"}[ending]
     )

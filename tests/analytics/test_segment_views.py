@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone, translation
 
-from analytics import exports
+from analytics.exports.jobs import EXPORT_JOBS
+from analytics.exports.services import start_export
 from analytics.models import ExportJob, MetricsRun, Segment, SegmentKind, SegmentMember
 from analytics.nightly import ANALYTICS_REFRESH
 from analytics.segments.description import describe_rules
@@ -237,7 +238,7 @@ def test_a_segment_is_exported_through_the_export_feature(
         )
     job = ExportJob.objects.get()
     assert job.filters == {"segment": str(segment.pk)}
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     with job.file.open("rb") as handle:
         rows = handle.read().decode("utf-8-sig").splitlines()
@@ -407,7 +408,7 @@ def test_a_deleted_segment_in_a_link_matches_no_one_and_says_why(
 
 def test_an_export_whose_segment_went_meanwhile_fails_with_a_reason(analyst_user, town):
     segment = _dynamic(analyst_user)
-    job = exports.start_export(
+    job = start_export(
         actor=analyst_user,
         params={"segment": str(segment.pk)},
         columns=["name"],
@@ -415,7 +416,7 @@ def test_an_export_whose_segment_went_meanwhile_fails_with_a_reason(analyst_user
         queue=False,
     )
     segment.delete()
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "These filters no longer apply" in job.failure

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from customers.dedup import review
 from customers.dedup.scan import SCAN_JOBS
+from customers.merge import merge_customers
 from customers.models import (
     BulkMerge,
     CandidateStatus,
@@ -169,6 +170,46 @@ def test_not_duplicates_from_the_comparison_is_never_proposed_again(client, twin
     _scan()
     assert not client.get(reverse("duplicates:queue")).context["groups"]
     assert client.get(reverse("duplicates:group", args=[older.pk])).status_code == 404
+
+
+def test_merging_undoing_and_deciding_need_the_right_to_edit_every_customer(
+    client, twins, service_user
+):
+    older, newer = twins
+    merged = CustomerFactory(name="Wu Min", phone="13811112222")
+    merge = merge_customers(actor=service_user, survivor=older, others=[merged])
+    # Service, for this test without the right to edit customers: it still sees the group.
+    service_user.groups.get().permissions.remove(Permission.objects.get(codename="change_customer"))
+    client.force_login(service_user)
+    group = reverse("duplicates:group", args=[older.pk])
+    assert client.get(group).status_code == 200
+    members = {"member": [older.pk, newer.pk]}
+    merging = {"action": "merge", "survivor": older.pk, **members}
+    assert client.post(group, merging).status_code == 403
+    assert client.post(group, {"action": "not_duplicates", **members}).status_code == 403
+    undo = reverse("customers:undo_merge", args=[older.pk, merge.pk])
+    assert client.post(undo).status_code == 403
+    assert Customer.objects.get(pk=merged.pk).merged_into_id == older.pk
+    assert Customer.objects.get(pk=newer.pk).merged_into_id is None
+    assert DuplicateCandidate.objects.get().status == CandidateStatus.OPEN
+
+
+def test_users_without_the_merge_permission_start_and_decide_nothing(
+    client, twins, sales_user, analyst_user
+):
+    older, newer = twins
+    for user in (sales_user, analyst_user):
+        client.force_login(user)
+        assert (
+            client.post(reverse("duplicates:bulk_merge"), {"min_probability": "0.95"}).status_code
+            == 403
+        )
+        decision = {"action": "not_duplicates", "member": [older.pk, newer.pk]}
+        assert (
+            client.post(reverse("duplicates:group", args=[older.pk]), decision).status_code == 403
+        )
+    assert not BulkMerge.objects.exists()
+    assert DuplicateCandidate.objects.get().status == CandidateStatus.OPEN
 
 
 def test_a_group_reaching_outside_the_users_scope_is_hidden(client, sales_user, service_user):

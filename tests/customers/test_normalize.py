@@ -12,7 +12,6 @@ from customers.normalize import (
     birth_date_from_cn_id,
     fold_width,
     gender_from_cn_id,
-    join_person_name,
     normalize_email,
     normalize_id_number,
     normalize_name,
@@ -626,21 +625,6 @@ def test_error_messages_never_repeat_the_personal_value(normalise, raw: str) -> 
     assert message
     assert raw not in message
     assert raw.split("@")[0] not in message
-
-
-@pytest.mark.parametrize(
-    ("family", "given", "expected"),
-    [
-        ("王", "丽娟", "王丽娟"),
-        ("欧阳", "娜娜", "欧阳娜娜"),
-        ("Schmidt", "Anna", "Anna Schmidt"),
-        ("", "Anna", "Anna"),
-        ("王", "", "王"),
-        ("", "", ""),
-    ],
-)
-def test_join_person_name_writes_chinese_names_family_first_without_space(family, given, expected):
-    assert join_person_name(family, given) == expected
 
 
 @pytest.mark.parametrize("region", ["CN", "US", "GB", "DE", "HK", "SG", "JP"])

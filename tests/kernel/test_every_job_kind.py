@@ -21,7 +21,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics import exports
+from analytics.exports.services import start_export
 from customers.dedup.scan import create_scan
 from customers.imports import jobs as imports
 from customers.models import BulkMerge
@@ -59,7 +59,7 @@ def _import(actor) -> BackgroundJob:
 
 
 def _export(actor) -> BackgroundJob:
-    return exports.start_export(actor=actor, params={}, columns=["name"], format="csv", queue=False)
+    return start_export(actor=actor, params={}, columns=["name"], format="csv", queue=False)
 
 
 def _subject_copy(actor) -> BackgroundJob:

@@ -8,7 +8,8 @@ import time
 import pytest
 from django.utils import timezone, translation
 
-from analytics import exports
+from analytics.exports.jobs import EXPORT_JOBS
+from analytics.exports.services import start_export
 from analytics.models import ExportJob
 from crm.celery import app as celery_app
 from customers.dedup.scan import create_scan
@@ -172,7 +173,7 @@ def test_a_job_that_loses_its_worker_every_time_fails_after_the_bound_with_a_tra
 def test_a_stalled_export_and_scan_are_queued_again_through_the_same_mechanism(
     admin_user_role, django_capture_on_commit_callbacks
 ):
-    export = exports.start_export(
+    export = start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
     scan = create_scan(mode="full")
@@ -189,7 +190,7 @@ def test_a_stalled_export_and_scan_are_queued_again_through_the_same_mechanism(
         "export.resume",
         "duplicates.scan.resume",
     }
-    exports.EXPORT_JOBS.run(export.pk)
+    EXPORT_JOBS.run(export.pk)
     assert ExportJob.objects.get(pk=export.pk).status == JobStatus.DONE
 
 

@@ -6,7 +6,8 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
-from analytics import exports
+from analytics.exports.jobs import EXPORT_JOBS
+from analytics.exports.services import start_export
 from customers import services
 from privacy import tasks
 from privacy.alerts import describe_alert
@@ -89,10 +90,10 @@ def test_an_export_above_the_threshold_raises_an_alert(settings, admin_user_role
     settings.ALERT_EXPORT_ROWS = 2
     for _ in range(3):
         CustomerFactory()
-    job = exports.start_export(
+    job = start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     [alert] = SecurityAlert.objects.all()
     assert alert.kind == AlertKind.LARGE_EXPORT
     assert alert.subject == admin_user_role.username

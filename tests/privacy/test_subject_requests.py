@@ -22,7 +22,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from analytics import exports
+from analytics.exports.jobs import EXPORT_JOBS
+from analytics.exports.services import start_export
 from analytics.models import ExportJob
 from crm.celery import app as celery_app
 from customers import merge as merging
@@ -494,10 +495,10 @@ def test_a_restricted_customer_leaves_lists_and_cannot_be_merged(privacy_user, a
     assert customer.is_restricted
     assert customer.phone.endswith(PHONE)
     assert customer not in consent.usable_for_list(Customer.objects.all(), "")
-    job = exports.start_export(
+    job = start_export(
         actor=admin_user_role, params={}, columns=["name"], format="csv", queue=False
     )
-    exports.EXPORT_JOBS.run(job.pk)
+    EXPORT_JOBS.run(job.pk)
     assert ExportJob.objects.get(pk=job.pk).rows_done == Customer.objects.count() - 1
     with pytest.raises(ValidationError, match="restricted"):
         merging.merge_customers(actor=admin_user_role, survivor=other, others=[customer])
@@ -632,6 +633,20 @@ def test_the_officer_answers_an_erasure_in_the_browser_flow(client, privacy_user
     assert request.status == RequestStatus.COMPLETED
     assert request.details == ""
     assert "was erased" in client.get(f"/customers/{customer.pk}/").content.decode()
+
+
+def test_the_erase_card_shows_how_many_purchases_and_interactions_stay_anonymous(
+    client, privacy_user, service_user
+):
+    customer = _person()
+    duplicate = CustomerFactory(name=f"{GIVEN} Q.")
+    interaction_services.record_interaction(actor=None, customer=duplicate, kind="call")
+    merging.merge_customers(actor=service_user, survivor=customer, others=[duplicate])
+    request = _verified(privacy_user, customer, RequestKind.ERASURE)
+    client.force_login(privacy_user)
+    page = client.get(f"/privacy/requests/{request.pk}/").content.decode()
+    # Counted over the customer and the record merged into it (the registry's reach).
+    assert "Purchases (1) and interactions (2) stay as anonymous figures." in page
 
 
 def test_an_import_leaves_a_restricted_customer_as_it_is(admin_user_role, privacy_user):

@@ -5,7 +5,10 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics import exports
+from analytics.exports.columns import COLUMNS_BY_KEY, DEFAULT_COLUMNS
+from analytics.exports.jobs import EXPORT_JOBS
+from analytics.exports.selectors import saved_view_params
+from analytics.exports.services import start_export
 from analytics.models import ExportFormat
 from customers.imports.command import command_actor
 from customers.models import SavedView
@@ -24,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=ExportFormat.values, default=ExportFormat.CSV)
         parser.add_argument(
             "--columns",
-            help=f"comma-separated, from: {', '.join(exports.COLUMNS_BY_KEY)}",
+            help=f"comma-separated, from: {', '.join(COLUMNS_BY_KEY)}",
         )
         parser.add_argument(
             "--marketing",
@@ -38,11 +41,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         actor = command_actor(options["user"])
-        columns = options["columns"].split(",") if options["columns"] else exports.DEFAULT_COLUMNS
+        columns = options["columns"].split(",") if options["columns"] else DEFAULT_COLUMNS
         try:
-            params = exports.saved_view_params(actor, options["view"]) if options["view"] else {}
+            params = saved_view_params(actor, options["view"]) if options["view"] else {}
             with audit_context(via=AuditChannel.COMMAND):
-                job = exports.start_export(
+                job = start_export(
                     actor=actor,
                     params=params,
                     columns=[column.strip() for column in columns],
@@ -51,7 +54,7 @@ class Command(BaseCommand):
                     marketing_channel=options["marketing"],
                     queue=False,
                 )
-                exports.EXPORT_JOBS.run(job.pk)
+                EXPORT_JOBS.run(job.pk)
         except SavedView.DoesNotExist as error:
             raise CommandError(f"No saved view named {options['view']!r} for {actor}") from error
         except ValidationError as error:

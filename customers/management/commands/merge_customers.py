@@ -1,11 +1,12 @@
 import json
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from customers.imports.command import command_actor
 from customers.merge import merge_customers
 from customers.models import Customer
+from customers.selectors import can_merge_customers
 from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
         missing = [pk for pk in [options["survivor"], *options["others"]] if pk not in customers]
         if missing:
             raise CommandError(f"No customers with ids {missing}")
+        if not can_merge_customers(actor, customers.values()):
+            raise CommandError(f"{actor} may not merge these customers")
         try:
             with audit_context(via=AuditChannel.COMMAND):
                 merge = merge_customers(
@@ -33,8 +36,6 @@ class Command(BaseCommand):
                 )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        except PermissionDenied as error:
-            raise CommandError(f"{actor} may not merge these customers") from error
         self.stdout.write(
             json.dumps(
                 {

@@ -1,0 +1,68 @@
+"""The columns an export may hold. Headers are the import's own field labels, so an exported
+file imports again as it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from customers.imports.mapping import CUSTOMER_FIELDS
+
+_IMPORT_LABELS = {field.key: field.label for field in CUSTOMER_FIELDS}
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    key: str
+    label: str | Promise
+    # The database columns it reads ("tags" and "external_ids" are read per chunk instead).
+    reads: tuple[str, ...] = ()
+    default: bool = True
+
+
+def _column(key: str, *, reads: tuple[str, ...] | None = None, label=None, default=True):
+    return ExportColumn(
+        key=key,
+        label=label or _IMPORT_LABELS[key],
+        reads=(key,) if reads is None else reads,
+        default=default,
+    )
+
+
+COLUMNS: tuple[ExportColumn, ...] = (
+    _column("id", label=_("Customer number"), default=False),
+    _column("name"),
+    _column("family_name", default=False),
+    _column("given_name", default=False),
+    _column("kind", default=False),
+    _column("gender"),
+    _column("birth_date"),
+    _column("phone"),
+    _column("email"),
+    _column("country", default=False),
+    _column("province"),
+    _column("city"),
+    _column("district", default=False),
+    _column("street", default=False),
+    _column("postcode", default=False),
+    _column("company_name"),
+    _column("industry", default=False),
+    _column("website", default=False),
+    _column("lifecycle_stage"),
+    _column("value_grade"),
+    _column("source_channel"),
+    _column("source_detail", default=False),
+    _column("owner", reads=("owner__username",), label=_("Owner")),
+    _column("tags", reads=()),
+    _column("external_ids", reads=(), label=_("IDs in other systems"), default=False),
+    _column("notes", default=False),
+    _column("consent_email", default=False),
+    _column("consent_sms", default=False),
+    _column("consent_phone", default=False),
+    _column("created_at", label=_("Created"), default=False),
+    _column("last_activity_at", label=_("Last activity"), default=False),
+)
+COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
+DEFAULT_COLUMNS = [column.key for column in COLUMNS if column.default]
