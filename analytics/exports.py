@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from analytics.audit import ExportAction
 from analytics.models import ExportFormat, ExportJob
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.imports.mapping import CUSTOMER_FIELDS
@@ -184,7 +185,7 @@ def start_export(
     )
     record_event(
         actor=actor,
-        action="export.start",
+        action=ExportAction.START,
         target=job,
         changes={
             "filters": job.filters,
@@ -363,7 +364,7 @@ def _external_ids(first: int, last: int) -> dict[int, str]:
 def record_download(*, actor: Any, job: ExportJob) -> None:
     if job.created_by_id != actor.pk or not may_export(actor):
         raise PermissionDenied
-    record_event(actor=actor, action="export.download", target=job)
+    record_event(actor=actor, action=ExportAction.DOWNLOAD, target=job)
 
 
 def delete_expired_exports(*, now: datetime.datetime | None = None) -> int:

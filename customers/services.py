@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.audit import ContactAction, CustomerAction, SavedViewAction, TagAction
 from customers.models import (
     Contact,
     Customer,
@@ -304,14 +305,14 @@ def reveal_id_number(*, actor: Any, customer: Customer) -> str:
         raise PermissionDenied
     if not customer.id_number_encrypted:
         return ""
-    record_event(actor=actor, action="customer.reveal_id", target=customer)
+    record_event(actor=actor, action=CustomerAction.REVEAL_ID, target=customer)
     return crypto.decrypt(customer.id_number_encrypted, context=ID_NUMBER_CONTEXT)
 
 
 def record_personal_data_view(*, actor: Any, customer: Customer) -> None:
     """Audit that `actor` was shown the customer's personal data unmasked (the customer page
     of someone allowed to see it): `customer.view_personal`, one insert."""
-    record_event(actor=actor, action="customer.view_personal", target=customer)
+    record_event(actor=actor, action=CustomerAction.VIEW_PERSONAL, target=customer)
 
 
 def profile_snapshot(customer: Customer) -> dict[str, Any]:
@@ -365,7 +366,7 @@ def create_customer(
     note_consent_changes(actor, customer, {}, consent_source)
     record_event(
         actor=actor,
-        action="customer.create",
+        action=CustomerAction.CREATE,
         target=customer,
         changes=audit_diff({}, profile_snapshot(customer)),
     )
@@ -428,7 +429,7 @@ def update_customer(
     note_consent_changes(actor, customer, consents_before, consent_source)
     record_event(
         actor=actor,
-        action="customer.update",
+        action=CustomerAction.UPDATE,
         target=customer,
         changes={**audit_diff(before, after), **version},
     )
@@ -481,7 +482,7 @@ def archive_customer(*, actor: Any, customer: Customer) -> Customer:
         customer.archived_at = timezone.now()
         version = next_version(customer)
         customer.save(update_fields=["archived_at", "version", "updated_at"])
-        record_event(actor=actor, action="customer.archive", target=customer, changes=version)
+        record_event(actor=actor, action=CustomerAction.ARCHIVE, target=customer, changes=version)
     return customer
 
 
@@ -494,7 +495,7 @@ def restore_customer(*, actor: Any, customer: Customer) -> Customer:
         customer.archived_at = None
         version = next_version(customer)
         customer.save(update_fields=["archived_at", "version", "updated_at"])
-        record_event(actor=actor, action="customer.restore", target=customer, changes=version)
+        record_event(actor=actor, action=CustomerAction.RESTORE, target=customer, changes=version)
     return customer
 
 
@@ -515,7 +516,7 @@ def set_customer_tags(
         names = dict(Tag.objects.filter(pk__in=old | set(new)).values_list("pk", "name"))
         record_event(
             actor=actor,
-            action="customer.tags",
+            action=CustomerAction.TAGS,
             target=customer,
             changes={
                 "tags": [sorted(names[pk] for pk in old), sorted(t.name for t in new.values())],
@@ -546,7 +547,7 @@ def save_customer_view(*, actor: Any, name: str, query: QueryDict, is_shared: bo
     view, _created = SavedView.objects.update_or_create(
         owner=actor, name=name, defaults={"query": kept.urlencode()[:1000], "is_shared": is_shared}
     )
-    record_event(actor=actor, action="saved_view.save", target=view, changes={"name": name})
+    record_event(actor=actor, action=SavedViewAction.SAVE, target=view, changes={"name": name})
     return view
 
 
@@ -555,7 +556,9 @@ def delete_customer_view(*, actor: Any, view: SavedView) -> None:
     """Delete one of the actor's saved views (PermissionDenied for someone else's)."""
     if view.owner_id != actor.pk:
         raise PermissionDenied
-    record_event(actor=actor, action="saved_view.delete", target=view, changes={"name": view.name})
+    record_event(
+        actor=actor, action=SavedViewAction.DELETE, target=view, changes={"name": view.name}
+    )
     view.delete()
 
 
@@ -597,7 +600,11 @@ def save_tag(
     ValidationError (e.g. a name already used), EditConflictError for a change started from an
     older version than `expected_version`."""
     return save_reference_record(
-        actor=actor, instance=tag or Tag(), expected_version=expected_version, **values
+        actor=actor,
+        instance=tag or Tag(),
+        actions=TagAction,
+        expected_version=expected_version,
+        **values,
     )
 
 
@@ -624,7 +631,7 @@ def add_external_id(*, actor: Any, customer: Customer, system: str, external_id:
     link.save()
     record_event(
         actor=actor,
-        action="customer.external_id",
+        action=CustomerAction.EXTERNAL_ID,
         target=customer,
         # The id links to the person in another system: the log keeps its shape, not its value.
         changes={"external_id": ["", f"{system}:{mask('text', external_id)}"]},
@@ -714,7 +721,7 @@ def save_contact(
     contact.save()
     record_event(
         actor=actor,
-        action="contact.create" if creating else "contact.update",
+        action=ContactAction.CREATE if creating else ContactAction.UPDATE,
         target=customer,
         changes={
             "contact": contact.pk,
@@ -733,6 +740,6 @@ def delete_contact(*, actor: Any, contact: Contact, expected_version: int | None
     lock_version(contact, expected_version=expected_version, trail=contact_trail(contact))
     customer = contact.customer
     record_event(
-        actor=actor, action="contact.delete", target=customer, changes={"contact": contact.pk}
+        actor=actor, action=ContactAction.DELETE, target=customer, changes={"contact": contact.pk}
     )
     contact.delete()

@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy
 
 from kernel.jobs.runner import JobFailedError, JobKind, JobRun
 from kernel.models import JobStatus
+from operations.audit import BackupAction
 from operations.backups.container import (
     BackupFileError,
     DecryptingReader,
@@ -478,7 +479,7 @@ def _settle_restored_live(path: Path, manifest: Manifest, *, actor: Any, kept_as
     )
     record_event(
         actor=actor if getattr(actor, "pk", None) else None,
-        action="backup.restore",
+        action=BackupAction.RESTORE,
         changes={"file": path.name, "taken_at": manifest.created_at, "previous": kept_as},
     )
 

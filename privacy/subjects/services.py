@@ -21,6 +21,7 @@ from django.db.models import Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from privacy.actions import DataSubjectAction, SubjectRequestAction
 from privacy.audit.recording import record_event
 from privacy.consent import STATUS_FIELDS, record_consent
 from privacy.models import (
@@ -45,10 +46,12 @@ def _require(actor: Any, permission: str = HANDLE_PERMISSION) -> None:
         raise PermissionDenied
 
 
-def _audit(actor: Any, request: DataSubjectRequest, action: str, **facts: Any) -> None:
+def _audit(
+    actor: Any, request: DataSubjectRequest, action: SubjectRequestAction, **facts: Any
+) -> None:
     record_event(
         actor=actor,
-        action=f"subject_request.{action}",
+        action=action,
         target=request,
         changes={"kind": request.kind, "customer": request.customer_id, **facts},
     )
@@ -84,7 +87,7 @@ def log_request(
     )
     request.full_clean()
     request.save()
-    _audit(actor, request, "create")
+    _audit(actor, request, SubjectRequestAction.CREATE)
     return request
 
 
@@ -114,12 +117,16 @@ def verify_identity(
     request.verified_by = actor
     request.full_clean()
     request.save()
-    _audit(actor, request, "verify", method=method)
+    _audit(actor, request, SubjectRequestAction.VERIFY, method=method)
     return request
 
 
 def _close(
-    actor: Any, request: DataSubjectRequest, status: str, resolution: str, action: str
+    actor: Any,
+    request: DataSubjectRequest,
+    status: str,
+    resolution: str,
+    action: SubjectRequestAction,
 ) -> DataSubjectRequest:
     if not resolution.strip():
         raise ValidationError({"resolution": _("Write the answer given to the person.")})
@@ -139,7 +146,11 @@ def reject_request(*, actor: Any, request: DataSubjectRequest, reason: str) -> D
     given to the person."""
     _require(actor)
     return _close(
-        actor, _lock_open(request, verified=False), RequestStatus.REJECTED, reason, "reject"
+        actor,
+        _lock_open(request, verified=False),
+        RequestStatus.REJECTED,
+        reason,
+        SubjectRequestAction.REJECT,
     )
 
 
@@ -152,7 +163,9 @@ def complete_request(
     request = _lock_open(request, verified=True)
     if request.kind == RequestKind.ACCESS and not request.copy_prepared_at:
         raise ValidationError(_("Prepare the copy of the data before closing the request."))
-    return _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+    return _close(
+        actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE
+    )
 
 
 # --- Access and copy ---------------------------------------------------------------------------
@@ -174,7 +187,7 @@ def request_copy(*, actor: Any, request: DataSubjectRequest) -> DataSubjectReque
     request.copy_prepared_at = None
     request.copy_failure = ""
     request.save()
-    _audit(actor, request, "copy_request")
+    _audit(actor, request, SubjectRequestAction.COPY_REQUEST)
     # The worker writes the headings in the language of the officer who asked.
     language = translation.get_language() or settings.LANGUAGE_CODE
     transaction.on_commit(lambda: prepare_subject_copy.delay(request.pk, language))
@@ -209,7 +222,7 @@ def prepare_copy(request_id: int) -> None:
         locked.save(update_fields=["copy_file", "copy_prepared_at"])
         record_event(
             actor=None,
-            action="subject_request.copy_prepared",
+            action=SubjectRequestAction.COPY_PREPARED,
             target=locked,
             changes={"customer": locked.customer_id, "rows": counts},
         )
@@ -219,7 +232,7 @@ def prepare_copy(request_id: int) -> None:
 
 def record_copy_download(*, actor: Any, request: DataSubjectRequest) -> None:
     _require(actor)
-    _audit(actor, request, "copy_download")
+    _audit(actor, request, SubjectRequestAction.COPY_DOWNLOAD)
 
 
 def delete_expired_copies(*, now: datetime.datetime | None = None) -> int:
@@ -261,7 +274,7 @@ def correct_customer(
             expected_version=expected_version,
             **changes,
         )
-        _audit(actor, request, "correct", fields=sorted(changes))
+        _audit(actor, request, SubjectRequestAction.CORRECT, fields=sorted(changes))
     return customer
 
 
@@ -288,7 +301,9 @@ def withdraw_consents(
                 source=ConsentSource.STAFF,
                 evidence=evidence,
             )
-    return _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+    return _close(
+        actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE
+    )
 
 
 @transaction.atomic
@@ -313,8 +328,10 @@ def restrict_processing(
         restricted_at=timezone.now(), restriction_reason=reason
     )
     if updated:
-        record_event(actor=actor, action="customer.restrict", target=request.customer)
-    return _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+        record_event(actor=actor, action=DataSubjectAction.RESTRICT, target=request.customer)
+    return _close(
+        actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE
+    )
 
 
 @transaction.atomic
@@ -327,7 +344,7 @@ def lift_restriction(*, actor: Any, customer: Model) -> Model:
         .exclude(restricted_at=None)
         .update(restricted_at=None, restriction_reason="")
     ):
-        record_event(actor=actor, action="customer.restriction_lifted", target=customer)
+        record_event(actor=actor, action=DataSubjectAction.LIFT_RESTRICTION, target=customer)
     customer.refresh_from_db(fields=["restricted_at", "restriction_reason"])
     return customer
 
@@ -351,5 +368,5 @@ def erase_for_request(
         evidence=_("Erased on data-subject request #%(request)s") % {"request": request.pk},
     )
     request.refresh_from_db()
-    _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+    _close(actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE)
     return counts

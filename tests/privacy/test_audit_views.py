@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from privacy import roles
+from privacy.actions import KeyAction
 from privacy.audit import filters as audit_filters
 from privacy.audit.recording import audit_context, record_event
 from privacy.models import AuditChannel, AuditEvent
@@ -47,7 +48,7 @@ def trail(admin_user_role, service_user):
 def test_only_privacy_officers_and_administrators_read_the_audit_log(
     client, make_user, role, status
 ):
-    event = record_event(actor=None, action="test.event")
+    event = record_event(actor=None, action=KeyAction.ROTATE)
     client.force_login(make_user(role))
     for url in (LIST, reverse("audit:detail", args=[event.pk]), EXPORT):
         response = client.get(url)
@@ -108,9 +109,9 @@ def test_pages_continue_by_key_without_counting(
 ):
     monkeypatch.setattr(audit_filters, "PAGE_SIZE", 3)
     for n in range(7):
-        record_event(actor=None, action="test.page", changes={"n": n})
+        record_event(actor=None, action=KeyAction.ROTATE, changes={"n": n})
     client.force_login(privacy_user)
-    seen, params = [], {"action": "test.page"}
+    seen, params = [], {"action": KeyAction.ROTATE.value}
     while True:
         with django_assert_max_num_queries(12) as queries:
             response = client.get(LIST, params)
@@ -118,7 +119,7 @@ def test_pages_continue_by_key_without_counting(
         seen += [event.changes["n"] for event in response.context["events"]]
         if response.context["next_before"] is None:
             break
-        params = {"action": "test.page", "before": response.context["next_before"]}
+        params = {"action": KeyAction.ROTATE.value, "before": response.context["next_before"]}
     assert seen == [6, 5, 4, 3, 2, 1, 0]
 
 
