@@ -32,5 +32,4 @@ class AnalyticsConfig(AppConfig):
         register_with_privacy()
         register_panels()
         # The actions it records (privacy/audit/actions.py).
-        for actions in ACTIONS:
-            register_actions(actions)
+        register_actions(*ACTIONS)

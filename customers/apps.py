@@ -26,5 +26,4 @@ class CustomersConfig(AppConfig):
             register(kind)
         register_own_panels()
         # The actions it records (privacy/audit/actions.py).
-        for actions in ACTIONS:
-            register_actions(actions)
+        register_actions(*ACTIONS)

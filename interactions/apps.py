@@ -23,5 +23,4 @@ class InteractionsConfig(AppConfig):
         register(ARCHIVE_JOBS)
         register_panels()
         # The actions it records (privacy/audit/actions.py).
-        for actions in ACTIONS:
-            register_actions(actions)
+        register_actions(*ACTIONS)

@@ -29,8 +29,7 @@ class PrivacyConfig(AppConfig):
 
         checks.register(check_crypto_settings, checks.Tags.security)
         # The actions it records itself (privacy/audit/actions.py).
-        for actions in ACTIONS:
-            register_actions(actions)
+        register_actions(*ACTIONS)
         # The consent ledger, the requests and the audit trail are in the copy and the erasure
         # beside the domain apps' records (privacy/registry.py).
         for section in LEDGER_SECTIONS:

@@ -42,6 +42,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kernel.models import BackgroundJob, JobCancelledError, JobStatus
 from privacy.audit.actions import register_actions
@@ -55,11 +56,11 @@ Job = TypeVar("Job", bound=BackgroundJob)
 class JobStep(TextChoices):
     """The steps of a job that are audited, as `<the kind's audit_prefix>.<step>`."""
 
-    DONE = JobStatus.DONE.value, _("finished")
-    FAILED = JobStatus.FAILED.value, _("failed")
-    CANCELLED = JobStatus.CANCELLED.value, _("cancelled")
-    CANCEL = "cancel", _("stop asked for")
-    RESUME = "resume", _("resumed")
+    DONE = JobStatus.DONE.value, pgettext_lazy("job step", "finished")
+    FAILED = JobStatus.FAILED.value, pgettext_lazy("job step", "failed")
+    CANCELLED = JobStatus.CANCELLED.value, pgettext_lazy("job step", "cancelled")
+    CANCEL = "cancel", pgettext_lazy("job step", "stop asked for")
+    RESUME = "resume", pgettext_lazy("job step", "resumed")
 
 
 class JobSupersededError(Exception):

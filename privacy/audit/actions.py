@@ -17,15 +17,15 @@ from django.db.models import TextChoices
 _ACTIONS: dict[str, TextChoices] = {}
 
 
-def register_actions(actions: type[TextChoices]) -> None:
-    """Make the members of `actions` codes `record_event` accepts. Registering the same enum
+def register_actions(*enums: type[TextChoices]) -> None:
+    """Make the members of these enums codes `record_event` accepts. Registering the same enum
     again does nothing; a code already registered by another enum is refused."""
-    for member in actions:
+    for member in (member for actions in enums for member in actions):
         known = _ACTIONS.setdefault(member.value, member)
         if known is not member:
             raise ImproperlyConfigured(
                 f"Audit action {member.value!r} is registered by {type(known).__qualname__} "
-                f"and {actions.__qualname__}."
+                f"and {type(member).__qualname__}."
             )
 
 
@@ -55,10 +55,10 @@ def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every registered action as (code, label), grouped under the name of the app owning its
     enum and sorted by label, in the current language: the choices of a select."""
     groups: dict[str, list[tuple[str, str]]] = {}
-    for code, member in _ACTIONS.items():
+    for member in registered_actions():
         owner = apps.get_containing_app_config(type(member).__module__)
         group = str(owner.verbose_name) if owner is not None else ""
-        groups.setdefault(group, []).append((code, str(member.label)))
+        groups.setdefault(group, []).append((member.value, str(member.label)))
     return [
         (group, sorted(groups[group], key=lambda choice: choice[1])) for group in sorted(groups)
     ]
