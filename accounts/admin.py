@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import privileges, two_factor
+from accounts.audit import AccountAction
 from privacy.audit.recording import record_event
 
 # Axes' access log is switched off (the audit log records logins) and its failure log unused.
@@ -115,7 +116,7 @@ class LockoutAdmin(AccessAttemptAdmin):
             # only accounts are named, as the target.
             record_event(
                 actor=request.user,
-                action="auth.unlock",
+                action=AccountAction.UNLOCK,
                 target=users.get(attempt.username or ""),
                 changes={"failures": attempt.failures_since_start},
             )

@@ -10,3 +10,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import receivers  # noqa: F401  (logins, user changes, lockouts)
+        from accounts.audit import AccountAction
+        from privacy.audit.actions import register_actions
+
+        # The actions it records (privacy/audit/actions.py).
+        register_actions(AccountAction)

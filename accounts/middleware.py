@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import ngettext
 
 from accounts import sessions, two_factor
+from accounts.audit import AccountAction
 from privacy.audit.recording import record_event
 
 # Sent by static/js/crm.js on htmx requests no click or keystroke started (progress polling,
@@ -71,7 +72,9 @@ class SessionLifetimeMiddleware:
             if request.headers.get(BACKGROUND_HEADER) != "1":
                 sessions.record_activity(request.session, now=now)
             return None
-        record_event(actor=user, action="auth.session_expired", changes={"reason": end.value})
+        record_event(
+            actor=user, action=AccountAction.SESSION_EXPIRED, changes={"reason": end.value}
+        )
         logout(request)
         if end is sessions.SessionEnd.IDLE:
             minutes = max(1, settings.SESSION_IDLE_TIMEOUT // 60)

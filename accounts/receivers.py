@@ -16,6 +16,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from accounts import sessions, two_factor
+from accounts.audit import AccountAction
 from privacy.audit.recording import record_event
 
 
@@ -71,7 +72,7 @@ def audit_lockout(sender, request, username, ip_address, **kwargs) -> None:
     record_event(
         actor=None,
         actor_label=str(username or "")[:150],
-        action="auth.lockout",
+        action=AccountAction.LOCKOUT,
         changes={
             "failures": settings.AXES_FAILURE_LIMIT,
             "cool_off_minutes": _cool_off_minutes(),

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.audit import AccountAction
 from accounts.models import UserSession
 from privacy.audit.recording import context_user, record_event
 
@@ -136,7 +137,7 @@ def end_sessions(*, user: Any, reason: str, keep_session_key: str | None = None)
     UserSession.objects.filter(session_key__in=keys).delete()
     record_event(
         actor=context_user(),
-        action="auth.sessions_ended",
+        action=AccountAction.SESSIONS_ENDED,
         target=user,
         changes={"reason": reason, "sessions": len(keys)},
     )

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.audit import AccountAction
 from accounts.sessions import end_sessions
 from privacy.audit.recording import record_event
 
@@ -88,7 +89,9 @@ def _check_code(*, user: Any, device: TOTPDevice, code: str, step: str) -> str |
         accepted = device.verify_token(code)
     if accepted:
         return None
-    record_event(actor=user, action="auth.2fa_failed", target=user, changes={"step": step})
+    record_event(
+        actor=user, action=AccountAction.TWO_FACTOR_FAILED, target=user, changes={"step": step}
+    )
     return _("That code is not right. Check the time on your phone and try the newest code.")
 
 
@@ -98,7 +101,9 @@ def pass_second_step(*, request: HttpRequest, device: TOTPDevice, code: str) -> 
     error = _check_code(user=request.user, device=device, code=code, step="verify")
     if error is None:
         otp_login(request, device)
-        record_event(actor=request.user, action="auth.2fa_verified", target=request.user)
+        record_event(
+            actor=request.user, action=AccountAction.TWO_FACTOR_VERIFIED, target=request.user
+        )
     return error
 
 
@@ -118,7 +123,7 @@ def enrol(*, request: HttpRequest, device: TOTPDevice, code: str) -> str | None:
     otp_login(request, device)
     request.session[HAS_AUTHENTICATOR] = True
     end_sessions(user=user, reason="2fa_enrolled", keep_session_key=request.session.session_key)
-    record_event(actor=user, action="auth.2fa_enrolled", target=user)
+    record_event(actor=user, action=AccountAction.TWO_FACTOR_ENROLLED, target=user)
     return None
 
 
@@ -132,7 +137,9 @@ def remove_own_authenticator(*, request: HttpRequest, device: TOTPDevice, code: 
         return error
     TOTPDevice.objects.filter(user=user).delete()
     request.session[HAS_AUTHENTICATOR] = False
-    record_event(actor=user, action="auth.2fa_removed", target=user, changes={"by": "user"})
+    record_event(
+        actor=user, action=AccountAction.TWO_FACTOR_REMOVED, target=user, changes={"by": "user"}
+    )
     return None
 
 
@@ -145,5 +152,8 @@ def remove_authenticators(*, actor: Any, devices: list[TOTPDevice]) -> None:
     for user in users.values():
         end_sessions(user=user, reason="2fa_removed")
         record_event(
-            actor=actor, action="auth.2fa_removed", target=user, changes={"by": "administrator"}
+            actor=actor,
+            action=AccountAction.TWO_FACTOR_REMOVED,
+            target=user,
+            changes={"by": "administrator"},
         )

@@ -7,6 +7,7 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
+        from analytics.audit import ACTIONS
         from analytics.churn import CHURN_TRAINING
         from analytics.exports.jobs import EXPORT_JOBS
         from analytics.nightly import ANALYTICS_REFRESH
@@ -17,6 +18,7 @@ class AnalyticsConfig(AppConfig):
         from customers.models import Customer
         from customers.signals import customers_merged, merge_undone
         from kernel.jobs.runner import register
+        from privacy.audit.actions import register_actions
 
         # A merge carries static list memberships to the survivor; undo puts them back.
         customers_merged.connect(carry_list_memberships, sender=Customer)
@@ -29,3 +31,5 @@ class AnalyticsConfig(AppConfig):
         # Segment memberships and the computed figures are in the data-subject copy.
         register_with_privacy()
         register_panels()
+        # The actions it records (privacy/audit/actions.py).
+        register_actions(*ACTIONS)

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from analytics.audit import MetricsAction
 from analytics.models import CustomerMetrics, MetricsRun
 from customers.models import Customer, LifecycleStage, LifecycleStageChange
 from interactions.models import (
@@ -131,7 +132,7 @@ def compute_metrics(run: MetricsRun) -> None:
         )
         record_event(
             actor=run.created_by,
-            action="metrics.refresh",
+            action=MetricsAction.REFRESH,
             target=run,
             changes={"customers": run.customers, "stage_changes": run.stage_changes},
         )

@@ -7,6 +7,7 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from customers.audit import ACTIONS
         from customers.dedup.review import BULK_MERGE_JOBS
         from customers.dedup.scan import SCAN_JOBS
         from customers.imports.jobs import IMPORT_JOBS
@@ -14,6 +15,7 @@ class CustomersConfig(AppConfig):
         from customers.privacy import register as register_with_privacy
         from customers.services import ID_NUMBER_CONTEXT
         from kernel.jobs.runner import register
+        from privacy.audit.actions import register_actions
         from privacy.rotation import register_encrypted_column
 
         register_encrypted_column("customers.Customer", "id_number_encrypted", ID_NUMBER_CONTEXT)
@@ -23,3 +25,5 @@ class CustomersConfig(AppConfig):
         for kind in (IMPORT_JOBS, SCAN_JOBS, BULK_MERGE_JOBS):
             register(kind)
         register_own_panels()
+        # The actions it records (privacy/audit/actions.py).
+        register_actions(*ACTIONS)

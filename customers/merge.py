@@ -26,6 +26,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.audit import CustomerAction
 from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge
@@ -177,11 +178,11 @@ def merge_customers(
     if elsewhere:
         record.moved[_CARRIED_ELSEWHERE] = elsewhere
     record.save(update_fields=["moved"])
-    _audit(actor, "customer.merge", record, survivor, others, before, version)
+    _audit(actor, CustomerAction.MERGE, record, survivor, others, before, version)
     for other in others:
         record_event(
             actor=actor,
-            action="customer.merged_into",
+            action=CustomerAction.MERGED_INTO,
             target=other,
             changes={"survivor": survivor.pk, "merge": record.pk},
         )
@@ -277,7 +278,9 @@ def _point(others: Sequence[Customer], *, at: Customer | None) -> None:
     )
 
 
-def _audit(actor, action: str, merge: CustomerMerge, survivor, others, before, version) -> None:
+def _audit(
+    actor, action: CustomerAction, merge: CustomerMerge, survivor, others, before, version
+) -> None:
     record_event(
         actor=actor,
         action=action,
@@ -355,7 +358,7 @@ def undo_merge(*, actor: Any, merge: CustomerMerge) -> Customer:
     )
     merge.undone_at = timezone.now()
     merge.save(update_fields=["undone_at"])
-    _audit(actor, "customer.unmerge", merge, survivor, others, before_undo, version)
+    _audit(actor, CustomerAction.UNMERGE, merge, survivor, others, before_undo, version)
     return survivor
 
 

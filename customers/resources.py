@@ -8,12 +8,14 @@ The import wizard (customers.imports) remains the way in for large and messy fil
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from import_export import fields, resources
 
 from customers import services
+from customers.audit import CustomerAction
 from customers.models import Customer
 from privacy.audit.recording import record_event
 from privacy.masking import mask
@@ -26,7 +28,11 @@ _MASKED = {"phone": "phone", "email": "email", "street": "street", "postcode": "
 
 
 class AuditedResource(resources.ModelResource):
-    """Knows who imports or exports (`actor`), audits both, and keeps cells formula-safe."""
+    """Knows who imports or exports (`actor`), audits both, and keeps cells formula-safe.
+    Each resource names its audit actions (`export_action`, `import_action`)."""
+
+    export_action: ClassVar[models.TextChoices]
+    import_action: ClassVar[models.TextChoices]
 
     def __init__(self, actor: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -38,7 +44,7 @@ class AuditedResource(resources.ModelResource):
     def after_export(self, queryset, dataset, **kwargs) -> None:
         record_event(
             actor=self.actor,
-            action=f"{self._meta.model._meta.model_name}.admin_export",
+            action=self.export_action,
             changes={"rows": len(dataset)},
         )
 
@@ -46,12 +52,15 @@ class AuditedResource(resources.ModelResource):
         if not kwargs.get("dry_run"):
             record_event(
                 actor=self.actor,
-                action=f"{self._meta.model._meta.model_name}.admin_import",
+                action=self.import_action,
                 changes={key: value for key, value in result.totals.items() if value},
             )
 
 
 class CustomerResource(AuditedResource):
+    export_action = CustomerAction.ADMIN_EXPORT
+    import_action = CustomerAction.ADMIN_IMPORT
+
     class Meta:
         model = Customer
         fields = ADMIN_FIELDS

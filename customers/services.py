@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.audit import ContactAction, CustomerAction, SavedViewAction, TagAction
 from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.models import (
     Contact,
@@ -305,14 +306,14 @@ def reveal_id_number(*, actor: Actor, customer: Customer) -> str:
         raise PermissionDenied
     if not customer.id_number_encrypted:
         return ""
-    record_event(actor=actor, action="customer.reveal_id", target=customer)
+    record_event(actor=actor, action=CustomerAction.REVEAL_ID, target=customer)
     return crypto.decrypt(customer.id_number_encrypted, context=ID_NUMBER_CONTEXT)
 
 
 def record_personal_data_view(*, actor: Actor, customer: Customer) -> None:
     """Audit that `actor` was shown the customer's personal data unmasked (the customer page
     of someone allowed to see it): `customer.view_personal`, one insert."""
-    record_event(actor=actor, action="customer.view_personal", target=customer)
+    record_event(actor=actor, action=CustomerAction.VIEW_PERSONAL, target=customer)
 
 
 def profile_snapshot(customer: Customer) -> dict[str, Any]:
@@ -356,7 +357,7 @@ def create_customer(
     record_customer_writes([written], actor=actor, consent_source=consent_source)
     record_event(
         actor=actor,
-        action="customer.create",
+        action=CustomerAction.CREATE,
         target=customer,
         changes=audit_diff({}, profile_snapshot(customer)),
     )
@@ -414,7 +415,7 @@ def update_customer(
     record_customer_writes([written], actor=actor, consent_source=consent_source)
     record_event(
         actor=actor,
-        action="customer.update",
+        action=CustomerAction.UPDATE,
         target=customer,
         changes={**audit_diff(before, after), **version},
     )
@@ -452,7 +453,7 @@ def archive_customer(*, actor: Actor, customer: Customer) -> Customer:
         customer.archived_at = timezone.now()
         version = next_version(customer)
         customer.save(update_fields=["archived_at", "version", "updated_at"])
-        record_event(actor=actor, action="customer.archive", target=customer, changes=version)
+        record_event(actor=actor, action=CustomerAction.ARCHIVE, target=customer, changes=version)
     return customer
 
 
@@ -465,7 +466,7 @@ def restore_customer(*, actor: Actor, customer: Customer) -> Customer:
         customer.archived_at = None
         version = next_version(customer)
         customer.save(update_fields=["archived_at", "version", "updated_at"])
-        record_event(actor=actor, action="customer.restore", target=customer, changes=version)
+        record_event(actor=actor, action=CustomerAction.RESTORE, target=customer, changes=version)
     return customer
 
 
@@ -486,7 +487,7 @@ def set_customer_tags(
         names = dict(Tag.objects.filter(pk__in=old | set(new)).values_list("pk", "name"))
         record_event(
             actor=actor,
-            action="customer.tags",
+            action=CustomerAction.TAGS,
             target=customer,
             changes={
                 "tags": [sorted(names[pk] for pk in old), sorted(t.name for t in new.values())],
@@ -517,7 +518,7 @@ def save_customer_view(*, actor: Actor, name: str, query: QueryDict, is_shared: 
     view, _created = SavedView.objects.update_or_create(
         owner=actor, name=name, defaults={"query": kept.urlencode()[:1000], "is_shared": is_shared}
     )
-    record_event(actor=actor, action="saved_view.save", target=view, changes={"name": name})
+    record_event(actor=actor, action=SavedViewAction.SAVE, target=view, changes={"name": name})
     return view
 
 
@@ -526,7 +527,9 @@ def delete_customer_view(*, actor: Actor, view: SavedView) -> None:
     """Delete one of the actor's saved views (PermissionDenied for someone else's)."""
     if view.owner_id != actor.pk:
         raise PermissionDenied
-    record_event(actor=actor, action="saved_view.delete", target=view, changes={"name": view.name})
+    record_event(
+        actor=actor, action=SavedViewAction.DELETE, target=view, changes={"name": view.name}
+    )
     view.delete()
 
 
@@ -568,7 +571,11 @@ def save_tag(
     ValidationError (e.g. a name already used), EditConflictError for a change started from an
     older version than `expected_version`."""
     return save_reference_record(
-        actor=actor, instance=tag or Tag(), expected_version=expected_version, **values
+        actor=actor,
+        instance=tag or Tag(),
+        actions=TagAction,
+        expected_version=expected_version,
+        **values,
     )
 
 
@@ -597,7 +604,7 @@ def add_external_id(
     link.save()
     record_event(
         actor=actor,
-        action="customer.external_id",
+        action=CustomerAction.EXTERNAL_ID,
         target=customer,
         # The id links to the person in another system: the log keeps its shape, not its value.
         changes={"external_id": ["", f"{system}:{mask('text', external_id)}"]},
@@ -687,7 +694,7 @@ def save_contact(
     contact.save()
     record_event(
         actor=actor,
-        action="contact.create" if creating else "contact.update",
+        action=ContactAction.CREATE if creating else ContactAction.UPDATE,
         target=customer,
         changes={
             "contact": contact.pk,
@@ -706,6 +713,6 @@ def delete_contact(*, actor: Actor, contact: Contact, expected_version: int | No
     lock_version(contact, expected_version=expected_version, trail=contact_trail(contact))
     customer = contact.customer
     record_event(
-        actor=actor, action="contact.delete", target=customer, changes={"contact": contact.pk}
+        actor=actor, action=ContactAction.DELETE, target=customer, changes={"contact": contact.pk}
     )
     contact.delete()

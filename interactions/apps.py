@@ -9,10 +9,12 @@ class InteractionsConfig(AppConfig):
 
     def ready(self) -> None:
         from interactions.archive import ARCHIVE_JOBS
+        from interactions.audit import ACTIONS
         from interactions.checks import check_archive_settings
         from interactions.panels import register_panels
         from interactions.privacy import register as register_with_privacy
         from kernel.jobs.runner import register
+        from privacy.audit.actions import register_actions
 
         checks.register(check_archive_settings)
         # Purchases, interactions and follow-ups in the copy, erasure and retention.
@@ -20,3 +22,5 @@ class InteractionsConfig(AppConfig):
         # Its background jobs (kernel/jobs/runner.py).
         register(ARCHIVE_JOBS)
         register_panels()
+        # The actions it records (privacy/audit/actions.py).
+        register_actions(*ACTIONS)

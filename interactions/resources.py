@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from customers.resources import AuditedResource
 from interactions import services
+from interactions.audit import ProductAction
 from interactions.models import Product
 
 PRODUCT_FIELDS = ("sku", "name", "category", "price", "currency", "is_active")
 
 
 class ProductResource(AuditedResource):
+    export_action = ProductAction.ADMIN_EXPORT
+    import_action = ProductAction.ADMIN_IMPORT
+
     class Meta:
         model = Product
         fields = PRODUCT_FIELDS

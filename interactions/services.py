@@ -19,6 +19,12 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Contact, Customer
 from customers.services import record_activity, refuse_if_erased
+from interactions.audit import (
+    FollowUpAction,
+    InteractionAction,
+    ProductAction,
+    TransactionAction,
+)
 from interactions.models import (
     ArchivedInteraction,
     FollowUp,
@@ -91,7 +97,7 @@ def record_transaction(
         record_activity(customer_id=customer.pk, at=occurred_at)
     record_event(
         actor=actor,
-        action="transaction.create",
+        action=TransactionAction.CREATE,
         target=customer,
         changes={
             "transaction": order.pk,
@@ -161,7 +167,7 @@ def record_interaction(
     record_activity(customer_id=customer.pk, at=interaction.occurred_at)
     record_event(
         actor=actor,
-        action="interaction.create",
+        action=InteractionAction.CREATE,
         target=customer,
         changes={"interaction": interaction.pk, "kind": kind},
     )
@@ -192,7 +198,7 @@ def schedule_follow_up(
     follow_up.save()
     record_event(
         actor=actor,
-        action="follow_up.create",
+        action=FollowUpAction.CREATE,
         target=customer,
         changes={"follow_up": follow_up.pk, "assignee": assignee.pk, "due_at": due_at.isoformat()},
     )
@@ -255,7 +261,9 @@ def update_follow_up(
     follow_up.full_clean(exclude=["customer", "assignee", "created_by", "done_by"])
     changes.update(next_version(follow_up, trail))
     follow_up.save(update_fields=[*changed, "version"])
-    record_event(actor=actor, action="follow_up.update", target=follow_up.customer, changes=changes)
+    record_event(
+        actor=actor, action=FollowUpAction.UPDATE, target=follow_up.customer, changes=changes
+    )
     return follow_up
 
 
@@ -281,7 +289,7 @@ def complete_follow_up(*, actor: Actor, follow_up: FollowUp) -> bool:
     record_activity(customer_id=follow_up.customer_id, at=follow_up.done_at)
     record_event(
         actor=actor,
-        action="follow_up.done",
+        action=FollowUpAction.DONE,
         target=follow_up.customer,
         changes={"follow_up": follow_up.pk, **version},
     )
@@ -300,5 +308,9 @@ def save_product(
     is_active. Audited; raises ValidationError (e.g. a SKU already used), EditConflictError for a
     change started from an older version than `expected_version`."""
     return save_reference_record(
-        actor=actor, instance=product or Product(), expected_version=expected_version, **values
+        actor=actor,
+        instance=product or Product(),
+        actions=ProductAction,
+        expected_version=expected_version,
+        **values,
     )

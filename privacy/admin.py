@@ -25,7 +25,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = (
         "occurred_at",
         "actor_label",
-        "action",
+        "action_in_words",
         "target_type",
         "target_id",
         "via",
@@ -36,6 +36,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     readonly_fields = ("sequence", "previous_hash", "event_hash")
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_in_words(self, event: AuditEvent) -> str:
+        return event.action_label
 
 
 @admin.register(SecurityAlert)

@@ -27,11 +27,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from privacy.actions import AlertAction, SignInAction
 from privacy.models import AlertKind, AuditEvent, SecurityAlert
 
 logger = logging.getLogger(__name__)
 
-FAILED_LOGIN = "auth.login_failed"
+FAILED_LOGIN = SignInAction.LOGIN_FAILED
 ID_REVEAL = "customer.reveal_id"
 # Finished exports whose `changes["rows"]` is the number of rows handed out: the export job
 # ("export.done"), admin's export button ("customer.admin_export"), the audit log's own
@@ -212,7 +213,7 @@ def acknowledge_alert(*, actor: Any, alert: SecurityAlert) -> SecurityAlert:
         if updated:
             record_event(
                 actor=actor,
-                action="alert.acknowledge",
+                action=AlertAction.ACKNOWLEDGE,
                 target=alert,
                 changes={"kind": alert.kind, "subject": alert.subject},
             )

@@ -19,6 +19,8 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from kernel.jobs.runner import register
         from privacy import signals  # noqa: F401  (login auditing)
+        from privacy.actions import ACTIONS
+        from privacy.audit.actions import register_actions
         from privacy.crypto import check_crypto_settings
         from privacy.registry import register_copy_section, register_scrubber
         from privacy.retention import RETENTION_RUNS
@@ -27,6 +29,8 @@ class PrivacyConfig(AppConfig):
         from privacy.subjects.services import SUBJECT_COPIES
 
         checks.register(check_crypto_settings, checks.Tags.security)
+        # The actions it records itself (privacy/audit/actions.py).
+        register_actions(*ACTIONS)
         # The consent ledger, the requests and the audit trail are in the copy and the erasure
         # beside the domain apps' records (privacy/registry.py).
         for section in LEDGER_SECTIONS:

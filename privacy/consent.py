@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kernel.versioning import lock_version, next_version
+from privacy.actions import ConsentAction
 from privacy.audit.recording import record_event
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
@@ -87,7 +88,7 @@ def record_consent(
     record.save()
     record_event(
         actor=actor,
-        action="consent.grant" if granted else "consent.withdraw",
+        action=ConsentAction.GRANT if granted else ConsentAction.WITHDRAW,
         target=customer,
         changes={
             "purpose": purpose.value,

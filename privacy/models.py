@@ -17,6 +17,7 @@ from kernel.free_text import (
     validate_readable_text,
 )
 from kernel.models import SystemJob, Versioned
+from privacy.audit.actions import action_label
 from privacy.audit.chain import (
     CHAINED_FIELDS,
     GENESIS_HASH,
@@ -149,6 +150,11 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("audit events cannot be deleted")
+
+    @property
+    def action_label(self) -> str:
+        """The action in words, in the current language (its code when no enum knows it)."""
+        return action_label(self.action)
 
 
 class AlertKind(models.TextChoices):

@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from privacy.actions import PrivacyPolicyAction
 from privacy.audit.recording import save_reference_record
 from privacy.consent import policy_in_force
 from privacy.models import ConsentRecord, PrivacyPolicy
@@ -191,6 +192,7 @@ def _save(
     return save_reference_record(
         actor=actor,
         instance=policy,
+        actions=PrivacyPolicyAction,
         version=version.strip(),
         effective_from=effective_from,
         text=text,

@@ -21,14 +21,15 @@ from django.views.generic import FormView, TemplateView
 from kernel.version_forms import VersionedFormMixin, edited_values
 from kernel.versioning import EditConflictError
 from privacy import policies
+from privacy.actions import PrivacyPolicyAction
 from privacy.audit.recording import target_label
 from privacy.models import AuditEvent, PrivacyPolicy
 
 _VIEW = "privacy.view_privacypolicy"
 # A version's history in words (its audit events are `privacypolicy.<step>`).
 STEP_LABELS = {
-    "privacypolicy.create": gettext_lazy("Published"),
-    "privacypolicy.update": gettext_lazy("Corrected"),
+    PrivacyPolicyAction.CREATE: gettext_lazy("Published"),
+    PrivacyPolicyAction.UPDATE: gettext_lazy("Corrected"),
 }
 
 

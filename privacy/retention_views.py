@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 
 from kernel.version_forms import VersionedFormMixin
 from kernel.versioning import EditConflictError
+from privacy.actions import RetentionPolicyAction
 from privacy.audit.recording import save_reference_record
 from privacy.models import RetentionKind, RetentionPolicy, RetentionRun
 from privacy.retention import start_retention
@@ -77,6 +78,7 @@ class PolicyUpdateView(PermissionRequiredMixin, View):
                 save_reference_record(
                     actor=request.user,
                     instance=policy,
+                    actions=RetentionPolicyAction,
                     expected_version=form.expected_version,
                     keep_days=form.cleaned_data["keep_days"],
                     enabled=form.cleaned_data["enabled"],

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.db import transaction
 
 from privacy import crypto
+from privacy.actions import KeyAction
 from privacy.audit.recording import record_event
 
 
@@ -60,5 +61,5 @@ def rotate_encrypted_columns(*, actor=None, batch_size: int = 1000) -> dict[str,
             checked += len(batch)
             rotated += len(stale)
         report[f"{column.model_label}.{column.field}"] = {"checked": checked, "rotated": rotated}
-    record_event(actor=actor, action="keys.rotate", changes=report)
+    record_event(actor=actor, action=KeyAction.ROTATE, changes=report)
     return report

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from privacy.actions import SignInAction, UserAction
 from privacy.audit.recording import context_user, record_event
 
 User = get_user_model()
@@ -25,13 +26,13 @@ USER_FLAGS = ("is_active", "is_staff", "is_superuser")
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def audit_login(sender, request, user, **kwargs) -> None:
-    record_event(actor=user, action="auth.login")
+    record_event(actor=user, action=SignInAction.LOGIN)
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
 def audit_logout(sender, request, user, **kwargs) -> None:
     if user is not None:
-        record_event(actor=user, action="auth.logout")
+        record_event(actor=user, action=SignInAction.LOGOUT)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
@@ -41,7 +42,10 @@ def audit_login_failed(sender, credentials, request=None, **kwargs) -> None:
     # (Django scrubs it).
     username = str(credentials.get("username", ""))[:150]
     record_event(
-        actor=None, action="auth.login_failed", actor_label=username, changes={"username": username}
+        actor=None,
+        action=SignInAction.LOGIN_FAILED,
+        actor_label=username,
+        changes={"username": username},
     )
 
 
@@ -76,7 +80,7 @@ def audit_user_saved(sender, instance, created, raw=False, **kwargs) -> None:
     if created:
         record_event(
             actor=context_user(),
-            action="user.create",
+            action=UserAction.CREATE,
             target=instance,
             changes={"username": instance.get_username(), **_flags(instance)},
         )
@@ -89,14 +93,16 @@ def audit_user_saved(sender, instance, created, raw=False, **kwargs) -> None:
         flag: [before[flag], after[flag]] for flag in USER_FLAGS if before[flag] != after[flag]
     }
     if changes:
-        record_event(actor=context_user(), action="user.update", target=instance, changes=changes)
+        record_event(
+            actor=context_user(), action=UserAction.UPDATE, target=instance, changes=changes
+        )
 
 
 @receiver(post_delete, sender=User, dispatch_uid="audit_user_deleted")
 def audit_user_deleted(sender, instance, **kwargs) -> None:
     record_event(
         actor=context_user(),
-        action="user.delete",
+        action=UserAction.DELETE,
         target=instance,
         changes={"username": instance.get_username()},
     )
@@ -107,10 +113,10 @@ def _flags(user: Any) -> dict[str, bool]:
 
 
 # through model -> (owner model, owner column, related column, event action)
-_RELATIONS: dict[type[models.Model], tuple[type[models.Model], str, str, str]] = {
-    User.groups.through: (User, "user_id", "group_id", "user.groups"),
-    User.user_permissions.through: (User, "user_id", "permission_id", "user.permissions"),
-    Group.permissions.through: (Group, "group_id", "permission_id", "group.permissions"),
+_RELATIONS: dict[type[models.Model], tuple[type[models.Model], str, str, UserAction]] = {
+    User.groups.through: (User, "user_id", "group_id", UserAction.GROUPS),
+    User.user_permissions.through: (User, "user_id", "permission_id", UserAction.PERMISSIONS),
+    Group.permissions.through: (Group, "group_id", "permission_id", UserAction.GROUP_PERMISSIONS),
 }
 
 

@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from analytics import churn
+from analytics.audit import DashboardAction
 from analytics.dashboards.cache import DataVersion, chart_rows, data_version
 from analytics.dashboards.charts import CHARTS, Chart
 from analytics.dashboards.display import chart_payload, cohort_shade, display_rows, headers
@@ -144,7 +145,7 @@ class ChartCsvView(DashboardPermissionMixin, View):
         rows = chart_rows(chart, period, segment=segment, version=version)
         record_event(
             actor=request.user,
-            action="dashboard.download",
+            action=DashboardAction.DOWNLOAD,
             target=segment,
             changes={
                 "chart": chart.key,

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from analytics.audit import ExportAction
 from analytics.exports.columns import COLUMNS_BY_KEY
 from analytics.exports.jobs import EXPORT_JOBS
 from analytics.exports.selectors import may_export
@@ -69,7 +70,7 @@ def start_export(
     )
     record_event(
         actor=actor,
-        action="export.start",
+        action=ExportAction.START,
         target=job,
         changes={
             "filters": job.filters,
@@ -95,4 +96,4 @@ def cancel_export(*, actor: Any, job: ExportJob) -> ExportJob:
 def record_download(*, actor: Any, job: ExportJob) -> None:
     if job.created_by_id != actor.pk or not may_export(actor):
         raise PermissionDenied
-    record_event(actor=actor, action="export.download", target=job)
+    record_event(actor=actor, action=ExportAction.DOWNLOAD, target=job)

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from analytics.audit import SegmentAction
 from analytics.models import Segment, SegmentKind, SegmentMember, SegmentSize
 from analytics.segments.refresh import insert_members
 from analytics.segments.validation import validate
@@ -45,7 +46,7 @@ def save_segment(
     segment.save()
     record_event(
         actor=actor,
-        action="segment.save",
+        action=SegmentAction.SAVE,
         target=segment,
         changes={"name": segment.name, "kind": segment.kind, "rules": segment.rules, **version},
     )
@@ -61,7 +62,7 @@ def delete_segment(*, actor: Actor, segment: Segment) -> None:
             _("A ready-made segment cannot be deleted; change its rules or name instead.")
         )
     record_event(
-        actor=actor, action="segment.delete", target=segment, changes={"name": segment.name}
+        actor=actor, action=SegmentAction.DELETE, target=segment, changes={"name": segment.name}
     )
     segment.delete()
 
@@ -92,7 +93,7 @@ def add_members(*, actor: Actor, segment: Segment, customers: QuerySet[Customer]
         )
         added = resize_list(segment) - before
         record_event(
-            actor=actor, action="segment.add_members", target=segment, changes={"added": added}
+            actor=actor, action=SegmentAction.ADD_MEMBERS, target=segment, changes={"added": added}
         )
     return added
 
@@ -108,7 +109,7 @@ def remove_members(*, actor: Actor, segment: Segment, customers: QuerySet[Custom
         resize_list(segment)
         record_event(
             actor=actor,
-            action="segment.remove_members",
+            action=SegmentAction.REMOVE_MEMBERS,
             target=segment,
             changes={"removed": removed},
         )

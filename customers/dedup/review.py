@@ -20,6 +20,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.audit import DuplicatesAction
 from customers.dedup.reasons import notable
 from customers.dedup.scan import candidates_locked, regroup
 from customers.models import BulkMerge, CandidateStatus, Customer, DuplicateCandidate
@@ -162,7 +163,7 @@ def mark_not_duplicates(*, actor: Any, customers: Sequence[Customer]) -> int:
             candidate.save()
         record_event(
             actor=actor,
-            action="duplicates.not_duplicates",
+            action=DuplicatesAction.NOT_DUPLICATES,
             changes={"customers": sorted(customer.pk for customer in customers)},
         )
     regroup(groups)
@@ -306,7 +307,7 @@ def start_bulk_merge(*, actor: Any, min_probability: float) -> BulkMerge:
     )
     record_event(
         actor=actor,
-        action="duplicates.bulk_merge",
+        action=DuplicatesAction.BULK_MERGE,
         target=job,
         changes={"min_probability": min_probability},
     )

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from customers.audit import ImportAction
 from customers.dedup.scan import scan_customers
 from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
 from customers.imports.files import (
@@ -149,7 +150,7 @@ def create_import(*, actor: Any, kind: str, upload: UploadedFile) -> ImportJob:
     job.save()
     record_event(
         actor=actor,
-        action="import.upload",
+        action=ImportAction.UPLOAD,
         target=job,
         changes={"kind": job.kind, "file_checksum": job.file_checksum, "file_size": job.file_size},
     )
@@ -302,7 +303,7 @@ def start_import(
     job.save(update_fields=["status", "dry_run"])
     record_event(
         actor=actor,
-        action="import.start",
+        action=ImportAction.START,
         target=job,
         changes={
             "kind": job.kind,
@@ -577,4 +578,4 @@ def report_rows(job: ImportJob) -> Iterator[list[str]]:
 
 def record_report_download(*, actor: Any, job: ImportJob) -> None:
     _require_own_job(actor, job)
-    record_event(actor=actor, action="import.report", target=job)
+    record_event(actor=actor, action=ImportAction.REPORT, target=job)

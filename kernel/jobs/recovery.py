@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
-from kernel.jobs.runner import JobKind, registered_kinds
+from kernel.jobs.runner import JobKind, JobStep, registered_kinds
 from kernel.models import BackgroundJob, JobStatus
 from privacy.audit.recording import record_event
 
@@ -66,7 +66,7 @@ def _recover(kind: JobKind, pk: int) -> str | None:
     job.save(update_fields=["status", "recoveries"])
     record_event(
         actor=None,
-        action=f"{kind.audit_prefix}.resume",
+        action=kind.audit_action(JobStep.RESUME),
         target=job,
         changes={"automatic": True, "attempt": job.recoveries},
     )
@@ -91,7 +91,7 @@ def _give_up(kind: JobKind, job: BackgroundJob) -> None:
     job.save(update_fields=["status", "failure", "finished_at", *kind.given_up])
     record_event(
         actor=None,
-        action=f"{kind.audit_prefix}.failed",
+        action=kind.audit_action(JobStep.FAILED),
         target=job,
         changes={"reason": "worker_lost", "worker_losses": losses},
     )

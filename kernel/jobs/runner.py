@@ -16,6 +16,8 @@ The life of a job row (a BackgroundJob subclass):
   `JobRun.lock()` in each batch's transaction, so only the run holding the job writes.
 - **finish** as done, cancelled or failed, with a translated, personal-data-free reason in the
   job's language, audited as `<prefix>.<status>`, and only while this run still holds the job.
+  Each registered kind's audit actions are an enum of their own (`job_actions`), labelled by
+  rule from the job's name and the step, and registered with privacy/audit/actions.py.
 - **a dead worker**: kernel/jobs/recovery.py finds jobs silent for longer than their kind's
   limit and queues them again (the work goes on or starts over), or fails them with a reason.
 """
@@ -34,19 +36,32 @@ from typing import Any, ClassVar, Generic, TypeVar
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextChoices
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kernel.actors import Actor
 from kernel.models import BackgroundJob, JobCancelledError, JobStatus
+from privacy.audit.actions import register_actions
 from privacy.audit.recording import record_event
 
 logger = logging.getLogger(__name__)
 
 Job = TypeVar("Job", bound=BackgroundJob)
+
+
+class JobStep(TextChoices):
+    """The steps of a job that are audited, as `<the kind's audit_prefix>.<step>`."""
+
+    DONE = JobStatus.DONE.value, pgettext_lazy("job step", "finished")
+    FAILED = JobStatus.FAILED.value, pgettext_lazy("job step", "failed")
+    CANCELLED = JobStatus.CANCELLED.value, pgettext_lazy("job step", "cancelled")
+    CANCEL = "cancel", pgettext_lazy("job step", "stop asked for")
+    RESUME = "resume", pgettext_lazy("job step", "resumed")
 
 
 class JobSupersededError(Exception):
@@ -207,6 +222,10 @@ class JobKind(Generic[Job]):
     def label(cls) -> str:
         return cls.model._meta.label
 
+    def audit_action(self, step: JobStep) -> TextChoices:
+        """The audit action of `step` for this kind (registered with the kind)."""
+        return _ACTIONS[self.label()][step.name]
+
     def limit(self) -> datetime.timedelta:
         """How long a running job may be silent before it counts as having lost its worker."""
         return datetime.timedelta(seconds=settings.JOB_STALLED_AFTER_SECONDS)
@@ -310,7 +329,7 @@ class JobKind(Generic[Job]):
         if status != JobStatus.CANCELLED or job.started_at:
             record_event(
                 actor=job.created_by,
-                action=f"{self.audit_prefix}.{status}",
+                action=self.audit_action(JobStep(status)),
                 target=job,
                 changes=self.audit_changes(job),
             )
@@ -331,7 +350,7 @@ class JobKind(Generic[Job]):
         elif job.is_active:
             job.cancel_requested = True
             job.save(update_fields=["cancel_requested"])
-        record_event(actor=actor, action=f"{self.audit_prefix}.cancel", target=job)
+        record_event(actor=actor, action=self.audit_action(JobStep.CANCEL), target=job)
         return job
 
     @transaction.atomic
@@ -348,7 +367,7 @@ class JobKind(Generic[Job]):
         job.finished_at = None
         job.recoveries = 0
         job.save()
-        record_event(actor=actor, action=f"{self.audit_prefix}.resume", target=job)
+        record_event(actor=actor, action=self.audit_action(JobStep.RESUME), target=job)
         self.enqueue(job)
         return job
 
@@ -386,13 +405,40 @@ class JobKind(Generic[Job]):
 
 
 _KINDS: dict[str, JobKind] = {}
+_ACTIONS: dict[str, type[TextChoices]] = {}
 
 
 def register(kind: JobKind) -> JobKind:
-    """Make a kind runnable by `kernel.tasks.run_job` and watched by recovery (call it from the
-    owning app's `AppConfig.ready()`)."""
+    """Make a kind runnable by `kernel.tasks.run_job` and watched by recovery, and its audit
+    actions known (call it from the owning app's `AppConfig.ready()`)."""
     _KINDS[kind.label()] = kind
+    if kind.label() not in _ACTIONS:
+        _ACTIONS[kind.label()] = job_actions(kind)
+        register_actions(_ACTIONS[kind.label()])
     return kind
+
+
+def job_actions(kind: JobKind) -> type[TextChoices]:
+    """The audit actions of a kind, one per step: `<audit_prefix>.<step>`, labelled "<the job
+    model's name>: <step>" ("Backup: finished"). The enum belongs to the kind's module, so that
+    the audit filter lists it under the kind's app."""
+    name = kind.model._meta.verbose_name
+    # Enum's functional API, which Django's type stubs do not describe.
+    actions: type[TextChoices] = TextChoices(  # type: ignore[call-overload]
+        f"{kind.model.__name__}Action",
+        [
+            (
+                step.name,
+                (
+                    f"{kind.audit_prefix}.{step.value}",
+                    capfirst(format_lazy(_("{job}: {step}"), job=name, step=step.label)),
+                ),
+            )
+            for step in JobStep
+        ],
+        module=type(kind).__module__,
+    )
+    return actions
 
 
 def registered_kinds() -> list[JobKind]:

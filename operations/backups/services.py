@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy
 from kernel.actors import Actor
 from kernel.jobs.runner import JobFailedError, JobKind, JobRun
 from kernel.models import JobStatus
+from operations.audit import BackupAction
 from operations.backups.container import (
     BackupFileError,
     DecryptingReader,
@@ -487,7 +488,7 @@ def _settle_restored_live(
         )
     record_event(
         actor=actor if getattr(actor, "pk", None) else None,
-        action="backup.restore",
+        action=BackupAction.RESTORE,
         changes={"file": path.name, "taken_at": manifest.created_at, "previous": kept_as},
     )
 

@@ -9,8 +9,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from privacy.actions import AuditLogAction
+from privacy.audit.actions import action_label
 from privacy.audit.chain import canonical_json, canonical_time
 from privacy.audit.filters import ORDERING
 from privacy.audit.recording import current_context, record_event, restored_context
@@ -40,6 +43,7 @@ def export_headers() -> list[str]:
         _("when (UTC)"),
         _("user name"),
         _("action"),
+        _("action in words"),
         _("object type"),
         _("object id"),
         _("changes"),
@@ -50,12 +54,19 @@ def export_headers() -> list[str]:
     ]
 
 
-def export_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
+def export_rows(events: QuerySet[AuditEvent], *, language: str) -> Iterator[list[Any]]:
+    """The cells of each event, the action also in words in `language`."""
+    labels: dict[str, str] = {}
     for row in events.order_by(*ORDERING).values_list(*_COLUMNS).iterator(CHUNK_SIZE):
         values = dict(zip(_COLUMNS, row, strict=True))
         values["occurred_at"] = canonical_time(values["occurred_at"])
         values["changes"] = canonical_json(values["changes"]) if values["changes"] else ""
-        yield [values[column] for column in _COLUMNS]
+        if values["action"] not in labels:
+            with translation.override(language):
+                labels[values["action"]] = action_label(values["action"])
+        cells = [values[column] for column in _COLUMNS]
+        cells.insert(_COLUMNS.index("action") + 1, labels[values["action"]])
+        yield cells
 
 
 def stream_audit_export(
@@ -63,15 +74,17 @@ def stream_audit_export(
 ) -> Iterable[str]:
     """CSV text of `events` for a streaming response, audited at its start and its end
     (the end is recorded also when the download is broken off, with the rows sent so far)."""
-    record_event(actor=actor, action="audit.export_start", changes={"filters": filters})
+    record_event(actor=actor, action=AuditLogAction.EXPORT_START, changes={"filters": filters})
     context = current_context()
     headers = export_headers()
+    # The rows are written after the view returned: in the language of the request.
+    language = translation.get_language()
 
     def generate() -> Iterator[str]:
         lines = 0  # the first is the header
         complete = False
         try:
-            for line in csv_lines(headers, export_rows(events)):
+            for line in csv_lines(headers, export_rows(events, language=language)):
                 yield line
                 lines += 1
             complete = True
@@ -80,7 +93,7 @@ def stream_audit_export(
             with restored_context(context):
                 record_event(
                     actor=actor,
-                    action="audit.export",
+                    action=AuditLogAction.EXPORT,
                     changes={"filters": filters, "rows": max(lines - 1, 0), "complete": complete},
                 )
 

@@ -20,6 +20,7 @@ from kernel.actors import Actor
 from kernel.models import Versioned
 from kernel.versioning import lock_version, next_version
 from privacy.alerts import check_alerts
+from privacy.audit.actions import known_action
 from privacy.models import AuditChannel, AuditEvent
 
 
@@ -88,24 +89,27 @@ def target_label(target: models.Model) -> str:
 def record_event(
     *,
     actor: Actor | AnonymousUser | None,
-    action: str,
+    action: models.TextChoices,
     target: models.Model | None = None,
     changes: dict[str, Any] | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
     """Append one event to the audit chain and raise any security alert it completes.
 
+    `action` is a member of a registered actions enum (privacy/audit/actions.py); any other
+    code raises ValueError, so that no unlabelled code enters the log.
     `changes` must already be masked (no personal values: audit rows are never changed, so
     they could not be erased); it is stored as JSON gives it back. `actor_label` names an
     actor who is not a signed-in user (the user name tried by a failed login). Runs in its own
     transaction, or inside the caller's; on PostgreSQL the chain stays locked until that
     transaction ends, so callers record events at the end of their work."""
+    code = known_action(action)
     context = _current_context.get() or SYSTEM_CONTEXT
     signed_in = actor if actor is not None and actor.is_authenticated else None
     event = AuditEvent(
         actor=signed_in,
         actor_label=(signed_in.get_username() if signed_in is not None else actor_label)[:150],
-        action=action,
+        action=code,
         target_type=target_label(target) if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         changes=changes or {},
@@ -120,10 +124,15 @@ def record_event(
 
 
 def save_reference_record(
-    *, actor: Actor, instance: Record, expected_version: int | None = None, **values: Any
+    *,
+    actor: Actor,
+    instance: Record,
+    actions: type[models.TextChoices],
+    expected_version: int | None = None,
+    **values: Any,
 ) -> Record:
     """Set `values` on a record holding no personal data (a product, a tag), validate, save and
-    audit it as `<model>.create` or `<model>.update` with old → new values. Raises
+    audit it as `actions.CREATE` or `actions.UPDATE` with old → new values. Raises
     ValidationError; writes nothing when no value changes. A change to an existing record
     locks it first and moves its version on: with `expected_version`, a record saved by
     someone else since that version raises kernel.versioning.EditConflictError."""
@@ -145,7 +154,7 @@ def save_reference_record(
     instance.save()
     record_event(
         actor=actor,
-        action=f"{instance._meta.model_name}.{'create' if creating else 'update'}",
+        action=actions["CREATE" if creating else "UPDATE"],
         target=instance,
         changes=changes,
     )

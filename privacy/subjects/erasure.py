@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from privacy.actions import DataSubjectAction
 from privacy.audit.recording import record_event
 from privacy.consent import STATUS_FIELDS
 from privacy.models import ConsentRecord, ConsentSource, DataSubjectRequest
@@ -68,13 +69,20 @@ LEDGER_SCRUBBERS = [
 ]
 
 
+# The reasons anonymise_customers is given, and how each erasure is audited.
+_ERASED_BECAUSE = {
+    "request": DataSubjectAction.ERASE_ON_REQUEST,
+    "retention": DataSubjectAction.ERASE_AFTER_RETENTION,
+}
+
+
 @transaction.atomic
 def anonymise_customers(
     customer_ids: Iterable[int], *, actor: Any, reason: str, evidence: str
 ) -> dict[str, int]:
     """Anonymise these customers (and the records merged into them) in place, in one
-    transaction; returns how many rows of each kind changed. `reason` is the audit action's
-    suffix ("request", "retention"), `evidence` the consent ledger's note for the consents
+    transaction; returns how many rows of each kind changed. `reason` ("request", "retention") says
+    which audit action records it, `evidence` the consent ledger's note for the consents
     this withdraws. Customers already erased are left as they are."""
     subject = data_subject()
     ids = list(
@@ -89,7 +97,7 @@ def anonymise_customers(
     for pk in ids:
         record_event(
             actor=actor,
-            action=f"customer.erase.{reason}",
+            action=_ERASED_BECAUSE[reason],
             target=subject.model(pk=pk),
             changes={"same_person": [other for other in ids if other != pk]}
             if len(ids) > 1

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from kernel.actors import Actor
 from kernel.jobs.runner import JobKind, JobRun
 from kernel.models import JobStatus
+from privacy.actions import DataSubjectAction, SubjectRequestAction
 from privacy.audit.recording import record_event
 from privacy.consent import STATUS_FIELDS, record_consent
 from privacy.models import (
@@ -53,10 +54,12 @@ def _require(actor: Actor, permission: str = HANDLE_PERMISSION) -> None:
         raise PermissionDenied
 
 
-def _audit(actor: Actor, request: DataSubjectRequest, action: str, **facts: Any) -> None:
+def _audit(
+    actor: Actor, request: DataSubjectRequest, action: SubjectRequestAction, **facts: Any
+) -> None:
     record_event(
         actor=actor,
-        action=f"subject_request.{action}",
+        action=action,
         target=request,
         changes={"kind": request.kind, "customer": request.customer_id, **facts},
     )
@@ -94,7 +97,7 @@ def log_request(
     )
     request.full_clean()
     request.save()
-    _audit(actor, request, "create")
+    _audit(actor, request, SubjectRequestAction.CREATE)
     return request
 
 
@@ -124,12 +127,16 @@ def verify_identity(
     request.verified_by = actor
     request.full_clean()
     request.save()
-    _audit(actor, request, "verify", method=method)
+    _audit(actor, request, SubjectRequestAction.VERIFY, method=method)
     return request
 
 
 def _close(
-    actor: Actor, request: DataSubjectRequest, status: str, resolution: str, action: str
+    actor: Actor,
+    request: DataSubjectRequest,
+    status: str,
+    resolution: str,
+    action: SubjectRequestAction,
 ) -> DataSubjectRequest:
     if not resolution.strip():
         raise ValidationError({"resolution": _("Write the answer given to the person.")})
@@ -149,7 +156,11 @@ def reject_request(*, actor: Actor, request: DataSubjectRequest, reason: str) ->
     given to the person."""
     _require(actor)
     return _close(
-        actor, _lock_open(request, verified=False), RequestStatus.REJECTED, reason, "reject"
+        actor,
+        _lock_open(request, verified=False),
+        RequestStatus.REJECTED,
+        reason,
+        SubjectRequestAction.REJECT,
     )
 
 
@@ -165,7 +176,9 @@ def complete_request(
         and not request.copies.filter(status=JobStatus.DONE).exists()
     ):
         raise ValidationError(_("Prepare the copy of the data before closing the request."))
-    return _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+    return _close(
+        actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE
+    )
 
 
 # --- Access and copy ---------------------------------------------------------------------------
@@ -189,7 +202,7 @@ def request_copy(*, actor: Actor, request: DataSubjectRequest) -> SubjectCopy:
         # The worker writes the headings in the language of the officer who asked.
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
-    _audit(actor, request, "copy_request")
+    _audit(actor, request, SubjectRequestAction.COPY_REQUEST)
     SUBJECT_COPIES.enqueue(copy)
     return copy
 
@@ -271,7 +284,7 @@ def copy_state(request: DataSubjectRequest) -> CopyState:
 
 def record_copy_download(*, actor: Actor, request: DataSubjectRequest) -> None:
     _require(actor)
-    _audit(actor, request, "copy_download")
+    _audit(actor, request, SubjectRequestAction.COPY_DOWNLOAD)
 
 
 def delete_expired_copies(*, now: datetime.datetime | None = None) -> int:
@@ -312,7 +325,7 @@ def correct_customer(
             expected_version=expected_version,
             **changes,
         )
-        _audit(actor, request, "correct", fields=sorted(changes))
+        _audit(actor, request, SubjectRequestAction.CORRECT, fields=sorted(changes))
     return customer
 
 
@@ -339,7 +352,9 @@ def withdraw_consents(
                 source=ConsentSource.STAFF,
                 evidence=evidence,
             )
-    return _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+    return _close(
+        actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE
+    )
 
 
 @transaction.atomic
@@ -365,8 +380,10 @@ def restrict_processing(
         restricted_at=timezone.now(), restriction_reason=reason
     )
     if updated:
-        record_event(actor=actor, action="customer.restrict", target=request.customer)
-    return _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+        record_event(actor=actor, action=DataSubjectAction.RESTRICT, target=request.customer)
+    return _close(
+        actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE
+    )
 
 
 @transaction.atomic
@@ -379,7 +396,7 @@ def lift_restriction(*, actor: Actor, customer: Model) -> Model:
         .exclude(restricted_at=None)
         .update(restricted_at=None, restriction_reason="")
     ):
-        record_event(actor=actor, action="customer.restriction_lifted", target=customer)
+        record_event(actor=actor, action=DataSubjectAction.LIFT_RESTRICTION, target=customer)
     customer.refresh_from_db(fields=["restricted_at", "restriction_reason"])
     return customer
 
@@ -403,5 +420,5 @@ def erase_for_request(
         evidence=_("Erased on data-subject request #%(request)s") % {"request": request.pk},
     )
     request.refresh_from_db()
-    _close(actor, request, RequestStatus.COMPLETED, resolution, "complete")
+    _close(actor, request, RequestStatus.COMPLETED, resolution, SubjectRequestAction.COMPLETE)
     return counts

@@ -10,6 +10,7 @@ from analytics.exports.jobs import EXPORT_JOBS
 from analytics.exports.services import start_export
 from customers import services
 from privacy import tasks
+from privacy.actions import KeyAction
 from privacy.alerts import describe_alert
 from privacy.audit.recording import audit_context, record_event
 from privacy.models import AlertKind, AuditChannel, AuditEvent, SecurityAlert
@@ -160,7 +161,7 @@ def test_staff_without_the_permission_neither_see_nor_acknowledge_alerts(client,
 
 def test_the_nightly_check_raises_an_alert_when_the_chain_is_broken(settings):
     settings.ADMINS = [("", "security@example.com")]
-    events = [record_event(actor=None, action="test.event", changes={"n": n}) for n in range(4)]
+    events = [record_event(actor=None, action=KeyAction.ROTATE, changes={"n": n}) for n in range(4)]
     assert tasks.verify_audit_chain() is True
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 
+from privacy.actions import AlertAction, KeyAction
 from privacy.audit.chain import GENESIS_HASH, event_hash
 from privacy.audit.recording import audit_context, record_event
 from privacy.audit.verification import verify_chain
@@ -27,7 +28,7 @@ def _record_many(count: int, actor=None) -> list[AuditEvent]:
             events.append(
                 record_event(
                     actor=actor,
-                    action="test.event",
+                    action=KeyAction.ROTATE,
                     changes={
                         "n": n,
                         "名字": ["张***", "李***"],
@@ -144,7 +145,7 @@ def test_postgresql_refuses_update_and_delete_of_audit_rows():
         ):
             cursor.execute(sql, [event.pk])
     event.refresh_from_db()
-    assert event.action == "test.event"
+    assert event.action == KeyAction.ROTATE
     assert verify_chain().ok
 
 
@@ -159,7 +160,7 @@ def test_the_orm_refuses_to_change_or_delete_events():
         AuditEvent.objects.filter(pk=event.pk).update(action="changed")
     with pytest.raises(AppendOnlyError):
         AuditEvent.objects.filter(pk=event.pk).delete()
-    assert AuditEvent.objects.get(pk=event.pk).action == "test.event"
+    assert AuditEvent.objects.get(pk=event.pk).action == KeyAction.ROTATE
 
 
 def test_bulk_created_and_directly_created_events_join_the_chain():
@@ -171,7 +172,7 @@ def test_bulk_created_and_directly_created_events_join_the_chain():
 
 def test_deleting_a_user_leaves_their_events_untouched():
     user = UserFactory(username="leaver")
-    event = record_event(actor=user, action="test.event")
+    event = record_event(actor=user, action=KeyAction.ROTATE)
     user_id = user.pk
     user.delete()
     event = AuditEvent.objects.get(pk=event.pk)
@@ -210,7 +211,7 @@ def test_concurrent_appends_never_fork_the_chain():
             for n in range(10):
                 with transaction.atomic():
                     record_event(
-                        actor=None, action="test.concurrent", changes={"w": worker, "n": n}
+                        actor=None, action=AlertAction.ACKNOWLEDGE, changes={"w": worker, "n": n}
                     )
         except Exception as error:
             errors.append(error)
@@ -223,6 +224,6 @@ def test_concurrent_appends_never_fork_the_chain():
     for thread in threads:
         thread.join()
     assert errors == []
-    assert AuditEvent.objects.filter(action="test.concurrent").count() == 40
+    assert AuditEvent.objects.filter(action=AlertAction.ACKNOWLEDGE).count() == 40
     report = verify_chain()
     assert report.ok, report.first_break

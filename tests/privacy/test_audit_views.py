@@ -9,7 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.audit import CustomerAction
 from privacy import roles
+from privacy.actions import KeyAction
 from privacy.audit import filters as audit_filters
 from privacy.audit.recording import audit_context, record_event
 from privacy.models import AuditChannel, AuditEvent
@@ -47,7 +49,7 @@ def trail(admin_user_role, service_user):
 def test_only_privacy_officers_and_administrators_read_the_audit_log(
     client, make_user, role, status
 ):
-    event = record_event(actor=None, action="test.event")
+    event = record_event(actor=None, action=KeyAction.ROTATE)
     client.force_login(make_user(role))
     for url in (LIST, reverse("audit:detail", args=[event.pk]), EXPORT):
         response = client.get(url)
@@ -96,6 +98,31 @@ def test_the_filters_answer_who_did_what_to_which_record(
     assert _listed(client, until=yesterday) == []
 
 
+def test_the_pages_show_actions_in_words_in_the_users_language(client, privacy_user):
+    event = record_event(actor=None, action=CustomerAction.UPDATE)
+    gone = AuditEvent.objects.create(action="test.gone")
+    client.force_login(privacy_user)
+    for language, words in (("en", "Customer changed"), ("zh-hans", "修改客户")):
+        page = client.get(LIST, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert f'<span title="customer.update">{words}</span>' in page
+        assert '<span title="test.gone">test.gone</span>' in page
+        # The filter is a select of the actions in words.
+        assert f'<option value="customer.update">{words}</option>' in page
+        detail = client.get(
+            reverse("audit:detail", args=[event.pk]), HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        assert f'<h1 class="h3">{words} <small' in detail
+    detail = client.get(reverse("audit:detail", args=[gone.pk])).content.decode()
+    assert '<h1 class="h3">test.gone</h1>' in detail
+
+
+def test_the_action_filter_keeps_a_value_it_does_not_list(client, privacy_user, trail):
+    client.force_login(privacy_user)
+    response = client.get(LIST, {"action": "customer"})
+    assert '<option value="customer" selected>customer</option>' in response.content.decode()
+    assert {event.action for event in response.context["events"]} >= {"customer.update"}
+
+
 def test_an_invalid_filter_shows_the_error_and_no_events(client, privacy_user, trail):
     client.force_login(privacy_user)
     response = client.get(LIST, {"ip_address": "not-an-address"})
@@ -108,9 +135,9 @@ def test_pages_continue_by_key_without_counting(
 ):
     monkeypatch.setattr(audit_filters, "PAGE_SIZE", 3)
     for n in range(7):
-        record_event(actor=None, action="test.page", changes={"n": n})
+        record_event(actor=None, action=KeyAction.ROTATE, changes={"n": n})
     client.force_login(privacy_user)
-    seen, params = [], {"action": "test.page"}
+    seen, params = [], {"action": KeyAction.ROTATE.value}
     while True:
         with django_assert_max_num_queries(12) as queries:
             response = client.get(LIST, params)
@@ -118,7 +145,7 @@ def test_pages_continue_by_key_without_counting(
         seen += [event.changes["n"] for event in response.context["events"]]
         if response.context["next_before"] is None:
             break
-        params = {"action": "test.page", "before": response.context["next_before"]}
+        params = {"action": KeyAction.ROTATE.value, "before": response.context["next_before"]}
     assert seen == [6, 5, 4, 3, 2, 1, 0]
 
 
@@ -152,10 +179,10 @@ def test_the_export_streams_the_filtered_events_as_safe_csv_and_is_audited(
     assert response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode("utf-8")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][:4] == ["sequence", "when (UTC)", "user name", "action"]
+    assert rows[0][:5] == ["sequence", "when (UTC)", "user name", "action", "action in words"]
     assert len(rows) == 2
     assert rows[1][2] == '\'=HYPERLINK("x")'
-    assert rows[1][3] == "auth.login_failed"
+    assert rows[1][3:5] == ["auth.login_failed", "Sign-in failed"]
     start = AuditEvent.objects.get(action="audit.export_start")
     done = AuditEvent.objects.get(action="audit.export")
     assert start.changes == {"filters": {"ip_address": "10.9.9.9"}}

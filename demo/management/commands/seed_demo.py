@@ -42,6 +42,7 @@ from customers.models import (
     SourceChannel,
     Tag,
 )
+from demo.audit import DemoAction
 from demo.data import customers as demo_customers
 from demo.data import interactions as demo_interactions
 from demo.data import purchases as demo_purchases
@@ -227,7 +228,7 @@ class Command(BaseCommand):
             }
             counts = self._load(customers=customers, seed=seed, users=users)
             counts["accounts_created"] = len(new_passwords)
-            record_event(actor=None, action="demo.seed", changes=counts)
+            record_event(actor=None, action=DemoAction.SEED, changes=counts)
 
         # Only after the commit: a rolled-back run must not leave passwords for accounts
         # that do not exist.

@@ -1,0 +1,17 @@
+"""The audit actions accounts records (registered in accounts/apps.py; see
+privacy/audit/actions.py). Sign-ins and sign-outs are privacy's (privacy/actions.py). The
+codes are those stored since the first events: never rename one."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountAction(models.TextChoices):
+    TWO_FACTOR_FAILED = "auth.2fa_failed", _("Two-factor code refused")
+    TWO_FACTOR_VERIFIED = "auth.2fa_verified", _("Two-factor code accepted")
+    TWO_FACTOR_ENROLLED = "auth.2fa_enrolled", _("Authenticator app set up")
+    TWO_FACTOR_REMOVED = "auth.2fa_removed", _("Authenticator app removed")
+    LOCKOUT = "auth.lockout", _("Account locked after failed sign-ins")
+    UNLOCK = "auth.unlock", _("Account unlocked")
+    SESSION_EXPIRED = "auth.session_expired", _("Session expired")
+    SESSIONS_ENDED = "auth.sessions_ended", _("Sessions ended")
