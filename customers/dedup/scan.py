@@ -17,16 +17,13 @@ import datetime
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from customers.dedup import features as feature_rows
-from customers.dedup import linkage
-from customers.dedup.linkage import Features, ScoredPair
 from customers.models import (
     CandidateStatus,
     Customer,
@@ -37,6 +34,12 @@ from customers.models import (
 from kernel.bulk import batched
 from kernel.jobs.runner import JobKind, JobRun
 from kernel.models import JobStatus
+
+# The model's modules (Splink, DuckDB, pyarrow: some 80 MB) are imported by the functions that
+# compare customers, so that a process that only registers this kind of job (every command,
+# through customers/apps.py) does not load them.
+if TYPE_CHECKING:
+    from customers.dedup.linkage import Features, ScoredPair
 
 WRITE_BATCH = 5_000
 # Changed customers whose neighbours (or pairs) are looked up in one query.
@@ -91,6 +94,8 @@ def last_model() -> DuplicateScan | None:
 
 def current_model() -> dict[str, Any]:
     """The model of the last full run, or the priors before there was one."""
+    from customers.dedup import linkage
+
     base = last_model()
     return base.model if base is not None else linkage.prior_model()
 
@@ -152,10 +157,15 @@ class _Found:
 
 
 def _features() -> Features:
+    from customers.dedup.linkage import Features
+
     return Features(memory_limit=settings.DEDUP_MEMORY_LIMIT)
 
 
 def _full(scan: DuplicateScan, run: JobRun[DuplicateScan]) -> tuple[_Found, dict, bool]:
+    from customers.dedup import features as feature_rows
+    from customers.dedup import linkage
+
     features = _features()
     try:
         count = feature_rows.load(features, feature_rows.active_customers())
@@ -169,6 +179,8 @@ def _full(scan: DuplicateScan, run: JobRun[DuplicateScan]) -> tuple[_Found, dict
 
 
 def _incremental(scan: DuplicateScan) -> _Found:
+    from customers.dedup import features as feature_rows
+
     previous = last_finished()
     active = feature_rows.active_customers()
     if previous is None:
@@ -185,6 +197,9 @@ def _incremental(scan: DuplicateScan) -> _Found:
 def _compare(changed_ids: set[int], *, min_probability: float) -> _Found:
     """Score the changed customers against every active customer sharing a blocking key with
     them (and each other), with the current model."""
+    from customers.dedup import features as feature_rows
+    from customers.dedup import linkage
+
     if not changed_ids:
         return _Found([], 0, set(), changed_ids)
     active = feature_rows.active_customers()
@@ -225,6 +240,8 @@ def scan_customers(customer_ids: set[int]) -> int:
 
 
 def _active_among(ids: Iterable[int]) -> set[int]:
+    from customers.dedup import features as feature_rows
+
     active: set[int] = set()
     for batch in batched(sorted(set(ids)), WRITE_BATCH):
         active.update(
