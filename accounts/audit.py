@@ -15,3 +15,7 @@ class AccountAction(models.TextChoices):
     UNLOCK = "auth.unlock", _("Account unlocked")
     SESSION_EXPIRED = "auth.session_expired", _("Session expired")
     SESSIONS_ENDED = "auth.sessions_ended", _("Sessions ended")
+    API_KEY_CREATED = "api_key.create", _("API key created")
+    API_KEY_REVOKED = "api_key.revoke", _("API key revoked")
+    API_KEY_NEW_ADDRESS = "api_key.new_address", _("API key used from a new address")
+    SERVICE_ACCOUNT_CREATED = "service_account.create", _("Service account created")

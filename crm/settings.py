@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
     "import_export",
     "axes",
     "django_otp",
@@ -350,6 +352,10 @@ AUDIT_VERIFY_HOUR = env.int("AUDIT_VERIFY_HOUR", default=3)
 INTERACTION_ARCHIVE_AFTER_DAYS = env.int("INTERACTION_ARCHIVE_AFTER_DAYS", default=3 * 365)
 INTERACTION_ARCHIVE_HOUR = env.int("INTERACTION_ARCHIVE_HOUR", default=4)
 CELERY_BEAT_SCHEDULE = {
+    "forget-idempotency-keys": {
+        "task": "kernel.tasks.forget_idempotency_keys",
+        "schedule": crontab(minute=15),
+    },
     "worker-heartbeat": {
         "task": "kernel.tasks.record_worker_heartbeat",
         "schedule": WORKER_HEARTBEAT_SECONDS,
@@ -429,6 +435,48 @@ CACHES = {
         }
     )
 }
+
+# --- The REST API (/api/v1/, kernel/api/) ------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_keys.ApiKeyAuthentication",
+        "accounts.api_keys.VerifiedSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["kernel.api.permissions.ActionPermissions"],
+    "DEFAULT_THROTTLE_CLASSES": ["kernel.api.throttling.CallerRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "kernel.api.pagination.IdCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "kernel.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM API",
+    "DESCRIPTION": (
+        "The customer database's REST API. Authenticate with `Authorization: Bearer <API key>`; "
+        "errors are RFC 9457 problem details; lists are cursor pages; updates need If-Match; "
+        "POSTs accept Idempotency-Key."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+# Requests per caller (an API key, or a user's browser session) and period: 429 with
+# Retry-After beyond it (kernel/api/throttling.py).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
+# How long a POST's Idempotency-Key is remembered (kernel/api/idempotency.py).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -8,6 +8,8 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
 from customers.selectors import (
@@ -30,6 +32,11 @@ CONSENT_CHOICES = [
     ("consent_sms", _("SMS")),
     ("consent_phone", _("Phone")),
 ]
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class SegmentFilter(django_filters.ModelChoiceFilter):
+    """A segment, by id (the API's schema says so; it cannot tell from a string reference)."""
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -60,7 +67,7 @@ class CustomerFilter(django_filters.FilterSet):
     )
     archived = django_filters.BooleanFilter(label=_("archived"), method="filter_archived")
     # analytics' segments, named by string (README.md, Layers: nothing imports analytics).
-    segment = django_filters.ModelChoiceFilter(
+    segment = SegmentFilter(
         label=_("segment"),
         queryset=lambda _request: apps.get_model("analytics", "Segment").objects.all(),
         method="filter_segment",
@@ -81,8 +88,8 @@ class CustomerFilter(django_filters.FilterSet):
     def __init__(self, *args, user: Any = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if user is None or not user.has_perm("analytics.view_segment"):
+            # Before the form is built from the filters: it will not have the field either.
             del self.filters["segment"]
-            del self.form.fields["segment"]
         for field in self.form.fields.values():
             if isinstance(field.widget, django_filters.widgets.RangeWidget):
                 for widget in field.widget.widgets:

@@ -174,3 +174,33 @@ class SystemJob(BackgroundJob):
 
     class Meta(BackgroundJob.Meta):
         abstract = True
+
+
+class IdempotentRequest(models.Model):
+    """A POST made with an Idempotency-Key, and the answer it got: a retry with the same key
+    gets this answer again and writes nothing (kernel/api/idempotency.py). Kept for
+    IDEMPOTENCY_KEY_HOURS."""
+
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("caller"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    # Method, path and a digest of the body: the same key sent with another request is refused.
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True)
+    response_body = models.JSONField(_("response body"), null=True)
+    response_headers = models.JSONField(_("response headers"), default=dict)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "key"], name="idempotent_request_per_caller")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller_id}: {self.key}"

@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from kernel.api.idempotency import forget_expired
 from kernel.jobs.recovery import recover_stalled_jobs
 from kernel.jobs.runner import kind_named
 from kernel.models import WorkerHeartbeat
@@ -32,3 +33,9 @@ def run_job(kind: str, job_id: int) -> None:
         job = job_kind.run(job_id)
     if job is not None:
         job_kind.then(job)
+
+
+@shared_task(name="kernel.tasks.forget_idempotency_keys")
+def forget_idempotency_keys() -> int:
+    """Delete the API's Idempotency-Keys past their time (kernel/api/idempotency.py)."""
+    return forget_expired()

@@ -33,6 +33,7 @@ CHAIN_LOCK_KEY = 0x6175646974
 class AuditChannel(models.TextChoices):
     WEB = "web", _("Web app")
     ADMIN = "admin", _("Admin site")
+    API = "api", _("API")
     COMMAND = "command", _("Command line")
     TASK = "task", _("Background job")
     SYSTEM = "system", _("System")

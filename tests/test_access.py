@@ -25,6 +25,9 @@ PUBLIC_URL_NAMES = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
+    # The API's schema and reference page: documentation, no data.
+    "schema",
+    "reference",
 }
 
 
@@ -74,7 +77,11 @@ def test_anonymous_visitors_are_sent_to_login_except_public_pages(client, route,
     path = _concrete(route)
     response = client.get(path)
     short_name = name.rsplit(":", 1)[-1]
-    if short_name in PUBLIC_URL_NAMES or path.startswith("/static/"):
+    if name.startswith("api:"):
+        # The API answers a call without credentials with a problem, not the login page.
+        assert response.status_code == 401, (path, response.status_code)
+        assert response["Content-Type"] == "application/problem+json"
+    elif short_name in PUBLIC_URL_NAMES or path.startswith("/static/"):
         assert response.status_code != 302 or "/accounts/login/" not in response["Location"]
     else:
         assert response.status_code in (302, 301), (path, response.status_code)

@@ -1,0 +1,213 @@
+"""Customers as the API shows and takes them.
+
+Reads mask personal data exactly as the pages do (customers/presentation.py). Writes take raw
+values, as a form does: the services normalise and validate them (a phone in any format, a
+date as people write it), so the API accepts what the pages accept and refuses it with the same
+messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from customers.models import (
+    CompanySize,
+    Contact,
+    Customer,
+    CustomerKind,
+    Gender,
+    IdDocumentKind,
+    LifecycleStage,
+    SourceChannel,
+    Tag,
+    ValueGrade,
+)
+from customers.presentation import PERSONAL_FIELDS, display_personal
+
+READ_FIELDS = (
+    "id",
+    "kind",
+    "name",
+    "family_name",
+    "given_name",
+    "gender",
+    "birth_date",
+    "phone",
+    "phone_verified",
+    "email",
+    "email_verified",
+    "id_document_kind",
+    "id_number_masked",
+    "country",
+    "province",
+    "city",
+    "district",
+    "street",
+    "postcode",
+    "company_name",
+    "industry",
+    "company_size",
+    "website",
+    "lifecycle_stage",
+    "value_grade",
+    "source_channel",
+    "source_detail",
+    "owner",
+    "notes",
+    "tags",
+    "consent_email",
+    "consent_sms",
+    "consent_phone",
+    "consent_profiling",
+    "consent_third_parties",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+    "archived_at",
+    "restricted_at",
+    "version",
+)
+
+
+class MaskedPersonalDataMixin:
+    """Personal fields (customers.presentation.PERSONAL_FIELDS) come out masked unless the
+    requesting user may see this customer's personal data."""
+
+    def customer_of(self, instance: Any) -> Customer:
+        return instance
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        user = self.context["request"].user  # type: ignore[attr-defined]
+        customer = self.customer_of(instance)
+        for field in PERSONAL_FIELDS:
+            if field in data:
+                data[field] = display_personal(user, customer, field, record=instance)
+        return data
+
+
+class CustomerSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    tags = serializers.PrimaryKeyRelatedField(read_only=True, many=True)
+    version = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = READ_FIELDS
+        read_only_fields = READ_FIELDS
+
+
+def _text(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, **kwargs)
+
+
+class ExternalIdInputSerializer(serializers.Serializer):
+    system = serializers.CharField(max_length=50)
+    external_id = serializers.CharField(max_length=100)
+
+
+class CustomerWriteSerializer(serializers.Serializer):
+    """A customer's fields as a caller sends them: raw, as typed into a form; every one
+    optional on update. The services decide what is valid."""
+
+    kind = serializers.ChoiceField(choices=CustomerKind.choices, required=False)
+    name = serializers.CharField(required=False, max_length=200)
+    family_name = _text(max_length=100)
+    given_name = _text(max_length=100)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    birth_date = _text(
+        max_length=40, help_text=_("A date as people write it: 1990-05-17, 1990/5/17, 19900517.")
+    )
+    phone = _text(max_length=60, help_text=_("Any format; normalised to E.164."))
+    phone_verified = serializers.BooleanField(required=False)
+    email = _text(max_length=254)
+    email_verified = serializers.BooleanField(required=False)
+    id_document_kind = serializers.ChoiceField(choices=IdDocumentKind.choices, required=False)
+    id_number = _text(
+        max_length=40,
+        write_only=True,
+        help_text=_("Stored encrypted; reads show only id_number_masked. Empty removes it."),
+    )
+    country = _text(max_length=60)
+    province = _text(max_length=60)
+    city = _text(max_length=60)
+    district = _text(max_length=60)
+    street = _text(max_length=200)
+    postcode = _text(max_length=20)
+    company_name = _text(max_length=200)
+    industry = _text(max_length=100)
+    company_size = serializers.ChoiceField(
+        choices=CompanySize.choices, required=False, allow_blank=True
+    )
+    website = _text(max_length=200)
+    lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
+    value_grade = serializers.ChoiceField(
+        choices=ValueGrade.choices, required=False, allow_blank=True
+    )
+    source_channel = serializers.ChoiceField(
+        choices=SourceChannel.choices, required=False, allow_blank=True
+    )
+    source_detail = _text(max_length=200)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
+    notes = _text()
+    consent_email = serializers.BooleanField(required=False)
+    consent_sms = serializers.BooleanField(required=False)
+    consent_phone = serializers.BooleanField(required=False)
+    tags = serializers.PrimaryKeyRelatedField(queryset=Tag.objects.all(), many=True, required=False)
+
+
+class CustomerCreateSerializer(CustomerWriteSerializer):
+    name = serializers.CharField(max_length=200)
+    external_ids = ExternalIdInputSerializer(many=True, required=False)
+    allow_duplicate = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text=_(
+            "Create the customer even when one you can see has the same phone, email or "
+            "identity number (otherwise 409 with their ids)."
+        ),
+    )
+
+
+class MergeSerializer(serializers.Serializer):
+    others = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        min_length=1,
+        max_length=20,
+        help_text=_("The customers merged into this one (they stop existing on their own)."),
+    )
+    field_choices = serializers.DictField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text=_(
+            "Field → id of the customer whose value to keep; the default keeps the most complete."
+        ),
+    )
+
+
+class ContactSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
+    def customer_of(self, instance: Any) -> Customer:
+        return instance.customer
+
+    class Meta:
+        model = Contact
+        fields = (
+            "id",
+            "customer",
+            "name",
+            "title",
+            "decision_role",
+            "phone",
+            "email",
+            "is_primary",
+            "created_at",
+            "updated_at",
+            "version",
+        )
+        read_only_fields = fields

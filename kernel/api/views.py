@@ -1,0 +1,71 @@
+"""The base view set of every API resource.
+
+It brings, once for all resources: authentication (API keys, or the browser session with
+CSRF), deny-by-default permissions per action, rate limits, cursor pages, problem details, the
+`api` audit channel, and Idempotency-Key on POST. A resource says which permissions each
+action needs (`action_permissions`) and calls selectors to read and services to write."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kernel.api import idempotency
+from kernel.api.concurrency import etag_of
+from kernel.models import Versioned
+from privacy.audit.recording import audit_context
+from privacy.models import AuditChannel
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    # {action: (permission, ...)}: an action missing here is refused (kernel/api/permissions.py).
+    action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    @classmethod
+    def as_view(cls, actions: Any = None, **initkwargs: Any) -> Any:
+        # DRF authenticates API keys itself; Django's login redirect must not answer first.
+        return login_not_required(super().as_view(actions, **initkwargs))
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with audit_context(
+            via=AuditChannel.API,
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        ):
+            if idempotency.transactional_dispatch(request):
+                with transaction.atomic():
+                    return super().dispatch(request, *args, **kwargs)
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self._idempotent_request = None
+        key = idempotency.request_key(request)
+        if key is not None:
+            self._idempotent_request = idempotency.claim(request, key)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, idempotency.AlreadyAnsweredError):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(
+        self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        record = getattr(self, "_idempotent_request", None)
+        # Any answer but a server error, which rolls the claim back with the writes.
+        if record is not None and isinstance(response, Response) and response.status_code < 500:
+            idempotency.remember(record, response)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def versioned_response(
+        self, record: Versioned, data: Any, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Response:
+        """A response about one record, with its version as ETag."""
+        return Response(data, headers={**(headers or {}), "ETag": etag_of(record)}, **kwargs)
