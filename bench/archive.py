@@ -109,7 +109,7 @@ def case_feel(repeats: int) -> dict:
     from analytics.dashboards.cache import data_version
     from analytics.dashboards.charts import CHARTS, Scope
     from analytics.dashboards.periods import PeriodPreset, preset_period
-    from bench.requests import service_client
+    from bench.staff_clients import service_client
     from customers.models import Customer
     from interactions.selectors import customer_timeline
 

@@ -31,7 +31,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.requests import p50_p95, service_client  # noqa: E402
+from bench.staff_clients import p50_p95, service_client  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from interactions.models import Interaction, Transaction  # noqa: E402
 

@@ -32,7 +32,7 @@ from django.test import Client  # noqa: E402
 
 from analytics.dashboards.cache import data_version, warm_dashboards  # noqa: E402
 from analytics.dashboards.charts import CHARTS  # noqa: E402
-from bench.requests import client_in_role, p50_p95  # noqa: E402
+from bench.staff_clients import client_in_role, p50_p95  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from interactions.models import Interaction, Transaction  # noqa: E402
 from privacy import roles  # noqa: E402

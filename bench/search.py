@@ -39,7 +39,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import Q  # noqa: E402
 
 from analytics.segments.vocabulary import PLACE_FIELDS  # noqa: E402
-from bench.requests import p50_p95, service_client  # noqa: E402
+from bench.staff_clients import p50_p95, service_client  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from customers.selectors import (  # noqa: E402
     CustomerOrder,

@@ -1,4 +1,5 @@
-"""What the request benchmarks share: a logged-in staff client and latency percentiles."""
+"""What the request benchmarks share: a logged-in staff client and latency percentiles. (Not
+named requests.py: bench/ comes first on a script's sys.path and would shadow the package.)"""
 
 from __future__ import annotations
 
