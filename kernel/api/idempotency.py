@@ -29,8 +29,6 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 # Answers' headers worth replaying; others (Date, throttling) belong to each response.
 _REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
-# Bodies above this size (an uploaded file) are fingerprinted by their length alone.
-_DIGESTED_BODY_LIMIT = 2_621_440
 
 
 class KeyReused(exceptions.APIException):
@@ -65,7 +63,9 @@ def fingerprint(request: Request) -> str:
     django_request = request._request
     length = int(django_request.META.get("CONTENT_LENGTH") or 0)
     digest = hashlib.sha256(f"{request.method} {django_request.get_full_path()}\n".encode())
-    if length <= _DIGESTED_BODY_LIMIT:
+    # A larger body (an uploaded file) is fingerprinted by its length alone: Django refuses to
+    # hold it in memory as `body`.
+    if length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
         digest.update(django_request.body)
     else:
         digest.update(f"length={length}".encode())
