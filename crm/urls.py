@@ -8,6 +8,9 @@ from django.views.i18n import set_language
 from crm import views
 from operations import views as operations_views
 
+# API callers get a problem (JSON) for a server error too, not the HTML page.
+handler500 = "kernel.api.problems.server_error"
+
 admin.site.site_header = admin.site.site_title = "CRM"
 # Admin's own login would bypass the product's login page; send people to the one login.
 admin.site.login = login_not_required(

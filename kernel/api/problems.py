@@ -13,10 +13,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.encoding import force_str
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -183,3 +184,11 @@ def _problem_response(status_code: int, problem_type: str, detail: str, **extra:
         status=status_code,
         content_type=PROBLEM_CONTENT_TYPE,
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler: a problem for API callers, the error page for people."""
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request)
+    body = problem(500, "server-error", gettext("Something went wrong on our side."))
+    return JsonResponse(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
