@@ -317,6 +317,14 @@ def possible_duplicates(
     return list(matches[:limit])
 
 
+def external_id_holders(*, user: Actor, external_ids: Iterable[tuple[str, str]]) -> list[Customer]:
+    """The customers `user` may see that hold one of these (system, id) pairs."""
+    held = Q(pk__in=[])
+    for system, number in external_ids:
+        held |= Q(external_ids__system=system, external_ids__external_id=number)
+    return list(customers_visible_to(user).filter(held).distinct())
+
+
 def saved_views_for(user: Actor) -> QuerySet[SavedView]:
     """The user's own saved list views and those colleagues shared."""
     return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")

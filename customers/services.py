@@ -341,6 +341,10 @@ def create_customer(
     family/given names get them split from `name`.
     """
     clean = normalise_profile({"name": name, **profile})
+    external_ids = list(
+        dict.fromkeys((_text(system), _text(number)) for system, number in external_ids)
+    )
+    refuse_held_external_ids(external_ids)
     id_number = clean.pop("id_number", "")
     customer = Customer(**clean)
     if customer.kind == CustomerKind.PERSON and not (customer.family_name or customer.given_name):
@@ -352,7 +356,7 @@ def create_customer(
         customer,
         created=True,
         tag_ids={tag.pk for tag in tags},
-        external_ids=list(external_ids),
+        external_ids=external_ids,
     )
     record_customer_writes([written], actor=actor, consent_source=consent_source)
     record_event(
@@ -580,6 +584,23 @@ def save_tag(
 
 
 @transaction.atomic
+def refuse_held_external_ids(external_ids: Collection[tuple[str, str]]) -> None:
+    """ValidationError when one of these (system, id) pairs is empty or already belongs to a
+    customer: an id in another system names one customer here."""
+    if any(not system or not number for system, number in external_ids):
+        raise ValidationError(
+            {"external_ids": _("Enter both the system and the id it uses for this customer.")}
+        )
+    held = Q(pk__in=[])
+    for system, number in external_ids:
+        held |= Q(system=system, external_id=number)
+    if external_ids and ExternalId.objects.filter(held).exists():
+        raise ValidationError(
+            {"external_ids": _("This id in that system already belongs to another customer.")},
+            code="unique",
+        )
+
+
 def add_external_id(
     *, actor: Actor, customer: Customer, system: str, external_id: str
 ) -> ExternalId:

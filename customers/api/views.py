@@ -34,6 +34,7 @@ from customers.selectors import (
     can_merge_customers,
     can_view_personal_data,
     customers_visible_to,
+    external_id_holders,
     get_customer_for,
     possible_duplicates,
 )
@@ -140,7 +141,7 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             # As on the form: staff scoped to their own customers own what they create.
             values["owner"] = user
         if not allow_duplicate:
-            self.refuse_duplicates(values)
+            self.refuse_duplicates(values, external_ids)
         customer = services.create_customer(
             actor=user, tags=tags, external_ids=external_ids, **values
         )
@@ -150,7 +151,12 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             headers={"Location": reverse("api:customer-detail", args=[customer.pk])},
         )
 
-    def refuse_duplicates(self, values: dict[str, Any]) -> None:
+    def refuse_duplicates(
+        self, values: dict[str, Any], external_ids: list[tuple[str, str]]
+    ) -> None:
+        """409 when customers the caller may see hold one of the record's keys: its external
+        ids, or (among those whose personal data the caller sees) its phone, email or identity
+        number."""
         clean = services.normalise_profile(values)
         id_index = (
             services.id_number_blind_index(clean.get("id_document_kind", ""), clean["id_number"])
@@ -163,11 +169,12 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             email=clean.get("email", ""),
             id_blind_index=id_index,
         )
+        matches += external_id_holders(user=self.request.user, external_ids=external_ids)
         if matches:
             raise Conflict(
                 _("A customer with the same phone, email or identity number exists."),
                 code="likely-duplicate",
-                duplicates=[match.pk for match in matches],
+                duplicates=sorted({match.pk for match in matches}),
             )
 
     @extend_schema(
