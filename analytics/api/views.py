@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -20,13 +19,11 @@ from kernel.api.views import ApiViewSet
 
 
 class CustomerSummaryViewSet(ApiViewSet):
+    # For the schema only (the id's type): the customer is read through get_customer_for.
     queryset = Customer.objects.none()
     serializer_class = CustomerSummarySerializer
     lookup_value_regex = "[0-9]+"
     action_permissions = {"summary": ("customers.view_customer",)}
-
-    def get_queryset(self) -> QuerySet[Customer]:
-        return self.queryset
 
     @extend_schema(responses={200: CustomerSummarySerializer})
     @action(detail=True, methods=["get"], url_path="summary", url_name="summary")
