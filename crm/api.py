@@ -5,9 +5,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from analytics.api.urls import router as analytics_router
 from customers.api.urls import router as customers_router
+from interactions.api.urls import router as interactions_router
 
-APP_ROUTERS = [customers_router]
+APP_ROUTERS = [customers_router, interactions_router, analytics_router]
 
 urlpatterns = [
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

@@ -471,6 +471,14 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Choice sets sharing a field name ("kind", "channel") get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "customers.models.CustomerKind",
+        "InteractionKindEnum": "interactions.models.InteractionKind",
+        "SegmentKindEnum": "analytics.models.SegmentKind",
+        "SalesChannelEnum": "interactions.models.SalesChannel",
+        "InteractionChannelEnum": "interactions.models.InteractionChannel",
+    },
 }
 # Requests per caller (an API key, or a user's browser session) and period: 429 with
 # Retry-After beyond it (kernel/api/throttling.py).

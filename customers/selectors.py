@@ -15,7 +15,7 @@ from django.db.models.lookups import In
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, ExternalId, SavedView
+from customers.models import Contact, Customer, ExternalId, SavedView
 from customers.normalize import (
     NormalizationError,
     city_province,
@@ -46,6 +46,19 @@ def get_customer_for(user: Actor, pk: int) -> Customer:
         return customers_visible_to(user).select_related("owner").get(pk=pk)
     except Customer.DoesNotExist as missing:
         raise Http404 from missing
+
+
+def contacts_visible_to(user: Actor) -> QuerySet[Contact]:
+    """The contact people of the customers `user` may see (`customers_visible_to`), with their
+    customer loaded: their phone and email are masked by the customer's rules."""
+    return Contact.objects.filter(customer__in=customers_visible_to(user)).select_related(
+        "customer"
+    )
+
+
+def external_ids_visible_to(user: Actor) -> QuerySet[ExternalId]:
+    """The ids other systems use for the customers `user` may see."""
+    return ExternalId.objects.filter(customer__in=customers_visible_to(user))
 
 
 def can_edit_customer(user: Actor, customer: Customer) -> bool:

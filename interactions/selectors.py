@@ -23,6 +23,26 @@ from interactions.models import (
 from kernel.actors import Actor
 
 
+def transactions_visible_to(user: Actor) -> QuerySet[Transaction]:
+    """The purchases of the customers `user` may see (`customers_visible_to`)."""
+    return Transaction.objects.filter(customer__in=customers_visible_to(user))
+
+
+def interactions_visible_to(
+    user: Actor, *, archived: bool = False
+) -> QuerySet[Interaction] | QuerySet[ArchivedInteraction]:
+    """The interactions with the customers `user` may see: from the table staff work in, or
+    with `archived` from the archive (interactions/archive.py), which keeps the same ids."""
+    table = ArchivedInteraction if archived else Interaction
+    return table.objects.filter(customer__in=customers_visible_to(user))
+
+
+def follow_ups_visible_to(user: Actor) -> QuerySet[FollowUp]:
+    """Every follow-up, open or done, on the customers `user` may see, whoever it is
+    assigned to."""
+    return FollowUp.objects.filter(customer__in=customers_visible_to(user))
+
+
 def follow_ups_for(*, user: Actor) -> QuerySet[FollowUp]:
     """Open follow-ups assigned to the user on customers they may see, soonest first."""
     return (
@@ -48,6 +68,28 @@ def recent_interactions_for(*, user: Actor) -> QuerySet[Interaction]:
 def open_follow_ups(*, customer: Customer, limit: int = 20) -> list[FollowUp]:
     """The customer's follow-ups still to do, soonest first."""
     return list(customer.follow_ups.filter(done_at__isnull=True).select_related("assignee")[:limit])
+
+
+def latest_purchases(*, customer: Customer, limit: int = 5) -> list[Transaction]:
+    """The customer's `limit` newest purchases with their lines: two queries."""
+    return list(
+        customer.transactions.prefetch_related("lines").order_by("-occurred_at", "-pk")[:limit]
+    )
+
+
+def latest_interactions(
+    *, customer: Customer, limit: int = 5
+) -> list[Interaction | ArchivedInteraction]:
+    """The customer's `limit` newest interactions, archived ones included: two queries of at
+    most `limit` rows (an interaction imported late may be older than archived ones)."""
+    found: dict[int, Interaction | ArchivedInteraction] = {}
+    for table in (customer.interactions, customer.archived_interactions):
+        rows = table.select_related("staff", "contact").order_by("-occurred_at", "-pk")[:limit]
+        for row in rows:
+            # A row archived between the two queries is in both answers: kept once.
+            found.setdefault(row.pk, row)
+    newest = sorted(found.values(), key=lambda row: (row.occurred_at, row.pk), reverse=True)
+    return newest[:limit]
 
 
 TIMELINE_PURCHASES = "purchases"
@@ -183,6 +225,16 @@ def preferred_categories(*, customer: Customer, limit: int = 3) -> list[tuple[st
         .order_by("-spend", "product__category")
         .values_list("product__category", "spend")[:limit]
     )
+
+
+def customer_record_counts(*, customer: Customer) -> dict[str, int]:
+    """How many contact people, interactions (archived ones included) and open follow-ups the
+    customer has: four counts on the customer's indexes, whatever the history's length."""
+    return {
+        "contacts": customer.contacts.count(),
+        "interactions": customer.interactions.count() + customer.archived_interactions.count(),
+        "open_follow_ups": customer.follow_ups.filter(done_at__isnull=True).count(),
+    }
 
 
 def customer_totals(*, customer: Customer) -> dict[str, Any]:

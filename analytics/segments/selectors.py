@@ -36,6 +36,12 @@ def members_visible_to(segment: Segment, user: Actor) -> QuerySet[Customer]:
     return usable_for_list(members, segment.marketing_channel)
 
 
+def segments_of(customer: Customer) -> list[Segment]:
+    """The segments and static lists the customer is a member of (as of their last refresh or
+    filling), by name: one query."""
+    return list(Segment.objects.filter(memberships__customer=customer).order_by("name", "pk"))
+
+
 def sizes_visible_to(user: Actor) -> dict[int, int] | None:
     """Each segment's count of members the user may see, in one grouped query; None when the
     user sees every customer, so the stored sizes (and their history) are theirs to read."""

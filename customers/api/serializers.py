@@ -18,6 +18,8 @@ from customers.models import (
     Contact,
     Customer,
     CustomerKind,
+    DecisionRole,
+    ExternalId,
     Gender,
     IdDocumentKind,
     LifecycleStage,
@@ -26,6 +28,7 @@ from customers.models import (
     ValueGrade,
 )
 from customers.presentation import PERSONAL_FIELDS, display_personal
+from customers.selectors import customers_visible_to
 
 READ_FIELDS = (
     "id",
@@ -211,3 +214,69 @@ class ContactSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
             "version",
         )
         read_only_fields = fields
+
+
+class VisibleCustomerField(serializers.PrimaryKeyRelatedField):
+    """A customer named by id in a request body, among those the caller may see: one outside
+    their scope is refused as an unknown id, so its existence is not leaked."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Customer.objects.none(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return customers_visible_to(self.context["request"].user)
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    """A contact person's fields as typed; every one optional on update. The service
+    normalises phone and email and decides what is valid."""
+
+    name = serializers.CharField(required=False, max_length=200)
+    title = _text(max_length=100)
+    decision_role = serializers.ChoiceField(
+        choices=DecisionRole.choices, required=False, allow_blank=True
+    )
+    phone = _text(max_length=64, help_text=_("Any format; normalised to E.164."))
+    email = _text(max_length=320)
+    is_primary = serializers.BooleanField(
+        required=False, help_text=_("Making a contact primary demotes the previous primary one.")
+    )
+
+
+class ContactCreateSerializer(ContactWriteSerializer):
+    customer = VisibleCustomerField()
+    name = serializers.CharField(max_length=200)
+
+
+class TagSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Tag
+        fields = ("id", "name", "colour", "group", "version")
+        read_only_fields = ("id", "version")
+
+
+class TagWriteSerializer(serializers.Serializer):
+    """A tag's fields; every one optional on update."""
+
+    name = serializers.CharField(required=False, max_length=50)
+    colour = serializers.CharField(
+        required=False, max_length=7, help_text=_("A colour as #rrggbb.")
+    )
+    group = _text(max_length=50)
+
+
+class TagCreateSerializer(TagWriteSerializer):
+    name = serializers.CharField(max_length=50)
+
+
+class ExternalIdSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExternalId
+        fields = ("id", "customer", "system", "external_id", "created_at")
+        read_only_fields = fields
+
+
+class ExternalIdCreateSerializer(ExternalIdInputSerializer):
+    customer = VisibleCustomerField()

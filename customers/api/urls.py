@@ -1,6 +1,9 @@
 from rest_framework.routers import SimpleRouter
 
-from customers.api.views import CustomerViewSet
+from customers.api.views import ContactViewSet, CustomerViewSet, ExternalIdViewSet, TagViewSet
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("tags", TagViewSet, basename="tag")
+router.register("external-ids", ExternalIdViewSet, basename="externalid")

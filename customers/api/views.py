@@ -1,16 +1,19 @@
 """/api/v1/customers/: list (the list page's filters and search), read, create, update, archive,
-restore and merge, through the same selectors and services as the pages."""
+restore and merge; /api/v1/contacts/, /tags/ and /external-ids/: the customer's records. All
+through the same selectors and services as the pages, with the pages' permissions."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,26 +24,44 @@ from rest_framework.response import Response
 
 from customers import services
 from customers.api.serializers import (
+    ContactCreateSerializer,
+    ContactSerializer,
+    ContactWriteSerializer,
     CustomerCreateSerializer,
     CustomerSerializer,
     CustomerWriteSerializer,
+    ExternalIdCreateSerializer,
+    ExternalIdSerializer,
     MergeSerializer,
+    TagCreateSerializer,
+    TagSerializer,
+    TagWriteSerializer,
 )
 from customers.filters import CustomerFilter, listed_customers
 from customers.merge import merge_customers, survivor_of
-from customers.models import Customer
+from customers.models import Contact, Customer, ExternalId, Tag
 from customers.selectors import (
     can_edit_customer,
     can_merge_customers,
     can_view_personal_data,
+    contacts_visible_to,
     customers_visible_to,
     external_id_holders,
+    external_ids_visible_to,
     get_customer_for,
     possible_duplicates,
 )
 from kernel.api.concurrency import expected_version
 from kernel.api.problems import Conflict
 from kernel.api.views import ApiViewSet
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=_("The ETag of the version this change starts from."),
+)
 
 SEARCH_PARAMETER = OpenApiParameter(
     "q",
@@ -180,15 +201,7 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
     @extend_schema(
         request=CustomerWriteSerializer,
         responses={200: CustomerSerializer},
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=True,
-                description=_("The ETag of the version this change starts from."),
-            )
-        ],
+        parameters=[IF_MATCH],
     )
     def partial_update(self, request: Request, pk: int) -> Response:
         """Change some fields; only what really changes is written and audited. Needs
@@ -250,3 +263,224 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
         )
         survivor.refresh_from_db()
         return self.respond(survivor)
+
+
+Record = TypeVar("Record", bound=Model)
+
+
+def editable_record_of(user: Any, records: QuerySet[Record], pk: int) -> Record:
+    """A record of a customer (`record.customer`) for a change: 404 outside the caller's scope
+    (`records` comes from a scoped selector), 403 when they may see its customer but not edit
+    it (erased, restricted, another's), as the pages' CustomerScopedMixin answers."""
+    record = get_object_or_404(records, pk=pk)
+    if not can_edit_customer(user, record.customer):  # type: ignore[attr-defined]
+        raise PermissionDenied
+    return record
+
+
+def editable_customer_named(user: Any, customer: Customer) -> Customer:
+    """The customer a new record is for (already one the caller may see): 403 when they may
+    not edit it."""
+    if not can_edit_customer(user, customer):
+        raise PermissionDenied
+    return customer
+
+
+class ContactFilter(filters.FilterSet):
+    # By id, not by a choice of customers: an unknown id and another's customer both list
+    # nothing, so the answer does not tell which ids exist.
+    customer = filters.NumberFilter(field_name="customer_id", help_text=_("A customer's id."))
+
+    class Meta:
+        model = Contact
+        fields = ("customer",)
+
+
+class ContactViewSet(mixins.ListModelMixin, ApiViewSet):
+    """The people at company customers. Phone and email are masked as their customer's are."""
+
+    queryset = Contact.objects.none()
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    lookup_value_regex = "[0-9]+"
+    action_permissions = {
+        "list": ("customers.view_customer", "customers.view_contact"),
+        "retrieve": ("customers.view_customer", "customers.view_contact"),
+        "create": ("customers.view_customer", "customers.add_contact"),
+        "partial_update": ("customers.view_customer", "customers.change_contact"),
+        "destroy": ("customers.view_customer", "customers.delete_contact"),
+    }
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return contacts_visible_to(self.request.user)
+
+    def respond(self, contact: Contact, **kwargs: Any) -> Response:
+        data = ContactSerializer(contact, context=self.get_serializer_context()).data
+        return self.versioned_response(contact, data, **kwargs)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Contact people of the customers in the caller's scope, newest first."""
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, pk: int) -> Response:
+        """One contact person, with their version as ETag."""
+        return self.respond(get_object_or_404(self.get_queryset(), pk=pk))
+
+    @extend_schema(request=ContactCreateSerializer, responses={201: ContactSerializer})
+    def create(self, request: Request) -> Response:
+        """Add a contact person to a customer the caller may edit; phone and email are
+        normalised as on the customer page."""
+        incoming = ContactCreateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        values = dict(incoming.validated_data)
+        customer = editable_customer_named(request.user, values.pop("customer"))
+        contact = services.save_contact(actor=request.user, customer=customer, **values)
+        return self.respond(
+            contact,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api:contact-detail", args=[contact.pk])},
+        )
+
+    @extend_schema(
+        request=ContactWriteSerializer, responses={200: ContactSerializer}, parameters=[IF_MATCH]
+    )
+    def partial_update(self, request: Request, pk: int) -> Response:
+        """Change some of a contact person's fields. Needs If-Match with the contact's own
+        version: one changed since answers 412 and nothing is written."""
+        contact = editable_record_of(request.user, self.get_queryset(), pk)
+        version = expected_version(request)
+        incoming = ContactWriteSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        contact = services.save_contact(
+            actor=request.user,
+            customer=contact.customer,
+            contact=contact,
+            expected_version=version,
+            **incoming.validated_data,
+        )
+        return self.respond(contact)
+
+    @extend_schema(request=None, responses={204: None}, parameters=[IF_MATCH])
+    def destroy(self, request: Request, pk: int) -> Response:
+        """Remove a contact person, as they were at the version in If-Match (412 when they
+        changed since); interactions that named them keep their history."""
+        contact = editable_record_of(request.user, self.get_queryset(), pk)
+        services.delete_contact(
+            actor=request.user, contact=contact, expected_version=expected_version(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TagViewSet(mixins.ListModelMixin, ApiViewSet):
+    """Tags, shared by every customer; created and changed with the permissions of Django
+    admin's tag pages."""
+
+    queryset = Tag.objects.none()
+    serializer_class = TagSerializer
+    lookup_value_regex = "[0-9]+"
+    action_permissions = {
+        "list": ("customers.view_tag",),
+        "retrieve": ("customers.view_tag",),
+        "create": ("customers.add_tag",),
+        "partial_update": ("customers.change_tag",),
+    }
+
+    def get_queryset(self) -> QuerySet[Tag]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return Tag.objects.all()
+
+    def respond(self, tag: Tag, **kwargs: Any) -> Response:
+        return self.versioned_response(tag, TagSerializer(tag).data, **kwargs)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Every tag, newest first."""
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, pk: int) -> Response:
+        """One tag, with its version as ETag."""
+        return self.respond(get_object_or_404(self.get_queryset(), pk=pk))
+
+    @extend_schema(request=TagCreateSerializer, responses={201: TagSerializer})
+    def create(self, request: Request) -> Response:
+        """Create a tag (its name unique). Audited."""
+        incoming = TagCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        tag = services.save_tag(actor=request.user, **incoming.validated_data)
+        return self.respond(
+            tag,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api:tag-detail", args=[tag.pk])},
+        )
+
+    @extend_schema(
+        request=TagWriteSerializer, responses={200: TagSerializer}, parameters=[IF_MATCH]
+    )
+    def partial_update(self, request: Request, pk: int) -> Response:
+        """Rename, recolour or regroup a tag. Needs If-Match: a tag changed since answers 412."""
+        tag = get_object_or_404(self.get_queryset(), pk=pk)
+        version = expected_version(request)
+        incoming = TagWriteSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        tag = services.save_tag(
+            actor=request.user, tag=tag, expected_version=version, **incoming.validated_data
+        )
+        return self.respond(tag)
+
+
+class ExternalIdFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id", help_text=_("A customer's id."))
+    system = filters.CharFilter(help_text=_("The other system's name, as linked: shopify."))
+    external_id = filters.CharFilter(help_text=_("The id the other system uses."))
+
+    class Meta:
+        model = ExternalId
+        fields = ("customer", "system", "external_id")
+
+
+class ExternalIdViewSet(mixins.ListModelMixin, ApiViewSet):
+    """The ids other systems (shops, POS, ERP) know customers by: `?system=shopify&
+    external_id=123` finds our customer for that id in one call."""
+
+    queryset = ExternalId.objects.none()
+    serializer_class = ExternalIdSerializer
+    filterset_class = ExternalIdFilter
+    # Shown on the customer page to whoever may see the customer; linking one is a change of
+    # the customer, as linking it from the customer form or an import is.
+    lookup_value_regex = "[0-9]+"
+    action_permissions = {
+        "list": ("customers.view_customer",),
+        "retrieve": ("customers.view_customer",),
+        "create": ("customers.view_customer", "customers.change_customer"),
+    }
+
+    def get_queryset(self) -> QuerySet[ExternalId]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return external_ids_visible_to(self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """External ids of the customers in the caller's scope, newest first."""
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, pk: int) -> Response:
+        """One external id."""
+        return Response(ExternalIdSerializer(get_object_or_404(self.get_queryset(), pk=pk)).data)
+
+    @extend_schema(request=ExternalIdCreateSerializer, responses={201: ExternalIdSerializer})
+    def create(self, request: Request) -> Response:
+        """Link a customer the caller may edit to its id in another system. The pair (system,
+        id) belongs to one customer: linking one held by another customer answers 400;
+        linking the same pair again answers the existing link."""
+        incoming = ExternalIdCreateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        values = dict(incoming.validated_data)
+        customer = editable_customer_named(request.user, values.pop("customer"))
+        link = services.add_external_id(actor=request.user, customer=customer, **values)
+        return Response(
+            ExternalIdSerializer(link).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api:externalid-detail", args=[link.pk])},
+        )
