@@ -471,6 +471,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Choice sets that share a field name ("kind", "status") get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "customers.models.CustomerKind",
+        "ImportKindEnum": "customers.models.ImportKind",
+        "SegmentKindEnum": "analytics.models.SegmentKind",
+        "RequestKindEnum": "privacy.models.RequestKind",
+        "JobStatusEnum": "kernel.models.JobStatus",
+        "RequestStatusEnum": "privacy.models.RequestStatus",
+    },
 }
 # Requests per caller (an API key, or a user's browser session) and period: 429 with
 # Retry-After beyond it (kernel/api/throttling.py).

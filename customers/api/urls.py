@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
-from customers.api.views import CustomerViewSet
+from customers.api.views import ConsentViewSet, CustomerViewSet
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
+router.register("consents", ConsentViewSet, basename="consent")
