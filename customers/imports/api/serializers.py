@@ -122,8 +122,8 @@ class ImportConfigureSerializer(serializers.Serializer):
         child=serializers.CharField(allow_blank=True, max_length=50),
         required=False,
         help_text=_(
-            "One field key per column, in the file's order (see `columns` and `fields`); an "
-            "empty string ignores the column."
+            "One field key per column, in the file's order (see `columns` and "
+            "`mappable_fields`); an empty string ignores the column."
         ),
     )
     source_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
