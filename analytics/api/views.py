@@ -46,7 +46,8 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         if self.action == "members":
-            return members_visible_to(self.segment(), self.request.user).select_related("owner")
+            members = members_visible_to(self.segment(), self.request.user)
+            return members.select_related("owner").prefetch_related("tags")
         return Segment.objects.all()
 
     def get_serializer_class(self) -> type:

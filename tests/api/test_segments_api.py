@@ -95,3 +95,16 @@ def test_a_static_list_has_nothing_to_refresh_and_an_unknown_segment_answers_404
     assert refused.json()["type"].endswith("/static-list")
     assert analyst_api.get(f"/api/v1/segments/{static.pk + 100}/").status_code == 404
     assert analyst_api.get(f"/api/v1/segments/{static.pk + 100}/members/").status_code == 404
+
+
+def test_a_page_of_members_costs_the_same_queries_however_many_members(
+    analyst_api, analyst_user, django_assert_max_num_queries
+):
+    for number in range(30):
+        CustomerFactory(name=f"Member {number}", city="上海")
+    segment = refresh_segment(save_segment(actor=analyst_user, name="Big", rules=SHANGHAI))
+    analyst_api.get(f"/api/v1/segments/{segment.pk}/members/", {"limit": 1})  # the key's first use
+    # The key, its account, permissions, the segment, one page of members, their tags.
+    with django_assert_max_num_queries(7):
+        page = analyst_api.get(f"/api/v1/segments/{segment.pk}/members/", {"limit": 30})
+    assert len(page.json()["results"]) == 30
