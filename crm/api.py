@@ -6,10 +6,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from analytics.api.urls import router as analytics_router
+from analytics.exports.api.urls import router as exports_router
 from customers.api.urls import router as customers_router
+from customers.imports.api.urls import router as imports_router
 from interactions.api.urls import router as interactions_router
+from privacy.subjects.api.urls import router as subject_requests_router
 
-APP_ROUTERS = [customers_router, interactions_router, analytics_router]
+APP_ROUTERS = [
+    customers_router,
+    imports_router,
+    interactions_router,
+    analytics_router,
+    exports_router,
+    subject_requests_router,
+]
 
 urlpatterns = [
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

@@ -471,13 +471,19 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    # Choice sets sharing a field name ("kind", "channel") get names of their own.
+    # Choice sets sharing a field name ("kind", "channel", "status") get names of their own.
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "customers.models.CustomerKind",
+        "ImportKindEnum": "customers.models.ImportKind",
         "InteractionKindEnum": "interactions.models.InteractionKind",
         "SegmentKindEnum": "analytics.models.SegmentKind",
         "SalesChannelEnum": "interactions.models.SalesChannel",
         "InteractionChannelEnum": "interactions.models.InteractionChannel",
+        "RequestKindEnum": "privacy.models.RequestKind",
+        "JobStatusEnum": "kernel.models.JobStatus",
+        "RequestStatusEnum": "privacy.models.RequestStatus",
+        "TransactionStatusEnum": "interactions.models.TransactionStatus",
+        "RequestChannelEnum": "privacy.models.RequestChannel",
     },
 }
 # Requests per caller (an API key, or a user's browser session) and period: 429 with

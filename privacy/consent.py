@@ -10,9 +10,11 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from kernel.versioning import lock_version, next_version
 from privacy.actions import ConsentAction
@@ -61,25 +63,38 @@ def record_consent(
     source: str,
     evidence: str = "",
     policy: PrivacyPolicy | None = None,
+    at: datetime.datetime | None = None,
 ) -> ConsentRecord:
     """A consent given or withdrawn: the ledger entry, the customer's current status and an
-    audit event (purpose and source, never the evidence text), together. Raises
-    ValidationError (evidence too long or unreadable) before writing anything."""
+    audit event (purpose and source, never the evidence text), together. `at` is when the
+    customer gave or withdrew it (now by default; another system reports it later), `policy`
+    the version they were shown (by default the one in force then). Raises ValidationError
+    (evidence too long or unreadable; `at` in the future or before the purpose's latest
+    entry, which would leave the current status wrong; a policy not yet in force at `at`)
+    before writing anything."""
     purpose, source = ConsentPurpose(purpose), ConsentSource(source)
     field = STATUS_FIELDS[purpose]
+    now = timezone.now()
+    when = at or now
+    if policy is not None and policy.effective_from > timezone.localdate(when):
+        raise ValidationError({"policy": _("This policy version was not yet in force then.")})
     record = ConsentRecord(
         customer=customer,
         purpose=purpose,
         granted=granted,
+        recorded_at=when,
         source=source,
         evidence=evidence.strip(),
-        policy=policy or policy_in_force(),
+        policy=policy or policy_in_force(timezone.localdate(when)),
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     record.full_clean(exclude=["customer", "policy", "recorded_by"])
     # The profile form shows the consents: one opened before this entry must not put the old
     # status back, so the customer's version moves on (kernel/versioning.py).
     lock_version(customer, expected_version=None)
+    if at is not None:
+        # Under the customer's lock: two reports for one purpose are judged one after the other.
+        _check_moment(customer, purpose, at, now)
     version_change = next_version(customer)
     type(customer).objects.filter(pk=customer.pk).update(
         **{field: granted, customer.version_field: customer.row_version}
@@ -94,10 +109,30 @@ def record_consent(
             "purpose": purpose.value,
             "source": source.value,
             "policy": record.policy.version if record.policy else None,
+            **({"recorded_at": when.isoformat()} if at is not None else {}),
             **version_change,
         },
     )
     return record
+
+
+def _check_moment(
+    customer: Any, purpose: ConsentPurpose, at: datetime.datetime, now: datetime.datetime
+) -> None:
+    if at > now:
+        raise ValidationError(
+            {"recorded_at": _("A consent cannot be given or withdrawn in the future.")}
+        )
+    if ConsentRecord.objects.filter(
+        customer_id=customer.pk, purpose=purpose, recorded_at__gt=at
+    ).exists():
+        raise ValidationError(
+            {
+                "recorded_at": _(
+                    "The ledger already holds a later consent or withdrawal for this purpose."
+                )
+            }
+        )
 
 
 def ledger_entries(

@@ -1,116 +1,89 @@
-"""The 360° summary of a customer as the API shows it (analytics/summary.py): the profile
-masked as the customer page masks it, and the records through their own resources'
-serializers."""
+"""Segments and their refreshes as the API shows them: the rules in words and the size the
+segment's pages show the reader (analytics/segments/views.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics.models import CustomerMetrics, Segment
-from customers.api.serializers import CustomerSerializer
-from customers.models import LifecycleStage
-from interactions.api.serializers import (
-    FollowUpSerializer,
-    InteractionSerializer,
-    TransactionSerializer,
-)
+from analytics.models import Segment, SegmentRefresh
+from analytics.segments.description import rules_in_words
+from analytics.segments.refresh import refresh_to_show
+from analytics.segments.selectors import members_visible_to
+from kernel.api.jobs import JobSerializer
 
 
-class MetricsSerializer(serializers.ModelSerializer):
-    rfm = serializers.CharField(
-        read_only=True,
-        help_text=_("R, F and M scores, each 1 (lowest fifth of buyers) to 5; empty: no purchase."),
-    )
-    churn_risk = serializers.FloatField(
-        read_only=True,
-        allow_null=True,
-        help_text=_("Probability (0–1) of no purchase within churn_horizon_days."),
-    )
-    churn_risk_level = serializers.CharField(
-        read_only=True, help_text=_("low, medium or high; empty without a score.")
-    )
-    churn_horizon_days = serializers.IntegerField(read_only=True, allow_null=True)
+class SegmentRefreshSerializer(JobSerializer):
+    poll_url_name = "api:segment-refresh-detail"
 
-    class Meta:
-        model = CustomerMetrics
-        fields = (
-            "orders",
-            "revenue",
-            "average_order_value",
-            "first_purchase_at",
-            "last_purchase_at",
-            "recency_days",
-            "repeat_buyer",
-            "rfm",
-            "recency_score",
-            "frequency_score",
-            "monetary_score",
-            "interactions",
-            "interactions_by_kind",
-            "complaints",
-            "average_satisfaction",
-            "churn_risk",
-            "churn_risk_level",
-            "churn_horizon_days",
-            "refreshed_at",
-        )
-        read_only_fields = fields
+    segment = serializers.IntegerField(source="segment_id", read_only=True)
+    size_before = serializers.IntegerField(read_only=True, allow_null=True)
+    size_after = serializers.IntegerField(read_only=True, allow_null=True)
 
 
-class CategorySpendSerializer(serializers.Serializer):
-    category = serializers.CharField()
-    spend = serializers.DecimalField(max_digits=16, decimal_places=2)
+class SegmentSerializer(serializers.ModelSerializer):
+    """One segment. The list passes, in the context, the tag names and the sizes it read once
+    for the whole page (`tag_names`, `visible_sizes`), as the list page does."""
 
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        category, spend = instance
-        return super().to_representation({"category": category, "spend": spend})
-
-
-class PurchaseTotalsSerializer(serializers.Serializer):
-    """Paid purchases, as of now (the metrics are as of the nightly refresh)."""
-
-    orders = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
-    average_order = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
-    last_purchase = serializers.DateTimeField(allow_null=True)
-
-
-class RecordCountsSerializer(serializers.Serializer):
-    contacts = serializers.IntegerField()
-    interactions = serializers.IntegerField(help_text=_("Archived ones included."))
-    open_follow_ups = serializers.IntegerField()
-
-
-class SegmentMembershipSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="shown_name", read_only=True)
+    rules_in_words = serializers.SerializerMethodField(
+        help_text=_("The rules in the reader's language; empty for a static list.")
+    )
+    size = serializers.SerializerMethodField(
+        help_text=_(
+            "Members: all of them for those who see every customer, else those the caller may see."
+        )
+    )
 
     class Meta:
         model = Segment
-        fields = ("id", "name", "kind")
+        fields = (
+            "id",
+            "name",
+            "key",
+            "kind",
+            "description",
+            "marketing_channel",
+            "rules",
+            "rules_in_words",
+            "size",
+            "refreshed_at",
+            "created_at",
+            "version",
+        )
         read_only_fields = fields
 
+    def get_rules_in_words(self, segment: Segment) -> str:
+        return rules_in_words(segment, self.context.get("tag_names"))
 
-class CustomerSummarySerializer(serializers.Serializer):
-    customer = CustomerSerializer()
-    lifecycle_stage = serializers.ChoiceField(
-        choices=LifecycleStage.choices, source="customer.lifecycle_stage"
+    def get_size(self, segment: Segment) -> int:
+        user = self.context["request"].user
+        if "visible_sizes" in self.context:
+            sizes = self.context["visible_sizes"]
+            return segment.size if sizes is None else sizes.get(segment.pk, 0)
+        if user.has_perm("customers.view_all_customers"):
+            return segment.size
+        return members_visible_to(segment, user).count()
+
+
+class SegmentDetailSerializer(SegmentSerializer):
+    """One segment as its page shows it: with the refresh it tells about."""
+
+    refresh = serializers.SerializerMethodField(
+        help_text=_(
+            "The refresh waiting or running, or the last one if it failed since the members "
+            "were computed; null otherwise."
+        )
     )
-    metrics = MetricsSerializer(
-        allow_null=True, help_text=_("The nightly figures; null before the first refresh.")
-    )
-    buys_most = CategorySpendSerializer(
-        many=True, help_text=_("The product categories the customer spent most on.")
-    )
-    purchase_totals = PurchaseTotalsSerializer()
-    counts = RecordCountsSerializer()
-    latest_purchases = TransactionSerializer(many=True)
-    latest_interactions = InteractionSerializer(many=True)
-    open_follow_ups = FollowUpSerializer(many=True)
-    segments = SegmentMembershipSerializer(
-        many=True,
-        allow_null=True,
-        help_text=_("The segments and lists the customer is in; null without segment rights."),
-    )
+
+    class Meta(SegmentSerializer.Meta):
+        fields = (*SegmentSerializer.Meta.fields, "refresh")
+        read_only_fields = fields
+
+    @extend_schema_field(SegmentRefreshSerializer(allow_null=True))
+    def get_refresh(self, segment: Segment) -> dict[str, Any] | None:
+        shown: SegmentRefresh | None = refresh_to_show(segment)
+        return None if shown is None else SegmentRefreshSerializer(shown).data

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from analytics.segments.validation import condition_value
+from analytics.models import Segment, SegmentKind
+from analytics.segments.validation import condition_value, validate
 from analytics.segments.vocabulary import FIELDS, OPERATOR_LABELS
 from customers.models import Tag
 from interactions.models import InteractionKind
@@ -18,6 +21,21 @@ def describe_rules(rules: Mapping[str, Any], *, tag_names: Mapping[int, str] | N
     if tag_names is None:
         tag_names = dict(Tag.objects.values_list("pk", "name"))
     return _describe_group(rules, tag_names, top=True)
+
+
+def rules_in_words(segment: Segment, tag_names: Mapping[int, str] | None = None) -> str:
+    """A segment's rules in words as its pages and the API show them: empty for a static
+    list, a plea to edit them when they are no longer valid. Pass `tag_names` to describe
+    many segments with one tag lookup."""
+    if segment.kind == SegmentKind.STATIC:
+        return ""
+    if tag_names is None:
+        tag_names = dict(Tag.objects.values_list("pk", "name"))
+    try:
+        rules = validate(segment.rules, tag_names=tag_names)
+    except ValidationError:
+        return gettext("These rules are no longer valid; edit them.")
+    return describe_rules(rules, tag_names=tag_names)
 
 
 def _describe_group(group: Mapping[str, Any], tags: Mapping[int, str], *, top: bool) -> str:

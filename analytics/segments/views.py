@@ -21,12 +21,11 @@ from django.views.generic import FormView, TemplateView
 
 from analytics.models import MARKETING_CHANNEL_CHOICES, MetricsRun, Segment, SegmentKind
 from analytics.nightly import request_refresh
-from analytics.segments.description import describe_rules
+from analytics.segments.description import rules_in_words
 from analytics.segments.forms import ListMembersForm, SegmentForm
 from analytics.segments.refresh import refresh_to_show, start_refresh
 from analytics.segments.selectors import count_matching, members_visible_to, sizes_visible_to
 from analytics.segments.services import add_members, delete_segment, remove_members, save_segment
-from analytics.segments.validation import validate
 from analytics.segments.vocabulary import builder_vocabulary
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.models import Tag
@@ -49,7 +48,7 @@ class SegmentListView(PermissionRequiredMixin, TemplateView):
         rows = [
             (
                 segment,
-                _rules_in_words(segment, tag_names),
+                rules_in_words(segment, tag_names),
                 segment.size if visible_sizes is None else visible_sizes.get(segment.pk, 0),
             )
             for segment in Segment.objects.all()
@@ -61,18 +60,6 @@ class SegmentListView(PermissionRequiredMixin, TemplateView):
             last_metrics=MetricsRun.objects.order_by("-created_at").first(),
             **kwargs,
         )
-
-
-def _rules_in_words(segment: Segment, tag_names: dict[int, str] | None = None) -> str:
-    if segment.kind == SegmentKind.STATIC:
-        return ""
-    if tag_names is None:
-        tag_names = dict(Tag.objects.values_list("pk", "name"))
-    try:
-        rules = validate(segment.rules, tag_names=tag_names)
-    except ValidationError:
-        return _("These rules are no longer valid; edit them.")
-    return describe_rules(rules, tag_names=tag_names)
 
 
 class SegmentDetailView(PermissionRequiredMixin, TemplateView):
@@ -87,7 +74,7 @@ class SegmentDetailView(PermissionRequiredMixin, TemplateView):
         whole_base = user.has_perm("customers.view_all_customers")
         return super().get_context_data(
             segment=segment,
-            rules_in_words=_rules_in_words(segment),
+            rules_in_words=rules_in_words(segment),
             refresh=refresh_to_show(segment),
             members=list(members.select_related("owner")[:MEMBERS_SHOWN]),
             members_shown=MEMBERS_SHOWN,

@@ -29,6 +29,7 @@ from customers.models import (
 )
 from customers.presentation import PERSONAL_FIELDS, display_personal
 from customers.selectors import customers_visible_to
+from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
 READ_FIELDS = (
     "id",
@@ -280,3 +281,61 @@ class ExternalIdSerializer(serializers.ModelSerializer):
 
 class ExternalIdCreateSerializer(ExternalIdInputSerializer):
     customer = VisibleCustomerField()
+
+
+class ConsentRecordSerializer(serializers.ModelSerializer):
+    """One entry of the consent ledger, as the customer page's consent history shows it."""
+
+    policy = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ConsentRecord
+        fields = (
+            "id",
+            "customer",
+            "purpose",
+            "granted",
+            "recorded_at",
+            "source",
+            "evidence",
+            "policy",
+            "recorded_by",
+        )
+        read_only_fields = fields
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    """A consent given or withdrawn, with its evidence. Purpose and evidence are checked as
+    the customer page's form checks them (privacy/forms.py ConsentForm)."""
+
+    customer = serializers.IntegerField(min_value=1)
+    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    granted = serializers.BooleanField(help_text=_("true: given; false: withdrawn."))
+    evidence = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=_(
+            "What the customer said, signed or ticked, and where it is kept; needed for a "
+            "consent given."
+        ),
+    )
+    source = serializers.ChoiceField(
+        choices=ConsentSource.choices,
+        default=ConsentSource.API,
+        help_text=_("Through what the consent came (default: api)."),
+    )
+    policy = serializers.SlugRelatedField(
+        slug_field="version",
+        queryset=PrivacyPolicy.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "The privacy policy version the customer was shown; by default the one in force "
+            "at recorded_at."
+        ),
+    )
+    recorded_at = serializers.DateTimeField(
+        required=False,
+        help_text=_("When the customer gave or withdrew it; by default now. Never in the future."),
+    )

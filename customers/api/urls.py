@@ -1,9 +1,16 @@
 from rest_framework.routers import SimpleRouter
 
-from customers.api.views import ContactViewSet, CustomerViewSet, ExternalIdViewSet, TagViewSet
+from customers.api.views import (
+    ConsentViewSet,
+    ContactViewSet,
+    CustomerViewSet,
+    ExternalIdViewSet,
+    TagViewSet,
+)
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("tags", TagViewSet, basename="tag")
 router.register("external-ids", ExternalIdViewSet, basename="externalid")
+router.register("consents", ConsentViewSet, basename="consent")

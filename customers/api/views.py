@@ -24,6 +24,8 @@ from rest_framework.response import Response
 
 from customers import services
 from customers.api.serializers import (
+    ConsentInputSerializer,
+    ConsentRecordSerializer,
     ContactCreateSerializer,
     ContactSerializer,
     ContactWriteSerializer,
@@ -54,6 +56,9 @@ from customers.selectors import (
 from kernel.api.concurrency import expected_version
 from kernel.api.problems import Conflict
 from kernel.api.views import ApiViewSet
+from privacy import consent
+from privacy.forms import ConsentForm
+from privacy.models import ConsentRecord
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -483,4 +488,83 @@ class ExternalIdViewSet(mixins.ListModelMixin, ApiViewSet):
             ExternalIdSerializer(link).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": reverse("api:externalid-detail", args=[link.pk])},
+        )
+
+
+CUSTOMER_PARAMETER = OpenApiParameter(
+    "customer",
+    OpenApiTypes.INT,
+    description=_("Only this customer's consent history (404 outside the caller's scope)."),
+)
+
+
+class ConsentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """/api/v1/consents/: the consent ledger of the customers in the caller's scope, and a
+    consent given or withdrawn, recorded as the customer page records it
+    (customers/views.py RecordConsentView, through privacy/consent.py)."""
+
+    queryset = ConsentRecord.objects.none()
+    serializer_class = ConsentRecordSerializer
+    action_permissions = {
+        "list": ("customers.view_customer",),
+        "retrieve": ("customers.view_customer",),
+        "create": ("customers.view_customer", "privacy.add_consentrecord"),
+    }
+
+    def get_queryset(self) -> QuerySet[ConsentRecord]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        user = self.request.user
+        records = ConsentRecord.objects.select_related("policy")
+        raw = self.request.query_params.get("customer", "") if self.action == "list" else ""
+        if raw:
+            if not raw.isdigit():
+                raise exceptions.ValidationError({"customer": [_("A customer's id is a number.")]})
+            return records.filter(customer=get_customer_for(user, int(raw)))
+        return records.filter(customer__in=customers_visible_to(user))
+
+    @extend_schema(parameters=[CUSTOMER_PARAMETER])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Consents given and withdrawn, newest first, a cursor page at a time: one
+        customer's history with `customer`, else every customer's the caller may see."""
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One entry of the consent ledger."""
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(request=ConsentInputSerializer, responses={201: ConsentRecordSerializer})
+    def create(self, request: Request) -> Response:
+        """Record a consent given or withdrawn for one purpose, with its evidence: the ledger
+        entry, the customer's current status and the audit event together. A consent given
+        needs evidence. An erased customer answers 403."""
+        incoming = ConsentInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        values = incoming.validated_data
+        customer = get_customer_for(request.user, values["customer"])
+        if customer.erased_at:
+            raise PermissionDenied
+        form = ConsentForm(
+            {
+                "purpose": values["purpose"],
+                "decision": ConsentForm.GRANT if values["granted"] else ConsentForm.WITHDRAW,
+                "evidence": values.get("evidence", ""),
+            }
+        )
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors)
+        record = consent.record_consent(
+            actor=request.user,
+            customer=customer,
+            purpose=form.cleaned_data["purpose"],
+            granted=values["granted"],
+            source=values["source"],
+            evidence=form.cleaned_data["evidence"],
+            policy=values.get("policy"),
+            at=values.get("recorded_at"),
+        )
+        return Response(
+            ConsentRecordSerializer(record).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api:consent-detail", args=[record.pk])},
         )
