@@ -6,8 +6,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from customers.api.urls import router as customers_router
+from interactions.api.urls import router as interactions_router
 
-APP_ROUTERS = [customers_router]
+APP_ROUTERS = [customers_router, interactions_router]
 
 urlpatterns = [
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

@@ -471,6 +471,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Choice sets under one name wherever a field uses them, whatever the field is called.
+    "ENUM_NAME_OVERRIDES": {
+        "SourceChannelEnum": "customers.models.SourceChannel",
+        "RecordOutcomeEnum": "customers.imports.records.OUTCOMES",
+    },
 }
 # Requests per caller (an API key, or a user's browser session) and period: 429 with
 # Retry-After beyond it (kernel/api/throttling.py).
