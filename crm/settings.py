@@ -471,7 +471,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    # Choice sets sharing a field name ("kind", "channel", "status") get names of their own.
+    # Choice sets sharing a field name ("kind", "channel", "status") get names of their own,
+    # the same wherever a field uses them.
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "customers.models.CustomerKind",
         "ImportKindEnum": "customers.models.ImportKind",
@@ -484,6 +485,8 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "privacy.models.RequestStatus",
         "TransactionStatusEnum": "interactions.models.TransactionStatus",
         "RequestChannelEnum": "privacy.models.RequestChannel",
+        "SourceChannelEnum": "customers.models.SourceChannel",
+        "RecordOutcomeEnum": "customers.imports.records.OUTCOMES",
     },
 }
 # Requests per caller (an API key, or a user's browser session) and period: 429 with

@@ -49,6 +49,7 @@ class ImportAction(models.TextChoices):
     UPLOAD = "import.upload", _("Import file uploaded")
     START = "import.start", _("Import started")
     REPORT = "import.report", _("Import report downloaded")
+    BULK_UPSERT = "import.bulk_upsert", _("Records written in bulk through the API")
 
 
 ACTIONS = (

@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from customers.api.bulk import CustomerBulkViewSet
 from customers.api.views import (
     ConsentViewSet,
     ContactViewSet,
@@ -9,6 +10,8 @@ from customers.api.views import (
 )
 
 router = SimpleRouter()
+# Before "customers": its detail route would take "bulk" for an id.
+router.register("customers/bulk", CustomerBulkViewSet, basename="customer-bulk")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("tags", TagViewSet, basename="tag")

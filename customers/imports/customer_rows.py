@@ -397,9 +397,12 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     in_database = existing_matches(keyed, options.source_name, actor=options.actor)
     in_batch: dict[tuple[str, str], tuple[int | _Group, int]] = {}
     targets: list[int | _Group] = []
+    # Every key is looked up (an external id held by a customer is never linked to another),
+    # but only those in `match_on` pick the customer a row writes to.
+    matching = [kind for kind in _KEY_ORDER if kind in options.match_on or kind == "profile"]
     for row, keys in zip(good, keyed, strict=True):
         target = None
-        for kind in _KEY_ORDER:
+        for kind in matching:
             if kind not in keys:
                 continue
             target = in_database[kind].get(keys[kind])
@@ -439,12 +442,15 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
             groups.setdefault(id(target), target)
         else:
             outcomes[row.number] = writer.update_existing(existing[target], row)
+            writer.stored[row.number] = existing[target]
     for group in groups.values():
         outcomes.update(writer.create(group))
     writer.save()
     for row in good:
         if row.failed:
             outcomes[row.number] = "failed"
+        elif row.number in writer.stored:
+            row.stored_id = writer.stored[row.number].pk
     return outcomes
 
 
@@ -497,6 +503,8 @@ class _Writer:
         # Phones held by each customer's contacts: by pk, or by id() of a new customer.
         self.contact_phones = contact_phones
         self.new_contacts: list[Contact] = []
+        # The customer each row created, changed or left as it was, by row number.
+        self.stored: dict[int, Customer] = {}
 
     def create(self, group: _Group) -> dict[int, str]:
         """One new customer from a group of rows: the first row with a name founds it, the
@@ -508,6 +516,7 @@ class _Writer:
             return {row.number: "failed" for row in group.rows}
         customer = self._build(founder.values)
         self._keep_other_phones(customer, founder.values)
+        self.stored.update(dict.fromkeys((row.number for row in group.rows), customer))
         outcomes = {founder.number: "created"}
         for row in group.rows:
             if row is not founder:

@@ -52,6 +52,9 @@ class PreparedRow:
     # For fields several columns may hold (ImportField.several): the other filled columns,
     # (header, text) in order of preference, after the one in `raw`.
     alternatives: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # The id of the customer, order or interaction the row created, changed or found as it
+    # was (set by the kind's write_batch; None for a failed row).
+    stored_id: int | None = None
 
     @property
     def failed(self) -> bool:
@@ -86,9 +89,17 @@ class PreparedRow:
         )
 
 
+# What a row may be matched by: its customer's id in the source system, phone, email, identity
+# number (an order's or interaction's customer by the first three).
+MATCH_KEYS = ("external_id", "phone", "email", "id_number")
+
+
 @dataclass
 class BatchOptions:
-    """What a kind's `write_batch` needs to know about the job it writes for."""
+    """What a kind's `write_batch` needs to know about where its rows come from: an import
+    job (customers/imports/jobs.py), or an API call (`job` None; customers/imports/records.py).
+    `mapped_fields` are the fields a file's mapping fills for every row (empty when each
+    record says its own); `match_on` the keys that may find an existing customer."""
 
     actor: Any
     job: Any
@@ -96,6 +107,8 @@ class BatchOptions:
     source_channel: str
     policy: str
     owner: Any = None
+    mapped_fields: frozenset[str] = frozenset()
+    match_on: frozenset[str] = frozenset(MATCH_KEYS)
 
 
 _LEFT_OUT = _("%(message)s The value was left out.")

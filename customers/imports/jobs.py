@@ -253,6 +253,7 @@ def _options(job: ImportJob) -> BatchOptions:
         source_channel=job.source_channel,
         policy=job.policy,
         owner=job.owner,
+        mapped_fields=frozenset(job.mapping) - {IGNORE},
     )
 
 

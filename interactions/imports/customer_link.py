@@ -111,15 +111,24 @@ def prepare_customer_keys(row: PreparedRow) -> None:
 def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int, Customer]:
     """Each row's customer, by row number; rows whose customer is missing or out of the
     importer's scope get the same error instead. Phones and emails match only customers whose
-    personal data the importer may see (`existing_matches`)."""
+    personal data the importer may see (`existing_matches`); only the keys in
+    `options.match_on` are used."""
     source_name = options.source_name
     keyed = [
-        {k: v for k, v in row.values["customer_keys"].items() if k != "external_id" or source_name}
+        {
+            kind: value
+            for kind, value in row.values["customer_keys"].items()
+            if kind in options.match_on and (kind != "external_id" or source_name)
+        }
         for row in rows
     ]
-    other_phones = [
-        {"phone": phone} for row in rows for phone in row.values.get("customer_other_phones", ())
-    ]
+    more_phones = {
+        row.number: row.values.get("customer_other_phones", ())
+        if "phone" in options.match_on
+        else ()
+        for row in rows
+    }
+    other_phones = [{"phone": phone} for phones in more_phones.values() for phone in phones]
     found = existing_matches(keyed + other_phones, source_name, actor=options.actor)
     wanted = {}
     for row, keys in zip(rows, keyed, strict=True):
@@ -131,11 +140,7 @@ def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[in
             ),
             None,
         ) or next(
-            (
-                found["phone"][phone]
-                for phone in row.values.get("customer_other_phones", ())
-                if phone in found["phone"]
-            ),
+            (found["phone"][phone] for phone in more_phones[row.number] if phone in found["phone"]),
             None,
         )
         if customer_id is None:

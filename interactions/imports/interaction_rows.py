@@ -235,57 +235,61 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     customers = customers_for(good, options)
     linked = [row for row in good if row.number in customers]
     refs = {row.values["external_ref"] for row in linked if row.values["external_ref"]}
-    known_refs = set()
+    # The interactions already there, by their id in the source system or their identity, with
+    # their ids (an archived row keeps its id); then also those this batch adds.
+    known: dict[Any, int | Interaction] = {}
     if refs:
-        known_refs = {
-            ref
-            for (ref,) in _in_either_table(
+        known.update(
+            _in_either_table(
                 # "<> ''" matches the partial unique index, which PostgreSQL then uses for the
                 # IN list.
                 lambda table: (
                     table.filter(source_system=options.source_name, external_ref__in=refs)
                     .exclude(external_ref="")
-                    .values_list("external_ref")
+                    .values_list("external_ref", "pk")
                 )
             )
-        }
+        )
     unreferenced = [row for row in linked if not row.values["external_ref"]]
-    known = set()
     if unreferenced:
-        known = set(
-            _in_either_table(
+        known.update(
+            ((customer_id, kind, at, subject, body), pk)
+            for customer_id, kind, at, subject, body, pk in _in_either_table(
                 lambda table: table.filter(
                     customer_id__in={customers[row.number].pk for row in unreferenced},
                     occurred_at__in={row.values["occurred_at"] for row in unreferenced},
-                ).values_list("customer_id", "kind", "occurred_at", "subject", "body")
+                ).values_list("customer_id", "kind", "occurred_at", "subject", "body", "pk")
             )
         )
     outcomes: dict[int, str] = {}
     new: list[Interaction] = []
+    stored: list[tuple[PreparedRow, int | Interaction]] = []
     for row in linked:
         customer, values = customers[row.number], row.values
         identity = values["external_ref"] or _identity(customer.pk, values)
-        if identity in known_refs or identity in known:
+        if identity in known:
             outcomes[row.number] = "unchanged"
+            stored.append((row, known[identity]))
             continue
-        (known_refs if values["external_ref"] else known).add(identity)
-        new.append(
-            Interaction(
-                customer=customer,
-                kind=values["kind"],
-                channel=values["channel"],
-                occurred_at=values["occurred_at"],
-                subject=values["subject"],
-                body=values["body"],
-                satisfaction=values["satisfaction"],
-                source_system=options.source_name,
-                external_ref=values["external_ref"],
-                import_job=options.job,
-            )
+        interaction = known[identity] = Interaction(
+            customer=customer,
+            kind=values["kind"],
+            channel=values["channel"],
+            occurred_at=values["occurred_at"],
+            subject=values["subject"],
+            body=values["body"],
+            satisfaction=values["satisfaction"],
+            source_system=options.source_name,
+            external_ref=values["external_ref"],
+            import_job=options.job,
         )
+        new.append(interaction)
+        stored.append((row, interaction))
         outcomes[row.number] = "created"
     insert_new(Interaction, new)
     record_latest_activity((item.customer_id, item.occurred_at) for item in new)
+    for row, item in stored:
+        row.stored_id = item if isinstance(item, int) else item.pk
     for row in rows:
         if row.failed:
             outcomes[row.number] = "failed"

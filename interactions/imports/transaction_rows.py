@@ -333,6 +333,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     new_orders: list[tuple[Transaction, list[PreparedRow]]] = []
     continued: list[tuple[Transaction, list[PreparedRow]]] = []
     status_changes: list[Transaction] = []
+    sent_again: list[tuple[Transaction, list[PreparedRow]]] = []
     for ref, order_rows in by_order.items():
         customer = customers[order_rows[0].number]
         mixed = [row for row in order_rows if customers[row.number].pk != customer.pk]
@@ -376,8 +377,9 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
                     (row.number for row in order_rows), "updated" if changed else "unchanged"
                 )
             )
+            sent_again.append((order, order_rows))
     products = _products(good)
-    totals_given = "order_total" in options.job.mapping
+    totals_given = "order_total" in options.mapped_fields
     for order, order_rows in list(new_orders):
         problem = _set_order_money(order, order_rows, totals_given=totals_given)
         if problem:
@@ -417,9 +419,13 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         for order, _rows in new_orders
         if order.status == TransactionStatus.PAID
     )
+    for order, order_rows in [*new_orders, *continued, *sent_again]:
+        for row in order_rows:
+            row.stored_id = order.pk
     for row in rows:
         if row.failed:
             outcomes[row.number] = "failed"
+            row.stored_id = None
     return outcomes
 
 
