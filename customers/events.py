@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from customers.api.serializers import CustomerSerializer
+from customers.api.serializers import CustomerSerializer, MaskedPersonalDataMixin
 from customers.models import Customer
 from customers.presentation import PERSONAL_FIELDS
 from customers.selectors import can_view_personal_data, customers_visible_to
@@ -36,7 +36,8 @@ class CustomerEventSerializer(CustomerSerializer):
     gets it masked for its own service account (`mask_customer`)."""
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        return super(CustomerSerializer, self).to_representation(instance)
+        # Past the masking mixin, to ModelSerializer's plain representation.
+        return super(MaskedPersonalDataMixin, self).to_representation(instance)
 
 
 def customer_data(customer: Customer) -> dict[str, Any]:

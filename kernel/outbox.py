@@ -38,7 +38,7 @@ class Topic:
 
 @dataclass(frozen=True)
 class Relay:
-    # The topics at least one active subscription listens to.
+    # The topics at least one subscription listens to.
     subscribed: Callable[[], set[str]]
     # Called after a transaction that emitted events commits.
     kick: Callable[[], None]
@@ -75,8 +75,7 @@ def connect_relay(relay: Relay) -> None:
 
 
 def subscribed_topics() -> frozenset[str]:
-    """The topics at least one active subscription listens to (cached, see the module
-    docstring)."""
+    """The topics at least one subscription listens to (cached, see the module docstring)."""
     found: frozenset[str] | None = cache.get(_CACHE_KEY)
     if found is None:
         found = frozenset().union(*(relay.subscribed() for relay in _RELAYS))

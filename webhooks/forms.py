@@ -14,6 +14,12 @@ class SubscriptionForm(forms.ModelForm):
     """A subscription's settings; the service (webhooks/services.py) checks the address and the
     events and saves it."""
 
+    target_url = forms.URLField(
+        label=_("target URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("Where events are POSTed, signed per the Standard Webhooks specification."),
+    )
     topics = forms.MultipleChoiceField(
         label=_("Events"), widget=forms.CheckboxSelectMultiple, choices=()
     )
@@ -21,11 +27,6 @@ class SubscriptionForm(forms.ModelForm):
     class Meta:
         model = Subscription
         fields = ["name", "target_url", "topics", "service_account", "owner"]
-        help_texts = {
-            "target_url": _(
-                "Where events are POSTed, signed per the Standard Webhooks specification."
-            ),
-        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

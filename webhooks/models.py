@@ -49,6 +49,7 @@ class Subscription(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )

@@ -1,7 +1,7 @@
 """From the outbox to the receivers, in the worker (webhooks/tasks.py):
 
-1. `relay_events`: each event not yet relayed becomes one delivery per active subscription to
-   its topic, its payload masked and scoped for that subscription's service account now, and
+1. `relay_events`: each event not yet relayed becomes one delivery per subscription to its
+   topic (a paused one's waits for the resume), its payload masked and scoped for that subscription's service account now, and
    the body fixed (retries and replays send the same bytes, so the same signature content).
 2. `deliver_due`: the deliveries due are claimed (a lease, so two workers never send one
    twice), sent concurrently by a pool of threads over one pooled HTTP session, and their
@@ -57,11 +57,10 @@ USER_AGENT = "CRM-Webhooks/1"
 
 
 def subscribed_topics() -> set[str]:
-    """The topics at least one active subscription listens to (kernel/outbox.py's cache asks)."""
+    """The topics some subscription listens to (kernel/outbox.py's cache asks). A paused one
+    counts: its events wait for the resume."""
     return {
-        name
-        for names in Subscription.objects.filter(is_active=True).values_list("topics", flat=True)
-        for name in names
+        name for names in Subscription.objects.values_list("topics", flat=True) for name in names
     }
 
 
@@ -88,9 +87,8 @@ def relay_events(*, limit: int = RELAY_BATCH) -> int:
         )
         if not events:
             return 0
-        subscriptions = list(
-            Subscription.objects.filter(is_active=True).select_related("service_account")
-        )
+        # Paused subscriptions too: their deliveries wait for the resume.
+        subscriptions = list(Subscription.objects.select_related("service_account"))
         deliveries = []
         for event in events:
             for subscription in subscriptions:
@@ -347,5 +345,4 @@ def _pause(subscription: Subscription, *, reason: PauseReason, at: datetime.date
         target=subscription,
         changes={"reason": reason.value},
     )
-    outbox.forget_subscribed_topics()
     transaction.on_commit(lambda: queue_pause_notice(subscription.pk))

@@ -164,7 +164,7 @@ def rotate_secret(*, actor: Actor, subscription: Subscription) -> NewSecret:
 @transaction.atomic
 def pause_subscription(*, actor: Actor, subscription: Subscription) -> Subscription:
     """Stop deliveries by hand; events keep being relayed into deliveries that wait for a
-    resume. Idempotent. Audited (`webhook.pause`)."""
+    resume (the retry clock starts then). Idempotent. Audited (`webhook.pause`)."""
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if subscription.is_active:
         subscription.is_active = False
@@ -177,7 +177,6 @@ def pause_subscription(*, actor: Actor, subscription: Subscription) -> Subscript
             target=subscription,
             changes={"reason": PauseReason.BY_HAND.value},
         )
-        outbox.forget_subscribed_topics()
     return subscription
 
 
@@ -201,7 +200,6 @@ def resume_subscription(*, actor: Actor, subscription: Subscription) -> Subscrip
             next_attempt_at=now, created_at=now
         )
         record_event(actor=actor, action=WebhookAction.RESUME, target=subscription)
-        outbox.forget_subscribed_topics()
         transaction.on_commit(kick_delivery)
     return subscription
 
