@@ -1,8 +1,9 @@
 """From the outbox to the receivers, in the worker (webhooks/tasks.py):
 
 1. `relay_events`: each event not yet relayed becomes one delivery per subscription to its
-   topic (a paused one's waits for the resume), its payload masked and scoped for that subscription's service account now, and
-   the body fixed (retries and replays send the same bytes, so the same signature content).
+   topic (a paused one's waits for the resume), its payload masked and scoped for that
+   subscription's service account now, and the body fixed (retries and replays send the same
+   bytes, so the same signature content).
 2. `deliver_due`: the deliveries due are claimed (a lease, so two workers never send one
    twice), sent concurrently by a pool of threads over one pooled HTTP session, and their
    results written back: delivered; or retried with exponential backoff and jitter until

@@ -36,7 +36,7 @@ def receiver():
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
+        def do_POST(self):
             length = int(self.headers["Content-Length"])
             body = self.rfile.read(length).decode()
             state.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
