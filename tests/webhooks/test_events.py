@@ -184,3 +184,45 @@ def test_follow_ups_falling_due_are_announced_once(receiver, subscribe):
         due.pk,
         "Call back",
     )
+
+
+def test_a_segment_refresh_announces_who_joined_and_who_left(receiver, subscribe):
+    from analytics.models import SegmentKind
+    from analytics.segments.refresh import refresh_segment
+    from analytics.segments.services import save_segment
+
+    admin = subscribe(receiver.url, ["segment.membership_changed"], name="Admin").subscription
+    sales = subscribe(
+        receiver.url, ["segment.membership_changed"], roles.SALES, name="Sales"
+    ).subscription
+    leaving = create_customer(actor=None, name="Leaves", city="上海")
+    staying = create_customer(actor=None, name="Stays", city="上海")
+    segment = save_segment(
+        actor=None,
+        name="Shanghai",
+        kind=SegmentKind.DYNAMIC,
+        rules={
+            "match": "all",
+            "rules": [{"field": "city", "operator": "contains", "value": "上海"}],
+        },
+    )
+    refresh_segment(segment)
+    update_customer(actor=None, customer=leaving, city="北京")
+    someone_elses = create_customer(
+        actor=None, name="Joins", city="上海", owner=UserFactory(role=roles.SALES)
+    )
+    refresh_segment(segment)
+    refresh_segment(segment)  # nothing changed: nothing announced
+    relay_events()
+    first, second = (payload["data"] for payload in _payloads(admin))
+    assert (first["joined"], first["left"]) == (sorted([leaving.pk, staying.pk]), [])
+    assert (second["joined"], second["left"], second["size"]) == (
+        [someone_elses.pk],
+        [leaving.pk],
+        2,
+    )
+    # The Sales account hears only of customers in its scope (unassigned ones here).
+    assert [payload["data"]["joined"] for payload in _payloads(sales)] == [
+        sorted([leaving.pk, staying.pk]),
+        [],
+    ]
