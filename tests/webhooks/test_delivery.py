@@ -14,6 +14,7 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -213,3 +214,16 @@ def test_rolled_back_change_emits_nothing(receiver, subscribe):
     assert OutboxEvent.objects.count() == 0
     deliver_webhooks()
     assert receiver.requests == []
+
+
+def test_the_readme_verification_snippet_accepts_a_real_delivery(receiver, subscribe):
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    snippet = readme.split("Verifying in Python:\n\n```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 (the README's own example, run as documented)
+    new = subscribe(receiver.url, ["customer.created"])
+    create_customer(actor=None, name="Documented")
+    deliver_webhooks()
+    request = receiver.requests[0]
+    assert namespace["verify"](new.secret, request.headers, request.body.encode())
+    assert not namespace["verify"](new.secret, request.headers, b"{}")
