@@ -13,6 +13,7 @@ class AnalyticsConfig(AppConfig):
         from analytics.nightly import ANALYTICS_REFRESH
         from analytics.panels import register_panels
         from analytics.privacy import register as register_with_privacy
+        from analytics.segments.events import register as register_segment_events
         from analytics.segments.merges import carry_list_memberships, restore_list_memberships
         from analytics.segments.refresh import SEGMENT_REFRESH
         from customers.models import Customer
@@ -31,5 +32,7 @@ class AnalyticsConfig(AppConfig):
         # Segment memberships and the computed figures are in the data-subject copy.
         register_with_privacy()
         register_panels()
+        # The events other systems may subscribe to (kernel/outbox.py).
+        register_segment_events()
         # The actions it records (privacy/audit/actions.py).
         register_actions(*ACTIONS)

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "interactions",
     "analytics",
     "operations",
+    # Outbound webhooks: after the domain apps, whose events (kernel/outbox.py) it delivers.
+    "webhooks",
     # The demo data and seed_demo: above the apps, as the wiring is.
     "demo",
 ]
@@ -414,6 +416,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.verify_audit_chain",
         "schedule": crontab(hour=AUDIT_VERIFY_HOUR, minute=45),
     },
+    # Follow-ups that fell due since the last run, announced to webhook subscribers.
+    "announce-due-follow-ups": {
+        "task": "interactions.tasks.announce_due_follow_ups",
+        "schedule": 60,
+    },
+    # Outbox events relayed and deliveries due sent, should a kick after a commit have been
+    # lost (a broker outage, a worker killed mid-run).
+    "deliver-webhooks": {
+        "task": "webhooks.tasks.deliver_webhooks",
+        "schedule": 60,
+    },
     "archive-interactions-nightly": {
         "task": "interactions.tasks.archive_old_interactions",
         "schedule": crontab(hour=INTERACTION_ARCHIVE_HOUR, minute=0),
@@ -494,6 +507,21 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
 # How long a POST's Idempotency-Key is remembered (kernel/api/idempotency.py).
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+
+# --- Outbound webhooks (webhooks/, README "Webhooks") ------------------------------------------
+# Deliveries to private, loopback and link-local addresses are refused (the worker would carry
+# requests into the internal network) unless this is true: by default only with DEBUG.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+# A delivery is retried with exponential backoff for this long after its first try, then given
+# up; a subscription whose deliveries all failed for WEBHOOKS_PAUSE_AFTER_HOURS is paused.
+WEBHOOKS_RETRY_HOURS = env.int("WEBHOOKS_RETRY_HOURS", default=24)
+WEBHOOKS_PAUSE_AFTER_HOURS = env.int("WEBHOOKS_PAUSE_AFTER_HOURS", default=24)
+# How long the previous secret keeps signing after a rotation.
+WEBHOOKS_SECRET_OVERLAP_HOURS = env.int("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24)
+# Deliveries sent at once by one task run, and each one's connect and read timeouts (seconds).
+WEBHOOKS_CONCURRENCY = env.int("WEBHOOKS_CONCURRENCY", default=16)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

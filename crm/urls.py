@@ -36,6 +36,7 @@ urlpatterns = [
     path("privacy/policies/", include("privacy.policy_urls")),
     path("privacy/audit/", include("privacy.audit.urls")),
     path("operations/", include("operations.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("api/", include("crm.api")),
     path("admin/", admin.site.urls),
 ]

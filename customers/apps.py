@@ -10,6 +10,7 @@ class CustomersConfig(AppConfig):
         from customers.audit import ACTIONS
         from customers.dedup.review import BULK_MERGE_JOBS
         from customers.dedup.scan import SCAN_JOBS
+        from customers.events import register as register_events
         from customers.imports.jobs import IMPORT_JOBS
         from customers.panels import register_own_panels
         from customers.privacy import register as register_with_privacy
@@ -25,5 +26,7 @@ class CustomersConfig(AppConfig):
         for kind in (IMPORT_JOBS, SCAN_JOBS, BULK_MERGE_JOBS):
             register(kind)
         register_own_panels()
+        # The events other systems may subscribe to (kernel/outbox.py).
+        register_events()
         # The actions it records (privacy/audit/actions.py).
         register_actions(*ACTIONS)

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from customers import events
 from customers.models import Customer, ExternalId, LifecycleStageChange
 from kernel.bulk import insert_values
 from privacy import consent
@@ -50,13 +51,17 @@ def record_customer_writes(
     consent_source: str,
     evidence: str = "",
     at: datetime.datetime | None = None,
+    announce: bool = True,
 ) -> None:
     """Write what follows from `writes`, all stamped `at` (now by default) and by `actor` when
     it is a signed-in user: a stage history row for a new customer (from no stage) and for
     each move of a changed one; a consent ledger entry for each consent that differs from
     before (through `consent_source`, with `evidence`, under the privacy policy in force);
     the tag links and external ids the writes add (external ids nobody holds yet: the caller
-    checked). Call inside the transaction that saved the customers."""
+    checked); and the outbox events of the new and changed customers and of the consent
+    entries (customers/events.py), unless the caller announces the write itself
+    (`announce=False`: a merge is one customer.merged). Call inside the transaction that saved
+    the customers."""
     at = at or timezone.now()
     user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     insert_values(
@@ -71,7 +76,7 @@ def record_customer_writes(
         ],
     )
     policy = consent.policy_in_force()
-    ConsentRecord.objects.bulk_create(
+    ledger = ConsentRecord.objects.bulk_create(
         entry
         for write in writes
         for entry in consent.ledger_entries(
@@ -94,6 +99,13 @@ def record_customer_writes(
         ],
     )
     _link_tags(writes)
+    if announce:
+        # After the tags: the announced record shows them.
+        events.announce_writes(
+            [write.customer for write in writes if write.created],
+            [write.customer for write in writes if not write.created],
+        )
+    events.announce_consents(ledger)
 
 
 def _link_tags(writes: Sequence[CustomerWrite]) -> None:

@@ -26,6 +26,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers import events
 from customers.audit import CustomerAction
 from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.dedup.review import reopen_after_undo, settle_after_merge
@@ -157,7 +158,11 @@ def merge_customers(
     written = CustomerWrite(survivor, consents_before=consents_before)
     written.moved_stage(before["lifecycle_stage"])
     record_customer_writes(
-        [written], actor=actor, consent_source=ConsentSource.STAFF, evidence=str(_MERGE_EVIDENCE)
+        [written],
+        actor=actor,
+        consent_source=ConsentSource.STAFF,
+        evidence=str(_MERGE_EVIDENCE),
+        announce=False,
     )
     record.moved = _move_rows(survivor, others)
     record.save(update_fields=["moved"])
@@ -179,6 +184,7 @@ def merge_customers(
         record.moved[_CARRIED_ELSEWHERE] = elsewhere
     record.save(update_fields=["moved"])
     _audit(actor, CustomerAction.MERGE, record, survivor, others, before, version)
+    events.announce_merge(survivor, [other.pk for other in others])
     for other in others:
         record_event(
             actor=actor,

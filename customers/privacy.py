@@ -14,6 +14,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from customers import events
 from customers.forms import CustomerForm
 from customers.models import (
     Contact,
@@ -304,6 +305,8 @@ def _scrub_import_issues(erasure: Erasure) -> int:
 
 
 def _anonymise_profiles(erasure: Erasure) -> int:
+    """Anonymise the profiles, and tell subscribers (customer.erased, ids only)."""
+    events.announce_erasures(erasure.ids)
     return Customer.objects.filter(pk__in=erasure.ids).update(
         **ANONYMOUS_PROFILE,
         name=Concat(Value("#"), Cast("pk", output_field=CharField())),

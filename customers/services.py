@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers import events
 from customers.audit import ContactAction, CustomerAction, SavedViewAction, TagAction
 from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.models import (
@@ -458,6 +459,7 @@ def archive_customer(*, actor: Actor, customer: Customer) -> Customer:
         version = next_version(customer)
         customer.save(update_fields=["archived_at", "version", "updated_at"])
         record_event(actor=actor, action=CustomerAction.ARCHIVE, target=customer, changes=version)
+        events.announce_archived(customer)
     return customer
 
 
@@ -498,6 +500,7 @@ def set_customer_tags(
                 **version,
             },
         )
+        events.announce_writes([], [customer])
     return customer
 
 

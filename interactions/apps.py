@@ -11,6 +11,7 @@ class InteractionsConfig(AppConfig):
         from interactions.archive import ARCHIVE_JOBS
         from interactions.audit import ACTIONS
         from interactions.checks import check_archive_settings
+        from interactions.events import register as register_events
         from interactions.panels import register_panels
         from interactions.privacy import register as register_with_privacy
         from kernel.jobs.runner import register
@@ -22,5 +23,7 @@ class InteractionsConfig(AppConfig):
         # Its background jobs (kernel/jobs/runner.py).
         register(ARCHIVE_JOBS)
         register_panels()
+        # The events other systems may subscribe to (kernel/outbox.py).
+        register_events()
         # The actions it records (privacy/audit/actions.py).
         register_actions(*ACTIONS)

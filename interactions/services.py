@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Contact, Customer
 from customers.services import record_activity, refuse_if_erased
+from interactions import events
 from interactions.audit import (
     FollowUpAction,
     InteractionAction,
@@ -93,6 +94,7 @@ def record_transaction(
     for line in order_lines:
         line.full_clean(exclude=["transaction", "product"])
     TransactionLine.objects.bulk_create(order_lines)
+    events.announce_transaction(order)
     if status == TransactionStatus.PAID:
         record_activity(customer_id=customer.pk, at=occurred_at)
     record_event(
@@ -164,6 +166,7 @@ def record_interaction(
         # The hot table's unique constraint cannot see the archive: the same check, there.
         raise ValidationError(_("This interaction was recorded already (it is in the archive)."))
     interaction.save()
+    events.announce_interaction(interaction)
     record_activity(customer_id=customer.pk, at=interaction.occurred_at)
     record_event(
         actor=actor,

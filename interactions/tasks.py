@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from interactions.archive import archive_age, archive_interactions
+from interactions.events import announce_due_follow_ups
 from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
 
@@ -16,3 +17,9 @@ def archive_old_interactions() -> int | None:
     with audit_context(via=AuditChannel.TASK):
         run = archive_interactions(older_than=older_than)
     return run.pk if run is not None else None
+
+
+@shared_task(name="interactions.tasks.announce_due_follow_ups")
+def announce_follow_ups_due() -> int:
+    """follow_up.due for the follow-ups that fell due since the last run (each once)."""
+    return announce_due_follow_ups()

@@ -204,3 +204,46 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller_id}: {self.key}"
+
+
+class OutboxEvent(models.Model):
+    """A change other systems may subscribe to (kernel/outbox.py), written in the change's own
+    transaction: a rolled-back change leaves none, a committed one is never lost, whatever
+    happens to the process after the commit. The webhooks app turns each into deliveries."""
+
+    topic = models.CharField(_("event"), max_length=60)
+    # The record the event is about ("customers.customer", 42).
+    target_type = models.CharField(_("record type"), max_length=60)
+    target_id = models.BigIntegerField(_("record"))
+    # The person whose data `data` holds (the data subject's id), so an erasure finds and
+    # scrubs every payload about them; None when the payload holds nobody's personal data.
+    subject_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The record as the API shows it, unmasked, at the moment of the change: each subscriber
+    # gets it masked with its own permissions when the event is relayed.
+    data = models.JSONField(_("data"))
+    occurred_at = models.DateTimeField(_("occurred"), default=timezone.now)
+    relayed_at = models.DateTimeField(_("relayed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        indexes = [
+            # The relay's work list stays small however long the outbox grows.
+            models.Index(
+                fields=["id"], condition=models.Q(relayed_at=None), name="outbox_event_unrelayed"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"
+
+
+class OutboxWatermark(models.Model):
+    """How far a periodic announcement got (kernel/outbox.py `announcement_window`): the
+    follow-ups that fell due up to `reached_at` were announced, each once."""
+
+    name = models.CharField(max_length=60, unique=True)
+    reached_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

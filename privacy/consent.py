@@ -16,10 +16,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel import outbox
 from kernel.versioning import lock_version, next_version
 from privacy.actions import ConsentAction
 from privacy.audit.recording import record_event
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
+
+# The outbox event of a ledger entry (kernel/outbox.py; customers/events.py registers it).
+CONSENT_TOPIC = "consent.changed"
 
 # Each purpose's current status on the customer.
 STATUS_FIELDS = {
@@ -101,6 +105,12 @@ def record_consent(
     )
     setattr(customer, field, granted)
     record.save()
+    outbox.emit(
+        CONSENT_TOPIC,
+        target=record,
+        data=lambda: consent_payload(record),
+        subject_id=record.customer_id,
+    )
     record_event(
         actor=actor,
         action=ConsentAction.GRANT if granted else ConsentAction.WITHDRAW,
@@ -133,6 +143,20 @@ def _check_moment(
                 )
             }
         )
+
+
+def consent_payload(record: ConsentRecord) -> dict[str, Any]:
+    """A ledger entry as other systems are told of it (the `consent.changed` event, whose
+    topic customers registers): ids and codes, never the evidence text."""
+    return {
+        "id": record.pk,
+        "customer": record.customer_id,
+        "purpose": record.purpose,
+        "granted": record.granted,
+        "source": record.source,
+        "policy": record.policy.version if record.policy is not None else None,
+        "recorded_at": record.recorded_at.isoformat(),
+    }
 
 
 def ledger_entries(

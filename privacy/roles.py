@@ -105,6 +105,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "operations.run_backup",
         "operations.view_backuprun",
         "operations.view_restoredrill",
+        # Outbound webhooks (/webhooks/): subscriptions, secrets, the delivery log, replays.
+        "webhooks.manage_webhooks",
         *_BUILD_SEGMENTS,
     ],
     SALES: [

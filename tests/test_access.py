@@ -167,6 +167,8 @@ PAGE_MATRIX = {
         _statuses({roles.PRIVACY_OFFICER}),
     ),
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
+    "webhooks": ("/webhooks/", _statuses({roles.ADMINISTRATOR})),
+    "new webhook": ("/webhooks/new/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
     (page, role, status)

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import Segment, SegmentKind, SegmentMember, SegmentRefresh, SegmentSize
+from analytics.segments import events
 from analytics.segments.compilation import matching_customers
 from analytics.segments.validation import validate
 from customers.models import Customer
@@ -40,6 +41,7 @@ def refresh_segment(segment: Segment) -> Segment:
         # One refresh of a segment at a time: a second waits, then starts from this result.
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         rules = validate(segment.rules)
+        before = events.members_before_refresh(segment)
         SegmentMember.objects.filter(segment=segment).delete()
         members = usable_for_list(matching_customers(rules), segment.marketing_channel)
         insert_members(segment, members, now)
@@ -48,6 +50,7 @@ def refresh_segment(segment: Segment) -> Segment:
         segment.refresh_seconds = round(time.monotonic() - began, 3)
         segment.save(update_fields=["size", "refreshed_at", "refresh_seconds"])
         SegmentSize.objects.create(segment=segment, at=now, size=segment.size)
+        events.announce_membership(segment, before)
     return segment
 
 

@@ -1,0 +1,152 @@
+"""The events of purchases, interactions and follow-ups other systems may subscribe to
+(kernel/outbox.py), registered by interactions/apps.py: their payloads as the API shows these
+records, and each subscriber's view of them (only customers in its service account's scope).
+
+A follow-up falling due is no write: `announce_due_follow_ups` finds, from the beat, those that
+fell due since its last run, each once."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from customers.events import in_scope
+from interactions.models import FollowUp, Interaction, Transaction, TransactionLine
+from kernel import outbox
+
+TRANSACTION_RECORDED = "transaction.recorded"
+INTERACTION_LOGGED = "interaction.logged"
+FOLLOW_UP_DUE = "follow_up.due"
+_FOLLOW_UPS_WATERMARK = "follow_up.due"
+
+
+class TransactionLineEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TransactionLine
+        fields = (
+            "id",
+            "product",
+            "description",
+            "quantity",
+            "unit_price",
+            "discount",
+            "line_total",
+        )
+
+
+class TransactionEventSerializer(serializers.ModelSerializer):
+    lines = TransactionLineEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = (
+            "id",
+            "customer",
+            "source_system",
+            "external_ref",
+            "occurred_at",
+            "channel",
+            "status",
+            "amount",
+            "discount",
+            "currency",
+            "recorded_by",
+            "created_at",
+            "lines",
+        )
+
+
+class InteractionEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Interaction
+        fields = (
+            "id",
+            "customer",
+            "contact",
+            "kind",
+            "channel",
+            "occurred_at",
+            "subject",
+            "body",
+            "satisfaction",
+            "staff",
+            "external_ref",
+            "created_at",
+        )
+
+
+class FollowUpEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FollowUp
+        fields = (
+            "id",
+            "customer",
+            "title",
+            "notes",
+            "due_at",
+            "assignee",
+            "done_at",
+            "created_at",
+            "version",
+        )
+
+
+def mask_for_customer_scope(viewer: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+    """These records hold no field the pages mask: each goes to viewers who may see its
+    customer, whole."""
+    return data if in_scope(viewer, data["customer"], None) else None
+
+
+TOPICS = [
+    outbox.Topic(TRANSACTION_RECORDED, _("Purchase recorded"), mask_for_customer_scope),
+    outbox.Topic(INTERACTION_LOGGED, _("Interaction logged"), mask_for_customer_scope),
+    outbox.Topic(FOLLOW_UP_DUE, _("Follow-up due"), mask_for_customer_scope),
+]
+
+
+def announce_transaction(order: Transaction) -> None:
+    outbox.emit(
+        TRANSACTION_RECORDED,
+        target=order,
+        data=lambda: dict(TransactionEventSerializer(order).data),
+        subject_id=order.customer_id,
+    )
+
+
+def announce_interaction(interaction: Interaction) -> None:
+    outbox.emit(
+        INTERACTION_LOGGED,
+        target=interaction,
+        data=lambda: dict(InteractionEventSerializer(interaction).data),
+        subject_id=interaction.customer_id,
+    )
+
+
+def announce_due_follow_ups(*, now: datetime.datetime | None = None) -> int:
+    """follow_up.due for every open follow-up that fell due since the last run (each once: the
+    window moves on in the same transaction); returns how many were announced. The first run
+    only marks where the next one starts."""
+    with transaction.atomic():
+        window = outbox.announcement_window(_FOLLOW_UPS_WATERMARK, until=now or timezone.now())
+        if window is None or not outbox.is_subscribed(FOLLOW_UP_DUE):
+            return 0
+        since, until = window
+        due = FollowUp.objects.filter(
+            due_at__gt=since, due_at__lte=until, done_at__isnull=True
+        ).order_by("due_at", "pk")
+        return outbox.emit_many(
+            FOLLOW_UP_DUE,
+            due.iterator(chunk_size=1000),
+            data=lambda follow_up: dict(FollowUpEventSerializer(follow_up).data),
+            subject_id=lambda follow_up: follow_up.customer_id,
+        )
+
+
+def register() -> None:
+    for topic in TOPICS:
+        outbox.register_topic(topic)
