@@ -427,6 +427,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.deliver_webhooks",
         "schedule": 60,
     },
+    # The webhook delivery log past WEBHOOKS_LOG_DAYS and the outbox events nothing needs.
+    "forget-old-webhook-deliveries": {
+        "task": "webhooks.tasks.forget_old_deliveries",
+        "schedule": crontab(hour=RETENTION_HOUR, minute=45),
+    },
     "archive-interactions-nightly": {
         "task": "interactions.tasks.archive_old_interactions",
         "schedule": crontab(hour=INTERACTION_ARCHIVE_HOUR, minute=0),
@@ -522,6 +527,9 @@ WEBHOOKS_SECRET_OVERLAP_HOURS = env.int("WEBHOOKS_SECRET_OVERLAP_HOURS", default
 WEBHOOKS_CONCURRENCY = env.int("WEBHOOKS_CONCURRENCY", default=16)
 WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
 WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
+# Finished deliveries are kept in the log this many days (each subscription's latest always),
+# then deleted nightly with the outbox events they came from (webhooks/retention.py).
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -114,6 +114,8 @@ class Delivery(models.Model):
                 name="webhook_delivery_due",
             ),
             models.Index(fields=["subscription", "-id"], name="webhook_delivery_log"),
+            # The nightly retention's search for deliveries past WEBHOOKS_LOG_DAYS.
+            models.Index(fields=["created_at"], name="webhook_delivery_age"),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from kombu.exceptions import OperationalError
 
 from privacy.audit.recording import audit_context
 from privacy.models import AuditChannel
-from webhooks import alerts, relay
+from webhooks import alerts, relay, retention
 from webhooks.models import Subscription
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,19 @@ def deliver_webhooks() -> int:
         while sent := relay.deliver_due():
             attempted += sent
     return attempted
+
+
+@shared_task(name="webhooks.tasks.forget_old_deliveries")
+def forget_old_deliveries() -> dict[str, int]:
+    """Nightly: delete the delivery log older than WEBHOOKS_LOG_DAYS and the outbox events
+    nothing refers to any more (webhooks/retention.py); returns how many of each."""
+    forgotten = retention.forget_old_deliveries()
+    logger.info(
+        "webhook retention: %s deliveries and %s outbox events deleted",
+        forgotten.deliveries,
+        forgotten.events,
+    )
+    return {"deliveries": forgotten.deliveries, "events": forgotten.events}
 
 
 def kick_delivery() -> None:
