@@ -11,6 +11,7 @@ from customers.api.urls import router as customers_router
 from customers.imports.api.urls import router as imports_router
 from interactions.api.urls import router as interactions_router
 from privacy.subjects.api.urls import router as subject_requests_router
+from webhooks.api.urls import router as webhooks_router
 
 APP_ROUTERS = [
     customers_router,
@@ -19,6 +20,7 @@ APP_ROUTERS = [
     analytics_router,
     exports_router,
     subject_requests_router,
+    webhooks_router,
 ]
 
 urlpatterns = [

@@ -31,14 +31,21 @@ def owners() -> QuerySet:
     return get_user_model().objects.filter(is_active=True).exclude(email="").order_by("username")
 
 
+def deliveries_of(subscription: Subscription, *, status: str = "") -> QuerySet[Delivery]:
+    """The subscription's deliveries, newest first, optionally of one status, without their
+    bodies (the log shows how each went, not what it carried)."""
+    deliveries = Delivery.objects.filter(subscription=subscription)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries.defer("body").order_by("-pk")
+
+
 def delivery_log(
     subscription: Subscription, *, status: str = "", before: int | None = None
 ) -> list[Delivery]:
     """A page of the subscription's deliveries, newest first (keyset: those older than
     `before`), optionally of one status."""
-    deliveries = Delivery.objects.filter(subscription=subscription)
-    if status:
-        deliveries = deliveries.filter(status=status)
+    deliveries = deliveries_of(subscription, status=status)
     if before is not None:
         deliveries = deliveries.filter(pk__lt=before)
-    return list(deliveries.defer("body").order_by("-pk")[:DELIVERY_PAGE])
+    return list(deliveries[:DELIVERY_PAGE])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -93,10 +94,12 @@ def claim(request: Request, key: str) -> IdempotentRequest:
     raise AlreadyAnsweredError(response)
 
 
-def remember(record: IdempotentRequest, response: Response) -> None:
-    """Store the answer to replay."""
+def remember(record: IdempotentRequest, response: Response, *, omit: Sequence[str] = ()) -> None:
+    """Store the answer to replay, without the top-level fields in `omit`."""
     # Through DRF's encoder, as the renderer will: dates and decimals become the same strings.
     body = json.loads(json.dumps(response.data, cls=JSONEncoder)) if response.data else None
+    if omit and isinstance(body, dict):
+        body = {field: value for field, value in body.items() if field not in omit}
     record.status_code = response.status_code
     record.response_body = body
     record.response_headers = {

@@ -26,6 +26,9 @@ from privacy.models import AuditChannel
 class ApiViewSet(viewsets.GenericViewSet):
     # {action: (permission, ...)}: an action missing here is refused (kernel/api/permissions.py).
     action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # {action: (field, ...)}: fields of an answer never stored for an Idempotency-Key's replay
+    # (a secret shown once); the replay answers without them.
+    idempotency_omitted_fields: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @classmethod
     def as_view(cls, actions: Any = None, **initkwargs: Any) -> Any:
@@ -61,7 +64,9 @@ class ApiViewSet(viewsets.GenericViewSet):
         record = getattr(self, "_idempotent_request", None)
         # Any answer but a server error, which rolls the claim back with the writes.
         if record is not None and isinstance(response, Response) and response.status_code < 500:
-            idempotency.remember(record, response)
+            idempotency.remember(
+                record, response, omit=self.idempotency_omitted_fields.get(self.action, ())
+            )
         return super().finalize_response(request, response, *args, **kwargs)
 
     def versioned_response(
