@@ -135,7 +135,8 @@ def test_the_delivery_log_pages_by_cursor_and_a_replay_sends_again(
     assert [d["status"] for d in first["results"]] == ["delivered", "delivered"]
     assert "body" not in first["results"][0]
     rest = admin_api.get(first["next"]).json()
-    assert len(rest["results"]) == 1 and rest["next"] is None
+    assert len(rest["results"]) == 1
+    assert rest["next"] is None
     oldest = rest["results"][0]
     assert admin_api.get(_detail(pk, "deliveries/"), {"status": "failed"}).json()["results"] == []
     replayed = admin_api.post(_detail(pk, f"deliveries/{oldest['id']}/replay/"))
