@@ -161,13 +161,13 @@ class SubscriptionViewSet(
     @action(
         detail=True,
         methods=["post"],
-        url_path=r"deliveries/(?P<delivery_pk>[0-9]+)/replay",
+        url_path=r"deliveries/(?P<record_pk>[0-9]+)/replay",
         url_name="replay",
     )
-    def replay(self, request: Request, pk: int, delivery_pk: int) -> Response:
+    def replay(self, request: Request, pk: int, record_pk: int) -> Response:
         """Send one of the subscription's deliveries again, as a new delivery due now with the
         same body and webhook-id; answers the new delivery."""
         subscription = self.get_object()
-        delivery = get_object_or_404(subscription.deliveries, pk=delivery_pk)
+        delivery = get_object_or_404(subscription.deliveries, pk=record_pk)
         replay = services.replay_delivery(actor=request.user, delivery=delivery)
         return Response(DeliverySerializer(replay).data, status=status.HTTP_201_CREATED)
