@@ -74,14 +74,12 @@ def record_consent(
     customer gave or withdrew it (now by default; another system reports it later), `policy`
     the version they were shown (by default the one in force then). Raises ValidationError
     (evidence too long or unreadable; `at` in the future or before the purpose's latest
-    entry, which would leave the current status wrong; a policy not yet in force at `at`)
-    before writing anything."""
+    entry, which would leave the current status wrong) before writing anything. A version not
+    yet in force may be named: a form can show the coming version before its day."""
     purpose, source = ConsentPurpose(purpose), ConsentSource(source)
     field = STATUS_FIELDS[purpose]
     now = timezone.now()
     when = at or now
-    if policy is not None and policy.effective_from > timezone.localdate(when):
-        raise ValidationError({"policy": _("This policy version was not yet in force then.")})
     record = ConsentRecord(
         customer=customer,
         purpose=purpose,

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel.free_text import validate_readable_text
+
 
 class PauseReason(models.TextChoices):
     BY_HAND = "by_hand", _("Paused by an administrator")
@@ -15,8 +17,10 @@ class Subscription(models.Model):
     sent is masked with the permissions of its service account, as that account's API key
     would be answered."""
 
-    name = models.CharField(_("name"), max_length=100)
-    target_url = models.URLField(_("target URL"), max_length=500)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_readable_text])
+    target_url = models.URLField(
+        _("target URL"), max_length=500, validators=[validate_readable_text]
+    )
     topics = models.JSONField(_("events"), default=list)
     service_account = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -17,7 +17,7 @@ from kernel.free_text import (
     validate_readable_text,
 )
 
-PROJECT_APPS = ("customers", "interactions", "privacy", "analytics", "crm", "accounts")
+PROJECT_APPS = ("customers", "interactions", "privacy", "analytics", "crm", "accounts", "webhooks")
 # Records the system writes from its own values, which no form, admin page or import fills.
 SYSTEM_RECORDS = {
     "kernel.WorkerHeartbeat",
@@ -27,6 +27,8 @@ SYSTEM_RECORDS = {
     "privacy.AuditEvent",
     "privacy.SecurityAlert",
     "customers.ImportIssue",
+    # A webhook delivery: the payload the relay built, and the receiver's answer, cut short.
+    "webhooks.Delivery",
 }
 SYSTEM_FIELDS = {
     # A job's failure: written by the code from its own translated messages.
