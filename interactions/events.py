@@ -8,92 +8,26 @@ fell due since its last run, each once."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
 
 from customers.events import in_scope
-from interactions.models import FollowUp, Interaction, Transaction, TransactionLine
+from interactions.api.serializers import (
+    FollowUpSerializer,
+    InteractionSerializer,
+    TransactionSerializer,
+)
+from interactions.models import FollowUp, Interaction, Transaction
 from kernel import outbox
 
 TRANSACTION_RECORDED = "transaction.recorded"
 INTERACTION_LOGGED = "interaction.logged"
 FOLLOW_UP_DUE = "follow_up.due"
 _FOLLOW_UPS_WATERMARK = "follow_up.due"
-
-
-class TransactionLineEventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = TransactionLine
-        fields = (
-            "id",
-            "product",
-            "description",
-            "quantity",
-            "unit_price",
-            "discount",
-            "line_total",
-        )
-
-
-class TransactionEventSerializer(serializers.ModelSerializer):
-    lines = TransactionLineEventSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Transaction
-        fields = (
-            "id",
-            "customer",
-            "source_system",
-            "external_ref",
-            "occurred_at",
-            "channel",
-            "status",
-            "amount",
-            "discount",
-            "currency",
-            "recorded_by",
-            "created_at",
-            "lines",
-        )
-
-
-class InteractionEventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Interaction
-        fields = (
-            "id",
-            "customer",
-            "contact",
-            "kind",
-            "channel",
-            "occurred_at",
-            "subject",
-            "body",
-            "satisfaction",
-            "staff",
-            "external_ref",
-            "created_at",
-        )
-
-
-class FollowUpEventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = FollowUp
-        fields = (
-            "id",
-            "customer",
-            "title",
-            "notes",
-            "due_at",
-            "assignee",
-            "done_at",
-            "created_at",
-            "version",
-        )
 
 
 def mask_for_customer_scope(viewer: Any, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -113,7 +47,7 @@ def announce_transaction(order: Transaction) -> None:
     outbox.emit(
         TRANSACTION_RECORDED,
         target=order,
-        data=lambda: dict(TransactionEventSerializer(order).data),
+        data=lambda: dict(TransactionSerializer(order).data),
         subject_id=order.customer_id,
     )
 
@@ -122,8 +56,33 @@ def announce_interaction(interaction: Interaction) -> None:
     outbox.emit(
         INTERACTION_LOGGED,
         target=interaction,
-        data=lambda: dict(InteractionEventSerializer(interaction).data),
+        data=lambda: dict(InteractionSerializer(interaction).data),
         subject_id=interaction.customer_id,
+    )
+
+
+def announce_transactions(orders: Collection[Transaction]) -> int:
+    """transaction.recorded for each of many new orders at once (an import batch, a bulk
+    call), their lines read in one query; returns how many were written."""
+    if not orders or not outbox.is_subscribed(TRANSACTION_RECORDED):
+        return 0
+    with_lines = Transaction.objects.filter(pk__in=[order.pk for order in orders])
+    return outbox.emit_many(
+        TRANSACTION_RECORDED,
+        with_lines.prefetch_related("lines").order_by("pk"),
+        data=lambda order: dict(TransactionSerializer(order).data),
+        subject_id=lambda order: order.customer_id,
+    )
+
+
+def announce_interactions(interactions: Collection[Interaction]) -> int:
+    """interaction.logged for each of many new interactions at once (an import batch, a bulk
+    call); returns how many were written."""
+    return outbox.emit_many(
+        INTERACTION_LOGGED,
+        interactions,
+        data=lambda interaction: dict(InteractionSerializer(interaction).data),
+        subject_id=lambda interaction: interaction.customer_id,
     )
 
 
@@ -142,7 +101,7 @@ def announce_due_follow_ups(*, now: datetime.datetime | None = None) -> int:
         return outbox.emit_many(
             FOLLOW_UP_DUE,
             due.iterator(chunk_size=1000),
-            data=lambda follow_up: dict(FollowUpEventSerializer(follow_up).data),
+            data=lambda follow_up: dict(FollowUpSerializer(follow_up).data),
             subject_id=lambda follow_up: follow_up.customer_id,
         )
 

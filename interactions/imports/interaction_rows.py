@@ -23,6 +23,7 @@ from customers.imports.fields import (
 from customers.imports.mapping import ImportField
 from customers.models import Customer, InvalidValues
 from customers.normalize import NormalizationError, fold_width
+from interactions.events import announce_interactions
 from interactions.imports.customer_link import (
     CUSTOMER_FIELDS,
     customers_for,
@@ -287,6 +288,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         stored.append((row, interaction))
         outcomes[row.number] = "created"
     insert_new(Interaction, new)
+    announce_interactions(new)
     record_latest_activity((item.customer_id, item.occurred_at) for item in new)
     for row, item in stored:
         row.stored_id = item if isinstance(item, int) else item.pk

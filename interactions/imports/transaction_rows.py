@@ -26,6 +26,7 @@ from customers.imports.fields import (
 from customers.imports.mapping import ImportField
 from customers.models import Customer, InvalidValues
 from customers.normalize import NormalizationError, fold_width
+from interactions.events import announce_transactions
 from interactions.imports.customer_link import (
     CUSTOMER_FIELDS,
     customers_for,
@@ -414,6 +415,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         ],
     )
     Transaction.objects.bulk_update(status_changes, ["status"])
+    announce_transactions([order for order, _rows in new_orders])
     record_latest_activity(
         (order.customer_id, order.occurred_at)
         for order, _rows in new_orders

@@ -10,7 +10,9 @@ import json
 import pytest
 from django.utils import timezone
 
+from customers.imports.records import upsert_records
 from customers.merge import merge_customers
+from customers.models import ImportKind
 from customers.services import archive_customer, create_customer, update_customer
 from interactions.events import announce_due_follow_ups
 from interactions.services import record_interaction, schedule_follow_up
@@ -226,3 +228,47 @@ def test_a_segment_refresh_announces_who_joined_and_who_left(receiver, subscribe
         sorted([leaving.pk, staying.pk]),
         [],
     ]
+
+
+def test_orders_and_interactions_written_in_bulk_are_announced_like_recorded_ones(
+    receiver, subscribe
+):
+    subscribe(receiver.url, ["transaction.recorded", "interaction.logged"])
+    importer = UserFactory(role=roles.ADMINISTRATOR)
+    customer = create_customer(actor=None, name="周杰", phone="13900139000")
+    orders = upsert_records(
+        actor=importer,
+        kind=ImportKind.TRANSACTIONS,
+        source_name="shop",
+        records=[
+            {
+                "customer_phone": "13900139000",
+                "external_ref": "A-1",
+                "occurred_at": "2024-05-01",
+                "product_name": "茶叶",
+                "quantity": "2",
+                "unit_price": "88",
+            },
+            {
+                "customer_phone": "13900139000",
+                "external_ref": "A-1",
+                "occurred_at": "2024-05-01",
+                "product_name": "茶具",
+                "quantity": "1",
+                "unit_price": "300",
+            },
+        ],
+    )
+    assert [result.status for result in orders.results] == ["created", "created"]
+    upsert_records(
+        actor=importer,
+        kind=ImportKind.INTERACTIONS,
+        source_name="desk",
+        records=[{"customer_phone": "13900139000", "kind": "call", "occurred_at": "2024-05-02"}],
+    )
+    events = {event.topic: event for event in OutboxEvent.objects.all()}
+    assert set(events) == {"transaction.recorded", "interaction.logged"}
+    order = events["transaction.recorded"].data
+    assert order["customer"] == customer.pk
+    assert sorted(line["description"] for line in order["lines"]) == ["茶具", "茶叶"]
+    assert events["interaction.logged"].data["customer"] == customer.pk
