@@ -60,6 +60,7 @@ class ApiKey(models.Model):
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
         ordering = ["-created_at"]
+        permissions = [("manage_api_keys", _("Can make and revoke API keys"))]
 
     def __str__(self) -> str:
         return f"{self.name} (crm_{self.prefix}…)"

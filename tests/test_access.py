@@ -167,6 +167,8 @@ PAGE_MATRIX = {
         _statuses({roles.PRIVACY_OFFICER}),
     ),
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
+    "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
+    "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
     (page, role, status)
