@@ -5,11 +5,12 @@ reference page at /api/."""
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView
 
 from customers.api.urls import router as customers_router
+from kernel.api.views import no_such_resource
 
 APP_ROUTERS = [customers_router]
 
@@ -32,4 +33,6 @@ urlpatterns = [
             namespace="api",
         ),
     ),
+    # Last: an address under /api/ that names nothing answers a problem, not an HTML page.
+    re_path(r"^(?P<path>.+/)$", no_such_resource, name="no_such_resource"),
 ]

@@ -472,6 +472,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Every operation's problem responses, Idempotency-Key and links (kernel/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kernel.api.schema.document_problems",
+    ],
 }
 # Requests per caller (an API key, or a user's browser session) and period: 429 with
 # Retry-After beyond it (kernel/api/throttling.py).

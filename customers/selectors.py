@@ -363,3 +363,14 @@ def common_places(field: str) -> list[str]:
         )
         cache.set(key, places, PLACE_SUGGESTIONS_SECONDS)
     return places
+
+
+def external_id_holders(external_ids: Iterable[tuple[str, str]]) -> list[int]:
+    """The ids of the customers holding any of these (system, external id) pairs, whoever may
+    see them: an external id names one customer across the whole database."""
+    condition = Q()
+    for system, external_id in external_ids:
+        condition |= Q(system=system, external_id=external_id)
+    if not condition:
+        return []
+    return sorted(set(ExternalId.objects.filter(condition).values_list("customer_id", flat=True)))

@@ -28,6 +28,8 @@ PUBLIC_URL_NAMES = {
     # The API's schema and reference page: documentation, no data.
     "schema",
     "reference",
+    # Any other address under /api/: a 404 problem, whoever asks.
+    "no_such_resource",
 }
 
 

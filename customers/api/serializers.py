@@ -26,6 +26,7 @@ from customers.models import (
     ValueGrade,
 )
 from customers.presentation import PERSONAL_FIELDS, display_personal
+from kernel.api.serializers import ReadOnlyBlanks
 
 READ_FIELDS = (
     "id",
@@ -72,9 +73,10 @@ READ_FIELDS = (
 )
 
 
-class MaskedPersonalDataMixin:
+class MaskedPersonalDataMixin(ReadOnlyBlanks):
     """Personal fields (customers.presentation.PERSONAL_FIELDS) come out masked unless the
-    requesting user may see this customer's personal data."""
+    requesting user may see this customer's personal data; blank fields are documented as
+    such (kernel/api/serializers.py)."""
 
     def customer_of(self, instance: Any) -> Customer:
         return instance
@@ -90,7 +92,7 @@ class MaskedPersonalDataMixin:
 
 
 class CustomerSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     tags = serializers.PrimaryKeyRelatedField(read_only=True, many=True)
     version = serializers.IntegerField(read_only=True)
 

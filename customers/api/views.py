@@ -8,12 +8,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -34,6 +34,7 @@ from customers.selectors import (
     can_merge_customers,
     can_view_personal_data,
     customers_visible_to,
+    external_id_holders,
     get_customer_for,
     possible_duplicates,
 )
@@ -106,6 +107,14 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
         """Customers in the caller's scope, newest first, a cursor page at a time."""
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(
+        responses={
+            200: CustomerSerializer,
+            301: OpenApiResponse(
+                description=_("Merged into another customer: Location is the one it became.")
+            ),
+        }
+    )
     def retrieve(self, request: Request, pk: int) -> Response:
         """One customer. A merged customer's id redirects (301) to the customer it became."""
         try:
@@ -115,8 +124,9 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             if survivor is None or survivor.pk == pk:
                 raise
             get_customer_for(request.user, survivor.pk)
-            return HttpResponseRedirect(  # type: ignore[return-value]
-                reverse("api:customer-detail", args=[survivor.pk]), status=301
+            return Response(
+                status=status.HTTP_301_MOVED_PERMANENTLY,
+                headers={"Location": reverse("api:customer-detail", args=[survivor.pk])},
             )
         if can_view_personal_data(request.user, customer):
             services.record_personal_data_view(actor=request.user, customer=customer)
@@ -139,6 +149,7 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
         if not user.has_perm("customers.view_all_customers"):
             # As on the form: staff scoped to their own customers own what they create.
             values["owner"] = user
+        self.refuse_taken_external_ids(external_ids)
         if not allow_duplicate:
             self.refuse_duplicates(values)
         customer = services.create_customer(
@@ -149,6 +160,22 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             status=status.HTTP_201_CREATED,
             headers={"Location": reverse("api:customer-detail", args=[customer.pk])},
         )
+
+    def refuse_taken_external_ids(self, external_ids: list[tuple[str, str]]) -> None:
+        """409 when another customer holds one of these ids in its system: an id names one
+        customer (the import matches on it)."""
+        if len(set(external_ids)) < len(external_ids):
+            raise exceptions.ValidationError(
+                {"external_ids": [_("The same external id is given twice.")]}
+            )
+        holders = external_id_holders(external_ids)
+        if holders:
+            visible = customers_visible_to(self.request.user).filter(pk__in=holders)
+            raise Conflict(
+                _("Another customer already has this external id."),
+                code="external-id-taken",
+                customers=sorted(visible.values_list("pk", flat=True)),
+            )
 
     def refuse_duplicates(self, values: dict[str, Any]) -> None:
         clean = services.normalise_profile(values)
