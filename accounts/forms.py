@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.api_keys import service_accounts
 from accounts.privileges import grantable_groups, may_change_account
+from kernel.free_text import validate_readable_text
 
 
 class CodeForm(forms.Form):
@@ -57,6 +58,7 @@ class NewApiKeyForm(forms.Form):
     name = forms.CharField(
         label=_("Key name"),
         max_length=100,
+        validators=[validate_readable_text],
         help_text=_("What the key is for, for example the web shop's nightly sync."),
     )
     expires_on = forms.DateField(

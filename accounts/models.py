@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel.free_text import validate_readable_text
+
 
 class UserSession(models.Model):
     """Which session belongs to whom. Django's session store cannot be searched by user (the
@@ -37,11 +39,11 @@ class ApiKey(models.Model):
         on_delete=models.CASCADE,
         related_name="api_keys",
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_readable_text])
     # The key's first characters after "crm_": how a key is found, and how people tell keys
-    # apart on the page, without the secret.
-    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
-    digest = models.CharField(_("digest"), max_length=64)
+    # apart on the page, without the secret. Both are made with the key, never typed.
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -147,3 +147,10 @@ def test_an_administrator_cannot_revoke_a_key_worth_more_than_they_hold(client, 
     )
     assert client.post(f"{PAGE}{made.key.pk}/revoke/").status_code == 403
     assert key_for(made.secret) is not None
+
+
+def test_a_key_name_with_unreadable_characters_is_refused(client, administrator):
+    account = _service_account(roles.SALES)
+    response = client.post(NEW, {"account": account.pk, "name": "Till\ufffd", "expires_on": ""})
+    assert "name" in response.context["form"].errors
+    assert not ApiKey.objects.filter(name__startswith="Till").exists()
