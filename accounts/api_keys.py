@@ -20,6 +20,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.authentication import SessionScheme
@@ -112,6 +113,25 @@ def revoke_api_key(*, actor: Actor, key: ApiKey) -> ApiKey:
         key.save(update_fields=["revoked_at"])
         record_event(actor=actor, action=AccountAction.API_KEY_REVOKED, target=key)
     return key
+
+
+def api_keys() -> QuerySet[ApiKey]:
+    """Every key, newest first, with its account's roles and its maker loaded (the keys
+    page)."""
+    return ApiKey.objects.select_related("account", "created_by").prefetch_related(
+        "account__groups"
+    )
+
+
+def service_accounts() -> QuerySet[Any]:
+    """The accounts that hold a key: those made for an integration on the keys page."""
+    return (
+        get_user_model()
+        .objects.filter(api_keys__isnull=False)
+        .prefetch_related("groups")
+        .distinct()
+        .order_by("username")
+    )
 
 
 def key_for(secret: str) -> ApiKey | None:

@@ -41,7 +41,7 @@ class ApiKey(models.Model):
     )
     name = models.CharField(_("name"), max_length=100, validators=[validate_readable_text])
     # The key's first characters after "crm_": how a key is found, and how people tell keys
-    # apart on the page, without the secret.
+    # apart on the page, without the secret. Both are made with the key, never typed.
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     digest = models.CharField(_("digest"), max_length=64, editable=False)
     created_by = models.ForeignKey(
@@ -62,6 +62,7 @@ class ApiKey(models.Model):
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
         ordering = ["-created_at"]
+        permissions = [("manage_api_keys", _("Can make and revoke API keys"))]
 
     def __str__(self) -> str:
         return f"{self.name} (crm_{self.prefix}…)"

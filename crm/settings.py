@@ -222,6 +222,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -506,6 +507,11 @@ SPECTACULAR_SETTINGS = {
         "SourceChannelEnum": "customers.models.SourceChannel",
         "RecordOutcomeEnum": "customers.imports.records.OUTCOMES",
     },
+    # Every operation's problem responses, Idempotency-Key and links (kernel/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kernel.api.schema.document_problems",
+    ],
 }
 # Requests per caller (an API key, or a user's browser session) and period: 429 with
 # Retry-After beyond it (kernel/api/throttling.py).

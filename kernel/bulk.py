@@ -68,7 +68,10 @@ def insert_values(model: type[models.Model], fields: Sequence[str], rows: Sequen
     meta = model._meta
     by_attname = {field.attname: field for field in meta.concrete_fields}
     columns = ", ".join(quoted_column(by_attname[name]) for name in fields)
+    # COPY goes to psycopg's cursor itself: its errors are made Django's (a unique constraint
+    # refusing a row is an IntegrityError, as from bulk_create).
     with (
+        connection.wrap_database_errors,
         connection.cursor() as cursor,
         cursor.copy(
             f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"

@@ -99,6 +99,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "axes.delete_accessattempt",
         "otp_totp.view_totpdevice",
         "otp_totp.delete_totpdevice",
+        # The API keys page (/accounts/api-keys/): keys for other systems, bound to service
+        # accounts in a role; accounts/privileges.py limits the roles a key may get.
+        "accounts.manage_api_keys",
         # The status page (/operations/): backups, restore drills, jobs, disk; and starting a
         # backup or a drill from it.
         "operations.view_operations",

@@ -28,6 +28,8 @@ PUBLIC_URL_NAMES = {
     # The API's schema and reference page: documentation, no data.
     "schema",
     "reference",
+    # Any other address under /api/: a 404 problem, whoever asks.
+    "no_such_resource",
 }
 
 
@@ -169,6 +171,8 @@ PAGE_MATRIX = {
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
     "webhooks": ("/webhooks/", _statuses({roles.ADMINISTRATOR})),
     "new webhook": ("/webhooks/new/", _statuses({roles.ADMINISTRATOR})),
+    "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
+    "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
     (page, role, status)

@@ -29,6 +29,7 @@ from customers.models import (
 )
 from customers.presentation import PERSONAL_FIELDS, display_personal
 from customers.selectors import customers_visible_to
+from kernel.api.serializers import ReadOnlyBlanks
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
 READ_FIELDS = (
@@ -76,9 +77,10 @@ READ_FIELDS = (
 )
 
 
-class MaskedPersonalDataMixin:
+class MaskedPersonalDataMixin(ReadOnlyBlanks):
     """Personal fields (customers.presentation.PERSONAL_FIELDS) come out masked unless the
-    requesting user may see this customer's personal data."""
+    requesting user may see this customer's personal data; blank fields are documented as
+    such (kernel/api/serializers.py)."""
 
     def customer_of(self, instance: Any) -> Customer:
         return instance
@@ -94,7 +96,7 @@ class MaskedPersonalDataMixin:
 
 
 class CustomerSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     tags = serializers.PrimaryKeyRelatedField(read_only=True, many=True)
     version = serializers.IntegerField(read_only=True)
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -133,6 +133,14 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
         """Customers in the caller's scope, newest first, a cursor page at a time."""
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(
+        responses={
+            200: CustomerSerializer,
+            301: OpenApiResponse(
+                description=_("Merged into another customer: Location is the one it became.")
+            ),
+        }
+    )
     def retrieve(self, request: Request, pk: int) -> Response:
         """One customer. A merged customer's id redirects (301) to the customer it became."""
         try:
@@ -142,8 +150,9 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             if survivor is None or survivor.pk == pk:
                 raise
             get_customer_for(request.user, survivor.pk)
-            return HttpResponseRedirect(  # type: ignore[return-value]
-                reverse("api:customer-detail", args=[survivor.pk]), status=301
+            return Response(
+                status=status.HTTP_301_MOVED_PERMANENTLY,
+                headers={"Location": reverse("api:customer-detail", args=[survivor.pk])},
             )
         if can_view_personal_data(request.user, customer):
             services.record_personal_data_view(actor=request.user, customer=customer)
@@ -166,8 +175,9 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
         if not user.has_perm("customers.view_all_customers"):
             # As on the form: staff scoped to their own customers own what they create.
             values["owner"] = user
+        self.refuse_taken_external_ids(external_ids)
         if not allow_duplicate:
-            self.refuse_duplicates(values, external_ids)
+            self.refuse_duplicates(values)
         customer = services.create_customer(
             actor=user, tags=tags, external_ids=external_ids, **values
         )
@@ -177,12 +187,26 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             headers={"Location": reverse("api:customer-detail", args=[customer.pk])},
         )
 
-    def refuse_duplicates(
-        self, values: dict[str, Any], external_ids: list[tuple[str, str]]
-    ) -> None:
-        """409 when customers the caller may see hold one of the record's keys: its external
-        ids, or (among those whose personal data the caller sees) its phone, email or identity
-        number."""
+    def refuse_taken_external_ids(self, external_ids: list[tuple[str, str]]) -> None:
+        """409 when another customer holds one of these ids in its system (an id names one
+        customer: the import matches on it), naming the holders the caller may see."""
+        if len(set(external_ids)) < len(external_ids):
+            raise exceptions.ValidationError(
+                {"external_ids": [_("The same external id is given twice.")]}
+            )
+        try:
+            services.refuse_held_external_ids(external_ids)
+        except ValidationError:
+            visible = external_id_holders(user=self.request.user, external_ids=external_ids)
+            raise Conflict(
+                _("Another customer already has this external id."),
+                code="external-id-taken",
+                customers=sorted(customer.pk for customer in visible),
+            ) from None
+
+    def refuse_duplicates(self, values: dict[str, Any]) -> None:
+        """409 when customers whose personal data the caller sees have the record's phone,
+        email or identity number."""
         clean = services.normalise_profile(values)
         id_index = (
             services.id_number_blind_index(clean.get("id_document_kind", ""), clean["id_number"])
@@ -195,12 +219,11 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             email=clean.get("email", ""),
             id_blind_index=id_index,
         )
-        matches += external_id_holders(user=self.request.user, external_ids=external_ids)
         if matches:
             raise Conflict(
                 _("A customer with the same phone, email or identity number exists."),
                 code="likely-duplicate",
-                duplicates=sorted({match.pk for match in matches}),
+                duplicates=[match.pk for match in matches],
             )
 
     @extend_schema(

@@ -28,8 +28,9 @@ from kernel.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-# Answers' headers worth replaying; others (Date, throttling) belong to each response.
-_REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
+# Answers' headers worth replaying; others (Date, throttling) belong to each response. The
+# content type is kept apart: before rendering, the header holds only Django's default.
+_REPLAYED_HEADERS = ("Location", "ETag")
 
 
 class KeyReused(exceptions.APIException):
@@ -87,8 +88,13 @@ def claim(request: Request, key: str) -> IdempotentRequest:
     earlier = IdempotentRequest.objects.get(caller=request.user, key=key)
     if earlier.fingerprint != request_print:
         raise KeyReused()
+    headers = dict(earlier.response_headers)
     response = Response(
-        earlier.response_body, status=earlier.status_code, headers=earlier.response_headers
+        earlier.response_body,
+        status=earlier.status_code,
+        headers=headers,
+        # The renderer sets Content-Type from this, whatever the headers say.
+        content_type=headers.pop("Content-Type", None),
     )
     response["Idempotent-Replayed"] = "true"
     raise AlreadyAnsweredError(response)
@@ -105,6 +111,9 @@ def remember(record: IdempotentRequest, response: Response, *, omit: Sequence[st
     record.response_headers = {
         name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)
     }
+    # A problem's own content type; others are the renderer's.
+    if response.content_type:
+        record.response_headers["Content-Type"] = response.content_type
     record.save(update_fields=["status_code", "response_body", "response_headers"])
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.encoding import force_str
 from django.utils.translation import gettext
@@ -144,6 +145,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     the services' ValidationError and EditConflictError."""
     if isinstance(exc, EditConflictError):
         exc = PreconditionFailed()
+    elif isinstance(exc, IntegrityError):
+        # A unique constraint refused the write (an external id another customer holds, a
+        # race between two callers): the data's state, not a fault of the server. The write
+        # was rolled back with its transaction.
+        exc = Conflict(gettext("This conflicts with a record that already exists."))
     elif isinstance(exc, DjangoValidationError):
         return _problem_response(
             400, "invalid", gettext("Some values are invalid."), errors=service_errors(exc)

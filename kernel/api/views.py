@@ -11,12 +11,14 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from rest_framework import viewsets
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kernel.api import idempotency
+from kernel.api import idempotency, problems
 from kernel.api.concurrency import etag_of
 from kernel.models import Versioned
 from privacy.audit.recording import audit_context
@@ -48,6 +50,11 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        # Records are named by their numeric id: anything else names none (rather than
+        # reaching a lookup that would fail on it).
+        lookup = kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if lookup is not None and not str(lookup).isdigit():
+            raise exceptions.NotFound()
         self._idempotent_request = None
         key = idempotency.request_key(request)
         if key is not None:
@@ -74,3 +81,16 @@ class ApiViewSet(viewsets.GenericViewSet):
     ) -> Response:
         """A response about one record, with its version as ETag."""
         return Response(data, headers={**(headers or {}), "ETag": etag_of(record)}, **kwargs)
+
+
+@csrf_exempt
+@login_not_required
+def no_such_resource(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any address under /api/ that names no resource: a problem, as the resources' own 404s
+    are, rather than the pages' HTML."""
+    return JsonResponse(
+        problems.problem(404, "not-found", gettext("No resource has this address.")),
+        status=404,
+        content_type=problems.PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )

@@ -4,6 +4,8 @@
 //   data-confirm="text"    on a form or a submit button: ask before submitting
 //   data-progress="42"     on a Bootstrap progress bar: its width in percent
 //   data-colour="#aabbcc"  on a badge: its background colour
+//   data-copy="#field"     on a button: copy that field's value (data-copied: the button's
+//                          text once done)
 (function () {
   "use strict";
 
@@ -22,6 +24,24 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy]");
+    const field = button && document.querySelector(button.dataset.copy);
+    if (!field) {
+      return;
+    }
+    field.select();
+    // The clipboard API exists only on https and localhost; elsewhere the selection is copied.
+    const copied = navigator.clipboard
+      ? navigator.clipboard.writeText(field.value)
+      : Promise.resolve(document.execCommand("copy"));
+    copied.then(function () {
+      if (button.dataset.copied) {
+        button.textContent = button.dataset.copied;
+      }
+    });
+  });
 
   const COLOUR = /^#[0-9a-fA-F]{3,8}$/;
 

@@ -172,20 +172,3 @@ def test_archive_and_merge_go_through_the_services(admin_api):
     archived = admin_api.post(detail(other.pk) + "archive/")
     assert archived.status_code == 200
     assert archived.json()["archived_at"]
-
-
-def test_an_external_id_already_held_is_refused_without_revealing_whose(
-    admin_api, sales_api, other_sales_user
-):
-    holder = CustomerFactory(
-        name="Shop buyer", owner=other_sales_user, external_ids=[("shopify", "7001")]
-    )
-    record = {"name": "Shop buyer", "external_ids": [{"system": "shopify", "external_id": "7001"}]}
-    seen = admin_api.post(LIST, record, format="json")
-    assert seen.status_code == 409
-    assert seen.json()["duplicates"] == [holder.pk]
-    unseen = sales_api.post(LIST, record, format="json")
-    assert unseen.status_code == 400
-    assert "external_ids" in unseen.json()["errors"]
-    assert str(holder.pk) not in unseen.content.decode()
-    assert Customer.objects.filter(name="Shop buyer").count() == 1
