@@ -48,5 +48,6 @@ urlpatterns = [
         ),
     ),
     # Last: an address under /api/ that names nothing answers a problem, not an HTML page.
-    re_path(r"^(?P<path>.+/)$", no_such_resource, name="no_such_resource"),
+    # [\s\S], not ".": a path with an encoded newline in it is still an address under /api/.
+    re_path(r"^(?P<path>[\s\S]+/)$", no_such_resource, name="no_such_resource"),
 ]

@@ -13,9 +13,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.two_factor import two_factor_required
 from customers import services as customer_services
-from customers.models import Customer, ImportIssue, ImportJob
+from customers.models import Contact, Customer, ExternalId, ImportIssue, ImportJob
 from interactions import services as interaction_services
-from interactions.models import Interaction, Transaction
+from interactions.models import FollowUp, Interaction, Transaction
+from privacy import roles
+from privacy.consent import record_consent
+from privacy.models import ConsentRecord, DataSubjectRequest
+from privacy.subjects import services as subject_services
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -96,6 +100,74 @@ class InteractionFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         return interaction_services.record_interaction(actor=None, **kwargs)
+
+
+class ContactFactory(factory.Factory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory, kind="company")
+    name = "王芳"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return customer_services.save_contact(actor=None, **kwargs)
+
+
+class ExternalIdFactory(factory.Factory):
+    class Meta:
+        model = ExternalId
+
+    customer = factory.SubFactory(CustomerFactory)
+    system = "shop"
+    external_id = factory.Sequence(lambda n: f"C-{n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return customer_services.add_external_id(actor=None, **kwargs)
+
+
+class FollowUpFactory(factory.Factory):
+    class Meta:
+        model = FollowUp
+
+    customer = factory.SubFactory(CustomerFactory)
+    title = "Call back"
+    due_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=1))
+    assignee = factory.LazyAttribute(lambda follow_up: follow_up.customer.owner)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return interaction_services.schedule_follow_up(actor=None, **kwargs)
+
+
+class ConsentRecordFactory(factory.Factory):
+    class Meta:
+        model = ConsentRecord
+
+    customer = factory.SubFactory(CustomerFactory)
+    purpose = "marketing_email"
+    granted = True
+    source = "staff"
+    evidence = "Ticked the box on the paper form"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return record_consent(actor=None, **kwargs)
+
+
+class DataSubjectRequestFactory(factory.Factory):
+    class Meta:
+        model = DataSubjectRequest
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "access"
+    channel = "email"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        officer = UserFactory(role=roles.PRIVACY_OFFICER)
+        return subject_services.log_request(actor=officer, **kwargs)
 
 
 def import_issue(value: str, *, created_by) -> ImportIssue:

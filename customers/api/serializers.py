@@ -310,7 +310,7 @@ class ConsentInputSerializer(serializers.Serializer):
     """A consent given or withdrawn, with its evidence. Purpose and evidence are checked as
     the customer page's form checks them (privacy/forms.py ConsentForm)."""
 
-    customer = serializers.IntegerField(min_value=1)
+    customer = VisibleCustomerField()
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField(help_text=_("true: given; false: withdrawn."))
     evidence = serializers.CharField(

@@ -560,11 +560,12 @@ class ConsentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     def create(self, request: Request) -> Response:
         """Record a consent given or withdrawn for one purpose, with its evidence: the ledger
         entry, the customer's current status and the audit event together. A consent given
-        needs evidence. An erased customer answers 403."""
-        incoming = ConsentInputSerializer(data=request.data)
+        needs evidence. A customer outside the caller's scope is refused as an unknown id
+        (400); an erased customer answers 403."""
+        incoming = ConsentInputSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
         values = incoming.validated_data
-        customer = get_customer_for(request.user, values["customer"])
+        customer = values["customer"]
         if customer.erased_at:
             raise PermissionDenied
         form = ConsentForm(

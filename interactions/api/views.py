@@ -49,6 +49,7 @@ from interactions.selectors import (
     transactions_visible_to,
 )
 from kernel.api.concurrency import expected_version
+from kernel.api.filters import InstantFilter
 from kernel.api.views import ApiViewSet
 
 
@@ -58,8 +59,8 @@ def _customer_filter() -> filters.NumberFilter:
     return filters.NumberFilter(field_name="customer_id", help_text=_("A customer's id."))
 
 
-def _occurred(lookup: str, text: str) -> filters.IsoDateTimeFilter:
-    return filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr=lookup, help_text=text)
+def _occurred(lookup: str, text: str) -> InstantFilter:
+    return InstantFilter(field_name="occurred_at", lookup_expr=lookup, help_text=text)
 
 
 class ProductFilter(filters.FilterSet):
@@ -271,8 +272,8 @@ class FollowUpFilter(filters.FilterSet):
         choices=FollowUpStatus.choices,
         method="in_status",
     )
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = InstantFilter(field_name="due_at", lookup_expr="gte")
+    due_before = InstantFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = FollowUp

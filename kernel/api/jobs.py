@@ -54,7 +54,7 @@ class JobSerializer(serializers.Serializer):
     def get_job_kind(self, job: BackgroundJob) -> str:
         return job._meta.label
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(OpenApiTypes.STR)
     def get_url(self, job: BackgroundJob) -> str:
         return reverse(self.poll_url_name, args=[job.pk])
 

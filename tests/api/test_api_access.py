@@ -150,7 +150,7 @@ def test_a_sales_key_cannot_reach_another_salespersons_customers_records(
 def test_past_the_rate_limit_a_key_gets_429_with_retry_after(settings, admin_api):
     settings.API_RATE_LIMIT = "3/min"
     cache.clear()
-    path = _path(next(route for route, *_ in ROUTES if "(?P<" not in route), 1)
+    path = "/api/v1/customers/"
     for _ in range(3):
         assert admin_api.get(path).status_code == 200
     refused = admin_api.get(path)

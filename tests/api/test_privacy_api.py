@@ -90,11 +90,13 @@ def test_a_consent_reported_late_cannot_go_behind_a_later_entry_nor_into_the_fut
     assert Customer.objects.get(pk=customer.pk).consent_email is True
 
 
-def test_another_sales_persons_customer_answers_404_and_nothing_is_recorded(
+def test_another_sales_persons_customer_is_an_unknown_id_and_nothing_is_recorded(
     sales_api, other_sales_user
 ):
     theirs = CustomerFactory(name="Theirs", owner=other_sales_user)
-    assert grant(sales_api, theirs).status_code == 404
+    refused = grant(sales_api, theirs)
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"customer"}
     assert sales_api.get(CONSENTS, {"customer": theirs.pk}).status_code == 404
     assert not ConsentRecord.objects.exists()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -37,7 +36,7 @@ class ExportSerializer(JobSerializer):
     def get_searched(self, job: ExportJob) -> bool:
         return bool(job.search)
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_download(self, job: ExportJob) -> str | None:
         return reverse("api:export-download", args=[job.pk]) if job.file else None
 

@@ -96,7 +96,7 @@ class ImportSerializer(JobSerializer):
             for field in jobs.rows_module(job.kind).FIELDS
         ]
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(OpenApiTypes.STR)
     def get_report(self, job: ImportJob) -> str:
         return reverse("api:import-report", args=[job.pk])
 
