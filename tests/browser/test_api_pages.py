@@ -29,6 +29,7 @@ def test_administrator_makes_a_key_sees_it_once_and_copies_it(page, log_in, make
     admin = make_user(roles.ADMINISTRATOR, is_staff=True)
     log_in(admin)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("navigation").get_by_role("button", name="System").click()
     page.get_by_role("link", name="API keys").click()
     page.get_by_role("link", name="New key").click()
     page.get_by_label("New account's name").fill("shop-sync")

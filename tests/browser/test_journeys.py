@@ -120,10 +120,12 @@ def test_administrator_sees_last_nights_backup_verified_and_opens_user_managemen
         migrations_ok=True,
     )
     log_in(make_user(roles.ADMINISTRATOR, is_staff=True))
+    page.get_by_role("navigation").get_by_role("button", name="System").click()
     page.get_by_role("navigation").get_by_role("link", name="Operations").click()
     expect(page.locator("#backup-status")).to_contain_text(
         "was restored in 42 s and verified: 53 tables, 1,234,567 rows equal."
     )
+    page.get_by_role("navigation").get_by_role("button", name="System").click()
     page.get_by_role("link", name="Administration").click()
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", name="Select user to change")).to_be_visible()
