@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-# The repository instead of bench/ itself: bench/requests.py would shadow the requests package
-# that DRF's test client imports.
+# The repository instead of bench/ itself: a module here must never shadow a package of the
+# same name (bench/requests.py once shadowed the one DRF's test client imports).
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
