@@ -39,7 +39,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from threading import Lock, Thread
 
-# The repository instead of bench/ itself: bench/requests.py would shadow the requests package.
+# The repository instead of bench/ itself: no module here may shadow a package of its name.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
