@@ -54,6 +54,7 @@ from customers.selectors import (
     possible_duplicates,
 )
 from kernel.api.concurrency import expected_version
+from kernel.api.filters import IdFilter
 from kernel.api.problems import Conflict
 from kernel.api.views import ApiViewSet
 from privacy import consent
@@ -315,9 +316,7 @@ def editable_customer_named(user: Any, customer: Customer) -> Customer:
 
 
 class ContactFilter(filters.FilterSet):
-    # By id, not by a choice of customers: an unknown id and another's customer both list
-    # nothing, so the answer does not tell which ids exist.
-    customer = filters.NumberFilter(field_name="customer_id", help_text=_("A customer's id."))
+    customer = IdFilter(field_name="customer_id", help_text=_("A customer's id."))
 
     class Meta:
         model = Contact
@@ -459,7 +458,7 @@ class TagViewSet(mixins.ListModelMixin, ApiViewSet):
 
 
 class ExternalIdFilter(filters.FilterSet):
-    customer = filters.NumberFilter(field_name="customer_id", help_text=_("A customer's id."))
+    customer = IdFilter(field_name="customer_id", help_text=_("A customer's id."))
     system = filters.CharFilter(help_text=_("The other system's name, as linked: shopify."))
     external_id = filters.CharFilter(help_text=_("The id the other system uses."))
 

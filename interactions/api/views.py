@@ -49,14 +49,12 @@ from interactions.selectors import (
     transactions_visible_to,
 )
 from kernel.api.concurrency import expected_version
-from kernel.api.filters import InstantFilter
+from kernel.api.filters import IdFilter, InstantFilter
 from kernel.api.views import ApiViewSet
 
 
-def _customer_filter() -> filters.NumberFilter:
-    # By id, not by a choice of customers: an unknown id and another's customer both list
-    # nothing, so the answer does not tell which ids exist.
-    return filters.NumberFilter(field_name="customer_id", help_text=_("A customer's id."))
+def _customer_filter() -> IdFilter:
+    return IdFilter(field_name="customer_id", help_text=_("A customer's id."))
 
 
 def _occurred(lookup: str, text: str) -> InstantFilter:
