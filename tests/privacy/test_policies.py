@@ -16,11 +16,10 @@ from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-
 
 def _days(n: int) -> datetime.date:
-    return TODAY + datetime.timedelta(days=n)
+    # Today when the test runs, not when the module was imported: a suite may cross midnight.
+    return timezone.localdate() + datetime.timedelta(days=n)
 
 
 @pytest.fixture
@@ -88,7 +87,7 @@ def test_a_version_cannot_take_effect_in_the_past(client, privacy_user):
 
 def test_a_version_published_for_today_is_in_force_at_once(privacy_user, service_user, versions):
     published = policies.publish_policy(
-        actor=privacy_user, version="2026-12", effective_from=TODAY, text="New wording."
+        actor=privacy_user, version="2026-12", effective_from=_days(0), text="New wording."
     )
     assert _consent(service_user).policy == published
 
