@@ -42,9 +42,7 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         "refresh": (*VIEW, "analytics.change_segment"),
     }
 
-    def get_queryset(self) -> QuerySet[Any]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[Any]:
         if self.action == "members":
             members = members_visible_to(self.segment(), self.request.user)
             return members.select_related("owner").prefetch_related("tags")
@@ -104,9 +102,7 @@ class SegmentRefreshViewSet(mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = SegmentRefreshSerializer
     action_permissions = {"retrieve": VIEW}
 
-    def get_queryset(self) -> QuerySet[SegmentRefresh]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[SegmentRefresh]:
         return SEGMENT_REFRESH.visible_to(self.request.user)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

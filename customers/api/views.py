@@ -102,10 +102,8 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
         "merge": ("customers.view_customer", "customers.merge_customers"),
     }
 
-    def get_queryset(self) -> QuerySet[Customer]:
+    def visible_queryset(self) -> QuerySet[Customer]:
         user = self.request.user
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
         if self.action != "list":
             return customers_visible_to(user)
         filterset, customers, _capped = listed_customers(
@@ -338,9 +336,7 @@ class ContactViewSet(mixins.ListModelMixin, ApiViewSet):
         "destroy": ("customers.view_customer", "customers.delete_contact"),
     }
 
-    def get_queryset(self) -> QuerySet[Contact]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[Contact]:
         return contacts_visible_to(self.request.user)
 
     def respond(self, contact: Contact, **kwargs: Any) -> Response:
@@ -414,9 +410,7 @@ class TagViewSet(mixins.ListModelMixin, ApiViewSet):
         "partial_update": ("customers.change_tag",),
     }
 
-    def get_queryset(self) -> QuerySet[Tag]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[Tag]:
         return Tag.objects.all()
 
     def respond(self, tag: Tag, **kwargs: Any) -> Response:
@@ -483,9 +477,7 @@ class ExternalIdViewSet(mixins.ListModelMixin, ApiViewSet):
         "create": ("customers.view_customer", "customers.change_customer"),
     }
 
-    def get_queryset(self) -> QuerySet[ExternalId]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[ExternalId]:
         return external_ids_visible_to(self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -533,9 +525,7 @@ class ConsentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         "create": ("customers.view_customer", "privacy.add_consentrecord"),
     }
 
-    def get_queryset(self) -> QuerySet[ConsentRecord]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[ConsentRecord]:
         user = self.request.user
         records = ConsentRecord.objects.select_related("policy")
         raw = self.request.query_params.get("customer", "") if self.action == "list" else ""

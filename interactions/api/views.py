@@ -86,9 +86,7 @@ class ProductViewSet(mixins.ListModelMixin, ApiViewSet):
         "partial_update": ("interactions.change_product",),
     }
 
-    def get_queryset(self) -> QuerySet[Product]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[Product]:
         return Product.objects.all()
 
     def respond(self, product: Product, **kwargs: Any) -> Response:
@@ -154,9 +152,7 @@ class TransactionViewSet(mixins.ListModelMixin, ApiViewSet):
         "create": ("customers.view_customer", "interactions.add_transaction"),
     }
 
-    def get_queryset(self) -> QuerySet[Transaction]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[Transaction]:
         return transactions_visible_to(self.request.user).prefetch_related("lines")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -221,9 +217,7 @@ class InteractionViewSet(mixins.ListModelMixin, ApiViewSet):
         "create": ("customers.view_customer", "interactions.add_interaction"),
     }
 
-    def get_queryset(self) -> QuerySet[Any]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[Any]:
         archived = self.request.query_params.get("archived", "").lower() in ("true", "1")
         return interactions_visible_to(self.request.user, archived=archived)
 
@@ -303,9 +297,7 @@ class FollowUpViewSet(mixins.ListModelMixin, ApiViewSet):
         "complete": ("customers.view_customer", "interactions.change_followup"),
     }
 
-    def get_queryset(self) -> QuerySet[FollowUp]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[FollowUp]:
         return follow_ups_visible_to(self.request.user).select_related("customer")
 
     def respond(self, follow_up: FollowUp, **kwargs: Any) -> Response:

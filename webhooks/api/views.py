@@ -61,9 +61,7 @@ class SubscriptionViewSet(
     # with the same Idempotency-Key gets the subscription without it (rotate again to get one).
     idempotency_omitted_fields = {"create": ("secret",), "rotate": ("secret",)}
 
-    def get_queryset(self) -> QuerySet[Subscription]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[Subscription]:
         return selectors.subscriptions()
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

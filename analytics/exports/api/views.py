@@ -33,9 +33,7 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     serializer_class = ExportSerializer
     action_permissions = dict.fromkeys(("list", "retrieve", "create", "download"), EXPORT)
 
-    def get_queryset(self) -> QuerySet[ExportJob]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[ExportJob]:
         return exports_visible_to(self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -53,9 +53,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         ("list", "retrieve", "create", "partial_update", "start", "report"), IMPORT
     )
 
-    def get_queryset(self) -> QuerySet[ImportJob]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[ImportJob]:
         return jobs.jobs_visible_to(self.request.user)
 
     def draft(self) -> ImportJob:

@@ -34,9 +34,7 @@ class DataSubjectRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         "create": (services.ADD_PERMISSION,),
     }
 
-    def get_queryset(self) -> QuerySet[DataSubjectRequest]:
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
+    def visible_queryset(self) -> QuerySet[DataSubjectRequest]:
         requests = DataSubjectRequest.objects.all()
         if self.action != "list":
             return requests
