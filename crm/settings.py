@@ -252,6 +252,12 @@ BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY")
 # PIPL leaves the time to the regulator's rules, the GDPR allows a month; 15 is the stricter
 # figure Chinese guidance (GB/T 35273) names.
 DATA_REQUEST_DUE_DAYS = env.int("DATA_REQUEST_DUE_DAYS", default=15)
+# Where customers reach the product from outside (links in confirmation and marketing mail, the
+# privacy page, web forms embedded on other sites): scheme and host, no trailing slash.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# How long a link to a customer's own privacy page (privacy/portal/links.py) stays valid: it is
+# in every marketing mail, and an unsubscribe link must work long after the mail was sent.
+PRIVACY_LINK_DAYS = env.int("PRIVACY_LINK_DAYS", default=400)
 # The retention policies (privacy/retention.py, set on the Retention page) run at this hour.
 RETENTION_HOUR = env.int("RETENTION_HOUR", default=3)
 

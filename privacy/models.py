@@ -331,6 +331,10 @@ class RequestChannel(models.TextChoices):
     LETTER = "letter", _("Letter")
     IN_PERSON = "in_person", _("In person")
     WEB_FORM = "web_form", _("Web form")
+    # The customer's own privacy page (privacy/portal), reached through a signed link.
+    PRIVACY_PAGE = "portal", _("The customer's privacy page")
+    # A connected system passing on what the person asked it (a shop's redaction request).
+    CONNECTED_SYSTEM = "connected", _("A connected system (shop, POS)")
 
 
 class RequestStatus(models.TextChoices):
@@ -346,6 +350,7 @@ class VerificationMethod(models.TextChoices):
     EMAIL_CODE = "email_code", _("Code sent to the email address on record")
     CALL_BACK = "call_back", _("Called back on the number on record")
     SIGNED_LETTER = "signed_letter", _("Signed letter with a copy of an identity document")
+    SIGNED_LINK = "signed_link", _("Link sent to the address on record")
 
 
 # A copy holds one customer's records: it is written in seconds. One still waiting for a
