@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -16,6 +17,7 @@ from django.views.generic import TemplateView
 
 from operations import status as operations
 from operations.backups.services import backup_age
+from operations.connections import connections
 from privacy.alerts import open_alerts
 
 
@@ -48,6 +50,8 @@ class StatusView(PermissionRequiredMixin, TemplateView):
             database=operations.database_size(),
             archive=operations.interaction_archive(),
             security_alerts=open_alerts(user),
+            connections=connections(),
+            now=timezone.now(),
             **kwargs,
         )
 
