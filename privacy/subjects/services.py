@@ -117,7 +117,7 @@ def request_from_privacy_page(
     instead of a second one (the bool says whether it is new)."""
     if kind not in (RequestKind.ACCESS, RequestKind.ERASURE):
         raise ValueError(kind)
-    customer = type(customer).objects.select_for_update().get(pk=customer.pk)
+    customer = type(customer)._default_manager.select_for_update().get(pk=customer.pk)
     already = DataSubjectRequest.objects.filter(
         customer_id=customer.pk,
         kind=kind,
