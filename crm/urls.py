@@ -36,6 +36,8 @@ urlpatterns = [
     path("privacy/retention/", include("privacy.retention_urls")),
     path("privacy/policies/", include("privacy.policy_urls")),
     path("privacy/audit/", include("privacy.audit.urls")),
+    # Public: the customer's own privacy page, unsubscribing, the policy in force.
+    path("privacy/", include("privacy.portal.urls")),
     path("operations/", include("operations.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("forms/", include("webforms.urls")),

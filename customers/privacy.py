@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from customers import events
 from customers.forms import CustomerForm
+from customers.merge import survivor_of
 from customers.models import (
     Contact,
     Customer,
@@ -104,6 +105,11 @@ def _audit_form_view(user: Any, form: CorrectionForm) -> None:
         record_personal_data_view(actor=user, customer=form.shows_personal_data_of)
 
 
+def _survivor(pk: int) -> Customer | None:
+    customer = survivor_of(pk)
+    return customer if customer is not None and customer.erased_at is None else None
+
+
 SUBJECT = DataSubject(
     model=Customer,
     same_person=same_person_ids,
@@ -113,6 +119,7 @@ SUBJECT = DataSubject(
     correct=_correct,
     personal_masks=personal_masks,
     audit_form_view=_audit_form_view,
+    survivor=_survivor,
 )
 
 # --- the copy -----------------------------------------------------------------------------

@@ -224,6 +224,8 @@ class ConsentSource(models.TextChoices):
     IMPORT = "import", _("Import")
     STAFF = "staff", _("Staff")
     API = "api", _("API")
+    # The person themself, on their privacy page (privacy/portal).
+    PRIVACY_PAGE = "portal", _("The customer's privacy page")
 
 
 class PrivacyPolicy(Versioned):

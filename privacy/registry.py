@@ -42,6 +42,9 @@ class DataSubject:
     personal_masks: Callable[[Any, Model], dict[str, str]]
     # (user, bound form) -> audits the form when it shows personal data unmasked.
     audit_form_view: Callable[[Any, Any], None]
+    # record id -> the current record it was merged into (itself if current), or None: a link
+    # mailed before a merge still reaches the person (privacy/portal/links.py).
+    survivor: Callable[[int], Model | None]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,12 @@ PUBLIC_URL_NAMES = {
     "reference",
     # Any other address under /api/: a 404 problem, whoever asks.
     "no_such_resource",
+    # A customer's own privacy page (reached through a signed link), unsubscribing, the policy.
+    "privacy-page",
+    "privacy-page-self",
+    "privacy-unsubscribe",
+    "privacy-policy",
+    "privacy-policy-version",
 }
 
 

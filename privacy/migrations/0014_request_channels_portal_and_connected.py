@@ -4,20 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('privacy', '0013_alter_auditevent_via'),
+        ("privacy", "0013_alter_auditevent_via"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='datasubjectrequest',
-            name='channel',
-            field=models.CharField(choices=[('email', 'Email'), ('phone', 'Phone'), ('letter', 'Letter'), ('in_person', 'In person'), ('web_form', 'Web form'), ('portal', "The customer's privacy page"), ('connected', 'A connected system (shop, POS)')], max_length=10, verbose_name='received by'),
+            model_name="datasubjectrequest",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("email", "Email"),
+                    ("phone", "Phone"),
+                    ("letter", "Letter"),
+                    ("in_person", "In person"),
+                    ("web_form", "Web form"),
+                    ("portal", "The customer's privacy page"),
+                    ("connected", "A connected system (shop, POS)"),
+                ],
+                max_length=10,
+                verbose_name="received by",
+            ),
         ),
         migrations.AlterField(
-            model_name='datasubjectrequest',
-            name='verification_method',
-            field=models.CharField(blank=True, choices=[('document', 'Identity document checked in person'), ('phone_code', 'Code sent to the phone number on record'), ('email_code', 'Code sent to the email address on record'), ('call_back', 'Called back on the number on record'), ('signed_letter', 'Signed letter with a copy of an identity document'), ('signed_link', 'Link sent to the address on record')], max_length=20, verbose_name='identity verified by'),
+            model_name="datasubjectrequest",
+            name="verification_method",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("document", "Identity document checked in person"),
+                    ("phone_code", "Code sent to the phone number on record"),
+                    ("email_code", "Code sent to the email address on record"),
+                    ("call_back", "Called back on the number on record"),
+                    ("signed_letter", "Signed letter with a copy of an identity document"),
+                    ("signed_link", "Link sent to the address on record"),
+                ],
+                max_length=20,
+                verbose_name="identity verified by",
+            ),
         ),
     ]

@@ -47,11 +47,7 @@ def read_token(token: str, *, max_age: datetime.timedelta | None = None) -> tupl
         purpose = str(payload.get("p", ""))
     except (signing.BadSignature, DecryptionError, KeyError, TypeError, ValueError):
         raise InvalidLinkError from None
-    subject = data_subject()
-    customer = subject.current().filter(pk=pk).first()
-    if customer is None:
-        survivors = subject.current().filter(pk__in=subject.same_person([pk])).order_by("-pk")
-        customer = survivors.first()
+    customer = data_subject().survivor(pk)
     if customer is None:
         raise InvalidLinkError
     return customer, purpose

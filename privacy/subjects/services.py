@@ -35,9 +35,11 @@ from privacy.models import (
     ConsentPurpose,
     ConsentSource,
     DataSubjectRequest,
+    RequestChannel,
     RequestKind,
     RequestStatus,
     SubjectCopy,
+    VerificationMethod,
 )
 from privacy.registry import data_subject
 from privacy.subjects.copy import write_copy
@@ -99,6 +101,55 @@ def log_request(
     request.save()
     _audit(actor, request, SubjectRequestAction.CREATE)
     return request
+
+
+# Who logged and verified a request the person made on their privacy page (privacy/portal).
+PRIVACY_PAGE_ACTOR = "privacy page"
+
+
+@transaction.atomic
+def request_from_privacy_page(
+    *, customer: Model, kind: str, details: str = ""
+) -> tuple[DataSubjectRequest, bool]:
+    """A request the person makes on their own privacy page, reached through a signed link
+    to the address on record: it enters the queue with that link as its identity check
+    (verified at receipt). An open request of the same kind from that page is returned
+    instead of a second one (the bool says whether it is new)."""
+    if kind not in (RequestKind.ACCESS, RequestKind.ERASURE):
+        raise ValueError(kind)
+    customer = type(customer).objects.select_for_update().get(pk=customer.pk)
+    already = DataSubjectRequest.objects.filter(
+        customer_id=customer.pk,
+        kind=kind,
+        channel=RequestChannel.PRIVACY_PAGE,
+        status__in=DataSubjectRequest.OPEN,
+    ).first()
+    if already is not None:
+        return already, False
+    now = timezone.now()
+    request = DataSubjectRequest(
+        customer=customer,  # type: ignore[misc]  # see log_request
+        kind=kind,
+        channel=RequestChannel.PRIVACY_PAGE,
+        details=details.strip(),
+        received_at=now,
+        due_on=due_date(now),
+        status=RequestStatus.VERIFIED,
+        verification_method=VerificationMethod.SIGNED_LINK,
+        verified_at=now,
+    )
+    # Logged by nobody on the staff: the person asked themself.
+    request.full_clean(exclude=["created_by"])
+    request.save()
+    for action in (SubjectRequestAction.CREATE, SubjectRequestAction.VERIFY):
+        record_event(
+            actor=None,
+            actor_label=PRIVACY_PAGE_ACTOR,
+            action=action,
+            target=request,
+            changes={"kind": request.kind, "customer": request.customer_id},
+        )
+    return request, True
 
 
 def _lock_open(request: DataSubjectRequest, *, verified: bool) -> DataSubjectRequest:
