@@ -38,6 +38,7 @@ _CHANNEL_SIGNS: tuple[tuple[SourceChannel, tuple[str, ...], tuple[str, ...]], ..
     ),
 )
 _WORD_BREAKS = re.compile(r"[\s_\-./+|,;:]+")
+_HOST = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 _REFERRAL_MEDIA = frozenset({"referral", "affiliate", "partner", "推荐", "转介绍"})
 # Search engines send visitors, they do not refer them: such a visit stays a web form's.
 _SEARCH_HOSTS = ("baidu.com", "google.com", "bing.com", "sogou.com", "so.com", "sm.cn")
@@ -59,9 +60,10 @@ def referrer_host(referrer: str) -> str:
         parts = urlsplit(referrer.strip())
     except ValueError:
         return ""
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host):
         return ""
-    return parts.hostname.lower()[:_PARAMETER_LENGTH]
+    return host[:_PARAMETER_LENGTH]
 
 
 def _names(words: str, signs: Iterable[str]) -> bool:

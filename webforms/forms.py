@@ -54,6 +54,13 @@ def _wording(purpose: str, suffix: str) -> str:
 
 
 class WebFormSettingsForm(VersionedFormMixin, forms.ModelForm):
+    redirect_url = forms.URLField(
+        label=_("thank-you page address"),
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("Instead of the thank-you message, send the visitor to this page."),
+    )
     allowed_origins = forms.CharField(
         label=_("Sites that embed the form"),
         required=False,

@@ -130,7 +130,10 @@ class FormSettingsView(FormsPermissionMixin, FormView):
             return self.form_invalid(form)
         except ValidationError as refused:
             # The fields and consents grids are no single input: their errors head the form.
-            for field, errors in getattr(refused, "error_dict", {None: refused.error_list}).items():
+            by_field = (
+                refused.error_dict if hasattr(refused, "error_dict") else {None: refused.messages}
+            )
+            for field, errors in by_field.items():
                 form.add_error(field if field in form.fields else None, errors)
             return self.form_invalid(form)
         messages.success(self.request, _("The form was saved."))
