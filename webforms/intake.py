@@ -149,6 +149,7 @@ def submit(
             submission.policy = policy_in_force(timezone.localdate(step.at))
             submission.recorded_purposes = [p.value for p in chosen if not needs_confirmation(p)]
             submission.pending_purposes = [p.value for p in chosen if needs_confirmation(p)]
+            assert outcome.id is not None  # a record that did not fail was stored
             customer = Customer.objects.get(pk=outcome.id)
             for purpose in submission.recorded_purposes:
                 record_consent(
@@ -181,7 +182,7 @@ def queue_confirmation_mail(submission_id: int) -> None:
 
 
 def confirm_url(token: str) -> str:
-    return settings.SITE_URL + reverse("public_forms:public_form_confirm", args=[token])
+    return f"{settings.SITE_URL}{reverse('public_forms:public_form_confirm', args=[token])}"
 
 
 def mail_confirmation(submission_id: int) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -45,7 +46,7 @@ def forms_overview() -> QuerySet[WebForm]:
     ).order_by("name", "pk")
 
 
-def rejections_by_reason(form: WebForm) -> list[tuple[str, int]]:
+def rejections_by_reason(form: WebForm) -> list[tuple[Any, int]]:
     """The form's refused submissions of the last RECENT_DAYS days per reason (label, count),
     the most frequent first."""
     rows = (

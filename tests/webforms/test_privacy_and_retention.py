@@ -40,7 +40,8 @@ def test_an_erasure_forgets_addresses_and_ends_the_waiting_link(make_form, visit
     assert counts["form_submissions"] == 1
     submission = FormSubmission.objects.get()
     assert (submission.ip_address, submission.user_agent, submission.token_digest) == (None, "", "")
-    assert submission.pending_purposes == [] and submission.source_detail == ""
+    assert submission.pending_purposes == []
+    assert submission.source_detail == ""
     assert intake.find_confirmation("anything")[0] == intake.Confirmation.UNKNOWN
 
 
@@ -88,4 +89,5 @@ def test_a_failure_at_the_door_leaves_no_customer_behind(make_form, visitor, mon
     monkeypatch.setattr(FormSubmission, "save", broken_save)
     with pytest.raises(RuntimeError):
         post(visitor, form, {**PERSON, "consent_profiling": "on"})
-    assert not Customer.objects.exists() and not ConsentRecord.objects.exists()
+    assert not Customer.objects.exists()
+    assert not ConsentRecord.objects.exists()

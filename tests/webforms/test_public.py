@@ -26,15 +26,19 @@ def test_the_page_shows_the_form_in_the_visitors_language_with_a_token(make_form
     page = visitor.get(form_url(form), HTTP_ACCEPT_LANGUAGE="zh-hans")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "您的姓名" in html and "通过电子邮件给我发送资讯。" in html
-    assert 'name="token"' in html and 'name="homepage"' in html
+    assert "您的姓名" in html
+    assert "通过电子邮件给我发送资讯。" in html
+    assert 'name="token"' in html
+    assert 'name="homepage"' in html
     assert page["Content-Language"] == "zh-hans"
     # Framed only by the declared site (and the product), never forbidden by X-Frame-Options.
     assert "X-Frame-Options" not in page
     assert f"frame-ancestors 'self' {SHOP}" in page["Content-Security-Policy"]
     english = visitor.get(form_url(form) + "?lang=en").content.decode()
-    assert "Your name" in english and "Send me news by email." in english
-    assert "sessionid" not in page.cookies and "csrftoken" not in page.cookies
+    assert "Your name" in english
+    assert "Send me news by email." in english
+    assert "sessionid" not in page.cookies
+    assert "csrftoken" not in page.cookies
 
 
 def test_a_submission_creates_the_customer_through_the_door(make_form, visitor, policy):
@@ -63,7 +67,8 @@ def test_a_submission_creates_the_customer_through_the_door(make_form, visitor, 
     # Profiling is recorded at once, with the one step as evidence; marketing waits.
     entry = ConsentRecord.objects.get(customer=customer)
     assert (entry.purpose, entry.source, entry.policy) == ("profiling", "form", policy)
-    assert "Spring newsletter" in entry.evidence and "127.0.0.1" in entry.evidence
+    assert "Spring newsletter" in entry.evidence
+    assert "127.0.0.1" in entry.evidence
     assert submission.pending_purposes == []
     event = AuditEvent.objects.filter(action="import.bulk_upsert").get()
     assert event.actor_id == form.service_account_id
@@ -108,9 +113,11 @@ def test_a_plain_html_post_without_a_token_is_shown_again_filled_in(make_form, v
     html = answer.content.decode()
     assert answer.status_code == 200
     assert "One more step" in html
-    assert 'value="王丽娟"' in html and "checked" in html
+    assert 'value="王丽娟"' in html
+    assert "checked" in html
     assert 'name="token" value="' in html
-    assert not Customer.objects.exists() and not FormSubmission.objects.exists()
+    assert not Customer.objects.exists()
+    assert not FormSubmission.objects.exists()
     # The token it now carries is a real one: sending the page on works.
     token = html.split('name="token" value="', 1)[1].split('"', 1)[0]
     assert post(visitor, form, PERSON, token=token).status_code == 200
@@ -138,9 +145,11 @@ def test_too_fast_is_counted_and_shown_again(make_form, visitor):
 def test_the_honeypot_answers_as_usual_counts_and_stores_nothing(make_form, visitor):
     form = make_form()
     answer = post(visitor, form, {**PERSON, "homepage": "http://spam.example"})
-    assert answer.status_code == 200 and "Thank you!" in answer.content.decode()
+    assert answer.status_code == 200
+    assert "Thank you!" in answer.content.decode()
     assert _rejected(form, RejectionReason.HONEYPOT) == 1
-    assert not Customer.objects.exists() and not FormSubmission.objects.exists()
+    assert not Customer.objects.exists()
+    assert not FormSubmission.objects.exists()
 
 
 def test_too_many_from_one_address_are_refused_and_counted(make_form, visitor, settings):
@@ -149,7 +158,8 @@ def test_too_many_from_one_address_are_refused_and_counted(make_form, visitor, s
     for n in range(2):
         post(visitor, form, {"name": f"Person {n}", "email": f"p{n}@example.com"})
     refused = post(visitor, form, {"name": "Person 3", "email": "p3@example.com"})
-    assert refused.status_code == 429 and refused["Retry-After"]
+    assert refused.status_code == 429
+    assert refused["Retry-After"]
     assert _rejected(form, RejectionReason.ADDRESS_LIMIT) == 1
     assert Customer.objects.count() == 2
     # Another address still gets through, as long as the form's own limit allows.
