@@ -54,6 +54,9 @@ def _wording(purpose: str, suffix: str) -> str:
 
 
 class WebFormSettingsForm(VersionedFormMixin, forms.ModelForm):
+    """A form's settings: its own fields, a row per field it may ask and one per consent
+    (`rows`, `consent_table` for the page; `settings_values` for the service)."""
+
     redirect_url = forms.URLField(
         label=_("thank-you page address"),
         required=False,

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -182,7 +183,8 @@ def queue_confirmation_mail(submission_id: int) -> None:
 
 
 def confirm_url(token: str) -> str:
-    return f"{settings.SITE_URL}{reverse('public_forms:public_form_confirm', args=[token])}"
+    path = reverse("public_forms:public_form_confirm")
+    return f"{settings.SITE_URL}{path}?{urlencode({'t': token})}"
 
 
 def mail_confirmation(submission_id: int) -> bool:
@@ -269,7 +271,8 @@ def confirm(*, token: str, step: Step) -> str:
     if found is None or state != Confirmation.CONFIRMED:
         return state
     submission = (
-        FormSubmission.objects.select_for_update()
+        # Only the submission's row: PostgreSQL cannot lock the policy's side of the outer join.
+        FormSubmission.objects.select_for_update(of=("self",))
         .select_related("form__service_account", "policy")
         .get(pk=found.pk)
     )

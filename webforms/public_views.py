@@ -324,8 +324,9 @@ def form_token(request: HttpRequest, key: str) -> HttpResponse:
 @login_not_required
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
+def confirm(request: HttpRequest) -> HttpResponse:
     """GET asks (mail scanners open links on their own), POST confirms."""
+    token = request.GET.get("t", "")[:100]
     with translation.override(_language_of_link(token, request)):
         if request.method == "POST":
             state = intake.confirm(
@@ -345,6 +346,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
                 "asking": request.method == "GET",
                 "submission": submission,
                 "purposes": _purposes_of(submission),
+                "token": token,
             },
             status=404 if state == intake.Confirmation.UNKNOWN else 200,
         )

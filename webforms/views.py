@@ -33,7 +33,7 @@ from kernel.versioning import EditConflictError
 from privacy.consent import policy_in_force
 from webforms import selectors, services
 from webforms.abuse import HONEYPOT_FIELD
-from webforms.catalogue import LANGUAGES, SUFFIXES
+from webforms.catalogue import LANGUAGES
 from webforms.forms import PublicForm, WebFormSettingsForm
 from webforms.models import SubmissionOutcome, WebForm
 
@@ -109,9 +109,7 @@ class FormSettingsView(FormsPermissionMixin, FormView):
         return {**super().get_form_kwargs(), "instance": instance}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(
-            webform=self.webform, policy=policy_in_force(), suffixes=SUFFIXES, **kwargs
-        )
+        return super().get_context_data(webform=self.webform, policy=policy_in_force(), **kwargs)
 
     def form_valid(self, form: WebFormSettingsForm) -> HttpResponse:
         values = form.settings_values()

@@ -21,7 +21,7 @@ from webforms.views import embed_snippet, iframe_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery_worker]
 
-LINK = re.compile(r"http://\S+/f/confirm/[\w-]+/")
+LINK = re.compile(r"http://\S+/f/confirm/\?t=[\w-]+")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from webforms.models import FormSubmission
 pytestmark = pytest.mark.django_db
 
 PERSON = {"name": "Anna Schmidt", "email": "anna@example.de", "consent_marketing_email": "on"}
-LINK = re.compile(r"http://\S+/f/confirm/[\w-]+/")
+LINK = re.compile(r"http://\S+/f/confirm/\?t=[\w-]+")
 
 
 @pytest.fixture
@@ -95,7 +95,8 @@ def test_an_expired_link_records_nothing(mailed, visitor):
 
 
 def test_an_unknown_link_is_not_found(visitor, db):
-    assert visitor.get("/f/confirm/not-a-real-token/").status_code == 404
+    assert visitor.get("/f/confirm/?t=not-a-real-token").status_code == 404
+    assert visitor.get("/f/confirm/").status_code == 404
 
 
 def test_a_retried_mail_task_sends_nothing_twice(mailed):
