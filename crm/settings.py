@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "operations",
     # Outbound webhooks: after the domain apps, whose events (kernel/outbox.py) it delivers.
     "webhooks",
+    # Public web forms: their submissions go through the customer import's door.
+    "webforms",
     # The demo data and seed_demo: above the apps, as the wiring is.
     "demo",
 ]
@@ -439,6 +441,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.forget_old_deliveries",
         "schedule": crontab(hour=RETENTION_HOUR, minute=45),
     },
+    # Web form submissions past WEBFORMS_SUBMISSION_DAYS.
+    "forget-old-form-submissions": {
+        "task": "webforms.tasks.forget_old_submissions",
+        "schedule": crontab(hour=RETENTION_HOUR, minute=50),
+    },
     "archive-interactions-nightly": {
         "task": "interactions.tasks.archive_old_interactions",
         "schedule": crontab(hour=INTERACTION_ARCHIVE_HOUR, minute=0),
@@ -542,6 +549,22 @@ WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
 # Finished deliveries are kept in the log this many days (each subscription's latest always),
 # then deleted nightly with the outbox events they came from (webhooks/retention.py).
 WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
+
+# --- Public web forms (webforms/, README "Web forms") ------------------------------------------
+# A form page's token (webforms/tokens.py) is fresh this long: a visitor who leaves the page
+# open longer is asked to send it once more, nothing lost.
+WEBFORMS_TOKEN_HOURS = env.int("WEBFORMS_TOKEN_HOURS", default=12)
+# How long the link confirming marketing consents (double opt-in) works after it was mailed.
+WEBFORMS_CONFIRM_DAYS = env.int("WEBFORMS_CONFIRM_DAYS", default=7)
+# Submissions per address and per form ("number/second|minute|hour|day", counted in the cache);
+# the per-form limit caps what one form lets into the database whoever sends.
+WEBFORMS_RATE_PER_ADDRESS = env.str("WEBFORMS_RATE_PER_ADDRESS", default="10/hour")
+WEBFORMS_RATE_PER_FORM = env.str("WEBFORMS_RATE_PER_FORM", default="600/hour")
+# The largest body a form's submission may have: the biggest real one (every field, 1,000
+# characters of notes in Chinese) is under 8 KB.
+WEBFORMS_MAX_BODY_BYTES = env.int("WEBFORMS_MAX_BODY_BYTES", default=32_768)
+# Submissions are kept this many days (webforms/retention.py); the consents they led to stay.
+WEBFORMS_SUBMISSION_DAYS = env.int("WEBFORMS_SUBMISSION_DAYS", default=365)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

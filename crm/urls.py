@@ -40,6 +40,9 @@ urlpatterns = [
     path("privacy/", include("privacy.portal.urls")),
     path("operations/", include("operations.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("forms/", include("webforms.urls")),
+    # Web forms' public side: the form pages other sites embed, and the consent confirmation.
+    path("f/", include("webforms.public_urls")),
     path("api/", include("crm.api")),
     path("admin/", admin.site.urls),
 ]

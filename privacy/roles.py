@@ -110,6 +110,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "operations.view_restoredrill",
         # Outbound webhooks (/webhooks/): subscriptions, secrets, the delivery log, replays.
         "webhooks.manage_webhooks",
+        # Public web forms (/forms/): their settings, embed code and submissions' log.
+        "webforms.manage_forms",
         *_BUILD_SEGMENTS,
     ],
     SALES: [

@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy import roles
 from tests.factories import UserFactory
+from tests.smtp_sink import start_sink
 
 
 class SuiteLog(logging.Handler):
@@ -112,6 +113,19 @@ service_user = _user_in(roles.SERVICE)
 analyst_user = _user_in(roles.ANALYST)
 privacy_user = _user_in(roles.PRIVACY_OFFICER)
 admin_user_role = _user_in(roles.ADMINISTRATOR, is_staff=True)
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """Mail goes through Django's SMTP backend to a real SMTP server on 127.0.0.1; the test
+    reads `smtp_sink.messages`."""
+    sink, controller = start_sink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield sink
+    controller.stop()
 
 
 @pytest.fixture

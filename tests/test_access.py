@@ -36,6 +36,10 @@ PUBLIC_URL_NAMES = {
     "privacy-unsubscribe",
     "privacy-policy",
     "privacy-policy-version",
+    # A web form's page, its token for other sites' scripts, and the consent confirmation.
+    "public_form",
+    "public_form_token",
+    "public_form_confirm",
 }
 
 
@@ -67,6 +71,7 @@ SAMPLE_VALUES = {
     "chart": "stages",
     "customer_pk": "1",
     "kind": "stale_leads",
+    "key": "no-such-form",
 }
 
 
@@ -177,6 +182,8 @@ PAGE_MATRIX = {
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
     "webhooks": ("/webhooks/", _statuses({roles.ADMINISTRATOR})),
     "new webhook": ("/webhooks/new/", _statuses({roles.ADMINISTRATOR})),
+    "web forms": ("/forms/", _statuses({roles.ADMINISTRATOR})),
+    "new web form": ("/forms/new/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }

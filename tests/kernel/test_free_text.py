@@ -17,7 +17,16 @@ from kernel.free_text import (
     validate_readable_text,
 )
 
-PROJECT_APPS = ("customers", "interactions", "privacy", "analytics", "crm", "accounts", "webhooks")
+PROJECT_APPS = (
+    "customers",
+    "interactions",
+    "privacy",
+    "analytics",
+    "crm",
+    "accounts",
+    "webhooks",
+    "webforms",
+)
 # Records the system writes from its own values, which no form, admin page or import fills.
 SYSTEM_RECORDS = {
     "kernel.WorkerHeartbeat",
