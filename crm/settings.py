@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "operations",
     # Outbound webhooks: after the domain apps, whose events (kernel/outbox.py) it delivers.
     "webhooks",
+    # Inbound connectors: POS drop folders and mailboxes, above the domain apps they write to.
+    "dropfolders",
+    "mailboxes",
     # The demo data and seed_demo: above the apps, as the wiring is.
     "demo",
 ]
@@ -439,6 +442,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.forget_old_deliveries",
         "schedule": crontab(hour=RETENTION_HOUR, minute=45),
     },
+    # Drop folders scanned: files that finished arriving become imports (dropfolders/scan.py).
+    "scan-drop-folders": {
+        "task": "dropfolders.tasks.scan_drop_folders",
+        "schedule": 60,
+    },
+    # Mailboxes read: messages with known customers logged on their timelines.
+    "poll-mailboxes": {
+        "task": "mailboxes.tasks.poll_mailboxes",
+        "schedule": 60,
+    },
     "archive-interactions-nightly": {
         "task": "interactions.tasks.archive_old_interactions",
         "schedule": crontab(hour=INTERACTION_ARCHIVE_HOUR, minute=0),
@@ -542,6 +555,23 @@ WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
 # Finished deliveries are kept in the log this many days (each subscription's latest always),
 # then deleted nightly with the outbox events they came from (webhooks/retention.py).
 WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
+
+# --- Drop folders (dropfolders/, README "Drop folders") -----------------------------------------
+# A folder named on the drop folder page is made under DROP_FOLDER_ROOT; an absolute path is
+# accepted only inside one of DROP_FOLDER_ALLOWED_ROOTS (comma-separated), which only the
+# server's operator sets: the worker reads and moves every file of a folder.
+DROP_FOLDER_ROOT = env.path("DROP_FOLDER_ROOT", default=VAR_DIR / "drop")
+DROP_FOLDER_ALLOWED_ROOTS = env.list("DROP_FOLDER_ALLOWED_ROOTS", default=[])
+# Files moved to processed/ or failed/ hold personal data: deleted this many days later.
+DROP_FOLDER_KEEP_DAYS = env.int("DROP_FOLDER_KEEP_DAYS", default=IMPORT_FILE_RETENTION_DAYS)
+
+# --- Mailboxes (mailboxes/, README "Mailboxes") ------------------------------------------------
+# Seconds an IMAP server may take to answer before a poll gives up (and tries next minute).
+MAILBOX_TIMEOUT = env.float("MAILBOX_TIMEOUT", default=30.0)
+# Messages read per folder and poll: a mailbox with years of mail is read over several minutes.
+MAILBOX_BATCH = env.int("MAILBOX_BATCH", default=200)
+# The record of polls that read something or failed is kept this many days.
+MAILBOX_POLL_LOG_DAYS = env.int("MAILBOX_POLL_LOG_DAYS", default=30)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

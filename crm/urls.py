@@ -38,6 +38,8 @@ urlpatterns = [
     path("privacy/audit/", include("privacy.audit.urls")),
     path("operations/", include("operations.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("drop-folders/", include("dropfolders.urls")),
+    path("mailboxes/", include("mailboxes.urls")),
     path("api/", include("crm.api")),
     path("admin/", admin.site.urls),
 ]

@@ -110,6 +110,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "operations.view_restoredrill",
         # Outbound webhooks (/webhooks/): subscriptions, secrets, the delivery log, replays.
         "webhooks.manage_webhooks",
+        # Inbound connectors: POS drop folders (/drop-folders/) and mailboxes (/mailboxes/).
+        "dropfolders.manage_drop_folders",
+        "mailboxes.manage_mailboxes",
         *_BUILD_SEGMENTS,
     ],
     SALES: [
