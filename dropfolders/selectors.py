@@ -32,7 +32,9 @@ def import_users() -> QuerySet:
     """Users a folder may import as: active, with the right to import."""
     return (
         get_user_model()
-        .objects.with_perm("customers.import_customers")
+        .objects.with_perm(
+            "customers.import_customers", backend="django.contrib.auth.backends.ModelBackend"
+        )
         .filter(is_active=True)
         .order_by("username")
     )

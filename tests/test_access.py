@@ -171,6 +171,10 @@ PAGE_MATRIX = {
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
     "webhooks": ("/webhooks/", _statuses({roles.ADMINISTRATOR})),
     "new webhook": ("/webhooks/new/", _statuses({roles.ADMINISTRATOR})),
+    "drop folders": ("/drop-folders/", _statuses({roles.ADMINISTRATOR})),
+    "new drop folder": ("/drop-folders/new/", _statuses({roles.ADMINISTRATOR})),
+    "mailboxes": ("/mailboxes/", _statuses({roles.ADMINISTRATOR})),
+    "new mailbox": ("/mailboxes/new/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }

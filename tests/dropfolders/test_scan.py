@@ -156,7 +156,7 @@ def test_two_scans_at_once_import_a_file_once(make_folder):
         try:
             barrier.wait()
             scan.scan_folder(folder.pk)
-        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()
@@ -216,7 +216,9 @@ def test_a_template_maps_headers_nobody_would_guess(make_folder, importer):
         created_by=importer,
     )
     folder = make_folder(template=template)
-    drop(folder, "vip.csv", csv_bytes([["VIP卡", "顾客", "联系方式"], ["V9", "赵敏", "13700137000"]]))
+    drop(
+        folder, "vip.csv", csv_bytes([["VIP卡", "顾客", "联系方式"], ["V9", "赵敏", "13700137000"]])
+    )
     scan_twice(folder)
     [job] = run_queued_imports()
     assert (job.status, job.rows_created) == (JobStatus.DONE, 1)
