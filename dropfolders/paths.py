@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from kernel.free_text import mark_unreadable
+
 # What the scanner makes inside each folder; files there are never taken again.
 PROCESSING, PROCESSED, FAILED = "processing", "processed", "failed"
 WORK_FOLDERS = (PROCESSING, PROCESSED, FAILED)
@@ -65,6 +67,12 @@ class Arrival:
     name: str
     size: int
     mtime_ns: int
+
+    @property
+    def label(self) -> str:
+        """The name as the database can hold it: a name whose bytes are not UTF-8 (a Windows
+        share writing GBK names) reaches Python with lone surrogates, shown as U+FFFD."""
+        return mark_unreadable(self.name)
 
 
 def arrivals(folder: Path) -> tuple[list[Arrival], set[str]]:

@@ -32,6 +32,7 @@ from customers.imports import jobs
 from customers.models import DateOrder, ImportJob, UpdatePolicy
 from dropfolders import paths
 from dropfolders.models import DropFile, DropFolder, FolderProblem
+from kernel.free_text import mark_unreadable
 from kernel.models import JobStatus
 
 logger = logging.getLogger(__name__)
@@ -124,13 +125,13 @@ def _take_complete_files(folder_id: int) -> list[Taken]:
             return []
         taken, sightings = [], {}
         for arrival in found:
-            seen = folder.sightings.get(arrival.name)
+            seen = folder.sightings.get(arrival.label)
             if paths.is_complete(arrival, marked=marked, seen_before=seen):
                 item = _take(folder, directory / arrival.name, arrival)
                 if item is not None:
                     taken.append(item)
                     continue
-            sightings[arrival.name] = {
+            sightings[arrival.label] = {
                 "size": arrival.size,
                 "mtime_ns": arrival.mtime_ns,
                 "since": seen["since"] if seen else now.isoformat(),
@@ -158,7 +159,7 @@ def _take(folder: DropFolder, path: Path, arrival: paths.Arrival) -> Taken | Non
     if known is not None:
         return Taken(path, known, repeat=bool(known.stored_as or known.settled_at))
     drop = DropFile.objects.create(
-        folder=folder, file_name=arrival.name[:255], checksum=checksum, size=arrival.size
+        folder=folder, file_name=arrival.label[:255], checksum=checksum, size=arrival.size
     )
     _start_import(folder, drop, path)
     drop.save(update_fields=["job", "refusal"])
@@ -197,9 +198,10 @@ def _start_import(folder: DropFolder, drop: DropFile, path: Path) -> None:
 
 
 def _move(directory: Path, source: Path, to: str) -> str | None:
-    """Move a file into one of the folder's work folders under a name not taken there; its
-    path relative to the folder, or None when it was gone (another scan moved it)."""
-    target = paths.free_name(directory / to, source.name)
+    """Move a file into one of the folder's work folders under a name not taken there (and
+    one the database can hold); its path relative to the folder, or None when it was gone
+    (another scan moved it)."""
+    target = paths.free_name(directory / to, mark_unreadable(source.name))
     try:
         source.rename(target)
     except FileNotFoundError:

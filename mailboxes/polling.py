@@ -133,9 +133,13 @@ def forget_old_polls() -> int:
     return deleted
 
 
-def _server_words(error: Exception) -> str:
-    text = error.args[0] if error.args else ""
-    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+def _words(answer: object) -> str:
+    """The server's text in an answer or an error: bytes or a list of them."""
+    if isinstance(answer, BaseException):
+        answer = answer.args[0] if answer.args else ""
+    if isinstance(answer, list):
+        answer = answer[0] if answer else ""
+    return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer or "")
 
 
 @contextmanager
@@ -158,19 +162,19 @@ def _session(mailbox: Mailbox) -> Iterator[imaplib.IMAP4]:
             if mailbox.security == Security.STARTTLS:
                 imap.starttls(ssl_context=ssl.create_default_context())
     except (OSError, imaplib.IMAP4.error) as error:
-        raise PollFailedError(MailboxProblem.CONNECT, _server_words(error)) from error
+        raise PollFailedError(MailboxProblem.CONNECT, _words(error)) from error
     try:
         try:
             imap.login(mailbox.username, password)
         except imaplib.IMAP4.abort as error:
-            raise PollFailedError(MailboxProblem.PROTOCOL, _server_words(error)) from error
+            raise PollFailedError(MailboxProblem.PROTOCOL, _words(error)) from error
         except imaplib.IMAP4.error as error:
-            raise PollFailedError(MailboxProblem.LOGIN, _server_words(error)) from error
+            raise PollFailedError(MailboxProblem.LOGIN, _words(error)) from error
         yield imap
     except imaplib.IMAP4.error as error:
-        raise PollFailedError(MailboxProblem.PROTOCOL, _server_words(error)) from error
+        raise PollFailedError(MailboxProblem.PROTOCOL, _words(error)) from error
     except OSError as error:
-        raise PollFailedError(MailboxProblem.CONNECT, _server_words(error)) from error
+        raise PollFailedError(MailboxProblem.CONNECT, _words(error)) from error
     finally:
         # A connection that broke is gone already: nothing is left to close.
         with suppress(OSError, imaplib.IMAP4.error):
@@ -217,16 +221,14 @@ def _search_criteria(mailbox: Mailbox, after_uid: int) -> list[str]:
 def _read_folder(imap: imaplib.IMAP4, mailbox: Mailbox, folder: str, counts: Counts) -> None:
     status, answer = imap.select(imap_folder_name(folder), readonly=True)
     if status != "OK":
-        raise PollFailedError(
-            MailboxProblem.FOLDER, f"{folder}: {_server_words(Exception(*answer))}"
-        )
+        raise PollFailedError(MailboxProblem.FOLDER, f"{folder}: {_words(answer)}")
     _name, values = imap.response("UIDVALIDITY")
     uidvalidity = int(values[0]) if values and values[0] else 0
     state = mailbox.folder_state.get(folder, {})
     after_uid = state.get("last_uid", 0) if state.get("uidvalidity") == uidvalidity else 0
     status, found = imap.uid("SEARCH", *_search_criteria(mailbox, after_uid))
     if status != "OK":
-        raise PollFailedError(MailboxProblem.PROTOCOL, _server_words(Exception(*found)))
+        raise PollFailedError(MailboxProblem.PROTOCOL, _words(found))
     # "n:*" names the folder's last message even when its UID is below n.
     uids = sorted(uid for uid in map(int, found[0].split()) if uid > after_uid)
     uids = uids[: settings.MAILBOX_BATCH]
@@ -234,7 +236,7 @@ def _read_folder(imap: imaplib.IMAP4, mailbox: Mailbox, folder: str, counts: Cou
         chunk = uids[start : start + _FETCH_AT_ONCE]
         status, fetched = imap.uid("FETCH", ",".join(map(str, chunk)), "(BODY.PEEK[])")
         if status != "OK":
-            raise PollFailedError(MailboxProblem.PROTOCOL, _server_words(Exception(*fetched)))
+            raise PollFailedError(MailboxProblem.PROTOCOL, _words(fetched))
         messages = {
             int(match.group(1)): item[1]
             for item in fetched

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from kernel.actors import Actor
 from mailboxes.audit import MailboxAction
-from mailboxes.models import Mailbox
+from mailboxes.models import Mailbox, Security
 from mailboxes.polling import PASSWORD_CONTEXT
 from privacy import crypto
 from privacy.audit.recording import record_event
@@ -30,6 +30,7 @@ EDITABLE_FIELDS = (
     "read_since",
     "is_active",
 )
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 # Another server or account: what was read of the old one says nothing about it.
 _ACCOUNT_FIELDS = ("host", "port", "username")
 
@@ -46,6 +47,9 @@ def _validate(mailbox: Mailbox) -> None:
         errors["folders"] = _("Name at least one folder.")
     if not mailbox.staff_domain_names:
         errors["staff_domains"] = _("Name at least one domain.")
+    if mailbox.security == Security.NONE and mailbox.host.lower() not in LOOPBACK_HOSTS:
+        # The password would cross the network in the clear.
+        errors["security"] = _("Without TLS only a server on this machine may be read.")
     if errors:
         raise ValidationError(errors)
     mailbox.full_clean(exclude=["password_encrypted"])

@@ -2,6 +2,7 @@
 the import jobs they queue run through the job runner, and where the files go."""
 
 import datetime
+import os
 import threading
 
 import pytest
@@ -61,6 +62,20 @@ def test_a_gbk_member_export_is_imported_once_and_moved_to_processed(make_folder
     # Rescans import nothing more.
     assert scan_twice(folder) == 0
     assert Customer.objects.count() == 2
+
+
+def test_a_file_named_in_gbk_bytes_is_imported_and_listed_with_marks(make_folder, tmp_path):
+    folder = make_folder()
+    # "会员.csv" as a Windows share may write it: GBK bytes, not UTF-8.
+    name = os.fsdecode("会员.csv".encode("gbk"))
+    (tmp_path / "drop" / "store-12" / name).write_bytes(csv_bytes(MEMBERS, encoding="gbk"))
+    assert scan_twice(folder) == 1
+    [job] = run_queued_imports()
+    assert (job.status, job.rows_created) == (JobStatus.DONE, 2)
+    taken = DropFile.objects.get()
+    # 会 is no UTF-8 (two marks); 员's GBK bytes happen to be UTF-8's Ա.
+    assert taken.file_name == "\ufffd\ufffd\u0531.csv"
+    assert taken.stored_as == "processing/\ufffd\ufffd\u0531.csv"
 
 
 def test_a_file_still_growing_is_not_taken_until_it_stops(make_folder):

@@ -92,6 +92,7 @@ def test_moving_to_another_account_reads_its_folders_from_the_start(admin_client
         ({"staff_domains": " , "}, "Name at least one domain."),
         ({"folders": ","}, "Name at least one folder."),
         ({"bcc_address": "not an address"}, "Enter a valid email address."),
+        ({"security": "none"}, "Without TLS only a server on this machine may be read."),
     ],
 )
 def test_a_mailbox_without_what_it_needs_is_refused(admin_client, changes, message):
