@@ -8,6 +8,7 @@ import pytest
 from customers.models import ImportTemplate
 from dropfolders import scan, services
 from dropfolders.models import DropFolder
+from dropfolders.selectors import folder_health
 from privacy import roles
 from privacy.models import AuditEvent
 from tests.customers.importfiles import csv_bytes
@@ -127,3 +128,18 @@ def test_the_folders_page_lists_its_files_with_links_to_their_imports(admin_clie
     assert "会员.csv" in page
     assert f'href="/imports/{job.pk}/"' in page
     assert "processing/会员.csv" in page
+
+
+def test_the_operations_page_shows_each_folders_health_in_one_query(
+    admin_client, make_folder, tmp_path, django_assert_num_queries
+):
+    for number in range(3):
+        make_folder(name=f"store-{number}")
+    (tmp_path / "drop" / "store-1").rmdir()
+    scan.scan_all()
+    with django_assert_num_queries(1):
+        health = list(folder_health())
+    assert [item.name for item in health] == ["store-0", "store-1", "store-2"]
+    page = admin_client.get("/operations/").content.decode()
+    assert "store-1" in page
+    assert "The folder does not exist." in page

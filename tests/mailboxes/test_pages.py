@@ -7,6 +7,7 @@ import pytest
 
 from mailboxes.models import Mailbox
 from mailboxes.polling import PASSWORD_CONTEXT
+from mailboxes.selectors import mailbox_health
 from privacy import crypto
 from privacy.models import AuditEvent
 
@@ -100,3 +101,16 @@ def test_a_mailbox_without_what_it_needs_is_refused(admin_client, changes, messa
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Mailbox.objects.exists()
+
+
+def test_the_operations_page_shows_each_mailboxs_health_in_one_query(
+    admin_client, django_assert_num_queries
+):
+    for name in ("Sales", "Service"):
+        admin_client.post("/mailboxes/new/", _posted(name=name))
+    Mailbox.objects.filter(name="Service").update(problem="login", problem_detail="[AUTH] no")
+    with django_assert_num_queries(1):
+        health = list(mailbox_health())
+    assert [item.name for item in health] == ["Sales", "Service"]
+    page = admin_client.get("/operations/").content.decode()
+    assert "The mail server refused the user name or password. [AUTH] no" in page
