@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "webhooks",
     # Public web forms: their submissions go through the customer import's door.
     "webforms",
+    # Inbound connectors: POS drop folders and mailboxes, above the domain apps they write to.
+    "dropfolders",
+    "mailboxes",
     # The demo data and seed_demo: above the apps, as the wiring is.
     "demo",
 ]
@@ -446,6 +449,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webforms.tasks.forget_old_submissions",
         "schedule": crontab(hour=RETENTION_HOUR, minute=50),
     },
+    # Drop folders scanned: files that finished arriving become imports (dropfolders/scan.py).
+    "scan-drop-folders": {
+        "task": "dropfolders.tasks.scan_drop_folders",
+        "schedule": 60,
+    },
+    # Mailboxes read: messages with known customers logged on their timelines.
+    "poll-mailboxes": {
+        "task": "mailboxes.tasks.poll_mailboxes",
+        "schedule": 60,
+    },
     "archive-interactions-nightly": {
         "task": "interactions.tasks.archive_old_interactions",
         "schedule": crontab(hour=INTERACTION_ARCHIVE_HOUR, minute=0),
@@ -565,6 +578,22 @@ WEBFORMS_RATE_PER_FORM = env.str("WEBFORMS_RATE_PER_FORM", default="600/hour")
 WEBFORMS_MAX_BODY_BYTES = env.int("WEBFORMS_MAX_BODY_BYTES", default=32_768)
 # Submissions are kept this many days (webforms/retention.py); the consents they led to stay.
 WEBFORMS_SUBMISSION_DAYS = env.int("WEBFORMS_SUBMISSION_DAYS", default=365)
+# --- Drop folders (dropfolders/, README "Drop folders") -----------------------------------------
+# A folder named on the drop folder page is made under DROP_FOLDER_ROOT; an absolute path is
+# accepted only inside one of DROP_FOLDER_ALLOWED_ROOTS (comma-separated), which only the
+# server's operator sets: the worker reads and moves every file of a folder.
+DROP_FOLDER_ROOT = env.path("DROP_FOLDER_ROOT", default=VAR_DIR / "drop")
+DROP_FOLDER_ALLOWED_ROOTS = env.list("DROP_FOLDER_ALLOWED_ROOTS", default=[])
+# Files moved to processed/ or failed/ hold personal data: deleted this many days later.
+DROP_FOLDER_KEEP_DAYS = env.int("DROP_FOLDER_KEEP_DAYS", default=IMPORT_FILE_RETENTION_DAYS)
+
+# --- Mailboxes (mailboxes/, README "Mailboxes") ------------------------------------------------
+# Seconds an IMAP server may take to answer before a poll gives up (and tries next minute).
+MAILBOX_TIMEOUT = env.float("MAILBOX_TIMEOUT", default=30.0)
+# Messages read per folder and poll: a mailbox with years of mail is read over several minutes.
+MAILBOX_BATCH = env.int("MAILBOX_BATCH", default=200)
+# The record of polls that read something or failed is kept this many days.
+MAILBOX_POLL_LOG_DAYS = env.int("MAILBOX_POLL_LOG_DAYS", default=30)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -43,6 +43,8 @@ urlpatterns = [
     path("forms/", include("webforms.urls")),
     # Web forms' public side: the form pages other sites embed, and the consent confirmation.
     path("f/", include("webforms.public_urls")),
+    path("drop-folders/", include("dropfolders.urls")),
+    path("mailboxes/", include("mailboxes.urls")),
     path("api/", include("crm.api")),
     path("admin/", admin.site.urls),
 ]

@@ -179,6 +179,15 @@ class InteractionChannel(models.TextChoices):
     OTHER = "other", pgettext_lazy("interaction channel", "Other")
 
 
+class InteractionDirection(models.TextChoices):
+    """Who wrote to whom, where it matters (an email): the customer to staff, or staff to the
+    customer."""
+
+    UNSAID = "", _("Not said")
+    INCOMING = "in", _("From the customer")
+    OUTGOING = "out", _("To the customer")
+
+
 def _customer_link(related_name: str) -> models.ForeignKey:
     return models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name=related_name
@@ -219,6 +228,14 @@ class InteractionRecord(models.Model):
         _("channel"), max_length=20, choices=InteractionChannel.choices, blank=True
     )
     occurred_at = models.DateTimeField(_("when"))
+    direction = models.CharField(
+        _("direction"),
+        max_length=3,
+        choices=InteractionDirection.choices,
+        blank=True,
+        default=InteractionDirection.UNSAID,
+        db_default=InteractionDirection.UNSAID,
+    )
     subject = models.CharField(
         _("subject"), max_length=200, blank=True, validators=[validate_readable_text]
     )

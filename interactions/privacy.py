@@ -39,6 +39,7 @@ _INTERACTION_COLUMNS = [
     field_column("occurred_at", gettext_lazy("when")),
     display_column("kind", gettext_lazy("kind")),
     display_column("channel", gettext_lazy("channel")),
+    display_column("direction", gettext_lazy("direction")),
     field_column("subject", gettext_lazy("subject")),
     field_column("body", gettext_lazy("details")),
     field_column("satisfaction", gettext_lazy("satisfaction (1–5)")),

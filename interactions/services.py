@@ -30,6 +30,7 @@ from interactions.models import (
     ArchivedInteraction,
     FollowUp,
     Interaction,
+    InteractionDirection,
     Product,
     Transaction,
     TransactionLine,
@@ -135,11 +136,14 @@ def record_interaction(
     satisfaction: int | None = None,
     contact: Contact | None = None,
     staff: Any = None,
+    direction: str = InteractionDirection.UNSAID,
+    source_system: str = "",
     external_ref: str = "",
 ) -> Interaction:
     """Log a call, visit, complaint, note... on a customer. The staff member defaults to the
     actor. Raises ValidationError (satisfaction outside 1–5, a contact of another customer, an
-    external reference already recorded, in the hot table or the archive)."""
+    external reference already recorded from the same source system, in the hot table or the
+    archive)."""
     refuse_if_erased(customer)
     if contact is not None and contact.customer_id != customer.pk:
         raise ValidationError({"contact": _("This contact belongs to another customer.")})
@@ -150,10 +154,12 @@ def record_interaction(
         kind=kind,
         channel=channel,
         occurred_at=occurred_at or timezone.now(),
+        direction=direction,
         subject=subject.strip(),
         body=body.strip(),
         satisfaction=satisfaction,
         staff=staff,
+        source_system=source_system.strip(),
         external_ref=external_ref.strip(),
     )
     interaction.full_clean(exclude=["customer", "contact", "staff"])

@@ -112,6 +112,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "webhooks.manage_webhooks",
         # Public web forms (/forms/): their settings, embed code and submissions' log.
         "webforms.manage_forms",
+        # Inbound connectors: POS drop folders (/drop-folders/) and mailboxes (/mailboxes/).
+        "dropfolders.manage_drop_folders",
+        "mailboxes.manage_mailboxes",
         *_BUILD_SEGMENTS,
     ],
     SALES: [

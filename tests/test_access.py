@@ -184,6 +184,10 @@ PAGE_MATRIX = {
     "new webhook": ("/webhooks/new/", _statuses({roles.ADMINISTRATOR})),
     "web forms": ("/forms/", _statuses({roles.ADMINISTRATOR})),
     "new web form": ("/forms/new/", _statuses({roles.ADMINISTRATOR})),
+    "drop folders": ("/drop-folders/", _statuses({roles.ADMINISTRATOR})),
+    "new drop folder": ("/drop-folders/new/", _statuses({roles.ADMINISTRATOR})),
+    "mailboxes": ("/mailboxes/", _statuses({roles.ADMINISTRATOR})),
+    "new mailbox": ("/mailboxes/new/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }
