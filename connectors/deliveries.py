@@ -39,8 +39,10 @@ def _take(delivery_id: int) -> bool:
     """Count an attempt on a waiting delivery of an active connector; False when there is
     nothing to do (applied meanwhile, paused) or when it has had its attempts."""
     with transaction.atomic():
+        # The delivery's row only: the connector's is the apply's lock, which a delivery
+        # being taken must not wait for.
         delivery = (
-            InboundDelivery.objects.select_for_update()
+            InboundDelivery.objects.select_for_update(of=("self",))
             .select_related("connector")
             .filter(pk=delivery_id)
             .first()

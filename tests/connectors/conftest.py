@@ -20,8 +20,8 @@ from connectors.deliveries import apply_delivery
 from connectors.models import Connector, InboundDelivery, Platform
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHOPIFY_SECRET = "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"  # noqa: S105 (a test's secret)
-WOO_SECRET = "wc-secret-春天-2024"  # noqa: S105
+SHOPIFY_SECRET = "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"
+WOO_SECRET = "wc-secret-春天-2024"
 _ids = itertools.count(1)
 
 
@@ -96,7 +96,8 @@ def post_woo(
             "X-WC-Webhook-Event": event,
             "X-WC-Webhook-Signature": signature(secret, body),
             "X-WC-Webhook-ID": "12",
-            "X-WC-Webhook-Delivery-ID": delivery_id or hashlib.md5(body).hexdigest()  # noqa: S324
+            "X-WC-Webhook-Delivery-ID": delivery_id
+            or hashlib.md5(body).hexdigest()  # noqa: S324
             + str(next(_ids)),
         },
         timeout=30,

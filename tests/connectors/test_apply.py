@@ -104,7 +104,9 @@ def test_an_order_before_its_customer_creates_the_customer_and_the_order_with_it
 
     # The customer's own webhook, sent when the account was made, comes afterwards.
     buyer = payload("shopify/orders_create.json")["customer"]
-    post_shopify(base_url, shopify, "customers/create", dict(buyer, updated_at="2024-04-02T09:58:00+08:00"))
+    post_shopify(
+        base_url, shopify, "customers/create", dict(buyer, updated_at="2024-04-02T09:58:00+08:00")
+    )
     assert apply_received(shopify) == [DeliveryStatus.SKIPPED]
     assert Customer.objects.count() == 1
 
@@ -227,7 +229,8 @@ def test_a_delivery_the_crm_cannot_apply_fails_with_the_reason_and_writes_nothin
     assert apply_received(shopify) == [DeliveryStatus.FAILED, DeliveryStatus.FAILED]
     failed, broken = InboundDelivery.objects.order_by("pk")
     assert "needs a name" in failed.note
-    assert "李" not in failed.note and "13712345678" not in failed.note
+    assert "李" not in failed.note
+    assert "13712345678" not in failed.note
     assert broken.note == "The body is not JSON."
     assert not Customer.objects.exists()
     assert not Transaction.objects.exists()

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_a_wrong_signature_is_refused_counted_and_nothing_is_stored(base_url, shopify):
     response = post_shopify(
-        base_url, shopify, "customers/create", fixture("shopify/customers_create.json"),
+        base_url,
+        shopify,
+        "customers/create",
+        fixture("shopify/customers_create.json"),
         secret="another-shops-secret",
     )
     assert response.status_code == 401
@@ -107,13 +110,16 @@ def test_a_woocommerce_delivery_is_verified_with_its_own_header(base_url, woo):
     assert (customer.name, customer.phone) == ("刘晓明", "+8613512345678")
 
 
-def test_unknown_address_oversized_body_and_other_methods_are_refused(
-    base_url, shopify, settings
-):
+def test_unknown_address_oversized_body_and_other_methods_are_refused(base_url, shopify, settings):
     url = intake_url(base_url, shopify)
-    assert requests.post(url.replace(shopify.public_key, "nope"), data=b"{}", timeout=30).status_code == 404
+    assert (
+        requests.post(url.replace(shopify.public_key, "nope"), data=b"{}", timeout=30).status_code
+        == 404
+    )
     assert requests.get(url, timeout=30).status_code == 405
     settings.CONNECTORS_MAX_BODY_BYTES = 100
-    big = post_shopify(base_url, shopify, "customers/create", fixture("shopify/customers_create.json"))
+    big = post_shopify(
+        base_url, shopify, "customers/create", fixture("shopify/customers_create.json")
+    )
     assert big.status_code == 413
     assert not InboundDelivery.objects.exists()
