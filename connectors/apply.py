@@ -186,8 +186,10 @@ class _Batch:
         for external_id, change in latest.items():
             record = held.get(external_id)
             if _newer(change.updated_at, record):
-                policy = UpdatePolicy.FILL if change.updated_at is None else UpdatePolicy.OVERWRITE
-                writes[policy].append((units_of[external_id], change))
+                fill = change.updated_at is None
+                writes[UpdatePolicy.FILL if fill else UpdatePolicy.OVERWRITE].append(
+                    (units_of[external_id], change)
+                )
             else:
                 for index in units_of[external_id]:
                     self.outcomes[index].customer_id = record.local_id if record else None
@@ -287,9 +289,16 @@ class _Batch:
                 new = [order for position, order in enumerate(new) if position not in refused]
                 continue
             transaction.savepoint_commit(savepoint)
-            stored = {owner: result.id for owner, result in zip(owners, results, strict=True)}
+            # Every record of a written order has its order's id.
+            stored = {
+                owner: result.id
+                for owner, result in zip(owners, results, strict=True)
+                if result.id is not None
+            }
             customers = dict(
-                Transaction.objects.filter(pk__in=stored.values()).values_list("pk", "customer_id")
+                Transaction.objects.filter(pk__in=list(stored.values())).values_list(
+                    "pk", "customer_id"
+                )
             )
             for position, (index, order, details) in enumerate(new):
                 outcome = self.outcomes[index]

@@ -140,7 +140,11 @@ class SecretView(ConnectorsPermissionMixin, View):
 
 
 def _detail_again(request: HttpRequest, pk: int, **forms: Any) -> HttpResponse:
-    response = ConnectorDetailView.as_view()(request, pk=pk, **forms)
+    """The connector's page again, showing a refused form's errors (the caller checked the
+    permission)."""
+    view = ConnectorDetailView()
+    view.setup(request, pk=pk)
+    response = view.render_to_response(view.get_context_data(pk=pk, **forms))
     response.status_code = 400
     return response
 

@@ -30,6 +30,8 @@ PUBLIC_URL_NAMES = {
     "reference",
     # Any other address under /api/: a 404 problem, whoever asks.
     "no_such_resource",
+    # What shops post their webhooks to: the signature is the authentication.
+    "connectors_inbound",
 }
 
 
@@ -55,6 +57,7 @@ SAMPLE_VALUES = {
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
     "record_pk": "1",
+    "public_key": "no-such-key",
     "view_pk": "1",
     "merge": "1",
     "group": "1",
@@ -171,6 +174,8 @@ PAGE_MATRIX = {
     "operations": ("/operations/", _statuses({roles.ADMINISTRATOR})),
     "webhooks": ("/webhooks/", _statuses({roles.ADMINISTRATOR})),
     "new webhook": ("/webhooks/new/", _statuses({roles.ADMINISTRATOR})),
+    "shops": ("/connectors/", _statuses({roles.ADMINISTRATOR})),
+    "connect a shop": ("/connectors/new/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }
