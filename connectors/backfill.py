@@ -49,10 +49,12 @@ def _checksum(upload: UploadedFile) -> str:
 
 
 @transaction.atomic
-def start_backfill(*, actor: Actor, connector: Connector, upload: UploadedFile) -> Backfill:
-    """Store the shop's export file and queue its loading. Raises ValidationError (on "file")
-    for a file this connector has loaded, or is loading, already. Audited
-    (`connector.backfill`, with the file's checksum)."""
+def start_backfill(
+    *, actor: Actor, connector: Connector, upload: UploadedFile, queue: bool = True
+) -> Backfill:
+    """Store the shop's export file and queue its loading (unless `queue` is false: the
+    caller runs it). Raises ValidationError (on "file") for a file this connector has loaded,
+    or is loading, already. Audited (`connector.backfill`, with the file's checksum)."""
     checksum = _checksum(upload)
     loaded = Backfill.objects.filter(connector=connector, file_checksum=checksum).exclude(
         status__in=[JobStatus.CANCELLED, JobStatus.FAILED], resumable=False
@@ -77,7 +79,8 @@ def start_backfill(*, actor: Actor, connector: Connector, upload: UploadedFile) 
         target=connector,
         changes={"backfill": job.pk, "file_checksum": checksum, "file_size": job.file_size},
     )
-    BACKFILLS.enqueue(job)
+    if queue:
+        BACKFILLS.enqueue(job)
     return job
 
 

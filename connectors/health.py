@@ -16,12 +16,9 @@ from operations.connections import ConnectionHealth
 
 
 def connection_health() -> list[ConnectionHealth]:
-    connectors = list(selectors.connectors())
-    health = selectors.health_of([connector.pk for connector in connectors])
     day_ago = timezone.now() - datetime.timedelta(days=1)
     rows = []
-    for connector in connectors:
-        state = health[connector.pk]
+    for connector, state in selectors.with_health(selectors.connectors()):
         problem: object = ""
         if connector.is_paused:
             problem = _("Paused: deliveries wait until it is resumed.")

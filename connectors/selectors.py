@@ -31,26 +31,24 @@ class Health:
     oldest_waiting_at: datetime.datetime | None
 
 
-def health_of(connector_ids: list[int]) -> dict[int, Health]:
-    """Each connector's last delivery, failures of the last day and backlog, in one query."""
+def with_health(connectors: QuerySet[Connector]) -> list[tuple[Connector, Health]]:
+    """Each connector with its last delivery, failures of the last day and backlog, in one
+    query."""
     since = timezone.now() - datetime.timedelta(days=1)
     waiting = Q(deliveries__status=DeliveryStatus.RECEIVED)
-    rows = (
-        Connector.objects.filter(pk__in=connector_ids)
-        .annotate(
-            last=Max("deliveries__received_at"),
-            failed=Count(
-                "deliveries",
-                filter=Q(
-                    deliveries__status=DeliveryStatus.FAILED, deliveries__received_at__gte=since
-                ),
-            ),
-            backlog=Count("deliveries", filter=waiting),
-            oldest=Min("deliveries__received_at", filter=waiting),
-        )
-        .values_list("pk", "last", "failed", "backlog", "oldest")
+    annotated = connectors.annotate(
+        last=Max("deliveries__received_at"),
+        failed=Count(
+            "deliveries",
+            filter=Q(deliveries__status=DeliveryStatus.FAILED, deliveries__received_at__gte=since),
+        ),
+        backlog=Count("deliveries", filter=waiting),
+        oldest=Min("deliveries__received_at", filter=waiting),
     )
-    return {pk: Health(last, failed, backlog, oldest) for pk, last, failed, backlog, oldest in rows}
+    return [
+        (connector, Health(connector.last, connector.failed, connector.backlog, connector.oldest))
+        for connector in annotated
+    ]
 
 
 def delivery_log(

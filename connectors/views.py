@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -63,9 +63,7 @@ class ConnectorListView(ConnectorsPermissionMixin, TemplateView):
     template_name = "connectors/list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        connectors = list(selectors.connectors())
-        health = selectors.health_of([connector.pk for connector in connectors])
-        rows = [(connector, health[connector.pk]) for connector in connectors]
+        rows = selectors.with_health(selectors.connectors())
         return super().get_context_data(rows=rows, **kwargs)
 
 
@@ -90,11 +88,18 @@ def _connector(pk: int) -> Connector:
     return get_object_or_404(selectors.connectors(), pk=pk)
 
 
+def _connector_with_health(pk: int) -> tuple[Connector, selectors.Health]:
+    found = selectors.with_health(selectors.connectors().filter(pk=pk))
+    if not found:
+        raise Http404
+    return found[0]
+
+
 class ConnectorDetailView(ConnectorsPermissionMixin, TemplateView):
     template_name = "connectors/detail.html"
 
     def get_context_data(self, pk: int, **kwargs: Any) -> dict[str, Any]:
-        connector = _connector(pk)
+        connector, health = _connector_with_health(pk)
         filters = DeliveryFilterForm(self.request.GET or None)
         status, before = "", None
         if filters.is_valid():
@@ -108,7 +113,7 @@ class ConnectorDetailView(ConnectorsPermissionMixin, TemplateView):
             adapter=adapter,
             intake_url=settings.SITE_URL
             + reverse("connectors_inbound", args=[connector.public_key]),
-            health=selectors.health_of([connector.pk])[connector.pk],
+            health=health,
             filters=filters,
             status=status,
             deliveries=deliveries,
