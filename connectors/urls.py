@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/pause/", views.ConnectorActionView.as_view(action="pause"), name="pause"),
     path("<int:pk>/resume/", views.ConnectorActionView.as_view(action="resume"), name="resume"),
     path("<int:pk>/backfill/", views.BackfillView.as_view(), name="backfill"),
+    path("<int:pk>/backfills/", views.BackfillsView.as_view(), name="backfills"),
     path(
         "<int:pk>/deliveries/<int:record_pk>/retry/",
         views.RetryView.as_view(),

@@ -118,10 +118,27 @@ class ConnectorDetailView(ConnectorsPermissionMixin, TemplateView):
             status=status,
             deliveries=deliveries,
             older=older,
-            backfills=selectors.backfills_of(connector),
+            **_backfills_context(connector),
             secret_form=kwargs.pop("secret_form", None) or SecretForm(),
             backfill_form=kwargs.pop("backfill_form", None) or BackfillForm(),
             **kwargs,
+        )
+
+
+def _backfills_context(connector: Connector) -> dict[str, Any]:
+    backfills = selectors.backfills_of(connector)
+    return {"backfills": backfills, "polling": any(job.is_active for job in backfills)}
+
+
+class BackfillsView(ConnectorsPermissionMixin, TemplateView):
+    """The loaded exports and their progress (the connector's page polls it while one runs)."""
+
+    template_name = "connectors/_backfills.html"
+
+    def get_context_data(self, pk: int, **kwargs: Any) -> dict[str, Any]:
+        connector = _connector(pk)
+        return super().get_context_data(
+            connector=connector, **_backfills_context(connector), **kwargs
         )
 
 
