@@ -87,11 +87,13 @@ def _latest(changes: Iterable[Any]) -> dict[str, Any]:
     return latest
 
 
-def _messages(outcomes: Iterable[RecordOutcome]) -> list[str]:
+def _messages(outcomes: Iterable[RecordOutcome], *, warnings: bool = False) -> list[str]:
+    """A record's errors (or warnings: a value left out, a restricted customer left alone)
+    as "field: message"; the import's messages never quote a value."""
     return [
         f"{field_key}: {message}"
         for outcome in outcomes
-        for field_key, messages in outcome.errors.items()
+        for field_key, messages in (outcome.warnings if warnings else outcome.errors).items()
         for message in messages
     ]
 
@@ -206,6 +208,7 @@ class _Batch:
                     if result.status == "failed":
                         outcome.errors.extend(_messages([result]))
                         continue
+                    outcome.notes.extend(_messages([result], warnings=True))
                     outcome.customer_id = result.id
                     outcome.applied = outcome.applied or result.status != "unchanged"
                 if result.status != "failed" and change.external_id:

@@ -234,3 +234,15 @@ def test_a_delivery_the_crm_cannot_apply_fails_with_the_reason_and_writes_nothin
     assert broken.note == "The body is not JSON."
     assert not Customer.objects.exists()
     assert not Transaction.objects.exists()
+
+
+def test_a_customer_whose_processing_is_restricted_is_left_alone_and_the_note_says_why(
+    base_url, shopify
+):
+    post_shopify(base_url, shopify, "customers/create", payload("shopify/customers_create.json"))
+    apply_received(shopify)
+    Customer.objects.update(restricted_at=datetime.datetime.now(tz=datetime.UTC))
+    post_shopify(base_url, shopify, "customers/update", payload("shopify/customers_update.json"))
+    assert apply_received(shopify) == [DeliveryStatus.SKIPPED]
+    assert Customer.objects.get().phone == "+8613800138000"
+    assert "processing is restricted" in last_delivery(shopify).note
