@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from connectors.changes import Change, PayloadError
+from connectors.changes import NOT_AN_OBJECT, Change, PayloadError
 from kernel.person_names import join_person_name
 
 _SYSTEM_NAME_LENGTH = 50
@@ -124,8 +124,6 @@ class PlatformAdapter:
     kept_headers: tuple[str, ...] = ()
     # (topic, what it brings) for the settings page; these are the topics applied.
     topics: tuple[tuple[str, str | Promise], ...] = ()
-    # What a staff member reads on how to set up the webhooks (a help text).
-    shop_address_help: str | Promise = ""
 
     @property
     def handled_topics(self) -> frozenset[str]:
@@ -160,7 +158,7 @@ class PlatformAdapter:
         except ValueError as error:
             raise PayloadError(_("The body is not JSON.")) from error
         if not isinstance(data, dict):
-            raise PayloadError(_("The payload is not a JSON object."))
+            raise PayloadError(NOT_AN_OBJECT)
         return data
 
     def changes(self, topic: str, payload: Mapping[str, Any]) -> list[Change]:

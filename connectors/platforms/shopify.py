@@ -35,6 +35,7 @@ from connectors.platforms.base import (
 from privacy.models import RequestKind
 
 _SHOP_DOMAIN = ".myshopify.com"
+_NOT_MYSHOPIFY = _("The shop's myshopify.com address, such as example.myshopify.com.")
 _PAID = {"paid", "partially_refunded", "partially_paid", "refunded"}
 _CANCELLED = {"voided"}
 
@@ -102,13 +103,12 @@ class Shopify(PlatformAdapter):
         ("customers/redact", _("A customer's erasure request")),
         ("customers/data_request", _("A customer's request for their data")),
     )
-    shop_address_help = _("The shop's myshopify.com address, such as example.myshopify.com.")
 
     def clean_shop_url(self, value: str) -> str:
         url = super().clean_shop_url(value)
         host = url.split("://", 1)[1].split("/", 1)[0]
         if not host.endswith(_SHOP_DOMAIN) or host == _SHOP_DOMAIN[1:]:
-            raise ValidationError(self.shop_address_help)
+            raise ValidationError(_NOT_MYSHOPIFY)
         return f"https://{host}"
 
     # --- webhooks ----------------------------------------------------------------------------

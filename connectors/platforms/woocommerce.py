@@ -72,7 +72,6 @@ class WooCommerce(PlatformAdapter):
         ("order.created", _("New orders")),
         ("order.updated", _("Order changes: payment, cancellation, refunds")),
     )
-    shop_address_help = _("The shop's address, such as https://shop.example.com.")
 
     def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
         return self.signature_header not in headers and bool(_PING.match(body.strip()))
