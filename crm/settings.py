@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     # Inbound connectors: POS drop folders and mailboxes, above the domain apps they write to.
     "dropfolders",
     "mailboxes",
+    # Shop connectors (Shopify, WooCommerce): after webhooks, beside it above the domain apps.
+    "connectors",
     # The demo data and seed_demo: above the apps, as the wiring is.
     "demo",
 ]
@@ -459,6 +461,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mailboxes.tasks.poll_mailboxes",
         "schedule": 60,
     },
+    # Shop deliveries still waiting a minute after they came (their worker died, or the
+    # message to it was lost) are applied.
+    "apply-waiting-shop-deliveries": {
+        "task": "connectors.tasks.apply_waiting_deliveries",
+        "schedule": 60,
+    },
+    # Raw shop deliveries past CONNECTORS_RAW_DAYS cleared, the log past CONNECTORS_LOG_DAYS.
+    "forget-old-shop-deliveries": {
+        "task": "connectors.tasks.forget_old_deliveries",
+        "schedule": crontab(hour=RETENTION_HOUR, minute=50),
+    },
     "archive-interactions-nightly": {
         "task": "interactions.tasks.archive_old_interactions",
         "schedule": crontab(hour=INTERACTION_ARCHIVE_HOUR, minute=0),
@@ -594,6 +607,21 @@ MAILBOX_TIMEOUT = env.float("MAILBOX_TIMEOUT", default=30.0)
 MAILBOX_BATCH = env.int("MAILBOX_BATCH", default=200)
 # The record of polls that read something or failed is kept this many days.
 MAILBOX_POLL_LOG_DAYS = env.int("MAILBOX_POLL_LOG_DAYS", default=30)
+# --- Shop connectors (connectors/, README "Shops") -------------------------------------------
+# The largest delivery a shop may send (bytes): larger ones are refused with 413.
+CONNECTORS_MAX_BODY_BYTES = env.int("CONNECTORS_MAX_BODY_BYTES", default=2_621_440)
+# A delivery still waiting this long after it came is applied by the beat's sweep; one whose
+# worker died this many times fails, for an administrator to retry.
+CONNECTORS_REQUEUE_AFTER_SECONDS = env.int("CONNECTORS_REQUEUE_AFTER_SECONDS", default=60)
+CONNECTORS_MAX_ATTEMPTS = env.int("CONNECTORS_MAX_ATTEMPTS", default=5)
+# Raw deliveries hold personal data: their bodies are cleared this many days after they were
+# applied (failed ones after CONNECTORS_FAILED_RAW_DAYS, time to retry them), and the log is
+# deleted after CONNECTORS_LOG_DAYS.
+CONNECTORS_RAW_DAYS = env.int("CONNECTORS_RAW_DAYS", default=7)
+CONNECTORS_FAILED_RAW_DAYS = env.int("CONNECTORS_FAILED_RAW_DAYS", default=30)
+CONNECTORS_LOG_DAYS = env.int("CONNECTORS_LOG_DAYS", default=90)
+# Objects of a shop's export applied per transaction by a backfill.
+CONNECTORS_BACKFILL_BATCH = env.int("CONNECTORS_BACKFILL_BATCH", default=200)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

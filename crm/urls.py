@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from connectors import views as connector_views
 from crm import views
 from operations import views as operations_views
 
@@ -45,6 +46,9 @@ urlpatterns = [
     path("f/", include("webforms.public_urls")),
     path("drop-folders/", include("dropfolders.urls")),
     path("mailboxes/", include("mailboxes.urls")),
+    path("connectors/", include("connectors.urls")),
+    # What shops post their webhooks to: public, signed (connectors/intake.py).
+    path("inbound/<str:public_key>/", connector_views.inbound, name="connectors_inbound"),
     path("api/", include("crm.api")),
     path("admin/", admin.site.urls),
 ]

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 class TransactionAction(models.TextChoices):
     CREATE = "transaction.create", _("Order recorded")
+    # The source system reported a refund or cancellation of an order recorded before.
+    REVISE = "transaction.revise", _("Order's status or amount changed by its source")
 
 
 class InteractionAction(models.TextChoices):

@@ -112,6 +112,35 @@ def record_transaction(
     return order
 
 
+@transaction.atomic
+def revise_transaction(*, actor: Actor, order: Transaction, status: str, amount: Decimal) -> bool:
+    """Take over what the order's source system now says it came to: its status (refunded,
+    cancelled, paid again) and its amount after refunds; the lines stay as recorded. Returns
+    whether anything changed. A paid order counts as the customer's activity. Audited
+    (`transaction.revise`, old and new values) when something changed."""
+    order = Transaction.objects.select_for_update().get(pk=order.pk)
+    amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    before = {"status": order.status, "amount": str(order.amount)}
+    order.status, order.amount = status, amount
+    after = {"status": order.status, "amount": str(order.amount)}
+    if after == before:
+        return False
+    order.full_clean(exclude=["customer", "recorded_by", "import_job"])
+    order.save(update_fields=["status", "amount"])
+    if status == TransactionStatus.PAID:
+        record_activity(customer_id=order.customer_id, at=order.occurred_at)
+    record_event(
+        actor=actor,
+        action=TransactionAction.REVISE,
+        target=order.customer,
+        changes={
+            "transaction": order.pk,
+            **{key: [before[key], after[key]] for key in after if after[key] != before[key]},
+        },
+    )
+    return True
+
+
 def _with_line_total(line: Mapping[str, Any]) -> dict[str, Any]:
     line = dict(line)
     line.setdefault("quantity", 1)

@@ -20,6 +20,8 @@ SALES = "Sales"
 SERVICE = "Service"
 ANALYST = "Analyst"
 PRIVACY_OFFICER = "Privacy officer"
+# Not a person's role: the service account of each shop connector (connectors/services.py).
+SHOP_CONNECTOR = "Shop connector"
 
 ROLE_LABELS = {
     ADMINISTRATOR: _("Administrator"),
@@ -27,6 +29,7 @@ ROLE_LABELS = {
     SERVICE: _("Service"),
     ANALYST: _("Analyst"),
     PRIVACY_OFFICER: _("Privacy officer"),
+    SHOP_CONNECTOR: _("Shop connector"),
 }
 
 _VIEW_RECORDS = [
@@ -115,6 +118,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Inbound connectors: POS drop folders (/drop-folders/) and mailboxes (/mailboxes/).
         "dropfolders.manage_drop_folders",
         "mailboxes.manage_mailboxes",
+        # Shop connectors (/connectors/): shops' addresses and secrets, their deliveries,
+        # retries and backfills.
+        "connectors.manage_connectors",
         *_BUILD_SEGMENTS,
     ],
     SALES: [
@@ -162,6 +168,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "privacy.change_retentionpolicy",
         "privacy.view_retentionrun",
         "analytics.view_segment",
+    ],
+    # What a shop's deliveries write, as the import would: customers matched among all (by
+    # the shop's id, phone or email) and their orders; and the privacy requests the shop
+    # passes on, for the privacy officer to handle.
+    SHOP_CONNECTOR: [
+        "customers.view_customer",
+        "customers.view_all_customers",
+        "customers.view_personal_data",
+        "customers.import_customers",
+        "interactions.view_transaction",
+        "privacy.add_datasubjectrequest",
     ],
 }
 

@@ -40,6 +40,8 @@ PUBLIC_URL_NAMES = {
     "public_form",
     "public_form_token",
     "public_form_confirm",
+    # What shops post their webhooks to: the signature is the authentication.
+    "connectors_inbound",
 }
 
 
@@ -65,6 +67,7 @@ SAMPLE_VALUES = {
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
     "record_pk": "1",
+    "public_key": "no-such-key",
     "view_pk": "1",
     "merge": "1",
     "group": "1",
@@ -188,6 +191,8 @@ PAGE_MATRIX = {
     "new drop folder": ("/drop-folders/new/", _statuses({roles.ADMINISTRATOR})),
     "mailboxes": ("/mailboxes/", _statuses({roles.ADMINISTRATOR})),
     "new mailbox": ("/mailboxes/new/", _statuses({roles.ADMINISTRATOR})),
+    "shops": ("/connectors/", _statuses({roles.ADMINISTRATOR})),
+    "connect a shop": ("/connectors/new/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }

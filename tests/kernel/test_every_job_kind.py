@@ -18,10 +18,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.exports.services import start_export
+from connectors import services as connector_services
+from connectors.backfill import start_backfill
+from connectors.models import Platform
 from customers.dedup.scan import create_scan
 from customers.imports import jobs as imports
 from customers.models import BulkMerge
@@ -38,6 +42,7 @@ from tests.analytics.test_analytics_jobs import (
     queued_metrics_run,
     queued_segment_refresh,
 )
+from tests.connectors.conftest import fixture
 from tests.customers.importfiles import csv_bytes, upload
 from tests.factories import CustomerFactory, UserFactory
 from tests.privacy.test_retention import queued_retention_run
@@ -73,6 +78,22 @@ def _subject_copy(actor) -> BackgroundJob:
     return SubjectCopy.objects.create(request=request, created_by=officer, status=JobStatus.QUEUED)
 
 
+def _backfill(actor) -> BackgroundJob:
+    connector = connector_services.create_connector(
+        actor=actor,
+        platform=Platform.SHOPIFY,
+        name="shop",
+        shop_url=f"shop-{next(_numbers)}.myshopify.com",
+        secret="shpss_secret",
+    )
+    return start_backfill(
+        actor=actor,
+        connector=connector,
+        upload=SimpleUploadedFile("customers.jsonl", fixture("shopify/bulk_customers.jsonl")),
+        queue=False,
+    )
+
+
 def _restore_drill(actor) -> BackgroundJob:
     assert backups.create_backup().status == JobStatus.DONE  # what the drill restores
     return backups.queued_drill()
@@ -96,6 +117,7 @@ QUEUED: dict[str, Callable[..., BackgroundJob]] = {
     "privacy.SubjectCopy": _subject_copy,
     "operations.BackupRun": lambda actor: backups.queued_backup(),
     "operations.RestoreDrill": _restore_drill,
+    "connectors.Backfill": _backfill,
 }
 
 

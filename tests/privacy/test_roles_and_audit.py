@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 def test_ensure_roles_is_idempotent_and_matches_the_matrix():
     roles.ensure_roles()
     roles.ensure_roles()
-    assert Group.objects.filter(name__in=roles.ROLE_PERMISSIONS).count() == 5
+    # The five people's roles, and the shop connectors' service accounts' group.
+    assert Group.objects.filter(name__in=roles.ROLE_PERMISSIONS).count() == 6
     for role, names in roles.ROLE_PERMISSIONS.items():
         group = Group.objects.get(name=role)
         have = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
@@ -35,6 +36,10 @@ def test_ensure_roles_is_idempotent_and_matches_the_matrix():
         (roles.PRIVACY_OFFICER, "privacy.view_auditevent", True),
         (roles.SERVICE, "customers.reveal_national_id", False),
         (roles.ADMINISTRATOR, "auth.change_user", True),
+        (roles.ADMINISTRATOR, "connectors.manage_connectors", True),
+        (roles.SHOP_CONNECTOR, "privacy.add_datasubjectrequest", True),
+        (roles.SHOP_CONNECTOR, "privacy.change_datasubjectrequest", False),
+        (roles.SHOP_CONNECTOR, "connectors.manage_connectors", False),
     ],
 )
 def test_role_grants(make_user, role, permission, granted):
