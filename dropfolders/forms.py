@@ -6,7 +6,7 @@ from django import forms
 
 from customers.imports.jobs import importable_kinds
 from customers.models import ImportTemplate
-from dropfolders import selectors
+from dropfolders import selectors, services
 from dropfolders.models import DropFolder
 
 
@@ -16,17 +16,7 @@ class FolderForm(forms.ModelForm):
 
     class Meta:
         model = DropFolder
-        fields = [
-            "name",
-            "path",
-            "kind",
-            "template",
-            "source_name",
-            "source_channel",
-            "owner",
-            "run_as",
-            "is_active",
-        ]
+        fields = list(services.EDITABLE_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
