@@ -369,7 +369,7 @@ def apply_backlog() -> dict:
 # --- the file import ---------------------------------------------------------------------------
 
 
-def write_files(requests: Path, system: str) -> tuple[Path, Path]:
+def write_files(requests: Path) -> tuple[Path, Path]:
     """The deliveries' customers and orders as the two CSV files a shop's export would give:
     the very records the connector hands the import (connectors/apply.py), one line per order
     line."""
@@ -529,7 +529,7 @@ def main() -> int:
         for note in applied["notes"]:
             print(f"    failed: {note}")
 
-        write_files(requests, connector.system_name)
+        write_files(requests)
         connections.close_all()
         imported = measure_in_own_process(__file__, "import", "--system", connector.system_name)
         import_seconds = imported["customers"]["seconds"] + imported["orders"]["seconds"]
