@@ -1,12 +1,15 @@
-"""Running one benchmark case in a fresh process, so that its peak RSS is its own."""
+"""Running one benchmark case in a fresh process, so that its peak RSS is its own; a Celery
+worker as the product runs one."""
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 
@@ -35,3 +38,29 @@ def answer_case(cases: Mapping[str, Callable[[Any], dict]], args: Any) -> bool:
     figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(figures))
     return True
+
+
+def start_worker() -> subprocess.Popen:
+    """A Celery worker as the product runs one (the solo pool), on this process's database and
+    broker."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

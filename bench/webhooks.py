@@ -31,7 +31,6 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,7 +43,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 from bench.databases import drop_database, fresh_database  # noqa: E402
-from bench.processes import answer_case, measure_in_own_process  # noqa: E402
+from bench.processes import answer_case, measure_in_own_process, start_worker  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/crm_bench_hooks"
 ROUND = 100  # customers created, the same changed, purchases recorded: 3 × ROUND events
@@ -153,31 +152,6 @@ def write_load(args: argparse.Namespace) -> dict:
                 )
         written += 3 * ROUND
     return {"started": started, "ended": time.time(), "events": written}
-
-
-def start_worker() -> subprocess.Popen:
-    """A Celery worker as the product runs one, on this database."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def baseline(url: str, bodies: list[str], threads: int) -> float:
