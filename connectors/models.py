@@ -223,9 +223,9 @@ class GenericFeed(Versioned):
         choices=SourceChannel.choices,
         default=SourceChannel.OTHER,
     )
-    mapping = models.JSONField(_("field mapping"), default=dict)
+    mapping = models.JSONField(_("field mapping"), default=dict, blank=True)
     # The keys of the sample last read (names only, never values): the mapping page lists them.
-    sample_keys = models.JSONField(default=list)
+    sample_keys = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("generic webhook settings")
