@@ -2,7 +2,9 @@
 the connector's service account: customers and new orders through the import's bulk upsert
 (customers/imports/records.py: the same cleaning, matching and consent ledger as a file),
 later refunds and cancellations through interactions.services.revise_transaction, privacy
-requests through privacy.subjects.services.log_request.
+requests through privacy.subjects.services.log_request. A generic webhook's records, mapped
+to a kind's import fields already, go through the same upsert one batch a delivery; there a
+refused record fails alone.
 
 What the shop last said about each object is kept in SourceRecord, keyed by (source system,
 kind, the shop's id): a change whose updated time is not newer than the one held changes
@@ -29,6 +31,7 @@ from connectors import selectors
 from connectors.changes import (
     Change,
     CustomerChange,
+    MappedRecord,
     OrderChange,
     RefundChange,
     SubjectRequestChange,
@@ -43,6 +46,15 @@ from privacy.subjects.services import log_request
 
 # The keys that may find an existing customer: the shop's id, then phone and email.
 MATCH_ON = ("external_id", "phone", "email")
+# What a generic webhook's record of each import kind is, in SourceRecord.
+_SOURCE_KINDS = {
+    ImportKind.CUSTOMERS: SourceKind.CUSTOMER,
+    ImportKind.TRANSACTIONS: SourceKind.ORDER,
+    ImportKind.INTERACTIONS: SourceKind.INTERACTION,
+}
+# A delivery's note names this many refused records at most, then counts the others.
+_NOTED_RECORDS = 20
+_UNMAPPED_NOTED = 30
 
 
 @dataclass
@@ -151,13 +163,19 @@ class _Batch:
         record.save()
         return record
 
-    def upsert(self, kind: str, records: list[dict[str, Any]], policy: str) -> list[RecordOutcome]:
+    def upsert(
+        self,
+        kind: str,
+        records: list[dict[str, Any]],
+        policy: str,
+        source_channel: str = SourceChannel.ONLINE_SHOP,
+    ) -> list[RecordOutcome]:
         return upsert_records(
             actor=self.actor,
             kind=kind,
             records=records,
             source_name=self.system,
-            source_channel=SourceChannel.ONLINE_SHOP,
+            source_channel=source_channel,
             match_on=MATCH_ON,
             policy=policy,
             # A shop's odd value (a phone the CRM cannot read) is left out with a warning,
@@ -378,6 +396,97 @@ class _Batch:
             outcome.customer_id = customer.pk
             outcome.notes.append(_("A data-subject request was opened for the privacy officer."))
 
+    # --- a generic webhook's records ---------------------------------------------------------
+
+    def mapped_records(self) -> None:
+        """Each delivery's records in one upsert (per kind and policy): a refused record fails
+        alone, its messages in the delivery's note; one not newer than what the source said
+        last changes nothing. A delivery none of whose records was written or left as it is
+        fails, with the reasons."""
+        groups: dict[tuple[str, str, str], list[tuple[int, MappedRecord]]] = {}
+        for index, change in self.of_type(MappedRecord):
+            group = (change.kind, change.policy, change.source_channel)
+            groups.setdefault(group, []).append((index, change))
+        refused: dict[int, list[str]] = {}
+        kept: dict[int, int] = {}
+        for (kind, policy, source_channel), items in groups.items():
+            source_kind = _SOURCE_KINDS[ImportKind(kind)]
+            held = self.held(source_kind, {c.external_id for _i, c in items if c.external_id})
+            writes: list[tuple[int, MappedRecord]] = []
+            for index, change in items:
+                if change.problem:
+                    refused.setdefault(index, []).append(_record_note(change, change.problem))
+                elif change.external_id and _stale(change, held.get(change.external_id)):
+                    kept[index] = kept.get(index, 0) + 1
+                    self.outcomes[index].notes.append(
+                        _record_note(change, _("Older than what the CRM holds: left as it is."))
+                    )
+                else:
+                    writes.append((index, change))
+            if not writes:
+                continue
+            results = self.upsert(
+                kind, [change.record for _i, change in writes], policy, source_channel
+            )
+            for (index, change), result in zip(writes, results, strict=True):
+                outcome = self.outcomes[index]
+                if result.status == "failed":
+                    refused.setdefault(index, []).extend(
+                        _record_note(change, message) for message in _messages([result])
+                    )
+                    continue
+                kept[index] = kept.get(index, 0) + 1
+                outcome.notes.extend(
+                    _record_note(change, message) for message in _messages([result], warnings=True)
+                )
+                outcome.applied = outcome.applied or result.status != "unchanged"
+                if kind == ImportKind.CUSTOMERS and outcome.customer_id is None:
+                    outcome.customer_id = result.id
+                if change.external_id and not _stale(change, held.get(change.external_id)):
+                    held[change.external_id] = self.keep(
+                        source_kind,
+                        change.external_id,
+                        held.get(change.external_id),
+                        updated_at=change.updated_at,
+                        local_id=result.id,
+                    )
+        for index, _unit in enumerate(self.units):
+            changes = [change for change in _unit if isinstance(change, MappedRecord)]
+            if not changes:
+                continue
+            outcome, problems = self.outcomes[index], refused.get(index, [])
+            if len(problems) > _NOTED_RECORDS:
+                problems = [
+                    *problems[:_NOTED_RECORDS],
+                    _("And %(count)d more.") % {"count": len(problems) - _NOTED_RECORDS},
+                ]
+            if problems and not kept.get(index):
+                outcome.errors.extend(problems)
+                continue
+            outcome.notes[:0] = problems
+            unmapped = list(dict.fromkeys(key for c in changes for key in c.unmapped_keys))
+            if unmapped:
+                shown = ", ".join(unmapped[:_UNMAPPED_NOTED])
+                more = "…" if len(unmapped) > _UNMAPPED_NOTED else ""
+                outcome.notes.append(
+                    _("Keys not mapped, left out: %(keys)s.") % {"keys": shown + more}
+                )
+
+
+def _stale(change: MappedRecord, held: SourceRecord | None) -> bool:
+    """Whether what the source says is not newer than what it said last (compared only when
+    both have a time: a source that sends none is written every time)."""
+    return (
+        change.updated_at is not None
+        and held is not None
+        and held.source_updated_at is not None
+        and change.updated_at <= held.source_updated_at
+    )
+
+
+def _record_note(change: MappedRecord, message: str) -> str:
+    return _("Record %(number)d: %(message)s") % {"number": change.position, "message": message}
+
 
 def _order_records(order: OrderChange, details: dict[str, Any]) -> list[dict[str, Any]]:
     """The order import's records of an order: one per line, the order's values on each."""
@@ -419,4 +528,5 @@ def apply_units(connector: Connector, units: Sequence[Sequence[Change]]) -> list
     batch.orders()
     batch.refunds()
     batch.requests()
+    batch.mapped_records()
     return batch.outcomes

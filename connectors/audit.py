@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ConnectorAction(models.TextChoices):
     CREATE = "connector.create", _("Shop connector created")
+    MAPPING = "connector.mapping", _("Generic webhook's settings and field mapping saved")
     SECRET = "connector.secret", _("Shop connector's signing secret changed")
     PAUSE = "connector.pause", _("Shop connector paused")
     RESUME = "connector.resume", _("Shop connector resumed")

@@ -1,7 +1,7 @@
 """What a shop says, whatever the platform: the neutral changes a platform adapter
 (connectors/platforms/) makes of a webhook payload or of an export's object, and that
-connectors/apply.py applies. A new kind of source (a generic mapped webhook, a POS) is an
-adapter producing these, not a new way of writing."""
+connectors/apply.py applies. A generic webhook (connectors/platforms/generic.py) brings
+records its saved mapping made, of any import kind (MappedRecord)."""
 
 from __future__ import annotations
 
@@ -84,4 +84,25 @@ class SubjectRequestChange:
     details: str
 
 
-Change = CustomerChange | OrderChange | RefundChange | SubjectRequestChange
+@dataclass(frozen=True)
+class MappedRecord:
+    """One record of a generic webhook's delivery, as its mapping makes it: `record` holds
+    the import fields of `kind` (an ImportKind value) with the payload's values; `external_id`
+    is the source's id of the customer, order or interaction (empty: matched by phone or
+    email only, never compared); `policy` and `source_channel` as the import's options;
+    `position` its place in the delivery (1 for the first);
+    `problem` why it cannot be applied, when it cannot; `unmapped_keys` the record's keys
+    the mapping leaves out (named in the delivery's note)."""
+
+    kind: str
+    policy: str
+    source_channel: str
+    position: int
+    external_id: str
+    updated_at: datetime.datetime | None
+    record: dict[str, Any]
+    problem: str = ""
+    unmapped_keys: tuple[str, ...] = ()
+
+
+Change = CustomerChange | OrderChange | RefundChange | SubjectRequestChange | MappedRecord

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from connectors.apply import UnitOutcome, apply_units
 from connectors.changes import PayloadError
 from connectors.models import Connector, DeliveryStatus, InboundDelivery
-from connectors.platforms import adapter_for
+from connectors.platforms import adapter_of
 from connectors.selectors import waiting_deliveries
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _apply(delivery_id: int) -> str | None:
         delivery = InboundDelivery.objects.select_for_update().get(pk=delivery_id)
         if delivery.status != DeliveryStatus.RECEIVED:
             return None
-        adapter = adapter_for(connector.platform)
+        adapter = adapter_of(connector)
         changes = adapter.changes(delivery.topic, adapter.payload(delivery.body))
         if changes:
             outcome = apply_units(connector, [changes])[0]

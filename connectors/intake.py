@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from connectors.changes import PayloadError
 from connectors.models import Connector, DeliveryStatus, InboundDelivery
-from connectors.platforms import adapter_for
+from connectors.platforms import adapter_of
 from connectors.secrets import signing_secret
 
 
@@ -33,7 +33,7 @@ def receive(*, connector: Connector, headers: Mapping[str, str], body: bytes) ->
     delivery is committed (unless the connector is paused: it waits for the resume)."""
     from connectors.tasks import kick_delivery
 
-    adapter = adapter_for(connector.platform)
+    adapter = adapter_of(connector)
     if adapter.is_ping(headers, body):
         return Answer.PING
     if not adapter.verify(secret=signing_secret(connector), body=body, headers=headers):

@@ -1,21 +1,24 @@
 """Shop connectors: a shop (Shopify, WooCommerce) that tells the CRM of its customers, orders,
-refunds and privacy requests by signed webhooks. Each delivery is stored as received before it
-is acknowledged, then applied by the worker (connectors/apply.py); what the shop last said
-about each of its objects (SourceRecord) keeps a late or repeated delivery from undoing a newer
-one."""
+refunds and privacy requests by signed webhooks, or another system (有赞, a POS, a form tool)
+whose signed JSON a saved field mapping turns into import records (GenericFeed). Each
+delivery is stored as received before it is acknowledged, then applied by the worker
+(connectors/apply.py); what the shop last said about each of its objects (SourceRecord) keeps
+a late or repeated delivery from undoing a newer one."""
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import ImportKind, SourceChannel, UpdatePolicy
 from kernel.free_text import validate_readable_text
-from kernel.models import BackgroundJob
+from kernel.models import BackgroundJob, Versioned
 
 
 class Platform(models.TextChoices):
     SHOPIFY = "shopify", "Shopify"
     WOOCOMMERCE = "woocommerce", "WooCommerce"
+    GENERIC = "generic", _("Generic webhook")
 
 
 class Connector(models.Model):
@@ -25,12 +28,15 @@ class Connector(models.Model):
 
     platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
     name = models.CharField(_("name"), max_length=100, validators=[validate_readable_text])
+    # A generic webhook has no address: the system calls the CRM.
     shop_url = models.CharField(
-        _("shop address"), max_length=200, validators=[validate_readable_text]
+        _("shop address"), max_length=200, blank=True, validators=[validate_readable_text]
     )
-    # "<platform>:<shop host>": the source system of its customers' external ids and of its
-    # orders (customers.ExternalId.system, interactions.Transaction.source_system).
-    system_name = models.CharField(_("source system"), max_length=50, unique=True)
+    # "<platform>:<shop host>", or the name an administrator gives a generic webhook's system
+    # ("youzan"): the source system of its customers' external ids and of its orders
+    # (customers.ExternalId.system, interactions.Transaction.source_system). A system may
+    # push customers and orders through two generic webhooks; a shop has one connector.
+    system_name = models.CharField(_("source system"), max_length=50)
     secret_encrypted = models.TextField(editable=False)
     secret_changed_at = models.DateTimeField(_("secret entered"), default=timezone.now)
     # The unguessable part of the intake address (/inbound/<public_key>/): no secret, the
@@ -61,6 +67,13 @@ class Connector(models.Model):
         verbose_name_plural = _("shop connectors")
         ordering = ["name", "pk"]
         permissions = [("manage_connectors", _("Manage shop connectors"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system_name"],
+                condition=~models.Q(platform="generic"),
+                name="connector_shop_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -136,6 +149,7 @@ class InboundDelivery(models.Model):
 class SourceKind(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
     ORDER = "order", _("Order")
+    INTERACTION = "interaction", _("Interaction")
 
 
 class SourceRecord(models.Model):
@@ -144,7 +158,7 @@ class SourceRecord(models.Model):
     is made of (total, status, each refund), whatever order the deliveries came in."""
 
     system = models.CharField(max_length=50)
-    kind = models.CharField(max_length=10, choices=SourceKind.choices)
+    kind = models.CharField(max_length=12, choices=SourceKind.choices)
     external_id = models.CharField(max_length=100)
     source_updated_at = models.DateTimeField(null=True, blank=True)
     local_id = models.PositiveBigIntegerField(null=True, blank=True)
@@ -162,6 +176,63 @@ class SourceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system} {self.kind} {self.external_id}"
+
+
+class SignatureScheme(models.TextChoices):
+    # GitHub's, and many POS systems': X-Signature: sha256=<hex>, the header name configurable.
+    HMAC_SHA256_HEX = "hmac_sha256_hex", _("HMAC-SHA256 of the body, hex (sha256=…)")
+    # 有赞云's message push: Event-Sign: hex MD5 of client id + body + client secret.
+    YOUZAN = "youzan", _("Youzan Cloud push (Event-Sign)")
+
+
+class GenericFeed(Versioned):
+    """What a generic webhook's deliveries hold and how to read them: the kind of import
+    records, how they are signed, where the records, the delivery's id and the source's
+    updated time are in the body, and the field mapping ({flattened key: import field}).
+    Administrators change it through connectors/services.py, which audits each version."""
+
+    connector = models.OneToOneField(
+        Connector, verbose_name=_("connector"), on_delete=models.CASCADE, related_name="feed"
+    )
+    kind = models.CharField(_("deliveries hold"), max_length=20, choices=ImportKind.choices)
+    signature_scheme = models.CharField(
+        _("signature"),
+        max_length=20,
+        choices=SignatureScheme.choices,
+        default=SignatureScheme.HMAC_SHA256_HEX,
+    )
+    signature_header = models.CharField(_("signature header"), max_length=60, default="X-Signature")
+    # 有赞云's client id, part of what its Event-Sign digests (not a secret).
+    client_id = models.CharField(_("client id"), max_length=100, blank=True)
+    records_key = models.CharField(_("records under the key"), max_length=100, blank=True)
+    delivery_id_key = models.CharField(_("delivery id key"), max_length=100, blank=True)
+    delivery_id_header = models.CharField(_("delivery id header"), max_length=60, blank=True)
+    updated_at_key = models.CharField(_("updated time key"), max_length=100, blank=True)
+    policy = models.CharField(
+        _("existing records"),
+        max_length=10,
+        choices=[
+            (UpdatePolicy.OVERWRITE.value, UpdatePolicy.OVERWRITE.label),
+            (UpdatePolicy.FILL.value, UpdatePolicy.FILL.label),
+        ],
+        default=UpdatePolicy.OVERWRITE,
+    )
+    source_channel = models.CharField(
+        _("source channel of new customers"),
+        max_length=20,
+        choices=SourceChannel.choices,
+        default=SourceChannel.OTHER,
+    )
+    mapping = models.JSONField(_("field mapping"), default=dict, blank=True)
+    # The keys of the sample last read (names only, never values): the mapping page lists them.
+    sample_keys = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("generic webhook settings")
+        verbose_name_plural = _("generic webhook settings")
+
+    def __str__(self) -> str:
+        return str(self.connector)
 
 
 class Backfill(BackgroundJob):

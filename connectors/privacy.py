@@ -16,11 +16,14 @@ from privacy.registry import Erasure, Scrubber
 
 def _deliveries_about(ids: list[int]):
     about = Q(customer_id__in=ids)
-    systems = dict(Connector.objects.values_list("system_name", "pk"))
+    # A system may push through several generic webhooks.
+    systems: dict[str, list[int]] = {}
+    for system, pk in Connector.objects.values_list("system_name", "pk"):
+        systems.setdefault(system, []).append(pk)
     for system, external_id in ExternalId.objects.filter(
         customer_id__in=ids, system__in=systems
     ).values_list("system", "external_id"):
-        about |= Q(connector_id=systems[system], subject_ref=external_id)
+        about |= Q(connector_id__in=systems[system], subject_ref=external_id)
     return InboundDelivery.objects.filter(about)
 
 

@@ -1,10 +1,13 @@
 """Every write to connectors made by people (the pages): one transaction each, audited. The
-secret a shop signs with is entered here and never shown again; the worker's writes are in
-connectors/deliveries.py and connectors/backfill.py."""
+secret a shop (or a system behind a generic webhook) signs with is entered here and never
+shown again; a generic webhook's settings and field mapping are versioned. The worker's writes
+are in connectors/deliveries.py and connectors/backfill.py."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -14,10 +17,21 @@ from django.utils.translation import gettext as _
 
 from accounts.api_keys import create_service_account
 from connectors.audit import ConnectorAction
-from connectors.models import Connector, DeliveryStatus, InboundDelivery, Platform
+from connectors.models import (
+    Connector,
+    DeliveryStatus,
+    GenericFeed,
+    InboundDelivery,
+    Platform,
+    SignatureScheme,
+)
 from connectors.platforms import adapter_for
+from connectors.platforms.generic import clean_system_name
 from connectors.secrets import seal
+from customers.imports.jobs import known_fields, mapping_problems
+from customers.models import ImportKind
 from kernel.actors import Actor
+from kernel.versioning import lock_version, next_version
 from privacy import roles
 from privacy.audit.recording import record_event
 
@@ -33,6 +47,31 @@ def _clean_secret(secret: str) -> str:
     return secret
 
 
+def _new_connector(
+    *, actor: Actor, platform: str, name: str, shop_url: str, system_name: str, secret: str
+) -> Connector:
+    """A connector with its own service account (role "Shop connector") as whom its
+    deliveries are written."""
+    account = create_service_account(
+        actor=actor,
+        username=f"connector-{secrets.token_hex(5)}",
+        groups=[Group.objects.get(name=roles.SHOP_CONNECTOR)],
+    )
+    connector = Connector(
+        platform=platform,
+        name=name.strip(),
+        shop_url=shop_url,
+        system_name=system_name,
+        secret_encrypted=seal(_clean_secret(secret)),
+        public_key=secrets.token_urlsafe(24),
+        service_account=account,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    connector.full_clean()
+    connector.save()
+    return connector
+
+
 @transaction.atomic
 def create_connector(
     *, actor: Actor, platform: str, name: str, shop_url: str, secret: str
@@ -41,7 +80,7 @@ def create_connector(
     its deliveries are written. Raises ValidationError (per field) for an address the
     platform does not use, a shop that has a connector already, or no secret. Audited
     (`connector.create`, without the secret)."""
-    if platform not in Platform.values:
+    if platform not in Platform.values or platform == Platform.GENERIC:
         raise ValidationError({"platform": _("Choose a platform.")})
     adapter = adapter_for(platform)
     try:
@@ -51,23 +90,14 @@ def create_connector(
     system_name = adapter.system_name(url)
     if Connector.objects.filter(system_name=system_name).exists():
         raise ValidationError({"shop_url": _("This shop has a connector already.")})
-    account = create_service_account(
+    connector = _new_connector(
         actor=actor,
-        username=f"connector-{secrets.token_hex(5)}",
-        groups=[Group.objects.get(name=roles.SHOP_CONNECTOR)],
-    )
-    connector = Connector(
         platform=platform,
-        name=name.strip(),
+        name=name,
         shop_url=url,
         system_name=system_name,
-        secret_encrypted=seal(_clean_secret(secret)),
-        public_key=secrets.token_urlsafe(24),
-        service_account=account,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        secret=secret,
     )
-    connector.full_clean()
-    connector.save()
     record_event(
         actor=actor,
         action=ConnectorAction.CREATE,
@@ -76,10 +106,132 @@ def create_connector(
             "platform": platform,
             "name": connector.name,
             "shop_url": url,
-            "service_account": account.get_username(),
+            "service_account": connector.service_account.get_username(),
         },
     )
     return connector
+
+
+@transaction.atomic
+def create_generic_connector(
+    *,
+    actor: Actor,
+    name: str,
+    system_name: str,
+    kind: str,
+    secret: str,
+    signature_scheme: str = SignatureScheme.HMAC_SHA256_HEX,
+    signature_header: str = "X-Signature",
+    client_id: str = "",
+) -> Connector:
+    """A generic webhook for a system without a connector of its own: its deliveries hold
+    records of `kind` (an ImportKind value), signed as `signature_scheme` says under `secret`;
+    it applies nothing until its field mapping is saved (save_feed). Raises ValidationError
+    (per field). Audited (`connector.create`, without the secret)."""
+    try:
+        system_name = clean_system_name(system_name)
+    except ValidationError as refused:
+        raise ValidationError({"system_name": refused.messages}) from refused
+    if (
+        Connector.objects.filter(system_name=system_name)
+        .exclude(platform=Platform.GENERIC)
+        .exists()
+    ):
+        raise ValidationError({"system_name": _("A shop's connector uses this name.")})
+    connector = _new_connector(
+        actor=actor,
+        platform=Platform.GENERIC,
+        name=name,
+        shop_url="",
+        system_name=system_name,
+        secret=secret,
+    )
+    feed = GenericFeed(
+        connector=connector,
+        kind=ImportKind(kind),
+        signature_scheme=SignatureScheme(signature_scheme),
+        signature_header=signature_header.strip() or "X-Signature",
+        client_id=client_id.strip(),
+    )
+    feed.full_clean()
+    feed.save()
+    record_event(
+        actor=actor,
+        action=ConnectorAction.CREATE,
+        target=connector,
+        changes={
+            "platform": Platform.GENERIC.value,
+            "name": connector.name,
+            "system_name": system_name,
+            "kind": feed.kind,
+            "signature_scheme": feed.signature_scheme,
+            "signature_header": feed.signature_header,
+            "service_account": connector.service_account.get_username(),
+        },
+    )
+    return connector
+
+
+# What save_feed may change, besides the mapping.
+FEED_SETTINGS = (
+    "signature_scheme",
+    "signature_header",
+    "client_id",
+    "records_key",
+    "delivery_id_key",
+    "delivery_id_header",
+    "updated_at_key",
+    "policy",
+    "source_channel",
+)
+
+
+@transaction.atomic
+def save_feed(
+    *,
+    actor: Actor,
+    connector: Connector,
+    keys: Sequence[str],
+    mapping: Sequence[str],
+    expected_version: int | None = None,
+    **settings: Any,
+) -> GenericFeed:
+    """Save a generic webhook's field mapping — `mapping` has one import field (or IGNORE)
+    per key of `keys`, the flattened keys of a sample — and its settings (FEED_SETTINGS).
+    Deliveries applied from now on read it. Raises ValidationError with the import's own
+    reasons (a field the kind needs that no key gives, a field given by two keys),
+    kernel.versioning.EditConflictError when a colleague saved since `expected_version`.
+    Audited (`connector.mapping`, old → new values: key names, never a payload's values)."""
+    feed = GenericFeed.objects.get(connector=connector)
+    lock_version(feed, expected_version=expected_version)
+    fields = known_fields(feed.kind, mapping)
+    errors = mapping_problems(feed.kind, fields, source_name=connector.system_name)
+    if errors:
+        raise ValidationError(errors)
+    unknown = set(settings) - set(FEED_SETTINGS)
+    if unknown:
+        raise TypeError(f"not a generic webhook setting: {sorted(unknown)}")
+    new_values: dict[str, Any] = {
+        "mapping": {key: field for key, field in zip(keys, fields, strict=True) if field},
+        "sample_keys": list(keys),
+        **{name: str(value).strip() for name, value in settings.items()},
+    }
+    changes = _changed(feed, new_values)
+    for name, value in new_values.items():
+        setattr(feed, name, value)
+    feed.full_clean(exclude=["connector"])
+    changes.update(next_version(feed))
+    feed.save()
+    record_event(actor=actor, action=ConnectorAction.MAPPING, target=connector, changes=changes)
+    return feed
+
+
+def _changed(feed: GenericFeed, new_values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    changes = {}
+    for name, value in new_values.items():
+        if name != "sample_keys" and getattr(feed, name) != value:
+            changes[name] = [getattr(feed, name), value]
+    return changes
 
 
 @transaction.atomic

@@ -1,10 +1,12 @@
 """The shops' intake (/inbound/<public key>/: public, the signature is the authentication) and
 the administrators' connector pages (/connectors/): the connectors and their health, a
 connector's intake address and topics, its delivery log, retries, pause and resume, a new
-secret, a backfill. Every write goes through connectors/services.py or connectors/backfill.py."""
+secret, a backfill; a generic webhook's settings and field mapping, guessed from a sample.
+Every write goes through connectors/services.py or connectors/backfill.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -23,10 +25,24 @@ from django.views.generic import FormView, TemplateView
 
 from connectors import selectors, services
 from connectors.backfill import start_backfill
-from connectors.forms import BackfillForm, ConnectorForm, DeliveryFilterForm, SecretForm
+from connectors.changes import PayloadError
+from connectors.forms import (
+    BackfillForm,
+    ConnectorForm,
+    DeliveryFilterForm,
+    FeedForm,
+    GenericConnectorForm,
+    SampleForm,
+    SecretForm,
+    keys_of,
+)
 from connectors.intake import Answer, receive
-from connectors.models import Connector, InboundDelivery
-from connectors.platforms import adapter_for
+from connectors.models import Connector, GenericFeed, InboundDelivery, Platform
+from connectors.platforms import adapter_of
+from connectors.platforms.generic import guess_mapping, sample_keys
+from customers.imports.jobs import rows_module
+from customers.imports.mapping import IGNORE
+from kernel.version_forms import VERSION_FIELD
 
 MANAGE = "connectors.manage_connectors"
 
@@ -84,6 +100,24 @@ class ConnectorCreateView(ConnectorsPermissionMixin, FormView):
         return HttpResponseRedirect(reverse("connectors:detail", args=[connector.pk]))
 
 
+class GenericConnectorCreateView(ConnectorsPermissionMixin, FormView):
+    form_class = GenericConnectorForm
+    template_name = "connectors/generic_form.html"
+
+    def form_valid(self, form: GenericConnectorForm) -> HttpResponse:
+        try:
+            connector = services.create_generic_connector(
+                actor=self.request.user, **form.cleaned_data
+            )
+        except ValidationError as refused:
+            form.add_error(None, refused)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, _("The webhook was saved. Now paste a sample payload to map its keys.")
+        )
+        return HttpResponseRedirect(reverse("connectors:feed", args=[connector.pk]))
+
+
 def _connector(pk: int) -> Connector:
     return get_object_or_404(selectors.connectors(), pk=pk)
 
@@ -107,7 +141,7 @@ class ConnectorDetailView(ConnectorsPermissionMixin, TemplateView):
             before = filters.cleaned_data["before"]
         deliveries = selectors.delivery_log(connector, status=status, before=before)
         older = deliveries[-1].pk if len(deliveries) == selectors.DELIVERY_PAGE else None
-        adapter = adapter_for(connector.platform)
+        adapter = adapter_of(connector)
         return super().get_context_data(
             connector=connector,
             adapter=adapter,
@@ -119,10 +153,23 @@ class ConnectorDetailView(ConnectorsPermissionMixin, TemplateView):
             deliveries=deliveries,
             older=older,
             **_backfills_context(connector),
+            **_feed_context(connector),
             secret_form=kwargs.pop("secret_form", None) or SecretForm(),
             backfill_form=kwargs.pop("backfill_form", None) or BackfillForm(),
             **kwargs,
         )
+
+
+def _feed_context(connector: Connector) -> dict[str, Any]:
+    """A generic webhook's settings and its mapping as (key, field label) rows."""
+    if connector.platform != Platform.GENERIC:
+        return {}
+    feed = connector.feed
+    labels = {field.key: field.label for field in rows_module(feed.kind).FIELDS}
+    return {
+        "feed": feed,
+        "mapped": [(key, labels.get(field, field)) for key, field in feed.mapping.items()],
+    }
 
 
 def _backfills_context(connector: Connector) -> dict[str, Any]:
@@ -218,3 +265,86 @@ class BackfillView(ConnectorsPermissionMixin, View):
                 messages.success(request, _("The file is being loaded; its progress is below."))
                 return HttpResponseRedirect(reverse("connectors:detail", args=[pk]))
         return _detail_again(request, pk, backfill_form=form)
+
+
+class FeedView(ConnectorsPermissionMixin, TemplateView):
+    """A generic webhook's settings and field mapping: a pasted sample (read, never stored)
+    lists its keys with the import's guess of each; staff correct and save."""
+
+    template_name = "connectors/feed.html"
+
+    def _feed(self, pk: int) -> GenericFeed:
+        return get_object_or_404(
+            GenericFeed.objects.select_related("connector"),
+            connector__in=selectors.connectors(),
+            connector__pk=pk,
+        )
+
+    def _form(
+        self,
+        feed: GenericFeed,
+        keys: list[str],
+        data: Any = None,
+        *,
+        guesses: list[str] | None = None,
+        records_key: str | None = None,
+    ) -> FeedForm:
+        initial: dict[str, Any] = {name: getattr(feed, name) for name in services.FEED_SETTINGS}
+        initial.update(
+            records_key=feed.records_key if records_key is None else records_key,
+            keys=json.dumps(keys, ensure_ascii=False),
+            **{VERSION_FIELD: feed.version},
+        )
+        mapping = guesses or [feed.mapping.get(key, IGNORE) for key in keys]
+        initial.update({f"column_{index}": field for index, field in enumerate(mapping)})
+        return FeedForm(data, initial=initial, keys=keys, fields=rows_module(feed.kind).FIELDS)
+
+    def get_context_data(self, pk: int, **kwargs: Any) -> dict[str, Any]:
+        feed = self._feed(pk)
+        kwargs.setdefault("form", self._form(feed, feed.sample_keys or list(feed.mapping)))
+        kwargs.setdefault("sample_form", SampleForm(initial={"records_key": feed.records_key}))
+        return super().get_context_data(feed=feed, connector=feed.connector, **kwargs)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        feed = self._feed(pk)
+        if "read_sample" in request.POST:
+            return self._read_sample(feed)
+        keys = keys_of(request.POST)
+        form = self._form(feed, keys, request.POST)
+        if form.is_valid():
+            try:
+                services.save_feed(
+                    actor=request.user,
+                    connector=feed.connector,
+                    keys=keys,
+                    mapping=form.mapping(),
+                    expected_version=form.cleaned_data[VERSION_FIELD],
+                    **{name: form.cleaned_data[name] for name in services.FEED_SETTINGS},
+                )
+            except ValidationError as refused:
+                form.add_error(None, refused)
+            else:
+                messages.success(request, _("The mapping was saved; deliveries use it from now."))
+                return HttpResponseRedirect(reverse("connectors:detail", args=[pk]))
+        return self.render_to_response(self.get_context_data(pk=pk, form=form), status=400)
+
+    def _read_sample(self, feed: GenericFeed) -> HttpResponse:
+        """The sample's keys with the saved field of each, else the import's guess."""
+        sample_form = SampleForm(self.request.POST)
+        if sample_form.is_valid():
+            records_key = sample_form.cleaned_data["records_key"]
+            try:
+                keys = sample_keys(sample_form.cleaned_data["sample"], records_key)
+            except PayloadError as error:
+                sample_form.add_error("sample", str(error.message))
+            else:
+                guesses = [
+                    feed.mapping.get(key) or guess
+                    for key, guess in zip(keys, guess_mapping(feed.kind, keys), strict=True)
+                ]
+                form = self._form(feed, keys, guesses=guesses, records_key=records_key)
+                return self.render_to_response(
+                    self.get_context_data(pk=feed.connector_id, sample_form=sample_form, form=form)
+                )
+        context = self.get_context_data(pk=feed.connector_id, sample_form=sample_form)
+        return self.render_to_response(context, status=400)

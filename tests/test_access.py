@@ -193,6 +193,7 @@ PAGE_MATRIX = {
     "new mailbox": ("/mailboxes/new/", _statuses({roles.ADMINISTRATOR})),
     "shops": ("/connectors/", _statuses({roles.ADMINISTRATOR})),
     "connect a shop": ("/connectors/new/", _statuses({roles.ADMINISTRATOR})),
+    "add a generic webhook": ("/connectors/new/generic/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }

@@ -129,6 +129,11 @@ class PlatformAdapter:
     def handled_topics(self) -> frozenset[str]:
         return frozenset(topic for topic, _label in self.topics)
 
+    def bound_to(self, connector: Any) -> PlatformAdapter:
+        """The adapter reading `connector`'s deliveries: a shop platform's is the same for
+        every shop."""
+        return self
+
     # --- the intake --------------------------------------------------------------------------
 
     def verify(self, *, secret: str, body: bytes, headers: Mapping[str, str]) -> bool:

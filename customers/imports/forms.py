@@ -30,7 +30,30 @@ class UploadForm(forms.Form):
         return upload
 
 
-class MappingForm(forms.Form):
+class ColumnMappingForm(forms.Form):
+    """One select per column (a file's header, a generic webhook's payload key) offering the
+    kind's fields; subclasses add their options."""
+
+    def __init__(self, *args, headers, fields, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(IGNORE, _("— ignore this column —")), *((f.key, f.label) for f in fields)]
+        self.column_names = []
+        for index, header in enumerate(headers):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False)
+            self.column_names.append(name)
+
+    def column_fields(self):
+        return [self[name] for name in self.column_names]
+
+    def option_fields(self):
+        return [self[name] for name in self.fields if name not in self.column_names]
+
+    def mapping(self) -> list[str]:
+        return [self.cleaned_data.get(name) or IGNORE for name in self.column_names]
+
+
+class MappingForm(ColumnMappingForm):
     """One select per column of the file, then the options of the run."""
 
     source_name = forms.CharField(
@@ -70,13 +93,7 @@ class MappingForm(forms.Form):
     )
 
     def __init__(self, *args, headers, fields, kind, can_assign_owner, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        choices = [(IGNORE, _("— ignore this column —")), *((f.key, f.label) for f in fields)]
-        self.column_names = []
-        for index, header in enumerate(headers):
-            name = f"column_{index}"
-            self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False)
-            self.column_names.append(name)
+        super().__init__(*args, headers=headers, fields=fields, **kwargs)
         if kind != ImportKind.CUSTOMERS:
             del self.fields["source_channel"], self.fields["policy"]
         if can_assign_owner and kind == ImportKind.CUSTOMERS:
@@ -85,12 +102,3 @@ class MappingForm(forms.Form):
             )
         else:
             del self.fields["owner"]
-
-    def column_fields(self):
-        return [self[name] for name in self.column_names]
-
-    def option_fields(self):
-        return [self[name] for name in self.fields if name not in self.column_names]
-
-    def mapping(self) -> list[str]:
-        return [self.cleaned_data.get(name) or IGNORE for name in self.column_names]

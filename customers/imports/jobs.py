@@ -166,6 +166,28 @@ def apply_template(job: ImportJob, template: ImportTemplate) -> list[str]:
 
 
 @transaction.atomic
+def known_fields(kind: str, mapping: Sequence[str]) -> list[str]:
+    """A mapping with the fields `kind` does not know ignored."""
+    known = {field.key for field in rows_module(kind).FIELDS}
+    return [key if key in known else IGNORE for key in mapping]
+
+
+def mapping_problems(kind: str, mapping: Sequence[str], *, source_name: str) -> list[Any]:
+    """What is wrong with a mapping (one field key or IGNORE per column) for `kind`: a field
+    the kind needs that no column gives, a field that takes one column given by several."""
+    module = rows_module(kind)
+    errors = module.mapping_errors(set(mapping) - {IGNORE}, source_name=source_name)
+    joins = {field.key for field in module.FIELDS if field.takes_several_columns}
+    repeated = {key for key in mapping if key and key not in joins and mapping.count(key) > 1}
+    if repeated:
+        labels = {field.key: field.label for field in module.FIELDS}
+        errors.append(
+            _("Each field can come from one column only: %(fields)s.")
+            % {"fields": ", ".join(str(labels[key]) for key in sorted(repeated))}
+        )
+    return errors
+
+
 def configure_import(
     *,
     actor: Any,
@@ -185,20 +207,10 @@ def configure_import(
     _require_own_job(actor, job)
     if job.status != JobStatus.DRAFT:
         raise ValidationError(_("This import has already started."))
-    module = rows_module(job.kind)
     headers = table_of(job).headers
-    known = {field.key for field in module.FIELDS}
-    mapping = [key if key in known else IGNORE for key in mapping][: len(headers)]
+    mapping = known_fields(job.kind, mapping)[: len(headers)]
     mapping += [IGNORE] * (len(headers) - len(mapping))
-    errors = module.mapping_errors(set(mapping) - {IGNORE}, source_name=source_name.strip())
-    joins = {field.key for field in module.FIELDS if field.takes_several_columns}
-    repeated = {key for key in mapping if key and key not in joins and mapping.count(key) > 1}
-    if repeated:
-        labels = {field.key: field.label for field in module.FIELDS}
-        errors.append(
-            _("Each field can come from one column only: %(fields)s.")
-            % {"fields": ", ".join(str(labels[key]) for key in sorted(repeated))}
-        )
+    errors = mapping_problems(job.kind, mapping, source_name=source_name.strip())
     source_name, template_name = source_name.strip(), template_name.strip()
     for value, field in (
         (source_name, ImportJob._meta.get_field("source_name")),
