@@ -70,6 +70,8 @@ def embed_snippet(form: WebForm, language: str) -> str:
             {
                 "public": public,
                 "action": public_url(form),
+                # The policy the visitor's consents are given under, public (privacy/portal).
+                "policy_url": settings.SITE_URL + reverse("privacy-policy"),
                 "language": language,
                 "honeypot": HONEYPOT_FIELD,
             },

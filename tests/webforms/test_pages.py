@@ -208,3 +208,11 @@ def test_the_settings_name_each_language_in_words(client, make_form, admin):
     assert "中文说明" in page
     assert "（zh）" not in page
 
+
+def test_the_embed_snippet_links_the_privacy_policy(client, make_form, admin, settings):
+    form = make_form()
+    client.force_login(admin)
+    page = client.get(f"/forms/{form.pk}/").context
+    snippet = dict(page["snippets"])["en"]
+    assert f'href="{settings.SITE_URL}/privacy/policy/"' in snippet
+    assert "Read our privacy policy" in snippet
