@@ -5,6 +5,7 @@ operations page's row."""
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from customers.models import Customer
 from kernel.versioning import EditConflictError
@@ -189,7 +190,8 @@ def test_the_form_page_names_fields_consents_and_faults_in_the_readers_words(
     form = make_form()
     post(visitor, form, {"name": "王丽娟", "email": "lijuan at example.com"})
     client.force_login(admin)
-    page = client.get(f"/forms/{form.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    with translation.override("zh-hans"):  # put back after the request
+        page = client.get(f"/forms/{form.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     details = page.split('id="embed"', 1)[0]
     assert "电子邮件营销" in details
     assert "用户画像" in details
@@ -203,7 +205,10 @@ def test_the_form_page_names_fields_consents_and_faults_in_the_readers_words(
 def test_the_settings_name_each_language_in_words(client, make_form, admin):
     form = make_form()
     client.force_login(admin)
-    page = client.get(f"/forms/{form.pk}/edit/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    with translation.override("zh-hans"):  # put back after the request
+        page = client.get(
+            f"/forms/{form.pk}/edit/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+        ).content.decode()
     assert "英文说明" in page
     assert "中文说明" in page
     assert "（zh）" not in page
