@@ -3,6 +3,7 @@ scanner's own writes are in dropfolders/scan.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -43,6 +44,21 @@ def _validate(folder: DropFolder) -> None:
     if errors:
         raise ValidationError(errors)
     folder.full_clean()
+    _make_named_folder(folder.path)
+
+
+def _make_named_folder(path: str) -> None:
+    """A folder given by name is the product's to make under DROP_FOLDER_ROOT (README "Drop
+    folders"): without it the first scan would report it missing, and the POS would have
+    nowhere to write. An absolute path is the operator's, and must exist already."""
+    if Path(path).is_absolute():
+        return
+    try:
+        paths.resolve(path).mkdir(parents=True, exist_ok=True)
+    except OSError as failed:
+        raise ValidationError(
+            {"path": _("The server could not make this folder: %(error)s") % {"error": failed}}
+        ) from failed
 
 
 def _snapshot(folder: DropFolder) -> dict[str, Any]:
@@ -56,8 +72,8 @@ def _snapshot(folder: DropFolder) -> dict[str, Any]:
 def create_folder(*, actor: Actor, **values: Any) -> DropFolder:
     """A new drop folder (EDITABLE_FIELDS). Raises ValidationError per field: a path outside
     the allowed roots (dropfolders/paths.py), a template of another kind, an import user
-    without the right to import. The folder itself is made by its first scan. Audited
-    (`dropfolder.create`)."""
+    without the right to import, a named folder the server could not make. A folder given by
+    name is made under DROP_FOLDER_ROOT. Audited (`dropfolder.create`)."""
     folder = DropFolder(
         **{
             field: value.strip() if isinstance(value, str) else value

@@ -134,7 +134,10 @@ def forget_old_polls() -> int:
 
 
 def _words(answer: object) -> str:
-    """The server's text in an answer or an error: bytes or a list of them."""
+    """The server's text in an answer or an error: bytes or a list of them. A system error
+    says its reason ("Connection refused"), not its number, which is its first argument."""
+    if isinstance(answer, OSError):
+        return answer.strerror or str(answer)
     if isinstance(answer, BaseException):
         answer = answer.args[0] if answer.args else ""
     if isinstance(answer, list):

@@ -29,6 +29,10 @@ from webforms.catalogue import (
 from webforms.models import FORM_TEXT_LENGTH, WebForm
 from webforms.services import LABEL_LENGTH
 
+# The inputs of each language, named in words ("(zh)" is no word to a reader of Chinese).
+_LABEL_TITLES = {"en": _("Label in English"), "zh": _("Label in Chinese")}
+_WORDING_TITLES = {"en": _("Wording in English"), "zh": _("Wording in Chinese")}
+
 # The fields a new form starts with.
 _NEW_FORM_FIELDS = ({"key": "name", "required": True}, {"key": "email", "required": True})
 
@@ -98,7 +102,7 @@ class WebFormSettingsForm(VersionedFormMixin, forms.ModelForm):
             )
             for language, suffix in SUFFIXES.items():
                 self.fields[_label(field.key, suffix)] = forms.CharField(
-                    label=_("Label (%(language)s)") % {"language": suffix},
+                    label=_LABEL_TITLES[suffix],
                     required=False,
                     max_length=LABEL_LENGTH,
                     initial=entry.get(f"label_{suffix}", ""),
@@ -115,7 +119,7 @@ class WebFormSettingsForm(VersionedFormMixin, forms.ModelForm):
             )
             for language, suffix in SUFFIXES.items():
                 self.fields[_wording(purpose, suffix)] = forms.CharField(
-                    label=_("Wording (%(language)s)") % {"language": suffix},
+                    label=_WORDING_TITLES[suffix],
                     required=False,
                     max_length=FORM_TEXT_LENGTH,
                     initial=consent.get(f"text_{suffix}", ""),

@@ -14,7 +14,7 @@ No answer tells whether the person was already known."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from csp.constants import SELF
 from django.conf import settings
@@ -136,12 +136,24 @@ def _show(
             "public": public,
             "notice": notice,
             "languages": [
-                (code, translation.get_language_info(code)["name_local"]) for code in LANGUAGES
+                (
+                    code,
+                    translation.get_language_info(code)["name_local"],
+                    _switch_query(public, code),
+                )
+                for code in LANGUAGES
             ],
         },
         status=status,
     )
     return _page_policy(form, response)
+
+
+def _switch_query(public: PublicForm, language: str) -> str:
+    """The page's address in `language`, keeping the campaign it was opened with: a visitor
+    switching language is still counted for it."""
+    campaign = {name: public[name].value() for name in _UTM if public[name].value()}
+    return urlencode({**campaign, "lang": language})
 
 
 def _refill(request: HttpRequest, form: WebForm, language: str, notice: str) -> HttpResponse:

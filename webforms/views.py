@@ -33,7 +33,7 @@ from kernel.versioning import EditConflictError
 from privacy.consent import policy_in_force
 from webforms import selectors, services
 from webforms.abuse import HONEYPOT_FIELD
-from webforms.catalogue import LANGUAGES
+from webforms.catalogue import LANGUAGES, OFFERED_KEYS, default_label, purpose_label
 from webforms.forms import PublicForm, WebFormSettingsForm
 from webforms.models import SubmissionOutcome, WebForm
 
@@ -70,10 +70,20 @@ def embed_snippet(form: WebForm, language: str) -> str:
             {
                 "public": public,
                 "action": public_url(form),
+                # The policy the visitor's consents are given under, public (privacy/portal).
+                "policy_url": settings.SITE_URL + reverse("privacy-policy"),
                 "language": language,
                 "honeypot": HONEYPOT_FIELD,
             },
         ).strip()
+
+
+def field_name(key: str, language: str) -> str:
+    """A field the form asks (or a submission failed on) as staff call it, in `language`."""
+    if key in OFFERED_KEYS:
+        return default_label(key, language)
+    with translation.override(language):
+        return _("the submission as a whole")
 
 
 def iframe_code(form: WebForm) -> str:
@@ -152,9 +162,11 @@ class FormDetailView(FormsPermissionMixin, TemplateView):
         older = submissions[-1].pk if len(submissions) == selectors.SUBMISSION_PAGE else None
         now = timezone.now()
         user = self.request.user
+        language = translation.get_language()
         rows = [
             {
                 "submission": submission,
+                "failed_fields": [field_name(key, language) for key in submission.failed_fields],
                 "confirmation": submission.confirmation_state(now),
                 "email": display_personal(user, submission.customer, "email")
                 if submission.customer
@@ -167,6 +179,15 @@ class FormDetailView(FormsPermissionMixin, TemplateView):
         ]
         return super().get_context_data(
             webform=webform,
+            # Staff read the fields and consents in their words, not the stored keys.
+            asked_fields=[
+                (field_name(entry["key"], language), entry.get("required"))
+                for entry in webform.fields
+            ],
+            asked_consents=[
+                (purpose_label(entry["purpose"], language), entry.get("policy"))
+                for entry in webform.consents
+            ],
             public_url=public_url(webform),
             snippets=[(code, embed_snippet(webform, code)) for code in LANGUAGES],
             iframe=iframe_code(webform),

@@ -5,8 +5,10 @@ repeats."""
 from __future__ import annotations
 
 import datetime
+import itertools
 import random
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from customers.models import CustomerKind, Gender, SourceChannel, ValueGrade
 from customers.normalize import name_sound, place_pinyin
@@ -202,6 +204,43 @@ def customers(scenario: Scenario, count: int) -> Iterator[GeneratedCustomer]:
             summary=summary,
             stage_path=tuple((stage, fromts(ts, tz)) for stage, ts in path),
         )
+
+
+class Newcomer(NamedTuple):
+    """A person new to the database as they would type themselves into a form: phone and
+    email as typed (not normalised), the city in their own language."""
+
+    lang: str
+    name: str
+    phone: str
+    email: str
+    city: str
+
+
+def typed_mobile(rng: random.Random) -> str:
+    """A Chinese mobile number as people type it."""
+    return _raw_cn_mobile(rng, _cn_mobile(rng))
+
+
+def newcomers(scenario: Scenario, *, after: int) -> Iterator[Newcomer]:
+    """People with an email address whom the scenario draws as customers ``after``,
+    ``after`` + 1, ... (not loaded by a run that loaded ``after`` customers, so unknown to
+    it: every person's address is their own). Companies and re-registrations of earlier
+    customers are left out. Endless: take what you need."""
+    for index in itertools.count(after):
+        rng = random.Random(_seed_of(scenario.seed, index, _PROFILE))  # noqa: S311  (synthetic data)
+        plan = _draw_plan(scenario, index, rng)
+        if plan.kind != CustomerKind.PERSON or plan.duplicate_of >= 0:
+            continue
+        ident = _identity(scenario, plan, rng)
+        if ident.email:
+            yield Newcomer(
+                lang=plan.lang,
+                name=ident.name,
+                phone=ident.phone_raw,
+                email=ident.email_raw.strip(),
+                city=ident.city if plan.lang == "zh" else ident.city_en,
+            )
 
 
 def contacts(

@@ -2,6 +2,7 @@
 demo's duplicates and bench/dedup.py's precision are read from it."""
 
 import datetime
+import itertools
 from collections import defaultdict
 
 from django.utils import timezone
@@ -45,3 +46,17 @@ def test_only_registrations_of_one_person_share_an_email_address(settings):
         email and email == email_of[person_of[index]] and person_of[index] != index
         for index, email in email_of.items()
     )
+
+
+def test_newcomers_are_people_the_loaded_customers_do_not_include():
+    scenario = _scenario()
+    loaded = list(demo_customers.customers(scenario, 500))
+    known_emails = {customer.row.email for customer in loaded if customer.row.email}
+    newcomers = list(itertools.islice(demo_customers.newcomers(scenario, after=500), 40))
+    assert len(newcomers) == 40
+    for person in newcomers:
+        assert person.email.strip().lower() not in known_emails
+        assert person.name
+        assert person.lang in ("zh", "en")
+    # Typed as people type them, in their own language.
+    assert any(person.city and person.lang == "zh" for person in newcomers)

@@ -55,6 +55,27 @@ def test_an_administrator_creates_a_folder_under_the_drop_root(admin_client, imp
     assert "Store 12" in admin_client.get("/drop-folders/").content.decode()
 
 
+def test_a_folder_given_by_name_is_made_for_the_pos_to_write_into(admin_client, importer, tmp_path):
+    admin_client.post("/drop-folders/new/", _posted(importer, path="store-7"))
+    assert (tmp_path / "drop" / "store-7").is_dir()
+    folder = DropFolder.objects.get()
+    scan.scan_folder(folder.pk)
+    folder.refresh_from_db()
+    assert folder.problem == ""
+    admin_client.post(f"/drop-folders/{folder.pk}/edit/", _posted(importer, path="store-7b"))
+    assert (tmp_path / "drop" / "store-7b").is_dir()
+
+
+def test_a_named_folder_the_server_cannot_make_is_refused_with_the_reason(
+    admin_client, importer, tmp_path
+):
+    (tmp_path / "drop" / "taken").write_text("a file where the folder would go")
+    response = admin_client.post("/drop-folders/new/", _posted(importer, path="taken"))
+    assert response.status_code == 200
+    assert "The server could not make this folder" in response.content.decode()
+    assert not DropFolder.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("path", "message"),
     [

@@ -4,6 +4,7 @@ never shown, never audited), and its page telling staff how to use the BCC addre
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone, translation
 
 from mailboxes.models import Mailbox
 from mailboxes.polling import PASSWORD_CONTEXT
@@ -114,3 +115,18 @@ def test_the_operations_page_shows_each_mailboxs_health_in_one_query(
     assert [item.name for item in health] == ["Sales", "Service"]
     page = admin_client.get("/operations/").content.decode()
     assert "The mail server refused the user name or password. [AUTH] no" in page
+
+
+def test_a_failing_mailbox_says_it_cannot_be_read_in_chinese(admin_client):
+    admin_client.post("/mailboxes/new/", _posted(name="Sales"))
+    mailbox = Mailbox.objects.get()
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        problem="connect", problem_detail="Connection refused", failing_since=timezone.now()
+    )
+    # The request's language stays in this thread after it: override puts it back.
+    with translation.override("zh-hans"):
+        page = admin_client.get(f"/mailboxes/{mailbox.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert "读取失败" in html
+    assert "投递失败中" not in html  # a webhook's failing deliveries, not a mailbox
+    assert "Connection refused" in html

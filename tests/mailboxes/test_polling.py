@@ -198,6 +198,8 @@ def test_an_unreachable_server_is_a_connection_problem(account, make_mailbox, im
     mailbox = make_mailbox(account)
     Mailbox.objects.filter(pk=mailbox.pk).update(port=1)
     assert _poll(mailbox).problem == "connect"
+    # The system's reason, not its error number.
+    assert Mailbox.objects.get().problem_detail == "Connection refused"
 
 
 def test_erasure_clears_the_logged_mail_and_a_later_read_logs_nothing(account, make_mailbox, wang):

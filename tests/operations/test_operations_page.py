@@ -196,6 +196,11 @@ def test_jobs_show_what_runs_and_what_failed_in_the_last_seven_days_with_links(
     assert 'href="/duplicates/"' in jobs
     assert 'href="/segments/"' in jobs
     assert 'href="/privacy/retention/"' in jobs
+    # The link says "open (the page)", not the status of an open data-subject request (未办结).
+    with translation.override("zh-hans"):  # put back after the request
+        chinese = client.get("/operations/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<a href="/duplicates/">打开</a>' in chinese
+    assert "未办结" not in chinese
 
 
 def test_every_kind_of_background_job_is_run_by_the_runner_and_looked_at():

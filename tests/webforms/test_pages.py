@@ -5,6 +5,7 @@ operations page's row."""
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from customers.models import Customer
 from kernel.versioning import EditConflictError
@@ -181,3 +182,42 @@ def test_the_operations_page_shows_each_active_form(client, make_form, visitor, 
     assert 'fw-semibold">1<' in row
     assert "oldest" in row
     assert Customer.objects.count() == 1
+
+
+def test_the_form_page_names_fields_consents_and_faults_in_the_readers_words(
+    client, make_form, visitor, admin
+):
+    form = make_form()
+    post(visitor, form, {"name": "王丽娟", "email": "lijuan at example.com"})
+    client.force_login(admin)
+    with translation.override("zh-hans"):  # put back after the request
+        page = client.get(f"/forms/{form.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    details = page.split('id="embed"', 1)[0]
+    assert "电子邮件营销" in details
+    assert "用户画像" in details
+    assert "marketing_email" not in details
+    assert "<code" not in details  # no stored key shown
+    log = page.split('id="submissions"', 1)[1]
+    assert "已拒绝：填写无效" in log
+    assert "电子邮件" in log.split("已拒绝：填写无效", 1)[1].split("</td>", 1)[0]
+
+
+def test_the_settings_name_each_language_in_words(client, make_form, admin):
+    form = make_form()
+    client.force_login(admin)
+    with translation.override("zh-hans"):  # put back after the request
+        page = client.get(
+            f"/forms/{form.pk}/edit/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+        ).content.decode()
+    assert "英文说明" in page
+    assert "中文说明" in page
+    assert "（zh）" not in page
+
+
+def test_the_embed_snippet_links_the_privacy_policy(client, make_form, admin, settings):
+    form = make_form()
+    client.force_login(admin)
+    page = client.get(f"/forms/{form.pk}/").context
+    snippet = dict(page["snippets"])["en"]
+    assert f'href="{settings.SITE_URL}/privacy/policy/"' in snippet
+    assert "Read our privacy policy" in snippet

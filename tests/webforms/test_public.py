@@ -252,3 +252,21 @@ def test_attribution_reaches_the_customer_for_channel_effectiveness(make_form, v
     customer = Customer.objects.get()
     assert customer.source_channel == "wechat"
     assert customer.source_detail == "Spring newsletter · wechat / social / spring"
+
+
+def test_switching_language_keeps_the_campaign(make_form, visitor):
+    form = make_form()
+    page = visitor.get(
+        form_url(form) + "?utm_source=wechat&utm_medium=social&lang=zh-hans"
+    ).content.decode()
+    assert 'href="?utm_source=wechat&amp;utm_medium=social&amp;lang=en"' in page
+    english = visitor.get(form_url(form) + "?utm_source=wechat&utm_medium=social&lang=en")
+    assert 'name="utm_source" value="wechat"' in english.content.decode()
+
+
+def test_the_page_links_the_privacy_policy_the_consents_are_given_under(make_form, visitor):
+    form = make_form()
+    html = visitor.get(form_url(form) + "?lang=zh-hans").content.decode()
+    assert (
+        '<a href="/privacy/policy/" target="_blank" rel="noopener">阅读我们的隐私政策</a>' in html
+    )

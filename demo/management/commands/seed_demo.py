@@ -4,7 +4,9 @@ Run by ``make run`` on every start, so it is idempotent and quick when there is 
 
 - demo accounts and customers exist -> says where the passwords are and exits;
 - customers exist but no demo accounts -> a real database: adds nothing;
-- otherwise -> creates the missing demo accounts and loads the demo data in one transaction.
+- otherwise -> creates the missing demo accounts and loads the demo data in one transaction:
+  customers and their history, a web form with its sign-ups and an empty POS drop folder
+  (demo/capture.py).
 
 Passwords are random, shown once and kept in ``var/demo-accounts.txt`` (mode 600), one section
 per database, for whoever missed the output.
@@ -42,6 +44,7 @@ from customers.models import (
     SourceChannel,
     Tag,
 )
+from demo import capture
 from demo.audit import DemoAction
 from demo.data import customers as demo_customers
 from demo.data import interactions as demo_interactions
@@ -94,6 +97,26 @@ _SECTION = "# database: "
 # No 0/O, 1/l/I: people copy these passwords from a terminal.
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
 BATCH_SIZE = 1000
+# (label, days before today it took effect, what changed): the policy customers' consents
+# refer to. Its text is what the public policy page and the web form's link show.
+DEMO_POLICIES = (
+    ("2024-01", 1_000, "First version."),
+    ("2026-06", 170, "Web forms and the customer's own privacy page added."),
+)
+# One paragraph a line: the policy page keeps the text's line breaks.
+DEMO_POLICY_TEXT = (
+    "Demo Trading Co. keeps the details you give us (name, phone, email, address, purchases) "
+    "to serve you as a customer and, only with your consent, to send you news and offers by "
+    "email, SMS or phone, to tailor offers to your purchases, or to share them with our "
+    "partners. You may withdraw any consent at any time, from the link in each message or on "
+    "your privacy page, and ask us for a copy of your data or for its erasure. We keep "
+    "invoices as long as the law requires.\n\n"
+    "演示贸易有限公司保存您提供的信息（姓名、电话、电子邮箱、地址、购买记录），"
+    "用于为您提供客户服务；仅在您同意后，才会通过电子邮件、短信或电话向您发送资讯和优惠、"
+    "根据您的购买记录推荐优惠，或与合作伙伴共享。"
+    "您可以随时通过每条消息中的链接或在您的隐私页面上撤回任何同意，"
+    "并可申请获取您的数据副本或删除您的数据。发票按法律要求的期限保存。"
+)
 
 
 def _new_password(user: Any) -> str:
@@ -407,6 +430,13 @@ class Command(BaseCommand):
             for statement in reset:
                 cursor.execute(statement)
         counts["subject_requests"] = self._subject_requests(users["privacy"], now)
+        # After the policies (_consents): the form's consents are kept with the one in force.
+        form = capture.create_web_form(admin=users["admin"])
+        counts["form_submissions"] = capture.fill_in_web_form(
+            form, people=demo_customers.newcomers(scenario, after=customers), seed=seed, now=now
+        )
+        capture.create_drop_folder(admin=users["admin"])
+        counts["drop_folders"] = 1
         # The duplicate scan and the metrics read these next, in the same run.
         analyze_tables(
             [
@@ -460,9 +490,13 @@ class Command(BaseCommand):
         older, newer = (
             PrivacyPolicy.objects.get_or_create(
                 version=version,
-                defaults={"effective_from": (now - datetime.timedelta(days=days)).date()},
+                defaults={
+                    "effective_from": (now - datetime.timedelta(days=days)).date(),
+                    "summary": summary,
+                    "text": DEMO_POLICY_TEXT,
+                },
             )[0]
-            for version, days in (("2024-01", 1_000), ("2026-06", 170))
+            for version, days, summary in DEMO_POLICIES
         )
         records = [
             ConsentRecord(
