@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -111,7 +112,7 @@ class PrivacyPageView(View):
             messages.success(
                 request,
                 _("Your request was received. We answer by %(date)s.")
-                % {"date": asked.due_on.strftime("%Y-%m-%d")},
+                % {"date": date_format(asked.due_on, "DATE_FORMAT")},
             )
         else:
             messages.info(request, _("This request is already being handled."))
