@@ -572,10 +572,19 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
 INLINE_STYLE = re.compile(r"<style\b|\sstyle=", re.I)
 INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
+# The code a web form hands other sites to paste (webforms/views.py shows it as text): it runs
+# under their styles, not the product's policy, so it carries the little styling it needs (the
+# frame's size, the honeypot kept off screen) inline.
+FOR_OTHER_SITES = {"webforms/embed_iframe.html", "webforms/embed_snippet.html"}
 
 
 @pytest.mark.parametrize(
-    "template", sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.html"))
+    "template",
+    sorted(
+        str(p.relative_to(TEMPLATES))
+        for p in TEMPLATES.rglob("*.html")
+        if str(p.relative_to(TEMPLATES)) not in FOR_OTHER_SITES
+    ),
 )
 def test_templates_have_no_inline_script_style_or_handler(template):
     text = (TEMPLATES / template).read_text(encoding="utf-8")
