@@ -50,8 +50,12 @@ INSTALLED_APPS = [
     # After axes and django_otp: its admin replaces theirs.
     "accounts",
     "privacy",
+    # The bell's notifications: below the domain apps, which tell people things through it.
+    "notifications",
     "customers",
     "interactions",
+    # Deals, pipelines and the shared pool: beside interactions, on customers.
+    "sales",
     "analytics",
     "operations",
     # Outbound webhooks: after the domain apps, whose events (kernel/outbox.py) it delivers.

@@ -1,0 +1,32 @@
+"""Who works on whose records: a person works on their own, and a team's manager on those of
+the team's members too. The domain apps' scopes (customers/selectors.py and those built on it)
+ask here instead of comparing an owner with the user."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import TeamMembership
+from kernel.actors import Actor
+
+
+def managed_member_ids(user: Actor) -> QuerySet[TeamMembership, int]:
+    """The ids of the members of the teams `user` manages, as a subquery (no query of its own:
+    it runs inside the query that uses it)."""
+    return TeamMembership.objects.filter(team__manager_id=user.pk).values_list("user_id", flat=True)
+
+
+def owned_by_user_or_team(user: Actor, field: str = "owner") -> Q:
+    """The condition on `field` (a foreign key to a user) picking what `user` owns and, for a
+    manager, what the members of their teams own."""
+    return Q(**{f"{field}_id": user.pk}) | Q(**{f"{field}_id__in": managed_member_ids(user)})
+
+
+def works_on_behalf_of(user: Actor, owner_id: int | None) -> bool:
+    """Whether `user` works on what `owner_id` owns: their own, or a member of a team they
+    manage (one query, only when it is someone else's)."""
+    if owner_id is None:
+        return False
+    if owner_id == user.pk:
+        return True
+    return TeamMembership.objects.filter(team__manager_id=user.pk, user_id=owner_id).exists()

@@ -1,0 +1,16 @@
+"""Reads of notifications: a person only ever reads their own."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from kernel.actors import Actor
+from notifications.models import Notification
+
+
+def notifications_for(user: Actor) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient_id=user.pk)
+
+
+def unread_count(user: Actor) -> int:
+    return notifications_for(user).filter(read_at__isnull=True).count()
