@@ -1,0 +1,2 @@
+"""The sales app's models, one module per part: deals.py (pipelines, stages, deals and their
+lines) and pool.py (the shared pool's rules and history)."""
