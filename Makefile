@@ -75,17 +75,21 @@ lint: $(DEV_STAMP) var/.env
 check-migrations: $(DEV_STAMP) $(ASSETS_STAMP) var/.env
 	$(MANAGE) makemigrations --check --dry-run
 
-test: lint check-migrations test-postgres test-sqlite
+# The two runs share nothing (database, broker, cache, uploads) and much of a run waits on
+# workers, servers and the browser, so they go side by side; each one's output is printed
+# whole when it ends (--output-sync), and either failing fails `make test`.
+test: lint check-migrations
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgres test-sqlite
 
 # The suite runs twice: on PostgreSQL (with Redis as the broker when it answers) and on SQLite
 # (with the embedded filesystem broker), so both engines and both brokers are exercised.
 test-postgres: $(DEV_STAMP) $(ASSETS_STAMP) var/.env messages
 	DATABASE_URL="$$(bin/test_database_url)" REDIS_URL="$$(bin/test_redis_url)" \
-	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+	  MEDIA_ROOT="$(CURDIR)/var/test-media/postgres" $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-sqlite: $(DEV_STAMP) $(ASSETS_STAMP) var/.env messages
 	DATABASE_URL="sqlite:///$(CURDIR)/var/test-run.sqlite3" REDIS_URL= \
-	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+	  MEDIA_ROOT="$(CURDIR)/var/test-media/sqlite" $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP) var/.env
 	bin/bench

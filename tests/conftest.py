@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest
-from django.test import Client
+from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -51,6 +51,21 @@ def pytest_runtest_setup(item):
 def _own_backup_dir(settings, tmp_path):
     """Backups a test writes go to its own folder, never to ./var/backups."""
     settings.BACKUP_DIR = tmp_path / "backups"
+
+
+# Django's password hasher is slow on purpose (a second of CPU per hash here), and nearly every
+# test makes a colleague and signs them in. The suite hashes with MD5 (tests only; PBKDF2 stays
+# listed so that a hash made with it still verifies).
+QUICK_PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing():
+    with override_settings(PASSWORD_HASHERS=QUICK_PASSWORD_HASHERS):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
