@@ -1,0 +1,37 @@
+"""The pipeline a new installation starts with, its stages named in both languages."""
+
+from django.db import transaction
+
+from sales.models import Pipeline, Stage, StageKind
+
+DEFAULT_STAGES = [
+    # (English, Chinese, win probability, kind)
+    ("Lead", "线索", 10, StageKind.OPEN),
+    ("Qualified", "已确认需求", 25, StageKind.OPEN),
+    ("Proposal", "方案报价", 50, StageKind.OPEN),
+    ("Negotiation", "商务谈判", 75, StageKind.OPEN),
+    ("Won", "赢单", 100, StageKind.WON),
+    ("Lost", "输单", 0, StageKind.LOST),
+]
+
+
+def ensure_default_pipeline() -> Pipeline | None:
+    """Create the default pipeline and its stages when no pipeline exists (after migrate, and
+    after a test database is flushed); returns it, or None when pipelines exist already, so
+    administrators' own configuration is never touched."""
+    with transaction.atomic():
+        if Pipeline.objects.exists():
+            return None
+        pipeline = Pipeline.objects.create(name="Sales", name_zh="销售", is_default=True)
+        Stage.objects.bulk_create(
+            Stage(
+                pipeline=pipeline,
+                name=name,
+                name_zh=name_zh,
+                order=index * 10,
+                win_probability=probability,
+                kind=kind,
+            )
+            for index, (name, name_zh, probability, kind) in enumerate(DEFAULT_STAGES, start=1)
+        )
+    return pipeline
