@@ -104,6 +104,20 @@ class DealLineForm(forms.ModelForm):
         self.fields["product"].queryset = Product.objects.filter(is_active=True).order_by("name")
         self.fields["quantity"].widget.attrs["min"] = "0.001"
         self.fields["unit_price"].widget.attrs["min"] = "0"
+        # A line without a product is an unused row (the form shows spare ones): ignored.
+        for field in self.fields.values():
+            field.required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("product"):
+            for field in ("quantity", "unit_price"):
+                if cleaned.get(field) is None:
+                    self.add_error(
+                        field,
+                        _("Enter the product's %(field)s.") % {"field": self.fields[field].label},
+                    )
+        return cleaned
 
     def _post_clean(self) -> None:
         pass
