@@ -67,7 +67,9 @@ def _first_open_stage(pipeline: Pipeline) -> Stage:
     return stage
 
 
-def _check_parts(*, customer: Customer, contact: Contact | None, pipeline: Pipeline, stage: Stage):
+def _check_parts(
+    *, customer: Customer, contact: Contact | None, pipeline: Pipeline, stage: Stage
+) -> None:
     if contact is not None and contact.customer_id != customer.pk:
         raise ValidationError({"contact": _("This contact belongs to another customer.")})
     if stage.pipeline_id != pipeline.pk:
