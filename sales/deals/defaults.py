@@ -1,5 +1,7 @@
 """The pipeline a new installation starts with, its stages named in both languages."""
 
+from collections.abc import Sequence
+
 from django.db import transaction
 
 from sales.models import Pipeline, Stage, StageKind
@@ -21,7 +23,7 @@ NEW_PIPELINE_STAGES = [
 ]
 
 
-def add_stages(pipeline: Pipeline, stages: list[tuple[str, str, int, str]]) -> None:
+def add_stages(pipeline: Pipeline, stages: Sequence[tuple[str, str, int, str]]) -> None:
     """Give `pipeline` these stages (English name, Chinese name, win probability, kind), in
     this order."""
     Stage.objects.bulk_create(
