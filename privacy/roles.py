@@ -64,6 +64,14 @@ _WORK_ON_CUSTOMERS = [
     "privacy.add_consentrecord",
 ]
 
+# Deals and their pipelines (sales/deals/): winning one may record its purchase, which
+# interactions.add_transaction (above) allows.
+_WORK_ON_DEALS = [
+    "sales.view_deal",
+    "sales.add_deal",
+    "sales.change_deal",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMINISTRATOR: [
         *_VIEW_RECORDS,
@@ -122,6 +130,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # retries and backfills.
         "connectors.manage_connectors",
         *_BUILD_SEGMENTS,
+        *_WORK_ON_DEALS,
+        "sales.view_all_deals",
+        "sales.export_deals",
+        # The pipelines page (/deals/pipelines/): pipelines, their stages and probabilities.
+        "sales.manage_pipelines",
     ],
     SALES: [
         *_VIEW_RECORDS,
@@ -130,6 +143,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_personal_data",
         "customers.import_customers",
         "analytics.view_segment",
+        # Scope (own + team's deals) comes from lacking view_all_deals.
+        *_WORK_ON_DEALS,
     ],
     SERVICE: [
         *_VIEW_RECORDS,
@@ -138,12 +153,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_personal_data",
         "customers.merge_customers",
         "analytics.view_segment",
+        *_WORK_ON_DEALS,
+        "sales.view_all_deals",
     ],
     ANALYST: [
         *_VIEW_RECORDS,
         *_BUILD_SEGMENTS,
         "customers.view_all_customers",
         "customers.export_customers",
+        "sales.view_deal",
+        "sales.view_all_deals",
+        "sales.export_deals",
     ],
     PRIVACY_OFFICER: [
         *_VIEW_RECORDS,

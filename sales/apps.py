@@ -1,5 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_default_pipeline(**kwargs) -> None:
+    from sales.deals.defaults import ensure_default_pipeline
+
+    ensure_default_pipeline()
 
 
 class SalesConfig(AppConfig):
@@ -9,3 +16,17 @@ class SalesConfig(AppConfig):
     label = "sales"
     verbose_name = _("Sales")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from privacy.audit.actions import register_actions
+        from sales.deals.audit import DealAction
+        from sales.deals.panels import register_panels
+        from sales.deals.privacy import register as register_with_privacy
+
+        # The actions it records (privacy/audit/actions.py).
+        register_actions(DealAction)
+        # The customer page's deals panel, and deals in the subject's copy and erasure.
+        register_panels()
+        register_with_privacy()
+        # A new installation (and a flushed test database) starts with a default pipeline.
+        post_migrate.connect(_ensure_default_pipeline, sender=self)
