@@ -122,6 +122,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # retries and backfills.
         "connectors.manage_connectors",
         *_BUILD_SEGMENTS,
+        # The shared pool (/pool/): its rules, claiming, releasing anyone's customers.
+        "sales.claim_from_pool",
+        "sales.manage_pool",
     ],
     SALES: [
         *_VIEW_RECORDS,
@@ -130,6 +133,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_personal_data",
         "customers.import_customers",
         "analytics.view_segment",
+        # Take customers from the shared pool (/pool/), up to the pool's quota.
+        "sales.claim_from_pool",
     ],
     SERVICE: [
         *_VIEW_RECORDS,
