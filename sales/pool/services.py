@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -157,7 +158,7 @@ def release_idle_customers(
         result.released += _release_batch(batch, release_before, now)
 
 
-def _idle_customers(*, after: datetime.datetime, before: datetime.datetime):
+def _idle_customers(*, after: datetime.datetime, before: datetime.datetime) -> QuerySet[Customer]:
     return Customer.objects.filter(
         owner__isnull=False,
         owner_active_at__gte=after,
@@ -191,7 +192,7 @@ def _warn_idle_owners(
                     message=message,
                     url=reverse("customers:detail", args=[customer_id]),
                     customer_id=customer_id,
-                    once_key=f"pool.warning:{customer_id}:{idle_since.timestamp():.0f}",
+                    once_key=_warning_key(customer_id, idle_since),
                 )
             )
             if len(batch) == RELEASE_BATCH_SIZE:
@@ -199,6 +200,13 @@ def _warn_idle_owners(
                 batch = []
         warned += notify_many(batch)
     return warned
+
+
+def _warning_key(customer_id: int, idle_since: datetime.datetime | None) -> str:
+    """The once key of a warning: the customer and the start of its idle period (always set
+    on the owned customers warned; empty only for the type checker)."""
+    period = f"{idle_since.timestamp():.0f}" if idle_since is not None else ""
+    return f"pool.warning:{customer_id}:{period}"
 
 
 def _release_batch(
