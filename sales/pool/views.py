@@ -3,8 +3,6 @@ and the rules page. Every write goes through sales/pool/services.py."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +15,7 @@ from django.views.generic import FormView, TemplateView
 
 from customers.selectors import CustomerOrder, customer_page, newest_matches
 from customers.view_mixins import CustomerScopedMixin
-from customers.views import remember_search, remembered_search
+from customers.views import remembered_search, search_results_url
 from sales.pool import services
 from sales.pool.forms import PoolRulesForm, ReleaseForm
 from sales.pool.selectors import can_release, owned_customer_count, pool_customers, pool_rules
@@ -39,10 +37,7 @@ class PoolListView(PoolAccessMixin, TemplateView):
     def post(self, request: HttpRequest) -> HttpResponse:
         """The search box: the text stays in the session, the URL carries a token."""
         query = request.POST.get("q", "").strip()
-        url = reverse("pool:list")
-        if query:
-            url += "?" + urlencode({"search": remember_search(request, query)})
-        return HttpResponseRedirect(url)
+        return HttpResponseRedirect(search_results_url(request, reverse("pool:list"), query))
 
     def get_context_data(self, **kwargs):
         user = self.request.user
