@@ -6,6 +6,7 @@ is added to the customer's ownership history here."""
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ RULE_FIELDS = ("claim_quota", "release_days", "warning_days", "auto_release")
 # Customers released per transaction by the nightly run: a killed worker loses one batch, and
 # the rerun picks up the rest.
 RELEASE_BATCH_SIZE = 2000
+_SENTINEL_ID = 987654321
 
 
 @transaction.atomic
@@ -190,7 +192,7 @@ def _warn_idle_owners(
                     recipient_id=owner_id,
                     kind=NotificationKind.POOL_RELEASE_WARNING,
                     message=message,
-                    url=reverse("customers:detail", args=[customer_id]),
+                    url=customer_url(customer_id),
                     customer_id=customer_id,
                     once_key=_warning_key(customer_id, idle_since),
                 )
@@ -200,6 +202,17 @@ def _warn_idle_owners(
                 batch = []
         warned += notify_many(batch)
     return warned
+
+
+def customer_url(customer_id: int) -> str:
+    """The customer page's address, without resolving the URL pattern once per customer of a
+    nightly batch (tens of thousands of reverse() calls cost seconds)."""
+    return _customer_url_pattern().format(customer_id)
+
+
+@functools.cache
+def _customer_url_pattern() -> str:
+    return reverse("customers:detail", args=[_SENTINEL_ID]).replace(str(_SENTINEL_ID), "{}")
 
 
 def _warning_key(customer_id: int, idle_since: datetime.datetime | None) -> str:
@@ -243,7 +256,7 @@ def _release_batch(
                         "%(name)s went back to the shared pool: nobody worked on them for too long."
                     )
                     % {"name": names.get(customer_id, "")},
-                    url=reverse("customers:detail", args=[customer_id]),
+                    url=customer_url(customer_id),
                     customer_id=customer_id,
                     once_key=f"pool.released:{customer_id}:{now.timestamp():.0f}",
                 )
