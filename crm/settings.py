@@ -358,6 +358,14 @@ DEDUP_EM_MIN_PAIRS = env.int("DEDUP_EM_MIN_PAIRS", default=1000)
 DEDUP_AUTO_MERGE_PROBABILITY = env.float("DEDUP_AUTO_MERGE_PROBABILITY", default=None)
 DEDUP_MEMORY_LIMIT = env.str("DEDUP_MEMORY_LIMIT", default="2GB")
 DEDUP_NIGHTLY_HOUR = env.int("DEDUP_NIGHTLY_HOUR", default=2)
+# The shared pool (sales/pool): defaults of its rules row (administrators change them on
+# /pool/rules/): how many customers one person may own, how many days without the owner's
+# activity return a customer to the pool (checked nightly at POOL_RELEASE_HOUR), and how many
+# days before that the owner is warned.
+POOL_CLAIM_QUOTA = env.int("POOL_CLAIM_QUOTA", default=50)
+POOL_RELEASE_DAYS = env.int("POOL_RELEASE_DAYS", default=30)
+POOL_WARNING_DAYS = env.int("POOL_WARNING_DAYS", default=3)
+POOL_RELEASE_HOUR = env.int("POOL_RELEASE_HOUR", default=3)
 # Customer metrics (analytics/metrics.py), refreshed nightly at METRICS_HOUR: a customer whose
 # last purchase is older than these many days moves to "at risk", then "churned".
 LIFECYCLE_AT_RISK_DAYS = env.int("LIFECYCLE_AT_RISK_DAYS", default=180)
@@ -374,6 +382,11 @@ AUDIT_VERIFY_HOUR = env.int("AUDIT_VERIFY_HOUR", default=3)
 INTERACTION_ARCHIVE_AFTER_DAYS = env.int("INTERACTION_ARCHIVE_AFTER_DAYS", default=3 * 365)
 INTERACTION_ARCHIVE_HOUR = env.int("INTERACTION_ARCHIVE_HOUR", default=4)
 CELERY_BEAT_SCHEDULE = {
+    # The shared pool: warn owners of idle customers, return those idle too long.
+    "pool-release-nightly": {
+        "task": "sales.pool.tasks.release_idle_customers",
+        "schedule": crontab(hour=POOL_RELEASE_HOUR, minute=20),
+    },
     "forget-idempotency-keys": {
         "task": "kernel.tasks.forget_idempotency_keys",
         "schedule": crontab(minute=15),

@@ -29,6 +29,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("customers/<int:pk>/", include("interactions.urls")),
     path("deals/", include("sales.deals.urls")),
+    path("pool/", include("sales.pool.urls")),
     path("imports/", include("customers.imports.urls")),
     path("duplicates/", include("customers.dedup.urls")),
     path("exports/", include("analytics.urls")),

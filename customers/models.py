@@ -231,6 +231,13 @@ class Customer(Versioned):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    # When the owner last worked on the customer (took it, edited it, logged an interaction or
+    # a purchase, completed a follow-up): the shared pool (sales/pool) takes back customers
+    # whose owner has been idle too long. Kept by customers.services (record_activity,
+    # update_customer, change_owner); empty while the customer has no owner.
+    owner_active_at = models.DateTimeField(
+        _("owner last active"), null=True, blank=True, editable=False
+    )
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
     # Set by a data-subject erasure (privacy/subjects): the row stays, for the aggregates, with
     # nothing left that identifies the person.
@@ -270,6 +277,12 @@ class Customer(Versioned):
                 name="customer_id_blind_idx",
             ),
             models.Index(fields=["owner", "lifecycle_stage"], name="customer_owner_stage_idx"),
+            # The pool's nightly release reads owned customers whose owner has been idle.
+            models.Index(
+                fields=["owner_active_at"],
+                condition=Q(owner__isnull=False),
+                name="customer_owner_active_idx",
+            ),
             models.Index(fields=["lifecycle_stage"], name="customer_stage_idx"),
             # Serves the list's "last activity" order (never-active customers last) on SQLite,
             # where NULLs sort last in descending order; PostgreSQL gets its own in 0003.

@@ -321,7 +321,8 @@ def profile_snapshot(customer: Customer) -> dict[str, Any]:
     return {
         field.attname if field.is_relation else field.name: getattr(customer, field.attname)
         for field in Customer._meta.concrete_fields
-        if field.name not in ("id", "created_at", "updated_at", "version", *DERIVED_FIELDS)
+        if field.name
+        not in ("id", "created_at", "updated_at", "version", "owner_active_at", *DERIVED_FIELDS)
     }
 
 
@@ -414,6 +415,13 @@ def update_customer(
     ]
     customer.full_clean(exclude=[*unchanged, "owner", "merged_into"])
     version = next_version(customer)
+    if "owner_id" in changed:
+        # A new owner starts the shared pool's idle clock afresh; no owner, no clock.
+        customer.owner_active_at = timezone.now() if customer.owner_id else None
+        changed.append("owner_active_at")
+    elif customer.owner_id is not None and customer.owner_id == getattr(actor, "pk", None):
+        customer.owner_active_at = timezone.now()
+        changed.append("owner_active_at")
     customer.save(update_fields=[*changed, "version", "updated_at"])
     written = CustomerWrite(customer, consents_before=consents_before)
     written.moved_stage(before["lifecycle_stage"])
@@ -636,12 +644,89 @@ def add_external_id(
     return link
 
 
-def record_activity(*, customer_id: int, at: datetime.datetime) -> None:
+def record_activity(*, customer_id: int, at: datetime.datetime, by: Actor | None = None) -> None:
     """Move the customer's last-activity time forward to `at` (never backwards), in one
-    UPDATE so concurrent writers cannot lose a newer time."""
+    UPDATE so concurrent writers cannot lose a newer time. When `by` (who recorded it) owns
+    the customer, their work also restarts the pool's idle clock (`touch_owner_activity`)."""
     Customer.objects.filter(pk=customer_id).filter(
         Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
     ).update(last_activity_at=at)
+    if by is not None:
+        touch_owner_activity(customer_id=customer_id, actor=by)
+
+
+def touch_owner_activity(*, customer_id: int, actor: Actor) -> None:
+    """Note that the customer's owner worked on it now (an edit, an interaction, a purchase or a
+    completed follow-up they recorded): the shared pool measures idleness from here. Someone
+    else's work does not count; one UPDATE, nothing when `actor` is not the owner."""
+    if getattr(actor, "is_authenticated", False):
+        Customer.objects.filter(pk=customer_id, owner_id=actor.pk).update(
+            owner_active_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def change_owner(
+    *,
+    actor: Actor,
+    customer: Customer,
+    to_owner: Actor | None,
+    expected_owner_id: int | None,
+    action: models.TextChoices,
+    reason: str = "",
+) -> bool:
+    """Give the customer to `to_owner` (None: nobody, the shared pool) if its owner is still
+    `expected_owner_id`, in one conditional UPDATE: of two people taking the same customer at
+    once, one changes it and the other gets False (nothing written). The new owner's idle clock
+    starts now. Audited under `action` (the caller's code: a pool claim, a release), with the
+    owners and `reason`. Raises ValidationError for an erased or restricted customer."""
+    refuse_if_frozen(customer)
+    now = timezone.now()
+    changed = Customer.objects.filter(pk=customer.pk, owner_id=expected_owner_id).update(
+        owner_id=to_owner.pk if to_owner is not None else None,
+        owner_active_at=now if to_owner is not None else None,
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    if not changed:
+        return False
+    customer.refresh_from_db(fields=["owner", "owner_active_at", "version", "updated_at"])
+    record_event(
+        actor=actor,
+        action=action,
+        target=customer,
+        changes={
+            "owner": [expected_owner_id, customer.owner_id],
+            **({"reason": reason} if reason else {}),
+        },
+    )
+    return True
+
+
+def release_idle_owners(
+    *, customer_ids: Collection[int], idle_before: datetime.datetime, action: models.TextChoices
+) -> list[tuple[int, int]]:
+    """Take these customers from their owners if the owner has still been idle since before
+    `idle_before` (a customer worked on meanwhile keeps its owner), set-based: one locking read
+    and one UPDATE for the batch, one audit event (`action`) naming the customers. Returns the
+    (customer id, former owner id) pairs released; a retry releases nothing twice."""
+    with transaction.atomic():
+        released = list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=customer_ids, owner__isnull=False, owner_active_at__lt=idle_before)
+            .values_list("pk", "owner_id")
+        )
+        if not released:
+            return []
+        Customer.objects.filter(pk__in=[pk for pk, _owner in released]).update(
+            owner=None, owner_active_at=None, version=F("version") + 1, updated_at=timezone.now()
+        )
+        record_event(
+            actor=None,
+            action=action,
+            changes={"customers": [pk for pk, _owner in released], "count": len(released)},
+        )
+    return released
 
 
 def _normalise_contact(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -73,6 +73,13 @@ def remember_search(request: HttpRequest, query: str) -> str:
     return token
 
 
+def search_results_url(request: HttpRequest, list_url: str, query: str) -> str:
+    """`list_url` showing the matches of `query` (remembered in the session), or all of it."""
+    if not query:
+        return list_url
+    return list_url + "?" + urlencode({"search": remember_search(request, query)})
+
+
 def remembered_search(request: HttpRequest, token: str) -> str:
     """The search text behind a token from `remember_search` ("" when unknown)."""
     return request.session.get(SEARCHES_SESSION_KEY, {}).get(token, "")
@@ -90,10 +97,7 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
             first_two = list(search_customers(user=request.user, query=query)[:2])
             if len(first_two) == 1:
                 return HttpResponseRedirect(reverse("customers:detail", args=[first_two[0].pk]))
-        url = reverse("customers:list")
-        if query:
-            url += "?" + urlencode({"search": remember_search(request, query)})
-        return HttpResponseRedirect(url)
+        return HttpResponseRedirect(search_results_url(request, reverse("customers:list"), query))
 
     def get_context_data(self, **kwargs):
         user = self.request.user

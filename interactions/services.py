@@ -97,7 +97,7 @@ def record_transaction(
     TransactionLine.objects.bulk_create(order_lines)
     events.announce_transaction(order)
     if status == TransactionStatus.PAID:
-        record_activity(customer_id=customer.pk, at=occurred_at)
+        record_activity(customer_id=customer.pk, at=occurred_at, by=actor)
     record_event(
         actor=actor,
         action=TransactionAction.CREATE,
@@ -128,7 +128,7 @@ def revise_transaction(*, actor: Actor, order: Transaction, status: str, amount:
     order.full_clean(exclude=["customer", "recorded_by", "import_job"])
     order.save(update_fields=["status", "amount"])
     if status == TransactionStatus.PAID:
-        record_activity(customer_id=order.customer_id, at=order.occurred_at)
+        record_activity(customer_id=order.customer_id, at=order.occurred_at, by=actor)
     record_event(
         actor=actor,
         action=TransactionAction.REVISE,
@@ -202,7 +202,7 @@ def record_interaction(
         raise ValidationError(_("This interaction was recorded already (it is in the archive)."))
     interaction.save()
     events.announce_interaction(interaction)
-    record_activity(customer_id=customer.pk, at=interaction.occurred_at)
+    record_activity(customer_id=customer.pk, at=interaction.occurred_at, by=actor)
     record_event(
         actor=actor,
         action=InteractionAction.CREATE,
@@ -324,7 +324,7 @@ def complete_follow_up(*, actor: Actor, follow_up: FollowUp) -> bool:
     follow_up.done_by = actor if getattr(actor, "is_authenticated", False) else None
     version = next_version(follow_up, follow_up_trail(follow_up))
     follow_up.save(update_fields=["done_at", "done_by", "version"])
-    record_activity(customer_id=follow_up.customer_id, at=follow_up.done_at)
+    record_activity(customer_id=follow_up.customer_id, at=follow_up.done_at, by=actor)
     record_event(
         actor=actor,
         action=FollowUpAction.DONE,

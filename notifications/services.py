@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -46,3 +47,21 @@ def mark_read(user: Actor, notification_ids: list[int] | None = None) -> int:
     if notification_ids is not None:
         unread = unread.filter(pk__in=notification_ids)
     return unread.update(read_at=timezone.now())
+
+
+def notify_many(notifications: list[Notification]) -> int:
+    """Store unsaved Notification rows at once (a nightly job's many), skipping those for
+    inactive accounts and those whose `once_key` was used already (a rerun tells no one twice).
+    Returns how many were offered to the database (ignored duplicates included: backends do not
+    all say which rows they skipped)."""
+    recipient_ids = {row.recipient_id for row in notifications}
+    active = set(
+        get_user_model()
+        .objects.filter(pk__in=recipient_ids, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    rows = [row for row in notifications if row.recipient_id in active]
+    for row in rows:
+        row.message = row.message[:300]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

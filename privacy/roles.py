@@ -135,6 +135,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sales.export_deals",
         # The pipelines page (/deals/pipelines/): pipelines, their stages and probabilities.
         "sales.manage_pipelines",
+        # The shared pool (/pool/): its rules, claiming, releasing anyone's customers.
+        "sales.claim_from_pool",
+        "sales.manage_pool",
     ],
     SALES: [
         *_VIEW_RECORDS,
@@ -145,6 +148,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "analytics.view_segment",
         # Scope (own + team's deals) comes from lacking view_all_deals.
         *_WORK_ON_DEALS,
+        # Take customers from the shared pool (/pool/), up to the pool's quota.
+        "sales.claim_from_pool",
     ],
     SERVICE: [
         *_VIEW_RECORDS,

@@ -19,14 +19,19 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from privacy.audit.actions import register_actions
+        from sales.audit import ACTIONS
         from sales.deals.audit import DealAction
-        from sales.deals.panels import register_panels
+        from sales.deals.panels import register_panels as register_deal_panels
         from sales.deals.privacy import register as register_with_privacy
+        from sales.pool import tasks  # noqa: F401  (the beat's nightly pool run)
+        from sales.pool.panels import register_panels as register_pool_panels
 
         # The actions it records (privacy/audit/actions.py).
-        register_actions(DealAction)
-        # The customer page's deals panel, and deals in the subject's copy and erasure.
-        register_panels()
+        register_actions(DealAction, *ACTIONS)
+        # The customer page's deals panel, claim / release buttons and ownership history.
+        register_deal_panels()
+        register_pool_panels()
+        # Deals in the subject's copy and erasure.
         register_with_privacy()
         # A new installation (and a flushed test database) starts with a default pipeline.
         post_migrate.connect(_ensure_default_pipeline, sender=self)

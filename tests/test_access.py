@@ -207,6 +207,8 @@ PAGE_MATRIX = {
     "pipelines": ("/deals/pipelines/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
+    "shared pool": ("/pool/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
+    "pool rules": ("/pool/rules/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
     (page, role, status)
@@ -264,6 +266,23 @@ def test_customer_of_another_sales_rep_answers_404(client, sales_user, other_sal
     path = path.format(**_records_of(customer, other_sales_user))
     assert client.get(path).status_code == 404
     assert client.post(f"/customers/{customer.pk}/archive/").status_code == 404
+
+
+def test_pool_claim_and_release_of_another_reps_customer_answer_404(
+    client, sales_user, other_sales_user
+):
+    customer = CustomerFactory(owner=other_sales_user)
+    client.force_login(sales_user)
+    assert client.post(f"/pool/{customer.pk}/claim/").status_code == 404
+    assert client.post(f"/pool/{customer.pk}/release/", {"reason": "mine"}).status_code == 404
+    customer.refresh_from_db()
+    assert customer.owner == other_sales_user
+
+
+def test_pool_release_of_an_unowned_customer_is_refused(client, sales_user):
+    customer = CustomerFactory()
+    client.force_login(sales_user)
+    assert client.post(f"/pool/{customer.pk}/release/", {"reason": "x"}).status_code == 403
 
 
 def test_sales_sees_own_and_unassigned_customers_only(client, sales_user, other_sales_user):

@@ -197,6 +197,8 @@ def customers(scenario: Scenario, count: int) -> Iterator[GeneratedCustomer]:
                 created_at=created_at,
                 updated_at=fromts(min(updated_ts, now_ts), tz),
                 last_activity_at=last_activity_at,
+                # The shared pool's idle clock starts when the demo is loaded (sales/pool).
+                owner_active_at=fromts(now_ts, tz) if plan.owner_id else None,
                 archived_at=None,
                 merged_into_id=None,
             ),

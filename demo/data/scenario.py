@@ -124,6 +124,7 @@ class CustomerRow(NamedTuple):
     created_at: datetime.datetime
     updated_at: datetime.datetime
     last_activity_at: datetime.datetime | None
+    owner_active_at: datetime.datetime | None
     archived_at: datetime.datetime | None
     merged_into_id: int | None
 
