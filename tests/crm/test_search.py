@@ -22,6 +22,16 @@ def _groups(results):
     return {result.group.kind: result.hits for result in results}
 
 
+def _task(customer, title, assignee, *):
+    return schedule_follow_up(
+        actor=None,
+        customer=customer,
+        title=title,
+        due_at=timezone.now() + datetime.timedelta(days=due_in_days),
+        assignee=assignee,
+    )
+
+
 def _suggest(client, query):
     response = client.post("/search/suggestions/", {"q": query})
     assert response.status_code == 200
@@ -31,13 +41,7 @@ def _suggest(client, query):
 def test_suggestions_are_grouped_customers_contacts_tasks(client, service_user):
     customer = CustomerFactory(name="Acme Trading", phone=PHONE, email=EMAIL)
     save_contact(actor=None, customer=customer, name="Acme buyer Wang", phone="13911112222")
-    schedule_follow_up(
-        actor=None,
-        customer=customer,
-        title="Send Acme the quote",
-        due_at=timezone.now() + datetime.timedelta(days=1),
-        assignee=service_user,
-    )
+    _task(customer, "Send Acme the quote", service_user, due_in_days=1)
     client.force_login(service_user)
     page = _suggest(client, "acme")
     assert page.index("Customers") < page.index("Contacts") < page.index("Tasks")
@@ -81,34 +85,16 @@ def test_email_fragment_and_pinyin_find_the_customer(service_user):
 def test_another_reps_customer_contacts_and_tasks_are_not_found(sales_user, other_sales_user):
     theirs = CustomerFactory(name="Zenith Foods", owner=other_sales_user)
     save_contact(actor=None, customer=theirs, name="Zenith buyer")
-    schedule_follow_up(
-        actor=None,
-        customer=theirs,
-        title="Zenith renewal",
-        due_at=timezone.now(),
-        assignee=other_sales_user,
-    )
+    _task(theirs, "Zenith renewal", other_sales_user)
     assert search_everywhere(user=sales_user, query="zenith", limit=5) == []
     assert len(_groups(search_everywhere(user=other_sales_user, query="zenith", limit=5))) == 3
 
 
 def test_open_tasks_come_before_done_ones(service_user):
     customer = CustomerFactory(name="Orchid Ltd")
-    done = schedule_follow_up(
-        actor=None,
-        customer=customer,
-        title="Call Orchid",
-        due_at=timezone.now(),
-        assignee=service_user,
-    )
+    done = _task(customer, "Call Orchid", service_user)
     complete_follow_up(actor=None, follow_up=done)
-    schedule_follow_up(
-        actor=None,
-        customer=customer,
-        title="Visit Orchid",
-        due_at=timezone.now() + datetime.timedelta(days=9),
-        assignee=service_user,
-    )
+    _task(customer, "Visit Orchid", service_user, due_in_days=9)
     tasks = _groups(search_everywhere(user=service_user, query="orchid", limit=5))["task"]
     assert [hit.label for hit in tasks] == ["Visit Orchid", "Call Orchid"]
 
@@ -124,13 +110,7 @@ def test_suggestions_stay_within_a_bounded_number_of_queries(
     for number in range(12):
         customer = CustomerFactory(name=f"Bounded {number}", phone=f"1360000{number:04d}")
         save_contact(actor=None, customer=customer, name=f"Bounded contact {number}")
-        schedule_follow_up(
-            actor=None,
-            customer=customer,
-            title=f"Bounded call {number}",
-            due_at=timezone.now(),
-            assignee=service_user,
-        )
+        _task(customer, f"Bounded call {number}", service_user)
     client.force_login(service_user)
     with django_assert_max_num_queries(12):
         page = _suggest(client, "bounded")
