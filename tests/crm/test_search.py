@@ -22,7 +22,7 @@ def _groups(results):
     return {result.group.kind: result.hits for result in results}
 
 
-def _task(customer, title, assignee, *):
+def _task(customer, title, assignee, *, due_in_days=0):
     return schedule_follow_up(
         actor=None,
         customer=customer,
