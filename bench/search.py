@@ -10,7 +10,10 @@ pinyin, given name first: "Jiawei Yu"). For each kind it prints p50 / p95 of:
   search, first page of 50, template) — the server time a user waits for;
 - `ORM`: the first page of the project's search (search_customers + keyset page);
 - `icontains`: the first page of the naive search a CRM starts with,
-  `name|phone|email|company ICONTAINS q ORDER BY id DESC LIMIT 51`, on the same queries.
+  `name|phone|email|company ICONTAINS q ORDER BY id DESC LIMIT 51`, on the same queries;
+- `top bar`: the top bar's search as you type (crm/search.py), the whole suggestions request
+  through the test client: every group (customers, contacts, tasks, and any group added) for
+  the same query, measured in the same run as the list.
 Then the places the segment builder suggests (customers.selectors.common_places, uncached:
 a GROUP BY over the partial city / province indexes) beside the same query with index scans
 switched off (PostgreSQL; the sequential scan a table without the indexes gets).
@@ -49,6 +52,8 @@ from customers.selectors import (  # noqa: E402
     search_customers,
 )
 from customers.views import PAGE_SIZE, SEARCHES_SESSION_KEY  # noqa: E402
+
+TOP_BAR_SUGGESTIONS = "/search/suggestions/"
 
 
 def _sample_queries(rng: random.Random, samples: int) -> dict[str, list[str]]:
@@ -137,16 +142,25 @@ def main() -> int:
     total = Customer.objects.count()
     print(f"Database: {connection.vendor}, {total:,} customers; {args.samples} queries per kind")
     print("milliseconds; p50 and p95 per kind; view = whole request, server side\n")
-    print(f"{'query kind':<24}{'view p50 p95':>16}{'ORM p50 p95':>16}{'icontains p50 p95':>20}")
+    print(
+        f"{'query kind':<24}{'view p50 p95':>16}{'ORM p50 p95':>16}{'icontains p50 p95':>20}"
+        f"{'top bar p50 p95':>18}"
+    )
     for kind, values in queries.items():
-        view, orm, naive = [], [], []
+        view, orm, naive, top_bar = [], [], [], []
         for query in values:
             session[SEARCHES_SESSION_KEY] = {"bench": query}
             session.save()
             orm.append(_timed(lambda query=query: _project_page(user, query)))
             view.append(_timed(lambda: client.get("/customers/", {"search": "bench"})))
             naive.append(_timed(lambda query=query: _naive_page(query)))
-        print(f"{kind:<24}{_percentiles(view):>16}{_percentiles(orm):>16}{_percentiles(naive):>20}")
+            top_bar.append(
+                _timed(lambda query=query: client.post(TOP_BAR_SUGGESTIONS, {"q": query}))
+            )
+        print(
+            f"{kind:<24}{_percentiles(view):>16}{_percentiles(orm):>16}{_percentiles(naive):>20}"
+            f"{_percentiles(top_bar):>18}"
+        )
     _places()
     return 0
 

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from connectors import views as connector_views
-from crm import views
+from crm import search_views, views
 from operations import views as operations_views
 
 # API callers get a problem (JSON) for a server error too, not the HTML page.
@@ -22,6 +22,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/", operations_views.health, name="health"),
     path("jobs/", views.jobs, name="jobs"),
+    path("search/", search_views.search_page, name="search"),
+    path("search/suggestions/", search_views.search_suggestions, name="search_suggestions"),
     path("accounts/two-factor/", include("accounts.urls")),
     path("accounts/api-keys/", include("accounts.api_key_urls")),
     path("accounts/", include("django.contrib.auth.urls")),

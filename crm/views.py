@@ -9,10 +9,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
-from customers.models import Customer
+from analytics.home import home_figures
+from customers.models import CandidateStatus, Customer, DuplicateCandidate
 from customers.selectors import customers_visible_to
-from interactions.models import FollowUp, Interaction, Transaction
-from interactions.selectors import follow_ups_for, recent_interactions_for
+from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
+from interactions.selectors import (
+    follow_ups_for,
+    interactions_visible_to,
+    recent_interactions_for,
+)
 from kernel.estimates import estimated_row_count
 from kernel.jobs.selectors import job_rows
 from kernel.models import WorkerHeartbeat
@@ -44,7 +49,29 @@ def home(request: HttpRequest) -> HttpResponse:
     context["security_alerts"] = open_alerts(user)
     if user.has_perm("privacy.change_datasubjectrequest"):
         context["requests"] = _requests_due()
+    context["figures"] = home_figures(user=user)
+    if user.has_perm("customers.merge_customers"):
+        context["service"] = _service_summary(user)
     return render(request, "home.html", context)
+
+
+# The duplicate queue's size is counted up to this many; beyond, the page says "1,000+".
+DUPLICATE_QUEUE_COUNT_CAP = 1000
+
+
+def _service_summary(user) -> dict:
+    """What reviewers of duplicates (service) see: the open queue's size, capped so that a
+    large queue costs no full count, and the newest complaints on customers they may see."""
+    open_pairs = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN)
+    counted = len(open_pairs.values_list("pk", flat=True)[: DUPLICATE_QUEUE_COUNT_CAP + 1])
+    return {
+        "duplicates": min(counted, DUPLICATE_QUEUE_COUNT_CAP),
+        "duplicates_capped": counted > DUPLICATE_QUEUE_COUNT_CAP,
+        "complaints": interactions_visible_to(user)
+        .filter(kind=InteractionKind.COMPLAINT)
+        .select_related("customer")
+        .order_by("-occurred_at", "-pk")[:HOME_LIST_LENGTH],
+    }
 
 
 # Open data-subject requests due within this many days are shown on the officer's home page.

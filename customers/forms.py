@@ -51,6 +51,11 @@ class MaskedPersonalFieldsMixin:
         }
 
 
+# The new-customer form's first fields: who it is and how to reach them, whose it is and where
+# they came from. Everything else (address, company details, grading, notes) is folded.
+ESSENTIAL_FIELDS = ("kind", "name", "phone", "email", "company_name", "owner", "source_channel")
+
+
 class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelForm):
     """Collects raw values; `profile_changes()` gives what the service should apply. The
     service normalises and validates; the view puts its field errors back on this form."""
@@ -94,6 +99,18 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
     def _post_clean(self) -> None:
         # The model instance is written by the service, never by ModelForm.save().
         pass
+
+    def essential_fields(self) -> list[forms.BoundField]:
+        """What a new customer needs first (the new-customer page shows these; the rest is
+        folded away)."""
+        return [self[name] for name in ESSENTIAL_FIELDS if name in self.fields]
+
+    def folded_fields(self) -> list[forms.BoundField]:
+        return [field for field in self.visible_fields() if field.name not in ESSENTIAL_FIELDS]
+
+    def folded_fields_have_errors(self) -> bool:
+        """Whether the folded part must open by itself: one of its fields needs correcting."""
+        return any(field.errors for field in self.folded_fields())
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show a service's per-field ValidationError on the matching inputs."""

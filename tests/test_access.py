@@ -129,6 +129,7 @@ VIEWS_DEALS = WORKS_ON_CUSTOMERS | {roles.ANALYST}
 PAGE_MATRIX = {
     "home": ("/", _statuses(EVERY_ROLE)),
     "jobs": ("/jobs/", _statuses(EVERY_ROLE)),
+    "search": ("/search/", _statuses(EVERY_ROLE)),
     "list": ("/customers/", _statuses(EVERY_ROLE)),
     "detail": ("/customers/{pk}/", _statuses(EVERY_ROLE)),
     "timeline": ("/customers/{pk}/timeline/", _statuses(EVERY_ROLE)),
@@ -379,6 +380,19 @@ def test_search_matches_masked_values_only_for_whoever_sees_them(
     # The name is shown to everyone who sees the customer, so it finds them for everyone.
     assert _search(client, "林晓雨") == [customer.pk]
     assert _search(client, "Xiaoyu Lin") == [customer.pk]
+
+
+@pytest.mark.parametrize(("role", "whose", "sees"), MASKING_CASES)
+def test_top_bar_search_matches_masked_values_only_for_whoever_sees_them(
+    client, make_user, role, whose, sees
+):
+    _user, customer = _signed_in(client, make_user, role, whose)
+    for query in (PHONE, "0000 0409", EMAIL, "lin.xiaoyu@"):
+        page = client.post("/search/suggestions/", {"q": query}).content.decode()
+        assert (f'href="/customers/{customer.pk}/"' in page) == sees, query
+    page = client.post("/search/suggestions/", {"q": "林晓雨"}).content.decode()
+    assert f'href="/customers/{customer.pk}/"' in page
+    assert (PHONE in page) == sees
 
 
 @pytest.mark.parametrize(("role", "whose", "sees"), MASKING_CASES)

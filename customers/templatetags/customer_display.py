@@ -1,7 +1,9 @@
 from django import template
+from django.utils.html import format_html
 
 from customers.dedup.reasons import REASONS
 from customers.presentation import display_personal
+from customers.selectors import can_view_personal_data
 
 register = template.Library()
 
@@ -11,6 +13,22 @@ def personal(context, customer, field: str, record=None) -> str:
     """{% personal customer "phone" %} or {% personal customer "phone" contact %}: the value,
     masked unless the user may see the customer's personal data."""
     return display_personal(context["request"].user, customer, field, record=record)
+
+
+# Which link opens a personal field's value: dialling a phone, writing an email.
+_LINK_SCHEMES = {"phone": "tel", "email": "mailto"}
+
+
+@register.simple_tag(takes_context=True)
+def personal_link(context, customer, field: str, record=None) -> str:
+    """{% personal_link customer "phone" %}: like `personal`, but a value the user may see
+    unmasked is a tel: or mailto: link (tap to call on a phone). A masked value is never a link:
+    it would dial nothing, and its href would hold what the mask hides."""
+    user = context["request"].user
+    value = display_personal(user, customer, field, record=record)
+    if not value or not can_view_personal_data(user, customer):
+        return value
+    return format_html('<a href="{}:{}">{}</a>', _LINK_SCHEMES[field], value, value)
 
 
 @register.filter

@@ -125,3 +125,13 @@ def test_the_development_console_shows_a_refusal_once_and_an_errors_traceback_on
     assert console.count("Internal Server Error: /customers/") == 1, console
     assert console.count("Traceback") == 1
     assert "ValueError: boom" in console
+
+
+def test_a_signed_in_readers_error_pages_keep_the_menu_and_the_search_box(client, service_user):
+    client.force_login(service_user)
+    for path, status in (("/customers/999999999/", 404), ("/operations/", 403)):
+        response = client.get(path)
+        assert response.status_code == status
+        page = response.content.decode()
+        assert 'href="/customers/"' in page  # the menu
+        assert 'id="global-search-input"' in page

@@ -1,0 +1,215 @@
+"""Search everywhere: the top bar's box finds customers, contacts and tasks (and whatever other
+groups register below) with the customer list's matching, each group a provider
+`(user, query, limit) -> list[SearchHit]` scoped to what the user may see.
+
+Personal data in a hit's sublabel is masked as on the customer list; `tel` and `mailto` carry a
+phone or email only when the user may see it unmasked. Matching on a phone or email happens only
+within the user's personal-data scope (customers.selectors.personal_data_scope), so a masked value
+cannot be confirmed by guessing."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Case, Q, Value, When
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer
+from customers.normalize import NormalizationError, normalize_name, normalize_phone
+from customers.presentation import display_personal
+from customers.selectors import (
+    PHONE_SUFFIX_DIGITS,
+    can_view_personal_data,
+    contacts_visible_to,
+    is_personal_data_query,
+    newest_matches,
+    personal_data_scope,
+    search_customers,
+)
+from interactions.models import FollowUp
+from interactions.selectors import follow_ups_visible_to
+from kernel.actors import Actor
+from sales.deals.selectors import search_deals
+
+# Queries shorter than this find nothing: one character would match a good part of every table.
+MIN_QUERY_LENGTH = 2
+# Hits per group in the top bar's dropdown, and on the full results page.
+SUGGESTION_LIMIT = 5
+PAGE_LIMIT = 20
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    label: str
+    sublabel: str  # masked as the user must see it
+    url: str
+    kind: str
+    tel: str = ""  # unmasked phone for a tel: link, only when the user may see it
+    mailto: str = ""  # unmasked email for a mailto: link, likewise
+
+
+Provider = Callable[[Actor, str, int], list[SearchHit]]
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    kind: str
+    title: str | Promise
+    provider: Provider
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    group: SearchGroup
+    hits: list[SearchHit]
+
+
+def _contact_details(user: Actor, customer: Customer, record: object = None) -> dict[str, str]:
+    if not can_view_personal_data(user, customer):
+        return {}
+    source = record if record is not None else customer
+    return {"tel": getattr(source, "phone", ""), "mailto": getattr(source, "email", "")}
+
+
+def _joined(*parts: str) -> str:
+    return " · ".join(part for part in parts if part)
+
+
+def customer_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
+    """The customer list's search (customers.selectors.search_customers), newest first, through
+    the same bounded id fetch as the list (newest_matches)."""
+    ids = newest_matches(search_customers(user=user, query=query), limit=limit)
+    customers = Customer.objects.filter(pk__in=ids).order_by("-pk")
+    return [
+        SearchHit(
+            label=customer.name,
+            sublabel=_joined(
+                display_personal(user, customer, "phone"),
+                display_personal(user, customer, "email"),
+                customer.company_name,
+            ),
+            url=reverse("customers:detail", args=[customer.pk]),
+            kind="customer",
+            **_contact_details(user, customer),
+        )
+        for customer in customers
+    ]
+
+
+def _contact_personal_condition(user: Actor, text: str) -> Q:
+    """A phone or email match on contacts, limited to customers whose personal data the user
+    may see (personal_data_scope, which is written on customers)."""
+    scope = personal_data_scope(user)
+    if scope is None:
+        return Q(pk__in=[])
+    if "@" in text:
+        condition = Q(email__contains=text.lower())
+    else:
+        condition = Q(pk__in=[])
+        with contextlib.suppress(NormalizationError):
+            condition |= Q(phone=normalize_phone(text, region=settings.DEFAULT_PHONE_REGION))
+        digits = _PHONE_PUNCTUATION.sub("", text).lstrip("+")
+        if len(digits) >= PHONE_SUFFIX_DIGITS:
+            condition |= Q(phone__endswith=digits)
+    return condition if scope == Q() else condition & Q(customer__owner=user)
+
+
+def contact_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
+    """Contact people of the customers the user may see, by name, or by phone or email (the
+    customer list's normalisation) within the user's personal-data scope."""
+    text = normalize_name(query)
+    if is_personal_data_query(text):
+        condition = _contact_personal_condition(user, text)
+    else:
+        condition = Q(name__icontains=text)
+    contacts = contacts_visible_to(user).filter(condition).order_by("-pk")[:limit]
+    return [
+        SearchHit(
+            label=contact.name,
+            sublabel=_joined(
+                contact.customer.name,
+                display_personal(user, contact.customer, "phone", record=contact),
+                display_personal(user, contact.customer, "email", record=contact),
+            ),
+            url=reverse("customers:detail", args=[contact.customer_id]),
+            kind="contact",
+            **_contact_details(user, contact.customer, contact),
+        )
+        for contact in contacts
+    ]
+
+
+def task_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
+    """Follow-ups on customers the user may see, by title: open ones first (soonest due), then
+    done ones (latest first)."""
+    if is_personal_data_query(query):
+        return []
+    follow_ups = (
+        follow_ups_visible_to(user)
+        .filter(title__icontains=normalize_name(query))
+        .select_related("customer")
+        .order_by(
+            Case(When(done_at__isnull=True, then=Value(0)), default=Value(1)),
+            "due_at",
+            "-pk",
+        )[:limit]
+    )
+    return [
+        SearchHit(
+            label=follow_up.title,
+            sublabel=_joined(follow_up.customer.name, _due_label(follow_up)),
+            url=reverse("customers:detail", args=[follow_up.customer_id]),
+            kind="task",
+        )
+        for follow_up in follow_ups
+    ]
+
+
+def _due_label(follow_up: FollowUp) -> str:
+    if follow_up.done_at:
+        return str(_("done"))
+    return formats.date_format(timezone.localtime(follow_up.due_at), "SHORT_DATE_FORMAT")
+
+
+def deal_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
+    """Deals the user may see by title, or whose customer matches as the customer search does."""
+    return [
+        SearchHit(
+            label=deal.title,
+            sublabel=_joined(deal.customer.name, deal.stage.display_name),
+            url=reverse("deals:detail", args=[deal.pk]),
+            kind="deal",
+        )
+        for deal in search_deals(user=user, query=query, limit=limit)
+    ]
+
+
+# The groups in the order they are shown.
+SEARCH_GROUPS: list[SearchGroup] = [
+    SearchGroup("customer", _("Customers"), customer_hits),
+    SearchGroup("deal", _("Deals"), deal_hits),
+    SearchGroup("contact", _("Contacts"), contact_hits),
+    SearchGroup("task", _("Tasks"), task_hits),
+]
+
+
+def search_everywhere(*, user: Actor, query: str, limit: int) -> list[GroupResult]:
+    """Every group's hits for `query` (at most `limit` each), groups without hits left out.
+    A query shorter than MIN_QUERY_LENGTH, or one of characters no stored value holds, finds
+    nothing."""
+    try:
+        text = normalize_name(query)
+    except NormalizationError:
+        return []
+    if len(text) < MIN_QUERY_LENGTH:
+        return []
+    results = [GroupResult(group, group.provider(user, text, limit)) for group in SEARCH_GROUPS]
+    return [result for result in results if result.hits]
