@@ -1,5 +1,6 @@
-"""A salesperson's deal journey: create a deal for their customer, drag its card to Won on
-the board, record the purchase in the won step, and see it on the customer's page."""
+"""A salesperson's deal journey: claim a customer from the shared pool, create a deal for it,
+drag its card to Won on the board, record the purchase in the won step, and see it on the
+customer's page."""
 
 import re
 
@@ -11,12 +12,19 @@ from sales.models import Deal
 from tests.factories import CustomerFactory, UserFactory
 
 
-def test_salesperson_drags_a_deal_to_won_and_records_the_purchase(page, log_in, transactional_db):
+def test_salesperson_claims_from_the_pool_drags_a_deal_to_won_and_records_the_purchase(
+    page, log_in, transactional_db
+):
     seller = UserFactory(role=roles.SALES)
-    customer = CustomerFactory(owner=seller, name="Lin Hardware")
+    customer = CustomerFactory(name="Lin Hardware")  # nobody's: in the shared pool
     log_in(seller)
 
-    page.goto(f"/customers/{customer.pk}/")
+    page.get_by_role("link", name="Pool", exact=True).click()
+    page.get_by_role("button", name="Claim Lin Hardware").click()
+    expect(page.get_by_role("alert")).to_contain_text("Lin Hardware is now yours.")
+    customer.refresh_from_db()
+    assert customer.owner == seller
+
     page.locator("#new-deal").click()
     page.get_by_label("Title").fill("Shelving for the new shop")
     page.get_by_label("Amount").fill("12800")
