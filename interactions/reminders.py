@@ -113,7 +113,8 @@ def mentioned_colleagues(text: str) -> list[Any]:
     the product shows it ("@王丽娟"). One query, only when the text has an "@"."""
     if "@" not in text:
         return []
-    usernames, family_names = set(), set()
+    usernames: set[str] = set()
+    family_names: set[str] = set()
     for mention in _MENTION.finditer(text):
         if mention.group(1):
             usernames.add(mention.group(1).rstrip("."))

@@ -108,12 +108,16 @@ def test_owners_of_merged_customers_are_told_without_naming_what_they_cannot_see
     merged = CustomerFactory(name="王芳", owner=seller)
 
     merge_customers(
-        actor=service_user, survivor=survivor, others=[merged], field_choices={"owner_id": survivor.pk}
+        actor=service_user,
+        survivor=survivor,
+        others=[merged],
+        field_choices={"owner_id": survivor.pk},
     )
 
     note = Notification.objects.get(recipient=seller)
     assert note.kind == NotificationKind.CUSTOMER_MERGED
-    assert "王芳" in note.message and "(new)" not in note.message
+    assert "王芳" in note.message
+    assert "(new)" not in note.message
     assert note.url == ""
     assert not Notification.objects.filter(recipient=service_user).exists()
 
@@ -210,9 +214,10 @@ def test_the_digest_day_is_the_local_day(settings, django_capture_on_commit_call
         send_daily_digests(now=late)
 
     shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
-    assert NotificationPreference.objects.get(user=seller).last_digest_on == late.astimezone(
-        shanghai
-    ).date()
+    assert (
+        NotificationPreference.objects.get(user=seller).last_digest_on
+        == late.astimezone(shanghai).date()
+    )
 
 
 def test_the_bell_counts_only_ones_own_unread(client):
