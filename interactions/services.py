@@ -325,16 +325,7 @@ def snooze_follow_up(
     """Move an open follow-up's due time to `until`, keeping everything else (update_follow_up:
     audited, version-checked; ValidationError for a done one, EditConflictError). When it
     falls due again its assignee is told again (the due notification's key holds the time)."""
-    return update_follow_up(
-        actor=actor,
-        customer=follow_up.customer,
-        follow_up=follow_up,
-        expected_version=expected_version,
-        title=follow_up.title,
-        due_at=until,
-        assignee=follow_up.assignee,
-        notes=follow_up.notes,
-    )
+    return _change_one_field(actor, follow_up, expected_version, due_at=until)
 
 
 def reassign_follow_up(
@@ -356,15 +347,26 @@ def reassign_follow_up(
         raise ValidationError(
             {"assignee": _("This colleague cannot work on this customer's follow-ups.")}
         )
+    return _change_one_field(actor, follow_up, expected_version, assignee=assignee)
+
+
+def _change_one_field(
+    actor: Actor, follow_up: FollowUp, expected_version: int | None, **change: Any
+) -> FollowUp:
+    """update_follow_up with the follow-up's other values as they are."""
+    values = {
+        "title": follow_up.title,
+        "due_at": follow_up.due_at,
+        "assignee": follow_up.assignee,
+        "notes": follow_up.notes,
+        **change,
+    }
     return update_follow_up(
         actor=actor,
         customer=follow_up.customer,
         follow_up=follow_up,
         expected_version=expected_version,
-        title=follow_up.title,
-        due_at=follow_up.due_at,
-        assignee=assignee,
-        notes=follow_up.notes,
+        **values,
     )
 
 
