@@ -167,8 +167,10 @@ class CalendarView(PermissionRequiredMixin, View):
         scope = work_scope(request.user, request.GET.get("who", "me"))
         mode = "week" if request.GET.get("view") == "week" else "month"
         today = timezone.localdate()
-        anchor = parse_date(request.GET.get("day", "") or "") if request.GET.get("day") else None
-        anchor = anchor or today
+        try:
+            anchor = parse_date(request.GET.get("day") or "") or today
+        except ValueError:  # well formed but no such day ("2026-02-30")
+            anchor = today
         if mode == "week":
             first = anchor - datetime.timedelta(days=anchor.weekday())
             last = first + datetime.timedelta(days=6)

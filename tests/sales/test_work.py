@@ -254,3 +254,12 @@ def test_the_week_view_page(client):
     (week,) = response.context["weeks"]
     assert [cell.day.day for cell in week] == [2, 3, 4, 5, 6, 7, 8]
     assert "09:00 wed" in response.content.decode()
+
+
+def test_a_calendar_day_that_does_not_exist_shows_this_month(client):
+    seller = UserFactory(role=roles.SALES)
+    client.force_login(seller)
+
+    response = client.get("/work/calendar/?day=2026-02-30")
+
+    assert response.context["anchor"] == timezone.localdate().isoformat()
