@@ -381,6 +381,8 @@ AUDIT_VERIFY_HOUR = env.int("AUDIT_VERIFY_HOUR", default=3)
 # nightly at INTERACTION_ARCHIVE_HOUR into the archive table (interactions/archive.py).
 INTERACTION_ARCHIVE_AFTER_DAYS = env.int("INTERACTION_ARCHIVE_AFTER_DAYS", default=3 * 365)
 INTERACTION_ARCHIVE_HOUR = env.int("INTERACTION_ARCHIVE_HOUR", default=4)
+# The local hour the daily digest mail goes out (interactions/reminders.py).
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 CELERY_BEAT_SCHEDULE = {
     # The shared pool: warn owners of idle customers, return those idle too long.
     "pool-release-nightly": {
@@ -453,6 +455,17 @@ CELERY_BEAT_SCHEDULE = {
     "announce-due-follow-ups": {
         "task": "interactions.tasks.announce_due_follow_ups",
         "schedule": 60,
+    },
+    # The bell's "follow-up due" for those that fell due since the last run
+    # (interactions/reminders.py).
+    "notify-due-follow-ups": {
+        "task": "interactions.tasks.notify_due_follow_ups",
+        "schedule": 300,
+    },
+    # The daily digest mail for those who asked for it, at DIGEST_HOUR local time.
+    "send-daily-digests": {
+        "task": "interactions.tasks.send_daily_digests",
+        "schedule": crontab(hour=DIGEST_HOUR, minute=0),
     },
     # Outbox events relayed and deliveries due sent, should a kick after a commit have been
     # lost (a broker outage, a worker killed mid-run).

@@ -28,6 +28,8 @@ urlpatterns = [
     path("accounts/api-keys/", include("accounts.api_key_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("work/", include("sales.work.urls")),
+    path("notifications/", include("notifications.urls")),
     path("customers/", include("customers.urls")),
     path("customers/<int:pk>/", include("interactions.urls")),
     path("deals/", include("sales.deals.urls")),

@@ -21,9 +21,12 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers import events
@@ -32,6 +35,7 @@ from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge
 from customers.normalize import name_sound, place_pinyin
+from customers.selectors import customers_visible_to
 from customers.services import (
     CONFIRMATIONS,
     audit_diff,
@@ -39,6 +43,8 @@ from customers.services import (
 )
 from customers.signals import customers_merged, merge_undone
 from kernel.versioning import next_version
+from notifications.models import NotificationKind
+from notifications.services import in_language_of, notify
 from privacy import consent
 from privacy.audit.recording import record_event
 from privacy.models import ConsentSource
@@ -185,6 +191,7 @@ def merge_customers(
     record.save(update_fields=["moved"])
     _audit(actor, CustomerAction.MERGE, record, survivor, others, before, version)
     events.announce_merge(survivor, [other.pk for other in others])
+    _tell_owners(actor, survivor, others)
     for other in others:
         record_event(
             actor=actor,
@@ -193,6 +200,30 @@ def merge_customers(
             changes={"survivor": survivor.pk, "merge": record.pk},
         )
     return record
+
+
+def _tell_owners(actor: Any, survivor: Customer, others: Sequence[Customer]) -> None:
+    """Each owner of a merged customer (but whoever merged) learns that it became part of the
+    survivor; the survivor is named and linked only to an owner who may see it."""
+    owner_ids = {other.owner_id for other in others} - {None, getattr(actor, "pk", None)}
+    for owner in get_user_model().objects.filter(pk__in=owner_ids, is_active=True):
+        sees_survivor = customers_visible_to(owner).filter(pk=survivor.pk).exists()
+        names = ", ".join(other.name for other in others if other.owner_id == owner.pk)
+        with in_language_of(owner):
+            if sees_survivor:
+                message = gettext("%(merged)s, a customer of yours, was merged into %(survivor)s.")
+            else:
+                message = gettext(
+                    "%(merged)s, a customer of yours, was merged into another record."
+                )
+            message %= {"merged": names, "survivor": survivor.name}
+        notify(
+            owner,
+            NotificationKind.CUSTOMER_MERGED,
+            message,
+            url=reverse("customers:detail", args=[survivor.pk]) if sees_survivor else "",
+            customer_id=survivor.pk,
+        )
 
 
 def _jsonable(value: Any) -> Any:

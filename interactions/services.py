@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Contact, Customer
+from customers.selectors import customers_visible_to
 from customers.services import record_activity, refuse_if_erased
-from interactions import events
+from interactions import events, reminders
 from interactions.audit import (
     FollowUpAction,
     InteractionAction,
@@ -202,6 +203,9 @@ def record_interaction(
         raise ValidationError(_("This interaction was recorded already (it is in the archive)."))
     interaction.save()
     events.announce_interaction(interaction)
+    reminders.notify_mentions(
+        actor=actor, customer=customer, text=f"{interaction.subject}\n{interaction.body}"
+    )
     record_activity(customer_id=customer.pk, at=interaction.occurred_at, by=actor)
     record_event(
         actor=actor,
@@ -240,6 +244,8 @@ def schedule_follow_up(
         target=customer,
         changes={"follow_up": follow_up.pk, "assignee": assignee.pk, "due_at": due_at.isoformat()},
     )
+    reminders.notify_assigned(actor=actor, follow_up=follow_up)
+    reminders.notify_mentions(actor=actor, customer=customer, text=follow_up.notes)
     return follow_up
 
 
@@ -302,7 +308,66 @@ def update_follow_up(
     record_event(
         actor=actor, action=FollowUpAction.UPDATE, target=follow_up.customer, changes=changes
     )
+    if "assignee" in changed:
+        reminders.notify_assigned(actor=actor, follow_up=follow_up)
+    if "notes" in changed:
+        reminders.notify_mentions(actor=actor, customer=follow_up.customer, text=follow_up.notes)
     return follow_up
+
+
+def snooze_follow_up(
+    *,
+    actor: Actor,
+    follow_up: FollowUp,
+    until: datetime.datetime,
+    expected_version: int | None = None,
+) -> FollowUp:
+    """Move an open follow-up's due time to `until`, keeping everything else (update_follow_up:
+    audited, version-checked; ValidationError for a done one, EditConflictError). When it
+    falls due again its assignee is told again (the due notification's key holds the time)."""
+    return _change_one_field(actor, follow_up, expected_version, due_at=until)
+
+
+def reassign_follow_up(
+    *,
+    actor: Actor,
+    follow_up: FollowUp,
+    assignee: Any,
+    expected_version: int | None = None,
+) -> FollowUp:
+    """Hand an open follow-up to `assignee`, who must be active, allowed to work on
+    follow-ups and able to see its customer (else ValidationError: the follow-up would vanish
+    from everyone's list, or show them a customer outside their scope). Audited and
+    version-checked as update_follow_up; the new assignee is notified."""
+    if not (
+        assignee.is_active
+        and assignee.has_perm("interactions.change_followup")
+        and customers_visible_to(assignee).filter(pk=follow_up.customer_id).exists()
+    ):
+        raise ValidationError(
+            {"assignee": _("This colleague cannot work on this customer's follow-ups.")}
+        )
+    return _change_one_field(actor, follow_up, expected_version, assignee=assignee)
+
+
+def _change_one_field(
+    actor: Actor, follow_up: FollowUp, expected_version: int | None, **change: Any
+) -> FollowUp:
+    """update_follow_up with the follow-up's other values as they are."""
+    values = {
+        "title": follow_up.title,
+        "due_at": follow_up.due_at,
+        "assignee": follow_up.assignee,
+        "notes": follow_up.notes,
+        **change,
+    }
+    return update_follow_up(
+        actor=actor,
+        customer=follow_up.customer,
+        follow_up=follow_up,
+        expected_version=expected_version,
+        **values,
+    )
 
 
 def _audited(value: Any) -> Any:

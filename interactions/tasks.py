@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from interactions import reminders
 from interactions.archive import archive_age, archive_interactions
 from interactions.events import announce_due_follow_ups
 from privacy.audit.recording import audit_context
@@ -23,3 +24,15 @@ def archive_old_interactions() -> int | None:
 def announce_follow_ups_due() -> int:
     """follow_up.due for the follow-ups that fell due since the last run (each once)."""
     return announce_due_follow_ups()
+
+
+@shared_task(name="interactions.tasks.notify_due_follow_ups", acks_late=True)
+def notify_due_follow_ups() -> int:
+    """The bell's "follow-up due" for each follow-up that fell due (once per due time)."""
+    return reminders.notify_due_follow_ups()
+
+
+@shared_task(name="interactions.tasks.send_daily_digests", acks_late=True)
+def send_daily_digests() -> int:
+    """The morning digest mail for each person who asked for it (once a day)."""
+    return reminders.send_daily_digests()

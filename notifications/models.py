@@ -58,3 +58,28 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to be told besides the bell. No row: the defaults (no digest)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    daily_digest = models.BooleanField(
+        _("daily digest mail"),
+        default=False,
+        help_text=_("Every morning, a mail with your unread notifications and the follow-ups due."),
+    )
+    # The local day the last digest went out: a retried digest task sends nothing twice.
+    last_digest_on = models.DateField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from kernel.actors import Actor
-from notifications.models import Notification
+from notifications.models import Notification, NotificationPreference
 
 
 def notifications_for(user: Actor) -> QuerySet[Notification]:
@@ -13,4 +13,9 @@ def notifications_for(user: Actor) -> QuerySet[Notification]:
 
 
 def unread_count(user: Actor) -> int:
+    """From the inbox index (recipient, read_at): cheap enough for the bell on every page."""
     return notifications_for(user).filter(read_at__isnull=True).count()
+
+
+def wants_daily_digest(user: Actor) -> bool:
+    return NotificationPreference.objects.filter(user_id=user.pk, daily_digest=True).exists()

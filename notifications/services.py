@@ -1,13 +1,28 @@
-"""Every write of notifications."""
+"""Every write of notifications and of how people want to be told."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kernel.actors import Actor
-from notifications.models import Notification, NotificationKind
+from notifications.audit import NotificationAction
+from notifications.models import Notification, NotificationKind, NotificationPreference
+from privacy.audit.recording import record_event
+
+
+@contextmanager
+def in_language_of(recipient: Actor) -> Iterator[None]:
+    """Write a notification's text in the recipient's language: the one stored for them, if
+    any, else the product's (settings.LANGUAGE_CODE), never the language of whoever caused
+    it."""
+    with translation.override(getattr(recipient, "language", "") or settings.LANGUAGE_CODE):
+        yield
 
 
 def notify(
@@ -21,8 +36,8 @@ def notify(
 ) -> Notification | None:
     """Tell `recipient` something. Nobody, an inactive account or a second call with the same
     `once_key` is told nothing (None). `message` is stored as shown: write it in the
-    recipient's language (django.utils.translation.override) and without personal data the
-    recipient may not see."""
+    recipient's language (`in_language_of`) and without personal data the recipient may not
+    see."""
     if recipient is None or not recipient.is_active:
         return None
     try:
@@ -65,3 +80,20 @@ def notify_many(notifications: list[Notification]) -> int:
         row.message = row.message[:300]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+@transaction.atomic
+def set_daily_digest(*, actor: Actor, enabled: bool) -> NotificationPreference:
+    """Turn the actor's own daily digest mail on or off. Audited when it changes."""
+    preference, _created = NotificationPreference.objects.select_for_update().get_or_create(
+        user_id=actor.pk
+    )
+    if preference.daily_digest != enabled:
+        preference.daily_digest = enabled
+        preference.save(update_fields=["daily_digest"])
+        record_event(
+            actor=actor,
+            action=NotificationAction.PREFERENCE,
+            changes={"daily_digest": enabled},
+        )
+    return preference

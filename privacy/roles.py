@@ -41,6 +41,8 @@ _VIEW_RECORDS = [
     "interactions.view_interaction",
     "interactions.view_archivedinteraction",
     "interactions.view_followup",
+    # One's own notifications (the bell).
+    "notifications.view_notification",
 ]
 _BUILD_SEGMENTS = [
     "analytics.view_segment",

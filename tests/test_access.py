@@ -143,6 +143,10 @@ PAGE_MATRIX = {
         "/customers/{pk}/follow-ups/{follow_up}/edit/",
         _statuses(WORKS_ON_CUSTOMERS),
     ),
+    "my work": ("/work/", _statuses(EVERY_ROLE)),
+    "calendar": ("/work/calendar/", _statuses(EVERY_ROLE)),
+    "notifications": ("/notifications/", _statuses(EVERY_ROLE)),
+    "bell": ("/notifications/bell/", _statuses(EVERY_ROLE)),
     "imports": ("/imports/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
     "duplicates": ("/duplicates/", _statuses({roles.ADMINISTRATOR, roles.SERVICE})),
     "export": (
