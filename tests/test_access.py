@@ -196,6 +196,9 @@ PAGE_MATRIX = {
     "add a generic webhook": ("/connectors/new/generic/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
+    "users": ("/accounts/users/", _statuses({roles.ADMINISTRATOR})),
+    "invite a colleague": ("/accounts/users/invite/", _statuses({roles.ADMINISTRATOR})),
+    "teams": ("/accounts/teams/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
     (page, role, status)
