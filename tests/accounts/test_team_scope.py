@@ -87,7 +87,8 @@ def test_the_manager_reaches_members_customers_on_the_pages_and_not_another_team
     people, customers, _team = east
     client.force_login(people["boss"])
     listed = {c.pk for c in client.get("/customers/").context["customers"]}
-    assert customers["ann"].pk in listed and customers["wes"].pk not in listed
+    assert customers["ann"].pk in listed
+    assert customers["wes"].pk not in listed
     ann, wes = customers["ann"].pk, customers["wes"].pk
     page = client.get(f"/customers/{ann}/")
     assert page.status_code == 200
@@ -99,7 +100,8 @@ def test_the_manager_reaches_members_customers_on_the_pages_and_not_another_team
     assert found.status_code == 302
     shown = {c.pk for c in client.get(found["Location"]).context["customers"]}
     assert {customers["ann"].pk, customers["ben"].pk} <= shown
-    assert customers["wes"].pk not in shown and customers["nobody"].pk not in shown
+    assert customers["wes"].pk not in shown
+    assert customers["nobody"].pk not in shown
 
 
 def test_a_member_gets_404_for_the_managers_customer(client, east):
@@ -119,7 +121,8 @@ def test_the_manager_sees_the_members_follow_ups(east):
         actor=None, customer=customers["wes"], title="Call", due_at=due, assignee=people["wes"]
     )
     seen = set(follow_ups_visible_to(people["boss"]).values_list("pk", flat=True))
-    assert theirs.pk in seen and other.pk not in seen
+    assert theirs.pk in seen
+    assert other.pk not in seen
 
 
 def test_the_api_gives_the_manager_the_members_customers_unmasked(east):
@@ -129,7 +132,8 @@ def test_the_api_gives_the_manager_the_members_customers_unmasked(east):
     listed = {
         row["id"]: row for row in api.get("/api/v1/customers/?page_size=100").json()["results"]
     }
-    assert customers["ann"].pk in listed and customers["wes"].pk not in listed
+    assert customers["ann"].pk in listed
+    assert customers["wes"].pk not in listed
     assert listed[customers["ann"].pk]["phone"] == f"+86{PHONE}"
     assert api.get(f"/api/v1/customers/{customers['wes'].pk}/").status_code == 404
     assert api.get(f"/api/v1/customers/{customers['ann'].pk}/").json()["phone"] == f"+86{PHONE}"
@@ -138,7 +142,7 @@ def test_the_api_gives_the_manager_the_members_customers_unmasked(east):
 def test_the_managers_list_makes_no_query_per_member_customer(
     client, east, django_assert_max_num_queries
 ):
-    people, _customers, team = east
+    people, _customers, _team = east
     for number in range(15):
         CustomerFactory(name=f"Ann's lead {number}", phone=PHONE, owner=people["ann"])
     client.force_login(people["boss"])
