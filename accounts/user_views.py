@@ -6,6 +6,8 @@ accounts/team_services.py's, which audit them and apply accounts/privileges.py."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -189,26 +191,30 @@ def user_reset_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("users:detail", account.pk)
 
 
+def _saved_team(request: HttpRequest, form: TeamForm, save: Callable[..., Team]) -> Team | None:
+    """A posted team form written by `save(name=, manager=)`: the team, or None with the
+    problems on the form. Changing teams needs `auth.change_user`."""
+    if not request.user.has_perm(CHANGE):
+        raise PermissionDenied
+    if not form.is_valid():
+        return None
+    try:
+        return save(name=form.cleaned_data["name"], manager=form.cleaned_data["manager"])
+    except ValidationError as error:
+        _add_errors(form, error)
+        return None
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required(VIEW, raise_exception=True)
 def team_list(request: HttpRequest) -> HttpResponse:
     """The teams, and a form for a new one (POST: `auth.change_user`)."""
     form = TeamForm(request.POST or None)
     if request.method == "POST":
-        if not request.user.has_perm(CHANGE):
-            raise PermissionDenied
-        if form.is_valid():
-            try:
-                team = team_services.create_team(
-                    actor=request.user,
-                    name=form.cleaned_data["name"],
-                    manager=form.cleaned_data["manager"],
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, _("Team created."))
-                return redirect("teams:detail", team.pk)
+        team = _saved_team(request, form, partial(team_services.create_team, actor=request.user))
+        if team is not None:
+            messages.success(request, _("Team created."))
+            return redirect("teams:detail", team.pk)
     return render(
         request,
         "accounts/teams.html",
@@ -226,21 +232,10 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"name": team.name, "manager": team.manager_id},
     )
     if request.method == "POST":
-        if not request.user.has_perm(CHANGE):
-            raise PermissionDenied
-        if form.is_valid():
-            try:
-                team_services.change_team(
-                    actor=request.user,
-                    team=team,
-                    name=form.cleaned_data["name"],
-                    manager=form.cleaned_data["manager"],
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("teams:detail", team.pk)
+        save = partial(team_services.change_team, actor=request.user, team=team)
+        if _saved_team(request, form, save) is not None:
+            messages.success(request, _("Saved."))
+            return redirect("teams:detail", team.pk)
     members = (
         TeamMembership.objects.filter(team=team).select_related("user").order_by("user__username")
     )
