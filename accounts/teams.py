@@ -41,8 +41,3 @@ def works_on_behalf_of(user: Actor, owner_id: int | None) -> bool:
         setattr(user, _MEMBER_IDS_CACHE, member_ids)
     return owner_id in member_ids
 
-
-def forget_managed_members(user: Actor) -> None:
-    """Drop the cached member ids of `works_on_behalf_of` (after the user's team changed)."""
-    if hasattr(user, _MEMBER_IDS_CACHE):
-        delattr(user, _MEMBER_IDS_CACHE)
