@@ -40,4 +40,3 @@ def works_on_behalf_of(user: Actor, owner_id: int | None) -> bool:
         member_ids = frozenset(managed_member_ids(user))
         setattr(user, _MEMBER_IDS_CACHE, member_ids)
     return owner_id in member_ids
-
