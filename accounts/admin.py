@@ -135,11 +135,9 @@ class AuthenticatorAdmin(TOTPDeviceAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        # A colleague's lost authenticator, yes (their password still guards the account, and
-        # a non-superuser cannot change that of anyone holding more than they do); a
-        # superuser's, only another superuser. Asked for every row of a bulk deletion too.
+        # Asked for every row of a bulk deletion too.
         return super().has_delete_permission(request, obj) and (
-            obj is None or request.user.is_superuser or not obj.user.is_superuser
+            obj is None or privileges.may_remove_authenticator(request.user, obj.user)
         )
 
     def delete_model(self, request, obj) -> None:

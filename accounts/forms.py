@@ -11,7 +11,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.api_keys import service_accounts
+from accounts.models import Team
 from accounts.privileges import grantable_groups, may_change_account
+from accounts.users import assignable_roles, person_roles, staff_accounts
 from kernel.free_text import validate_readable_text
 
 
@@ -108,3 +110,78 @@ class NewApiKeyForm(forms.Form):
 def _account_label(account: Any) -> str:
     roles = ", ".join(gettext(group.name) for group in account.groups.all())
     return f"{account.get_username()} ({roles})" if roles else account.get_username()
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    """A colleague, shown by name and user name."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        full_name = obj.get_full_name()
+        return f"{full_name} ({obj.get_username()})" if full_name else obj.get_username()
+
+
+class UserFilterForm(forms.Form):
+    """The users page's filters (GET)."""
+
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Group.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    active = forms.TypedChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), ("1", _("Active")), ("0", _("Deactivated"))],
+        coerce=lambda value: value == "1",
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = person_roles()
+        self.fields["team"].queryset = Team.objects.order_by("name")
+
+
+class AccountRoleForm(forms.Form):
+    """A colleague's role and team: only the roles the editor may give are offered."""
+
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Group.objects.none())
+    team = forms.ModelChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("No team"),
+        help_text=_("A person is in one team at most: choosing another moves them."),
+    )
+
+    def __init__(self, *args: Any, editor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = assignable_roles(editor)
+        self.fields["team"].queryset = Team.objects.order_by("name")
+
+
+class InviteForm(AccountRoleForm):
+    """A colleague to invite: they choose their own password through the mailed link."""
+
+    first_name = forms.CharField(
+        label=_("First name"), max_length=150, validators=[validate_readable_text]
+    )
+    last_name = forms.CharField(
+        label=_("Last name"), max_length=150, required=False, validators=[validate_readable_text]
+    )
+    email = forms.EmailField(label=_("E-mail address"), max_length=150)
+    field_order = ["first_name", "last_name", "email", "role", "team"]
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, validators=[validate_readable_text])
+    manager = StaffChoiceField(label=_("Manager"), queryset=get_user_model().objects.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = staff_accounts().filter(is_active=True)
+
+
+class TeamMemberForm(forms.Form):
+    member = StaffChoiceField(label=_("Colleague"), queryset=get_user_model().objects.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = staff_accounts().filter(is_active=True)

@@ -54,3 +54,10 @@ def may_change_account(editor: AbstractBaseUser, account: AbstractBaseUser) -> b
     if account.is_superuser:
         return False
     return not _held(account).exclude(pk__in=_held(editor).values("pk")).exists()
+
+
+def may_remove_authenticator(editor: AbstractBaseUser, account: AbstractBaseUser) -> bool:
+    """Whether `editor` may remove `account`'s authenticators (a lost phone): a colleague's,
+    yes (their password still guards the account, and a non-superuser cannot change that of
+    anyone holding more than they do); a superuser's, only another superuser."""
+    return editor.is_superuser or not account.is_superuser

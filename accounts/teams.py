@@ -22,11 +22,21 @@ def owned_by_user_or_team(user: Actor, field: str = "owner") -> Q:
     return Q(**{f"{field}_id": user.pk}) | Q(**{f"{field}_id__in": managed_member_ids(user)})
 
 
+# Where the ids of the members a user manages are kept on the user object, for the rest of the
+# request: a list page masks each row through `works_on_behalf_of`, which must not cost a
+# query per row (Django keeps its permission cache on the user the same way).
+_MEMBER_IDS_CACHE = "_managed_member_ids_cache"
+
+
 def works_on_behalf_of(user: Actor, owner_id: int | None) -> bool:
     """Whether `user` works on what `owner_id` owns: their own, or a member of a team they
-    manage (one query, only when it is someone else's)."""
+    manage (one query per user object, only when it is someone else's)."""
     if owner_id is None:
         return False
     if owner_id == user.pk:
         return True
-    return TeamMembership.objects.filter(team__manager_id=user.pk, user_id=owner_id).exists()
+    member_ids = getattr(user, _MEMBER_IDS_CACHE, None)
+    if member_ids is None:
+        member_ids = frozenset(managed_member_ids(user))
+        setattr(user, _MEMBER_IDS_CACHE, member_ids)
+    return owner_id in member_ids

@@ -26,6 +26,8 @@ urlpatterns = [
     path("search/suggestions/", search_views.search_suggestions, name="search_suggestions"),
     path("accounts/two-factor/", include("accounts.urls")),
     path("accounts/api-keys/", include("accounts.api_key_urls")),
+    path("accounts/users/", include("accounts.user_urls")),
+    path("accounts/teams/", include("accounts.team_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("work/", include("sales.work.urls")),

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.teams import works_on_behalf_of
 from customers.api.serializers import CustomerSerializer, MaskedPersonalDataMixin
 from customers.models import Customer
 from customers.presentation import PERSONAL_FIELDS
@@ -53,7 +54,7 @@ def in_scope(viewer: Any, customer_id: int, owner_id: int | None) -> bool:
     if viewer.has_perm("customers.view_all_customers"):
         return True
     if owner_id is not None:
-        return owner_id == viewer.pk
+        return works_on_behalf_of(viewer, owner_id)
     return customers_visible_to(viewer).filter(pk=customer_id).exists()
 
 

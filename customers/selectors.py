@@ -15,6 +15,7 @@ from django.db.models.lookups import In
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from accounts.teams import owned_by_user_or_team, works_on_behalf_of
 from customers.models import Contact, Customer, ExternalId, SavedView
 from customers.normalize import (
     NormalizationError,
@@ -31,13 +32,14 @@ from kernel.actors import Actor
 
 def customers_visible_to(user: Actor) -> QuerySet[Customer]:
     """Active (not merged) customers the user may see: all of them with `view_all_customers`,
-    otherwise the user's own and unassigned ones. Without `view_customer`, none."""
+    otherwise the user's own, their team's when they manage one (accounts/teams.py) and
+    unassigned ones. Without `view_customer`, none."""
     live = Customer.objects.filter(merged_into__isnull=True)
     if not user.has_perm("customers.view_customer"):
         return live.none()
     if user.has_perm("customers.view_all_customers"):
         return live
-    return live.filter(Q(owner=user) | Q(owner__isnull=True))
+    return live.filter(owned_by_user_or_team(user) | Q(owner__isnull=True))
 
 
 def get_customer_for(user: Actor, pk: int) -> Customer:
@@ -68,7 +70,9 @@ def can_edit_customer(user: Actor, customer: Customer) -> bool:
         return False
     if customer.restricted_at:
         return False
-    return user.has_perm("customers.view_all_customers") or customer.owner_id in (None, user.pk)
+    if user.has_perm("customers.view_all_customers") or customer.owner_id is None:
+        return True
+    return works_on_behalf_of(user, customer.owner_id)
 
 
 def customers_editable_by(user: Actor) -> QuerySet[Customer]:
@@ -79,7 +83,7 @@ def customers_editable_by(user: Actor) -> QuerySet[Customer]:
     editable = Customer.objects.filter(erased_at__isnull=True, restricted_at__isnull=True)
     if user.has_perm("customers.view_all_customers"):
         return editable
-    return editable.filter(Q(owner=user) | Q(owner__isnull=True))
+    return editable.filter(owned_by_user_or_team(user) | Q(owner__isnull=True))
 
 
 def can_merge_customers(user: Actor, customers: Iterable[Customer]) -> bool:
@@ -93,10 +97,12 @@ def can_merge_customers(user: Actor, customers: Iterable[Customer]) -> bool:
 
 def can_view_personal_data(user: Actor, customer: Customer) -> bool:
     """Unmasked phone, email and address: the permission, and for users scoped to their own
-    customers only on customers they own."""
+    customers only on customers they own or, as a team's manager, their members own."""
     if not user.has_perm("customers.view_personal_data"):
         return False
-    return user.has_perm("customers.view_all_customers") or customer.owner_id == user.pk
+    if user.has_perm("customers.view_all_customers"):
+        return True
+    return works_on_behalf_of(user, customer.owner_id)
 
 
 def personal_data_scope(user: Actor) -> Q | None:
@@ -111,7 +117,7 @@ def personal_data_scope(user: Actor) -> Q | None:
         return None
     if user.has_perm("customers.view_all_customers"):
         return Q()
-    return Q(owner=user)
+    return owned_by_user_or_team(user)
 
 
 def id_number_scope(user: Actor) -> Q | None:

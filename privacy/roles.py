@@ -144,7 +144,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     SALES: [
         *_VIEW_RECORDS,
         *_WORK_ON_CUSTOMERS,
-        # Scope (own + unassigned customers) comes from lacking view_all_customers.
+        # Scope (own + unassigned customers, and a team's manager their members' too:
+        # accounts/teams.py) comes from lacking view_all_customers.
         "customers.view_personal_data",
         "customers.import_customers",
         "analytics.view_segment",

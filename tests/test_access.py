@@ -67,6 +67,7 @@ SAMPLE_VALUES = {
     "path": "css/crm.css",
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
+    "user_pk": "1",
     "record_pk": "1",
     "public_key": "no-such-key",
     "view_pk": "1",
@@ -214,6 +215,9 @@ PAGE_MATRIX = {
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
     "shared pool": ("/pool/", _statuses({roles.ADMINISTRATOR, roles.SALES})),
     "pool rules": ("/pool/rules/", _statuses({roles.ADMINISTRATOR})),
+    "users": ("/accounts/users/", _statuses({roles.ADMINISTRATOR})),
+    "invite a colleague": ("/accounts/users/invite/", _statuses({roles.ADMINISTRATOR})),
+    "teams": ("/accounts/teams/", _statuses({roles.ADMINISTRATOR})),
 }
 MATRIX_CASES = [
     (page, role, status)

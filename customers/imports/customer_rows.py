@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.teams import works_on_behalf_of
 from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
@@ -555,9 +556,10 @@ class _Writer:
 
     def update_existing(self, customer: Customer, row: PreparedRow) -> str:
         actor = self.options.actor
-        if not actor.has_perm("customers.view_all_customers") and customer.owner_id not in (
-            None,
-            actor.pk,
+        if (
+            not actor.has_perm("customers.view_all_customers")
+            and customer.owner_id is not None
+            and not works_on_behalf_of(actor, customer.owner_id)
         ):
             row.add_issue("", _OUT_OF_SCOPE)
             return "failed"

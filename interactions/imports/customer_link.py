@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.teams import works_on_behalf_of
 from customers.imports.customer_rows import existing_matches
 from customers.imports.fields import BatchOptions, PreparedRow, first_valid, phone_value
 from customers.imports.mapping import ADDRESS_PHONES, ImportField
@@ -155,7 +156,11 @@ def customers_for(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[in
         customer = customers.get(wanted.get(row.number))
         if customer is None:
             continue
-        if not scoped and customer.owner_id not in (None, actor.pk):
+        if (
+            not scoped
+            and customer.owner_id is not None
+            and not works_on_behalf_of(actor, customer.owner_id)
+        ):
             row.add_issue("", NO_CUSTOMER)
             continue
         result[row.number] = customer

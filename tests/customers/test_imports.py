@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.team_services import create_team, place_in_team
 from customers import services
 from customers.imports import customer_rows, jobs
 from customers.models import Customer, ExternalId, ImportJob, Tag
@@ -546,3 +547,19 @@ def test_a_customer_import_leaves_the_tables_it_wrote_analysed(admin_user_role):
     assert job.status == JobStatus.DONE
     assert job.rows_created
     assert unanalysed(*tables) == []
+
+
+def test_a_team_manager_imports_onto_a_members_customer(sales_user, other_sales_user):
+    """The manager of the team `other_sales_user` is in sees that member's customers' phones,
+    so a row matches one by phone and updates it, as it would for the member."""
+    team = create_team(actor=None, name="East", manager=sales_user)
+    place_in_team(actor=None, team=team, member=other_sales_user)
+    theirs = CustomerFactory(name="王", phone="13800138000", owner=other_sales_user, notes="")
+    job = _import(
+        sales_user,
+        csv_bytes([["姓名", "手机", "备注"], ["王", "13800138000", "x"]]),
+        policy="overwrite",
+    )
+    assert _counts(job) == (0, 1, 0, 0)
+    theirs.refresh_from_db()
+    assert (theirs.owner, theirs.notes) == (other_sales_user, "x")

@@ -15,6 +15,7 @@ from customers.models import (
     LifecycleStageChange,
 )
 from customers.normalize import normalize_email, normalize_phone
+from customers.selectors import customers_visible_to
 from customers.services import ID_NUMBER_CONTEXT
 from demo import capture
 from demo.management.commands import seed_demo
@@ -110,6 +111,12 @@ def test_seed_demo_creates_one_account_per_role_and_consistent_data(credentials_
         )
         assert holders == granted, purpose
     assert ConsentRecord.objects.filter(policy__isnull=True).count() == 0
+    # The team "East": the demo manager works on the demo sales user's customers.
+    manager = get_user_model().objects.get(username="manager")
+    assert manager.managed_teams.get().memberships.get().user.username == "sales"
+    assert "manager" in credentials_file.read_text()
+    sales_customer = customers.filter(owner__username="sales").first()
+    assert customers_visible_to(manager).filter(pk=sales_customer.pk).exists()
 
 
 def test_seed_demo_shows_a_web_form_with_sign_ups_that_came_through_its_door(

@@ -32,6 +32,8 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from accounts.models import Team
+from accounts.team_services import create_team, place_in_team
 from analytics.nightly import refresh_analytics
 from customers.dedup.scan import SCAN_JOBS, create_scan
 from customers.models import (
@@ -88,10 +90,13 @@ from privacy.subjects import services as subject_requests
 DEMO_ACCOUNTS = (
     ("admin", "陈", "志强", ADMINISTRATOR, "chen.zhiqiang@example.com"),
     ("sales", "王", "丽娟", SALES, "wang.lijuan@example.com"),
+    # Sales too, and manager of the team "East" the sales user is in: sees her customers.
+    ("manager", "李", "建国", SALES, "li.jianguo@example.com"),
     ("service", "刘", "洋", SERVICE, "liu.yang@example.com"),
     ("analyst", "赵", "敏", ANALYST, "zhao.min@example.com"),
     ("privacy", "周", "晓梅", PRIVACY_OFFICER, "zhou.xiaomei@example.com"),
 )
+DEMO_TEAM = "East"
 DEMO_USERNAMES = tuple(account[0] for account in DEMO_ACCOUNTS)
 CREDENTIALS_FILE = Path(settings.BASE_DIR) / "var" / "demo-accounts.txt"
 _SECTION = "# database: "
@@ -251,6 +256,7 @@ class Command(BaseCommand):
                 for user in user_model.objects.filter(username__in=DEMO_USERNAMES)
             }
             counts = self._load(customers=customers, seed=seed, users=users)
+            counts["teams"] = self._ensure_team(users)
             counts["accounts_created"] = len(new_passwords)
             record_event(actor=None, action=DemoAction.SEED, changes=counts)
 
@@ -300,6 +306,14 @@ class Command(BaseCommand):
             user.groups.add(groups[role])
             created.append((username, password, role, family + given))
         return created
+
+    def _ensure_team(self, users: dict[str, Any]) -> int:
+        """The team "East": the demo manager manages it, the demo sales user is in it."""
+        team = Team.objects.filter(name=DEMO_TEAM).first()
+        if team is None:
+            team = create_team(actor=None, name=DEMO_TEAM, manager=users["manager"])
+        place_in_team(actor=None, team=team, member=users["sales"])
+        return 1
 
     def _print_accounts(self, rows: list[tuple[str, str, str, str]], path: Path) -> None:
         self.stdout.write("")

@@ -1,0 +1,59 @@
+"""An administrator invites a colleague from the users page; the invitation arrives by real
+SMTP, and the colleague chooses a password through its link and signs in."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from accounts.models import TeamMembership
+from accounts.team_services import create_team
+from privacy import roles
+from tests.smtp_sink import body_of
+from tests.worker_process import wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LINK = re.compile(r"http://\S+/accounts/reset/\S+/")
+
+
+def test_an_invited_colleague_sets_a_password_and_signs_in(
+    page, log_in, make_user, live_server, smtp_sink, settings
+):
+    settings.SITE_URL = live_server.url
+    admin = make_user(roles.ADMINISTRATOR, is_staff=True)
+    create_team(actor=None, name="East", manager=admin)
+    log_in(admin)
+
+    page.get_by_role("button", name="System").click()
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Invite a colleague").click()
+    page.get_by_label("First name").fill("Mei")
+    page.get_by_label("Last name").fill("Chen")
+    page.get_by_label("E-mail address").fill("mei.chen@example.com")
+    page.get_by_label("Role").select_option(label="Sales")
+    page.get_by_label("Team").select_option(label="East")
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(page.get_by_role("alert")).to_contain_text("Invitation sent to mei.chen@example.com")
+
+    wait_for(lambda: smtp_sink.messages, seconds=10)
+    (mail,) = smtp_sink.messages
+    assert mail["To"] == "mei.chen@example.com"
+    link = LINK.search(body_of(mail)).group(0)
+
+    page.get_by_role("button", name="Log out").click()
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill("a-new-Passw0rd-2026")
+    page.get_by_label("New password confirmation").fill("a-new-Passw0rd-2026")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_text("Your new password is set")).to_be_visible()
+
+    page.goto("/accounts/login/")
+    page.get_by_label("User name").fill("mei.chen@example.com")
+    page.get_by_label("Password").fill("a-new-Passw0rd-2026")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="Customers")).to_be_visible()
+    invited = get_user_model().objects.get(username="mei.chen@example.com")
+    assert invited.last_login is not None
+    assert TeamMembership.objects.get(user=invited).team.name == "East"
