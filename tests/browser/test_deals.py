@@ -6,8 +6,10 @@ import re
 
 from playwright.sync_api import expect
 
+from accounts.models import Team, TeamMembership
 from interactions.models import Transaction
 from privacy import roles
+from sales.deals.services import create_deal
 from sales.models import Deal
 from tests.factories import CustomerFactory, UserFactory
 
@@ -54,3 +56,25 @@ def test_salesperson_claims_from_the_pool_drags_a_deal_to_won_and_records_the_pu
     expect(page.locator("#customer-deals")).to_contain_text("Won")
     expect(page.locator("#timeline")).to_contain_text("12,800.00")
     assert Transaction.objects.filter(customer=customer).count() == 1
+
+
+def test_a_manager_sees_the_teams_deals_on_the_board_and_not_another_teams(
+    page, log_in, transactional_db
+):
+    manager, member, outsider = (UserFactory(role=roles.SALES) for _ in range(3))
+    team = Team.objects.create(name="East", manager=manager)
+    TeamMembership.objects.create(team=team, user=member)
+    members_deal = create_deal(
+        actor=member, customer=CustomerFactory(owner=member), title="Team's cold room", amount=500
+    )
+    outsiders_deal = create_deal(
+        actor=outsider, customer=CustomerFactory(owner=outsider), title="Outsider's van", amount=700
+    )
+    log_in(manager)
+
+    page.get_by_role("link", name="Deals", exact=True).click()
+
+    expect(page.locator(f'[data-deal="{members_deal.pk}"]')).to_contain_text("Team's cold room")
+    expect(page.locator(f'[data-deal="{outsiders_deal.pk}"]')).to_have_count(0)
+    page.goto(f"/deals/{outsiders_deal.pk}/")
+    expect(page.get_by_role("heading", name="Outsider's van")).to_have_count(0)
