@@ -67,8 +67,8 @@ def due_once_key(follow_up: FollowUp) -> str:
 def notify_due_follow_ups(*, now: datetime.datetime | None = None) -> int:
     """Tell the assignees of the open follow-ups that fell due (within DUE_LOOKBACK), once
     each per due time: a read of the follow-ups, of which assignees are active, and one insert,
-    whatever their number; a
-    retried or overlapping run adds nothing (the once keys). Returns how many were offered."""
+    whatever their number; a retried or overlapping run adds nothing (the once keys). Returns
+    how many were offered."""
     now = now or timezone.now()
     due = (
         FollowUp.objects.filter(
