@@ -28,6 +28,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("customers/", include("customers.urls")),
     path("customers/<int:pk>/", include("interactions.urls")),
+    path("deals/", include("sales.deals.urls")),
     path("imports/", include("customers.imports.urls")),
     path("duplicates/", include("customers.dedup.urls")),
     path("exports/", include("analytics.urls")),

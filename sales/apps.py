@@ -20,7 +20,13 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from privacy.audit.actions import register_actions
         from sales.deals.audit import DealAction
+        from sales.deals.panels import register_panels
+        from sales.deals.privacy import register as register_with_privacy
 
+        # The actions it records (privacy/audit/actions.py).
         register_actions(DealAction)
+        # The customer page's deals panel, and deals in the subject's copy and erasure.
+        register_panels()
+        register_with_privacy()
         # A new installation (and a flushed test database) starts with a default pipeline.
         post_migrate.connect(_ensure_default_pipeline, sender=self)

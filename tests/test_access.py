@@ -12,6 +12,7 @@ from customers.services import save_contact
 from interactions.services import schedule_follow_up
 from privacy import roles
 from privacy.models import AuditEvent, PrivacyPolicy
+from sales.deals.services import create_deal
 from tests.factories import CustomerFactory, form_data
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +76,7 @@ SAMPLE_VALUES = {
     "customer_pk": "1",
     "kind": "stale_leads",
     "key": "no-such-form",
+    "file_format": "csv",
 }
 
 
@@ -121,6 +123,7 @@ def _statuses(allowed: set, *, denied: int = 403) -> dict:
 
 EVERY_ROLE = set(ALL_ROLES) - {None}
 WORKS_ON_CUSTOMERS = {roles.ADMINISTRATOR, roles.SALES, roles.SERVICE}
+VIEWS_DEALS = WORKS_ON_CUSTOMERS | {roles.ANALYST}
 # page -> (path, expected status per role); the customer is unassigned, so Sales may see it,
 # and the policy version takes effect tomorrow, so it may still be corrected.
 PAGE_MATRIX = {
@@ -194,6 +197,14 @@ PAGE_MATRIX = {
     "shops": ("/connectors/", _statuses({roles.ADMINISTRATOR})),
     "connect a shop": ("/connectors/new/", _statuses({roles.ADMINISTRATOR})),
     "add a generic webhook": ("/connectors/new/generic/", _statuses({roles.ADMINISTRATOR})),
+    "deal board": ("/deals/", _statuses(VIEWS_DEALS)),
+    "deal list": ("/deals/list/", _statuses(VIEWS_DEALS)),
+    "deal": ("/deals/{deal}/", _statuses(VIEWS_DEALS)),
+    "new deal": ("/deals/new/?customer={pk}", _statuses(WORKS_ON_CUSTOMERS)),
+    "edit deal": ("/deals/{deal}/edit/", _statuses(WORKS_ON_CUSTOMERS)),
+    "win deal": ("/deals/{deal}/win/", _statuses(WORKS_ON_CUSTOMERS)),
+    "deal export": ("/deals/export/csv/", _statuses({roles.ADMINISTRATOR, roles.ANALYST})),
+    "pipelines": ("/deals/pipelines/", _statuses({roles.ADMINISTRATOR})),
     "api keys": ("/accounts/api-keys/", _statuses({roles.ADMINISTRATOR})),
     "new api key": ("/accounts/api-keys/new/", _statuses({roles.ADMINISTRATOR})),
 }
@@ -230,6 +241,7 @@ def _records_of(customer, user) -> dict:
             assignee=user,
         ).pk,
         "segment": save_segment(actor=None, name="Fair leads", kind="static").pk,
+        "deal": create_deal(actor=None, customer=customer, title="Chairs", owner=user).pk,
     }
 
 
@@ -240,6 +252,10 @@ def _records_of(customer, user) -> dict:
         "/customers/{pk}/edit/",
         "/customers/{pk}/contacts/{contact}/edit/",
         "/customers/{pk}/follow-ups/{follow_up}/edit/",
+        "/deals/{deal}/",
+        "/deals/{deal}/edit/",
+        "/deals/{deal}/win/",
+        "/deals/new/?customer={pk}",
     ],
 )
 def test_customer_of_another_sales_rep_answers_404(client, sales_user, other_sales_user, path):

@@ -1,0 +1,95 @@
+"""What deals contribute to the privacy workflows (privacy/registry.py), registered by
+sales/apps.py: a data subject's deals and their lines in the copy, and an erasure scrubbing
+the deals' free text (title, notes, lost reason). A merge moves deals to the survivor by
+itself (customers/merge.py moves every row pointing at a merged customer)."""
+
+from __future__ import annotations
+
+from django.db.models import F, Value
+from django.utils.translation import gettext_lazy
+
+from privacy.registry import (
+    Column,
+    CopySection,
+    Erasure,
+    Scrubber,
+    field_column,
+    register_copy_section,
+    register_scrubber,
+    user_column,
+)
+from sales.models import Deal, DealLine
+
+SECTIONS = [
+    CopySection(
+        "deals",
+        gettext_lazy("Deals"),
+        45,
+        Deal,
+        lambda ids: (
+            Deal.objects.filter(customer__in=ids)
+            .select_related("stage", "owner", "pipeline")
+            .order_by("created_at", "pk")
+        ),
+        [
+            field_column("id", gettext_lazy("deal")),
+            field_column("title", gettext_lazy("title")),
+            Column("pipeline", gettext_lazy("pipeline"), lambda d: d.pipeline.display_name),
+            Column("stage", gettext_lazy("stage"), lambda d: d.stage.display_name),
+            field_column("amount", gettext_lazy("amount")),
+            field_column("currency", gettext_lazy("currency")),
+            field_column("expected_close_date", gettext_lazy("expected close date")),
+            field_column("notes", gettext_lazy("notes")),
+            field_column("lost_reason", gettext_lazy("lost reason")),
+            user_column("owner", gettext_lazy("owner")),
+            field_column("created_at", gettext_lazy("created at")),
+            field_column("won_at", gettext_lazy("won at")),
+            field_column("lost_at", gettext_lazy("lost at")),
+        ],
+    ),
+    CopySection(
+        "deal_lines",
+        gettext_lazy("Products of deals"),
+        46,
+        DealLine,
+        lambda ids: (
+            DealLine.objects.filter(deal__customer__in=ids)
+            .select_related("product")
+            .order_by("deal_id", "pk")
+        ),
+        [
+            field_column("deal_id", gettext_lazy("deal")),
+            Column("product", gettext_lazy("product"), lambda line: line.product.name),
+            field_column("quantity", gettext_lazy("quantity")),
+            field_column("unit_price", gettext_lazy("unit price")),
+        ],
+    ),
+]
+
+
+def _scrub_deals(erasure: Erasure) -> int:
+    # The title may name the person ("Wang Li's kitchen"): it goes too, the money stays for
+    # the figures.
+    return Deal.objects.filter(customer__in=erasure.ids).update(
+        title=Value(str(gettext_lazy("(erased)"))),
+        notes="",
+        lost_reason="",
+        version=F("version") + 1,
+    )
+
+
+SCRUBBERS = [
+    Scrubber(
+        "deals",
+        55,
+        _scrub_deals,
+        reach=lambda ids: Deal.objects.filter(customer__in=ids).count(),
+    ),
+]
+
+
+def register() -> None:
+    for section in SECTIONS:
+        register_copy_section(section)
+    for scrubber in SCRUBBERS:
+        register_scrubber(scrubber)
