@@ -83,7 +83,8 @@ def _describe(rule: Mapping[str, Any], names: _Names) -> str:
         words = [str(OPERATOR_LABELS[operator]), str(field.label)]
         if value["stage"] is not None:
             stage = names.stages.get(value["stage"], "?")
-            words.append(f"({_('in stage %(stage)s') % {'stage': stage}})")
+            in_stage = _("in stage %(stage)s") % {"stage": stage}
+            words.append(f"({in_stage})")
         return " ".join(words)
     words = [str(field.label)]
     if operator == "within_days":
