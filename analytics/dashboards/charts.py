@@ -480,7 +480,9 @@ def pipeline_by_stage(scope: Scope) -> list[tuple]:
 def _owner_name(first: str, last: str, username: str | None) -> str:
     if username is None:
         return NO_OWNER
-    return f"{first} {last}".strip() or username
+    # The user name too: two colleagues may share a full name.
+    full_name = f"{first} {last}".strip()
+    return f"{full_name} ({username})" if full_name else username
 
 
 def win_rate(scope: Scope) -> list[tuple]:
@@ -549,16 +551,19 @@ def deal_forecast(scope: Scope) -> list[tuple]:
     sums: dict[datetime.date, list[Decimal]] = {}
     for month, won_amount, open_amount, weighted in expected.union(won, all=True):
         expected_in = max(month, this_month) if won_amount is None else month
-        figures = sums.setdefault(expected_in, [Decimal("0.00")] * 3)
-        figures[0] += _money(won_amount)
-        figures[1] += _money(open_amount)
-        figures[2] += _money(weighted)
+        figures = sums.setdefault(expected_in, [Decimal(0)] * 3)
+        # Rounded once per month, after the overdue months are folded into this one.
+        for index, value in enumerate((won_amount, open_amount, weighted)):
+            figures[index] += Decimal(str(value or 0))
     if not sums:
         return []
     first = scope.first_month() or min(sums)
     last = max(add_months(this_month, FORECAST_MONTHS - 1), *sums)
-    empty = [Decimal("0.00")] * 3
-    return [(month, *sums.get(month, empty)) for month in month_range(first, last)]
+    empty = [Decimal(0)] * 3
+    return [
+        (month, *(_money(value) for value in sums.get(month, empty)))
+        for month in month_range(first, last)
+    ]
 
 
 def _lazy_format(text: str | Promise, **values: Any) -> Promise:

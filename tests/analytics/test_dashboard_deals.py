@@ -49,7 +49,7 @@ def _deal(customer, stage: str, amount: str, **fields) -> Deal:
 
 @pytest.fixture
 def deals():
-    li = UserFactory(first_name="Li", last_name="Lei")
+    li = UserFactory(username="li", first_name="Li", last_name="Lei")
     wang = UserFactory(username="wang", first_name="", last_name="")
     anna, bo, gone = CustomerFactory(name="Anna"), CustomerFactory(name="Bo"), CustomerFactory()
     services.archive_customer(actor=None, customer=gone)
@@ -98,7 +98,7 @@ def test_pipeline_value_by_stage(deals):
 def test_win_rate_overall_and_per_owner(deals):
     assert _rows("win-rate") == [
         (ALL_OWNERS, 2, 1, 66.7),
-        ("Li Lei", 1, 1, 50.0),
+        ("Li Lei (li)", 1, 1, 50.0),
         ("wang", 1, 0, 100.0),
     ]
 
