@@ -39,33 +39,32 @@ def validate(
     _check_group(rules, "", 1, check)
     if check.conditions > MAX_CONDITIONS:
         check.problems.append(str(_("At most %(max)d conditions.") % {"max": MAX_CONDITIONS}))
-    if check.tags:
-        known = (
-            set(tag_names)
-            if tag_names is not None
-            else set(Tag.objects.filter(pk__in=check.tags).values_list("pk", flat=True))
+    check.problems.extend(
+        _gone(check.tags, tag_names, Tag, _("%(where)s: that tag no longer exists."))
+    )
+    # Any stage may be asked for (a pipeline's "won" stage too): deals in it are never open,
+    # so such a rule simply matches nobody; a stage that no longer exists is refused.
+    check.problems.extend(
+        _gone(
+            check.stages, stage_names, Stage, _("%(where)s: that pipeline stage no longer exists.")
         )
-        check.problems.extend(
-            str(_("%(where)s: that tag no longer exists.") % {"where": where})
-            for tag, where in check.tags.items()
-            if tag not in known
-        )
-    if check.stages:
-        # Any stage may be asked for (a pipeline's "won" stage too): deals in it are never
-        # open, so such a rule simply matches nobody; a stage that no longer exists is refused.
-        known_stages = (
-            set(stage_names)
-            if stage_names is not None
-            else set(Stage.objects.filter(pk__in=check.stages).values_list("pk", flat=True))
-        )
-        check.problems.extend(
-            str(_("%(where)s: that pipeline stage no longer exists.") % {"where": where})
-            for stage, where in check.stages.items()
-            if stage not in known_stages
-        )
+    )
     if check.problems:
         raise ValidationError(check.problems)
     return rules
+
+
+def _gone(used: Mapping[int, str], names: Mapping[int, str] | None, model, message) -> list[str]:
+    """The problems of the rows `used` (id -> where) that no longer exist: looked up in
+    `names` when given, else in one query (none when nothing is used)."""
+    if not used:
+        return []
+    known = (
+        set(names)
+        if names is not None
+        else set(model.objects.filter(pk__in=used).values_list("pk", flat=True))
+    )
+    return [str(message % {"where": where}) for pk, where in used.items() if pk not in known]
 
 
 @dataclass
