@@ -441,7 +441,9 @@ def _weighted() -> ExpressionWrapper:
 
 
 def _open_deals(scope: Scope) -> QuerySet[Deal]:
-    return _deals(scope).filter(closed_at__isnull=True, stage__kind=StageKind.OPEN)
+    # Open means no close time (Deal.is_open); no condition on the stage's kind, whose
+    # estimate would lead the planner to a nested loop over every open deal.
+    return _deals(scope).filter(closed_at__isnull=True)
 
 
 def pipeline_by_stage(scope: Scope) -> list[tuple]:
