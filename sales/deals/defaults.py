@@ -1,5 +1,7 @@
 """The pipeline a new installation starts with, its stages named in both languages."""
 
+from collections.abc import Sequence
+
 from django.db import transaction
 
 from sales.models import Pipeline, Stage, StageKind
@@ -13,6 +15,28 @@ DEFAULT_STAGES = [
     ("Won", "赢单", 100, StageKind.WON),
     ("Lost", "输单", 0, StageKind.LOST),
 ]
+# What a pipeline an administrator adds starts with, to rename and add to.
+NEW_PIPELINE_STAGES = [
+    ("New", "新建", 10, StageKind.OPEN),
+    ("Won", "赢单", 100, StageKind.WON),
+    ("Lost", "输单", 0, StageKind.LOST),
+]
+
+
+def add_stages(pipeline: Pipeline, stages: Sequence[tuple[str, str, int, str]]) -> None:
+    """Give `pipeline` these stages (English name, Chinese name, win probability, kind), in
+    this order."""
+    Stage.objects.bulk_create(
+        Stage(
+            pipeline=pipeline,
+            name=name,
+            name_zh=name_zh,
+            order=index * 10,
+            win_probability=probability,
+            kind=kind,
+        )
+        for index, (name, name_zh, probability, kind) in enumerate(stages, start=1)
+    )
 
 
 def ensure_default_pipeline() -> Pipeline | None:
@@ -23,15 +47,5 @@ def ensure_default_pipeline() -> Pipeline | None:
         if Pipeline.objects.exists():
             return None
         pipeline = Pipeline.objects.create(name="Sales", name_zh="销售", is_default=True)
-        Stage.objects.bulk_create(
-            Stage(
-                pipeline=pipeline,
-                name=name,
-                name_zh=name_zh,
-                order=index * 10,
-                win_probability=probability,
-                kind=kind,
-            )
-            for index, (name, name_zh, probability, kind) in enumerate(DEFAULT_STAGES, start=1)
-        )
+        add_stages(pipeline, DEFAULT_STAGES)
     return pipeline

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -104,8 +105,8 @@ def board_columns(
     scoped = (deals if deals is not None else deals_visible_to(user)).filter(pipeline=pipeline)
     stages = list(pipeline.stages.order_by("order", "pk"))
     money = DecimalField(max_digits=20, decimal_places=2)
-    sums = {
-        row["stage_id"]: row
+    sums: dict[int, dict[str, Any]] = {
+        row["stage_id"]: dict(row)
         for row in scoped.order_by()
         .values("stage_id")
         .annotate(
@@ -125,7 +126,7 @@ def board_columns(
     }
     columns = []
     for stage in stages:
-        row = sums.get(stage.pk, {})
+        row: dict[str, Any] = sums.get(stage.pk, {})
         count = row.get("count", 0)
         cards = (
             list(

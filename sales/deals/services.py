@@ -26,6 +26,7 @@ from kernel.actors import Actor
 from kernel.versioning import lock_version, next_version
 from privacy.audit.recording import record_event
 from sales.deals.audit import DealAction
+from sales.deals.defaults import NEW_PIPELINE_STAGES, add_stages
 from sales.models import Deal, DealLine, Pipeline, Stage, StageKind
 
 # Deal fields whose values the audit log may hold; the others are free text, logged as
@@ -67,7 +68,9 @@ def _first_open_stage(pipeline: Pipeline) -> Stage:
     return stage
 
 
-def _check_parts(*, customer: Customer, contact: Contact | None, pipeline: Pipeline, stage: Stage):
+def _check_parts(
+    *, customer: Customer, contact: Contact | None, pipeline: Pipeline, stage: Stage
+) -> None:
     if contact is not None and contact.customer_id != customer.pk:
         raise ValidationError({"contact": _("This contact belongs to another customer.")})
     if stage.pipeline_id != pipeline.pk:
@@ -372,27 +375,7 @@ def save_pipeline(
         next_version(pipeline)
     pipeline.save()
     if created:
-        Stage.objects.bulk_create(
-            [
-                Stage(pipeline=pipeline, name="New", name_zh="新建", order=10, win_probability=10),
-                Stage(
-                    pipeline=pipeline,
-                    name="Won",
-                    name_zh="赢单",
-                    order=90,
-                    win_probability=100,
-                    kind=StageKind.WON,
-                ),
-                Stage(
-                    pipeline=pipeline,
-                    name="Lost",
-                    name_zh="输单",
-                    order=100,
-                    win_probability=0,
-                    kind=StageKind.LOST,
-                ),
-            ]
-        )
+        add_stages(pipeline, NEW_PIPELINE_STAGES)
     record_event(
         actor=actor,
         action=DealAction.PIPELINE_SAVED,

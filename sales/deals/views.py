@@ -444,7 +444,7 @@ class PipelineEditView(PermissionRequiredMixin, View):
         stage_errors = stage_errors or {}
         stages = [
             (
-                stage,
+                f"stage-{stage.pk}",
                 stage_errors.get(f"stage-{stage.pk}")
                 or StageForm(instance=stage, prefix=f"stage-{stage.pk}"),
             )

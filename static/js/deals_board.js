@@ -31,6 +31,8 @@
       group: "deals",
       sort: false,
       animation: 150,
+      // Pointer events instead of the browser's own drag and drop: the same on touch screens.
+      forceFallback: true,
       filter: "select, button, input",
       preventOnFilter: false,
       onAdd: function (event) {

@@ -24,6 +24,7 @@ from mailboxes.models import Mailbox
 from operations.connections import connections
 from privacy import consent, crypto, roles
 from privacy.models import AuditEvent, ConsentRecord
+from sales.models import Deal
 from tests.planner_statistics import forget_statistics, unanalysed
 from webforms.models import FormSubmission, WebForm
 
@@ -94,6 +95,11 @@ def test_seed_demo_creates_one_account_per_role_and_consistent_data(credentials_
     )
     assert Transaction.objects.exists()
     assert AuditEvent.objects.filter(action="demo.seed").count() == 1
+    # Deals across the default pipeline's stages; the won ones recorded their purchase.
+    deals = Deal.objects.filter(owner__username="sales")
+    assert deals.count() >= 30
+    assert set(deals.values_list("stage__kind", flat=True)) == {"open", "won", "lost"}
+    assert not deals.filter(won_at__isnull=False, purchase__isnull=True).exists()
     # Every marketing consent the demo customers hold has the ledger entry that gave it.
     for purpose, field in consent.STATUS_FIELDS.items():
         holders = set(customers.filter(**{field: True}).values_list("pk", flat=True))

@@ -207,3 +207,18 @@ def test_pipelines_page_adds_a_pipeline_and_a_stage(client, admin_user_role):
     )
     assert response.status_code == 400
     assert not Stage.objects.filter(name="Bad").exists()
+    # An existing stage's form, drawn on the page, changes that stage.
+    demo = Stage.objects.get(name="Demo")
+    assert f'value="stage-{demo.pk}"' in client.get(pipeline_url).content.decode()
+    response = client.post(
+        pipeline_url,
+        {
+            "part": f"stage-{demo.pk}",
+            f"stage-{demo.pk}-name": "Demo given",
+            f"stage-{demo.pk}-order": 20,
+            f"stage-{demo.pk}-win_probability": 45,
+            f"stage-{demo.pk}-kind": "open",
+        },
+    )
+    demo.refresh_from_db()
+    assert (demo.name, demo.win_probability) == ("Demo given", 45)

@@ -50,6 +50,7 @@ from demo.data import customers as demo_customers
 from demo.data import interactions as demo_interactions
 from demo.data import purchases as demo_purchases
 from demo.data.scenario import CatalogItem, FollowUpRow, GeneratedCustomer, Scenario
+from demo.deals import create_demo_deals
 from interactions.models import (
     ArchivedInteraction,
     FollowUp,
@@ -430,6 +431,8 @@ class Command(BaseCommand):
             for statement in reset:
                 cursor.execute(statement)
         counts["subject_requests"] = self._subject_requests(users["privacy"], now)
+        # After the sequences' reset: winning a deal records its purchase through the services.
+        counts["deals"] = create_demo_deals(sales=sales, seed=seed, now=now)
         # After the policies (_consents): the form's consents are kept with the one in force.
         form = capture.create_web_form(admin=users["admin"])
         counts["form_submissions"] = capture.fill_in_web_form(
