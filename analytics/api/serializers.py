@@ -26,7 +26,7 @@ class SegmentRefreshSerializer(JobSerializer):
 
 class SegmentSerializer(serializers.ModelSerializer):
     """One segment. The list passes, in the context, the tag names and the sizes it read once
-    for the whole page (`tag_names`, `visible_sizes`), as the list page does."""
+    for the whole page (`tag_names`, `stage_names`, `visible_sizes`), as the list page does."""
 
     name = serializers.CharField(source="shown_name", read_only=True)
     rules_in_words = serializers.SerializerMethodField(
@@ -57,7 +57,9 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_rules_in_words(self, segment: Segment) -> str:
-        return rules_in_words(segment, self.context.get("tag_names"))
+        return rules_in_words(
+            segment, self.context.get("tag_names"), self.context.get("stage_names")
+        )
 
     def get_size(self, segment: Segment) -> int:
         user = self.context["request"].user

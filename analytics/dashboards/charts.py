@@ -14,6 +14,15 @@ Reading rules every chart shares:
 
 Rows hold raw keys and numbers only (stage and channel keys, first days of months, Decimals);
 labels are applied when a table is shown (display.py), so one cached table serves every language.
+Names administrators give in both languages (pipeline stages) are kept as (English, Chinese)
+pairs for the same reason.
+
+The deal charts (pipeline, win rate, forecast) read deals of active customers created up to the
+refresh, as they stand when the chart is computed (a deal's stage has no history): the first
+request after a refresh computes them, and they stay until the next one, like the others. Their
+amounts are in the default currency (settings.DEFAULT_CURRENCY) only: no exchange rates are
+kept, so deals in another currency are left out of every amount and counted in a column of
+their own in the pipeline chart.
 """
 
 from __future__ import annotations
@@ -24,7 +33,20 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, DateField, Exists, OuterRef, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DateField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.functional import Promise, lazy
@@ -47,6 +69,7 @@ from interactions.models import (
     TransactionStatus,
 )
 from interactions.selectors import archive_may_hold
+from sales.models import Deal, Stage, StageKind
 
 CENT = Decimal("0.01")
 
@@ -55,6 +78,13 @@ COHORT_MONTHS = 12
 
 # The row that sums the cities after the top ones (no typed city can start with NUL).
 OTHER_CITIES = "\x00other"
+TOP_OWNERS = 10
+FORECAST_MONTHS = 12
+# The win-rate chart's rows for every owner together, the owners after the top ones, and deals
+# without an owner (no user name can start with NUL).
+ALL_OWNERS = "\x00all"
+OTHER_OWNERS = "\x00other"
+NO_OWNER = "\x00nobody"
 
 
 @dataclass(frozen=True)
@@ -393,6 +423,151 @@ def complaints_and_satisfaction(scope: Scope) -> list[tuple]:
     return _fill_months(scope, found, (0, 0, None))
 
 
+def _deals(scope: Scope) -> QuerySet[Deal]:
+    """Deals of active customers (of the segment) created up to the refresh."""
+    return Deal.objects.filter(scope.customers_q("customer__"), created_at__lte=scope.as_of)
+
+
+def _in_default_currency() -> Q:
+    return Q(currency=settings.DEFAULT_CURRENCY)
+
+
+def _weighted() -> ExpressionWrapper:
+    """An open deal's amount times its stage's chance of being won."""
+    return ExpressionWrapper(
+        F("amount") * F("stage__win_probability") / Value(100),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+
+
+def _open_deals(scope: Scope) -> QuerySet[Deal]:
+    # Open means no close time (Deal.is_open); no condition on the stage's kind, whose
+    # estimate would lead the planner to a nested loop over every open deal.
+    return _deals(scope).filter(closed_at__isnull=True)
+
+
+def pipeline_by_stage(scope: Scope) -> list[tuple]:
+    """Per open stage of the active pipelines (in their order, empty stages too): open deals,
+    their amount and weighted amount, and the open deals in another currency. Not limited to
+    the period: the pipeline is what is open now."""
+    stages = list(
+        Stage.objects.filter(kind=StageKind.OPEN, pipeline__active=True)
+        .order_by("pipeline__ordering", "pipeline_id", "order", "pk")
+        .values_list("pk", "pipeline__name", "pipeline__name_zh", "name", "name_zh")
+    )
+    default_currency = _in_default_currency()
+    figures = {
+        stage: (deals, _money(amount), _money(weighted), other)
+        for stage, deals, amount, weighted, other in _open_deals(scope)
+        .order_by()
+        .values("stage_id")
+        .annotate(
+            deals=Count("pk"),
+            total=Sum("amount", filter=default_currency),
+            weighted=Sum(_weighted(), filter=default_currency),
+            other=Count("pk", filter=~default_currency),
+        )
+        .values_list("stage_id", "deals", "total", "weighted", "other")
+    }
+    empty = (0, Decimal("0.00"), Decimal("0.00"), 0)
+    return [
+        (
+            (f"{pipeline} › {name}", f"{pipeline_zh or pipeline} › {name_zh or name}"),
+            *figures.get(stage, empty),
+        )
+        for stage, pipeline, pipeline_zh, name, name_zh in stages
+    ]
+
+
+def _owner_name(first: str, last: str, username: str | None) -> str:
+    if username is None:
+        return NO_OWNER
+    # The user name too: two colleagues may share a full name.
+    full_name = f"{first} {last}".strip()
+    return f"{full_name} ({username})" if full_name else username
+
+
+def win_rate(scope: Scope) -> list[tuple]:
+    """Deals won and lost in the period and the share won: every owner together, then the
+    owners who closed the most (the rest together)."""
+    rows = (
+        _deals(scope)
+        .filter(scope.in_period("closed_at"))
+        .order_by()
+        .values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
+        .annotate(
+            won=Count("pk", filter=Q(won_at__isnull=False)),
+            lost=Count("pk", filter=Q(lost_at__isnull=False)),
+        )
+        .values_list("owner__first_name", "owner__last_name", "owner__username", "won", "lost")
+    )
+    owners = sorted(
+        (
+            (_owner_name(first, last, username), won, lost)
+            for first, last, username, won, lost in rows
+        ),
+        key=lambda row: (-(row[1] + row[2]), row[0]),
+    )
+    if not owners:
+        return []
+    top, rest = owners[:TOP_OWNERS], owners[TOP_OWNERS:]
+
+    def row(key: str, won: int, lost: int) -> tuple:
+        return (key, won, lost, _rate(won, won + lost))
+
+    total_won, total_lost = sum(o[1] for o in owners), sum(o[2] for o in owners)
+    shown = [row(ALL_OWNERS, total_won, total_lost), *(row(*owner) for owner in top)]
+    if rest:
+        shown.append(row(OTHER_OWNERS, sum(o[1] for o in rest), sum(o[2] for o in rest)))
+    return shown
+
+
+def deal_forecast(scope: Scope) -> list[tuple]:
+    """Per month: the amount of deals won in it (within the period), and the amount and
+    weighted amount of open deals expected to close in it, from the refresh's month to
+    FORECAST_MONTHS months on. Open deals whose expected close date has passed are counted in
+    the refresh's month (they are still expected); those without a date are left out."""
+    this_month = timezone.localtime(scope.as_of, project_zone()).date().replace(day=1)
+    horizon = add_months(this_month, FORECAST_MONTHS)
+    default_currency = _in_default_currency()
+    # One statement: open deals' rows leave "won" NULL, won deals' rows the other two.
+    nothing = Value(None, output_field=DecimalField(max_digits=20, decimal_places=4))
+    expected = (
+        _open_deals(scope)
+        .filter(default_currency, expected_close_date__lt=horizon)
+        .order_by()
+        .annotate(month=TruncMonth("expected_close_date", output_field=DateField()))
+        .values("month")
+        .annotate(won=nothing, open_amount=Sum("amount"), weighted=Sum(_weighted()))
+        .values_list("month", "won", "open_amount", "weighted")
+    )
+    won = (
+        _deals(scope)
+        .filter(default_currency, scope.in_period("won_at"))
+        .order_by()
+        .annotate(month=_month("won_at"))
+        .values("month")
+        .annotate(won=Sum("amount"), open_amount=nothing, weighted=nothing)
+        .values_list("month", "won", "open_amount", "weighted")
+    )
+    sums: dict[datetime.date, list[Decimal]] = {}
+    for month, won_amount, open_amount, weighted in expected.union(won, all=True):
+        expected_in = max(month, this_month) if won_amount is None else month
+        figures = sums.setdefault(expected_in, [Decimal(0)] * 3)
+        # Rounded once per month, after the overdue months are folded into this one.
+        for index, value in enumerate((won_amount, open_amount, weighted)):
+            figures[index] += Decimal(str(value or 0))
+    if not sums:
+        return []
+    first = scope.first_month() or min(sums)
+    last = max(add_months(this_month, FORECAST_MONTHS - 1), *sums)
+    empty = [Decimal(0)] * 3
+    return [
+        (month, *(_money(value) for value in sums.get(month, empty)))
+        for month in month_range(first, last)
+    ]
+
+
 def _lazy_format(text: str | Promise, **values: Any) -> Promise:
     """`text % values`, translated when shown rather than when the module loads."""
     return lazy(lambda: str(text) % values, str)()
@@ -401,6 +576,9 @@ def _lazy_format(text: str | Promise, **values: Any) -> Promise:
 _STAGES = dict(LifecycleStage.choices)
 _CHANNELS = {**dict(SourceChannel.choices), "": _("Unknown")}
 _CITIES = {"": _("No city"), OTHER_CITIES: _("Other cities")}
+
+
+_OWNERS = {ALL_OWNERS: _("All owners"), OTHER_OWNERS: _("Other owners"), NO_OWNER: _("No owner")}
 
 
 def _channel(label=None) -> Column:
@@ -541,3 +719,71 @@ CHARTS: dict[str, Chart] = {
         ),
     )
 }
+
+
+def _deal_charts() -> tuple[Chart, ...]:
+    currency = settings.DEFAULT_CURRENCY
+    return (
+        Chart(
+            key="pipeline",
+            title=_("Pipeline value by stage"),
+            explanation=_lazy_format(
+                _(
+                    "Open deals of active customers by stage, now: their amount and their "
+                    "amount weighted by the stage's win probability, in %(currency)s. Deals "
+                    "in another currency are counted apart and left out of the amounts."
+                ),
+                currency=currency,
+            ),
+            columns=(
+                Column("stage", _("Stage"), "names"),
+                Column("deals", _("Open deals"), "count"),
+                Column("amount", _("Amount"), "money", plot="bar"),
+                Column("weighted", _("Weighted amount"), "money", plot="bar"),
+                Column("other_currency", _("Deals in other currencies"), "count"),
+            ),
+            compute=pipeline_by_stage,
+        ),
+        Chart(
+            key="win-rate",
+            title=_("Win rate"),
+            explanation=_lazy_format(
+                _(
+                    "Deals won or lost in the period: every owner together, then the %(top)d "
+                    "owners who closed the most. The win rate is won ÷ (won + lost)."
+                ),
+                top=TOP_OWNERS,
+            ),
+            columns=(
+                Column("owner", _("Owner"), "category", _OWNERS),
+                Column("won", _("Won"), "count", plot="bar"),
+                Column("lost", _("Lost"), "count", plot="bar"),
+                Column("win_rate", _("Win rate (%)"), "percent", plot="line", axis="y1"),
+            ),
+            compute=win_rate,
+        ),
+        Chart(
+            key="forecast",
+            title=_("Deals won and forecast by month"),
+            explanation=_lazy_format(
+                _(
+                    "Amount of the deals won in each month of the period, and of the open "
+                    "deals expected to close in each of the next %(months)d months, also "
+                    "weighted by their stage's win probability (a passed close date counts in "
+                    "the current month), in %(currency)s."
+                ),
+                months=FORECAST_MONTHS,
+                currency=currency,
+            ),
+            columns=(
+                Column("month", _("Month"), "month"),
+                Column("won", _("Won"), "money", plot="bar"),
+                Column("open", _("Open, expected to close"), "money"),
+                Column("weighted", _("Weighted forecast"), "money", plot="bar"),
+            ),
+            compute=deal_forecast,
+        ),
+    )
+
+
+CHARTS.update((chart.key, chart) for chart in _deal_charts())

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import get_language
+
 from analytics.dashboards.charts import Chart, Column
 
 
@@ -13,6 +15,10 @@ def display_value(column: Column, value: Any) -> str:
     """A cell as the table and the CSV file show it (the same text in both)."""
     if value is None:
         return ""
+    if column.kind == "names":
+        # (English, Chinese): a name administrators gave in both languages.
+        english, chinese = value
+        return chinese if (get_language() or "").lower().startswith("zh") else english
     if column.kind == "category":
         return str((column.choices or {}).get(value, value))
     if column.kind == "month":

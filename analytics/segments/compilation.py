@@ -20,6 +20,7 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
+from sales.models import Deal
 
 _NUMBER_LOOKUPS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
 _CONSENT_FIELDS = {"email": "consent_email", "sms": "consent_sms", "phone": "consent_phone"}
@@ -143,6 +144,31 @@ def _interaction(field: Field, operator: str, value, today) -> Q:
     return ~condition if operator == "no" else condition
 
 
+def _open_deal(field: Field, operator: str, value, today) -> Q:
+    # An open deal has no close time (a deal won or lost has one, whatever its stage says).
+    deals = Deal.objects.filter(customer=OuterRef("pk"), closed_at__isnull=True)
+    if value["stage"] is not None:
+        deals = deals.filter(stage_id=value["stage"])
+    condition = Q(Exists(deals))
+    return ~condition if operator == "has_not" else condition
+
+
+def _closed_deal(field: Field, operator: str, value, today) -> Q:
+    """A deal won (lost) in the period: `field.lookup` is won_at or lost_at; "days" counts
+    back from today as the date rules' "in the last … days" do."""
+    bounds = {f"{field.lookup}__isnull": False}
+    if value["since"]:
+        bounds[f"{field.lookup}__date__gte"] = value["since"]
+    if value["until"]:
+        bounds[f"{field.lookup}__date__lte"] = value["until"]
+    if value["days"] is not None:
+        bounds[f"{field.lookup}__date__gte"] = max(
+            today - datetime.timedelta(days=value["days"]), value["since"] or datetime.date.min
+        )
+    condition = Q(Exists(Deal.objects.filter(customer=OuterRef("pk"), **bounds)))
+    return ~condition if operator == "no" else condition
+
+
 def _consent(field: Field, operator: str, value, today) -> Q:
     return Q(**{_CONSENT_FIELDS[value]: operator == "given"})
 
@@ -157,6 +183,8 @@ _COMPILERS = {
     "purchase": _purchase,
     "interaction": _interaction,
     "consent": _consent,
+    "open_deal": _open_deal,
+    "closed_deal": _closed_deal,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
@@ -11,36 +11,62 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import Segment, SegmentKind
 from analytics.segments.validation import condition_value, validate
-from analytics.segments.vocabulary import FIELDS, OPERATOR_LABELS
+from analytics.segments.vocabulary import FIELDS, OPERATOR_LABELS, deal_stage_names
 from customers.models import Tag
 from interactions.models import InteractionKind
 
 
-def describe_rules(rules: Mapping[str, Any], *, tag_names: Mapping[int, str] | None = None) -> str:
+def describe_rules(
+    rules: Mapping[str, Any],
+    *,
+    tag_names: Mapping[int, str] | None = None,
+    stage_names: Mapping[int, str] | None = None,
+) -> str:
     """Valid rules in words, in the reader's language ("lifecycle stage is At risk and ...")."""
     if tag_names is None:
         tag_names = dict(Tag.objects.values_list("pk", "name"))
-    return _describe_group(rules, tag_names, top=True)
+    if stage_names is None:
+        stage_names = deal_stage_names() if _names_a_stage(rules) else {}
+    return _describe_group(rules, _Names(tag_names, stage_names), top=True)
 
 
-def rules_in_words(segment: Segment, tag_names: Mapping[int, str] | None = None) -> str:
+def rules_in_words(
+    segment: Segment,
+    tag_names: Mapping[int, str] | None = None,
+    stage_names: Mapping[int, str] | None = None,
+) -> str:
     """A segment's rules in words as its pages and the API show them: empty for a static
-    list, a plea to edit them when they are no longer valid. Pass `tag_names` to describe
-    many segments with one tag lookup."""
+    list, a plea to edit them when they are no longer valid. Pass `tag_names` and
+    `stage_names` (vocabulary.deal_stage_names()) to describe many segments with one lookup
+    of each."""
     if segment.kind == SegmentKind.STATIC:
         return ""
     if tag_names is None:
         tag_names = dict(Tag.objects.values_list("pk", "name"))
     try:
-        rules = validate(segment.rules, tag_names=tag_names)
+        rules = validate(segment.rules, tag_names=tag_names, stage_names=stage_names)
     except ValidationError:
         return gettext("These rules are no longer valid; edit them.")
-    return describe_rules(rules, tag_names=tag_names)
+    return describe_rules(rules, tag_names=tag_names, stage_names=stage_names)
 
 
-def _describe_group(group: Mapping[str, Any], tags: Mapping[int, str], *, top: bool) -> str:
+class _Names(NamedTuple):
+    tags: Mapping[int, str]
+    stages: Mapping[int, str]
+
+
+def _names_a_stage(group: Mapping[str, Any]) -> bool:
+    return any(
+        _names_a_stage(rule)
+        if "rules" in rule
+        else rule["field"] == "open_deal" and (rule.get("value") or {}).get("stage")
+        for rule in group["rules"]
+    )
+
+
+def _describe_group(group: Mapping[str, Any], names: _Names, *, top: bool) -> str:
     parts = [
-        _describe_group(rule, tags, top=False) if "rules" in rule else _describe(rule, tags)
+        _describe_group(rule, names, top=False) if "rules" in rule else _describe(rule, names)
         for rule in group["rules"]
     ]
     joiner = str(_(" and ") if group["match"] == "all" else _(" or "))
@@ -48,10 +74,18 @@ def _describe_group(group: Mapping[str, Any], tags: Mapping[int, str], *, top: b
     return text if top or len(parts) == 1 else f"({text})"
 
 
-def _describe(rule: Mapping[str, Any], tags: Mapping[int, str]) -> str:
+def _describe(rule: Mapping[str, Any], names: _Names) -> str:
     field = FIELDS[rule["field"]]
     operator = rule["operator"]
     value = condition_value(field, operator, rule.get("value"))
+    if field.kind == "open_deal":
+        # "has an open deal (in stage Sales › Proposal)"
+        words = [str(OPERATOR_LABELS[operator]), str(field.label)]
+        if value["stage"] is not None:
+            stage = names.stages.get(value["stage"], "?")
+            in_stage = _("in stage %(stage)s") % {"stage": stage}
+            words.append(f"({in_stage})")
+        return " ".join(words)
     words = [str(field.label)]
     if operator == "within_days":
         words.append(str(_("in the last %(days)d days") % {"days": value}))
@@ -67,8 +101,8 @@ def _describe(rule: Mapping[str, Any], tags: Mapping[int, str]) -> str:
     elif field.kind == "boolean":
         words[-1] = str(_("is yes") if value else _("is no"))
     elif field.kind == "tag":
-        words.append(tags.get(value, "?"))
-    elif field.kind in ("purchase", "interaction"):
+        words.append(names.tags.get(value, "?"))
+    elif field.kind in ("purchase", "interaction", "closed_deal"):
         details = _describe_options(value)
         if details:
             words.append(f"({details})")
@@ -93,4 +127,6 @@ def _describe_options(value: Mapping[str, Any]) -> str:
         details.append(str(_("since %(date)s") % {"date": value["since"]}))
     if value.get("until"):
         details.append(str(_("until %(date)s") % {"date": value["until"]}))
+    if value.get("days") is not None:
+        details.append(str(_("in the last %(days)d days") % {"days": value["days"]}))
     return ", ".join(details)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics.segments.vocabulary import FIELDS, MAX_CONDITIONS, MAX_DEPTH, OPERATORS, Field
 from customers.models import Tag
 from interactions.models import InteractionKind
+from sales.models import Stage
 
 MAX_LIST = 1_000
 MAX_NUMBER = Decimal(10) ** 12
@@ -24,29 +25,46 @@ MAX_NUMBER = Decimal(10) ** 12
 _UNFIT = (ValueError, TypeError, ArithmeticError, AttributeError, KeyError)
 
 
-def validate(rules: Any, *, tag_names: Mapping[int, str] | None = None) -> dict:
+def validate(
+    rules: Any,
+    *,
+    tag_names: Mapping[int, str] | None = None,
+    stage_names: Mapping[int, str] | None = None,
+) -> dict:
     """The rule set, checked; ValidationError listing every problem (translated, with where
     it is) otherwise. Every value is converted as the compiler will convert it, so rules that
-    pass never fail later. Tags are looked up in one query, or in ``tag_names`` when the
-    caller checks many rule sets."""
+    pass never fail later. Tags (and deal stages) are looked up in one query each, or in
+    ``tag_names`` (``stage_names``) when the caller checks many rule sets."""
     check = _Check()
     _check_group(rules, "", 1, check)
     if check.conditions > MAX_CONDITIONS:
         check.problems.append(str(_("At most %(max)d conditions.") % {"max": MAX_CONDITIONS}))
-    if check.tags:
-        known = (
-            set(tag_names)
-            if tag_names is not None
-            else set(Tag.objects.filter(pk__in=check.tags).values_list("pk", flat=True))
+    check.problems.extend(
+        _gone(check.tags, tag_names, Tag, _("%(where)s: that tag no longer exists."))
+    )
+    # Any stage may be asked for (a pipeline's "won" stage too): deals in it are never open,
+    # so such a rule simply matches nobody; a stage that no longer exists is refused.
+    check.problems.extend(
+        _gone(
+            check.stages, stage_names, Stage, _("%(where)s: that pipeline stage no longer exists.")
         )
-        check.problems.extend(
-            str(_("%(where)s: that tag no longer exists.") % {"where": where})
-            for tag, where in check.tags.items()
-            if tag not in known
-        )
+    )
     if check.problems:
         raise ValidationError(check.problems)
     return rules
+
+
+def _gone(used: Mapping[int, str], names: Mapping[int, str] | None, model, message) -> list[str]:
+    """The problems of the rows `used` (id -> where) that no longer exist: looked up in
+    `names` when given, else in one query (none when nothing is used)."""
+    if not used:
+        return []
+    known = (
+        set(names)
+        if names is not None
+        else set(model.objects.filter(pk__in=used).values_list("pk", flat=True))
+    )
+    return [str(message % {"where": where}) for pk, where in used.items() if pk not in known]
 
 
 @dataclass
@@ -54,6 +72,7 @@ class _Check:
     problems: list[str] = dataclasses.field(default_factory=list)
     conditions: int = 0
     tags: dict[int, str] = dataclasses.field(default_factory=dict)  # tag id -> where it is used
+    stages: dict[int, str] = dataclasses.field(default_factory=dict)  # stage id -> where
 
 
 def _check_group(group: Any, where: str, depth: int, check: _Check) -> None:
@@ -124,6 +143,8 @@ def _check_condition(rule: Any, where: str, check: _Check) -> None:
         return
     if field.kind == "tag":
         check.tags.setdefault(value, where)
+    if field.kind == "open_deal" and value["stage"] is not None:
+        check.stages.setdefault(value["stage"], where)
 
 
 def _date(raw: Any) -> datetime.date:
@@ -228,6 +249,18 @@ def condition_value(field: Field, operator: str, raw: Any) -> Any:
         if interaction_kind and interaction_kind not in InteractionKind.values:
             raise ValueError(interaction_kind)
         return {**_period(options), "kind": interaction_kind}
+    if kind == "open_deal":
+        options = _options(raw, {"stage"})
+        stage = options.get("stage")
+        # Whether the stage exists is checked once per rule set, in validate().
+        return {"stage": _whole(stage, low=1, high=2**63 - 1) if stage not in (None, "") else None}
+    if kind == "closed_deal":
+        options = _options(raw, {"since", "until", "days"})
+        days = options.get("days")
+        return {
+            **_period(options),
+            "days": _whole(days, low=0, high=36_500) if days not in (None, "") else None,
+        }
     if kind == "consent":
         if raw not in field.values:
             raise ValueError(raw)

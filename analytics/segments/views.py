@@ -26,7 +26,7 @@ from analytics.segments.forms import ListMembersForm, SegmentForm
 from analytics.segments.refresh import refresh_to_show, start_refresh
 from analytics.segments.selectors import count_matching, members_visible_to, sizes_visible_to
 from analytics.segments.services import add_members, delete_segment, remove_members, save_segment
-from analytics.segments.vocabulary import builder_vocabulary
+from analytics.segments.vocabulary import builder_vocabulary, deal_stage_names
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.models import Tag
 from customers.selectors import customers_visible_to
@@ -42,13 +42,15 @@ class SegmentListView(PermissionRequiredMixin, TemplateView):
     template_name = "segments/list.html"
 
     def get_context_data(self, **kwargs):
-        # One tag lookup and one grouped count for the whole page, whatever the segments.
+        # One tag lookup, one stage lookup and one grouped count for the whole page, whatever
+        # the segments.
         tag_names = dict(Tag.objects.values_list("pk", "name"))
+        stage_names = deal_stage_names()
         visible_sizes = sizes_visible_to(self.request.user)
         rows = [
             (
                 segment,
-                rules_in_words(segment, tag_names),
+                rules_in_words(segment, tag_names, stage_names),
                 segment.size if visible_sizes is None else visible_sizes.get(segment.pk, 0),
             )
             for segment in Segment.objects.all()
@@ -156,6 +158,8 @@ def _builder_text() -> dict[str, str]:
         "sku": _("SKU"),
         "min_amount": _("order of at least"),
         "any_kind": _("any kind"),
+        "any_stage": _("any stage"),
+        "in_the_last": _("or in the last"),
         "yes": _("yes"),
         "no": _("no"),
         "days": _("days"),

@@ -23,6 +23,7 @@ from customers.models import (
 )
 from customers.selectors import common_places
 from interactions.models import InteractionKind, Product
+from sales.models import Stage, StageKind
 
 MAX_DEPTH = 4
 MAX_CONDITIONS = 50
@@ -31,7 +32,9 @@ MAX_CONDITIONS = 50
 @dataclass(frozen=True)
 class Field:
     label: Any
-    kind: str  # text, choice, number, date, boolean, tag, purchase, interaction, consent
+    # text, choice, number, date, boolean, tag, purchase, interaction, consent, open_deal,
+    # closed_deal
+    kind: str
     lookup: str = ""
     choices: tuple[tuple[str, Any], ...] = ()  # (value, label)
     integer: bool = False  # a number stored as an integer: only whole values make sense
@@ -85,6 +88,9 @@ FIELDS: dict[str, Field] = {
     "last_purchase_at": Field(_("last purchase"), "date", "metrics__last_purchase_at__date"),
     "purchased": Field(_("bought"), "purchase"),
     "interacted": Field(_("had an interaction"), "interaction"),
+    "open_deal": Field(_("an open deal"), "open_deal"),
+    "deal_won": Field(_("won a deal"), "closed_deal", "won_at"),
+    "deal_lost": Field(_("lost a deal"), "closed_deal", "lost_at"),
     "consent": Field(
         _("marketing consent"),
         "consent",
@@ -101,15 +107,24 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "purchase": ("yes", "no"),
     "interaction": ("yes", "no"),
     "consent": ("given", "not_given"),
+    "open_deal": ("has", "has_not"),
+    "closed_deal": ("yes", "no"),
 }
 # How the builder groups the fields in its menu.
 FIELD_GROUPS: dict[str, Any] = {
     "profile": _("Profile"),
     "metrics": _("Purchases and scores"),
     "activity": _("Activity"),
+    "deals": _("Deals"),
     "consent": _("Consent"),
 }
-_GROUP_OF_KIND = {"purchase": "activity", "interaction": "activity", "consent": "consent"}
+_GROUP_OF_KIND = {
+    "purchase": "activity",
+    "interaction": "activity",
+    "consent": "consent",
+    "open_deal": "deals",
+    "closed_deal": "deals",
+}
 OPERATOR_LABELS: dict[str, Any] = {
     "is": _("is"),
     "is_not": _("is not"),
@@ -160,6 +175,9 @@ def builder_vocabulary() -> dict[str, Any]:
             for kind, operators in OPERATORS.items()
         },
         "tags": [[tag.pk, tag.name] for tag in Tag.objects.order_by("name")],
+        "open_stages": [
+            [stage_id, name] for stage_id, name in deal_stage_names(open_only=True).items()
+        ],
         "interaction_kinds": [[value, str(label)] for value, label in InteractionKind.choices],
         "categories": list(
             Product.objects.exclude(category="")
@@ -171,3 +189,14 @@ def builder_vocabulary() -> dict[str, Any]:
         "places": {field: common_places(field) for field in PLACE_FIELDS},
         "max_depth": MAX_DEPTH,
     }
+
+
+def deal_stage_names(*, open_only: bool = False) -> dict[int, str]:
+    """Pipeline stages by id as rules name them ("Sales › Proposal"), in the reader's language,
+    in the pipelines' order (one query: pipelines and stages are a handful of rows)."""
+    stages = Stage.objects.select_related("pipeline").order_by(
+        "pipeline__ordering", "pipeline_id", "order", "pk"
+    )
+    if open_only:
+        stages = stages.filter(kind=StageKind.OPEN, pipeline__active=True)
+    return {stage.pk: f"{stage.pipeline.display_name} › {stage.display_name}" for stage in stages}

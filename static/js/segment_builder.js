@@ -77,7 +77,7 @@
     if (kind === "text") return operator === "in" ? [] : "";
     if (kind === "boolean") return true;
     if (kind === "tag") return vocabulary.tags.length ? vocabulary.tags[0][0] : null;
-    if (kind === "purchase" || kind === "interaction") return {};
+    if (["purchase", "interaction", "open_deal", "closed_deal"].includes(kind)) return {};
     if (operator === "between") return ["", ""];
     return "";
   }
@@ -145,7 +145,7 @@
       if (operator === "within_days") controls.push(element("span", { class: "small", text: text.days }));
       return controls;
     }
-    if (kind === "purchase" || kind === "interaction") {
+    if (["purchase", "interaction", "open_deal", "closed_deal"].includes(kind)) {
       const options = Object.assign({}, value || {});
       const change = (key, raw) => {
         if (raw === "" || raw === null) delete options[key];
@@ -153,17 +153,26 @@
         set(Object.assign({}, options));
       };
       const controls = [];
+      // An open deal in one stage (any open stage by default): no period.
+      if (kind === "open_deal") {
+        return [select(text.value, [["", text.any_stage]].concat(vocabulary.open_stages), options.stage || "", (raw) => change("stage", raw === "" ? "" : parseInt(raw, 10)))];
+      }
       if (kind === "purchase") {
         controls.push(select(text.value, [["", text.any_category]].concat(vocabulary.categories.map((c) => [c, c])), options.category || "", (raw) => change("category", raw)));
         controls.push(input(text.sku, "text", options.sku, (raw) => change("sku", raw.trim()), { placeholder: text.sku, size: "8" }));
         controls.push(input(text.min_amount, "number", options.min_amount, (raw) => change("min_amount", number(raw, false)), { placeholder: text.min_amount, min: "0", step: "0.01" }));
-      } else {
+      } else if (kind === "interaction") {
         controls.push(select(text.value, [["", text.any_kind]].concat(vocabulary.interaction_kinds), options.kind || "", (raw) => change("kind", raw)));
       }
       controls.push(element("span", { class: "small", text: text.since }));
       controls.push(input(text.since, "date", options.since, (raw) => change("since", raw)));
       controls.push(element("span", { class: "small", text: text.until }));
       controls.push(input(text.until, "date", options.until, (raw) => change("until", raw)));
+      if (kind === "closed_deal") {
+        controls.push(element("span", { class: "small", text: text.in_the_last }));
+        controls.push(input(text.days, "number", options.days, (raw) => change("days", number(raw, true)), { min: "0", step: "1", size: "4" }));
+        controls.push(element("span", { class: "small", text: text.days }));
+      }
       return controls;
     }
     return [];

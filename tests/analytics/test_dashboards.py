@@ -34,6 +34,7 @@ from customers.models import Customer, LifecycleStage
 from interactions.models import Interaction, InteractionKind, Transaction, TransactionStatus
 from privacy import roles
 from privacy.models import AuditEvent
+from sales.models import Deal, Stage, StageKind
 from tests.factories import CustomerFactory, InteractionFactory, TransactionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +72,35 @@ def _customer(rng: random.Random, index: int, *, created_at=None) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(created_at=created)
     customer.created_at = created
     return customer
+
+
+def _deals(customer: Customer, rng: random.Random, owners: list, count: int) -> None:
+    """Deals in every kind of stage, some in another currency, some without a close date or
+    owner, some created after the refresh."""
+    stages = list(Stage.objects.filter(pipeline__is_default=True))
+    for _ in range(count):
+        stage = rng.choice(stages)
+        closed = _at(rng) if stage.kind != StageKind.OPEN else None
+        Deal.objects.create(
+            customer=customer,
+            title="Deal",
+            pipeline=stage.pipeline,
+            stage=stage,
+            owner=rng.choice(owners),
+            amount=Decimal(rng.randint(1, 99_999)) / 100,
+            currency=rng.choice(("CNY", "CNY", "CNY", "USD")),
+            expected_close_date=rng.choice(
+                (
+                    None,
+                    _at(rng).date(),
+                    (AS_OF + datetime.timedelta(days=rng.randint(0, 500))).date(),
+                )
+            ),
+            won_at=closed if stage.kind == StageKind.WON else None,
+            lost_at=closed if stage.kind == StageKind.LOST else None,
+            closed_at=closed,
+            created_at=_at(rng, end=AS_OF + datetime.timedelta(days=3)),
+        )
 
 
 def _history(customer: Customer, rng: random.Random, *, orders: int, interactions: int) -> None:
@@ -123,6 +153,9 @@ def world():
     archived = _customer(rng, 101)
     _history(archived, rng, orders=4, interactions=4)
     services.archive_customer(actor=None, customer=archived)
+    owners = [None, *(UserFactory(username=f"seller{n}") for n in range(12))]
+    for customer in [*customers, tombstone, archived]:
+        _deals(customer, rng, owners, rng.choice((0, 1, 2, 3)))
     late = _customer(rng, 102, created_at=AS_OF + datetime.timedelta(days=2))
     TransactionFactory(customer=late, occurred_at=AS_OF + datetime.timedelta(days=2))
     TransactionFactory(customer=customers[1], occurred_at=AS_OF + datetime.timedelta(hours=1))
@@ -205,6 +238,78 @@ class Expected:
             if i.customer_id in self.active and _in(period, i.occurred_at)
         ]
         self.joined = [c for c in self.active.values() if _in(period, c.created_at)]
+        self.deals = [
+            d
+            for d in Deal.objects.select_related("stage", "owner")
+            if d.customer_id in self.active and d.created_at <= AS_OF
+        ]
+
+    def pipeline(self):
+        rows = []
+        for stage in Stage.objects.filter(kind=StageKind.OPEN).order_by("order"):
+            open_deals = [d for d in self.deals if d.stage_id == stage.pk and d.closed_at is None]
+            local = [d for d in open_deals if d.currency == settings.DEFAULT_CURRENCY]
+            amount = sum((d.amount for d in local), Decimal(0))
+            weighted = sum((d.amount * stage.win_probability / 100 for d in local), Decimal(0))
+            rows.append(
+                (
+                    (f"Sales › {stage.name}", f"销售 › {stage.name_zh}"),
+                    len(open_deals),
+                    _cents(amount),
+                    _cents(weighted),
+                    len(open_deals) - len(local),
+                )
+            )
+        return rows
+
+    def win_rate(self):
+        closed = [d for d in self.deals if d.closed_at and _in(self.period, d.closed_at)]
+        if not closed:
+            return []
+        by_owner: dict = defaultdict(lambda: [0, 0])
+        for d in closed:
+            owner = d.owner
+            name = (
+                (
+                    f"{owner.get_full_name()} ({owner.username})"
+                    if owner.get_full_name()
+                    else owner.username
+                )
+                if owner
+                else "\x00nobody"
+            )
+            by_owner[name][0 if d.won_at else 1] += 1
+        owners = sorted(by_owner.items(), key=lambda row: (-sum(row[1]), row[0]))
+        won, lost = sum(w for _, (w, _l) in owners), sum(lost for _, (_w, lost) in owners)
+        rows = [("\x00all", won, lost, _rate(won, won + lost))]
+        rows += [(name, w, lost, _rate(w, w + lost)) for name, (w, lost) in owners[:10]]
+        if owners[10:]:
+            w, lost = (sum(figures[i] for _, figures in owners[10:]) for i in (0, 1))
+            rows.append(("\x00other", w, lost, _rate(w, w + lost)))
+        return rows
+
+    def forecast(self):
+        this_month = _month(AS_OF)
+        found: dict = defaultdict(lambda: [Decimal(0)] * 3)
+        for d in self.deals:
+            if d.currency != settings.DEFAULT_CURRENCY:
+                continue
+            if d.won_at and _in(self.period, d.won_at):
+                found[_month(d.won_at)][0] += d.amount
+            if d.closed_at is None and d.expected_close_date:
+                month = max(d.expected_close_date.replace(day=1), this_month)
+                if month < _plus(this_month, 12):
+                    found[month][1] += d.amount
+                    found[month][2] += d.amount * d.stage.win_probability / 100
+        if not found:
+            return []
+        first = self.period.start.replace(day=1) if self.period.start else min(found)
+        last = max([_plus(this_month, 11), *found])
+        rows, month = [], first
+        while month <= last:
+            rows.append((month, *(_cents(v) for v in found.get(month, [0, 0, 0]))))
+            month = _plus(month, 1)
+        return rows
 
     def _sorted_counts(self, values) -> list[tuple]:
         return sorted(Counter(values).items(), key=lambda row: (-row[1], row[0]))
@@ -328,6 +433,9 @@ EXPECTED = {
     "cohorts": Expected.cohorts,
     "service": Expected.service,
     "conversion": Expected.conversion,
+    "pipeline": Expected.pipeline,
+    "win-rate": Expected.win_rate,
+    "forecast": Expected.forecast,
 }
 PERIODS = {
     "one year": Period(start=datetime.date(2025, 7, 1), end=datetime.date(2026, 6, 30)),

@@ -216,6 +216,8 @@ def test_every_accepted_rule_compiles(people):
         "purchase": ({}, {"category": "Tea", "since": "2024-01-01", "min_amount": 10}),
         "interaction": ({}, {"kind": "visit", "until": "2030-01-01"}),
         "consent": ("email",),
+        "open_deal": ({},),
+        "closed_deal": ({}, {"since": "2024-01-01", "days": 30}),
     }
     compiled = 0
     for name, field in FIELDS.items():
