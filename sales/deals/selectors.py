@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import TeamMembership
 from accounts.teams import owned_by_user_or_team
-from customers.selectors import customers_visible_to, search_customers
+from customers.selectors import search_customers
 from kernel.actors import Actor
 from sales.models import Deal, Pipeline, Stage, StageKind
 
@@ -28,10 +28,20 @@ LIST_PAGE_SIZE = 50
 def deals_visible_to(user: Actor) -> QuerySet[Deal]:
     """The deals `user` may see: none without `sales.view_deal`; with `view_all_deals` those
     of every customer they may see; otherwise those they or their team own, of customers they
-    may see."""
-    if not user.has_perm("sales.view_deal"):
+    may see.
+
+    The customer's scope is joined, not asked as `customer IN (customers_visible_to)`: that
+    subquery reads every visible customer on each board. The deals of a merged customer moved
+    to the survivor with the merge (customers/merge.py), so whoever sees every customer needs no
+    customer condition at all."""
+    if not (user.has_perm("sales.view_deal") and user.has_perm("customers.view_customer")):
         return Deal.objects.none()
-    deals = Deal.objects.filter(customer__in=customers_visible_to(user))
+    deals = Deal.objects.all()
+    if not user.has_perm("customers.view_all_customers"):
+        deals = deals.filter(
+            owned_by_user_or_team(user, "customer__owner") | Q(customer__owner__isnull=True),
+            customer__merged_into__isnull=True,
+        )
     if user.has_perm("sales.view_all_deals"):
         return deals
     return deals.filter(owned_by_user_or_team(user))
@@ -105,6 +115,8 @@ def board_columns(
     scoped = (deals if deals is not None else deals_visible_to(user)).filter(pipeline=pipeline)
     stages = list(pipeline.stages.order_by("order", "pk"))
     money = DecimalField(max_digits=20, decimal_places=2)
+    # Count and total per stage only: the weighted total is the stage's total times its
+    # probability, so the aggregate reads the deals alone (no join per deal).
     sums: dict[int, dict[str, Any]] = {
         row["stage_id"]: dict(row)
         for row in scoped.order_by()
@@ -112,16 +124,6 @@ def board_columns(
         .annotate(
             count=Count("pk"),
             total=Coalesce(Sum("amount"), Value(Decimal("0")), output_field=money),
-            weighted=Coalesce(
-                Sum(
-                    ExpressionWrapper(
-                        F("amount") * F("stage__win_probability") / Value(Decimal("100")),
-                        output_field=money,
-                    )
-                ),
-                Value(Decimal("0")),
-                output_field=money,
-            ),
         )
     }
     columns = []
@@ -142,7 +144,9 @@ def board_columns(
                 stage=stage,
                 count=count,
                 total=Decimal(row.get("total") or 0),
-                weighted_total=Decimal(row.get("weighted") or 0).quantize(Decimal("0.01")),
+                weighted_total=(
+                    Decimal(row.get("total") or 0) * stage.win_probability / 100
+                ).quantize(Decimal("0.01")),
                 cards=cards,
             )
         )

@@ -219,8 +219,8 @@ def test_board_columns_count_and_weight_in_one_aggregate(sales_user, django_asse
     )
     pipeline = Pipeline.objects.get(is_default=True)
     # stages, the aggregate, and the cards of the two stages holding deals (plus the
-    # permission lookups of the scope).
-    with django_assert_max_num_queries(6):
+    # permission lookups and the team's member ids of the scope).
+    with django_assert_max_num_queries(7):
         columns = selectors.board_columns(user=sales_user, pipeline=pipeline)
     by_name = {column.stage.name: column for column in columns}
     assert by_name["Lead"].count == 2
