@@ -56,9 +56,9 @@ def deal_stage_history(deal: Deal, *, limit: int = STAGE_HISTORY_SHOWN) -> list[
     """The deal's latest `limit` stage changes (a deal the caller loaded through get_deal_for),
     newest first, with the stages and who made them: one query."""
     return list(
-        deal.stage_changes.select_related("from_stage", "to_stage", "actor").order_by(
-            "-at", "-pk"
-        )[:limit]
+        deal.stage_changes.select_related("from_stage", "to_stage", "actor").order_by("-at", "-pk")[
+            :limit
+        ]
     )
 
 
