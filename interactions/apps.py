@@ -14,6 +14,7 @@ class InteractionsConfig(AppConfig):
         from interactions.events import register as register_events
         from interactions.panels import register_panels
         from interactions.privacy import register as register_with_privacy
+        from interactions.timeline import register_sources as register_timeline_sources
         from kernel.jobs.runner import register
         from privacy.audit.actions import register_actions
 
@@ -23,6 +24,8 @@ class InteractionsConfig(AppConfig):
         # Its background jobs (kernel/jobs/runner.py).
         register(ARCHIVE_JOBS)
         register_panels()
+        # Interactions and purchases in the customer's timeline (other apps add theirs).
+        register_timeline_sources()
         # The events other systems may subscribe to (kernel/outbox.py).
         register_events()
         # The actions it records (privacy/audit/actions.py).

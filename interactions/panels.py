@@ -8,8 +8,8 @@ from typing import Any
 
 from customers.models import Customer
 from customers.panels import register_customer_panel
-from interactions.models import InteractionKind
 from interactions.selectors import customer_timeline, customer_totals, open_follow_ups
+from interactions.timeline import timeline_choices
 
 
 def _purchases(user: Any, customer: Customer) -> dict[str, Any]:
@@ -21,12 +21,12 @@ def _follow_ups(user: Any, customer: Customer) -> dict[str, Any]:
 
 
 def _timeline(user: Any, customer: Customer) -> dict[str, Any]:
-    entries, next_cursor = customer_timeline(customer=customer)
+    entries, next_cursor = customer_timeline(customer=customer, user=user)
     return {
         "entries": entries,
         "next_cursor": next_cursor,
         "kind": "",
-        "interaction_kinds": InteractionKind.choices,
+        "timeline_choices": timeline_choices(),
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,13 @@ from interactions.models import (
     Transaction,
     TransactionLine,
     TransactionStatus,
+)
+from interactions.timeline import TIMELINE_PURCHASES as TIMELINE_PURCHASES
+from interactions.timeline import (
+    TimelineRequest,
+    TimelineSource,
+    timeline_source,
+    timeline_sources,
 )
 from kernel.actors import Actor
 
@@ -92,14 +98,15 @@ def latest_interactions(
     return newest[:limit]
 
 
-TIMELINE_PURCHASES = "purchases"
-
-
 @dataclass(frozen=True)
 class TimelineEntry:
     occurred_at: datetime.datetime
-    is_purchase: bool
-    record: Interaction | ArchivedInteraction | Transaction
+    source: TimelineSource
+    record: Any
+
+    @property
+    def is_purchase(self) -> bool:
+        return self.source.key == "t"
 
     @property
     def is_archived(self) -> bool:
@@ -107,77 +114,70 @@ class TimelineEntry:
 
     @property
     def cursor(self) -> str:
-        # An interaction keeps its id in the archive: "i<id>" names it in either table, so a
-        # page cursor stays valid when the row is archived between two pages.
-        return f"{'t' if self.is_purchase else 'i'}{self.record.pk}"
+        return f"{self.source.key}{self.record.pk}"
+
+    @property
+    def template(self) -> str:
+        return self.source.template
 
 
-def _after_entry(cursor: str) -> tuple[datetime.datetime, bool, int] | None:
-    """(occurred_at, is_purchase, pk) of the entry a cursor like "i42" / "t7" names."""
-    if len(cursor) < 2 or cursor[0] not in "it" or not cursor[1:].isdigit():
+# (time, the source's rank, pk) of the entry a cursor names.
+Anchor = tuple[datetime.datetime, int, int]
+
+
+def _after_entry(customer: Customer, cursor: str) -> Anchor | None:
+    """Where the entry a cursor like "i42" / "t7" / "d3" names sits in the order; None when
+    the cursor names nothing (the page then starts from the newest entry)."""
+    source = timeline_source(cursor[:1])
+    if source is None or not cursor[1:].isdigit():
         return None
     pk = int(cursor[1:])
-    found: Iterable[tuple[datetime.datetime]]
-    if cursor[0] == "t":
-        found = Transaction.objects.filter(pk=pk).values_list("occurred_at")
-    else:
-        found = (
-            Interaction.objects.filter(pk=pk)
-            .order_by()
-            .values_list("occurred_at")
-            .union(
-                ArchivedInteraction.objects.filter(pk=pk).order_by().values_list("occurred_at"),
-                all=True,
-            )
-        )
-    occurred_at = next(iter(found), (None,))[0]
-    return None if occurred_at is None else (occurred_at, cursor[0] == "t", pk)
+    occurred_at = source.locate(customer, pk)
+    return None if occurred_at is None else (occurred_at, source.rank, pk)
 
 
-def _older(anchor: tuple[datetime.datetime, bool, int] | None, *, purchases: bool) -> Q:
-    # Entries sort by time, then purchases before interactions, then id, all descending.
+def _older(anchor: Anchor | None, source: TimelineSource) -> Q:
+    """The rows of `source` after `anchor` in the order of the page: entries sort by time,
+    then the source's rank, then id, all descending."""
     if anchor is None:
         return Q()
-    at, anchor_is_purchase, pk = anchor
-    same_time = Q(occurred_at=at)
-    if purchases == anchor_is_purchase:
-        same_time &= Q(pk__lt=pk)
-    elif purchases:  # a purchase at the same time as an interaction anchor came before it
-        same_time &= Q(pk__in=[])
-    return Q(occurred_at__lt=at) | same_time
+    at, anchor_rank, pk = anchor
+    field = source.time_field
+    if source.rank > anchor_rank:  # at the anchor's time this source's rows came before it
+        return Q(**{f"{field}__lt": at})
+    if source.rank < anchor_rank:  # ... and these come after it
+        return Q(**{f"{field}__lte": at})
+    return Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk})
 
 
 def customer_timeline(
-    *, customer: Customer, kind: str = "", after: str = "", size: int = 20
+    *, customer: Customer, kind: str = "", after: str = "", size: int = 20, user: Any = None
 ) -> tuple[list[TimelineEntry], str | None]:
-    """The customer's interactions (archived ones too, marked as such) and purchases, newest
+    """The customer's history from every registered timeline source (interactions/timeline.py:
+    interactions, archived ones marked as such, purchases, and what other apps add), newest
     first, one page at a time.
 
-    `kind` is an InteractionKind value (interactions of that kind), TIMELINE_PURCHASES
-    (purchases only) or "" (everything). `after` is the cursor of the last entry shown. At most
-    three queries of at most size + 1 rows each (purchases, interactions, archived
-    interactions), whatever the length of the history. The archive is always asked: rows older
-    than the archive age may still be in the hot table (not yet archived, or imported late)."""
-    anchor = _after_entry(after) if after else None
+    `kind` is one of a source's filter choices (that source alone, e.g. an InteractionKind
+    value or TIMELINE_PURCHASES) or "" (everything). `after` is the cursor of the last entry
+    shown. `user` is the reader, for the sources that link what only some may open. One
+    query (two for interactions: the hot table and the archive) of at most size + 1 rows per
+    source, plus one to place the cursor, whatever the length of the history."""
+    sources = [source for source in timeline_sources() if not kind or kind in source.kinds]
+    anchor = _after_entry(customer, after) if after else None
     entries: list[TimelineEntry] = []
-    if kind in ("", TIMELINE_PURCHASES):
-        orders = customer.transactions.filter(_older(anchor, purchases=True)).order_by(
-            "-occurred_at", "-pk"
-        )[: size + 1]
-        entries += [TimelineEntry(o.occurred_at, True, o) for o in orders]
-    if kind != TIMELINE_PURCHASES:
-        seen: set[int] = set()
-        for table in (customer.interactions, customer.archived_interactions):
-            rows = table.filter(_older(anchor, purchases=False))
-            if kind:
-                rows = rows.filter(kind=kind)
-            rows = rows.select_related("staff", "contact").order_by("-occurred_at", "-pk")
-            # A row archived between the two queries is in both answers: shown once.
-            entries += [
-                TimelineEntry(i.occurred_at, False, i) for i in rows[: size + 1] if i.pk not in seen
-            ]
-            seen.update(entry.record.pk for entry in entries if not entry.is_purchase)
-    entries.sort(key=lambda e: (e.occurred_at, e.is_purchase, e.record.pk), reverse=True)
+    for source in sources:
+        request = TimelineRequest(
+            customer=customer,
+            user=user,
+            kind=kind,
+            older=_older(anchor, source),
+            limit=size + 1,
+        )
+        entries += [
+            TimelineEntry(getattr(record, source.time_field), source, record)
+            for record in source.rows(request)
+        ]
+    entries.sort(key=lambda e: (e.occurred_at, e.source.rank, e.record.pk), reverse=True)
     page = entries[:size]
     return page, page[-1].cursor if len(entries) > size else None
 

@@ -31,7 +31,7 @@ class TimelineView(CustomerScopedMixin, View):
         customer = self.customer
         kind = request.GET.get("kind", "")
         entries, next_cursor = customer_timeline(
-            customer=customer, kind=kind, after=request.GET.get("after", "")
+            customer=customer, kind=kind, after=request.GET.get("after", ""), user=request.user
         )
         return render(
             request,

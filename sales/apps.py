@@ -23,15 +23,22 @@ class SalesConfig(AppConfig):
         from sales.deals.audit import DealAction
         from sales.deals.panels import register_panels as register_deal_panels
         from sales.deals.privacy import register as register_with_privacy
+        from sales.deals.timeline import register as register_deal_timeline
         from sales.pool import tasks  # noqa: F401  (the beat's nightly pool run)
         from sales.pool.panels import register_panels as register_pool_panels
+        from sales.pool.privacy import register as register_pool_with_privacy
+        from sales.pool.timeline import register as register_pool_timeline
 
         # The actions it records (privacy/audit/actions.py).
         register_actions(DealAction, *ACTIONS)
         # The customer page's deals panel, claim / release buttons and ownership history.
         register_deal_panels()
         register_pool_panels()
-        # Deals in the subject's copy and erasure.
+        # Deals' stage changes and owner changes in the customer's timeline.
+        register_deal_timeline()
+        register_pool_timeline()
+        # Deals and the ownership history in the subject's copy and erasure.
         register_with_privacy()
+        register_pool_with_privacy()
         # A new installation (and a flushed test database) starts with a default pipeline.
         post_migrate.connect(_ensure_default_pipeline, sender=self)

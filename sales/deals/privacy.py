@@ -1,7 +1,8 @@
 """What deals contribute to the privacy workflows (privacy/registry.py), registered by
 sales/apps.py: a data subject's deals and their lines in the copy, and an erasure scrubbing
-the deals' free text (title, notes, lost reason). A merge moves deals to the survivor by
-itself (customers/merge.py moves every row pointing at a merged customer)."""
+the deals' free text (title, notes, lost reason, the lost reasons kept in their stage
+history). A merge moves deals to the survivor by itself (customers/merge.py moves every row
+pointing at a merged customer), and their stage history with them (it hangs on the deal)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from privacy.registry import (
     CopySection,
     Erasure,
     Scrubber,
+    display_column,
     field_column,
     register_copy_section,
     register_scrubber,
     user_column,
 )
-from sales.models import Deal, DealLine
+from sales.models import Deal, DealLine, DealStageChange
 
 SECTIONS = [
     CopySection(
@@ -64,6 +66,29 @@ SECTIONS = [
             field_column("unit_price", gettext_lazy("unit price")),
         ],
     ),
+    CopySection(
+        "deal_stage_changes",
+        gettext_lazy("Stage history of deals"),
+        47,
+        DealStageChange,
+        lambda ids: (
+            DealStageChange.objects.filter(deal__customer__in=ids)
+            .select_related("from_stage", "to_stage")
+            .order_by("deal_id", "at", "pk")
+        ),
+        [
+            field_column("deal_id", gettext_lazy("deal")),
+            display_column("kind", gettext_lazy("change")),
+            Column(
+                "from_stage",
+                gettext_lazy("from stage"),
+                lambda row: row.from_stage.display_name if row.from_stage else "",
+            ),
+            Column("to_stage", gettext_lazy("stage"), lambda row: row.to_stage.display_name),
+            field_column("lost_reason", gettext_lazy("lost reason")),
+            field_column("at", gettext_lazy("when")),
+        ],
+    ),
 ]
 
 
@@ -78,6 +103,14 @@ def _scrub_deals(erasure: Erasure) -> int:
     )
 
 
+def _scrub_stage_history(erasure: Erasure) -> int:
+    return (
+        DealStageChange.objects.filter(deal__customer__in=erasure.ids)
+        .exclude(lost_reason="")
+        .update(lost_reason="")
+    )
+
+
 SCRUBBERS = [
     Scrubber(
         "deals",
@@ -85,6 +118,7 @@ SCRUBBERS = [
         _scrub_deals,
         reach=lambda ids: Deal.objects.filter(customer__in=ids).count(),
     ),
+    Scrubber("deal_stage_changes", 56, _scrub_stage_history),
 ]
 
 

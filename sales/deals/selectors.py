@@ -17,7 +17,7 @@ from accounts.models import TeamMembership
 from accounts.teams import owned_by_user_or_team
 from customers.selectors import search_customers
 from kernel.actors import Actor
-from sales.models import Deal, Pipeline, Stage, StageKind
+from sales.models import Deal, DealStageChange, Pipeline, Stage, StageKind
 
 # Cards drawn per board column: the rest is one "more" link to the list, so a column of a
 # million deals costs what a column of fifty does.
@@ -57,6 +57,19 @@ def get_deal_for(user: Actor, pk: int) -> Deal:
         )
     except Deal.DoesNotExist as missing:
         raise Http404 from missing
+
+
+STAGE_HISTORY_SHOWN = 20
+
+
+def deal_stage_history(deal: Deal, *, limit: int = STAGE_HISTORY_SHOWN) -> list[DealStageChange]:
+    """The deal's latest `limit` stage changes (a deal the caller loaded through get_deal_for),
+    newest first, with the stages and who made them: one query."""
+    return list(
+        deal.stage_changes.select_related("from_stage", "to_stage", "actor").order_by("-at", "-pk")[
+            :limit
+        ]
+    )
 
 
 def can_change_deal(user: Actor, deal: Deal) -> bool:

@@ -27,7 +27,15 @@ from kernel.versioning import lock_version, next_version
 from privacy.audit.recording import record_event
 from sales.deals.audit import DealAction
 from sales.deals.defaults import NEW_PIPELINE_STAGES, add_stages
-from sales.models import Deal, DealLine, Pipeline, Stage, StageKind
+from sales.models import (
+    Deal,
+    DealChangeKind,
+    DealLine,
+    DealStageChange,
+    Pipeline,
+    Stage,
+    StageKind,
+)
 
 # Deal fields whose values the audit log may hold; the others are free text, logged as
 # changed ("…") only.
@@ -75,6 +83,22 @@ def _check_parts(
         raise ValidationError({"contact": _("This contact belongs to another customer.")})
     if stage.pipeline_id != pipeline.pk:
         raise ValidationError({"stage": _("This stage belongs to another pipeline.")})
+
+
+def _record_stage_change(
+    *, actor: Actor, deal: Deal, kind: str, from_stage_id: int | None, at: datetime.datetime
+) -> None:
+    """A step of the deal's stage history (the deal page and the customer's timeline), in the
+    caller's transaction. The lost reason is copied: a later reopening clears the deal's."""
+    DealStageChange.objects.create(
+        deal=deal,
+        kind=kind,
+        from_stage_id=from_stage_id,
+        to_stage_id=deal.stage_id,
+        lost_reason=deal.lost_reason if kind == DealChangeKind.LOST else "",
+        at=at,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
 
 
 def _clean_lines(lines: Iterable[Mapping[str, Any]]) -> list[DealLine]:
@@ -132,9 +156,12 @@ def create_deal(
         notes=notes.strip(),
         created_by=signed_in,
     )
-    _close_for_stage(deal, stage, now=timezone.now())
+    _close_for_stage(deal, stage, now=deal.created_at)
     deal.full_clean(exclude=["customer", "contact", "pipeline", "stage", "owner", "created_by"])
     deal.save()
+    _record_stage_change(
+        actor=actor, deal=deal, kind=DealChangeKind.CREATED, from_stage_id=None, at=deal.created_at
+    )
     for line in deal_lines:
         line.deal = deal
     DealLine.objects.bulk_create(deal_lines)
@@ -255,10 +282,11 @@ def move_deal_to_stage(
     was_closed = deal.closed_at is not None
     old_stage_id = deal.stage_id
     deal.stage = stage
-    _close_for_stage(deal, stage, now=timezone.now())
+    now = timezone.now()
+    _close_for_stage(deal, stage, now=now)
     if stage.kind == StageKind.LOST:
         deal.lost_reason = lost_reason
-    deal.updated_at = timezone.now()
+    deal.updated_at = now
     version = next_version(deal)
     deal.save(
         update_fields=[
@@ -272,13 +300,14 @@ def move_deal_to_stage(
         ]
     )
     if stage.kind == StageKind.WON:
-        action = DealAction.WON
+        action, kind = DealAction.WON, DealChangeKind.WON
     elif stage.kind == StageKind.LOST:
-        action = DealAction.LOST
+        action, kind = DealAction.LOST, DealChangeKind.LOST
     elif was_closed:
-        action = DealAction.REOPENED
+        action, kind = DealAction.REOPENED, DealChangeKind.REOPENED
     else:
-        action = DealAction.STAGE_CHANGED
+        action, kind = DealAction.STAGE_CHANGED, DealChangeKind.MOVED
+    _record_stage_change(actor=actor, deal=deal, kind=kind, from_stage_id=old_stage_id, at=now)
     changes: dict[str, Any] = {"stage": [old_stage_id, stage.pk], **version}
     if stage.kind == StageKind.LOST:
         changes["lost_reason"] = "…"

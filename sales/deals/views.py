@@ -158,6 +158,7 @@ class DealDetailView(PermissionRequiredMixin, View):
             {
                 "deal": deal,
                 "lines": list(deal.lines.select_related("product")),
+                "stage_history": selectors.deal_stage_history(deal),
                 "can_change": can_change,
                 "move_form": MoveForm(pipeline=deal.pipeline, initial={"stage": deal.stage_id})
                 if can_change

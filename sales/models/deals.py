@@ -231,3 +231,41 @@ class DealLine(models.Model):
     @property
     def line_total(self):
         return self.quantity * self.unit_price
+
+
+class DealChangeKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    MOVED = "moved", _("Moved")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    REOPENED = "reopened", _("Reopened")
+
+
+class DealStageChange(models.Model):
+    """One step of a deal's stage history: its creation (no `from_stage`) and every move,
+    written by sales.deals.services in the move's transaction. The kind is kept as it was
+    then: a stage may change kind later once no deal is in it."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    kind = models.CharField(_("change"), max_length=10, choices=DealChangeKind.choices)
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    # The deal's lost reason when it was lost: scrubbed with the deal's by an erasure.
+    lost_reason = models.CharField(_("lost reason"), max_length=300, blank=True)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    # Nobody for imports and background work.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("deal stage change")
+        verbose_name_plural = _("deal stage changes")
+        # The deal page's history and the customer timeline (through the deal), newest first.
+        indexes = [models.Index(fields=["deal", "-at", "-id"], name="deal_stage_change_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.deal_id}"

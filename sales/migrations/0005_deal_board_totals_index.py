@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0019_customer_owner_active_at"),
         ("interactions", "0010_interaction_direction"),
-        ("sales", "0003_pool"),
+        ("sales", "0004_deal_stage_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
