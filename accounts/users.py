@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -53,6 +53,22 @@ def staff_accounts() -> QuerySet[Any]:
         .select_related("team_membership__team")
         .prefetch_related("groups")
         .order_by("username")
+    )
+
+
+def active_staff_holding(permission: str) -> QuerySet[Any]:
+    """Active users who hold `permission` ("app_label.codename") through a role, on their own or
+    as superusers, by name: whom a follow-up may be assigned to, who may own a deal."""
+    app_label, codename = permission.split(".")
+    held = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(groups__permissions=held) | Q(user_permissions=held) | Q(is_superuser=True),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
     )
 
 

@@ -132,7 +132,9 @@ def load(count: int) -> float:
     ensure_default_pipeline()
     owners = _salespeople()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE sales_dealline, sales_deal RESTART IDENTITY")
+        cursor.execute(
+            "TRUNCATE sales_dealstagechange, sales_dealline, sales_deal RESTART IDENTITY"
+        )
     writer = CopyWriter()
     rng = random.Random(1)
     rows = _rows(count, owners, rng)

@@ -3,12 +3,10 @@
 import datetime
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.users import active_staff_holding
 from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
 from kernel.version_forms import VersionedFormMixin
 
@@ -80,20 +78,7 @@ class TransactionForm(CustomerRecordForm):
 
 def staff_who_follow_up():
     """Active users whose role lets them work on follow-ups (analysts, for one, cannot)."""
-    permission = Permission.objects.get(
-        content_type__app_label="interactions", codename="change_followup"
-    )
-    return (
-        get_user_model()
-        .objects.filter(
-            Q(groups__permissions=permission)
-            | Q(user_permissions=permission)
-            | Q(is_superuser=True),
-            is_active=True,
-        )
-        .distinct()
-        .order_by("last_name", "first_name", "username")
-    )
+    return active_staff_holding("interactions.change_followup")
 
 
 class FollowUpForm(VersionedFormMixin, CustomerRecordForm):

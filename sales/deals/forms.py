@@ -4,11 +4,9 @@ and the pipeline settings."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.users import active_staff_holding
 from interactions.models import Product, SalesChannel
 from kernel.version_forms import VersionedFormMixin
 from sales.models import Deal, DealLine, Pipeline, Stage, StageKind
@@ -23,18 +21,7 @@ class DateInput(forms.DateInput):
 
 def deal_owners():
     """Active users whose role lets them work on deals."""
-    permission = Permission.objects.get(content_type__app_label="sales", codename="change_deal")
-    return (
-        get_user_model()
-        .objects.filter(
-            Q(groups__permissions=permission)
-            | Q(user_permissions=permission)
-            | Q(is_superuser=True),
-            is_active=True,
-        )
-        .distinct()
-        .order_by("last_name", "first_name", "username")
-    )
+    return active_staff_holding("sales.change_deal")
 
 
 class StageChoiceField(forms.ModelChoiceField):

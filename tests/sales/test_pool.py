@@ -19,6 +19,7 @@ from interactions.services import record_interaction
 from notifications.models import Notification, NotificationKind
 from privacy import roles
 from privacy.models import AuditEvent
+from privacy.registry import COPY_SECTIONS, SCRUBBERS, Erasure
 from sales.models import OwnershipChange, OwnershipChangeKind
 from sales.pool.selectors import pool_customers, pool_rules
 from sales.pool.services import (
@@ -280,3 +281,17 @@ def test_the_duplicate_scan_pairs_a_new_customer_with_another_reps_and_a_pool_cu
     mine_b = CustomerFactory(name="赵磊", phone="139 1111 2222", owner=sales_user)
     scan()
     assert {pair(theirs, mine_a), pair(pooled, mine_b)} <= set(open_pairs())
+
+
+def test_the_ownership_history_is_in_the_copy_and_erasure_clears_its_reasons(sales_user):
+    customer = CustomerFactory()
+    claim_customer(actor=sales_user, customer=customer)
+    customer.refresh_from_db()
+    release_customer(actor=sales_user, customer=customer, reason="Zhang Wei asked for another rep")
+
+    section = next(s for s in COPY_SECTIONS if s.name == "ownership_changes")
+    rows = list(section.rows([customer.pk]))
+    assert [row.kind for row in rows] == [OwnershipChangeKind.CLAIM, OwnershipChangeKind.RELEASE]
+    scrubber = next(s for s in SCRUBBERS if s.name == "ownership_changes")
+    assert scrubber.scrub(Erasure(ids=[customer.pk], now=timezone.now(), evidence="")) == 1
+    assert not OwnershipChange.objects.filter(customer=customer).exclude(reason="").exists()
