@@ -158,7 +158,10 @@ def _killed_mid_run(kind: JobKind, job: BackgroundJob, env: dict[str, str]) -> b
             if status != JobStatus.QUEUED:
                 assert connection.vendor == "sqlite", status
                 return False
-            time.sleep(0.002)
+            # SQLite: the worker claims in the moments the write lock is free. Two milliseconds
+            # were too short on a busy machine (both suites side by side): the worker's retries
+            # kept missing them and the job was never claimed.
+            time.sleep(0.02)
         raise AssertionError(f"{kind.label()} {job.pk} was never claimed")
     finally:
         stop_workers([worker])
