@@ -190,24 +190,44 @@ def deals_of_customer(*, user: Actor, customer_id: int, limit: int = 20) -> list
     )
 
 
+# A title search shorter than this matches no title (the customer's matches still count): a
+# trigram index (sales/migrations/0006) answers three characters or more, a shorter substring
+# would read every deal.
+TITLE_QUERY_MIN_LENGTH = 3
+# How many candidates each way is read before the newest are kept.
+SEARCH_CANDIDATES = 200
+
+
 def search_deals(*, user: Actor, query: str, limit: int = 5) -> list[Deal]:
-    """At most `limit` deals `user` may see whose title contains `query` or whose customer
-    matches it as the customer search does (customers.selectors.search_customers), newest
-    first. Bounded: the customer matches are capped before they are joined."""
+    """At most `limit` deals `user` may see whose customer matches `query` as the customer
+    search does (customers.selectors.search_customers), or whose title contains it, newest
+    first. Each way is a bounded read of ids, without an order: `ORDER BY id DESC LIMIT` over
+    a condition that few deals meet has PostgreSQL walk the whole table backwards."""
     text = (query or "").strip()
     if not text:
         return []
+    visible = deals_visible_to(user)
     matching_customers = list(
-        search_customers(user=user, query=text).order_by("-pk").values_list("pk", flat=True)[:200]
+        search_customers(user=user, query=text)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:SEARCH_CANDIDATES]
     )
-    condition = Q(title__icontains=text)
+    candidates: set[int] = set()
     if matching_customers:
-        condition |= Q(customer_id__in=matching_customers)
+        candidates.update(
+            visible.filter(customer_id__in=matching_customers)
+            .order_by()
+            .values_list("pk", flat=True)[:SEARCH_CANDIDATES]
+        )
+    if len(text) >= TITLE_QUERY_MIN_LENGTH:
+        candidates.update(
+            visible.filter(title__icontains=text)
+            .order_by()
+            .values_list("pk", flat=True)[:SEARCH_CANDIDATES]
+        )
+    newest = sorted(candidates, reverse=True)[:limit]
     return list(
-        deals_visible_to(user)
-        .filter(condition)
-        .select_related("customer", "stage")
-        .order_by("-pk")[:limit]
+        Deal.objects.filter(pk__in=newest).select_related("customer", "stage").order_by("-pk")
     )
 
 

@@ -114,7 +114,7 @@ def test_suggestions_stay_within_a_bounded_number_of_queries(
         _task(customer, f"Bounded call {number}", service_user)
         create_deal(actor=service_user, customer=customer, title=f"Bounded deal {number}")
     client.force_login(service_user)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         page = _suggest(client, "bounded")
     assert page.count('class="dropdown-item search-hit"') == 4 * SUGGESTION_LIMIT
 

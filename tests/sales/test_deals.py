@@ -181,6 +181,8 @@ def test_search_deals_by_title_or_customer_within_scope(sales_user, other_sales_
     assert selectors.search_deals(user=sales_user, query="shelves") == [mine]
     assert selectors.search_deals(user=sales_user, query="Lin Hardware") == [mine]
     assert selectors.search_deals(user=sales_user, query="") == []
+    # Two characters match customers, not titles (no trigram answers them).
+    assert selectors.search_deals(user=sales_user, query="sh") == []
 
 
 def test_open_deals_closing_between_for_the_calendar(sales_user):
