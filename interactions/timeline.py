@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -44,17 +44,31 @@ class TimelineSource:
     template: str
     # One query (or a fixed few) of at most request.limit rows, whatever the history's length.
     rows: Callable[[TimelineRequest], Iterable[Any]]
-    # (customer, pk) -> the time of this source's row `pk`, None when it is not there.
-    locate: Callable[[Customer, int], datetime.datetime | None]
     # The filter's choices (value, label) that show this source alone ("" shows every source).
     choices: Sequence[tuple[str, Any]]
+    # The table of the source's rows and the lookup from a row to its customer: where a
+    # cursor's entry is found (`locate`).
+    model: type[Model]
+    customer_lookup: str = "customer"
     # Where its choices come in the filter, ascending.
     menu_order: int = 0
     time_field: str = "occurred_at"
+    # (customer, pk) -> the time of row `pk`, for a source whose rows are not all in `model`.
+    locate_in_tables: Callable[[Customer, int], datetime.datetime | None] | None = None
 
     @property
     def kinds(self) -> set[str]:
         return {value for value, _label in self.choices}
+
+    def locate(self, customer: Customer, pk: int) -> datetime.datetime | None:
+        """The time of this source's row `pk` of `customer`, None when it is not there."""
+        if self.locate_in_tables is not None:
+            return self.locate_in_tables(customer, pk)
+        return (
+            self.model.objects.filter(pk=pk, **{self.customer_lookup: customer})
+            .values_list(self.time_field, flat=True)
+            .first()
+        )
 
 
 _sources: dict[str, TimelineSource] = {}
@@ -96,10 +110,6 @@ def _purchases(request: TimelineRequest) -> list[Transaction]:
     )
 
 
-def _locate_purchase(customer: Customer, pk: int) -> datetime.datetime | None:
-    return customer.transactions.filter(pk=pk).values_list("occurred_at", flat=True).first()
-
-
 def _interactions(request: TimelineRequest) -> list[Interaction | ArchivedInteraction]:
     # The archive is always asked: rows older than the archive age may still be in the hot
     # table (not yet archived, or imported late).
@@ -137,8 +147,9 @@ def register_sources() -> None:
             rank=0,
             template="interactions/timeline/interaction.html",
             rows=_interactions,
-            locate=_locate_interaction,
             choices=InteractionKind.choices,
+            model=Interaction,
+            locate_in_tables=_locate_interaction,
             menu_order=90,
         )
     )
@@ -148,8 +159,8 @@ def register_sources() -> None:
             rank=1,
             template="interactions/timeline/purchase.html",
             rows=_purchases,
-            locate=_locate_purchase,
             choices=[(TIMELINE_PURCHASES, _("Purchases"))],
+            model=Transaction,
             menu_order=10,
         )
     )

@@ -7,12 +7,9 @@ from SalesConfig.ready()."""
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
 from interactions.timeline import TimelineRequest, TimelineSource, register_timeline_source
 from sales.deals.selectors import deals_visible_to
 from sales.models import DealStageChange
@@ -34,14 +31,6 @@ def _stage_changes(request: TimelineRequest) -> QuerySet[DealStageChange]:
     ]
 
 
-def _locate(customer: Customer, pk: int) -> datetime.datetime | None:
-    return (
-        DealStageChange.objects.filter(pk=pk, deal__customer=customer)
-        .values_list("at", flat=True)
-        .first()
-    )
-
-
 def register() -> None:
     register_timeline_source(
         TimelineSource(
@@ -49,9 +38,10 @@ def register() -> None:
             rank=2,
             template="deals/timeline/stage_change.html",
             rows=_stage_changes,
-            locate=_locate,
             choices=[(TIMELINE_DEALS, _("Deals"))],
             menu_order=20,
+            model=DealStageChange,
+            customer_lookup="deal__customer",
             time_field="at",
         )
     )

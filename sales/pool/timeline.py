@@ -4,12 +4,9 @@ Registered from SalesConfig.ready()."""
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
 from interactions.timeline import TimelineRequest, TimelineSource, register_timeline_source
 from sales.models import OwnershipChange
 
@@ -24,14 +21,6 @@ def _ownership_changes(request: TimelineRequest) -> QuerySet[OwnershipChange]:
     )
 
 
-def _locate(customer: Customer, pk: int) -> datetime.datetime | None:
-    return (
-        OwnershipChange.objects.filter(pk=pk, customer=customer)
-        .values_list("at", flat=True)
-        .first()
-    )
-
-
 def register() -> None:
     register_timeline_source(
         TimelineSource(
@@ -39,9 +28,9 @@ def register() -> None:
             rank=3,
             template="pool/timeline/ownership_change.html",
             rows=_ownership_changes,
-            locate=_locate,
             choices=[(TIMELINE_OWNERS, _("Owner changes"))],
             menu_order=30,
+            model=OwnershipChange,
             time_field="at",
         )
     )
