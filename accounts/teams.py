@@ -4,17 +4,10 @@ ask here instead of comparing an owner with the user."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from accounts.models import TeamMembership
 from kernel.actors import Actor
-
-
-def managed_member_ids(user: Actor) -> QuerySet[TeamMembership, int]:
-    """The ids of the members of the teams `user` manages, as a subquery (no query of its own:
-    it runs inside the query that uses it)."""
-    return TeamMembership.objects.filter(team__manager_id=user.pk).values_list("user_id", flat=True)
-
 
 # Where the ids of the members a user manages are kept on the user object, for the rest of the
 # request: a list page masks each row through `works_on_behalf_of`, which must not cost a
@@ -22,12 +15,21 @@ def managed_member_ids(user: Actor) -> QuerySet[TeamMembership, int]:
 _MEMBER_IDS_CACHE = "_managed_member_ids_cache"
 
 
-def _member_ids(user: Actor) -> frozenset[int]:
+def managed_member_ids(user: Actor) -> frozenset[int]:
+    """The ids of the members of the teams `user` manages: one query per user object."""
     member_ids = getattr(user, _MEMBER_IDS_CACHE, None)
     if member_ids is None:
-        member_ids = frozenset(managed_member_ids(user))
+        member_ids = frozenset(
+            TeamMembership.objects.filter(team__manager_id=user.pk).values_list(
+                "user_id", flat=True
+            )
+        )
         setattr(user, _MEMBER_IDS_CACHE, member_ids)
     return member_ids
+
+
+def manages_anyone(user: Actor) -> bool:
+    return bool(managed_member_ids(user))
 
 
 def owned_by_user_or_team(user: Actor, field: str = "owner") -> Q:
@@ -35,7 +37,7 @@ def owned_by_user_or_team(user: Actor, field: str = "owner") -> Q:
     manager, what the members of their teams own. A list of ids, read once per user object:
     `owner = me OR owner IN (subquery)` would make PostgreSQL scan a million customers instead
     of reading the owner index."""
-    return Q(**{f"{field}_id__in": sorted({user.pk, *_member_ids(user)})})
+    return Q(**{f"{field}_id__in": sorted({user.pk, *managed_member_ids(user)})})
 
 
 def works_on_behalf_of(user: Actor, owner_id: int | None) -> bool:
@@ -45,4 +47,4 @@ def works_on_behalf_of(user: Actor, owner_id: int | None) -> bool:
         return False
     if owner_id == user.pk:
         return True
-    return owner_id in _member_ids(user)
+    return owner_id in managed_member_ids(user)

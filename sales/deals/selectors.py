@@ -13,8 +13,7 @@ from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from accounts.models import TeamMembership
-from accounts.teams import owned_by_user_or_team
+from accounts.teams import manages_anyone, owned_by_user_or_team
 from customers.selectors import search_customers
 from kernel.actors import Actor
 from sales.models import Deal, DealStageChange, Pipeline, Stage, StageKind
@@ -253,7 +252,5 @@ def open_deals_closing_between(
 
 def sees_other_owners(user: Actor) -> bool:
     """Whether the owner filter means anything to `user`: they see all deals, or manage a
-    team."""
-    if user.has_perm("sales.view_all_deals"):
-        return True
-    return TeamMembership.objects.filter(team__manager_id=user.pk).exists()
+    team with members."""
+    return user.has_perm("sales.view_all_deals") or manages_anyone(user)
