@@ -6,8 +6,9 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kernel.actors import Actor
 from sales.deals.forms import deal_owners
-from sales.deals.selectors import filter_deals
+from sales.deals.selectors import filter_deals, sees_other_owners
 from sales.models import Deal, Stage
 
 
@@ -27,7 +28,7 @@ class MonthFilter(django_filters.Filter):
 
 
 class DealFilter(django_filters.FilterSet):
-    """`owner` only for whoever sees other people's deals (the view drops it otherwise)."""
+    """`owner` only for whoever sees other people's deals, among those `deal_owners` offers them."""
 
     owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=None, method="filter_owner")
     close_month = MonthFilter(
@@ -39,10 +40,10 @@ class DealFilter(django_filters.FilterSet):
         model = Deal
         fields = ["owner", "close_month", "stage"]
 
-    def __init__(self, *args, with_owner: bool, with_stage: bool = False, **kwargs) -> None:
+    def __init__(self, *args, user: Actor, with_stage: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if with_owner:
-            self.filters["owner"].queryset = deal_owners()
+        if sees_other_owners(user):
+            self.filters["owner"].queryset = deal_owners(user)
         else:
             del self.filters["owner"]
         if with_stage:

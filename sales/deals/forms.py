@@ -6,8 +6,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.teams import managed_member_ids
 from accounts.users import active_staff_holding
 from interactions.models import Product, SalesChannel
+from kernel.actors import Actor
 from kernel.version_forms import VersionedFormMixin
 from sales.models import Deal, DealLine, Pipeline, Stage, StageKind
 
@@ -19,9 +21,14 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d")
 
 
-def deal_owners():
-    """Active users whose role lets them work on deals."""
-    return active_staff_holding("sales.change_deal")
+def deal_owners(user: Actor):
+    """Whom `user` may give a deal to or filter deals by: active users whose role lets them
+    work on deals; for a team's manager who does not see every deal, themselves and their
+    members (a deal given to anyone else would leave their sight)."""
+    owners = active_staff_holding("sales.change_deal")
+    if user.has_perm("sales.view_all_deals"):
+        return owners
+    return owners.filter(pk__in={user.pk, *managed_member_ids(user)})
 
 
 class StageChoiceField(forms.ModelChoiceField):
@@ -71,7 +78,7 @@ class DealForm(VersionedFormMixin, forms.ModelForm):
         from sales.deals.selectors import sees_other_owners
 
         if sees_other_owners(user):
-            self.fields["owner"].queryset = deal_owners()
+            self.fields["owner"].queryset = deal_owners(user)
             self.fields["owner"].required = False
         else:
             del self.fields["owner"]

@@ -53,7 +53,7 @@ def _filtered(request: HttpRequest, *, with_stage: bool = False) -> DealFilter:
     return DealFilter(
         request.GET,
         queryset=selectors.deals_visible_to(request.user),
-        with_owner=selectors.sees_other_owners(request.user),
+        user=request.user,
         with_stage=with_stage,
     )
 

@@ -222,3 +222,29 @@ def test_pipelines_page_adds_a_pipeline_and_a_stage(client, admin_user_role):
     )
     demo.refresh_from_db()
     assert (demo.name, demo.win_probability) == ("Demo given", 45)
+
+
+def test_the_owner_choices_are_the_managers_team_and_everyone_for_who_sees_all(
+    client, make_user, sales_user, other_sales_user, admin_user_role
+):
+    from accounts.models import Team, TeamMembership
+    from privacy import roles
+
+    manager = make_user(roles.SALES)
+    TeamMembership.objects.create(
+        team=Team.objects.create(name="East", manager=manager), user=sales_user
+    )
+    client.force_login(manager)
+    board_choices = client.get("/deals/").context["filter"].form.fields["owner"].queryset
+    customer = CustomerFactory(owner=sales_user)
+    form_choices = (
+        client.get(f"/deals/new/?customer={customer.pk}").context["form"].fields["owner"].queryset
+    )
+    assert set(board_choices) == set(form_choices) == {manager, sales_user}
+
+    client.force_login(admin_user_role)
+    everyone = set(client.get("/deals/").context["filter"].form.fields["owner"].queryset)
+    assert {manager, sales_user, other_sales_user} <= everyone
+    # A salesperson without a team has no owner filter at all.
+    client.force_login(other_sales_user)
+    assert "owner" not in client.get("/deals/").context["filter"].form.fields
