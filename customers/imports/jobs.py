@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.teams import owned_by_user_or_team, works_on_behalf_of
 from customers.audit import ImportAction
 from customers.dedup.scan import scan_customers
 from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
@@ -93,18 +94,21 @@ def _require_import_permission(actor: Any) -> None:
 
 def _require_own_job(actor: Any, job: ImportJob) -> None:
     _require_import_permission(actor)
-    if job.created_by_id != actor.pk and not actor.has_perm("customers.view_all_customers"):
+    if not actor.has_perm("customers.view_all_customers") and not works_on_behalf_of(
+        actor, job.created_by_id
+    ):
         raise PermissionDenied
 
 
 def jobs_visible_to(user: Any):
-    """Import jobs a user may open: their own, or all for users who see every customer."""
+    """Import jobs a user may open and run: their own and, for a team's manager, their
+    members' (whose customers they work on too), or all for users who see every customer."""
     if not may_import(user):
         return ImportJob.objects.none()
     jobs = ImportJob.objects.select_related("created_by")
     if user.has_perm("customers.view_all_customers"):
         return jobs
-    return jobs.filter(created_by=user)
+    return jobs.filter(owned_by_user_or_team(user, "created_by"))
 
 
 def file_path(job: ImportJob) -> Path:

@@ -10,7 +10,7 @@ from customers import services
 from customers.imports import customer_rows, jobs
 from customers.models import Customer, ExternalId, ImportJob, Tag
 from kernel.models import JobStatus, job_stalled_after
-from privacy import crypto
+from privacy import crypto, roles
 from privacy.models import AuditEvent
 from tests.customers.importfiles import csv_bytes, upload, xlsx_bytes
 from tests.factories import CustomerFactory
@@ -370,6 +370,26 @@ def test_only_importers_may_import_and_only_their_own_jobs(
     with pytest.raises(PermissionDenied):
         jobs.start_import(actor=other_sales_user, job=job)
     assert not jobs.jobs_visible_to(other_sales_user).filter(pk=job.pk).exists()
+
+
+def test_a_teams_manager_sees_and_runs_the_import_jobs_of_their_members(
+    make_user, sales_user, other_sales_user
+):
+    from accounts.models import Team, TeamMembership
+
+    manager = make_user(roles.SALES)
+    TeamMembership.objects.create(
+        team=Team.objects.create(name="East", manager=manager), user=sales_user
+    )
+    members_job = _import(sales_user, csv_bytes([["姓名"], ["王"]]), start=False)
+    outsiders_job = _import(other_sales_user, csv_bytes([["姓名"], ["李"]]), start=False)
+    assert list(jobs.jobs_visible_to(manager)) == [members_job]
+    jobs.start_import(actor=manager, job=members_job, queue=False)
+    with pytest.raises(PermissionDenied):
+        jobs.start_import(actor=manager, job=outsiders_job)
+    # The member sees only their own, not the manager's.
+    managers_job = _import(manager, csv_bytes([["姓名"], ["赵"]]), start=False)
+    assert managers_job not in jobs.jobs_visible_to(sales_user)
 
 
 def test_a_mapping_needs_a_name_or_an_identifier(admin_user_role):
