@@ -73,6 +73,9 @@ def test_board_won_column_shows_recent_wins_labelled_and_links_to_all_of_them(cl
     assert "last 30 days" in body
     won = stage("Won")
     assert f'href="/deals/list/?stage={won.pk}" data-all-closed' in body
+    # The won card's move form offers every stage, its own selected.
+    assert f'<option value="{won.pk}" selected>Won</option>' in body
+    assert f'<option value="{stage("Lead").pk}">Lead</option>' in body
     listed = client.get(f"/deals/list/?stage={won.pk}").content.decode()
     assert "Deal 0" in listed
     assert "Deal 1" in listed
