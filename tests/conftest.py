@@ -11,6 +11,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy import roles
+from sales.deals import board_totals
 from tests.factories import UserFactory
 from tests.smtp_sink import start_sink
 
@@ -72,6 +73,13 @@ def _quick_password_hashing():
 def _empty_cache():
     """Without Redis the cache is files under ./var that outlive a run; a run starts empty."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_board_totals():
+    """The board's cached totals are keyed by their query, whose ids a rolled-back test's
+    successor may reuse: each test starts with a new version (sales/deals/board_totals.py)."""
+    cache.delete(board_totals.VERSION_KEY)
 
 
 # --- Staff accounts: the suite runs with lockout (django-axes) and two-factor authentication on.

@@ -7,15 +7,16 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.teams import manages_anyone, owned_by_user_or_team
 from customers.selectors import search_customers
 from kernel.actors import Actor
+from sales.deals import board_totals
 from sales.models import Deal, DealStageChange, Pipeline, Stage, StageKind
 
 # Cards drawn per board column: the rest is one "more" link to the list, so a column of a
@@ -104,6 +105,20 @@ def filter_deals(
     return deals
 
 
+# Won and lost columns show the deals closed in this many days (when no close month narrows
+# the board): the open stages are the work in hand, the closed ones only grow. The list holds
+# them all (each closed column links to it).
+RECENTLY_CLOSED_DAYS = 30
+
+
+def recently_closed_since(*, today: datetime.date | None = None) -> datetime.datetime:
+    """The start of the won and lost columns' window: midnight (the project's time zone)
+    RECENTLY_CLOSED_DAYS days ago. A day, not a moment, so that the totals' cache key
+    (sales/deals/board_totals.py) holds for the day."""
+    day = (today or timezone.localdate()) - datetime.timedelta(days=RECENTLY_CLOSED_DAYS)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 @dataclass
 class BoardColumn:
     stage: Stage
@@ -111,37 +126,54 @@ class BoardColumn:
     total: Decimal
     weighted_total: Decimal
     cards: list[Deal]
+    # Won and lost columns: the deals closed since this moment only (None: all of them).
+    closed_since: datetime.datetime | None = None
 
     @property
     def more(self) -> int:
         return max(self.count - len(self.cards), 0)
 
 
+@dataclass
+class Board:
+    columns: list[BoardColumn]
+    # When the counts and totals were computed: up to board_totals.CACHE_SECONDS ago.
+    totals_as_of: datetime.datetime
+
+
 def board_columns(
-    *, user: Actor, pipeline: Pipeline, deals: QuerySet[Deal] | None = None
-) -> list[BoardColumn]:
+    *,
+    user: Actor,
+    pipeline: Pipeline,
+    deals: QuerySet[Deal] | None = None,
+    closed_since: datetime.datetime | None = None,
+) -> Board:
     """The pipeline's stages in order, each with its number of deals, their total and their
-    weighted total (amount × the stage's probability), from one aggregate query, and its
-    newest BOARD_CARDS_PER_STAGE cards from one query per stage (by the stage index).
-    `deals` is the user's visible deals with the page's filters (default: all visible)."""
+    weighted total (amount × the stage's probability), from one aggregate query (kept for a
+    short while: sales/deals/board_totals.py), and its newest BOARD_CARDS_PER_STAGE cards from
+    one query per stage (always read). `deals` is the user's visible deals with the page's
+    filters (default: all visible). With `closed_since`, won and lost columns (counts, totals
+    and cards) hold only the deals closed since then; open columns are always complete."""
     scoped = (deals if deals is not None else deals_visible_to(user)).filter(pipeline=pipeline)
+    if closed_since is not None:
+        # Open deals have no close time (services._close_for_stage keeps it so).
+        scoped = scoped.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=closed_since))
     stages = list(pipeline.stages.order_by("order", "pk"))
     money = DecimalField(max_digits=20, decimal_places=2)
     # Count and total per stage only: the weighted total is the stage's total times its
-    # probability, so the aggregate reads the deals alone (no join per deal).
-    sums: dict[int, dict[str, Any]] = {
-        row["stage_id"]: dict(row)
-        for row in scoped.order_by()
+    # probability, so the aggregate reads the deals alone (no join per deal). COUNT(*), not
+    # of the id, which the covering indexes do not hold.
+    totals = board_totals.cached_totals(
+        scoped.order_by()
         .values("stage_id")
         .annotate(
-            count=Count("pk"),
+            count=Count("*"),
             total=Coalesce(Sum("amount"), Value(Decimal("0")), output_field=money),
         )
-    }
+    )
     columns = []
     for stage in stages:
-        row: dict[str, Any] = sums.get(stage.pk, {})
-        count = row.get("count", 0)
+        count, total = totals.by_stage.get(stage.pk, (0, Decimal("0")))
         cards = (
             list(
                 scoped.filter(stage=stage)
@@ -155,14 +187,13 @@ def board_columns(
             BoardColumn(
                 stage=stage,
                 count=count,
-                total=Decimal(row.get("total") or 0),
-                weighted_total=(
-                    Decimal(row.get("total") or 0) * stage.win_probability / 100
-                ).quantize(Decimal("0.01")),
+                total=total,
+                weighted_total=(total * stage.win_probability / 100).quantize(Decimal("0.01")),
                 cards=cards,
+                closed_since=None if stage.is_open else closed_since,
             )
         )
-    return columns
+    return Board(columns=columns, totals_as_of=totals.computed_at)
 
 
 def deal_page(deals: QuerySet[Deal], *, before: int | None = None) -> tuple[list[Deal], int | None]:

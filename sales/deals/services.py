@@ -25,6 +25,7 @@ from interactions.services import record_transaction
 from kernel.actors import Actor
 from kernel.versioning import lock_version, next_version
 from privacy.audit.recording import record_event
+from sales.deals import board_totals
 from sales.deals.audit import DealAction
 from sales.deals.defaults import NEW_PIPELINE_STAGES, add_stages
 from sales.models import (
@@ -159,6 +160,7 @@ def create_deal(
     _close_for_stage(deal, stage, now=deal.created_at)
     deal.full_clean(exclude=["customer", "contact", "pipeline", "stage", "owner", "created_by"])
     deal.save()
+    board_totals.deals_changed()
     _record_stage_change(
         actor=actor, deal=deal, kind=DealChangeKind.CREATED, from_stage_id=None, at=deal.created_at
     )
@@ -252,6 +254,7 @@ def update_deal(
     deal.updated_at = timezone.now()
     audit.update(next_version(deal))
     deal.save(update_fields=[*changed, "updated_at", "version"])
+    board_totals.deals_changed()
     record_event(actor=actor, action=DealAction.UPDATED, target=deal, changes=audit)
     return deal
 
@@ -299,6 +302,7 @@ def move_deal_to_stage(
             "version",
         ]
     )
+    board_totals.deals_changed()
     if stage.kind == StageKind.WON:
         action, kind = DealAction.WON, DealChangeKind.WON
     elif stage.kind == StageKind.LOST:

@@ -60,22 +60,32 @@ def _filtered(request: HttpRequest, *, with_stage: bool = False) -> DealFilter:
 
 class BoardView(PermissionRequiredMixin, View):
     """A pipeline's stages as columns: each with its count, total and weighted total, and its
-    newest cards; the other active pipelines as tabs."""
+    newest cards; the other active pipelines as tabs. Won and lost columns hold the deals
+    closed in the last RECENTLY_CLOSED_DAYS days, unless a close month narrows the board."""
 
     permission_required = "sales.view_deal"
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         pipeline = selectors.get_pipeline(pk)
         filterset = _filtered(request)
-        deals = filterset.qs if filterset.is_valid() else filterset.queryset
-        columns = selectors.board_columns(user=request.user, pipeline=pipeline, deals=deals)
+        valid = filterset.is_valid()
+        deals = filterset.qs if valid else filterset.queryset
+        by_close_month = valid and filterset.form.cleaned_data.get("close_month") is not None
+        board = selectors.board_columns(
+            user=request.user,
+            pipeline=pipeline,
+            deals=deals,
+            closed_since=None if by_close_month else selectors.recently_closed_since(),
+        )
         return render(
             request,
             "deals/board.html",
             {
                 "pipeline": pipeline,
                 "pipelines": list(selectors.pipelines_for_board()),
-                "columns": columns,
+                "columns": board.columns,
+                "totals_as_of": board.totals_as_of,
+                "recently_closed_days": selectors.RECENTLY_CLOSED_DAYS,
                 "filter": filterset,
                 "query": request.GET.urlencode(),
                 "can_move": request.user.has_perm("sales.change_deal"),

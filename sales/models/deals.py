@@ -188,6 +188,14 @@ class Deal(Versioned):
             models.Index(
                 fields=["pipeline", "stage"], include=["amount"], name="deal_board_totals_idx"
             ),
+            # A salesperson's board: their own deals' column totals without reading the
+            # pipeline's other deals; the customer to join for the customer scope and the close
+            # time for the closed columns' window are included (index-only on PostgreSQL).
+            models.Index(
+                fields=["owner", "pipeline", "stage"],
+                include=["amount", "customer", "closed_at"],
+                name="deal_owner_board_idx",
+            ),
             # Close-month filters, the forecast and the calendar.
             models.Index(
                 fields=["pipeline", "expected_close_date"], name="deal_pipeline_close_idx"

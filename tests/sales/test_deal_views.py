@@ -2,14 +2,16 @@
 the won step, the export's masking and audit."""
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from interactions.models import Product, Transaction
 from privacy.models import AuditEvent
-from sales.deals import services
+from sales.deals import selectors, services
 from sales.models import Deal, Stage
 from tests.factories import CustomerFactory
 
@@ -55,6 +57,41 @@ def test_list_and_board_query_counts_do_not_grow_with_deals(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get("/deals/list/")
     assert response.content.decode().count("/deals/") >= 23
+
+
+def test_board_won_column_shows_recent_wins_labelled_and_links_to_all_of_them(client, sales_user):
+    old, recent = make_deals(sales_user, 2)
+    for deal in (old, recent):
+        services.win_deal(actor=sales_user, deal=deal, record_purchase=False)
+    Deal.objects.filter(pk=old.pk).update(
+        closed_at=selectors.recently_closed_since() - datetime.timedelta(days=1)
+    )
+    client.force_login(sales_user)
+    body = client.get("/deals/").content.decode()
+    assert "Deal 1" in body
+    assert "Deal 0" not in body
+    assert "last 30 days" in body
+    won = stage("Won")
+    assert f'href="/deals/list/?stage={won.pk}" data-all-closed' in body
+    # The won card's move form offers every stage, its own selected.
+    assert f'<option value="{won.pk}" selected>Won</option>' in body
+    assert f'<option value="{stage("Lead").pk}">Lead</option>' in body
+    listed = client.get(f"/deals/list/?stage={won.pk}").content.decode()
+    assert "Deal 0" in listed
+    assert "Deal 1" in listed
+    assert "近30天" in client.get("/deals/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
+def test_board_with_a_close_month_shows_every_deal_closed_in_it_without_window(client, sales_user):
+    (deal,) = make_deals(sales_user, 1)
+    services.update_deal(actor=sales_user, deal=deal, expected_close_date=datetime.date(2024, 3, 5))
+    services.win_deal(actor=sales_user, deal=deal, record_purchase=False)
+    Deal.objects.filter(pk=deal.pk).update(closed_at=timezone.now() - datetime.timedelta(days=400))
+    client.force_login(sales_user)
+    body = client.get("/deals/?close_month=2024-03").content.decode()
+    assert "Deal 0" in body
+    assert "last 30 days" not in body
+    assert "Deal 0" not in client.get("/deals/").content.decode()
 
 
 def test_a_deal_of_another_salesperson_answers_404_everywhere(client, sales_user, other_sales_user):

@@ -223,7 +223,7 @@ def test_board_columns_count_and_weight_in_one_aggregate(sales_user, django_asse
     # stages, the aggregate, and the cards of the two stages holding deals (plus the
     # permission lookups and the team's member ids of the scope).
     with django_assert_max_num_queries(7):
-        columns = selectors.board_columns(user=sales_user, pipeline=pipeline)
+        columns = selectors.board_columns(user=sales_user, pipeline=pipeline).columns
     by_name = {column.stage.name: column for column in columns}
     assert by_name["Lead"].count == 2
     assert by_name["Lead"].total == Decimal("400")
@@ -231,6 +231,47 @@ def test_board_columns_count_and_weight_in_one_aggregate(sales_user, django_asse
     assert by_name["Proposal"].weighted_total == Decimal("100.00")
     assert by_name["Won"].count == 0
     assert by_name["Won"].cards == []
+
+
+def test_board_closed_columns_hold_only_deals_closed_since_the_window(sales_user):
+    customer = CustomerFactory(owner=sales_user)
+    old = services.create_deal(actor=sales_user, customer=customer, title="Old", amount=100)
+    recent = services.create_deal(actor=sales_user, customer=customer, title="New", amount=30)
+    services.create_deal(actor=sales_user, customer=customer, title="Open", amount=7)
+    for deal in (old, recent):
+        services.win_deal(actor=sales_user, deal=deal, record_purchase=False)
+    since = selectors.recently_closed_since()
+    Deal.objects.filter(pk=old.pk).update(closed_at=since - datetime.timedelta(days=1))
+    pipeline = Pipeline.objects.get(is_default=True)
+    by_name = {
+        column.stage.name: column
+        for column in selectors.board_columns(
+            user=sales_user, pipeline=pipeline, closed_since=since
+        ).columns
+    }
+    assert (by_name["Won"].count, by_name["Won"].total) == (1, Decimal("30"))
+    assert [deal.title for deal in by_name["Won"].cards] == ["New"]
+    assert by_name["Won"].closed_since == since
+    assert (by_name["Lead"].count, by_name["Lead"].closed_since) == (1, None)
+    whole = selectors.board_columns(user=sales_user, pipeline=pipeline, closed_since=None)
+    assert {c.stage.name: c.count for c in whole.columns}["Won"] == 2
+
+
+def test_board_totals_are_cached_until_a_deal_service_writes(sales_user, django_assert_num_queries):
+    customer = CustomerFactory(owner=sales_user)
+    deal = services.create_deal(actor=sales_user, customer=customer, title="L", amount=10)
+    pipeline = Pipeline.objects.get(is_default=True)
+    first = selectors.board_columns(user=sales_user, pipeline=pipeline)
+    with django_assert_num_queries(2) as read:  # the stages and the one column's cards
+        again = selectors.board_columns(user=sales_user, pipeline=pipeline)
+    assert not any("SUM(" in query["sql"] for query in read.captured_queries)
+    assert again.totals_as_of == first.totals_as_of
+    services.move_deal_to_stage(actor=sales_user, deal=deal, stage=stage("Proposal"))
+    moved = {
+        c.stage.name: c.count
+        for c in selectors.board_columns(user=sales_user, pipeline=pipeline).columns
+    }
+    assert (moved["Lead"], moved["Proposal"]) == (0, 1)
 
 
 def test_merging_customers_moves_their_deals_to_the_survivor(service_user):
