@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
+from customers.models import Contact, Customer
 from customers.normalize import NormalizationError, normalize_name, normalize_phone
 from customers.presentation import display_personal
 from customers.selectors import (
@@ -43,6 +43,14 @@ MIN_QUERY_LENGTH = 2
 # Hits per group in the top bar's dropdown, and on the full results page.
 SUGGESTION_LIMIT = 5
 PAGE_LIMIT = 20
+# How many matching ids the contacts and tasks groups read, without an order, before the few
+# they show are picked from them: ORDER BY ... LIMIT over a condition few rows meet has
+# PostgreSQL walk the whole table along the order's index (sales.deals.selectors does the same).
+SEARCH_CANDIDATES = 200
+# A name or title query shorter than this matches the start of the name or title: the trigram
+# indexes (customers' 0020, interactions' 0011) answer a substring from three characters on
+# and a start from one, a shorter substring would read every row.
+SUBSTRING_QUERY_MIN_LENGTH = 3
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 
 
@@ -122,15 +130,28 @@ def _contact_personal_condition(user: Actor, text: str) -> Q:
     return condition if scope == Q() else condition & Q(customer__owner=user)
 
 
+def _text_condition(field: str, text: str) -> Q:
+    """`field` contains `text`, or starts with it when it is too short for a trigram index."""
+    lookup = "icontains" if len(text) >= SUBSTRING_QUERY_MIN_LENGTH else "istartswith"
+    return Q(**{f"{field}__{lookup}": text})
+
+
+def _candidates(rows: QuerySet) -> list[int]:
+    return list(rows.order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES])
+
+
 def contact_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
-    """Contact people of the customers the user may see, by name, or by phone or email (the
-    customer list's normalisation) within the user's personal-data scope."""
+    """Contact people of the customers the user may see, by name (its start below
+    SUBSTRING_QUERY_MIN_LENGTH characters), or by phone or email (the customer list's
+    normalisation) within the user's personal-data scope: the newest of at most
+    SEARCH_CANDIDATES matches."""
     text = normalize_name(query)
     if is_personal_data_query(text):
         condition = _contact_personal_condition(user, text)
     else:
-        condition = Q(name__icontains=text)
-    contacts = contacts_visible_to(user).filter(condition).order_by("-pk")[:limit]
+        condition = _text_condition("name", text)
+    newest = sorted(_candidates(contacts_visible_to(user).filter(condition)), reverse=True)
+    contacts = Contact.objects.filter(pk__in=newest[:limit]).select_related("customer")
     return [
         SearchHit(
             label=contact.name,
@@ -143,18 +164,24 @@ def contact_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
             kind="contact",
             **_contact_details(user, contact.customer, contact),
         )
-        for contact in contacts
+        for contact in contacts.order_by("-pk")
     ]
 
 
 def task_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
-    """Follow-ups on customers the user may see, by title: open ones first (soonest due), then
-    done ones (latest first)."""
+    """Follow-ups on customers the user may see, by title (its start below
+    SUBSTRING_QUERY_MIN_LENGTH characters): open ones first, then done ones, each by due date,
+    picked from at most SEARCH_CANDIDATES open matches and, when those are fewer than `limit`,
+    as many done ones. Open ones are read apart because most follow-ups are done: a sample of
+    all matches would often hold none of the open ones."""
     if is_personal_data_query(query):
         return []
+    matching = follow_ups_visible_to(user).filter(_text_condition("title", normalize_name(query)))
+    candidates = _candidates(matching.filter(done_at__isnull=True))
+    if len(candidates) < limit:
+        candidates += _candidates(matching.filter(done_at__isnull=False))
     follow_ups = (
-        follow_ups_visible_to(user)
-        .filter(title__icontains=normalize_name(query))
+        FollowUp.objects.filter(pk__in=candidates)
         .select_related("customer")
         .order_by(
             Case(When(done_at__isnull=True, then=Value(0)), default=Value(1)),

@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from crm import search
 from crm.search import SUGGESTION_LIMIT, search_everywhere
 from customers.services import save_contact
 from interactions.services import complete_follow_up, schedule_follow_up
@@ -100,6 +101,33 @@ def test_open_tasks_come_before_done_ones(service_user):
     assert [hit.label for hit in tasks] == ["Visit Orchid", "Call Orchid"]
 
 
+def test_an_open_task_is_shown_however_many_done_ones_match(service_user, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 2)
+    customer = CustomerFactory(name="Orchid Ltd")
+    for number in range(3):
+        complete_follow_up(
+            actor=None, follow_up=_task(customer, f"Call Orchid {number}", service_user)
+        )
+    _task(customer, "Visit Orchid", service_user, due_in_days=9)
+    tasks = _groups(search_everywhere(user=service_user, query="orchid", limit=2))["task"]
+    assert tasks[0].label == "Visit Orchid"
+    assert len(tasks) == 2
+
+
+def test_two_characters_find_contacts_and_tasks_by_the_start_of_name_or_title(service_user):
+    customer = CustomerFactory(name="Orchid Ltd")
+    save_contact(actor=None, customer=customer, name="Li Na")
+    save_contact(actor=None, customer=customer, name="Bo Li")
+    _task(customer, "Li Na's contract", service_user)
+    _task(customer, "Call Bo Li", service_user)
+    found = _groups(search_everywhere(user=service_user, query="li", limit=5))
+    assert [hit.label for hit in found["contact"]] == ["Li Na"]
+    assert [hit.label for hit in found["task"]] == ["Li Na's contract"]
+    found = _groups(search_everywhere(user=service_user, query="o li", limit=5))
+    assert [hit.label for hit in found["contact"]] == ["Bo Li"]
+    assert [hit.label for hit in found["task"]] == ["Call Bo Li"]
+
+
 def test_one_character_finds_nothing(service_user):
     CustomerFactory(name="A-Team")
     assert search_everywhere(user=service_user, query="A", limit=5) == []
@@ -114,7 +142,7 @@ def test_suggestions_stay_within_a_bounded_number_of_queries(
         _task(customer, f"Bounded call {number}", service_user)
         create_deal(actor=service_user, customer=customer, title=f"Bounded deal {number}")
     client.force_login(service_user)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         page = _suggest(client, "bounded")
     assert page.count('class="dropdown-item search-hit"') == 4 * SUGGESTION_LIMIT
 
