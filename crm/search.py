@@ -47,9 +47,9 @@ PAGE_LIMIT = 20
 # they show are picked from them: ORDER BY ... LIMIT over a condition few rows meet has
 # PostgreSQL walk the whole table along the order's index (sales.deals.selectors does the same).
 SEARCH_CANDIDATES = 200
-# A name or title query shorter than this matches the start of the name or title: the trigram
-# indexes (customers' 0020, interactions' 0011) answer a substring from three characters on
-# and a start from one, a shorter substring would read every row.
+# A name or title query shorter than this matches the start of a word of the name or title:
+# the trigram indexes (customers' 0020, interactions' 0011) answer a substring from three
+# characters on and a word's start from one, a shorter substring would read every row.
 SUBSTRING_QUERY_MIN_LENGTH = 3
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 
@@ -131,9 +131,11 @@ def _contact_personal_condition(user: Actor, text: str) -> Q:
 
 
 def _text_condition(field: str, text: str) -> Q:
-    """`field` contains `text`, or starts with it when it is too short for a trigram index."""
-    lookup = "icontains" if len(text) >= SUBSTRING_QUERY_MIN_LENGTH else "istartswith"
-    return Q(**{f"{field}__{lookup}": text})
+    """`field` contains `text` or, when it is too short for a trigram index, has a word that
+    starts with it ("王芳" finds the task "回访 王芳", "Li" the contact "Bo Li")."""
+    if len(text) >= SUBSTRING_QUERY_MIN_LENGTH:
+        return Q(**{f"{field}__icontains": text})
+    return Q(**{f"{field}__istartswith": text}) | Q(**{f"{field}__icontains": f" {text}"})
 
 
 def _candidates(rows: QuerySet) -> list[int]:
@@ -141,7 +143,7 @@ def _candidates(rows: QuerySet) -> list[int]:
 
 
 def contact_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
-    """Contact people of the customers the user may see, by name (its start below
+    """Contact people of the customers the user may see, by name (a word's start below
     SUBSTRING_QUERY_MIN_LENGTH characters), or by phone or email (the customer list's
     normalisation) within the user's personal-data scope: the newest of at most
     SEARCH_CANDIDATES matches."""
@@ -169,7 +171,7 @@ def contact_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
 
 
 def task_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
-    """Follow-ups on customers the user may see, by title (its start below
+    """Follow-ups on customers the user may see, by title (a word's start below
     SUBSTRING_QUERY_MIN_LENGTH characters): open ones first, then done ones, each by due date,
     picked from at most SEARCH_CANDIDATES open matches and, when those are fewer than `limit`,
     as many done ones. Open ones are read apart because most follow-ups are done: a sample of

@@ -114,18 +114,26 @@ def test_an_open_task_is_shown_however_many_done_ones_match(service_user, monkey
     assert len(tasks) == 2
 
 
-def test_two_characters_find_contacts_and_tasks_by_the_start_of_name_or_title(service_user):
+def test_two_characters_find_contacts_and_tasks_by_the_start_of_a_word(service_user):
     customer = CustomerFactory(name="Orchid Ltd")
     save_contact(actor=None, customer=customer, name="Li Na")
     save_contact(actor=None, customer=customer, name="Bo Li")
+    save_contact(actor=None, customer=customer, name="Olivia")
     _task(customer, "Li Na's contract", service_user)
     _task(customer, "Call Bo Li", service_user)
+    _task(customer, "回访 王芳", service_user)
+    _task(customer, "Deliver to Oslo", service_user)
     found = _groups(search_everywhere(user=service_user, query="li", limit=5))
-    assert [hit.label for hit in found["contact"]] == ["Li Na"]
-    assert [hit.label for hit in found["task"]] == ["Li Na's contract"]
+    assert sorted(hit.label for hit in found["contact"]) == ["Bo Li", "Li Na"]
+    assert sorted(hit.label for hit in found["task"]) == ["Call Bo Li", "Li Na's contract"]
+    found = _groups(search_everywhere(user=service_user, query="王芳", limit=5))
+    assert [hit.label for hit in found["task"]] == ["回访 王芳"]
+    # Three characters and more match anywhere.
     found = _groups(search_everywhere(user=service_user, query="o li", limit=5))
     assert [hit.label for hit in found["contact"]] == ["Bo Li"]
     assert [hit.label for hit in found["task"]] == ["Call Bo Li"]
+    found = _groups(search_everywhere(user=service_user, query="liv", limit=5))
+    assert [hit.label for hit in found["contact"]] == ["Olivia"]
 
 
 def test_one_character_finds_nothing(service_user):
