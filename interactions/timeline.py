@@ -64,11 +64,12 @@ class TimelineSource:
         """The time of this source's row `pk` of `customer`, None when it is not there."""
         if self.locate_in_tables is not None:
             return self.locate_in_tables(customer, pk)
-        return (
-            self.model.objects.filter(pk=pk, **{self.customer_lookup: customer})
+        found: datetime.datetime | None = (
+            self.model._default_manager.filter(pk=pk, **{self.customer_lookup: customer})
             .values_list(self.time_field, flat=True)
             .first()
         )
+        return found
 
 
 _sources: dict[str, TimelineSource] = {}
