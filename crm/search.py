@@ -51,6 +51,9 @@ SEARCH_CANDIDATES = 200
 # the trigram indexes (customers' 0020, interactions' 0011) answer a substring from three
 # characters on and a word's start from one, a shorter substring would read every row.
 SUBSTRING_QUERY_MIN_LENGTH = 3
+# What starts a word of a name or title for a short query: the trigram index takes each of
+# them as a word's boundary, so the fragment after it is still read from the index.
+WORD_SEPARATORS = (" ", "：", ":", "，", ",", "-", "/")
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 
 
@@ -132,10 +135,14 @@ def _contact_personal_condition(user: Actor, text: str) -> Q:
 
 def _text_condition(field: str, text: str) -> Q:
     """`field` contains `text` or, when it is too short for a trigram index, has a word that
-    starts with it ("王芳" finds the task "回访 王芳", "Li" the contact "Bo Li")."""
+    starts with it ("王芳" finds the tasks "回访 王芳" and "回访：王芳", "Li" the contact
+    "Bo Li")."""
     if len(text) >= SUBSTRING_QUERY_MIN_LENGTH:
         return Q(**{f"{field}__icontains": text})
-    return Q(**{f"{field}__istartswith": text}) | Q(**{f"{field}__icontains": f" {text}"})
+    condition = Q(**{f"{field}__istartswith": text})
+    for separator in WORD_SEPARATORS:
+        condition |= Q(**{f"{field}__icontains": f"{separator}{text}"})
+    return condition
 
 
 def _candidates(rows: QuerySet) -> list[int]:

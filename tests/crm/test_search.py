@@ -122,12 +122,14 @@ def test_two_characters_find_contacts_and_tasks_by_the_start_of_a_word(service_u
     _task(customer, "Li Na's contract", service_user)
     _task(customer, "Call Bo Li", service_user)
     _task(customer, "回访 王芳", service_user)
+    _task(customer, "回访：王芳", service_user)
+    _task(customer, "回访王芳芳", service_user)
     _task(customer, "Deliver to Oslo", service_user)
     found = _groups(search_everywhere(user=service_user, query="li", limit=5))
     assert sorted(hit.label for hit in found["contact"]) == ["Bo Li", "Li Na"]
     assert sorted(hit.label for hit in found["task"]) == ["Call Bo Li", "Li Na's contract"]
     found = _groups(search_everywhere(user=service_user, query="王芳", limit=5))
-    assert [hit.label for hit in found["task"]] == ["回访 王芳"]
+    assert sorted(hit.label for hit in found["task"]) == ["回访 王芳", "回访：王芳"]
     # Three characters and more match anywhere.
     found = _groups(search_everywhere(user=service_user, query="o li", limit=5))
     assert [hit.label for hit in found["contact"]] == ["Bo Li"]
