@@ -65,7 +65,7 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
             worker.wait(timeout=20)
 
 
-def wait_for(condition, *, seconds: float) -> None:
+def wait_for(condition, *, seconds: float, interval: float = 0.1) -> None:
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
-        time.sleep(0.1)
+        time.sleep(interval)

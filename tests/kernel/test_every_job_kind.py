@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import itertools
 import signal
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -151,7 +150,7 @@ def _killed_mid_run(kind: JobKind, job: BackgroundJob, env: dict[str, str]) -> b
             # (WAL lets it read meanwhile) and takes the lock the moment the job leaves the
             # queue. Taking the lock in short turns instead starved the worker on a busy machine:
             # SQLite's busy handler sleeps up to 100 ms between tries and kept missing the gaps.
-            _wait_closely(lambda: _status(kind, job) != JobStatus.QUEUED, seconds=90)
+            wait_for(lambda: _status(kind, job) != JobStatus.QUEUED, seconds=90, interval=0.001)
         with _audit_writes_held():
             if connection.vendor == "postgresql":
                 wait_for(lambda: _status(kind, job) != JobStatus.QUEUED, seconds=90)
@@ -166,12 +165,6 @@ def _killed_mid_run(kind: JobKind, job: BackgroundJob, env: dict[str, str]) -> b
         return False
     finally:
         stop_workers([worker])
-
-
-def _wait_closely(condition: Callable[[], bool], *, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.001)
 
 
 def _events(kind: JobKind, job: BackgroundJob, suffix: str) -> list[AuditEvent]:
