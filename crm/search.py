@@ -1,6 +1,7 @@
 """Search everywhere: the top bar's box finds customers, contacts and tasks (and whatever other
 groups register below) with the customer list's matching, each group a provider
-`(user, query, limit) -> list[SearchHit]` scoped to what the user may see.
+`(SearchRequest) -> list[SearchHit]` scoped to what the user may see. The customers matching the
+query are read once per request and shared by the groups that need them.
 
 Personal data in a hit's sublabel is masked as on the customer list; `tel` and `mailto` carry a
 phone or email only when the user may see it unmasked. Matching on a phone or email happens only
@@ -13,6 +14,7 @@ import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.db.models import Case, Q, QuerySet, Value, When
@@ -36,6 +38,7 @@ from customers.selectors import (
 from interactions.models import FollowUp
 from interactions.selectors import follow_ups_visible_to
 from kernel.actors import Actor
+from sales.deals.selectors import SEARCH_CANDIDATES as DEAL_SEARCH_CANDIDATES
 from sales.deals.selectors import search_deals
 
 # Queries shorter than this find nothing: one character would match a good part of every table.
@@ -67,7 +70,24 @@ class SearchHit:
     mailto: str = ""  # unmasked email for a mailto: link, likewise
 
 
-Provider = Callable[[Actor, str, int], list[SearchHit]]
+@dataclass
+class SearchRequest:
+    user: Actor
+    query: str  # normalised (customers.normalize.normalize_name), at least MIN_QUERY_LENGTH
+    limit: int  # hits per group
+
+    @cached_property
+    def matching_customer_ids(self) -> list[int]:
+        """The newest customers the user may see that match the query as the customer list's
+        search does (customers.selectors.search_customers), newest first: enough for the
+        customers group's hits and for the deals group's candidates."""
+        return newest_matches(
+            search_customers(user=self.user, query=self.query),
+            limit=max(self.limit, DEAL_SEARCH_CANDIDATES),
+        )
+
+
+Provider = Callable[[SearchRequest], list[SearchHit]]
 
 
 @dataclass(frozen=True)
@@ -94,10 +114,10 @@ def _joined(*parts: str) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def customer_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
-    """The customer list's search (customers.selectors.search_customers), newest first, through
-    the same bounded id fetch as the list (newest_matches)."""
-    ids = newest_matches(search_customers(user=user, query=query), limit=limit)
+def customer_hits(request: SearchRequest) -> list[SearchHit]:
+    """The customer list's search, newest first."""
+    user = request.user
+    ids = request.matching_customer_ids[: request.limit]
     customers = Customer.objects.filter(pk__in=ids).order_by("-pk")
     return [
         SearchHit(
@@ -149,18 +169,18 @@ def _candidates(rows: QuerySet) -> list[int]:
     return list(rows.order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES])
 
 
-def contact_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
+def contact_hits(request: SearchRequest) -> list[SearchHit]:
     """Contact people of the customers the user may see, by name (a word's start below
     SUBSTRING_QUERY_MIN_LENGTH characters), or by phone or email (the customer list's
     normalisation) within the user's personal-data scope: the newest of at most
     SEARCH_CANDIDATES matches."""
-    text = normalize_name(query)
+    user, text = request.user, request.query
     if is_personal_data_query(text):
         condition = _contact_personal_condition(user, text)
     else:
         condition = _text_condition("name", text)
     newest = sorted(_candidates(contacts_visible_to(user).filter(condition)), reverse=True)
-    contacts = Contact.objects.filter(pk__in=newest[:limit]).select_related("customer")
+    contacts = Contact.objects.filter(pk__in=newest[: request.limit]).select_related("customer")
     return [
         SearchHit(
             label=contact.name,
@@ -177,17 +197,17 @@ def contact_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
     ]
 
 
-def task_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
+def task_hits(request: SearchRequest) -> list[SearchHit]:
     """Follow-ups on customers the user may see, by title (a word's start below
     SUBSTRING_QUERY_MIN_LENGTH characters): open ones first, then done ones, each by due date,
     picked from at most SEARCH_CANDIDATES open matches and, when those are fewer than `limit`,
     as many done ones. Open ones are read apart because most follow-ups are done: a sample of
     all matches would often hold none of the open ones."""
-    if is_personal_data_query(query):
+    if is_personal_data_query(request.query):
         return []
-    matching = follow_ups_visible_to(user).filter(_text_condition("title", normalize_name(query)))
+    matching = follow_ups_visible_to(request.user).filter(_text_condition("title", request.query))
     candidates = _candidates(matching.filter(done_at__isnull=True))
-    if len(candidates) < limit:
+    if len(candidates) < request.limit:
         candidates += _candidates(matching.filter(done_at__isnull=False))
     follow_ups = (
         FollowUp.objects.filter(pk__in=candidates)
@@ -196,7 +216,7 @@ def task_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
             Case(When(done_at__isnull=True, then=Value(0)), default=Value(1)),
             "due_at",
             "-pk",
-        )[:limit]
+        )[: request.limit]
     )
     return [
         SearchHit(
@@ -215,7 +235,7 @@ def _due_label(follow_up: FollowUp) -> str:
     return formats.date_format(timezone.localtime(follow_up.due_at), "SHORT_DATE_FORMAT")
 
 
-def deal_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
+def deal_hits(request: SearchRequest) -> list[SearchHit]:
     """Deals the user may see by title, or whose customer matches as the customer search does."""
     return [
         SearchHit(
@@ -224,7 +244,12 @@ def deal_hits(user: Actor, query: str, limit: int) -> list[SearchHit]:
             url=reverse("deals:detail", args=[deal.pk]),
             kind="deal",
         )
-        for deal in search_deals(user=user, query=query, limit=limit)
+        for deal in search_deals(
+            user=request.user,
+            query=request.query,
+            limit=request.limit,
+            matching_customer_ids=request.matching_customer_ids,
+        )
     ]
 
 
@@ -247,5 +272,6 @@ def search_everywhere(*, user: Actor, query: str, limit: int) -> list[GroupResul
         return []
     if len(text) < MIN_QUERY_LENGTH:
         return []
-    results = [GroupResult(group, group.provider(user, text, limit)) for group in SEARCH_GROUPS]
+    request = SearchRequest(user=user, query=text, limit=limit)
+    results = [GroupResult(group, group.provider(request)) for group in SEARCH_GROUPS]
     return [result for result in results if result.hits]

@@ -5,6 +5,7 @@ team, accounts/teams.py) among the customers they see."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.teams import manages_anyone, owned_by_user_or_team
-from customers.selectors import search_customers
+from customers.selectors import newest_matches, search_customers
 from kernel.actors import Actor
 from sales.deals import board_totals
 from sales.models import Deal, DealStageChange, Pipeline, Stage, StageKind
@@ -228,20 +229,28 @@ TITLE_QUERY_MIN_LENGTH = 3
 SEARCH_CANDIDATES = 200
 
 
-def search_deals(*, user: Actor, query: str, limit: int = 5) -> list[Deal]:
+def search_deals(
+    *,
+    user: Actor,
+    query: str,
+    limit: int = 5,
+    matching_customer_ids: Sequence[int] | None = None,
+) -> list[Deal]:
     """At most `limit` deals `user` may see whose customer matches `query` as the customer
     search does (customers.selectors.search_customers), or whose title contains it, newest
-    first. Each way is a bounded read of ids, without an order: `ORDER BY id DESC LIMIT` over
-    a condition that few deals meet has PostgreSQL walk the whole table backwards."""
+    first. The matching customers are the newest SEARCH_CANDIDATES (newest_matches), or
+    `matching_customer_ids` when the caller has read them already. Each way is a bounded read
+    of ids, without an order: `ORDER BY id DESC LIMIT` over a condition that few deals meet
+    has PostgreSQL walk the whole table backwards."""
     text = (query or "").strip()
     if not text:
         return []
     visible = deals_visible_to(user)
-    matching_customers = list(
-        search_customers(user=user, query=text)
-        .order_by("-pk")
-        .values_list("pk", flat=True)[:SEARCH_CANDIDATES]
-    )
+    if matching_customer_ids is None:
+        matching_customer_ids = newest_matches(
+            search_customers(user=user, query=text), limit=SEARCH_CANDIDATES
+        )
+    matching_customers = list(matching_customer_ids[:SEARCH_CANDIDATES])
     candidates: set[int] = set()
     if matching_customers:
         candidates.update(

@@ -5,6 +5,8 @@ never in a URL; the full results page works without JavaScript."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm import search
@@ -155,6 +157,26 @@ def test_suggestions_stay_within_a_bounded_number_of_queries(
     with django_assert_max_num_queries(18):
         page = _suggest(client, "bounded")
     assert page.count('class="dropdown-item search-hit"') == 4 * SUGGESTION_LIMIT
+
+
+def test_the_customers_and_deals_groups_share_one_customer_search(service_user):
+    """The deals group finds deals by their customer: it takes the customers the customers group
+    read rather than searching the customers table a second time."""
+    customer = CustomerFactory(name="Quayside Traders")
+    create_deal(actor=service_user, customer=customer, title="Shelving")
+
+    with CaptureQueriesContext(connection) as queries:
+        groups = _groups(search_everywhere(user=service_user, query="quayside", limit=5))
+
+    customer_searches = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('SELECT "customers_customer"')
+        and "QUAYSIDE" in query["sql"].upper()
+    ]
+    assert len(customer_searches) == 1
+    assert [hit.label for hit in groups["customer"]] == ["Quayside Traders"]
+    assert [hit.label for hit in groups["deal"]] == ["Shelving"]
 
 
 def test_the_results_page_works_without_javascript_and_keeps_the_query_out_of_urls(
