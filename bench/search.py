@@ -20,7 +20,8 @@ pinyin, given name first: "Jiawei Yu"). For each kind it prints p50 / p95 of:
 - `top bar`: the top bar's search as you type (crm/search.py), the whole suggestions request
   through the test client: every group (customers, contacts, tasks, and any group added) for
   the same query, measured in the same run as the list; then each group's provider alone
-  (`top bar, per group`), to tell which one the time goes to.
+  (`top bar, per group`), to tell which one the time goes to. Alone, the customers and deals
+  groups each read the matching customers, which the whole request reads once for both.
 Then the places the segment builder suggests (customers.selectors.common_places, uncached:
 a GROUP BY over the partial city / province indexes) beside the same query with index scans
 switched off (PostgreSQL; the sequential scan a table without the indexes gets).
@@ -50,7 +51,7 @@ from django.db.models import Q  # noqa: E402
 
 from analytics.segments.vocabulary import PLACE_FIELDS  # noqa: E402
 from bench.staff_clients import p50_p95, service_client  # noqa: E402
-from crm.search import SEARCH_GROUPS, SUGGESTION_LIMIT  # noqa: E402
+from crm.search import SEARCH_GROUPS, SUGGESTION_LIMIT, SearchRequest  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from customers.normalize import normalize_name  # noqa: E402
 from customers.selectors import (  # noqa: E402
@@ -208,7 +209,9 @@ def main() -> int:
                 groups[kind][group.kind].append(
                     _timed(
                         lambda group=group, query=query: group.provider(
-                            user, normalize_name(query), SUGGESTION_LIMIT
+                            SearchRequest(
+                                user=user, query=normalize_name(query), limit=SUGGESTION_LIMIT
+                            )
                         )
                     )
                 )

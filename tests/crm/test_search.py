@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from crm import search
 from crm.search import SUGGESTION_LIMIT, search_everywhere
+from customers.models import Contact
 from customers.services import save_contact
+from interactions.models import FollowUp
 from interactions.services import complete_follow_up, schedule_follow_up
 from sales.deals.services import create_deal
 from tests.factories import CustomerFactory
@@ -138,6 +140,34 @@ def test_two_characters_find_contacts_and_tasks_by_the_start_of_a_word(service_u
     assert [hit.label for hit in found["task"]] == ["Call Bo Li"]
     found = _groups(search_everywhere(user=service_user, query="liv", limit=5))
     assert [hit.label for hit in found["contact"]] == ["Olivia"]
+
+
+def test_separators_in_names_and_titles_match_one_another(service_user):
+    """A word may start after a middle dot or a full-width colon, and the colon a user types
+    (folded to ":") finds the full-width one a title holds."""
+    customer = CustomerFactory(name="Orchid Ltd")
+    save_contact(actor=None, customer=customer, name="约翰·史密斯")
+    _task(customer, "回访：王芳", service_user)
+    _task(customer, "回访王芳芳", service_user)
+
+    found = _groups(search_everywhere(user=service_user, query="史密", limit=5))
+    assert [hit.label for hit in found["contact"]] == ["约翰·史密斯"]
+    found = _groups(search_everywhere(user=service_user, query="回访:王", limit=5))
+    assert [hit.label for hit in found["task"]] == ["回访：王芳"]
+
+
+@pytest.mark.postgres_only
+def test_a_word_start_is_one_probe_of_the_words_trigram_index(service_user):
+    """On PostgreSQL the short query's condition is the expression the trigram indexes are
+    built on (customers' 0021, interactions' 0012): the plan reads them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    for model, field, index in (
+        (Contact, "name", "contact_name_words_trgm"),
+        (FollowUp, "title", "followup_title_words_trgm"),
+    ):
+        plan = model.objects.filter(search._text_condition(field, "王芳")).explain()
+        assert index in plan
 
 
 def test_one_character_finds_nothing(service_user):
