@@ -26,10 +26,15 @@ def display_personal(
     """The value of a personal field as this user may see it (masked without permission).
     `record` is another object of the customer's (a contact person) to read the field from.
     The identity number is never shown here: it has its own audited reveal."""
+    return personal_value(
+        customer, field, record=record, visible=can_view_personal_data(user, customer)
+    )
+
+
+def personal_value(customer: Customer, field: str, *, record: object = None, visible: bool) -> str:
+    """`display_personal` for a caller that has asked can_view_personal_data already."""
     value = getattr(record if record is not None else customer, field) or ""
-    if can_view_personal_data(user, customer):
-        return value
-    return mask(PERSONAL_FIELDS[field], value)
+    return value if visible else mask(PERSONAL_FIELDS[field], value)
 
 
 def personal_masks(user: AbstractBaseUser, customer: Customer) -> dict[str, str]:

@@ -37,5 +37,12 @@ class BootstrapBoundField(BoundField):
         return super().build_widget_attrs(attrs, widget)
 
 
+# Django's widget templates this project draws faster, with the same markup.
+_FASTER_TEMPLATES = {"django/forms/widgets/select.html": "kernel/widgets/select.html"}
+
+
 class BootstrapFormRenderer(DjangoTemplates):
     bound_field_class = BootstrapBoundField
+
+    def get_template(self, template_name: str):
+        return super().get_template(_FASTER_TEMPLATES.get(template_name, template_name))

@@ -2,7 +2,7 @@ from django import template
 from django.utils.html import format_html
 
 from customers.dedup.reasons import REASONS
-from customers.presentation import display_personal
+from customers.presentation import display_personal, personal_value
 from customers.selectors import can_view_personal_data
 
 register = template.Library()
@@ -24,9 +24,9 @@ def personal_link(context, customer, field: str, record=None) -> str:
     """{% personal_link customer "phone" %}: like `personal`, but a value the user may see
     unmasked is a tel: or mailto: link (tap to call on a phone). A masked value is never a link:
     it would dial nothing, and its href would hold what the mask hides."""
-    user = context["request"].user
-    value = display_personal(user, customer, field, record=record)
-    if not value or not can_view_personal_data(user, customer):
+    visible = can_view_personal_data(context["request"].user, customer)
+    value = personal_value(customer, field, record=record, visible=visible)
+    if not value or not visible:
         return value
     return format_html('<a href="{}:{}">{}</a>', _LINK_SCHEMES[field], value, value)
 
