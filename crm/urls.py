@@ -36,6 +36,7 @@ urlpatterns = [
     path("customers/<int:pk>/", include("interactions.urls")),
     path("deals/", include("sales.deals.urls")),
     path("pool/", include("sales.pool.urls")),
+    path("custom-fields/", include("customers.custom_fields.urls")),
     path("imports/", include("customers.imports.urls")),
     path("duplicates/", include("customers.dedup.urls")),
     path("exports/", include("analytics.urls")),

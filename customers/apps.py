@@ -8,6 +8,8 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from customers.audit import ACTIONS
+        from customers.custom_fields.models import FieldTarget
+        from customers.custom_fields.targets import Target, register_target
         from customers.dedup.review import BULK_MERGE_JOBS
         from customers.dedup.scan import SCAN_JOBS
         from customers.events import register as register_events
@@ -30,3 +32,5 @@ class CustomersConfig(AppConfig):
         register_events()
         # The actions it records (privacy/audit/actions.py).
         register_actions(*ACTIONS)
+        # Custom fields on customers (customers/custom_fields/), held in Customer.custom.
+        register_target(Target(FieldTarget.CUSTOMER, "customers.Customer"))

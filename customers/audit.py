@@ -52,8 +52,16 @@ class ImportAction(models.TextChoices):
     BULK_UPSERT = "import.bulk_upsert", _("Records written in bulk through the API")
 
 
+class CustomFieldAction(models.TextChoices):
+    CREATE = "custom_field.create", _("Custom field defined")
+    UPDATE = "custom_field.update", _("Custom field changed")
+    ARCHIVE = "custom_field.archive", _("Custom field archived")
+    RESTORE = "custom_field.restore", _("Custom field restored from the archive")
+
+
 ACTIONS = (
     CustomerAction,
+    CustomFieldAction,
     ContactAction,
     TagAction,
     SavedViewAction,

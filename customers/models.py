@@ -215,6 +215,15 @@ class Customer(Versioned):
     notes = BoundedTextField(
         _("notes"), max_length=NOTE_LENGTH, blank=True, validators=[validate_readable_text]
     )
+    # The values of the custom fields defined for customers (customers/custom_fields/), by
+    # key, in their stored forms (customers/custom_fields/values.py). The database default
+    # serves the bulk writers that name their columns (imports' COPY, the bench's loader).
+    custom = models.JSONField(
+        _("custom fields"),
+        default=dict,
+        blank=True,
+        db_default=models.Value({}, output_field=models.JSONField()),
+    )
 
     consent_email = models.BooleanField(_("email marketing consent"), default=False)
     consent_sms = models.BooleanField(_("SMS marketing consent"), default=False)
@@ -758,3 +767,7 @@ class BulkMerge(BackgroundJob):
 
     def __str__(self) -> str:
         return f"≥ {self.min_probability:.0%}"
+
+
+# Custom fields' definitions (customers/custom_fields/): models of this app, in their own module.
+from customers.custom_fields.models import FieldChoice, FieldDefinition  # noqa: E402, F401

@@ -135,6 +135,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORK_ON_DEALS,
         "sales.view_all_deals",
         "sales.export_deals",
+        # Custom fields (/custom-fields/): their definitions, choices, archive.
+        "customers.manage_custom_fields",
         # The pipelines page (/deals/pipelines/): pipelines, their stages and probabilities.
         "sales.manage_pipelines",
         # The shared pool (/pool/): its rules, claiming, releasing anyone's customers.

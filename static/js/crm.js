@@ -6,10 +6,25 @@
 //   data-colour="#aabbcc"  on a badge: its background colour
 //   data-copy="#field"     on a button: copy that field's value (data-copied: the button's
 //                          text once done)
+//   data-shown-for="id:a,b"  on a part of a form: shown only while the select with that id
+//                          holds one of those values (without JavaScript it is always shown)
 (function () {
   "use strict";
 
+  function showForChoices(root) {
+    root.querySelectorAll("[data-shown-for]").forEach(function (part) {
+      const [selectId, values] = part.dataset.shownFor.split(":");
+      const select = document.getElementById(selectId);
+      if (select) {
+        part.hidden = !values.split(",").includes(select.value);
+      }
+    });
+  }
+
   document.addEventListener("change", function (event) {
+    if (event.target.tagName === "SELECT") {
+      showForChoices(document);
+    }
     const field = event.target.closest("[data-autosubmit]");
     if (field && field.form) {
       field.form.submit();
@@ -46,6 +61,7 @@
   const COLOUR = /^#[0-9a-fA-F]{3,8}$/;
 
   function apply(root) {
+    showForChoices(root);
     root.querySelectorAll("[data-progress]").forEach(function (bar) {
       const percent = Math.max(0, Math.min(100, Number(bar.dataset.progress) || 0));
       bar.style.width = percent + "%";

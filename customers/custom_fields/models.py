@@ -1,0 +1,154 @@
+"""The definition of a custom field and the choices of a choice field. Values live on the
+records themselves (a JSON object per record, keyed by the definition's `key`)."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from kernel.free_text import validate_readable_text
+
+
+class FieldTarget(models.TextChoices):
+    CUSTOMER = "customer", _("Customers")
+    DEAL = "deal", _("Deals")
+    INTERACTION = "interaction", _("Interactions")
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    LONG_TEXT = "long_text", _("Long text")
+    NUMBER = "number", _("Number")
+    MONEY = "money", _("Money")
+    DATE = "date", _("Date")
+    YES_NO = "yes_no", _("Yes / no")
+    CHOICE = "choice", _("One choice")
+    CHOICES = "choices", _("Several choices")
+    URL = "url", _("Web address")
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    USER = "user", _("Staff member")
+
+
+CHOICE_TYPES = (FieldType.CHOICE, FieldType.CHOICES)
+
+
+class Sensitivity(models.TextChoices):
+    ORDINARY = "ordinary", _("Ordinary")
+    PERSONAL = "personal", _("Personal: masked without the permission to see personal data")
+    SENSITIVE = "sensitive", _("Sensitive: encrypted, revealed on request and audited")
+
+
+def _in_language(english: str, chinese: str) -> str:
+    """The Chinese text on Chinese pages when there is one, else the English."""
+    if chinese and (get_language() or "").startswith("zh"):
+        return chinese
+    return english
+
+
+class FieldDefinition(models.Model):
+    target = models.CharField(_("record kind"), max_length=20, choices=FieldTarget.choices)
+    # The key values are stored under: made from the English label, never changed (the values
+    # and any index on them would lose it).
+    key = models.SlugField(_("key"), max_length=50, editable=False)
+    label_en = models.CharField(
+        _("label (English)"), max_length=100, validators=[validate_readable_text]
+    )
+    label_zh = models.CharField(
+        _("label (Chinese)"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
+    type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
+    decimals = models.PositiveSmallIntegerField(
+        _("decimal places"), default=0, validators=[MaxValueValidator(6)]
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, blank=True, validators=[validate_readable_text]
+    )
+    required = models.BooleanField(_("required"), default=False)
+    # In the stored form (customers.custom_fields.values): what a new record starts with.
+    default = models.JSONField(_("default"), null=True, blank=True)
+    help_en = models.CharField(
+        _("help text (English)"), max_length=300, blank=True, validators=[validate_readable_text]
+    )
+    help_zh = models.CharField(
+        _("help text (Chinese)"), max_length=300, blank=True, validators=[validate_readable_text]
+    )
+    group_en = models.CharField(
+        _("group on the form (English)"),
+        max_length=100,
+        blank=True,
+        validators=[validate_readable_text],
+    )
+    group_zh = models.CharField(
+        _("group on the form (Chinese)"),
+        max_length=100,
+        blank=True,
+        validators=[validate_readable_text],
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+    sensitivity = models.CharField(
+        _("sensitivity"), max_length=20, choices=Sensitivity.choices, default=Sensitivity.ORDINARY
+    )
+    # Compared by the duplicate check, as a phone or an email is.
+    identifying = models.BooleanField(_("identifies a person"), default=False)
+    # Archived fields leave forms and lists; their values stay until a retention rule or an
+    # erasure removes them.
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["target", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "key"], name="custom_field_key_per_target")
+        ]
+        permissions = [("manage_custom_fields", _("Can define custom fields"))]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return _in_language(self.label_en, self.label_zh)
+
+    @property
+    def help_text(self) -> str:
+        return _in_language(self.help_en, self.help_zh)
+
+    @property
+    def group(self) -> str:
+        return _in_language(self.group_en, self.group_zh)
+
+
+class FieldChoice(models.Model):
+    field = models.ForeignKey(FieldDefinition, on_delete=models.CASCADE, related_name="choices")
+    # Stored in the values: never changed once used.
+    key = models.SlugField(_("key"), max_length=50, editable=False)
+    label_en = models.CharField(
+        _("label (English)"), max_length=100, validators=[validate_readable_text]
+    )
+    label_zh = models.CharField(
+        _("label (Chinese)"), max_length=100, blank=True, validators=[validate_readable_text]
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+    # No longer offered; values holding it keep it and still show its label.
+    archived = models.BooleanField(_("archived"), default=False)
+
+    class Meta:
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["field", "key"], name="custom_field_choice_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return _in_language(self.label_en, self.label_zh)

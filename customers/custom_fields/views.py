@@ -1,0 +1,106 @@
+"""The administrators' page of custom fields (`customers.manage_custom_fields`)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from customers.custom_fields import services
+from customers.custom_fields.forms import FieldDefinitionForm
+from customers.custom_fields.models import FieldDefinition
+from customers.custom_fields.targets import registered_kinds
+
+
+def _kind_or_404(kind: str) -> str:
+    if kind not in dict(registered_kinds()):
+        raise Http404
+    return kind
+
+
+class FieldListView(PermissionRequiredMixin, View):
+    permission_required = "customers.manage_custom_fields"
+
+    def get(self, request: HttpRequest, kind: str = "customer") -> HttpResponse:
+        kind = _kind_or_404(kind)
+        fields = FieldDefinition.objects.filter(target=kind).prefetch_related("choices")
+        return render(
+            request,
+            "custom_fields/field_list.html",
+            {"kind": kind, "kinds": registered_kinds(), "fields": list(fields)},
+        )
+
+
+class FieldEditView(PermissionRequiredMixin, View):
+    """A new field of `kind` records (no pk), or one field's settings."""
+
+    permission_required = "customers.manage_custom_fields"
+
+    def _field(self, kind: str, pk: int | None) -> FieldDefinition | None:
+        if pk is None:
+            return None
+        return get_object_or_404(FieldDefinition, pk=pk, target=kind)
+
+    def get(self, request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
+        kind = _kind_or_404(kind)
+        field = self._field(kind, pk)
+        return self._render(request, kind, field, FieldDefinitionForm(instance=field))
+
+    def post(self, request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
+        kind = _kind_or_404(kind)
+        field = self._field(kind, pk)
+        action = request.POST.get("action", "save")
+        if field is not None and action in ("archive", "restore"):
+            change = services.archive_field if action == "archive" else services.restore_field
+            change(actor=request.user, field=field)
+            messages.success(
+                request, _("Field archived.") if action == "archive" else _("Field restored.")
+            )
+            return HttpResponseRedirect(request.path)
+        form = FieldDefinitionForm(request.POST, instance=field)
+        if form.is_valid():
+            try:
+                saved = services.save_field(
+                    actor=request.user,
+                    target=kind,
+                    field=field,
+                    choices=form.choice_specs(),
+                    **form.settings(),
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("Field saved."))
+                return HttpResponseRedirect(reverse("custom_fields:edit", args=[kind, saved.pk]))
+        return self._render(request, kind, field, form, status=400)
+
+    def _render(self, request, kind, field, form, status=200) -> HttpResponse:
+        return render(
+            request,
+            "custom_fields/field_form.html",
+            {
+                "kind": kind,
+                "kind_label": dict(registered_kinds())[kind],
+                "field": field,
+                "form": form,
+            },
+            status=status,
+        )
+
+
+# The service's error keys that the form names differently.
+_FORM_FIELDS = {"default": "default_text", "choices": "choices_text"}
+
+
+def _add_errors(form: FieldDefinitionForm, error: ValidationError) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, errors in error.error_dict.items():
+        name = _FORM_FIELDS.get(name, name)
+        form.add_error(name if name in form.fields else None, errors)
