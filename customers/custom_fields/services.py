@@ -103,8 +103,6 @@ def save_field(
     field.save()
     if field.type in CHOICE_TYPES:
         _save_choices(field, choices)
-    elif field.choices.exists():
-        field.choices.all().delete()
     if not created and before["type"] != field.type:
         _refuse_unconvertible(field, before["type"])
     if field.default is not None:

@@ -75,8 +75,7 @@ def clean_value(field: FieldDefinition, raw: Any) -> Any:
     if kind == FieldType.CHOICE:
         return _choice_key(field, raw)
     if kind == FieldType.CHOICES:
-        items = _CHOICE_SEPARATORS.split(raw) if isinstance(raw, str) else list(raw)
-        return sorted({_choice_key(field, item) for item in items if not is_empty(item)})
+        return _choice_keys(field, raw)
     if kind == FieldType.URL:
         return _normalised(normalize_website, raw)
     if kind == FieldType.EMAIL:
@@ -169,9 +168,25 @@ def _yes_no(raw: Any) -> bool:
     raise ValidationError(_("Answer yes or no."), code="invalid_yes_no")
 
 
+def _choice_keys(field: FieldDefinition, raw: Any) -> list[str]:
+    """Several choices: a list, or a text naming them between separators ("Gold、Silver"),
+    unless the whole text is one choice's name ("B2B/B2C")."""
+    if isinstance(raw, str):
+        try:
+            return [_choice_key(field, raw)]
+        except ValidationError:
+            items: list[Any] = _CHOICE_SEPARATORS.split(raw)
+    else:
+        items = list(raw)
+    return sorted({_choice_key(field, item) for item in items if not is_empty(item)})
+
+
 def _choice_key(field: FieldDefinition, raw: Any) -> str:
     """The key of the choice `raw` names: its key, or its label in either language."""
-    wanted = normalize_name(str(raw)).casefold()
+    try:
+        wanted = normalize_name(str(raw)).casefold()
+    except NormalizationError as error:
+        raise ValidationError(error.message, code=error.code) from error
     for choice in _offered_choices(field):
         names = (choice.key, choice.label_en, choice.label_zh)
         if wanted in (name.casefold() for name in names if name):

@@ -100,6 +100,30 @@ def test_a_staff_member_is_stored_by_id_and_a_service_account_is_refused(
             clean_value(field, refused)
 
 
+def test_several_choices_take_a_list_or_a_text_unless_the_text_is_one_choice(admin_user_role):
+    channels = services.save_field(
+        actor=admin_user_role,
+        target="customer",
+        label_en="Channels",
+        type=FieldType.CHOICES,
+        choices=[ChoiceSpec("B2B/B2C", "混合"), ChoiceSpec("Retail", "零售")],
+    )
+    assert clean_value(channels, "B2B/B2C") == ["b2bb2c"]
+    assert clean_value(channels, ["零售", "b2bb2c"]) == ["b2bb2c", "retail"]
+    assert clean_value(channels, "零售；混合") == ["b2bb2c", "retail"]
+    with pytest.raises(ValidationError) as refused:
+        clean_value(channels, "Retail\ufffd")
+    assert refused.value.code == "unreadable_text"
+
+
+def test_a_type_change_keeps_the_choices_for_a_way_back(admin_user_role):
+    level = _field(admin_user_role, FieldType.CHOICE)
+    services.save_field(
+        actor=admin_user_role, target="customer", field=level, label_en="Level", type="text"
+    )
+    assert level.choices.count() == len(LEVELS)
+
+
 def test_required_fields_are_reported_together_and_a_partial_change_may_leave_them_out(
     admin_user_role,
 ):
