@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import privileges, team_services, users
 from accounts.forms import AccountRoleForm, InviteForm, TeamForm, TeamMemberForm, UserFilterForm
 from accounts.models import Team, TeamMembership
+from kernel.service_errors import add_service_errors
 
 VIEW, ADD, CHANGE = "auth.view_user", "auth.add_user", "auth.change_user"
 
@@ -31,14 +32,6 @@ def _staff_account(pk: int) -> Any:
         return users.staff_accounts().get(pk=pk)
     except users.staff_accounts().model.DoesNotExist as missing:
         raise Http404 from missing
-
-
-def _add_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
 
 
 @require_GET
@@ -78,7 +71,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
                 team=data["team"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -201,7 +194,7 @@ def _saved_team(request: HttpRequest, form: TeamForm, save: Callable[..., Team])
     try:
         return save(name=form.cleaned_data["name"], manager=form.cleaned_data["manager"])
     except ValidationError as error:
-        _add_errors(form, error)
+        add_service_errors(form, error)
         return None
 
 

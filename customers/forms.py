@@ -12,6 +12,7 @@ from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, 
 from customers.presentation import display_personal
 from customers.selectors import can_view_personal_data
 from customers.services import PROFILE_FIELDS, BulkAction
+from kernel.service_errors import add_service_errors
 from kernel.version_forms import VERSION_FORM_FIELDS, VersionedFormMixin
 
 
@@ -114,8 +115,7 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show a service's per-field ValidationError on the matching inputs."""
-        for field, messages in error.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
+        add_service_errors(self, error)
 
     def profile_changes(self) -> dict:
         """Raw values for create_customer / update_customer."""

@@ -3,7 +3,7 @@ choices. Audited (`custom_field.*`), with the definition's settings, never a rec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +58,9 @@ class ChoiceSpec:
     archived: bool = False
 
 
-def new_key(target: str, label_en: str) -> str:
-    """A key for a new field: the English label as a slug, numbered when taken."""
-    base = (slugify(label_en).replace("-", "_") or "field")[:40]
-    taken = set(FieldDefinition.objects.filter(target=target).values_list("key", flat=True))
+def new_key(label_en: str, taken: Collection[str], *, fallback: str) -> str:
+    """A key for a new field or choice: the English label as a slug, numbered when taken."""
+    base = (slugify(label_en).replace("-", "_") or fallback)[:40]
     key, number = base, 2
     while key in taken:
         key, number = f"{base}_{number}", number + 1
@@ -85,7 +84,9 @@ def save_field(
         raise TypeError(f"Not custom field settings: {sorted(unknown)}")
     created = field is None
     if field is None:
-        field = FieldDefinition(target=target, key=new_key(target, options.get("label_en", "")))
+        taken = FieldDefinition.objects.filter(target=target).values_list("key", flat=True)
+        key = new_key(options.get("label_en", ""), set(taken), fallback="field")
+        field = FieldDefinition(target=target, key=key)
     elif field.target != target:
         raise ValidationError(_("This field belongs to another kind of record."))
     else:
@@ -139,7 +140,7 @@ def _save_choices(field: FieldDefinition, choices: Sequence[ChoiceSpec]) -> None
             continue
         choice = existing.get(spec.key) if spec.key else None
         if choice is None:
-            choice = FieldChoice(field=field, key=_new_choice_key(label_en, existing))
+            choice = FieldChoice(field=field, key=new_key(label_en, existing, fallback="choice"))
             existing[choice.key] = choice
         choice.label_en, choice.label_zh = label_en, spec.label_zh.strip()
         choice.position, choice.archived = position, spec.archived
@@ -152,14 +153,6 @@ def _save_choices(field: FieldDefinition, choices: Sequence[ChoiceSpec]) -> None
             choice.save(update_fields=["archived"])
     if not any(not choice.archived for choice in existing.values()):
         raise ValidationError({"choices": _("A choice field needs at least one choice.")})
-
-
-def _new_choice_key(label_en: str, existing: dict[str, FieldChoice]) -> str:
-    base = (slugify(label_en).replace("-", "_") or "choice")[:40]
-    key, number = base, 2
-    while key in existing:
-        key, number = f"{base}_{number}", number + 1
-    return key
 
 
 def _as_raw(stored: Any) -> Any:

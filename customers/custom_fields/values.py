@@ -16,10 +16,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldChoice, FieldDefinition, FieldType
 from customers.normalize import (
     NormalizationError,
@@ -201,7 +201,7 @@ def _offered_choices(field: FieldDefinition) -> list[FieldChoice]:
 
 def _staff_member(raw: Any) -> int:
     """An active colleague's id, from the id or the user name (not a service account's)."""
-    people = get_user_model().objects.filter(is_active=True, api_keys__isnull=True)
+    people = staff_accounts().filter(is_active=True)
     text = str(raw).strip()
     user = people.filter(**{"pk" if text.isdigit() else "username": text}).first()
     if user is None:

@@ -15,6 +15,7 @@ from customers.custom_fields import services
 from customers.custom_fields.forms import FieldDefinitionForm
 from customers.custom_fields.models import FieldDefinition
 from customers.custom_fields.targets import registered_kinds
+from kernel.service_errors import add_service_errors
 
 
 def _kind_or_404(kind: str) -> str:
@@ -73,7 +74,9 @@ class FieldEditView(PermissionRequiredMixin, View):
                     **form.settings(),
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(
+                    form, error, renamed={"default": "default_text", "choices": "choices_text"}
+                )
             else:
                 messages.success(request, _("Field saved."))
                 return HttpResponseRedirect(reverse("custom_fields:edit", args=[kind, saved.pk]))
@@ -91,16 +94,3 @@ class FieldEditView(PermissionRequiredMixin, View):
             },
             status=status,
         )
-
-
-# The service's error keys that the form names differently.
-_FORM_FIELDS = {"default": "default_text", "choices": "choices_text"}
-
-
-def _add_errors(form: FieldDefinitionForm, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        name = _FORM_FIELDS.get(name, name)
-        form.add_error(name if name in form.fields else None, errors)

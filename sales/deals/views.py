@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from customers.selectors import get_customer_for, search_customers
+from kernel.service_errors import add_service_errors
 from kernel.versioning import EditConflictError
 from sales.deals import selectors, services
 from sales.deals.export import deals_xlsx_file, stream_deals_csv
@@ -39,14 +40,6 @@ from sales.deals.forms import (
     lines_of,
 )
 from sales.models import Deal, Pipeline, Stage, StageKind
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, problems in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, problems)
 
 
 def _filtered(request: HttpRequest, *, with_stage: bool = False) -> DealFilter:
@@ -247,7 +240,7 @@ class DealFormView(PermissionRequiredMixin, View):
             form.show_conflict(conflict)
             return self._render(request, form, lines, customer, deal)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
             return self._render(request, form, lines, customer, deal)
         return HttpResponseRedirect(reverse("deals:detail", args=[deal.pk]))
 
@@ -320,7 +313,7 @@ class DealMoveView(PermissionRequiredMixin, View):
             except ValidationError as error:
                 if wants_json:
                     return JsonResponse({"errors": error.messages}, status=400)
-                _add_errors(form, error)
+                add_service_errors(form, error)
                 return render(request, "deals/move.html", {"deal": deal, "form": form}, status=400)
             next_url = ""
             messages.success(
@@ -372,7 +365,7 @@ class DealWinView(DealMoveView):
                     channel=form.cleaned_data["channel"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 if purchase is not None:
                     messages.success(request, _("Deal won; its purchase is recorded."))
@@ -397,7 +390,7 @@ class PipelinesView(PermissionRequiredMixin, View):
             try:
                 pipeline = services.save_pipeline(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Pipeline saved."))
                 return HttpResponseRedirect(reverse("deals:pipeline_edit", args=[pipeline.pk]))
