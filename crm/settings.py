@@ -304,6 +304,8 @@ BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
 REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# kombu's filesystem transport with messages written whole (kernel/jobs/broker.py).
+CELERY_BROKER_TRANSPORT = None if REDIS_URL else "kernel.jobs.broker:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
     if REDIS_URL

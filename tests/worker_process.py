@@ -5,7 +5,9 @@ worker_ready signal)."""
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -33,7 +35,10 @@ def worker_env(**overrides: str) -> dict[str, str]:
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
+    """A worker whose warnings and errors go to a file of its own (`log_tail`), removed when
+    stop_workers stops it."""
+    log_fd, log_path = tempfile.mkstemp(prefix="crm-worker-", suffix=".log")
+    worker = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -53,9 +58,18 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
         ],
         cwd=settings.BASE_DIR,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log_fd,
+        stderr=subprocess.STDOUT,
     )
+    os.close(log_fd)  # the worker holds its own copy
+    worker.log_path = Path(log_path)  # type: ignore[attr-defined]
+    return worker
+
+
+def log_tail(worker: subprocess.Popen, lines: int = 40) -> str:
+    """The end of what the worker logged (for a failing test's message)."""
+    text = worker.log_path.read_text(errors="replace")  # type: ignore[attr-defined]
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def stop_workers(workers: list[subprocess.Popen]) -> None:
@@ -63,6 +77,7 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
         if worker.poll() is None:
             worker.terminate()
             worker.wait(timeout=20)
+        worker.log_path.unlink(missing_ok=True)  # type: ignore[attr-defined]
 
 
 def wait_for(condition, *, seconds: float, interval: float = 0.1) -> None:
