@@ -14,6 +14,7 @@ class CustomerAction(models.TextChoices):
     TAGS = "customer.tags", _("Customer's tags changed")
     EXTERNAL_ID = "customer.external_id", _("External id linked to a customer")
     REVEAL_ID = "customer.reveal_id", _("Identity number shown in full")
+    REVEAL_CUSTOM = "customer.reveal_custom", _("Sensitive custom value shown in full")
     VIEW_PERSONAL = "customer.view_personal", _("Customer's personal data shown unmasked")
     MERGE = "customer.merge", _("Customers merged")
     MERGED_INTO = "customer.merged_into", _("Customer merged into another")

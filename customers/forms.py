@@ -8,6 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
+from customers.custom_fields.value_forms import INPUT_PREFIX, CustomValuesFormMixin
 from customers.models import Contact, Customer, IdDocumentKind, LifecycleStage, Tag
 from customers.presentation import display_personal
 from customers.selectors import can_view_personal_data
@@ -57,9 +60,12 @@ class MaskedPersonalFieldsMixin:
 ESSENTIAL_FIELDS = ("kind", "name", "phone", "email", "company_name", "owner", "source_channel")
 
 
-class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelForm):
-    """Collects raw values; `profile_changes()` gives what the service should apply. The
-    service normalises and validates; the view puts its field errors back on this form."""
+class CustomerForm(
+    VersionedFormMixin, MaskedPersonalFieldsMixin, CustomValuesFormMixin, forms.ModelForm
+):
+    """Collects raw values; `profile_changes()` and `custom_changes()` give what the service
+    should apply. The service normalises and validates; the view puts its field errors back on
+    this form. The administrators' custom fields follow the built-in ones, by group."""
 
     # Typed as text so "2024年1月5日" or "138 0013 8000" reach the normaliser untouched.
     birth_date = forms.CharField(label=_("birth date"), required=False)
@@ -96,35 +102,63 @@ class CustomerForm(VersionedFormMixin, MaskedPersonalFieldsMixin, forms.ModelFor
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
         if not can_assign_owner:
             del self.fields["owner"]
+        self.add_custom_inputs(
+            defined_fields(FieldTarget.CUSTOMER),
+            self.instance.custom or {},
+            sees_personal=not self.instance.pk or can_view_personal_data(viewer, self.instance),
+        )
 
     def _post_clean(self) -> None:
         # The model instance is written by the service, never by ModelForm.save().
         pass
 
+    def built_in_fields(self) -> list[forms.BoundField]:
+        return [field for field in self.visible_fields() if not _is_custom(field)]
+
     def essential_fields(self) -> list[forms.BoundField]:
-        """What a new customer needs first (the new-customer page shows these; the rest is
-        folded away)."""
-        return [self[name] for name in ESSENTIAL_FIELDS if name in self.fields]
+        """What a new customer needs first (the new-customer page shows these, required custom
+        fields among them; the rest is folded away)."""
+        return [self[name] for name in ESSENTIAL_FIELDS if name in self.fields] + [
+            field for field in self.custom_inputs() if field.field.required
+        ]
 
     def folded_fields(self) -> list[forms.BoundField]:
-        return [field for field in self.visible_fields() if field.name not in ESSENTIAL_FIELDS]
+        return [field for field in self.built_in_fields() if field.name not in ESSENTIAL_FIELDS]
+
+    def folded_custom_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return self.custom_groups(
+            field for field in self.custom_inputs() if not field.field.required
+        )
 
     def folded_fields_have_errors(self) -> bool:
         """Whether the folded part must open by itself: one of its fields needs correcting."""
-        return any(field.errors for field in self.folded_fields())
+        folded = [
+            *self.folded_fields(),
+            *(f for _, group in self.folded_custom_groups() for f in group),
+        ]
+        return any(field.errors for field in folded)
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show a service's per-field ValidationError on the matching inputs."""
-        add_service_errors(self, error)
+        add_service_errors(self, error, renamed=self.custom_error_names())
 
     def profile_changes(self) -> dict:
-        """Raw values for create_customer / update_customer."""
+        """Raw values for create_customer / update_customer (custom values apart:
+        custom_changes)."""
         kept = self.kept_masked_fields() | {"tags", *VERSION_FORM_FIELDS}
-        changes = {name: self.cleaned_data.get(name) for name in self.fields if name not in kept}
+        changes = {
+            name: self.cleaned_data.get(name)
+            for name in self.fields
+            if name not in kept and not name.startswith(INPUT_PREFIX)
+        }
         if not changes.get("id_number"):
             changes.pop("id_number", None)
             changes.pop("id_document_kind", None)
         return changes
+
+
+def _is_custom(field: forms.BoundField) -> bool:
+    return field.name.startswith(INPUT_PREFIX)
 
 
 class BulkActionForm(forms.Form):

@@ -12,7 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from customers.custom_fields import records as custom_values
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
 from customers.models import Customer
+from customers.selectors import can_view_personal_data
 from privacy import consent
 from privacy.forms import ConsentForm
 from privacy.models import ConsentPurpose
@@ -76,6 +80,17 @@ def _profile(user: Any, customer: Customer) -> dict[str, Any]:
     }
 
 
+def _custom_values(user: Any, customer: Customer) -> dict[str, Any]:
+    return {
+        "custom_groups": custom_values.shown_values(
+            defined_fields(FieldTarget.CUSTOMER),
+            customer.custom or {},
+            sees_personal=can_view_personal_data(user, customer),
+            may_reveal=user.has_perm("customers.reveal_national_id"),
+        )
+    }
+
+
 def _consent(user: Any, customer: Customer) -> dict[str, Any]:
     return {
         "consents": [
@@ -100,10 +115,13 @@ def _stage_history(user: Any, customer: Customer) -> dict[str, Any]:
 
 
 def register_own_panels() -> None:
-    """customers' panels: the profile, consents and contact people on the side; in the main
-    column, where the record forms open (order 35: after the portrait and the activity
-    buttons, before the follow-ups) and, last, the lifecycle stage history."""
+    """customers' panels: the profile, custom values, consents and contact people on the side;
+    in the main column, where the record forms open (order 35: after the portrait and the
+    activity buttons, before the follow-ups) and, last, the lifecycle stage history."""
     register_customer_panel("profile", "customers/panels/profile.html", _profile, 10, SIDE)
+    register_customer_panel(
+        "custom_values", "customers/panels/custom_values.html", _custom_values, 15, SIDE
+    )
     register_customer_panel("consent", "customers/_consent_card.html", _consent, 20, SIDE)
     register_customer_panel("contacts", "customers/panels/contacts.html", _contacts, 30, SIDE)
     register_customer_panel(

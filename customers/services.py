@@ -22,6 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from customers import events
 from customers.audit import ContactAction, CustomerAction, SavedViewAction, TagAction
 from customers.bulk_writes import CustomerWrite, record_customer_writes
+from customers.custom_fields import records as custom_values
+from customers.custom_fields.models import FieldDefinition, FieldTarget
+from customers.custom_fields.selectors import defined_fields
 from customers.models import (
     Contact,
     Customer,
@@ -137,7 +140,10 @@ def audit_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str,
         old = before.get(field)
         if field in _AUDIT_SKIP or _plain(old) == _plain(new):
             continue
-        if field in _AUDIT_CHANGED_ONLY:
+        if field == "custom":
+            fields = defined_fields(FieldTarget.CUSTOMER, archived=True)
+            diff.update(custom_values.audit_diff(fields, old or {}, new or {}))
+        elif field in _AUDIT_CHANGED_ONLY:
             diff[field] = ["…" if old else "", "…" if new else ""]
         elif field in _AUDIT_MASK:
             diff[field] = [mask(_AUDIT_MASK[field], old), mask(_AUDIT_MASK[field], new)]
@@ -242,6 +248,31 @@ def normalise_profile(
     return clean
 
 
+def _normalise_input(
+    profile: Callable[[], dict[str, Any]],
+    fields: list[FieldDefinition],
+    custom: Mapping[str, Any],
+    *,
+    creating: bool,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The clean profile (`profile()`, normalise_profile) and clean custom values, raising one
+    ValidationError with the problems of both, so a form shows every one at once."""
+    errors: dict[str, list[ValidationError]] = {}
+    clean: dict[str, Any] = {}
+    custom_clean: dict[str, Any] = {}
+    try:
+        clean = profile()
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    try:
+        custom_clean = custom_values.prepare_values(fields, custom, creating=creating)
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    if errors:
+        raise ValidationError(errors)
+    return clean, custom_clean
+
+
 def _normalise_city(raw: Any, country: str, current_province: str, clean: dict[str, Any]) -> str:
     """The city of normalise_profile, with its pinyin and the province it fills in."""
     given_province = clean.get("province", current_province)
@@ -311,6 +342,24 @@ def reveal_id_number(*, actor: Actor, customer: Customer) -> str:
     return crypto.decrypt(customer.id_number_encrypted, context=ID_NUMBER_CONTEXT)
 
 
+def reveal_custom_value(*, actor: Actor, customer: Customer, field: FieldDefinition) -> str:
+    """A sensitive custom value of the customer as a person reads it, for a user holding
+    `reveal_national_id`; audited (`customer.reveal_custom`, naming the field) before anything
+    is decrypted. "" when the customer holds no value."""
+    if not actor.has_perm("customers.reveal_national_id"):
+        raise PermissionDenied
+    entry = (customer.custom or {}).get(field.key)
+    if entry is None:
+        return ""
+    record_event(
+        actor=actor,
+        action=CustomerAction.REVEAL_CUSTOM,
+        target=customer,
+        changes={"field": field.key},
+    )
+    return custom_values.shown_text(field, custom_values.unseal(field, entry))
+
+
 def record_personal_data_view(*, actor: Actor, customer: Customer) -> None:
     """Audit that `actor` was shown the customer's personal data unmasked (the customer page
     of someone allowed to see it): `customer.view_personal`, one insert."""
@@ -334,15 +383,20 @@ def create_customer(
     tags: Iterable[Tag] = (),
     external_ids: Iterable[tuple[str, str]] = (),
     consent_source: str = ConsentSource.STAFF,
+    custom: Mapping[str, Any] | None = None,
     **profile: Any,
 ) -> Customer:
-    """Create a customer from raw values (normalised here).
+    """Create a customer from raw values (normalised here), with `custom` values (custom
+    field key -> value as typed; the fields left out take their defaults).
 
-    Raises ValidationError (per field) for invalid values; records `customer.create`, and
-    the consents given in the ledger (through `consent_source`). Persons without explicit
-    family/given names get them split from `name`.
+    Raises ValidationError (per field, `custom.<key>` for a custom value) for invalid values;
+    records `customer.create`, and the consents given in the ledger (through
+    `consent_source`). Persons without explicit family/given names get them split from `name`.
     """
-    clean = normalise_profile({"name": name, **profile})
+    fields = defined_fields(FieldTarget.CUSTOMER)
+    clean, custom_clean = _normalise_input(
+        lambda: normalise_profile({"name": name, **profile}), fields, custom or {}, creating=True
+    )
     external_ids = list(
         dict.fromkeys((_text(system), _text(number)) for system, number in external_ids)
     )
@@ -352,6 +406,7 @@ def create_customer(
     if customer.kind == CustomerKind.PERSON and not (customer.family_name or customer.given_name):
         customer.family_name, customer.given_name = split_person_name(customer.name)
     apply_id_number(customer, id_number)
+    custom_values.store_values(customer, fields, custom_clean)
     customer.full_clean(exclude=["owner", "merged_into"])
     customer.save()
     written = CustomerWrite(
@@ -378,13 +433,15 @@ def update_customer(
     consent_source: str = ConsentSource.STAFF,
     correcting_restricted: bool = False,
     expected_version: int | None = None,
+    custom: Mapping[str, Any] | None = None,
     **changes: Any,
 ) -> Customer:
     """Change profile fields from raw values; only fields whose value really changes are
     written and audited (`customer.update`), and then the customer's version moves on. A
     lifecycle-stage change is added to the stage history, a consent change to the consent
-    ledger (through `consent_source`). Raises ValidationError per field. Passing
-    `id_number=""` removes the number.
+    ledger (through `consent_source`). `custom` changes the custom values it names (an empty
+    value removes one). Raises ValidationError per field. Passing `id_number=""` removes the
+    number.
 
     With `expected_version` (the version the editor's form started from), raises
     kernel.versioning.EditConflictError when someone saved the customer since.
@@ -393,7 +450,13 @@ def update_customer(
     correction the person asked for (`correcting_restricted`, privacy/subjects)."""
     refuse_if_frozen(customer, correcting=correcting_restricted)
     lock_version(customer, expected_version=expected_version)
-    clean = normalise_profile(changes, country=customer.country, province=customer.province)
+    fields = defined_fields(FieldTarget.CUSTOMER) if custom else []
+    clean, custom_clean = _normalise_input(
+        lambda: normalise_profile(changes, country=customer.country, province=customer.province),
+        fields,
+        custom or {},
+        creating=False,
+    )
     before = profile_snapshot(customer)
     consents_before = consent.statuses(customer)
     if "id_number" in clean:
@@ -401,6 +464,7 @@ def update_customer(
         apply_id_number(customer, clean.pop("id_number"))
     for field, value in clean.items():
         setattr(customer, field, value)
+    custom_values.store_values(customer, fields, custom_clean)
     after = profile_snapshot(customer)
     changed = [field for field in after if _plain(after[field]) != _plain(before[field])]
     if not changed:

@@ -19,6 +19,11 @@ urlpatterns = [
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CustomerFormView.as_view(), name="edit"),
     path("<int:pk>/reveal-id/", views.RevealIdNumberView.as_view(), name="reveal_id"),
+    path(
+        "<int:pk>/reveal/<slug:key>/",
+        views.RevealCustomValueView.as_view(),
+        name="reveal_custom",
+    ),
     path("<int:pk>/consent/", views.RecordConsentView.as_view(), name="record_consent"),
     path("<int:pk>/archive/", views.ArchiveCustomerView.as_view(), name="archive"),
     path(

@@ -24,6 +24,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers import services
+from customers.custom_fields.models import FieldDefinition, FieldTarget, Sensitivity
 from customers.dedup.door import likely_duplicates
 from customers.dedup.review import open_group_of
 from customers.filters import listed_customers
@@ -244,7 +245,9 @@ class CustomerFormView(PersonalDataFormAuditMixin, CustomerScopedMixin, FormView
                 if not user.has_perm("customers.view_all_customers"):
                     # Staff scoped to their own customers own what they create.
                     changes["owner"] = user
-                customer = services.create_customer(actor=user, tags=tags, **changes)
+                customer = services.create_customer(
+                    actor=user, tags=tags, custom=form.custom_changes(), **changes
+                )
                 messages.success(self.request, _("Customer created."))
             else:
                 # Profile and tags as one save: a conflict leaves both as they were.
@@ -253,6 +256,7 @@ class CustomerFormView(PersonalDataFormAuditMixin, CustomerScopedMixin, FormView
                         actor=user,
                         customer=self.customer,
                         expected_version=form.expected_version,
+                        custom=form.custom_changes(),
                         **changes,
                     )
                     services.set_customer_tags(
@@ -548,6 +552,26 @@ class RevealIdNumberView(CustomerScopedMixin, View):
         response = render(
             request, "customers/_id_number.html", {"customer": customer, "number": number}
         )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class RevealCustomValueView(CustomerScopedMixin, View):
+    """POST only: decrypts one sensitive custom value, for this response, and audits it."""
+
+    permission_required = ["customers.view_customer", "customers.reveal_national_id"]
+
+    def post(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
+        field = get_object_or_404(
+            FieldDefinition,
+            target=FieldTarget.CUSTOMER,
+            key=key,
+            sensitivity=Sensitivity.SENSITIVE,
+        )
+        value = services.reveal_custom_value(
+            actor=request.user, customer=self.customer, field=field
+        )
+        response = render(request, "customers/_revealed_value.html", {"value": value})
         response["Cache-Control"] = "no-store"
         return response
 

@@ -7,10 +7,13 @@ run keeps what it finished and a second run picks up the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 from django.db import transaction
+from django.db.models import Q
 
 from privacy import crypto
 from privacy.actions import KeyAction
@@ -27,11 +30,32 @@ class EncryptedColumn:
 ENCRYPTED_COLUMNS: list[EncryptedColumn] = []
 
 
+@dataclass(frozen=True)
+class SealedJsonValues:
+    """A JSON column whose entries may be sealed: {"sealed": token, ...} under a key, the
+    token's context depending on the key. `contexts()` gives, when rotation runs, every key
+    that may hold a sealed entry and its context."""
+
+    model_label: str
+    field: str
+    contexts: Callable[[], dict[str, str]]
+
+
+SEALED_JSON: list[SealedJsonValues] = []
+
+
 def register_encrypted_column(model_label: str, field: str, context: str) -> None:
     """Declare a text column holding privacy.crypto tokens (called from AppConfig.ready)."""
     column = EncryptedColumn(model_label, field, context)
     if column not in ENCRYPTED_COLUMNS:
         ENCRYPTED_COLUMNS.append(column)
+
+
+def register_sealed_json(
+    model_label: str, field: str, contexts: Callable[[], dict[str, str]]
+) -> None:
+    """Declare a JSON column holding sealed entries (called from AppConfig.ready)."""
+    SEALED_JSON.append(SealedJsonValues(model_label, field, contexts))
 
 
 def rotate_encrypted_columns(*, actor=None, batch_size: int = 1000) -> dict[str, dict[str, int]]:
@@ -61,5 +85,49 @@ def rotate_encrypted_columns(*, actor=None, batch_size: int = 1000) -> dict[str,
             checked += len(batch)
             rotated += len(stale)
         report[f"{column.model_label}.{column.field}"] = {"checked": checked, "rotated": rotated}
+    for values in SEALED_JSON:
+        report[f"{values.model_label}.{values.field}"] = _rotate_sealed_json(values, batch_size)
     record_event(actor=actor, action=KeyAction.ROTATE, changes=report)
     return report
+
+
+def _rotate_sealed_json(values: SealedJsonValues, batch_size: int) -> dict[str, int]:
+    """rotate_encrypted_columns for one JSON column: the rows holding any key that may be
+    sealed, each sealed entry re-encrypted; "checked" counts the sealed entries."""
+    contexts = values.contexts()
+    model = apps.get_model(values.model_label)
+    checked = rotated = 0
+    if not contexts:
+        return {"checked": 0, "rotated": 0}
+    holding = Q()
+    for key in contexts:
+        holding |= Q(**{f"{values.field}__has_key": key})
+    rows = model._base_manager.filter(holding).order_by("pk").only("pk", values.field)
+    last_pk = None
+    while True:
+        page = rows if last_pk is None else rows.filter(pk__gt=last_pk)
+        batch = list(page[:batch_size])
+        if not batch:
+            break
+        last_pk = batch[-1].pk
+        stale: list[Any] = []
+        for row in batch:
+            entries = getattr(row, values.field)
+            changed = False
+            for key, context in contexts.items():
+                entry = entries.get(key)
+                if not (isinstance(entry, dict) and "sealed" in entry):
+                    continue
+                checked += 1
+                if crypto.needs_rotation(entry["sealed"]):
+                    entries[key] = {
+                        **entry,
+                        "sealed": crypto.reencrypt(entry["sealed"], context=context),
+                    }
+                    rotated += 1
+                    changed = True
+            if changed:
+                stale.append(row)
+        with transaction.atomic():
+            model._base_manager.bulk_update(stale, [values.field])
+    return {"checked": checked, "rotated": rotated}

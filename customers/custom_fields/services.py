@@ -21,7 +21,9 @@ from customers.custom_fields.models import (
     FieldChoice,
     FieldDefinition,
     FieldType,
+    Sensitivity,
 )
+from customers.custom_fields.records import store_values, unseal
 from customers.custom_fields.targets import target_for
 from customers.custom_fields.values import clean_value
 from kernel.actors import Actor
@@ -46,6 +48,8 @@ SETTINGS = (
 )
 # How many records that would not convert the refusal names.
 UNCONVERTIBLE_SHOWN = 10
+# Records rewritten per UPDATE when a field's stored form changes.
+CONVERSION_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,9 @@ def save_field(
     **options: Any,
 ) -> FieldDefinition:
     """Create (`field` None) or change a custom field of `target` records, with its choices
-    for a choice type. A change of type is refused, naming records, when a stored value would
-    not convert; the default is cleaned as a value of the field. Raises ValidationError."""
+    for a choice type. A change of type, decimals or sealing rewrites the stored values in
+    their new form, or is refused, naming records, when one would not convert; the default is
+    cleaned as a value of the field. Raises ValidationError."""
     unknown = set(options).difference(SETTINGS)
     if unknown:
         raise TypeError(f"Not custom field settings: {sorted(unknown)}")
@@ -104,8 +109,9 @@ def save_field(
     field.save()
     if field.type in CHOICE_TYPES:
         _save_choices(field, choices)
-    if not created and before["type"] != field.type:
-        _refuse_unconvertible(field, before["type"])
+    converted = 0
+    if not created and _stored_form_changes(before, field):
+        converted = _convert_stored_values(field)
     if field.default is not None:
         try:
             field.default = clean_value(field, _as_raw(field.default))
@@ -119,6 +125,8 @@ def save_field(
         if created or before[name] != after[name]
     }
     changes["key"] = field.key
+    if converted:
+        changes["values_converted"] = converted
     changes["choices"] = list(field.choices.values_list("key", flat=True))
     record_event(
         actor=actor,
@@ -155,6 +163,17 @@ def _save_choices(field: FieldDefinition, choices: Sequence[ChoiceSpec]) -> None
         raise ValidationError({"choices": _("A choice field needs at least one choice.")})
 
 
+def _stored_form_changes(before: dict[str, Any], field: FieldDefinition) -> bool:
+    """Whether the values stored under the field's old settings must be rewritten: another
+    type, other decimals, or sealed where they were plain (or the other way round)."""
+    was_sealed = before["sensitivity"] == Sensitivity.SENSITIVE
+    return (
+        before["type"] != field.type
+        or before["decimals"] != field.decimals
+        or was_sealed != (field.sensitivity == Sensitivity.SENSITIVE)
+    )
+
+
 def _as_raw(stored: Any) -> Any:
     """A stored value as a person would type it, for cleaning it again under another type."""
     if isinstance(stored, list):
@@ -164,27 +183,36 @@ def _as_raw(stored: Any) -> Any:
     return stored
 
 
-def _refuse_unconvertible(field: FieldDefinition, old_type: str) -> None:
-    """Raise ValidationError naming the records whose value would not convert to the field's
-    new type (with their number); converts nothing: values are cleaned when next written."""
+def _convert_stored_values(field: FieldDefinition) -> int:
+    """Rewrite every stored value of `field` in the form its (new) type and sensitivity store
+    it in: cleaned again as the new type, sealed or unsealed. Raises ValidationError naming
+    the records (with their number) whose value would not convert, and then nothing is
+    written (the caller's transaction). Returns how many records changed."""
+    field = FieldDefinition.objects.prefetch_related("choices").get(pk=field.pk)
     target = target_for(field.target)
-    lookup = f"{target.values_field}__{field.key}"
-    rows = (
-        target.model.objects.filter(**{f"{target.values_field}__has_key": field.key})
-        .values_list("pk", lookup)
+    holders = (
+        target.model._base_manager.filter(**{f"{target.values_field}__has_key": field.key})
+        .only("pk", target.values_field)
         .order_by("pk")
     )
     refused: list[int] = []
-    total = 0
-    for pk, stored in rows.iterator(chunk_size=2000):
-        if stored is None:
-            continue
+    total = converted = 0
+    pending: list[Any] = []
+    for record in holders.iterator(chunk_size=CONVERSION_BATCH):
+        entry = getattr(record, target.values_field).get(field.key)
         try:
-            clean_value(field, _as_raw(stored))
+            value = clean_value(field, _as_raw(unseal(field, entry)))
         except ValidationError:
             total += 1
             if len(refused) < UNCONVERTIBLE_SHOWN:
-                refused.append(pk)
+                refused.append(record.pk)
+            continue
+        if not total and store_values(
+            record, [field], {field.key: value}, values_field=target.values_field
+        ):
+            pending.append(record)
+        if len(pending) >= CONVERSION_BATCH:
+            converted += _write_converted(target.model, pending, target.values_field)
     if total:
         named = ", ".join(f"#{pk}" for pk in refused) + (" …" if total > len(refused) else "")
         message = ngettext(
@@ -197,6 +225,14 @@ def _refuse_unconvertible(field: FieldDefinition, old_type: str) -> None:
             "records": named,
         }
         raise ValidationError({"type": message}, code="unconvertible")
+    return converted + _write_converted(target.model, pending, target.values_field)
+
+
+def _write_converted(model: Any, records: list[Any], values_field: str) -> int:
+    written = len(records)
+    model._base_manager.bulk_update(records, [values_field])
+    records.clear()
+    return written
 
 
 def archive_field(*, actor: Actor, field: FieldDefinition) -> FieldDefinition:

@@ -9,6 +9,8 @@ from django.apps import apps
 from django.db import models
 
 from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.records import sealed_contexts
+from privacy.rotation import register_sealed_json
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,11 @@ _TARGETS: dict[str, Target] = {}
 
 
 def register_target(target: Target) -> None:
+    """Let `target` records hold custom values; their sealed ones rotate with the keys."""
     _TARGETS[target.kind] = target
+    register_sealed_json(
+        target.model_label, target.values_field, lambda: sealed_contexts(target.kind)
+    )
 
 
 def target_for(kind: str) -> Target:

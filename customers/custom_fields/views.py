@@ -14,6 +14,7 @@ from django.views import View
 from customers.custom_fields import services
 from customers.custom_fields.forms import FieldDefinitionForm
 from customers.custom_fields.models import FieldDefinition
+from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.targets import registered_kinds
 from kernel.service_errors import add_service_errors
 
@@ -29,11 +30,11 @@ class FieldListView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, kind: str = "customer") -> HttpResponse:
         kind = _kind_or_404(kind)
-        fields = FieldDefinition.objects.filter(target=kind).prefetch_related("choices")
+        fields = defined_fields(kind, archived=True)
         return render(
             request,
             "custom_fields/field_list.html",
-            {"kind": kind, "kinds": registered_kinds(), "fields": list(fields)},
+            {"kind": kind, "kinds": registered_kinds(), "fields": fields},
         )
 
 

@@ -18,13 +18,25 @@ pytestmark = pytest.mark.django_db
 LEVELS = [ChoiceSpec("Gold", "金卡"), ChoiceSpec("Silver", "银卡")]
 
 
-def _field(admin, type, label="Membership level", **settings):
+def define_field(admin, type, label="Membership level", **settings):
     return services.save_field(
         actor=admin,
         target="customer",
         label_en=label,
         type=type,
         choices=LEVELS if type in (FieldType.CHOICE, FieldType.CHOICES) else (),
+        **settings,
+    )
+
+
+def redefine(admin, field, **settings):
+    """Change `field`'s settings as its page would, keeping its label and type unless given."""
+    return services.save_field(
+        actor=admin,
+        target=field.target,
+        field=field,
+        label_en=settings.pop("label_en", field.label_en),
+        type=settings.pop("type", field.type),
         **settings,
     )
 
@@ -53,7 +65,7 @@ def _field(admin, type, label="Membership level", **settings):
 def test_every_type_cleans_what_people_type_into_its_stored_form(
     admin_user_role, type, options, raw, stored
 ):
-    field = _field(admin_user_role, type, **options)
+    field = define_field(admin_user_role, type, **options)
     assert clean_value(field, raw) == stored
 
 
@@ -78,7 +90,7 @@ def test_every_type_cleans_what_people_type_into_its_stored_form(
 def test_a_value_that_is_not_of_the_type_is_refused_with_a_message(
     admin_user_role, type, raw, code
 ):
-    field = _field(admin_user_role, type)
+    field = define_field(admin_user_role, type)
     with pytest.raises(ValidationError) as refused:
         clean_value(field, raw)
     assert refused.value.code == code
@@ -88,7 +100,7 @@ def test_a_value_that_is_not_of_the_type_is_refused_with_a_message(
 def test_a_staff_member_is_stored_by_id_and_a_service_account_is_refused(
     admin_user_role, sales_user
 ):
-    field = _field(admin_user_role, FieldType.USER, label="Referred by")
+    field = define_field(admin_user_role, FieldType.USER, label="Referred by")
     assert clean_value(field, sales_user.username) == sales_user.pk
     assert clean_value(field, str(sales_user.pk)) == sales_user.pk
     shop = create_service_account(actor=admin_user_role, username="shop", groups=[])
@@ -117,7 +129,7 @@ def test_several_choices_take_a_list_or_a_text_unless_the_text_is_one_choice(adm
 
 
 def test_a_type_change_keeps_the_choices_for_a_way_back(admin_user_role):
-    level = _field(admin_user_role, FieldType.CHOICE)
+    level = define_field(admin_user_role, FieldType.CHOICE)
     services.save_field(
         actor=admin_user_role, target="customer", field=level, label_en="Level", type="text"
     )
@@ -127,8 +139,8 @@ def test_a_type_change_keeps_the_choices_for_a_way_back(admin_user_role):
 def test_required_fields_are_reported_together_and_a_partial_change_may_leave_them_out(
     admin_user_role,
 ):
-    size = _field(admin_user_role, FieldType.NUMBER, label="Shoe size", required=True)
-    level = _field(admin_user_role, FieldType.CHOICE, required=True)
+    size = define_field(admin_user_role, FieldType.NUMBER, label="Shoe size", required=True)
+    level = define_field(admin_user_role, FieldType.CHOICE, required=True)
     with pytest.raises(ValidationError) as refused:
         clean_values([size, level], {"membership_level": "Platinum"})
     assert set(refused.value.message_dict) == {"shoe_size", "membership_level"}
@@ -136,8 +148,8 @@ def test_required_fields_are_reported_together_and_a_partial_change_may_leave_th
 
 
 def test_a_new_field_gets_a_key_from_its_english_label_and_an_audit_event(admin_user_role):
-    first = _field(admin_user_role, FieldType.TEXT, label="WeChat ID", label_zh="微信号")
-    second = _field(admin_user_role, FieldType.TEXT, label="WeChat ID")
+    first = define_field(admin_user_role, FieldType.TEXT, label="WeChat ID", label_zh="微信号")
+    second = define_field(admin_user_role, FieldType.TEXT, label="WeChat ID")
     assert (first.key, second.key) == ("wechat_id", "wechat_id_2")
     event = AuditEvent.objects.filter(action="custom_field.create", target_id=str(first.pk)).get()
     assert event.changes["key"] == "wechat_id"
@@ -145,7 +157,7 @@ def test_a_new_field_gets_a_key_from_its_english_label_and_an_audit_event(admin_
 
 
 def test_choices_keep_their_keys_and_one_left_out_is_archived_not_deleted(admin_user_role):
-    level = _field(admin_user_role, FieldType.CHOICE)
+    level = define_field(admin_user_role, FieldType.CHOICE)
     services.save_field(
         actor=admin_user_role,
         target="customer",
@@ -165,7 +177,7 @@ def test_choices_keep_their_keys_and_one_left_out_is_archived_not_deleted(admin_
 def test_a_type_change_is_refused_naming_the_records_whose_values_would_not_convert(
     admin_user_role,
 ):
-    size = _field(admin_user_role, FieldType.TEXT, label="Shoe size")
+    size = define_field(admin_user_role, FieldType.TEXT, label="Shoe size")
     fits, does_not = CustomerFactory(), CustomerFactory()
     Customer.objects.filter(pk=fits.pk).update(custom={"shoe_size": "42"})
     Customer.objects.filter(pk=does_not.pk).update(custom={"shoe_size": "large"})
@@ -196,16 +208,21 @@ def test_a_type_change_is_refused_naming_the_records_whose_values_would_not_conv
 
 def test_money_is_in_the_default_currency_unless_one_is_given(admin_user_role, settings):
     settings.DEFAULT_CURRENCY = "CNY"
-    assert _field(admin_user_role, FieldType.MONEY, label="Deposit").currency == "CNY"
-    assert _field(admin_user_role, FieldType.MONEY, label="Fee", currency="usd").currency == "USD"
-    assert _field(admin_user_role, FieldType.TEXT, label="Code", currency="USD").currency == ""
+    assert define_field(admin_user_role, FieldType.MONEY, label="Deposit").currency == "CNY"
+    assert (
+        define_field(admin_user_role, FieldType.MONEY, label="Fee", currency="usd").currency
+        == "USD"
+    )
+    assert (
+        define_field(admin_user_role, FieldType.TEXT, label="Code", currency="USD").currency == ""
+    )
 
 
 def test_a_default_is_cleaned_as_a_value_of_the_field(admin_user_role):
-    level = _field(admin_user_role, FieldType.CHOICE, default="银卡")
+    level = define_field(admin_user_role, FieldType.CHOICE, default="银卡")
     assert level.default == "silver"
     with pytest.raises(ValidationError) as refused:
-        _field(admin_user_role, FieldType.DATE, label="Joined", default="soon")
+        define_field(admin_user_role, FieldType.DATE, label="Joined", default="soon")
     assert "default" in refused.value.message_dict
 
 

@@ -1,0 +1,247 @@
+"""Custom values on a record: written into its JSON column (a sensitive field's value sealed
+with privacy.crypto), compared for the audit log, and shown to a given viewer.
+
+A sensitive field's stored entry is {"sealed": token, "index": blind index, "masked": mask}:
+the token is bound to the record kind and the key (the context), so a value copied into another
+field or kind does not decrypt; the blind index lets an exact value be found (the duplicate
+check, a lookup) without decrypting anything; the mask is what a page shows."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext_lazy as _
+
+from accounts.templatetags.staff import staff_name
+from accounts.users import staff_accounts
+from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
+from customers.custom_fields.values import clean_values
+from privacy import crypto
+from privacy.masking import mask, mask_text
+
+# The masking kind of a personal value's shown text by type; any other type is hidden whole.
+_MASK_KIND = {
+    FieldType.PHONE: "phone",
+    FieldType.EMAIL: "email",
+    FieldType.TEXT: "text",
+    FieldType.LONG_TEXT: "text",
+    FieldType.URL: "text",
+}
+# Where a custom value's problem is reported: "custom.<key>".
+ERROR_PREFIX = "custom."
+# The audit log says a sensitive or long free-text value changed, never to what.
+_CHANGED_ONLY = "…"
+
+
+def sealing_context(field: FieldDefinition) -> str:
+    return f"custom.{field.target}.{field.key}"
+
+
+def sealed_contexts(target: str) -> dict[str, str]:
+    """Key -> sealing context of every sensitive field of `target` records, archived ones
+    included: the keys that may hold sealed values (key rotation reads them)."""
+    sensitive = FieldDefinition.objects.filter(target=target, sensitivity=Sensitivity.SENSITIVE)
+    return {field.key: sealing_context(field) for field in sensitive}
+
+
+def is_sealed(entry: Any) -> bool:
+    return isinstance(entry, dict) and "sealed" in entry
+
+
+def seal(field: FieldDefinition, value: Any) -> dict[str, str]:
+    """A sensitive field's stored entry for the clean `value`."""
+    plain = json.dumps(value, ensure_ascii=False)
+    context = sealing_context(field)
+    return {
+        "sealed": crypto.encrypt(plain, context=context),
+        "index": crypto.blind_index(plain, context=context),
+        "masked": masked_value(field, value),
+    }
+
+
+def unseal(field: FieldDefinition, entry: Any) -> Any:
+    """The clean value of a stored entry, decrypting a sealed one."""
+    if is_sealed(entry):
+        return json.loads(crypto.decrypt(entry["sealed"], context=sealing_context(field)))
+    return entry
+
+
+def blind_index_of(field: FieldDefinition, value: Any) -> str:
+    """What a sensitive field's entry holds as "index" for the clean `value`."""
+    return crypto.blind_index(json.dumps(value, ensure_ascii=False), context=sealing_context(field))
+
+
+def fields_by_key(fields: Iterable[FieldDefinition]) -> dict[str, FieldDefinition]:
+    return {field.key: field for field in fields}
+
+
+def prepare_values(
+    fields: Iterable[FieldDefinition], raw: Mapping[str, Any], *, creating: bool
+) -> dict[str, Any]:
+    """`raw` (key -> value as typed) cleaned for `fields`; for a new record, with each field's
+    default for what `raw` leaves out. A required field may be left out (forms ask for it; a
+    shop or a file that knows nothing of it must not be refused) but not emptied. Raises
+    ValidationError keyed `custom.<key>`, the name services, forms and the API report a custom
+    value's problem under."""
+    fields = list(fields)
+    unknown = set(raw).difference(field.key for field in fields)
+    if unknown:
+        raise TypeError(f"Not custom fields of this record kind: {sorted(unknown)}")
+    try:
+        clean = clean_values(fields, raw, partial=True)
+    except ValidationError as error:
+        raise ValidationError(
+            {f"{ERROR_PREFIX}{key}": problems for key, problems in error.error_dict.items()}
+        ) from error
+    if creating:
+        for field in fields:
+            if field.key not in raw and field.default is not None:
+                clean[field.key] = field.default
+    return clean
+
+
+def store_values(
+    record: Any,
+    fields: Iterable[FieldDefinition],
+    clean: Mapping[str, Any],
+    *,
+    values_field: str = "custom",
+) -> list[str]:
+    """Write clean values into the record's JSON column: None removes the key, a sensitive
+    value is sealed. Returns the keys whose value changed."""
+    by_key = fields_by_key(fields)
+    stored = dict(getattr(record, values_field) or {})
+    changed: list[str] = []
+    for key, value in clean.items():
+        field = by_key[key]
+        current = stored.get(key)
+        if value is None:
+            if stored.pop(key, None) is not None:
+                changed.append(key)
+            continue
+        sensitive = field.sensitivity == Sensitivity.SENSITIVE
+        if is_sealed(current) == sensitive and unseal(field, current) == value:
+            continue
+        stored[key] = seal(field, value) if sensitive else value
+        changed.append(key)
+    setattr(record, values_field, stored)
+    return changed
+
+
+def audit_diff(
+    fields: Iterable[FieldDefinition], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> dict[str, list[Any]]:
+    """The audit log's `custom.<key>` entries for what changed between two stored JSON
+    objects: ordinary values as stored, personal ones masked as pages mask them, sensitive ones
+    and long texts only as changed. A key no longer defined shows as changed only."""
+    by_key = fields_by_key(fields)
+    diff: dict[str, list[Any]] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        field = by_key.get(key)
+        if (
+            field is None
+            or field.sensitivity == Sensitivity.SENSITIVE
+            or field.type == FieldType.LONG_TEXT
+            or is_sealed(old)
+            or is_sealed(new)
+        ):
+            diff[f"custom.{key}"] = [_CHANGED_ONLY if old else "", _CHANGED_ONLY if new else ""]
+        elif field.sensitivity == Sensitivity.PERSONAL:
+            diff[f"custom.{key}"] = [masked_value(field, old), masked_value(field, new)]
+        else:
+            diff[f"custom.{key}"] = [old, new]
+    return diff
+
+
+def shown_text(field: FieldDefinition, value: Any) -> str:
+    """A clean value as a person reads it, in the active language: choice labels, localised
+    numbers and dates, yes or no, a colleague's name."""
+    if value is None or value == "" or value == []:
+        return ""
+    kind = field.type
+    if kind == FieldType.NUMBER:
+        return number_format(Decimal(value), decimal_pos=field.decimals, force_grouping=True)
+    if kind == FieldType.MONEY:
+        amount = number_format(Decimal(value), decimal_pos=2, force_grouping=True)
+        return f"{field.currency} {amount}".strip()
+    if kind == FieldType.DATE:
+        return date_format(datetime.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+    if kind == FieldType.YES_NO:
+        return str(_("Yes") if value else _("No"))
+    if kind in (FieldType.CHOICE, FieldType.CHOICES):
+        labels = {choice.key: choice.label for choice in field.choices.all()}
+        keys = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(key, key) for key in keys)
+    if kind == FieldType.USER:
+        user = staff_accounts().filter(pk=value).first()
+        return staff_name(user) if user is not None else f"#{value}"
+    return str(value)
+
+
+def masked_value(field: FieldDefinition, value: Any) -> str:
+    """What someone without the right to see a personal or sensitive value is shown."""
+    if value is None or value == "" or value == []:
+        return ""
+    kind = _MASK_KIND.get(field.type)
+    if kind is None:
+        return mask_text(str(value), keep=0)  # hidden whole: a yes / no or a date says much
+    return mask(kind, str(value))
+
+
+@dataclass(frozen=True)
+class ShownValue:
+    """One custom value on a page: its field, the text shown, and whether it is the real value
+    (False: a mask); `revealable` for a sensitive value the viewer may reveal."""
+
+    field: FieldDefinition
+    text: str
+    visible: bool
+    revealable: bool = False
+
+    @property
+    def link(self) -> str:
+        """A tel:, mailto: or web link for a visible value, "" otherwise."""
+        if not self.visible or not self.text:
+            return ""
+        if self.field.type == FieldType.PHONE:
+            return f"tel:{self.text}"
+        if self.field.type == FieldType.EMAIL:
+            return f"mailto:{self.text}"
+        if self.field.type == FieldType.URL:
+            return self.text
+        return ""
+
+
+def shown_values(
+    fields: Iterable[FieldDefinition],
+    stored: Mapping[str, Any],
+    *,
+    sees_personal: bool,
+    may_reveal: bool,
+) -> list[tuple[str, list[ShownValue]]]:
+    """The record's values with a value, grouped as the form groups them ((group, values) in
+    the fields' order), masked as the viewer must see them. A sensitive value is always
+    masked here: it is revealed one at a time, audited."""
+    groups: dict[str, list[ShownValue]] = {}
+    for field in fields:
+        entry = stored.get(field.key)
+        if entry is None:
+            continue
+        if is_sealed(entry):
+            shown = ShownValue(field, entry.get("masked", ""), False, revealable=may_reveal)
+        elif field.sensitivity == Sensitivity.PERSONAL and not sees_personal:
+            shown = ShownValue(field, masked_value(field, shown_text(field, entry)), False)
+        else:
+            shown = ShownValue(field, shown_text(field, entry), True)
+        groups.setdefault(field.group, []).append(shown)
+    return list(groups.items())
