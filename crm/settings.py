@@ -398,6 +398,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kernel.tasks.forget_idempotency_keys",
         "schedule": crontab(minute=15),
     },
+    # Custom fields' order indexes a worker could not build when the field was saved.
+    "build-custom-field-indexes": {
+        "task": "customers.tasks.build_custom_field_indexes",
+        "schedule": crontab(minute=40),
+    },
     "worker-heartbeat": {
         "task": "kernel.tasks.record_worker_heartbeat",
         "schedule": WORKER_HEARTBEAT_SECONDS,

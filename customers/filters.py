@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from customers.custom_fields.listing import custom_filters
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
 from customers.models import Customer, LifecycleStage, SourceChannel, Tag, ValueGrade
 from customers.selectors import (
     SEARCH_RESULT_LIMIT,
@@ -90,6 +93,11 @@ class CustomerFilter(django_filters.FilterSet):
         if user is None or not user.has_perm("analytics.view_segment"):
             # Before the form is built from the filters: it will not have the field either.
             del self.filters["segment"]
+        # The administrators' custom fields (customers/custom_fields/listing.py), after the
+        # built-in filters.
+        for name, custom in custom_filters(defined_fields(FieldTarget.CUSTOMER)).items():
+            custom.parent = self
+            self.filters[name] = custom
         for field in self.form.fields.values():
             if isinstance(field.widget, django_filters.widgets.RangeWidget):
                 for widget in field.widget.widgets:

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from customers.custom_fields.indexes import build_missing_order_indexes
 from customers.dedup.scan import SCAN_JOBS, create_scan
 from customers.imports.jobs import delete_abandoned_imports, record_possible_duplicates
 from privacy.audit.recording import audit_context
@@ -26,3 +27,9 @@ def scheduled_duplicate_scan(mode: str) -> None:
         return
     with audit_context(via=AuditChannel.TASK):
         SCAN_JOBS.run(create_scan(mode=mode).pk)
+
+
+@shared_task(name="customers.tasks.build_custom_field_indexes")
+def build_custom_field_indexes() -> int:
+    """The custom fields' order indexes that are missing (customers/custom_fields/indexes.py)."""
+    return build_missing_order_indexes()

@@ -24,7 +24,16 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers import services
+from customers.custom_fields.listing import (
+    column_texts,
+    listed_fields,
+    sort_field,
+    sort_order,
+    sort_orders,
+    sorted_page,
+)
 from customers.custom_fields.models import FieldDefinition, FieldTarget, Sensitivity
+from customers.custom_fields.selectors import defined_fields
 from customers.dedup.door import likely_duplicates
 from customers.dedup.review import open_group_of
 from customers.filters import listed_customers
@@ -107,15 +116,25 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
         filterset, matches, capped = listed_customers(
             user=user, params=self.request.GET, search=query
         )
+        fields = defined_fields(FieldTarget.CUSTOMER)
+        columns = listed_fields(fields)
         order = self.request.GET.get("order", CustomerOrder.NEWEST)
-        if order not in CustomerOrder.values:
+        by_field = sort_field(order, columns)
+        if by_field is None and order not in CustomerOrder.values:
             order = CustomerOrder.NEWEST
         after = self.request.GET.get("after", "")
-        customers, next_after = customer_page(
-            matches.select_related("owner"),
-            order=CustomerOrder(order),
-            after=int(after) if after.isdigit() else None,
-            size=PAGE_SIZE,
+        after_id = int(after) if after.isdigit() else None
+        matches = matches.select_related("owner")
+        if by_field is not None:
+            customers, next_after = sorted_page(matches, by_field, after=after_id, size=PAGE_SIZE)
+        else:
+            customers, next_after = customer_page(
+                matches, order=CustomerOrder(order), after=after_id, size=PAGE_SIZE
+            )
+        cells = column_texts(
+            customers,
+            columns,
+            sees_personal=lambda customer: can_view_personal_data(user, customer),
         )
         params = self.request.GET.copy()
         params.pop("after", None)
@@ -134,7 +153,14 @@ class CustomerListView(PermissionRequiredMixin, TemplateView):
             next_after=next_after,
             is_first_page=not after,
             order=order,
-            orders=CustomerOrder.choices,
+            orders=[*CustomerOrder.choices, *sort_orders(columns)],
+            # (field, the order that sorts by it or "") for each custom column.
+            custom_columns=[(field, sort_order(field)) for field in columns],
+            # Each customer with its custom columns' (field, text) pairs.
+            rows=[
+                (customer, list(zip(columns, cells[customer.pk], strict=True)))
+                for customer in customers
+            ],
             base_query=urlencode({**params.dict(), "order": order}),
             unordered_query=params.urlencode(),
             saved_views=list(saved_views_for(user)),

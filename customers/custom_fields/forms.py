@@ -35,6 +35,13 @@ class FieldDefinitionForm(forms.ModelForm):
             "help_en": forms.TextInput(),
             "help_zh": forms.TextInput(),
         }
+        help_texts = {
+            "listed": _(
+                "A column of the list, which can be sorted by it when it holds text, numbers, "
+                "amounts or dates (not when it is sensitive). Ordinary fields can always be "
+                "filtered by."
+            ),
+        }
 
     # The services' order (what a field is, how it behaves on forms, how it is protected),
     # with the choices right after the type's own settings.

@@ -93,6 +93,8 @@ class FieldDefinition(models.Model):
     )
     # Compared by the duplicate check, as a phone or an email is.
     identifying = models.BooleanField(_("identifies a person"), default=False)
+    # A column of the record kind's list (and sortable there when its type orders).
+    listed = models.BooleanField(_("column in the list"), default=False)
     # Archived fields leave forms and lists; their values stay until a retention rule or an
     # erasure removes them.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)

@@ -5,7 +5,7 @@ that expression."""
 
 from django.db import migrations
 
-from kernel.trigram import DropTrigramIndex, TrigramIndex, upper_with_spaces_for
+from kernel.gin_indexes import DropTrigramIndex, TrigramIndex, upper_with_spaces_for
 
 
 class Migration(migrations.Migration):

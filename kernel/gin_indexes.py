@@ -1,7 +1,8 @@
-"""Migration operations for pg_trgm indexes, which serve Django's `icontains` and `istartswith`
-on PostgreSQL (on UPPER(expression), which those lookups compare). pg_trgm only exists on
-PostgreSQL (customers' 0002 makes the extension): on SQLite these operations do nothing and the
-same queries read the table."""
+"""Migration operations for PostgreSQL's GIN indexes: pg_trgm ones, which serve Django's
+`icontains` and `istartswith` (on UPPER(expression), which those lookups compare), and jsonb
+containment ones, which serve `contains` (@>) on a JSONField for every key at once. Both exist
+only on PostgreSQL (customers' 0002 makes the pg_trgm extension): on SQLite these operations do
+nothing and the same queries read the table."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ def upper_with_spaces_for(column: str, separators: str) -> str:
     return f"UPPER({expression})"
 
 
-class TrigramIndex(Operation):
-    """Create a GIN trigram index on `expression` of `table` (drop it when unapplied)."""
+class GinIndex(Operation):
+    """Create a GIN index with `opclass` on `expression` of `table` (drop it when unapplied)."""
 
+    opclass = ""
     reversible = True
     reduces_to_sql = False
     creates = True
@@ -51,7 +53,7 @@ class TrigramIndex(Operation):
         if create:
             editor.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.name} "
-                f"ON {self.table} USING gin ({self.expression} gin_trgm_ops)"
+                f"ON {self.table} USING gin ({self.expression} {self.opclass})"
             )
         else:
             editor.execute(f"DROP INDEX IF EXISTS {self.name}")
@@ -65,10 +67,23 @@ class TrigramIndex(Operation):
 
     def describe(self) -> str:
         verb = "Create" if self.creates else "Drop"
-        return f"{verb} trigram index {self.name} on {self.table}"
+        return f"{verb} GIN index {self.name} ({self.opclass}) on {self.table}"
+
+
+class TrigramIndex(GinIndex):
+    """A GIN trigram index on `expression` (text) of `table`."""
+
+    opclass = "gin_trgm_ops"
 
 
 class DropTrigramIndex(TrigramIndex):
     """Drop a trigram index made by an earlier migration (recreate it when unapplied)."""
 
     creates = False
+
+
+class JsonContainmentIndex(GinIndex):
+    """Create a GIN jsonb_path_ops index on the jsonb column `expression` of `table`: one index
+    that finds rows whose JSON contains a given key and value, whatever the key."""
+
+    opclass = "jsonb_path_ops"
