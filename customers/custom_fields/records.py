@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -222,6 +222,15 @@ class ShownValue:
         return ""
 
 
+def by_group(items: Iterable[Any], group_of: Callable[[Any], str]) -> list[tuple[str, list[Any]]]:
+    """(group, items) in the items' order, the unnamed group first: it carries no heading,
+    so it must not look like part of the group above it."""
+    groups: dict[str, list[Any]] = {"": []}
+    for item in items:
+        groups.setdefault(group_of(item), []).append(item)
+    return [(group, members) for group, members in groups.items() if members]
+
+
 def shown_values(
     fields: Iterable[FieldDefinition],
     stored: Mapping[str, Any],
@@ -232,7 +241,7 @@ def shown_values(
     """The record's values with a value, grouped as the form groups them ((group, values) in
     the fields' order), masked as the viewer must see them. A sensitive value is always
     masked here: it is revealed one at a time, audited."""
-    groups: dict[str, list[ShownValue]] = {}
+    shown_list: list[ShownValue] = []
     for field in fields:
         entry = stored.get(field.key)
         if entry is None:
@@ -243,5 +252,5 @@ def shown_values(
             shown = ShownValue(field, masked_value(field, shown_text(field, entry)), False)
         else:
             shown = ShownValue(field, shown_text(field, entry), True)
-        groups.setdefault(field.group, []).append(shown)
-    return list(groups.items())
+        shown_list.append(shown)
+    return by_group(shown_list, lambda shown: shown.field.group)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
-from customers.custom_fields.records import ERROR_PREFIX, is_sealed
+from customers.custom_fields.records import ERROR_PREFIX, by_group, is_sealed
 from customers.custom_fields.values import LONG_TEXT_MAX_LENGTH, TEXT_MAX_LENGTH
 
 # A custom field's input is named after its key, apart from any built-in field's name.
@@ -129,10 +129,8 @@ class CustomValuesFormMixin:
         self, inputs: Iterable[forms.BoundField] | None = None
     ) -> list[tuple[str, list[forms.BoundField]]]:
         """The custom inputs (by default all) by group, in the fields' order."""
-        groups: dict[str, list[forms.BoundField]] = {}
-        for bound in self.custom_inputs() if inputs is None else inputs:
-            groups.setdefault(bound.field.custom_group, []).append(bound)
-        return list(groups.items())
+        inputs = self.custom_inputs() if inputs is None else inputs
+        return by_group(inputs, lambda bound: bound.field.custom_group)
 
     def custom_changes(self) -> dict[str, Any]:
         """key -> value as typed, for the record's service: a sensitive input left empty keeps
