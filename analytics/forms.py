@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from analytics.exports.columns import COLUMNS, DEFAULT_COLUMNS
+from analytics.exports.columns import DEFAULT_COLUMNS, export_columns
 from analytics.models import ExportFormat
 from privacy.consent import MARKETING_CHANNELS
 
@@ -9,7 +9,8 @@ from privacy.consent import MARKETING_CHANNELS
 class ExportForm(forms.Form):
     columns = forms.MultipleChoiceField(
         label=_("Columns"),
-        choices=[(column.key, column.label) for column in COLUMNS],
+        # The custom fields change while the server runs: read when the form is made.
+        choices=lambda: [(column.key, column.label) for column in export_columns()],
         initial=DEFAULT_COLUMNS,
         widget=forms.CheckboxSelectMultiple,
     )

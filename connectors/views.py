@@ -165,7 +165,7 @@ def _feed_context(connector: Connector) -> dict[str, Any]:
     if connector.platform != Platform.GENERIC:
         return {}
     feed = connector.feed
-    labels = {field.key: field.label for field in rows_module(feed.kind).FIELDS}
+    labels = {field.key: field.label for field in rows_module(feed.kind).fields()}
     return {
         "feed": feed,
         "mapped": [(key, labels.get(field, field)) for key, field in feed.mapping.items()],
@@ -297,7 +297,7 @@ class FeedView(ConnectorsPermissionMixin, TemplateView):
         )
         mapping = guesses or [feed.mapping.get(key, IGNORE) for key in keys]
         initial.update({f"column_{index}": field for index, field in enumerate(mapping)})
-        return FeedForm(data, initial=initial, keys=keys, fields=rows_module(feed.kind).FIELDS)
+        return FeedForm(data, initial=initial, keys=keys, fields=rows_module(feed.kind).fields())
 
     def get_context_data(self, pk: int, **kwargs: Any) -> dict[str, Any]:
         feed = self._feed(pk)

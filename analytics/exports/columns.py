@@ -1,13 +1,17 @@
-"""The columns an export may hold. Headers are the import's own field labels, so an exported
-file imports again as it is."""
+"""The columns an export may hold: the built-in fields and the customers' custom fields
+(`custom.<key>`). Headers are the import's own field labels (a custom field's label), so an
+exported file imports again as it is."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
 from customers.imports.mapping import CUSTOMER_FIELDS
 
 _IMPORT_LABELS = {field.key: field.label for field in CUSTOMER_FIELDS}
@@ -20,6 +24,8 @@ class ExportColumn:
     # The database columns it reads ("tags" and "external_ids" are read per chunk instead).
     reads: tuple[str, ...] = ()
     default: bool = True
+    # The custom field (customers.custom_fields) a `custom.<key>` column holds.
+    field: Any = None
 
 
 def _column(key: str, *, reads: tuple[str, ...] | None = None, label=None, default=True):
@@ -31,7 +37,7 @@ def _column(key: str, *, reads: tuple[str, ...] | None = None, label=None, defau
     )
 
 
-COLUMNS: tuple[ExportColumn, ...] = (
+BUILT_IN_COLUMNS: tuple[ExportColumn, ...] = (
     _column("id", label=_("Customer number"), default=False),
     _column("name"),
     _column("family_name", default=False),
@@ -64,5 +70,25 @@ COLUMNS: tuple[ExportColumn, ...] = (
     _column("created_at", label=_("Created"), default=False),
     _column("last_activity_at", label=_("Last activity"), default=False),
 )
-COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
-DEFAULT_COLUMNS = [column.key for column in COLUMNS if column.default]
+DEFAULT_COLUMNS = [column.key for column in BUILT_IN_COLUMNS if column.default]
+CUSTOM_PREFIX = "custom."
+
+
+def export_columns() -> list[ExportColumn]:
+    """Every column, the custom fields' (not archived) after the built-in ones, labelled in
+    the active language."""
+    custom = [
+        ExportColumn(
+            key=f"{CUSTOM_PREFIX}{field.key}",
+            label=field.label,
+            reads=("custom",),
+            default=False,
+            field=field,
+        )
+        for field in defined_fields(FieldTarget.CUSTOMER)
+    ]
+    return [*BUILT_IN_COLUMNS, *custom]
+
+
+def columns_by_key() -> dict[str, ExportColumn]:
+    return {column.key: column for column in export_columns()}

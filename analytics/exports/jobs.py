@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.exports.columns import COLUMNS_BY_KEY
+from analytics.exports.columns import columns_by_key
 from analytics.exports.rows import export_rows
 from analytics.exports.selectors import exports_visible_to
 from analytics.models import ExportFormat, ExportJob
@@ -49,7 +49,8 @@ class ExportJobKind(JobKind[ExportJob]):
         try:
             customers = _customers(job)
             run.progress(0, customers.count())
-            headers = [str(COLUMNS_BY_KEY[key].label) for key in job.columns]
+            known = columns_by_key()
+            headers = [str(known[key].label) for key in job.columns]
             writer = write_xlsx if job.format == ExportFormat.XLSX else write_csv
             rows = writer(
                 partial,

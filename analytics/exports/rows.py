@@ -12,7 +12,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.exports.columns import COLUMNS_BY_KEY
+from accounts.users import staff_accounts
+from analytics.exports.columns import ExportColumn, columns_by_key
+from customers.custom_fields.records import portable_text
 from customers.models import (
     Customer,
     CustomerKind,
@@ -44,9 +46,10 @@ def export_rows(
     customers: QuerySet[Customer], columns: Sequence[str], *, unmasked: bool
 ) -> Iterator[list[str]]:
     """The export's rows in primary-key order, read in chunks (bounded memory)."""
-    reads = list(dict.fromkeys(["pk", *(r for key in columns for r in COLUMNS_BY_KEY[key].reads)]))
+    known = columns_by_key()
+    reads = list(dict.fromkeys(["pk", *(r for key in columns for r in known[key].reads)]))
     position = {name: index for index, name in enumerate(reads)}
-    render = [_renderer(key, position, unmasked=unmasked) for key in columns]
+    render = [_renderer(known[key], position, unmasked=unmasked) for key in columns]
     wants_tags, wants_ids = "tags" in columns, "external_ids" in columns
     last = 0
     while True:
@@ -64,10 +67,13 @@ def export_rows(
             yield [cell(row, extras) for cell in render]
 
 
-def _renderer(key: str, position: Mapping[str, int], *, unmasked: bool):
+def _renderer(column: ExportColumn, position: Mapping[str, int], *, unmasked: bool):
+    key = column.key
     if key in ("tags", "external_ids"):
         return lambda row, extras: extras[key].get(row[0], "")
-    index = position[COLUMNS_BY_KEY[key].reads[0]]
+    index = position[column.reads[0]]
+    if column.field is not None:
+        return _custom_renderer(column.field, index, unmasked=unmasked)
     if key in _CHOICES:
         # An empty choice ("Unknown", "Ungraded") stays an empty cell.
         labels = {value: str(label) for value, label in _CHOICES[key].choices if value}
@@ -85,6 +91,18 @@ def _renderer(key: str, position: Mapping[str, int], *, unmasked: bool):
     if isinstance(field, models.CharField | models.TextField):
         return lambda row, extras: row[index]  # text and never NULL
     return lambda row, extras: _text(row[index])
+
+
+def _custom_renderer(field: Any, index: int, *, unmasked: bool):
+    """A custom value as an import takes it back; personal values masked unless the file may
+    hold them, sealed ones always (they are revealed one at a time, audited)."""
+    usernames = dict(staff_accounts().values_list("pk", "username"))
+
+    def render(row: Sequence[Any], extras: Any) -> str:
+        entry = (row[index] or {}).get(field.key)
+        return portable_text(field, entry, unmasked=unmasked, usernames=usernames)
+
+    return render
 
 
 def _text(value: Any) -> str:

@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from analytics.audit import ExportAction
-from analytics.exports.columns import COLUMNS_BY_KEY
+from analytics.exports.columns import columns_by_key
 from analytics.exports.jobs import EXPORT_JOBS
 from analytics.exports.selectors import may_export
 from analytics.models import ExportFormat, ExportJob
@@ -49,7 +49,8 @@ def start_export(
 
     if not may_export(actor):
         raise PermissionDenied
-    unknown = [key for key in columns if key not in COLUMNS_BY_KEY]
+    known = columns_by_key()
+    unknown = [key for key in columns if key not in known]
     if unknown or not columns:
         raise ValidationError(_("Choose at least one column to export."))
     if not listed_customers(user=actor, params=params)[0].is_valid():

@@ -125,7 +125,7 @@ def sample_keys(sample: str, records_key: str = "") -> list[str]:
 def guess_mapping(kind: str, keys: Sequence[str]) -> list[str]:
     """The import's guess of each key's field (or IGNORE), as for a file's headers: by the
     whole key, else by its last part ("buyer_info.mobile" as "mobile")."""
-    fields = rows_module(kind).FIELDS
+    fields = rows_module(kind).fields()
     whole = suggest_mapping(fields, kind, keys)
     names = [
         key if guess else key.rsplit(".", 1)[-1] for key, guess in zip(keys, whole, strict=True)
@@ -264,7 +264,7 @@ class GenericWebhook(PlatformAdapter):
         items = records_of(payload, feed.records_key)
         if len(items) > MAX_RECORDS:
             raise PayloadError(_TOO_MANY % {"count": MAX_RECORDS})
-        fields = rows_module(topic).FIELDS
+        fields = rows_module(topic).fields()
         read_apart = {feed.updated_at_key, feed.delivery_id_key}
         changes: list[Change] = []
         for position, item in enumerate(items, start=1):

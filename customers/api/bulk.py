@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -65,8 +66,9 @@ class SourceSerializer(serializers.Serializer):
 
 def records_field(kind: str) -> serializers.ListField:
     """The `records` of a bulk call of `kind` (an ImportKind), naming the fields a record may
-    carry: the import's fields of that kind."""
-    keys = ", ".join(item.key for item in rows_module(kind).FIELDS)
+    carry: the import's fields of that kind (custom fields as custom.<key>, read from the
+    database when the schema is drawn, not when this module is imported)."""
+    keys = lazy(lambda: ", ".join(item.key for item in rows_module(kind).fields()), str)()
     return serializers.ListField(
         child=serializers.DictField(),
         max_length=MAX_RECORDS,

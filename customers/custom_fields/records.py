@@ -188,6 +188,30 @@ def shown_text(field: FieldDefinition, value: Any) -> str:
     return str(value)
 
 
+def portable_text(
+    field: FieldDefinition, entry: Any, *, unmasked: bool, usernames: Mapping[int, str]
+) -> str:
+    """A stored entry as a file holds it, in words an import takes back (choices by label, yes /
+    no, a colleague's user name, numbers and dates as stored): a personal value masked unless
+    `unmasked`, a sealed one always."""
+    if entry is None:
+        return ""
+    if is_sealed(entry):
+        return entry.get("masked", "")
+    kind = field.type
+    if kind in (FieldType.CHOICE, FieldType.CHOICES):
+        text = shown_text(field, entry)
+    elif kind == FieldType.YES_NO:
+        text = str(_("yes") if entry else _("no"))
+    elif kind == FieldType.USER:
+        text = usernames.get(entry, str(entry))
+    else:
+        text = str(entry)
+    if field.sensitivity == Sensitivity.PERSONAL and not unmasked:
+        return masked_value(field, text)
+    return text
+
+
 def masked_value(field: FieldDefinition, value: Any) -> str:
     """What someone without the right to see a personal or sensitive value is shown."""
     if value is None or value == "" or value == []:

@@ -16,6 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import works_on_behalf_of
 from customers.bulk_writes import CustomerWrite, record_customer_writes
+from customers.custom_fields import records as custom_values
+from customers.custom_fields.models import FieldTarget, Sensitivity
+from customers.custom_fields.selectors import defined_fields
+from customers.custom_fields.values import clean_value
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     TOO_LONG,
@@ -28,7 +32,12 @@ from customers.imports.fields import (
     phone_value,
     report_invalid,
 )
-from customers.imports.mapping import CUSTOMER_FIELDS
+from customers.imports.mapping import (
+    CUSTOM_KEY_PREFIX,
+    CUSTOMER_FIELDS,
+    ImportField,
+    custom_import_fields,
+)
 from customers.models import (
     Contact,
     Customer,
@@ -68,7 +77,12 @@ from kernel.person_names import join_person_name
 from privacy import consent, crypto
 from privacy.models import ConsentRecord, ConsentSource
 
-FIELDS = CUSTOMER_FIELDS
+
+def fields() -> tuple[ImportField, ...]:
+    """The built-in fields, then the custom fields of customers (read from the database)."""
+    return (*CUSTOMER_FIELDS, *custom_import_fields(FieldTarget.CUSTOMER))
+
+
 # What write_batch writes in bulk (customers.imports.jobs analyses them).
 TABLES_WRITTEN = (
     Customer,
@@ -221,6 +235,8 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
         report_invalid(row, key, message, drop=drop and key not in _REQUIRED)
 
     for key, text in row.raw.items():
+        if key.startswith(CUSTOM_KEY_PREFIX):
+            continue  # below, each by its field's own rules
         try:
             if key in _CHOICES:
                 choices, synonyms = _CHOICES[key]
@@ -272,12 +288,29 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
             problem("tags", TOO_LONG % {"limit": _MAX_TAG})
         else:
             clean["tags"] = sorted(names)
+    custom = _custom_values(row, problem)
+    if custom:
+        clean["custom"] = custom
     if other_phones and clean.get("phone"):
         clean[OTHER_PHONES] = tuple(other_phones)
         for header, text, _phone_number in other_phones:
             row.add_issue("phone", _OTHER_PHONE_KEPT, warning=True, value=text, column=header)
     row.values = clean
     return row
+
+
+def _custom_values(row: PreparedRow, problem) -> dict[str, Any]:
+    """The row's custom values (field key -> clean value), each cleaned as the forms clean it
+    (customers/custom_fields/values.py); a value that does not fit is a problem of its cell."""
+    clean: dict[str, Any] = {}
+    for key, definition in row.definitions.items():
+        if key not in row.raw:
+            continue
+        try:
+            clean[definition.key] = clean_value(definition, row.raw[key])
+        except ValidationError as error:
+            problem(key, error.messages[0])
+    return clean
 
 
 def _normalised(profile: dict[str, Any], problem) -> dict[str, Any]:
@@ -506,6 +539,8 @@ class _Writer:
         self.new_contacts: list[Contact] = []
         # The customer each row created, changed or left as it was, by row number.
         self.stored: dict[int, Customer] = {}
+        # The custom fields as they stand while this batch is written (one read per batch).
+        self.custom_fields = custom_values.fields_by_key(defined_fields(FieldTarget.CUSTOMER))
 
     def create(self, group: _Group) -> dict[int, str]:
         """One new customer from a group of rows: the first row with a name founds it, the
@@ -529,9 +564,10 @@ class _Writer:
             **{
                 key: value
                 for key, value in values.items()
-                if key not in ("external_id", "tags", "id_number", OTHER_PHONES)
+                if key not in ("external_id", "tags", "id_number", "custom", OTHER_PHONES)
             },
         )
+        self._write_custom(customer, values.get("custom", {}), creating=True)
         customer.source_channel = values.get("source_channel") or self.options.source_channel
         customer.source_detail = values.get("source_detail") or self.options.source_name
         customer.owner = self.options.owner
@@ -606,8 +642,21 @@ class _Writer:
         hidden = set() if can_view_personal_data(actor, customer) else _PERSONAL_KEYS
         if id_number_scope(actor) is None:
             hidden = hidden | _ID_NUMBER_KEYS
-        if any(row.values.get(key) not in _EMPTY for key in hidden):
+        custom = row.values.get("custom", {})
+        hidden_custom = set()
+        if not can_view_personal_data(actor, customer):
+            hidden_custom = {
+                key
+                for key in custom
+                if key in self.custom_fields
+                and self.custom_fields[key].sensitivity == Sensitivity.PERSONAL
+            }
+        if hidden_custom or any(row.values.get(key) not in _EMPTY for key in hidden):
             row.values = {key: value for key, value in row.values.items() if key not in hidden}
+            if hidden_custom:
+                row.values["custom"] = {
+                    key: value for key, value in custom.items() if key not in hidden_custom
+                }
             row.add_issue("", _HIDDEN_LEFT_ALONE, warning=True)
 
     def _merge(self, customer: Customer, row: PreparedRow) -> set[str]:
@@ -624,6 +673,7 @@ class _Writer:
                 "tags",
                 "id_number",
                 "id_document_kind",
+                "custom",
                 OTHER_PHONES,
                 *DERIVED_FIELDS,
             ) or key.endswith("_raw"):
@@ -641,6 +691,8 @@ class _Writer:
                 setattr(customer, f"{key}_raw", values[f"{key}_raw"])
                 changed.add(f"{key}_raw")
         changed.update(follow_changes(customer, changed))
+        if self._write_custom(customer, values.get("custom", {}), creating=False, fill=fill):
+            changed.add("custom")
         number = values.get("id_number")
         if number and not (fill and customer.id_number_encrypted):
             index = crypto.blind_index(number, context=ID_NUMBER_CONTEXT)
@@ -669,6 +721,23 @@ class _Writer:
         if self._keep_other_phones(customer, values):
             changed.add("contacts")
         return changed
+
+    def _write_custom(
+        self, customer: Customer, clean: dict[str, Any], *, creating: bool, fill: bool = False
+    ) -> bool:
+        """A row's custom values onto the customer (sealed when sensitive): a new customer's
+        with the fields' defaults for what the row leaves out; under the fill policy only
+        where the customer has no value. Whether any value changed."""
+        wanted = {key: value for key, value in clean.items() if key in self.custom_fields}
+        if creating:
+            for key, definition in self.custom_fields.items():
+                if key not in wanted and definition.default is not None:
+                    wanted[key] = definition.default
+        if fill:
+            held = customer.custom or {}
+            wanted = {key: value for key, value in wanted.items() if held.get(key) is None}
+        fields = [self.custom_fields[key] for key in wanted]
+        return bool(custom_values.store_values(customer, fields, wanted))
 
     def _keep_other_phones(self, customer: Customer, values: dict[str, Any]) -> bool:
         """A contact for each of the row's other phones that neither the customer nor one of

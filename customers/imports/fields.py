@@ -21,15 +21,21 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields.models import Sensitivity
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import DateOrder, IssueSeverity
 from customers.normalize import NormalizationError, fold_width, normalize_phone, parse_date
 from kernel.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
-from privacy.masking import mask_id_number
+from privacy.masking import mask_id_number, mask_text
 from privacy.tabular import unneutralise
 
 MAX_REPORTED_VALUE = 200
 SECRET_FIELDS = frozenset({"id_number"})
+
+
+def is_sensitive(definition: Any) -> bool:
+    """Whether a custom field's values are sealed (and so never quoted in a report)."""
+    return definition is not None and definition.sensitivity == Sensitivity.SENSITIVE
 
 
 @dataclass
@@ -55,6 +61,8 @@ class PreparedRow:
     # The id of the customer, order or interaction the row created, changed or found as it
     # was (set by the kind's write_batch; None for a failed row).
     stored_id: int | None = None
+    # The custom fields the row's cells fill, by import key ("custom.<key>").
+    definitions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -77,6 +85,8 @@ class PreparedRow:
         if field_key in SECRET_FIELDS:
             # Identity numbers are revealed only through the audited reveal, never in reports.
             value = mask_id_number(value)
+        elif is_sensitive(self.definitions.get(field_key)):
+            value = mask_text(value, keep=0)  # so are sensitive custom values
         self.issues.append(
             RowIssue(
                 row=self.number,
@@ -156,7 +166,13 @@ def cells_by_field(
             raw[key] = f"{raw[key]}{', ' if key == 'tags' else ' '}{text}"
         else:
             raw.setdefault(key, text)
-    row = PreparedRow(number=number, raw=raw, columns=columns)
+    definitions = {item.key: item.definition for item in fields if item.definition is not None}
+    row = PreparedRow(
+        number=number,
+        raw=raw,
+        columns=columns,
+        definitions={key: definitions[key] for key in columns if key in definitions},
+    )
     for key, found in filled.items():
         (_rank, _position, columns[key], raw[key]), *others = sorted(found)
         row.alternatives[key] = [(header, text) for _rank, _position, header, text in others]

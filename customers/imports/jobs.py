@@ -64,7 +64,7 @@ PREVIEW_ROWS = 20
 # (kernel/table_statistics.py): log2(rows / batch) times a job at most, a few seconds in all.
 GROWTH_BEFORE_ANALYZE = 1.0
 
-# Each kind's rows module: FIELDS, mapping_errors(fields, source_name=...),
+# Each kind's rows module: fields(), mapping_errors(fields, source_name=...),
 # prepare(row, invalid_values=..., date_order=...), write_batch(rows, options) and TABLES_WRITTEN
 # (the models its batches write, whose statistics the job brings up to date). Named by path so
 # that customers does not import interactions.
@@ -146,7 +146,7 @@ def create_import(*, actor: Any, kind: str, upload: UploadedFile) -> ImportJob:
         job.file.delete(save=False)
         raise ValidationError({"file": error.message}, code=error.code) from error
     job.table_format = table.as_dict()
-    job.mapping = suggest_mapping(rows_module(kind).FIELDS, kind, table.headers)
+    job.mapping = suggest_mapping(rows_module(kind).fields(), kind, table.headers)
     layout = known_format(kind, table.headers)
     if layout is not None:
         job.source_name = layout.source_name
@@ -172,7 +172,7 @@ def apply_template(job: ImportJob, template: ImportTemplate) -> list[str]:
 @transaction.atomic
 def known_fields(kind: str, mapping: Sequence[str]) -> list[str]:
     """A mapping with the fields `kind` does not know ignored."""
-    known = {field.key for field in rows_module(kind).FIELDS}
+    known = {field.key for field in rows_module(kind).fields()}
     return [key if key in known else IGNORE for key in mapping]
 
 
@@ -181,10 +181,11 @@ def mapping_problems(kind: str, mapping: Sequence[str], *, source_name: str) -> 
     the kind needs that no column gives, a field that takes one column given by several."""
     module = rows_module(kind)
     errors = module.mapping_errors(set(mapping) - {IGNORE}, source_name=source_name)
-    joins = {field.key for field in module.FIELDS if field.takes_several_columns}
+    fields = module.fields()
+    joins = {field.key for field in fields if field.takes_several_columns}
     repeated = {key for key in mapping if key and key not in joins and mapping.count(key) > 1}
     if repeated:
-        labels = {field.key: field.label for field in module.FIELDS}
+        labels = {field.key: field.label for field in fields}
         errors.append(
             _("Each field can come from one column only: %(fields)s.")
             % {"fields": ", ".join(str(labels[key]) for key in sorted(repeated))}
@@ -275,9 +276,10 @@ def _options(job: ImportJob) -> BatchOptions:
 
 def _prepare(job: ImportJob, module: ModuleType, rows: Sequence[tuple[int, list[str]]]):
     headers = table_of(job).headers
+    fields = module.fields()  # read once per batch: custom fields come from the database
     return [
         module.prepare(
-            cells_by_field(module.FIELDS, headers, job.mapping, number, cells),
+            cells_by_field(fields, headers, job.mapping, number, cells),
             invalid_values=job.invalid_values,
             date_order=job.date_order,
         )

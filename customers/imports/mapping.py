@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from customers.custom_fields.selectors import defined_fields
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class ImportField:
     # keep the file's order.
     several: bool = False
     fallbacks: tuple[str, ...] = ()
+    # A custom field's definition (customers/custom_fields/), whose key is "custom.<key>".
+    definition: Any = None
 
     @property
     def takes_several_columns(self) -> bool:
@@ -281,6 +286,25 @@ CUSTOMER_FIELDS: tuple[ImportField, ...] = (
         ("phone consent", "call consent", "电话营销", "同意电话营销"),
     ),
 )
+
+
+CUSTOM_KEY_PREFIX = "custom."
+
+
+def custom_import_fields(target: str) -> tuple[ImportField, ...]:
+    """A field per custom field of `target` records (not archived), found by its label in
+    either language or its key."""
+    return tuple(
+        ImportField(
+            f"{CUSTOM_KEY_PREFIX}{definition.key}",
+            definition.label,
+            tuple(
+                name for name in (definition.label_en, definition.label_zh, definition.key) if name
+            ),
+            definition=definition,
+        )
+        for definition in defined_fields(target)
+    )
 
 
 @dataclass(frozen=True)

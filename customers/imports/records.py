@@ -142,9 +142,10 @@ def upsert_records(
         owner=None if actor.has_perm("customers.view_all_customers") else actor,
         match_on=frozenset(match_on),
     )
+    fields = module.fields()
     rows = [
         module.prepare(
-            record_row(module.FIELDS, index, record),
+            record_row(fields, index, record),
             invalid_values=invalid_values,
             date_order=date_order,
         )

@@ -83,7 +83,7 @@ class ImportDetailView(ImportPermissionMixin, TemplateView):
             data,
             initial=initial,
             headers=jobs.table_of(job).headers,
-            fields=jobs.rows_module(job.kind).FIELDS,
+            fields=jobs.rows_module(job.kind).fields(),
             kind=job.kind,
             can_assign_owner=user.has_perm("customers.view_all_customers"),
         )

@@ -103,6 +103,13 @@ FIELDS: tuple[ImportField, ...] = (
         ("satisfaction", "rating", "score", "csat", "满意度", "评分", "评价星级"),
     ),
 )
+
+
+def fields() -> tuple[ImportField, ...]:
+    """The fields this kind of import takes (customers/imports/jobs.py)."""
+    return FIELDS
+
+
 _KIND_SYNONYMS = (
     ("来电", "call"),
     ("电话", "call"),

@@ -129,6 +129,13 @@ FIELDS: tuple[ImportField, ...] = (
         ("status", "order status", "financial status", "状态", "订单状态", "交易状态"),
     ),
 )
+
+
+def fields() -> tuple[ImportField, ...]:
+    """The fields this kind of import takes (customers/imports/jobs.py)."""
+    return FIELDS
+
+
 _REQUIRED_FIELDS = {"external_ref", "occurred_at"}
 _CHANNEL_SYNONYMS = (
     *SHOP_CHANNEL_SYNONYMS,

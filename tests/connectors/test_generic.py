@@ -341,6 +341,7 @@ def test_records_are_read_from_an_object_an_array_or_under_a_key():
     }
 
 
+@pytest.mark.django_db  # custom fields are guessed too, from the database
 def test_the_mapping_is_guessed_from_chinese_and_english_keys():
     keys = ["会员卡号", "姓名", "手机号码", "buyer_info.email", "生日", "Company Name", "积分"]
     assert guess_mapping("customers", keys) == [

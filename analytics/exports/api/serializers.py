@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics.exports.columns import COLUMNS, DEFAULT_COLUMNS
+from analytics.exports.columns import DEFAULT_COLUMNS, export_columns
 from analytics.models import ExportFormat, ExportJob
 from kernel.api.jobs import JobSerializer
 from privacy.consent import MARKETING_CHANNELS
@@ -60,9 +60,10 @@ class NewExportSerializer(serializers.Serializer):
         help_text=_("Export a segment's members (the `segment` filter of the list)."),
     )
     columns = serializers.ListField(
-        child=serializers.ChoiceField(choices=[(column.key, column.label) for column in COLUMNS]),
+        child=serializers.ChoiceField(choices=[]),  # get_fields: the custom fields change
         default=DEFAULT_COLUMNS,
         min_length=1,
+        help_text=_("Built-in fields by name, custom fields as custom.<key>."),
     )
     format = serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.CSV)
     marketing_channel = serializers.ChoiceField(
@@ -74,3 +75,8 @@ class NewExportSerializer(serializers.Serializer):
             "by default a marketing segment's own channel."
         ),
     )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["columns"].child.choices = [(c.key, c.label) for c in export_columns()]
+        return fields

@@ -93,7 +93,7 @@ class ImportSerializer(JobSerializer):
     def get_mappable_fields(self, job: ImportJob) -> list[dict[str, str]]:
         return [
             {"key": field.key, "label": str(field.label)}
-            for field in jobs.rows_module(job.kind).FIELDS
+            for field in jobs.rows_module(job.kind).fields()
         ]
 
     @extend_schema_field(OpenApiTypes.STR)

@@ -116,7 +116,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     @staticmethod
     def check_mapping(job: ImportJob, mapping: list[str]) -> None:
         headers = jobs.table_of(job).headers
-        known = {field.key for field in jobs.rows_module(job.kind).FIELDS}
+        known = {field.key for field in jobs.rows_module(job.kind).fields()}
         problems = []
         if len(mapping) != len(headers):
             problems.append(
