@@ -58,7 +58,10 @@ class SegmentSerializer(serializers.ModelSerializer):
 
     def get_rules_in_words(self, segment: Segment) -> str:
         return rules_in_words(
-            segment, self.context.get("tag_names"), self.context.get("stage_names")
+            segment,
+            self.context.get("tag_names"),
+            self.context.get("stage_names"),
+            self.context.get("segment_fields"),
         )
 
     def get_size(self, segment: Segment) -> int:

@@ -23,7 +23,7 @@ from analytics.api.serializers import (
 from analytics.models import Segment, SegmentRefresh
 from analytics.segments.refresh import SEGMENT_REFRESH, start_refresh
 from analytics.segments.selectors import members_visible_to, sizes_visible_to
-from analytics.segments.vocabulary import deal_stage_names
+from analytics.segments.vocabulary import deal_stage_names, segment_fields
 from customers.api.serializers import CustomerSerializer
 from customers.models import Tag
 from kernel.api.jobs import job_accepted
@@ -68,6 +68,7 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         if self.action == "list" and not getattr(self, "swagger_fake_view", False):
             context["tag_names"] = dict(Tag.objects.values_list("pk", "name"))
             context["stage_names"] = deal_stage_names()
+            context["segment_fields"] = segment_fields()
             context["visible_sizes"] = sizes_visible_to(self.request.user)
         return context
 

@@ -71,7 +71,6 @@ BUILT_IN_COLUMNS: tuple[ExportColumn, ...] = (
     _column("last_activity_at", label=_("Last activity"), default=False),
 )
 DEFAULT_COLUMNS = [column.key for column in BUILT_IN_COLUMNS if column.default]
-CUSTOM_PREFIX = "custom."
 
 
 def export_columns() -> list[ExportColumn]:
@@ -79,7 +78,7 @@ def export_columns() -> list[ExportColumn]:
     the active language."""
     custom = [
         ExportColumn(
-            key=f"{CUSTOM_PREFIX}{field.key}",
+            key=field.name,
             label=field.label,
             reads=("custom",),
             default=False,

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IContains,
+    LessThan,
+    LessThanOrEqual,
+)
 from django.utils import timezone
 
 from analytics.segments.validation import condition_value
-from analytics.segments.vocabulary import FIELDS, PLACE_FIELDS, Field
+from analytics.segments.vocabulary import PLACE_FIELDS, Field, segment_fields
+from customers.custom_fields.indexes import holds, ordered_text, ordered_value
+from customers.custom_fields.models import FieldType
+from customers.custom_fields.values import clean_value
 from customers.models import Customer
 from customers.selectors import place_condition
 from interactions.models import (
@@ -29,12 +43,16 @@ _CONSENT_FIELDS = {"email": "consent_email", "sms": "consent_sms", "phone": "con
 def compile_rules(rules: Mapping[str, Any], *, today: datetime.date | None = None) -> Q:
     """The Q object selecting the customers the (validated) rules describe."""
     today = today or timezone.localdate()
-    return _compile_group(rules, today)
+    return _compile_group(rules, today, segment_fields())
 
 
-def _compile_group(group: Mapping[str, Any], today: datetime.date) -> Q:
+def _compile_group(
+    group: Mapping[str, Any], today: datetime.date, fields: Mapping[str, Field]
+) -> Q:
     parts = [
-        _compile_group(rule, today) if "rules" in rule else _compile_condition(rule, today)
+        _compile_group(rule, today, fields)
+        if "rules" in rule
+        else _compile_condition(rule, today, fields)
         for rule in group["rules"]
     ]
     if not parts:
@@ -45,12 +63,67 @@ def _compile_group(group: Mapping[str, Any], today: datetime.date) -> Q:
     return combined
 
 
-def _compile_condition(rule: Mapping[str, Any], today: datetime.date) -> Q:
-    field = FIELDS[rule["field"]]
+def _compile_condition(
+    rule: Mapping[str, Any], today: datetime.date, fields: Mapping[str, Field]
+) -> Q:
+    field = fields[rule["field"]]
     operator = rule["operator"]
     value = condition_value(field, operator, rule.get("value"))
+    if field.definition is not None:
+        return _custom(field.definition, field.kind, operator, value, today)
     compile_kind: Callable[..., Q] = _COMPILERS[field.kind]
     return compile_kind(field, operator, value, today)
+
+
+def _custom(definition: Any, kind: str, operator: str, value: Any, today: datetime.date) -> Q:
+    """A rule on a custom value: equality as JSON containment, order through the field's
+    ordered value (customers/custom_fields/indexes.py), each on its index on PostgreSQL."""
+    held = Q(custom__has_key=definition.key)
+    if operator == "is_empty":
+        return ~held
+    if operator == "is_not_empty":
+        return held
+    if kind in ("choice", "choices", "boolean"):
+        wanted = value if isinstance(value, list) else [value]
+        if definition.type == FieldType.USER:
+            wanted = [int(item) for item in wanted]
+        condition = Q(pk__in=[])
+        for item in wanted:
+            condition |= holds(definition, item)
+        # Without a value at all is "not" too (SQLite reads a missing key as NULL, which a
+        # plain negation would leave out).
+        return ~condition | ~held if operator in ("is_not", "has_not") else condition
+    if kind == "text":
+        if operator == "contains":
+            return Q(IContains(ordered_text(definition), value[0]))
+        condition = Q(pk__in=[])
+        for item in value:
+            with contextlib.suppress(ValidationError):  # not a value the field can hold
+                condition |= holds(definition, clean_value(definition, item))
+        return ~condition | ~held if operator == "is_not" else condition
+    ordered = ordered_value(definition)
+    as_stored = datetime.date.isoformat if kind == "date" else Decimal
+    if operator == "within_days":
+        return Q(GreaterThanOrEqual(ordered, as_stored(today - datetime.timedelta(days=value))))
+    if operator == "between":
+        low, high = value
+        return Q(GreaterThanOrEqual(ordered, as_stored(low))) & Q(
+            LessThanOrEqual(ordered, as_stored(high))
+        )
+    compare = _CUSTOM_COMPARISONS[operator]
+    return Q(compare(ordered, as_stored(value)))
+
+
+_CUSTOM_COMPARISONS = {
+    "eq": Exact,
+    "on": Exact,
+    "gt": GreaterThan,
+    "after": GreaterThan,
+    "gte": GreaterThanOrEqual,
+    "lt": LessThan,
+    "before": LessThan,
+    "lte": LessThanOrEqual,
+}
 
 
 def _text(field: Field, operator: str, value, today) -> Q:

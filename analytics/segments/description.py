@@ -11,7 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import Segment, SegmentKind
 from analytics.segments.validation import condition_value, validate
-from analytics.segments.vocabulary import FIELDS, OPERATOR_LABELS, deal_stage_names
+from analytics.segments.vocabulary import (
+    OPERATOR_LABELS,
+    Field,
+    deal_stage_names,
+    segment_fields,
+)
 from customers.models import Tag
 from interactions.models import InteractionKind
 
@@ -21,38 +26,45 @@ def describe_rules(
     *,
     tag_names: Mapping[int, str] | None = None,
     stage_names: Mapping[int, str] | None = None,
+    fields: Mapping[str, Field] | None = None,
 ) -> str:
     """Valid rules in words, in the reader's language ("lifecycle stage is At risk and ...")."""
     if tag_names is None:
         tag_names = dict(Tag.objects.values_list("pk", "name"))
     if stage_names is None:
         stage_names = deal_stage_names() if _names_a_stage(rules) else {}
-    return _describe_group(rules, _Names(tag_names, stage_names), top=True)
+    if fields is None:
+        fields = segment_fields()
+    return _describe_group(rules, _Names(tag_names, stage_names, fields), top=True)
 
 
 def rules_in_words(
     segment: Segment,
     tag_names: Mapping[int, str] | None = None,
     stage_names: Mapping[int, str] | None = None,
+    fields: Mapping[str, Field] | None = None,
 ) -> str:
     """A segment's rules in words as its pages and the API show them: empty for a static
-    list, a plea to edit them when they are no longer valid. Pass `tag_names` and
-    `stage_names` (vocabulary.deal_stage_names()) to describe many segments with one lookup
-    of each."""
+    list, a plea to edit them when they are no longer valid. Pass `tag_names`, `stage_names`
+    (vocabulary.deal_stage_names()) and `fields` (vocabulary.segment_fields()) to describe
+    many segments with one lookup of each."""
     if segment.kind == SegmentKind.STATIC:
         return ""
     if tag_names is None:
         tag_names = dict(Tag.objects.values_list("pk", "name"))
+    if fields is None:
+        fields = segment_fields()
     try:
-        rules = validate(segment.rules, tag_names=tag_names, stage_names=stage_names)
+        rules = validate(segment.rules, tag_names=tag_names, stage_names=stage_names, fields=fields)
     except ValidationError:
         return gettext("These rules are no longer valid; edit them.")
-    return describe_rules(rules, tag_names=tag_names, stage_names=stage_names)
+    return describe_rules(rules, tag_names=tag_names, stage_names=stage_names, fields=fields)
 
 
 class _Names(NamedTuple):
     tags: Mapping[int, str]
     stages: Mapping[int, str]
+    fields: Mapping[str, Field]
 
 
 def _names_a_stage(group: Mapping[str, Any]) -> bool:
@@ -75,7 +87,7 @@ def _describe_group(group: Mapping[str, Any], names: _Names, *, top: bool) -> st
 
 
 def _describe(rule: Mapping[str, Any], names: _Names) -> str:
-    field = FIELDS[rule["field"]]
+    field = names.fields[rule["field"]]
     operator = rule["operator"]
     value = condition_value(field, operator, rule.get("value"))
     if field.kind == "open_deal":
@@ -96,7 +108,7 @@ def _describe(rule: Mapping[str, Any], names: _Names) -> str:
     labels = dict(field.choices)
     if field.kind in ("text", "choice"):
         words.append(", ".join(str(labels.get(item, item)) for item in value))
-    elif field.kind == "consent":
+    elif field.kind in ("consent", "choices"):
         words.append(str(labels[value]))
     elif field.kind == "boolean":
         words[-1] = str(_("is yes") if value else _("is no"))

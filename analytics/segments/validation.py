@@ -14,7 +14,13 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
-from analytics.segments.vocabulary import FIELDS, MAX_CONDITIONS, MAX_DEPTH, OPERATORS, Field
+from analytics.segments.vocabulary import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    OPERATORS,
+    Field,
+    segment_fields,
+)
 from customers.models import Tag
 from interactions.models import InteractionKind
 from sales.models import Stage
@@ -30,12 +36,14 @@ def validate(
     *,
     tag_names: Mapping[int, str] | None = None,
     stage_names: Mapping[int, str] | None = None,
+    fields: Mapping[str, Field] | None = None,
 ) -> dict:
     """The rule set, checked; ValidationError listing every problem (translated, with where
     it is) otherwise. Every value is converted as the compiler will convert it, so rules that
-    pass never fail later. Tags (and deal stages) are looked up in one query each, or in
-    ``tag_names`` (``stage_names``) when the caller checks many rule sets."""
-    check = _Check()
+    pass never fail later. Tags (and deal stages, and the custom fields) are looked up in one
+    query each, or in ``tag_names`` (``stage_names``, ``fields``: segment_fields()) when the
+    caller checks many rule sets."""
+    check = _Check(fields=segment_fields() if fields is None else fields)
     _check_group(rules, "", 1, check)
     if check.conditions > MAX_CONDITIONS:
         check.problems.append(str(_("At most %(max)d conditions.") % {"max": MAX_CONDITIONS}))
@@ -69,6 +77,7 @@ def _gone(used: Mapping[int, str], names: Mapping[int, str] | None, model, messa
 
 @dataclass
 class _Check:
+    fields: Mapping[str, Field]
     problems: list[str] = dataclasses.field(default_factory=list)
     conditions: int = 0
     tags: dict[int, str] = dataclasses.field(default_factory=dict)  # tag id -> where it is used
@@ -118,7 +127,7 @@ def _check_condition(rule: Any, where: str, check: _Check) -> None:
         )
         return
     name = rule.get("field")
-    field = FIELDS.get(name) if isinstance(name, str) else None
+    field = check.fields.get(name) if isinstance(name, str) else None
     if field is None:
         check.problems.append(str(_("%(where)s: unknown field.") % {"where": where}))
         return
@@ -261,7 +270,7 @@ def condition_value(field: Field, operator: str, raw: Any) -> Any:
             **_period(options),
             "days": _whole(days, low=0, high=36_500) if days not in (None, "") else None,
         }
-    if kind == "consent":
+    if kind in ("consent", "choices"):
         if raw not in field.values:
             raise ValueError(raw)
         return raw

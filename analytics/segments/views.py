@@ -26,7 +26,7 @@ from analytics.segments.forms import ListMembersForm, SegmentForm
 from analytics.segments.refresh import refresh_to_show, start_refresh
 from analytics.segments.selectors import count_matching, members_visible_to, sizes_visible_to
 from analytics.segments.services import add_members, delete_segment, remove_members, save_segment
-from analytics.segments.vocabulary import builder_vocabulary, deal_stage_names
+from analytics.segments.vocabulary import builder_vocabulary, deal_stage_names, segment_fields
 from customers.filters import FILTERS_NO_LONGER_VALID, listed_customers
 from customers.models import Tag
 from customers.selectors import customers_visible_to
@@ -46,11 +46,12 @@ class SegmentListView(PermissionRequiredMixin, TemplateView):
         # the segments.
         tag_names = dict(Tag.objects.values_list("pk", "name"))
         stage_names = deal_stage_names()
+        fields = segment_fields()
         visible_sizes = sizes_visible_to(self.request.user)
         rows = [
             (
                 segment,
-                rules_in_words(segment, tag_names, stage_names),
+                rules_in_words(segment, tag_names, stage_names, fields),
                 segment.size if visible_sizes is None else visible_sizes.get(segment.pk, 0),
             )
             for segment in Segment.objects.all()

@@ -1,9 +1,9 @@
 """The rule vocabulary: the only fields and operators a segment's rules may use.
 
 A rule set is a group: {"match": "all" | "any", "rules": [condition or group, ...]}. A condition
-is {"field": name, "operator": op, "value": ...}. Only the fields and operators in FIELDS exist;
-anything else is refused (validation.py) with a message saying what and where, so no user input
-ever reaches SQL as text (compilation.py).
+is {"field": name, "operator": op, "value": ...}. Only the fields and operators in FIELDS, and the
+ordinary custom fields (segment_fields), exist; anything else is refused (validation.py) with a
+message saying what and where, so no user input ever reaches SQL as text (compilation.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.templatetags.staff import staff_name
+from accounts.users import staff_accounts
+from customers.custom_fields.models import FieldTarget, FieldType, Sensitivity
+from customers.custom_fields.selectors import defined_fields
 from customers.models import (
     CustomerKind,
     Gender,
@@ -38,6 +42,8 @@ class Field:
     lookup: str = ""
     choices: tuple[tuple[str, Any], ...] = ()  # (value, label)
     integer: bool = False  # a number stored as an integer: only whole values make sense
+    # A custom field's definition (customers/custom_fields/): its rules read Customer.custom.
+    definition: Any = None
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -45,6 +51,8 @@ class Field:
 
     @property
     def group(self) -> str:
+        if self.definition is not None:
+            return "custom"
         if self.kind in _GROUP_OF_KIND:
             return _GROUP_OF_KIND[self.kind]
         return "metrics" if self.lookup.startswith("metrics__") else "profile"
@@ -107,6 +115,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "purchase": ("yes", "no"),
     "interaction": ("yes", "no"),
     "consent": ("given", "not_given"),
+    "choices": ("has", "has_not", "is_empty"),
     "open_deal": ("has", "has_not"),
     "closed_deal": ("yes", "no"),
 }
@@ -117,6 +126,7 @@ FIELD_GROUPS: dict[str, Any] = {
     "activity": _("Activity"),
     "deals": _("Deals"),
     "consent": _("Consent"),
+    "custom": _("Custom fields"),
 }
 _GROUP_OF_KIND = {
     "purchase": "activity",
@@ -150,6 +160,43 @@ OPERATOR_LABELS: dict[str, Any] = {
     "not_given": _("not given"),
 }
 
+# A custom field's type -> the kind of rule it takes (customers/custom_fields/models.py).
+_CUSTOM_KINDS = {
+    FieldType.CHOICE: "choice",
+    FieldType.USER: "choice",
+    FieldType.CHOICES: "choices",
+    FieldType.YES_NO: "boolean",
+    FieldType.NUMBER: "number",
+    FieldType.MONEY: "number",
+    FieldType.DATE: "date",
+}
+
+
+def segment_fields(*, archived: bool = True) -> dict[str, Field]:
+    """FIELDS and the customers' ordinary custom fields (`custom.<key>`). A personal or
+    sensitive value is never a rule's subject: counting who matches would tell it. With
+    `archived`, the archived fields too: rules made before still read their values."""
+    fields = dict(FIELDS)
+    for definition in defined_fields(FieldTarget.CUSTOMER, archived=archived):
+        if definition.sensitivity != Sensitivity.ORDINARY:
+            continue
+        kind = _CUSTOM_KINDS.get(definition.type, "text")
+        if definition.type == FieldType.USER:
+            choices = tuple(
+                (str(user.pk), staff_name(user)) for user in staff_accounts().order_by("pk")
+            )
+        else:
+            choices = tuple((choice.key, choice.label) for choice in definition.choices.all())
+        fields[definition.name] = Field(
+            definition.label,
+            kind,
+            choices=choices,
+            integer=definition.type == FieldType.NUMBER and definition.decimals == 0,
+            definition=definition,
+        )
+    return fields
+
+
 # Text fields holding a place: a rule's value names the place however it is written.
 PLACE_FIELDS = ("province", "city")
 
@@ -168,7 +215,7 @@ def builder_vocabulary() -> dict[str, Any]:
                 "integer": field.integer,
                 "choices": [[value, str(label)] for value, label in field.choices],
             }
-            for name, field in FIELDS.items()
+            for name, field in segment_fields(archived=False).items()
         ],
         "operators": {
             kind: [[operator, str(OPERATOR_LABELS[operator])] for operator in operators]

@@ -55,10 +55,16 @@ def is_filterable(field: FieldDefinition) -> bool:
     return field.sensitivity != Sensitivity.SENSITIVE
 
 
+def ordered_text(field: FieldDefinition) -> Expression:
+    """The field's value as text (a JSON key's text, compared as text on every engine)."""
+    return TextOf(KeyTextTransform(field.key, target_for(field.target).values_field))
+
+
 def ordered_value(field: FieldDefinition) -> Expression:
     """The field's value as SQL orders it (exactly the expression its index is built on)."""
-    text = KeyTextTransform(field.key, target_for(field.target).values_field)
-    return DecimalOf(text) if field.type in NUMERIC_TYPES else TextOf(text)
+    if field.type in NUMERIC_TYPES:
+        return DecimalOf(KeyTextTransform(field.key, target_for(field.target).values_field))
+    return ordered_text(field)
 
 
 def holds(field: FieldDefinition, stored: Any) -> Q:

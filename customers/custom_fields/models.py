@@ -48,6 +48,11 @@ def _in_language(english: str, chinese: str) -> str:
     return english
 
 
+# How a custom field is named beside the built-in fields, wherever both are listed: a service's
+# errors, export columns, import fields, segment rules, the API ("custom.<key>").
+NAME_PREFIX = "custom."
+
+
 class FieldDefinition(models.Model):
     target = models.CharField(_("record kind"), max_length=20, choices=FieldTarget.choices)
     # The key values are stored under: made from the English label, never changed (the values
@@ -116,6 +121,11 @@ class FieldDefinition(models.Model):
     @property
     def label(self) -> str:
         return _in_language(self.label_en, self.label_zh)
+
+    @property
+    def name(self) -> str:
+        """The field's name beside the built-in fields ("custom.<key>")."""
+        return f"{NAME_PREFIX}{self.key}"
 
     @property
     def help_text(self) -> str:

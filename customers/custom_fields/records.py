@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
-from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
+from customers.custom_fields.models import NAME_PREFIX, FieldDefinition, FieldType, Sensitivity
 from customers.custom_fields.values import clean_values
 from privacy import crypto
 from privacy.masking import mask, mask_text
@@ -34,8 +34,6 @@ _MASK_KIND = {
     FieldType.LONG_TEXT: "text",
     FieldType.URL: "text",
 }
-# Where a custom value's problem is reported: "custom.<key>".
-ERROR_PREFIX = "custom."
 # The audit log says a sensitive or long free-text value changed, never to what.
 _CHANGED_ONLY = "…"
 
@@ -98,7 +96,7 @@ def prepare_values(
         clean = clean_values(fields, raw, partial=True)
     except ValidationError as error:
         raise ValidationError(
-            {f"{ERROR_PREFIX}{key}": problems for key, problems in error.error_dict.items()}
+            {f"{NAME_PREFIX}{key}": problems for key, problems in error.error_dict.items()}
         ) from error
     if creating:
         for field in fields:

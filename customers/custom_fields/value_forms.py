@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
-from customers.custom_fields.records import ERROR_PREFIX, by_group, is_sealed
+from customers.custom_fields.records import by_group, is_sealed
 from customers.custom_fields.values import LONG_TEXT_MAX_LENGTH, TEXT_MAX_LENGTH
 
 # A custom field's input is named after its key, apart from any built-in field's name.
@@ -145,4 +145,4 @@ class CustomValuesFormMixin:
 
     def custom_error_names(self) -> dict[str, str]:
         """The service's error names (custom.<key>) -> this form's input names."""
-        return {f"{ERROR_PREFIX}{field.key}": input_name(field) for field in self.custom_fields}
+        return {field.name: input_name(field) for field in self.custom_fields}

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.teams import works_on_behalf_of
 from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.custom_fields import records as custom_values
-from customers.custom_fields.models import FieldTarget, Sensitivity
+from customers.custom_fields.models import NAME_PREFIX, FieldTarget, Sensitivity
 from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.values import clean_value
 from customers.imports.fields import (
@@ -33,7 +33,6 @@ from customers.imports.fields import (
     report_invalid,
 )
 from customers.imports.mapping import (
-    CUSTOM_KEY_PREFIX,
     CUSTOMER_FIELDS,
     ImportField,
     custom_import_fields,
@@ -235,7 +234,7 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
         report_invalid(row, key, message, drop=drop and key not in _REQUIRED)
 
     for key, text in row.raw.items():
-        if key.startswith(CUSTOM_KEY_PREFIX):
+        if key.startswith(NAME_PREFIX):
             continue  # below, each by its field's own rules
         try:
             if key in _CHOICES:

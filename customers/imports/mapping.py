@@ -288,15 +288,12 @@ CUSTOMER_FIELDS: tuple[ImportField, ...] = (
 )
 
 
-CUSTOM_KEY_PREFIX = "custom."
-
-
 def custom_import_fields(target: str) -> tuple[ImportField, ...]:
     """A field per custom field of `target` records (not archived), found by its label in
     either language or its key."""
     return tuple(
         ImportField(
-            f"{CUSTOM_KEY_PREFIX}{definition.key}",
+            definition.name,
             definition.label,
             tuple(
                 name for name in (definition.label_en, definition.label_zh, definition.key) if name

@@ -70,7 +70,7 @@
   function defaultValue(definition, operator) {
     const kind = definition.kind;
     if (["is_empty", "is_not_empty"].includes(operator)) return null;
-    if (kind === "choice" || kind === "consent") {
+    if (kind === "choice" || kind === "consent" || kind === "choices") {
       const first = definition.choices[0] ? definition.choices[0][0] : "";
       return operator === "in" ? [first] : first;
     }
@@ -121,7 +121,8 @@
       }
       return [select(text.value, definition.choices, value, set)];
     }
-    if (kind === "consent") return [select(text.value, definition.choices, value, set)];
+    // One choice a consent or a custom field of several choices holds (or does not).
+    if (kind === "consent" || kind === "choices") return [select(text.value, definition.choices, value, set)];
     if (kind === "text") {
       if (operator === "in") {
         return [input(text.value, "text", (value || []).join(", "), (raw) => set(raw.split(",").map((s) => s.trim()).filter(Boolean)), { placeholder: text.comma })];
