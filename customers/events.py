@@ -16,6 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import works_on_behalf_of
 from customers.api.serializers import CustomerSerializer, MaskedPersonalDataMixin
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.records import mask_personal_values
+from customers.custom_fields.selectors import defined_fields
 from customers.models import Customer
 from customers.presentation import PERSONAL_FIELDS
 from customers.selectors import can_view_personal_data, customers_visible_to
@@ -63,10 +66,15 @@ def mask_record(viewer: Any, record: dict[str, Any]) -> dict[str, Any]:
     this customer's personal data (customers.selectors.can_view_personal_data)."""
     if can_view_personal_data(viewer, Customer(owner_id=record.get("owner"))):
         return record
-    return {
+    masked = {
         field: mask(PERSONAL_FIELDS[field], value or "") if field in PERSONAL_FIELDS else value
         for field, value in record.items()
     }
+    if masked.get("custom"):
+        masked["custom"] = mask_personal_values(
+            defined_fields(FieldTarget.CUSTOMER), masked["custom"]
+        )
+    return masked
 
 
 def mask_customer(viewer: Any, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -32,6 +32,9 @@ from django.utils.translation import gettext_lazy as _
 from customers import events
 from customers.audit import CustomerAction
 from customers.bulk_writes import CustomerWrite, record_customer_writes
+from customers.custom_fields.models import NAME_PREFIX, FieldTarget
+from customers.custom_fields.records import merged_values
+from customers.custom_fields.selectors import defined_fields
 from customers.dedup.review import reopen_after_undo, settle_after_merge
 from customers.models import Contact, Customer, CustomerMerge
 from customers.normalize import name_sound, place_pinyin
@@ -128,9 +131,9 @@ def merge_customers(
 ) -> CustomerMerge:
     """Merge `others` into `survivor` for `actor` (None: the automatic merges the
     administrator configured), who the caller checked may (`can_merge_customers`).
-    `field_choices` maps a field (the first of its group, e.g. "phone") to the id of the
-    customer whose value to keep. Raises ValidationError for an impossible merge; on any
-    error nothing changes."""
+    `field_choices` maps a field (the first of its group, e.g. "phone", or a custom field's
+    "custom.<key>") to the id of the customer whose value to keep. Raises ValidationError for
+    an impossible merge; on any error nothing changes."""
     other_ids = {other.pk for other in others} - {survivor.pk}
     if not other_ids:
         raise ValidationError(_("Choose at least one other customer to merge."))
@@ -278,6 +281,14 @@ def _take_values(survivor: Customer, customers: list[Customer], choices: Mapping
         setattr(survivor, status, all(getattr(c, status) for c in customers))
     activity = [c.last_activity_at for c in customers if c.last_activity_at]
     survivor.last_activity_at = max(activity) if activity else None
+    custom_choices = {
+        field.removeprefix(NAME_PREFIX): pk
+        for field, pk in choices.items()
+        if field.startswith(NAME_PREFIX)
+    }
+    survivor.custom = merged_values(
+        defined_fields(FieldTarget.CUSTOMER, archived=True), customers, custom_choices
+    )
     survivor.created_at = min(c.created_at for c in customers)
 
 

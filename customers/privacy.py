@@ -14,7 +14,11 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.users import staff_accounts
 from customers import events
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.records import portable_text, unseal
+from customers.custom_fields.selectors import defined_fields
 from customers.forms import CustomerForm
 from customers.merge import survivor_of
 from customers.models import (
@@ -173,6 +177,31 @@ _PROFILE = [
     Column("merged_into", gettext_lazy("merged into record"), lambda c: c.merged_into_id),
 ]
 
+
+def _custom_value_columns() -> list[Column]:
+    """The copy's custom-field columns, read when the copy is written: the record, then one
+    per custom field of customers, archived ones included (their values are still held). Each
+    value whole, sealed ones decrypted: the copy is the person's own data."""
+    usernames = dict(staff_accounts().values_list("pk", "username"))
+    return [
+        field_column("id", gettext_lazy("record")),
+        *(
+            Column(field.key, field.label, _custom_value_of(field, usernames))
+            for field in defined_fields(FieldTarget.CUSTOMER, archived=True)
+        ),
+    ]
+
+
+def _custom_value_of(field: Any, usernames: dict[int, str]):
+    def value(customer: Customer) -> str:
+        entry = (customer.custom or {}).get(field.key)
+        if entry is None:
+            return ""
+        return portable_text(field, unseal(field, entry), unmasked=True, usernames=usernames)
+
+    return value
+
+
 SECTIONS = [
     CopySection(
         "profile",
@@ -186,6 +215,14 @@ SECTIONS = [
             .order_by("pk")
         ),
         _PROFILE,
+    ),
+    CopySection(
+        "custom_fields",
+        gettext_lazy("Custom fields"),
+        15,
+        Customer,
+        lambda ids: Customer.objects.filter(pk__in=ids).exclude(custom={}).order_by("pk"),
+        _custom_value_columns,
     ),
     CopySection(
         "contacts",
@@ -292,6 +329,8 @@ ANONYMOUS_PROFILE: dict[str, Any] = {
     "website": "",
     "source_detail": "",
     "notes": "",
+    # Every custom value: what the business recorded about the person is theirs too.
+    "custom": {},
     **dict.fromkeys(STATUS_FIELDS.values(), False),
 }
 # Values an import may have reported verbatim in its error report.
@@ -300,12 +339,12 @@ _RAW_VALUE_FIELDS = ("name", "phone", "phone_raw", "email", "email_raw", "street
 
 def _scrub_import_issues(erasure: Erasure) -> int:
     # Read before the profile is anonymised (the profile scrubber runs last).
-    raw_values = {
-        value
-        for row in Customer.objects.filter(pk__in=erasure.ids).values_list(*_RAW_VALUE_FIELDS)
-        for value in row
-        if value
-    }
+    raw_values = set()
+    people = Customer.objects.filter(pk__in=erasure.ids)
+    for *values, custom in people.values_list(*_RAW_VALUE_FIELDS, "custom"):
+        # A custom text a report quoted (a sealed value never is).
+        values += [value for value in (custom or {}).values() if isinstance(value, str)]
+        raw_values.update(value for value in values if value)
     if not raw_values:
         return 0
     return ImportIssue.objects.filter(value__in=raw_values).update(value="")

@@ -76,7 +76,11 @@ class CopySection:
     model: type[Model]
     # The data subject's ids (same_person) -> the rows, in the order they are written.
     rows: Callable[[list[int]], QuerySet]
-    columns: Sequence[Column]
+    # Or a callable giving them when the copy is written (columns that change: custom fields).
+    columns: Sequence[Column] | Callable[[], Sequence[Column]]
+
+    def current_columns(self) -> Sequence[Column]:
+        return self.columns() if callable(self.columns) else self.columns
 
 
 @dataclass(frozen=True)

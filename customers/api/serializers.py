@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from customers.api.custom_values import CustomValuesInput, CustomValuesOutput, fields_in
+from customers.custom_fields.records import mask_personal_values
 from customers.models import (
     CompanySize,
     Contact,
@@ -28,7 +30,7 @@ from customers.models import (
     ValueGrade,
 )
 from customers.presentation import PERSONAL_FIELDS, display_personal
-from customers.selectors import customers_visible_to
+from customers.selectors import can_view_personal_data, customers_visible_to
 from kernel.api.serializers import ReadOnlyBlanks
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
@@ -73,6 +75,7 @@ READ_FIELDS = (
     "last_activity_at",
     "archived_at",
     "restricted_at",
+    "custom",
     "version",
 )
 
@@ -92,11 +95,14 @@ class MaskedPersonalDataMixin(ReadOnlyBlanks):
         for field in PERSONAL_FIELDS:
             if field in data:
                 data[field] = display_personal(user, customer, field, record=instance)
+        if "custom" in data and not can_view_personal_data(user, customer):
+            data["custom"] = mask_personal_values(fields_in(self.context), data["custom"])
         return data
 
 
 class CustomerSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    custom = CustomValuesOutput()
     tags = serializers.PrimaryKeyRelatedField(read_only=True, many=True)
     version = serializers.IntegerField(read_only=True)
 
@@ -165,6 +171,7 @@ class CustomerWriteSerializer(serializers.Serializer):
     consent_sms = serializers.BooleanField(required=False)
     consent_phone = serializers.BooleanField(required=False)
     tags = serializers.PrimaryKeyRelatedField(queryset=Tag.objects.all(), many=True, required=False)
+    custom = CustomValuesInput()
 
 
 class CustomerCreateSerializer(CustomerWriteSerializer):
@@ -192,7 +199,8 @@ class MergeSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1),
         required=False,
         help_text=_(
-            "Field → id of the customer whose value to keep; the default keeps the most complete."
+            "Field (a custom one as custom.<key>) → id of the customer whose value to keep; "
+            "the default keeps the most complete."
         ),
     )
 

@@ -176,7 +176,7 @@ class CustomerViewSet(mixins.ListModelMixin, ApiViewSet):
             values["owner"] = user
         self.refuse_taken_external_ids(external_ids)
         if not allow_duplicate:
-            self.refuse_duplicates(values)
+            self.refuse_duplicates({key: value for key, value in values.items() if key != "custom"})
         customer = services.create_customer(
             actor=user, tags=tags, external_ids=external_ids, **values
         )

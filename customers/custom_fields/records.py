@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -133,12 +133,55 @@ def store_values(
     return changed
 
 
+def merge_source(field: FieldDefinition, records: Sequence[Any]) -> Any | None:
+    """The record a merge takes `field`'s value from unless the reviewer chooses: the most
+    recently updated one holding a value; None for several choices (the merge unites them)."""
+    holding = [record for record in records if record.custom.get(field.key) is not None]
+    if not holding:
+        return None
+    if field.type == FieldType.CHOICES and not any(
+        is_sealed(record.custom[field.key]) for record in holding
+    ):
+        return None
+    return max(holding, key=lambda record: (record.updated_at, record.pk))
+
+
+def merged_values(
+    fields: Iterable[FieldDefinition], records: Sequence[Any], chosen: Mapping[str, int]
+) -> dict[str, Any]:
+    """The custom values of records merged into one: per key, the value of the record
+    `chosen` names (key -> record id), else merge_source's, several choices united. A key no
+    longer defined keeps the newest record's value. Sealed entries are taken as they are (the
+    record kind and key they are bound to do not change)."""
+    by_key = fields_by_key(fields)
+    by_id = {record.pk: record for record in records}
+    newest_first = sorted(records, key=lambda record: (record.updated_at, record.pk), reverse=True)
+    merged: dict[str, Any] = {}
+    for key in {key for record in records for key in record.custom}:
+        field = by_key.get(key)
+        source = by_id.get(chosen[key]) if key in chosen else None
+        if source is None and field is not None:
+            source = merge_source(field, records)
+            if source is None:
+                keys = {item for record in records for item in record.custom.get(key) or []}
+                merged[key] = sorted(keys)
+                continue
+        if source is None:
+            source = next(record for record in newest_first if key in record.custom)
+        if source.custom.get(key) is not None:
+            merged[key] = source.custom[key]
+    return merged
+
+
 def audit_diff(
     fields: Iterable[FieldDefinition], before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> dict[str, list[Any]]:
     """The audit log's `custom.<key>` entries for what changed between two stored JSON
-    objects: ordinary values as stored, personal ones masked as pages mask them, sensitive ones
-    and long texts only as changed. A key no longer defined shows as changed only."""
+    objects. Audit rows are never changed, not even by an erasure, so they hold nothing that
+    could identify the person: text of any sensitivity masked as pages mask personal values
+    (as the built-in company and city are), long texts and sensitive values only as changed,
+    choices, numbers, dates and yes / no of ordinary fields as stored. A key no longer
+    defined shows as changed only."""
     by_key = fields_by_key(fields)
     diff: dict[str, list[Any]] = {}
     for key in sorted(set(before) | set(after)):
@@ -146,6 +189,7 @@ def audit_diff(
         if old == new:
             continue
         field = by_key.get(key)
+        field_name = f"{NAME_PREFIX}{key}"
         if (
             field is None
             or field.sensitivity == Sensitivity.SENSITIVE
@@ -153,11 +197,11 @@ def audit_diff(
             or is_sealed(old)
             or is_sealed(new)
         ):
-            diff[f"custom.{key}"] = [_CHANGED_ONLY if old else "", _CHANGED_ONLY if new else ""]
-        elif field.sensitivity == Sensitivity.PERSONAL:
-            diff[f"custom.{key}"] = [masked_value(field, old), masked_value(field, new)]
+            diff[field_name] = [_CHANGED_ONLY if old else "", _CHANGED_ONLY if new else ""]
+        elif field.sensitivity == Sensitivity.PERSONAL or field.type in _MASK_KIND:
+            diff[field_name] = [masked_value(field, old), masked_value(field, new)]
         else:
-            diff[f"custom.{key}"] = [old, new]
+            diff[field_name] = [old, new]
     return diff
 
 
@@ -208,6 +252,37 @@ def portable_text(
     if field.sensitivity == Sensitivity.PERSONAL and not unmasked:
         return masked_value(field, text)
     return text
+
+
+def api_values(fields: Iterable[FieldDefinition], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's custom values as the API and webhooks carry them, one key per field (null
+    when empty): ordinary values as stored (a choice's key, several keys, a decimal string, an
+    ISO date, true / false, a colleague's id); personal ones as text, unmasked (whoever sends
+    them on masks them for its reader: mask_personal_values); sensitive ones as their mask,
+    never decrypted here."""
+    values: dict[str, Any] = {}
+    for field in fields:
+        entry = stored.get(field.key)
+        if entry is None:
+            values[field.key] = None
+        elif is_sealed(entry):
+            values[field.key] = entry.get("masked", "")
+        elif field.sensitivity == Sensitivity.PERSONAL:
+            values[field.key] = portable_text(field, entry, unmasked=True, usernames={})
+        else:
+            values[field.key] = entry
+    return values
+
+
+def mask_personal_values(
+    fields: Iterable[FieldDefinition], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """api_values as a reader who may not see the record's personal data gets them."""
+    personal = {field.key: field for field in fields if field.sensitivity == Sensitivity.PERSONAL}
+    return {
+        key: masked_value(personal[key], value) if key in personal and value else value
+        for key, value in values.items()
+    }
 
 
 def masked_value(field: FieldDefinition, value: Any) -> str:
@@ -261,18 +336,23 @@ def shown_values(
     may_reveal: bool,
 ) -> list[tuple[str, list[ShownValue]]]:
     """The record's values with a value, grouped as the form groups them ((group, values) in
-    the fields' order), masked as the viewer must see them. A sensitive value is always
-    masked here: it is revealed one at a time, audited."""
-    shown_list: list[ShownValue] = []
-    for field in fields:
-        entry = stored.get(field.key)
-        if entry is None:
-            continue
-        if is_sealed(entry):
-            shown = ShownValue(field, entry.get("masked", ""), False, revealable=may_reveal)
-        elif field.sensitivity == Sensitivity.PERSONAL and not sees_personal:
-            shown = ShownValue(field, masked_value(field, shown_text(field, entry)), False)
-        else:
-            shown = ShownValue(field, shown_text(field, entry), True)
-        shown_list.append(shown)
+    the fields' order), masked as the viewer must see them (shown_value)."""
+    shown_list = [
+        shown_value(field, stored[field.key], sees_personal=sees_personal, may_reveal=may_reveal)
+        for field in fields
+        if stored.get(field.key) is not None
+    ]
     return by_group(shown_list, lambda shown: shown.field.group)
+
+
+def shown_value(
+    field: FieldDefinition, entry: Any, *, sees_personal: bool, may_reveal: bool
+) -> ShownValue:
+    """One stored entry as the viewer must see it: a personal value masked unless
+    `sees_personal`; a sensitive one always masked here (it is revealed one at a time,
+    audited; `may_reveal` offers it)."""
+    if is_sealed(entry):
+        return ShownValue(field, entry.get("masked", ""), False, revealable=may_reveal)
+    if field.sensitivity == Sensitivity.PERSONAL and not sees_personal:
+        return ShownValue(field, masked_value(field, shown_text(field, entry)), False)
+    return ShownValue(field, shown_text(field, entry), True)

@@ -8,6 +8,7 @@ city.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -15,6 +16,10 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from customers.custom_fields.indexes import holds
+from customers.custom_fields.models import FieldDefinition, FieldTarget, FieldType
+from customers.custom_fields.records import is_sealed
+from customers.custom_fields.selectors import defined_fields
 from customers.dedup.linkage import Features
 from customers.models import Customer, ExternalId
 from customers.normalize import IdDocumentKind, name_sound
@@ -36,6 +41,7 @@ SOURCE_FIELDS = (
     "postcode",
     "city",
     "company_name",
+    "custom",
 )
 _PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
 _COMPANY_FORMS = re.compile(
@@ -129,6 +135,34 @@ def feature_row(
     )
 
 
+# Types whose values are shared by many people whatever an administrator marks.
+NOT_IDENTIFYING_TYPES = (FieldType.YES_NO, FieldType.CHOICES)
+
+
+def identifying_fields() -> list[FieldDefinition]:
+    """The custom fields an administrator marked as identifying a person (archived ones too:
+    their values still tell people apart)."""
+    return [
+        field for field in defined_fields(FieldTarget.CUSTOMER, archived=True) if field.identifying
+    ]
+
+
+def identifiers(fields: Iterable[FieldDefinition], custom: Mapping[str, Any]) -> list[str]:
+    """A customer's identifying custom values as the linkage compares them: beside the ids in
+    other systems (the "same id" comparison and its blocking), each tagged with its field so
+    that equal text in two fields never matches; a sealed value by its blind index."""
+    found = []
+    for field in fields:
+        entry = custom.get(field.key)
+        if entry is None:
+            continue
+        if is_sealed(entry):
+            found.append(f"{field.name}#{entry['index']}")
+        else:
+            found.append(f"{field.name}={json.dumps(entry, ensure_ascii=False)}")
+    return found
+
+
 def active_customers() -> QuerySet[Customer]:
     """Customers detection looks at: neither archived nor merged away, nor restricted (their
     processing is stopped, and a merge would be refused anyway)."""
@@ -148,6 +182,7 @@ def load(
     `changed_ids` are marked changed; those in `skip` are left out, and the added ones joined
     to it. Returns how many were added."""
     added = 0
+    identifying = identifying_fields()
     for chunk in _chunks(customers):
         if skip is not None:
             chunk = [values for values in chunk if values["id"] not in skip]
@@ -158,6 +193,11 @@ def load(
             "customer_id", "external_id"
         ):
             external.setdefault(customer_id, []).append(external_id)
+        for values in chunk:
+            if identifying and values["custom"]:
+                external.setdefault(values["id"], []).extend(
+                    identifiers(identifying, values["custom"])
+                )
         features.add(
             [
                 feature_row(
@@ -193,7 +233,7 @@ def neighbours(changed: QuerySet[Customer]) -> Q:
     external = ExternalId.objects.filter(
         external_id__in=ExternalId.objects.filter(customer__in=changed).values("external_id")
     ).values("customer_id")
-    condition = Q(pk__in=external)
+    condition = Q(pk__in=external) | _sharing_identifiers(changed)
     for key, values in keys.items():
         if values:
             condition |= Q(**{f"{key}__in": sorted(values)})
@@ -206,6 +246,22 @@ def neighbours(changed: QuerySet[Customer]) -> Q:
             if field != "birth_date":
                 same = same.exclude(**{field: ""})
         condition |= Q(Exists(same))
+    return condition
+
+
+def _sharing_identifiers(changed: QuerySet[Customer]) -> Q:
+    """Customers holding an identifying custom value one of `changed` holds."""
+    fields = identifying_fields()
+    condition = Q(pk__in=[])
+    if not fields:
+        return condition
+    for custom in changed.exclude(custom={}).values_list("custom", flat=True):
+        for field in fields:
+            entry = custom.get(field.key)
+            if is_sealed(entry):
+                condition |= Q(**{f"custom__{field.key}__index": entry["index"]})
+            elif entry is not None:
+                condition |= holds(field, entry)
     return condition
 
 

@@ -22,6 +22,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.records import merge_source, shown_value
+from customers.custom_fields.selectors import defined_fields
 from customers.dedup import review
 from customers.dedup.reasons import notable
 from customers.dedup.review import BULK_MERGE_JOBS
@@ -35,7 +38,7 @@ from customers.merge import (
 )
 from customers.models import BulkMerge, Customer, CustomerMerge, ScanMode
 from customers.presentation import PERSONAL_FIELDS, display_personal
-from customers.selectors import can_merge_customers
+from customers.selectors import can_merge_customers, can_view_personal_data
 from customers.services import CONFIRMATIONS
 from customers.view_mixins import CustomerScopedMixin
 from kernel.models import JobStatus
@@ -214,7 +217,37 @@ def comparison_rows(user, customers: list[Customer], survivor: Customer) -> list
                 differs=len(present) > 1,
             )
         )
+    return rows + _custom_rows(user, customers)
+
+
+def _custom_rows(user, customers: list[Customer]) -> list[_Row]:
+    """A row per custom field some of the customers hold, shown as their pages show it (the
+    merge unites several choices: each customer's are then marked as taken)."""
+    rows = []
+    for field in defined_fields(FieldTarget.CUSTOMER):
+        if all(customer.custom.get(field.key) is None for customer in customers):
+            continue
+        source = merge_source(field, customers)
+        texts = [
+            _custom_text(user, customer, field, customer.custom.get(field.key))
+            for customer in customers
+        ]
+        cells = [
+            _Cell(customer, text, not text, bool(text) and (source is None or source == customer))
+            for customer, text in zip(customers, texts, strict=True)
+        ]
+        present = {text for text in texts if text}
+        rows.append(
+            _Row(field=field.name, label=field.label, cells=cells, differs=len(present) > 1)
+        )
     return rows
+
+
+def _custom_text(user, customer: Customer, field, entry) -> str:
+    if entry is None:
+        return ""
+    sees = can_view_personal_data(user, customer)
+    return shown_value(field, entry, sees_personal=sees, may_reveal=False).text
 
 
 def _history_count(relation: str) -> Subquery:
@@ -285,6 +318,13 @@ class GroupView(MergePermissionMixin, TemplateView):
                 for group in FIELD_GROUPS
                 if request.POST.get(f"field_{group[0].removesuffix('_id')}", "").isdigit()
             }
+            choices.update(
+                {
+                    field.name: int(request.POST[f"field_{field.name}"])
+                    for field in defined_fields(FieldTarget.CUSTOMER)
+                    if request.POST.get(f"field_{field.name}", "").isdigit()
+                }
+            )
             choices = {field: pk for field, pk in choices.items() if pk in chosen}
             merge = merge_customers(
                 actor=request.user,

@@ -15,7 +15,7 @@ import datetime
 import io
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -108,10 +108,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _json_rows(section: CopySection, rows: Iterable[Any]) -> Iterable[str]:
+def _json_rows(columns: Sequence[Column], rows: Iterable[Any]) -> Iterable[str]:
     yield "["
     for index, row in enumerate(rows):
-        record = {column.key: _plain(column.get(row)) for column in section.columns}
+        record = {column.key: _plain(column.get(row)) for column in columns}
         yield ("," if index else "") + "\n  " + json.dumps(record, ensure_ascii=False)
     yield "\n]\n"
 
@@ -130,18 +130,19 @@ def write_copy(customer: Model, path: Path, *, request: DataSubjectRequest) -> d
     counts: dict[str, int] = {}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for section in COPY_SECTIONS:
+            columns = section.current_columns()
             with archive.open(f"json/{section.name}.json", "w") as raw:
                 handle = io.TextIOWrapper(raw, encoding="utf-8")
                 rows = section.rows(ids).iterator(chunk_size=2000)
-                for piece in _json_rows(section, _counted(rows, counts, section.name)):
+                for piece in _json_rows(columns, _counted(rows, counts, section.name)):
                     handle.write(piece)
                 handle.flush()
                 handle.detach()
             with archive.open(f"csv/{section.name}.csv", "w") as raw:
                 handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-                headers = [str(column.label) for column in section.columns]
+                headers = [str(column.label) for column in columns]
                 rows = (
-                    [_csv_value(column.get(row)) for column in section.columns]
+                    [_csv_value(column.get(row)) for column in columns]
                     for row in section.rows(ids).iterator(chunk_size=2000)
                 )
                 for line in csv_lines(headers, rows):

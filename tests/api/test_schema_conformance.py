@@ -10,8 +10,10 @@ import schemathesis
 from schemathesis import engine
 from schemathesis.engine import Status, StopReason, events
 
+from customers.custom_fields.models import FieldType, Sensitivity
 from privacy import roles
 from tests.api.live_server import served_app
+from tests.customers.test_custom_fields import define_field
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -38,9 +40,24 @@ LIMITS = {
 }
 
 
+# Custom fields in the schema and in the customers read and written (type, label, sensitivity).
+CUSTOM_FIELDS = [
+    (FieldType.CHOICE, "Membership level", Sensitivity.ORDINARY),
+    (FieldType.CHOICES, "Interests", Sensitivity.ORDINARY),
+    (FieldType.MONEY, "Deposit", Sensitivity.ORDINARY),
+    (FieldType.DATE, "Member since", Sensitivity.ORDINARY),
+    (FieldType.USER, "Referred by", Sensitivity.ORDINARY),
+    (FieldType.TEXT, "WeChat id", Sensitivity.PERSONAL),
+    (FieldType.TEXT, "Health notes", Sensitivity.SENSITIVE),
+]
+
+
 @pytest.fixture
-def api_schema(api_client_for, sales_user, tmp_path):
-    """The live schema, with a key of an Administrator and a few customers to find."""
+def api_schema(api_client_for, sales_user, admin_user_role, tmp_path):
+    """The live schema, with a key of an Administrator, custom fields of several kinds and a
+    few customers to find."""
+    for kind, label, sensitivity in CUSTOM_FIELDS:
+        define_field(admin_user_role, kind, label=label, sensitivity=sensitivity)
     CustomerFactory.create_batch(3)
     CustomerFactory(owner=sales_user, name="张伟", phone="13800138000", email="zw@example.com")
     key = api_client_for(roles.ADMINISTRATOR)
