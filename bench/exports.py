@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
-from bench.processes import measure_in_own_process
+from bench.processes import measure_in_own_process, rate_line
 
 COLUMNS = [
     "name",
@@ -119,11 +119,7 @@ def main() -> None:
         figures = measure_in_own_process(
             __file__, case, "--baseline-rows", str(options.baseline_rows)
         )
-        rate = figures["rows"] / figures["seconds"]
-        print(
-            f"  {label:38} {figures['rows']:>9,} rows {figures['seconds']:7.1f} s "
-            f"{rate:>9,.0f} rows/s  peak RSS {figures['peak_mb']:5.0f} MB"
-        )
+        print(f"  {rate_line(label, figures, width=38)}")
 
 
 if __name__ == "__main__":

@@ -173,7 +173,8 @@ class InsertWriter:
 def _check_columns(model: type[models.Model], row_type: type) -> Sequence[str]:
     """The row type's fields, which must all be columns of the model (fails loudly when the
     models and demo/data/scenario.py drift apart), then the model's NOT NULL columns with a
-    default that the row type lacks (added by later migrations): COPY would leave them null."""
+    default that the row type lacks (added by later migrations): COPY would leave them null.
+    A column with a database default (Customer.custom) is left to the database."""
     columns = {field.column for field in model._meta.concrete_fields}
     missing = [name for name in row_type._fields if name not in columns]
     if missing:
@@ -187,6 +188,7 @@ def _defaulted_fields(model: type[models.Model], row_type: type) -> list[models.
         for field in model._meta.concrete_fields
         if field.column not in row_type._fields
         and not field.null
+        and not field.has_db_default()
         and field.get_default() is not None
     ]
 

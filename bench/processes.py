@@ -25,6 +25,15 @@ def measure_in_own_process(script: str, case: str, *arguments: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def rate_line(label: str, figures: Mapping[str, Any], *, width: int) -> str:
+    """A case's rows, seconds, rows per second and peak RSS on one line."""
+    rate = figures["rows"] / figures["seconds"]
+    return (
+        f"{label:{width}} {figures['rows']:>9,} rows {figures['seconds']:7.1f} s "
+        f"{rate:>9,.0f} rows/s  peak RSS {figures['peak_mb']:5.0f} MB"
+    )
+
+
 def answer_case(cases: Mapping[str, Callable[[Any], dict]], args: Any) -> bool:
     """The other side of `measure_in_own_process`: when `args.case` names a case, set Django
     up, run it and print its figures with this process's peak RSS (`peak_mb`) as JSON; returns

@@ -16,9 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import works_on_behalf_of
 from customers.api.serializers import CustomerSerializer, MaskedPersonalDataMixin
-from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.models import FieldDefinition, FieldTarget, Sensitivity
 from customers.custom_fields.records import mask_personal_values
-from customers.custom_fields.selectors import defined_fields
 from customers.models import Customer
 from customers.presentation import PERSONAL_FIELDS
 from customers.selectors import can_view_personal_data, customers_visible_to
@@ -44,9 +43,10 @@ class CustomerEventSerializer(CustomerSerializer):
         return super(MaskedPersonalDataMixin, self).to_representation(instance)
 
 
-def customer_data(customer: Customer) -> dict[str, Any]:
-    """The customer as the API shows it, before masking, as plain JSON values."""
-    return dict(CustomerEventSerializer(customer).data)
+def customer_data(customer: Customer, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The customer as the API shows it, before masking, as plain JSON values; customers
+    announced together share one `context` (the custom fields are read once for them)."""
+    return dict(CustomerEventSerializer(customer, context=context or {}).data)
 
 
 def in_scope(viewer: Any, customer_id: int, owner_id: int | None) -> bool:
@@ -70,10 +70,11 @@ def mask_record(viewer: Any, record: dict[str, Any]) -> dict[str, Any]:
         field: mask(PERSONAL_FIELDS[field], value or "") if field in PERSONAL_FIELDS else value
         for field, value in record.items()
     }
-    if masked.get("custom"):
-        masked["custom"] = mask_personal_values(
-            defined_fields(FieldTarget.CUSTOMER), masked["custom"]
-        )
+    if any(value is not None for value in (masked.get("custom") or {}).values()):
+        personal = FieldDefinition.objects.filter(
+            target=FieldTarget.CUSTOMER, sensitivity=Sensitivity.PERSONAL
+        ).only("key", "type", "sensitivity")
+        masked["custom"] = mask_personal_values(personal, masked["custom"])
     return masked
 
 
@@ -110,8 +111,11 @@ TOPICS = [
 
 def announce_writes(created: Sequence[Customer], changed: Sequence[Customer]) -> None:
     """customer.created for each new customer, customer.updated for each changed one."""
+    context: dict[str, Any] = {}
     for name, customers in ((CREATED, created), (UPDATED, changed)):
-        outbox.emit_many(name, customers, data=customer_data, subject_id=_pk)
+        outbox.emit_many(
+            name, customers, data=lambda customer: customer_data(customer, context), subject_id=_pk
+        )
 
 
 def announce_merge(survivor: Customer, merged_ids: Sequence[int]) -> None:

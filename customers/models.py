@@ -217,7 +217,7 @@ class Customer(Versioned):
     )
     # The values of the custom fields defined for customers (customers/custom_fields/), by
     # key, in their stored forms (customers/custom_fields/values.py). The database default
-    # serves the bulk writers that name their columns (imports' COPY, the bench's loader).
+    # serves writers that name their columns and leave it out (the bench's loader).
     custom = models.JSONField(
         _("custom fields"),
         default=dict,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.users import staff_accounts
 from customers import events
-from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.models import TEXT_TYPES, FieldTarget
 from customers.custom_fields.records import portable_text, unseal
 from customers.custom_fields.selectors import defined_fields
 from customers.forms import CustomerForm
@@ -341,9 +341,15 @@ def _scrub_import_issues(erasure: Erasure) -> int:
     # Read before the profile is anonymised (the profile scrubber runs last).
     raw_values = set()
     people = Customer.objects.filter(pk__in=erasure.ids)
+    # A custom text a report quoted as the file had it (a sealed value never is; a choice's
+    # key, a number or a date is not what the cell said, and "100" is in many reports).
+    texts = [
+        field.key
+        for field in defined_fields(FieldTarget.CUSTOMER, archived=True)
+        if field.type in TEXT_TYPES
+    ]
     for *values, custom in people.values_list(*_RAW_VALUE_FIELDS, "custom"):
-        # A custom text a report quoted (a sealed value never is).
-        values += [value for value in (custom or {}).values() if isinstance(value, str)]
+        values += [value for key in texts if isinstance(value := (custom or {}).get(key), str)]
         raw_values.update(value for value in values if value)
     if not raw_values:
         return 0

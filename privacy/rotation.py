@@ -55,7 +55,10 @@ def register_sealed_json(
     model_label: str, field: str, contexts: Callable[[], dict[str, str]]
 ) -> None:
     """Declare a JSON column holding sealed entries (called from AppConfig.ready)."""
-    SEALED_JSON.append(SealedJsonValues(model_label, field, contexts))
+    if not any(
+        (values.model_label, values.field) == (model_label, field) for values in SEALED_JSON
+    ):
+        SEALED_JSON.append(SealedJsonValues(model_label, field, contexts))
 
 
 def rotate_encrypted_columns(*, actor=None, batch_size: int = 1000) -> dict[str, dict[str, int]]:
@@ -102,32 +105,35 @@ def _rotate_sealed_json(values: SealedJsonValues, batch_size: int) -> dict[str, 
     holding = Q()
     for key in contexts:
         holding |= Q(**{f"{values.field}__has_key": key})
-    rows = model._base_manager.filter(holding).order_by("pk").only("pk", values.field)
+    rows = model._base_manager.filter(holding).order_by("pk")
     last_pk = None
     while True:
         page = rows if last_pk is None else rows.filter(pk__gt=last_pk)
-        batch = list(page[:batch_size])
-        if not batch:
+        ids = list(page.values_list("pk", flat=True)[:batch_size])
+        if not ids:
             break
-        last_pk = batch[-1].pk
-        stale: list[Any] = []
-        for row in batch:
-            entries = getattr(row, values.field)
-            changed = False
-            for key, context in contexts.items():
-                entry = entries.get(key)
-                if not (isinstance(entry, dict) and "sealed" in entry):
-                    continue
-                checked += 1
-                if crypto.needs_rotation(entry["sealed"]):
-                    entries[key] = {
-                        **entry,
-                        "sealed": crypto.reencrypt(entry["sealed"], context=context),
-                    }
-                    rotated += 1
-                    changed = True
-            if changed:
-                stale.append(row)
+        last_pk = ids[-1]
+        # Read again under lock: the JSON holds every other value of the record too, which an
+        # edit or an import may change meanwhile and a stale copy would write back.
         with transaction.atomic():
+            locked = rows.filter(pk__in=ids).select_for_update().only("pk", values.field)
+            stale: list[Any] = []
+            for row in locked:
+                entries = getattr(row, values.field)
+                changed = False
+                for key, context in contexts.items():
+                    entry = entries.get(key)
+                    if not (isinstance(entry, dict) and "sealed" in entry):
+                        continue
+                    checked += 1
+                    if crypto.needs_rotation(entry["sealed"]):
+                        entries[key] = {
+                            **entry,
+                            "sealed": crypto.reencrypt(entry["sealed"], context=context),
+                        }
+                        rotated += 1
+                        changed = True
+                if changed:
+                    stale.append(row)
             model._base_manager.bulk_update(stale, [values.field])
     return {"checked": checked, "rotated": rotated}

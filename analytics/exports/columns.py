@@ -73,8 +73,9 @@ BUILT_IN_COLUMNS: tuple[ExportColumn, ...] = (
 DEFAULT_COLUMNS = [column.key for column in BUILT_IN_COLUMNS if column.default]
 
 
-def export_columns() -> list[ExportColumn]:
-    """Every column, the custom fields' (not archived) after the built-in ones, labelled in
+def export_columns(*, archived: bool = False) -> list[ExportColumn]:
+    """Every column, the custom fields' (with `archived`, archived ones too: an export
+    queued before a field was archived still writes it) after the built-in ones, labelled in
     the active language."""
     custom = [
         ExportColumn(
@@ -84,10 +85,10 @@ def export_columns() -> list[ExportColumn]:
             default=False,
             field=field,
         )
-        for field in defined_fields(FieldTarget.CUSTOMER)
+        for field in defined_fields(FieldTarget.CUSTOMER, archived=archived)
     ]
     return [*BUILT_IN_COLUMNS, *custom]
 
 
-def columns_by_key() -> dict[str, ExportColumn]:
-    return {column.key: column for column in export_columns()}
+def columns_by_key(*, archived: bool = False) -> dict[str, ExportColumn]:
+    return {column.key: column for column in export_columns(archived=archived)}

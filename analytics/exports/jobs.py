@@ -49,7 +49,7 @@ class ExportJobKind(JobKind[ExportJob]):
         try:
             customers = _customers(job)
             run.progress(0, customers.count())
-            known = columns_by_key()
+            known = columns_by_key(archived=True)
             headers = [str(known[key].label) for key in job.columns]
             writer = write_xlsx if job.format == ExportFormat.XLSX else write_csv
             rows = writer(

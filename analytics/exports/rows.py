@@ -46,10 +46,17 @@ def export_rows(
     customers: QuerySet[Customer], columns: Sequence[str], *, unmasked: bool
 ) -> Iterator[list[str]]:
     """The export's rows in primary-key order, read in chunks (bounded memory)."""
-    known = columns_by_key()
+    known = columns_by_key(archived=True)
     reads = list(dict.fromkeys(["pk", *(r for key in columns for r in known[key].reads)]))
     position = {name: index for index, name in enumerate(reads)}
-    render = [_renderer(known[key], position, unmasked=unmasked) for key in columns]
+    usernames = (
+        dict(staff_accounts().values_list("pk", "username"))
+        if any(known[key].field is not None for key in columns)
+        else {}
+    )
+    render = [
+        _renderer(known[key], position, unmasked=unmasked, usernames=usernames) for key in columns
+    ]
     wants_tags, wants_ids = "tags" in columns, "external_ids" in columns
     last = 0
     while True:
@@ -67,13 +74,19 @@ def export_rows(
             yield [cell(row, extras) for cell in render]
 
 
-def _renderer(column: ExportColumn, position: Mapping[str, int], *, unmasked: bool):
+def _renderer(
+    column: ExportColumn,
+    position: Mapping[str, int],
+    *,
+    unmasked: bool,
+    usernames: Mapping[int, str],
+):
     key = column.key
     if key in ("tags", "external_ids"):
         return lambda row, extras: extras[key].get(row[0], "")
     index = position[column.reads[0]]
     if column.field is not None:
-        return _custom_renderer(column.field, index, unmasked=unmasked)
+        return _custom_renderer(column.field, index, unmasked=unmasked, usernames=usernames)
     if key in _CHOICES:
         # An empty choice ("Unknown", "Ungraded") stays an empty cell.
         labels = {value: str(label) for value, label in _CHOICES[key].choices if value}
@@ -93,10 +106,9 @@ def _renderer(column: ExportColumn, position: Mapping[str, int], *, unmasked: bo
     return lambda row, extras: _text(row[index])
 
 
-def _custom_renderer(field: Any, index: int, *, unmasked: bool):
+def _custom_renderer(field: Any, index: int, *, unmasked: bool, usernames: Mapping[int, str]):
     """A custom value as an import takes it back; personal values masked unless the file may
     hold them, sealed ones always (they are revealed one at a time, audited)."""
-    usernames = dict(staff_accounts().values_list("pk", "username"))
 
     def render(row: Sequence[Any], extras: Any) -> str:
         entry = (row[index] or {}).get(field.key)

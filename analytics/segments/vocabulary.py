@@ -13,10 +13,9 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.templatetags.staff import staff_name
-from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldTarget, FieldType, Sensitivity
 from customers.custom_fields.selectors import defined_fields
+from customers.custom_fields.values import staff_choices
 from customers.models import (
     CustomerKind,
     Gender,
@@ -182,9 +181,7 @@ def segment_fields(*, archived: bool = True) -> dict[str, Field]:
             continue
         kind = _CUSTOM_KINDS.get(definition.type, "text")
         if definition.type == FieldType.USER:
-            choices = tuple(
-                (str(user.pk), staff_name(user)) for user in staff_accounts().order_by("pk")
-            )
+            choices = tuple(staff_choices())
         else:
             choices = tuple((choice.key, choice.label) for choice in definition.choices.all())
         fields[definition.name] = Field(

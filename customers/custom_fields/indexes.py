@@ -18,7 +18,7 @@ from django.db.models.expressions import Expression
 from django.db.models.fields.json import KeyTextTransform
 
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
-from customers.custom_fields.targets import target_for
+from customers.custom_fields.targets import registered_kinds, target_for
 
 # The types whose values have an order: ranges and sorting, on an index of their own.
 ORDERED_TYPES = (FieldType.NUMBER, FieldType.MONEY, FieldType.DATE, FieldType.TEXT)
@@ -50,11 +50,6 @@ def is_ordered(field: FieldDefinition) -> bool:
     return field.type in ORDERED_TYPES and field.sensitivity != Sensitivity.SENSITIVE
 
 
-def is_filterable(field: FieldDefinition) -> bool:
-    """Whether the list can filter by the field's value (a sealed value cannot be read)."""
-    return field.sensitivity != Sensitivity.SENSITIVE
-
-
 def ordered_text(field: FieldDefinition) -> Expression:
     """The field's value as text (a JSON key's text, compared as text on every engine)."""
     return TextOf(KeyTextTransform(field.key, target_for(field.target).values_field))
@@ -81,46 +76,51 @@ def holds(field: FieldDefinition, stored: Any) -> Q:
     return Q(**{f"{values_field}__{field.key}": stored})
 
 
-def index_name(field: FieldDefinition) -> str:
-    return f"custom_field_{field.pk}_order"
+def index_name(field: FieldDefinition, *, numeric: bool | None = None) -> str:
+    """The field's order index, named by what it orders (numbers or text), so that a field
+    whose type changes gets a new one and the old is dropped, both outside any request."""
+    numeric = field.type in NUMERIC_TYPES if numeric is None else numeric
+    return f"custom_field_{field.pk}_{'number' if numeric else 'text'}"
 
 
 def build_order_index(field: FieldDefinition) -> bool:
-    """Build the field's expression index on PostgreSQL, without blocking writes; a failed
-    earlier build (left INVALID) is dropped and built again. Must run outside a transaction.
-    Returns whether an index was built."""
-    if connection.vendor != "postgresql" or not is_ordered(field):
+    """Make the field's order indexes what it needs now, on PostgreSQL, without blocking
+    writes: an index of the other kind, or of a field no longer ordered (sealed now), is
+    dropped; the one it needs is built, or built again after a failed earlier build (left
+    INVALID). Must run outside a transaction. Returns whether an index was built."""
+    if connection.vendor != "postgresql":
         return False
-    target = target_for(field.target)
-    table = target.model._meta.db_table
-    name = index_name(field)
-    key = field.key.replace("'", "''")
-    value = f"({target.values_field} ->> '{key}')"
-    if field.type in NUMERIC_TYPES:
-        value = f"crm_decimal{value}"
+    wanted = index_name(field) if is_ordered(field) else ""
     with connection.cursor() as cursor:
+        for numeric in (True, False):
+            name = index_name(field, numeric=numeric)
+            if name != wanted:
+                cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+        if not wanted:
+            return False
         cursor.execute(
             "SELECT indisvalid FROM pg_index JOIN pg_class ON pg_class.oid = indexrelid "
             "WHERE relname = %s",
-            [name],
+            [wanted],
         )
         found = cursor.fetchone()
         if found is not None and found[0]:
             return False
         if found is not None:
-            cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-        cursor.execute(f'CREATE INDEX CONCURRENTLY "{name}" ON "{table}" (({value}), id)')
+            cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{wanted}"')
+        target = target_for(field.target)
+        key = field.key.replace("'", "''")
+        value = f"({target.values_field} ->> '{key}')"
+        if field.type in NUMERIC_TYPES:
+            value = f"crm_decimal{value}"
+        table = target.model._meta.db_table
+        cursor.execute(f'CREATE INDEX CONCURRENTLY "{wanted}" ON "{table}" (({value}), id)')
     return True
 
 
 def build_missing_order_indexes() -> int:
-    """Build every ordered field's index that is missing or invalid (after a field is saved,
-    and hourly, in case no worker ran then); returns how many were built."""
-    return sum(build_order_index(field) for field in FieldDefinition.objects.all())
-
-
-def drop_order_index(field: FieldDefinition) -> None:
-    """Drop the field's expression index (before its values change form)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP INDEX IF EXISTS "{index_name(field)}"')
+    """Bring every field's order indexes up to date (after a field is saved, and hourly, in
+    case no worker ran then); returns how many were built."""
+    kinds = [kind for kind, _label in registered_kinds()]
+    fields = FieldDefinition.objects.filter(target__in=kinds)
+    return sum(build_order_index(field) for field in fields)

@@ -20,8 +20,8 @@ from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
 from customers.custom_fields.indexes import holds, is_ordered, ordered_value
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
-from customers.custom_fields.records import masked_value, shown_text
-from customers.custom_fields.values import clean_value
+from customers.custom_fields.records import is_sealed, masked_value, shown_text
+from customers.custom_fields.values import clean_value, staff_choices
 
 # A custom field's filter parameter and sort order are named after its key.
 FILTER_PREFIX = "custom_"
@@ -64,13 +64,6 @@ def _between(field: FieldDefinition, as_stored):
     return apply
 
 
-def _staff_choices() -> list[tuple[str, str]]:
-    return [
-        (str(user.pk), staff_name(user))
-        for user in staff_accounts().filter(is_active=True).order_by("last_name", "pk")
-    ]
-
-
 def _filter_for(field: FieldDefinition) -> django_filters.Filter | None:
     label = field.label
     kind = field.type
@@ -87,7 +80,7 @@ def _filter_for(field: FieldDefinition) -> django_filters.Filter | None:
         )
     if kind == FieldType.USER:
         return django_filters.ChoiceFilter(
-            label=label, choices=_staff_choices, method=_by(field, int)
+            label=label, choices=staff_choices, method=_by(field, int)
         )
     if kind in (FieldType.NUMBER, FieldType.MONEY):
         return django_filters.RangeFilter(label=label, method=_between(field, lambda n: n))
@@ -118,8 +111,10 @@ def listed_fields(fields: Iterable[FieldDefinition]) -> list[FieldDefinition]:
 
 
 def sort_order(field: FieldDefinition) -> str:
-    """The list's order value that sorts by `field`, "" when it cannot."""
-    return f"{ORDER_PREFIX}{field.key}" if field.listed and is_ordered(field) else ""
+    """The list's order value that sorts by `field`, "" when it cannot: only an ordinary
+    field's (the order of masked personal values would tell them)."""
+    sortable = field.listed and is_ordered(field) and field.sensitivity == Sensitivity.ORDINARY
+    return f"{ORDER_PREFIX}{field.key}" if sortable else ""
 
 
 def sort_orders(fields: Iterable[FieldDefinition]) -> list[tuple[str, str]]:
@@ -190,15 +185,17 @@ def column_texts(
             entry = stored.get(field.key)
             if entry is None:
                 row.append("")
-            elif field.sensitivity == Sensitivity.SENSITIVE or isinstance(entry, dict):
-                row.append(entry.get("masked", "") if isinstance(entry, dict) else "")
-            elif field.type == FieldType.USER:
-                row.append(colleagues.get(entry, f"#{entry}"))
+                continue
+            if is_sealed(entry):
+                row.append(entry.get("masked", ""))
+                continue
+            if field.type == FieldType.USER:
+                text = colleagues.get(entry, f"#{entry}")
             else:
                 text = shown_text(field, entry)
-                if field.sensitivity == Sensitivity.PERSONAL:
-                    visible = sees_personal(record) if visible is None else visible
-                    text = text if visible else masked_value(field, text)
-                row.append(text)
+            if field.sensitivity == Sensitivity.PERSONAL:
+                visible = sees_personal(record) if visible is None else visible
+                text = text if visible else masked_value(field, text)
+            row.append(text)
         texts[record.pk] = row
     return texts

@@ -33,6 +33,14 @@ class FieldType(models.TextChoices):
 
 
 CHOICE_TYPES = (FieldType.CHOICE, FieldType.CHOICES)
+# Types whose values are free text as people write it.
+TEXT_TYPES = (
+    FieldType.TEXT,
+    FieldType.LONG_TEXT,
+    FieldType.URL,
+    FieldType.EMAIL,
+    FieldType.PHONE,
+)
 
 
 class Sensitivity(models.TextChoices):

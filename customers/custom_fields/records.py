@@ -71,11 +71,6 @@ def unseal(field: FieldDefinition, entry: Any) -> Any:
     return entry
 
 
-def blind_index_of(field: FieldDefinition, value: Any) -> str:
-    """What a sensitive field's entry holds as "index" for the clean `value`."""
-    return crypto.blind_index(json.dumps(value, ensure_ascii=False), context=sealing_context(field))
-
-
 def fields_by_key(fields: Iterable[FieldDefinition]) -> dict[str, FieldDefinition]:
     return {field.key: field for field in fields}
 
@@ -162,9 +157,10 @@ def merged_values(
         source = by_id.get(chosen[key]) if key in chosen else None
         if source is None and field is not None:
             source = merge_source(field, records)
-            if source is None:
+            if source is None and field.type == FieldType.CHOICES:
                 keys = {item for record in records for item in record.custom.get(key) or []}
-                merged[key] = sorted(keys)
+                if keys:
+                    merged[key] = sorted(keys)
                 continue
         if source is None:
             source = next(record for record in newest_first if key in record.custom)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers.audit import CustomFieldAction
-from customers.custom_fields.indexes import drop_order_index, is_ordered
+from customers.custom_fields.indexes import is_ordered
 from customers.custom_fields.models import (
     CHOICE_TYPES,
     FieldChoice,
@@ -113,11 +113,11 @@ def save_field(
         _save_choices(field, choices)
     converted = 0
     if not created and _stored_form_changes(before, field):
-        # The index was built on the values' old form; a new one is built after the commit.
-        drop_order_index(field)
+        # An index on the values' old form stays usable meanwhile (its expression never fails
+        # on a write); the task below replaces it.
         converted = _convert_stored_values(field)
-    if is_ordered(field):
-        # A task of its own: CREATE INDEX CONCURRENTLY runs outside any transaction.
+    if is_ordered(field) or _stored_form_changes(before, field):
+        # A task of its own: CREATE / DROP INDEX CONCURRENTLY run outside any transaction.
         from customers.tasks import build_custom_field_indexes
 
         transaction.on_commit(build_custom_field_indexes.delay)

@@ -8,14 +8,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.templatetags.staff import staff_name
-from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
 from customers.custom_fields.records import by_group, is_sealed
-from customers.custom_fields.values import LONG_TEXT_MAX_LENGTH, TEXT_MAX_LENGTH
+from customers.custom_fields.values import (
+    LONG_TEXT_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    staff_choices,
+)
 
 # A custom field's input is named after its key, apart from any built-in field's name.
 INPUT_PREFIX = "custom__"
@@ -46,12 +47,6 @@ def _choices(field: FieldDefinition, held: Iterable[str]) -> list[tuple[str, str
     ]
 
 
-def _staff_choices(held: Any) -> list[tuple[str, str]]:
-    """Active colleagues, and the one the record names though they have left."""
-    people = staff_accounts().filter(Q(is_active=True) | Q(pk=held))
-    return [(str(user.pk), staff_name(user)) for user in people.order_by("last_name", "pk")]
-
-
 def value_input(field: FieldDefinition, stored: Any) -> forms.Field:
     """The input for `field` on a record holding `stored` (its JSON entry, or None)."""
     sealed = field.sensitivity == Sensitivity.SENSITIVE
@@ -74,7 +69,9 @@ def value_input(field: FieldDefinition, stored: Any) -> forms.Field:
             choices=_choices(field, held), widget=forms.CheckboxSelectMultiple, **options
         )
     if kind == FieldType.USER:
-        return forms.ChoiceField(choices=[_EMPTY_CHOICE, *_staff_choices(held or None)], **options)
+        return forms.ChoiceField(
+            choices=[_EMPTY_CHOICE, *staff_choices(including=held or None)], **options
+        )
     if kind == FieldType.LONG_TEXT:
         widget: forms.Widget = forms.Textarea(attrs={"rows": 3})
         return forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=widget, **options)
@@ -133,11 +130,17 @@ class CustomValuesFormMixin:
         return by_group(inputs, lambda bound: bound.field.custom_group)
 
     def custom_changes(self) -> dict[str, Any]:
-        """key -> value as typed, for the record's service: a sensitive input left empty keeps
-        the stored value, so it is not sent."""
+        """key -> value as typed, for the record's service: only the inputs the user changed
+        (a value kept as it was is not cleaned again: an archived choice or a colleague who
+        left stays; a new record's untouched input takes the field's default), and a sensitive
+        input left empty keeps the stored value."""
+        changed = set(self.changed_data)
         changes: dict[str, Any] = {}
         for field in self.custom_fields:
-            value = self.cleaned_data.get(input_name(field))
+            name = input_name(field)
+            value = self.cleaned_data.get(name)
+            if name not in changed:
+                continue
             if field.sensitivity == Sensitivity.SENSITIVE and value in (None, "", []):
                 continue
             changes[field.key] = value

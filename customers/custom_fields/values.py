@@ -17,8 +17,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldChoice, FieldDefinition, FieldType
 from customers.normalize import (
@@ -197,6 +199,13 @@ def _choice_key(field: FieldDefinition, raw: Any) -> str:
 def _offered_choices(field: FieldDefinition) -> list[FieldChoice]:
     # Prefetched by the callers that clean many values (an import reads them once per field).
     return [choice for choice in field.choices.all() if not choice.archived]
+
+
+def staff_choices(*, including: int | None = None) -> list[tuple[str, str]]:
+    """(id, name) of the active colleagues a staff-member field may name, and of the one a
+    record names though they left (`including`), by name."""
+    people = staff_accounts().filter(Q(is_active=True) | Q(pk=including))
+    return [(str(user.pk), staff_name(user)) for user in people.order_by("last_name", "pk")]
 
 
 def _staff_member(raw: Any) -> int:

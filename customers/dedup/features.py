@@ -16,7 +16,6 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from customers.custom_fields.indexes import holds
 from customers.custom_fields.models import FieldDefinition, FieldTarget, FieldType
 from customers.custom_fields.records import is_sealed
 from customers.custom_fields.selectors import defined_fields
@@ -143,7 +142,9 @@ def identifying_fields() -> list[FieldDefinition]:
     """The custom fields an administrator marked as identifying a person (archived ones too:
     their values still tell people apart)."""
     return [
-        field for field in defined_fields(FieldTarget.CUSTOMER, archived=True) if field.identifying
+        field
+        for field in defined_fields(FieldTarget.CUSTOMER, archived=True)
+        if field.identifying and field.type not in NOT_IDENTIFYING_TYPES
     ]
 
 
@@ -250,18 +251,25 @@ def neighbours(changed: QuerySet[Customer]) -> Q:
 
 
 def _sharing_identifiers(changed: QuerySet[Customer]) -> Q:
-    """Customers holding an identifying custom value one of `changed` holds."""
+    """Customers holding an identifying custom value one of `changed` holds: one IN per field
+    (a sealed value by its blind index)."""
     fields = identifying_fields()
+    plain: dict[str, list[Any]] = {field.key: [] for field in fields}
+    sealed: dict[str, list[str]] = {field.key: [] for field in fields}
+    if fields:
+        for custom in changed.exclude(custom={}).values_list("custom", flat=True):
+            for key in plain:
+                entry = custom.get(key)
+                if is_sealed(entry):
+                    sealed[key].append(entry["index"])
+                elif entry is not None:
+                    plain[key].append(entry)
     condition = Q(pk__in=[])
-    if not fields:
-        return condition
-    for custom in changed.exclude(custom={}).values_list("custom", flat=True):
-        for field in fields:
-            entry = custom.get(field.key)
-            if is_sealed(entry):
-                condition |= Q(**{f"custom__{field.key}__index": entry["index"]})
-            elif entry is not None:
-                condition |= holds(field, entry)
+    for key in plain:
+        if plain[key]:
+            condition |= Q(**{f"custom__{key}__in": plain[key]})
+        if sealed[key]:
+            condition |= Q(**{f"custom__{key}__index__in": sealed[key]})
     return condition
 
 

@@ -6,8 +6,11 @@ import pytest
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from analytics.exports.jobs import EXPORT_JOBS
+from analytics.exports.services import start_export
 from customers import services
-from customers.custom_fields.models import FieldType, Sensitivity
+from customers.custom_fields import services as field_services
+from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
 from tests.analytics.test_exports import _csv, _export
 from tests.customers.test_custom_fields import define_field
 
@@ -102,3 +105,19 @@ def test_the_api_takes_custom_columns_and_refuses_unknown_ones(admin_user_role, 
     )
     assert taken.status_code in (201, 202), taken.content
     assert taken.json()["columns"] == ["name", "custom.membership_level"]
+
+
+def test_a_queued_export_still_writes_a_field_archived_since(admin_user_role, customer):
+    job = start_export(
+        actor=admin_user_role,
+        params={},
+        columns=["name", "custom.membership_level"],
+        format="csv",
+        queue=False,
+    )
+    level = FieldDefinition.objects.get(key="membership_level")
+    field_services.archive_field(actor=admin_user_role, field=level)
+    EXPORT_JOBS.run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert _csv(job)[1] == ["林晓燕", "Gold"]

@@ -139,3 +139,12 @@ def test_a_shared_identifying_value_makes_a_duplicate_pair(admin_user_role, seal
     )
     scan(ScanMode.INCREMENTAL)
     assert {pair for pair in open_pairs() if third.pk in pair}
+
+
+def test_a_yes_no_marked_identifying_pairs_no_one(admin_user_role):
+    """Everyone who answered yes shares the answer: it identifies nobody, whatever the mark."""
+    define_field(admin_user_role, FieldType.YES_NO, label="Club member", identifying=True)
+    for name in ("吴敏", "李雷", "韩梅梅"):
+        services.create_customer(actor=admin_user_role, name=name, custom={"club_member": "yes"})
+    scan()
+    assert open_pairs() == {}

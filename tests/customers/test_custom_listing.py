@@ -14,7 +14,7 @@ from customers.custom_fields.indexes import (
     index_name,
     ordered_value,
 )
-from customers.custom_fields.listing import sorted_page
+from customers.custom_fields.listing import sort_order, sorted_page
 from customers.custom_fields.models import FieldType, Sensitivity
 from customers.filters import listed_customers
 from customers.models import Customer
@@ -171,3 +171,28 @@ def test_filters_and_sorting_read_the_indexes_on_postgresql(admin_user_role, sho
         assert index_name(fields["size"]) in plan(by_size)
         ordered = records.alias(v=ordered_value(fields["since"])).order_by("v", "pk")
         assert index_name(fields["since"]) in plan(ordered)
+
+
+def test_a_personal_column_is_masked_whatever_its_type_and_never_sorts(
+    client, admin_user_role, analyst_user, sales_user
+):
+    referrer, income = (
+        define_field(
+            admin_user_role, kind, label=label, sensitivity=Sensitivity.PERSONAL, listed=True
+        )
+        for kind, label in ((FieldType.USER, "Referred by"), (FieldType.NUMBER, "Income"))
+    )
+    services.create_customer(
+        actor=admin_user_role,
+        name="甲",
+        custom={"referred_by": sales_user.username, "income": "900"},
+    )
+    client.force_login(analyst_user)
+    page = client.get(reverse("customers:list"), {"order": "custom:income"})
+    [(_customer, cells)] = page.context["rows"]
+    assert {field.key: text for field, text in cells} == {
+        "referred_by": "***",
+        "income": "***",
+    }
+    assert page.context["order"] == "newest"  # a personal value's order would tell it
+    assert sort_order(referrer) == sort_order(income) == ""

@@ -11,6 +11,7 @@ from customers import services
 from customers.audit import CustomerAction
 from customers.custom_fields.models import FieldType, Sensitivity
 from customers.custom_fields.records import is_sealed, unseal
+from customers.custom_fields.services import ChoiceSpec
 from customers.models import Customer
 from privacy.models import AuditEvent
 from tests.customers.test_custom_fields import define_field, redefine
@@ -320,3 +321,29 @@ def test_key_rotation_reseals_sensitive_values_under_the_new_key(admin_user_role
         assert customers[0].custom["health_notes"]["index"] == index_before
     event = AuditEvent.objects.filter(action="keys.rotate").latest("pk")
     assert event.changes["customers.Customer.custom"] == {"checked": 3, "rotated": 3}
+
+
+def test_a_value_kept_as_it_was_is_not_cleaned_again(client, admin_user_role, sales_user, fields):
+    """An archived choice, or a colleague who left, stays on the record when its form is saved
+    for another change; a new customer's untouched input takes the field's default."""
+    customer = services.create_customer(
+        actor=admin_user_role, name="林晓燕", owner=sales_user, custom={"membership_level": "gold"}
+    )
+    redefine(
+        admin_user_role,
+        fields["level"],
+        choices=[ChoiceSpec("Silver", "银卡", key="silver")],  # Gold archived
+        required=True,
+    )
+    client.force_login(sales_user)
+    edit = reverse("customers:edit", args=[customer.pk])
+    form = client.get(edit).context["form"]
+    assert client.post(edit, form_data(form, custom__shoe_size="40")).status_code == 302
+    customer.refresh_from_db()
+    assert (customer.custom["membership_level"], customer.custom["shoe_size"]) == ("gold", "40.0")
+
+    new = client.get(reverse("customers:create")).context["form"]
+    client.post(
+        reverse("customers:create"), form_data(new, name="周杰", custom__membership_level="silver")
+    )
+    assert Customer.objects.get(name="周杰").custom["deposit"] == "100.00"

@@ -80,3 +80,16 @@ def test_an_erasure_leaves_no_custom_value_anywhere(privacy_user, service_user, 
     assert [value for value in seeded if value in dump] == []
     customer.refresh_from_db()
     assert customer.custom == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erasure_scrubs_only_the_custom_texts_a_report_may_have_quoted(
+    privacy_user, service_user, admin_user_role, customer
+):
+    define_field(admin_user_role, FieldType.NUMBER, label="Points")
+    services.update_customer(actor=service_user, customer=customer, custom={"points": "100"})
+    unrelated = import_issue("100", created_by=service_user)  # another file's "100"
+    request = _verified(privacy_user, customer, RequestKind.ERASURE)
+    requests.erase_for_request(actor=privacy_user, request=request, resolution="Erased.")
+    unrelated.refresh_from_db()
+    assert unrelated.value == "100"

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.exports.columns import DEFAULT_COLUMNS, columns_by_key
+from analytics.exports.columns import BUILT_IN_COLUMNS, DEFAULT_COLUMNS
 from analytics.exports.jobs import EXPORT_JOBS
 from analytics.exports.selectors import saved_view_params
 from analytics.exports.services import start_export
@@ -27,7 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=ExportFormat.values, default=ExportFormat.CSV)
         parser.add_argument(
             "--columns",
-            help=f"comma-separated, from: {', '.join(columns_by_key())}",
+            help=(
+                f"comma-separated, from: {', '.join(column.key for column in BUILT_IN_COLUMNS)}, "
+                "and custom fields as custom.<key>"
+            ),
         )
         parser.add_argument(
             "--marketing",
