@@ -27,6 +27,7 @@ from customers.models import (
     SourceChannel,
     UpdatePolicy,
 )
+from kernel.api.schema import read_for_schema
 from kernel.api.views import ApiViewSet
 from kernel.free_text import validate_readable_text
 
@@ -68,7 +69,12 @@ def records_field(kind: str) -> serializers.ListField:
     """The `records` of a bulk call of `kind` (an ImportKind), naming the fields a record may
     carry: the import's fields of that kind (custom fields as custom.<key>, read from the
     database when the schema is drawn, not when this module is imported)."""
-    keys = lazy(lambda: ", ".join(item.key for item in rows_module(kind).fields()), str)()
+    keys = lazy(
+        lambda: ", ".join(
+            read_for_schema(lambda: [item.key for item in rows_module(kind).fields()], ["…"])
+        ),
+        str,
+    )()
     return serializers.ListField(
         child=serializers.DictField(),
         max_length=MAX_RECORDS,

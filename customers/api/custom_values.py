@@ -17,6 +17,7 @@ from rest_framework import serializers
 from customers.custom_fields.models import FieldDefinition, FieldTarget, FieldType, Sensitivity
 from customers.custom_fields.records import api_values
 from customers.custom_fields.selectors import defined_fields
+from kernel.api.schema import read_for_schema
 
 _SCALARS = (str, int, float, bool, type(None))
 _CONTEXT_KEY = "custom_fields"
@@ -136,7 +137,7 @@ class _CustomValuesSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         shape = _write_schema if self.writing else _read_schema
-        fields = defined_fields(FieldTarget.CUSTOMER)
+        fields = read_for_schema(lambda: defined_fields(FieldTarget.CUSTOMER), [])
         return {
             "type": "object",
             "description": _("The custom fields administrators define, by key."),

@@ -15,13 +15,17 @@ Derived from the paths and methods alone, so a new resource is documented with n
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django.db import DatabaseError
 from django.utils.translation import gettext_lazy as _
 
 from kernel.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from kernel.api.idempotency import MAX_KEY_LENGTH
 from kernel.api.problems import PROBLEM_CONTENT_TYPE
+
+T = TypeVar("T")
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -167,3 +171,13 @@ def _record_parameter(collection: str, path: str) -> str | None:
     """The name of the record's parameter when `path` is `collection{name}/...`."""
     match = re.fullmatch(re.escape(collection) + r"\{(\w+)\}/.*", path)
     return f"path.{match.group(1)}" if match else None
+
+
+def read_for_schema(read: Callable[[], T], fallback: T) -> T:
+    """What `read` takes from the database for the schema (fields administrators define), or
+    `fallback` when there is no database to read: the schema is also drawn by `manage.py check
+    --deploy`, which may run before the first migrate."""
+    try:
+        return read()
+    except DatabaseError:
+        return fallback

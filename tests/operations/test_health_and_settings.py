@@ -73,7 +73,8 @@ def test_a_stale_backup_degrades_the_health_body_but_keeps_the_server_in_rotatio
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_heartbeat_task_through_the_broker():
-    broker = "redis" if settings.REDIS_URL else "filesystem"
+    # Without Redis: kombu's filesystem transport, writing messages whole (kernel/jobs/broker.py).
+    broker = "redis" if settings.REDIS_URL else "kernel.jobs.broker:Transport"
     assert celery_app.connection_for_write().transport_cls == broker
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         record_worker_heartbeat.delay()

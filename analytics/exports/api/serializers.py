@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics.exports.columns import DEFAULT_COLUMNS, export_columns
+from analytics.exports.columns import BUILT_IN_COLUMNS, DEFAULT_COLUMNS, export_columns
 from analytics.models import ExportFormat, ExportJob
 from kernel.api.jobs import JobSerializer
+from kernel.api.schema import read_for_schema
 from privacy.consent import MARKETING_CHANNELS
 
 
@@ -78,5 +79,8 @@ class NewExportSerializer(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["columns"].child.choices = [(c.key, c.label) for c in export_columns()]
+        fields["columns"].child.choices = [
+            (column.key, column.label)
+            for column in read_for_schema(export_columns, list(BUILT_IN_COLUMNS))
+        ]
         return fields
