@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.custom_fields.models import CHOICE_TYPES, FieldDefinition, FieldType
+from customers.custom_fields.records import choice_labels
 from customers.custom_fields.services import SETTINGS, ChoiceSpec
 
 
@@ -115,7 +116,7 @@ def _default_as_text(field: FieldDefinition) -> str:
     """The stored default as an administrator would type it: choices by their labels."""
     stored = field.default
     if field.type in CHOICE_TYPES:
-        labels = {choice.key: choice.label for choice in field.choices.all()}
+        labels = choice_labels(field)
         keys = stored if isinstance(stored, list) else [stored]
         return ", ".join(labels.get(key, str(key)) for key in keys)
     if isinstance(stored, bool):

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format, number_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.templatetags.staff import staff_name
@@ -217,7 +218,7 @@ def shown_text(field: FieldDefinition, value: Any) -> str:
     if kind == FieldType.YES_NO:
         return str(_("Yes") if value else _("No"))
     if kind in (FieldType.CHOICE, FieldType.CHOICES):
-        labels = {choice.key: choice.label for choice in field.choices.all()}
+        labels = choice_labels(field)
         keys = value if isinstance(value, list) else [value]
         return ", ".join(labels.get(key, key) for key in keys)
     if kind == FieldType.USER:
@@ -279,6 +280,17 @@ def mask_personal_values(
         key: masked_value(personal[key], value) if key in personal and value else value
         for key, value in values.items()
     }
+
+
+def choice_labels(field: FieldDefinition) -> dict[str, str]:
+    """key -> label in the active language of the field's choices, worked out once per field
+    instance and language: an export shows a label in every row (instances live for one
+    request or job, so a renamed choice shows from the next)."""
+    cache = field.__dict__.setdefault("_choice_labels", {})
+    language = get_language()
+    if language not in cache:
+        cache[language] = {choice.key: choice.label for choice in field.choices.all()}
+    return cache[language]
 
 
 def masked_value(field: FieldDefinition, value: Any) -> str:
