@@ -32,6 +32,7 @@ from customers.models import (
 from customers.presentation import PERSONAL_FIELDS, display_personal
 from customers.selectors import can_view_personal_data, customers_visible_to
 from kernel.api.serializers import ReadOnlyBlanks
+from kernel.free_text import has_unreadable_characters
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, PrivacyPolicy
 
 READ_FIELDS = (
@@ -114,6 +115,16 @@ class CustomerSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
 
 def _text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, **kwargs)
+
+
+class ReadableSlugRelatedField(serializers.SlugRelatedField):
+    """A record named by a slug: one with characters nobody types names no record (and
+    PostgreSQL refuses to look a NUL up, which would be a server error)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and has_unreadable_characters(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
 
 
 class ExternalIdInputSerializer(serializers.Serializer):
@@ -335,7 +346,7 @@ class ConsentInputSerializer(serializers.Serializer):
         default=ConsentSource.API,
         help_text=_("Through what the consent came (default: api)."),
     )
-    policy = serializers.SlugRelatedField(
+    policy = ReadableSlugRelatedField(
         slug_field="version",
         queryset=PrivacyPolicy.objects.all(),
         required=False,

@@ -157,3 +157,14 @@ def test_requests_are_for_the_privacy_roles_and_an_unknown_customer_answers_404(
     assert future.status_code == 400
     assert set(future.json()["errors"]) == {"received_at"}
     assert not DataSubjectRequest.objects.exists()
+
+
+def test_a_policy_named_with_a_nul_is_refused_not_a_server_error(admin_api):
+    customer = CustomerFactory()
+    answer = admin_api.post(
+        "/api/v1/consents/",
+        {"customer": customer.pk, "purpose": "email", "granted": True, "policy": "v1\x00"},
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert "policy" in answer.json()["errors"]
