@@ -70,12 +70,18 @@ def mask_record(viewer: Any, record: dict[str, Any]) -> dict[str, Any]:
         field: mask(PERSONAL_FIELDS[field], value or "") if field in PERSONAL_FIELDS else value
         for field, value in record.items()
     }
-    if any(value is not None for value in (masked.get("custom") or {}).values()):
-        personal = FieldDefinition.objects.filter(
-            target=FieldTarget.CUSTOMER, sensitivity=Sensitivity.PERSONAL
-        ).only("key", "type", "sensitivity")
-        masked["custom"] = mask_personal_values(personal, masked["custom"])
-    return masked
+    return mask_custom_values(FieldTarget.CUSTOMER, masked)
+
+
+def mask_custom_values(target: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A payload of a `target` record with the personal values of its `custom` masked (for a
+    viewer who may not see its customer's personal data)."""
+    if not any(value is not None for value in (record.get("custom") or {}).values()):
+        return record
+    personal = FieldDefinition.objects.filter(target=target, sensitivity=Sensitivity.PERSONAL).only(
+        "key", "type", "sensitivity"
+    )
+    return {**record, "custom": mask_personal_values(personal, record["custom"])}
 
 
 def mask_customer(viewer: Any, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -112,9 +112,6 @@ class CustomerForm(
         # The model instance is written by the service, never by ModelForm.save().
         pass
 
-    def built_in_fields(self) -> list[forms.BoundField]:
-        return [field for field in self.visible_fields() if not _is_custom(field)]
-
     def essential_fields(self) -> list[forms.BoundField]:
         """What a new customer needs first (the new-customer page shows these, required custom
         fields among them; the rest is folded away)."""
@@ -155,10 +152,6 @@ class CustomerForm(
             changes.pop("id_number", None)
             changes.pop("id_document_kind", None)
         return changes
-
-
-def _is_custom(field: forms.BoundField) -> bool:
-    return field.name.startswith(INPUT_PREFIX)
 
 
 class BulkActionForm(forms.Form):

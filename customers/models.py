@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from customers.custom_fields.models import values_field
 from customers.normalize import IdDocumentKind as IdKind
 from kernel.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
 from kernel.models import BackgroundJob, SystemJob, Versioned
@@ -215,15 +216,8 @@ class Customer(Versioned):
     notes = BoundedTextField(
         _("notes"), max_length=NOTE_LENGTH, blank=True, validators=[validate_readable_text]
     )
-    # The values of the custom fields defined for customers (customers/custom_fields/), by
-    # key, in their stored forms (customers/custom_fields/values.py). The database default
-    # serves writers that name their columns and leave it out (the bench's loader).
-    custom = models.JSONField(
-        _("custom fields"),
-        default=dict,
-        blank=True,
-        db_default=models.Value({}, output_field=models.JSONField()),
-    )
+    # The values of the custom fields defined for customers (customers/custom_fields/).
+    custom = values_field()
 
     consent_email = models.BooleanField(_("email marketing consent"), default=False)
     consent_sms = models.BooleanField(_("SMS marketing consent"), default=False)

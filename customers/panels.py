@@ -87,7 +87,9 @@ def _custom_values(user: Any, customer: Customer) -> dict[str, Any]:
             customer.custom or {},
             sees_personal=can_view_personal_data(user, customer),
             may_reveal=user.has_perm("customers.reveal_national_id"),
-        )
+        ),
+        "record": customer,
+        "reveal_url_name": "customers:reveal_custom",
     }
 
 

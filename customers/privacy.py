@@ -14,10 +14,9 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.users import staff_accounts
 from customers import events
 from customers.custom_fields.models import TEXT_TYPES, FieldTarget
-from customers.custom_fields.records import portable_text, unseal
+from customers.custom_fields.privacy import copy_columns
 from customers.custom_fields.selectors import defined_fields
 from customers.forms import CustomerForm
 from customers.merge import survivor_of
@@ -178,30 +177,6 @@ _PROFILE = [
 ]
 
 
-def _custom_value_columns() -> list[Column]:
-    """The copy's custom-field columns, read when the copy is written: the record, then one
-    per custom field of customers, archived ones included (their values are still held). Each
-    value whole, sealed ones decrypted: the copy is the person's own data."""
-    usernames = dict(staff_accounts().values_list("pk", "username"))
-    return [
-        field_column("id", gettext_lazy("record")),
-        *(
-            Column(field.key, field.label, _custom_value_of(field, usernames))
-            for field in defined_fields(FieldTarget.CUSTOMER, archived=True)
-        ),
-    ]
-
-
-def _custom_value_of(field: Any, usernames: dict[int, str]):
-    def value(customer: Customer) -> str:
-        entry = (customer.custom or {}).get(field.key)
-        if entry is None:
-            return ""
-        return portable_text(field, unseal(field, entry), unmasked=True, usernames=usernames)
-
-    return value
-
-
 SECTIONS = [
     CopySection(
         "profile",
@@ -222,7 +197,7 @@ SECTIONS = [
         15,
         Customer,
         lambda ids: Customer.objects.filter(pk__in=ids).exclude(custom={}).order_by("pk"),
-        _custom_value_columns,
+        copy_columns(FieldTarget.CUSTOMER, [field_column("id", gettext_lazy("record"))]),
     ),
     CopySection(
         "contacts",

@@ -346,18 +346,9 @@ def reveal_custom_value(*, actor: Actor, customer: Customer, field: FieldDefinit
     """A sensitive custom value of the customer as a person reads it, for a user holding
     `reveal_national_id`; audited (`customer.reveal_custom`, naming the field) before anything
     is decrypted. "" when the customer holds no value."""
-    if not actor.has_perm("customers.reveal_national_id"):
-        raise PermissionDenied
-    entry = (customer.custom or {}).get(field.key)
-    if entry is None:
-        return ""
-    record_event(
-        actor=actor,
-        action=CustomerAction.REVEAL_CUSTOM,
-        target=customer,
-        changes={"field": field.key},
+    return custom_values.reveal_value(
+        actor=actor, record=customer, field=field, action=CustomerAction.REVEAL_CUSTOM
     )
-    return custom_values.shown_text(field, custom_values.unseal(field, entry))
 
 
 def record_personal_data_view(*, actor: Actor, customer: Customer) -> None:

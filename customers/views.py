@@ -32,8 +32,10 @@ from customers.custom_fields.listing import (
     sort_orders,
     sorted_page,
 )
-from customers.custom_fields.models import FieldDefinition, FieldTarget, Sensitivity
+from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
+from customers.custom_fields.value_forms import CustomValuesFormMixin, is_custom_input
+from customers.custom_fields.views import revealed_value
 from customers.dedup.door import likely_duplicates
 from customers.dedup.review import open_group_of
 from customers.filters import listed_customers
@@ -62,6 +64,7 @@ from customers.selectors import (
     sees_all_personal_data,
 )
 from customers.view_mixins import CustomerScopedMixin
+from kernel.service_errors import add_service_errors
 from kernel.version_forms import VERSION_FIELD, edited_values
 from kernel.versioning import EditConflictError
 from privacy import consent
@@ -365,7 +368,7 @@ class CustomerRecordFormView(CustomerScopedMixin, FormView):
 
     def get_form_kwargs(self):
         kwargs = {**super().get_form_kwargs(), "customer": self.customer}
-        if issubclass(self.get_form_class(), MaskedPersonalFieldsMixin):
+        if issubclass(self.get_form_class(), MaskedPersonalFieldsMixin | CustomValuesFormMixin):
             kwargs["viewer"] = self.request.user
         return kwargs
 
@@ -379,11 +382,8 @@ class CustomerRecordFormView(CustomerScopedMixin, FormView):
             form.show_conflict(conflict, masks=personal_masks(self.request.user, self.customer))
             return self.form_invalid(form)
         except ValidationError as error:
-            if not hasattr(error, "error_dict"):  # about the record as a whole
-                form.add_error(None, error)
-                return self.form_invalid(form)
-            for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
+            renamed = form.custom_error_names() if isinstance(form, CustomValuesFormMixin) else {}
+            add_service_errors(form, error, renamed=renamed)
             return self.form_invalid(form)
         messages.success(self.request, self.success_message)
         url = reverse("customers:detail", args=[self.customer.pk])
@@ -440,11 +440,15 @@ class AddContactView(CustomerRecordFormView):
 
 def written_values(form) -> dict[str, Any]:
     """What a valid record form asks its service to write: its values without the version
-    fields, and without masked fields sent back as shown (their stored values stay)."""
+    fields, and without masked fields sent back as shown (their stored values stay); custom
+    inputs as the service's `custom` (only those changed)."""
     values = edited_values(form)
     if isinstance(form, MaskedPersonalFieldsMixin):
         for field in form.kept_masked_fields():
             values.pop(field, None)
+    if isinstance(form, CustomValuesFormMixin):
+        values = {name: value for name, value in values.items() if not is_custom_input(name)}
+        values["custom"] = form.custom_changes()
     return values
 
 
@@ -588,18 +592,14 @@ class RevealCustomValueView(CustomerScopedMixin, View):
     permission_required = ["customers.view_customer", "customers.reveal_national_id"]
 
     def post(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
-        field = get_object_or_404(
-            FieldDefinition,
+        return revealed_value(
+            request,
             target=FieldTarget.CUSTOMER,
             key=key,
-            sensitivity=Sensitivity.SENSITIVE,
+            reveal=lambda field: services.reveal_custom_value(
+                actor=request.user, customer=self.customer, field=field
+            ),
         )
-        value = services.reveal_custom_value(
-            actor=request.user, customer=self.customer, field=field
-        )
-        response = render(request, "customers/_revealed_value.html", {"value": value})
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 class RecordConsentView(CustomerScopedMixin, View):

@@ -8,6 +8,8 @@ class InteractionsConfig(AppConfig):
     verbose_name = _("Interactions and purchases")
 
     def ready(self) -> None:
+        from customers.custom_fields.models import FieldTarget
+        from customers.custom_fields.targets import Target, register_target
         from interactions.archive import ARCHIVE_JOBS
         from interactions.audit import ACTIONS
         from interactions.checks import check_archive_settings
@@ -30,3 +32,12 @@ class InteractionsConfig(AppConfig):
         register_events()
         # The actions it records (privacy/audit/actions.py).
         register_actions(*ACTIONS)
+        # Custom fields on interactions (customers/custom_fields/), held in Interaction.custom
+        # and, once archived, in ArchivedInteraction.custom.
+        register_target(
+            Target(
+                FieldTarget.INTERACTION,
+                "interactions.Interaction",
+                archive_labels=("interactions.ArchivedInteraction",),
+            )
+        )

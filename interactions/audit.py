@@ -14,6 +14,10 @@ class TransactionAction(models.TextChoices):
 
 class InteractionAction(models.TextChoices):
     CREATE = "interaction.create", _("Interaction logged")
+    REVEAL_CUSTOM = (
+        "interaction.reveal_custom",
+        _("Sensitive custom value of an interaction revealed"),
+    )
 
 
 class FollowUpAction(models.TextChoices):

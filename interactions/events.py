@@ -1,6 +1,7 @@
 """The events of purchases, interactions and follow-ups other systems may subscribe to
 (kernel/outbox.py), registered by interactions/apps.py: their payloads as the API shows these
-records, and each subscriber's view of them (only customers in its service account's scope).
+records, and each subscriber's view of them (only customers in its service account's scope,
+an interaction's personal custom values masked as the API masks them).
 
 A follow-up falling due is no write: `announce_due_follow_ups` finds, from the beat, those that
 fell due since its last run, each once."""
@@ -15,7 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.events import in_scope
+from customers.api.serializers import MaskedPersonalDataMixin
+from customers.custom_fields.models import FieldTarget
+from customers.events import in_scope, mask_custom_values
+from customers.models import Customer
+from customers.selectors import can_view_personal_data
 from interactions.api.serializers import (
     FollowUpSerializer,
     InteractionSerializer,
@@ -36,9 +41,29 @@ def mask_for_customer_scope(viewer: Any, data: dict[str, Any]) -> dict[str, Any]
     return data if in_scope(viewer, data["customer"], None) else None
 
 
+def mask_interaction(viewer: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+    """An interaction goes to viewers who may see its customer, its personal custom values
+    masked unless they may see the customer's personal data."""
+    if not in_scope(viewer, data["customer"], None):
+        return None
+    customer = Customer.objects.only("owner_id").get(pk=data["customer"])
+    if can_view_personal_data(viewer, customer):
+        return data
+    return mask_custom_values(FieldTarget.INTERACTION, data)
+
+
+class InteractionEventSerializer(InteractionSerializer):
+    """The API's interaction, unmasked: the outbox keeps it as it is, and each subscriber gets
+    it masked for its own service account (`mask_interaction`)."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # Past the masking mixin, to ModelSerializer's plain representation.
+        return super(MaskedPersonalDataMixin, self).to_representation(instance)
+
+
 TOPICS = [
     outbox.Topic(TRANSACTION_RECORDED, _("Purchase recorded"), mask_for_customer_scope),
-    outbox.Topic(INTERACTION_LOGGED, _("Interaction logged"), mask_for_customer_scope),
+    outbox.Topic(INTERACTION_LOGGED, _("Interaction logged"), mask_interaction),
     outbox.Topic(FOLLOW_UP_DUE, _("Follow-up due"), mask_for_customer_scope),
 ]
 
@@ -56,7 +81,7 @@ def announce_interaction(interaction: Interaction) -> None:
     outbox.emit(
         INTERACTION_LOGGED,
         target=interaction,
-        data=lambda: dict(InteractionSerializer(interaction).data),
+        data=lambda: dict(InteractionEventSerializer(interaction).data),
         subject_id=interaction.customer_id,
     )
 
@@ -81,7 +106,7 @@ def announce_interactions(interactions: Collection[Interaction]) -> int:
     return outbox.emit_many(
         INTERACTION_LOGGED,
         interactions,
-        data=lambda interaction: dict(InteractionSerializer(interaction).data),
+        data=lambda interaction: dict(InteractionEventSerializer(interaction).data),
         subject_id=lambda interaction: interaction.customer_id,
     )
 

@@ -7,6 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.users import active_staff_holding
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
+from customers.custom_fields.value_forms import CustomValuesFormMixin
+from customers.selectors import can_view_personal_data
 from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
 from kernel.version_forms import VersionedFormMixin
 
@@ -30,14 +34,21 @@ class CustomerRecordForm(forms.ModelForm):
         pass
 
 
-class InteractionForm(CustomerRecordForm):
+class InteractionForm(CustomValuesFormMixin, CustomerRecordForm):
+    """An interaction's own fields, then the administrators' custom fields for interactions."""
+
     class Meta:
         model = Interaction
         fields = ["kind", "channel", "occurred_at", "contact", "subject", "body", "satisfaction"]
         widgets = {"occurred_at": LocalDateTimeInput(), "body": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, customer, **kwargs) -> None:
+    def __init__(self, *args, customer, viewer, **kwargs) -> None:
         super().__init__(*args, customer=customer, **kwargs)
+        self.add_custom_inputs(
+            defined_fields(FieldTarget.INTERACTION),
+            self.instance.custom or {},
+            sees_personal=can_view_personal_data(viewer, customer),
+        )
         self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
         self.fields["contact"].queryset = customer.contacts.all()
         if not customer.contacts.exists():

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from customers.custom_fields.models import values_field
 from customers.models import import_job_field
 from kernel.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
 from kernel.models import SystemJob, Versioned
@@ -260,6 +261,8 @@ class InteractionRecord(models.Model):
     external_ref = models.CharField(
         _("external reference"), max_length=100, blank=True, validators=[validate_readable_text]
     )
+    # The values of the custom fields defined for interactions (customers/custom_fields/).
+    custom = values_field()
     import_job = import_job_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -1,6 +1,7 @@
 """What interactions contributes to the privacy workflows (privacy/registry.py), registered by
-interactions/apps.py: purchases, interactions and follow-ups in the data-subject copy, what an
-erasure does to them, and the retention of old interactions' text."""
+interactions/apps.py: purchases, interactions (with their custom values) and follow-ups in the
+data-subject copy, what an erasure does to them, and the retention of old interactions' text
+and custom values."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.db.models import DateTimeField, F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
 
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.privacy import copy_columns
 from interactions.models import (
     ArchivedInteraction,
     FollowUp,
@@ -105,7 +108,7 @@ SECTIONS = [
         60,
         Interaction,
         lambda ids: _interactions(Interaction, ids),
-        _INTERACTION_COLUMNS,
+        copy_columns(FieldTarget.INTERACTION, _INTERACTION_COLUMNS),
     ),
     # After the hot table: an interaction archived while the copy is written may then be
     # listed in both sections, never in neither.
@@ -115,7 +118,10 @@ SECTIONS = [
         70,
         ArchivedInteraction,
         lambda ids: _interactions(ArchivedInteraction, ids),
-        [*_INTERACTION_COLUMNS, field_column("archived_at", gettext_lazy("archived"))],
+        copy_columns(
+            FieldTarget.INTERACTION,
+            [*_INTERACTION_COLUMNS, field_column("archived_at", gettext_lazy("archived"))],
+        ),
     ),
     CopySection(
         "follow_ups",
@@ -144,7 +150,9 @@ def _scrub_customers_interactions(erasure: Erasure) -> int:
     # The hot table first, then the archive: an interaction archived meanwhile is found there
     # (interactions/archive.py explains why this order is enough).
     return sum(
-        table.objects.filter(customer__in=erasure.ids).update(subject="", body="", external_ref="")
+        table.objects.filter(customer__in=erasure.ids).update(
+            subject="", body="", external_ref="", custom={}
+        )
         for table in (Interaction, ArchivedInteraction)
     )
 
@@ -186,7 +194,7 @@ def _old_interactions(cutoff: datetime.datetime) -> QuerySet:
     # Hot and archived alike, in one statement (an interaction keeps its id in the archive).
     hot, archived = (
         table.objects.filter(occurred_at__lt=cutoff)
-        .exclude(subject="", body="")
+        .exclude(subject="", body="", custom={})
         .order_by()
         .values_list("pk")
         for table in (Interaction, ArchivedInteraction)
@@ -198,7 +206,7 @@ def _scrub_old_interactions(ids: list[int], actor: Any) -> None:
     # The hot table first, then the archive: a row archived since the run settled its ids is
     # found there (see interactions/archive.py).
     for table in (Interaction, ArchivedInteraction):
-        table.objects.filter(pk__in=ids).update(subject="", body="")
+        table.objects.filter(pk__in=ids).update(subject="", body="", custom={})
 
 
 RETENTION_TARGET = RetentionTarget(

@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields import records as custom_values
+from customers.custom_fields.models import FieldDefinition, FieldTarget
 from customers.models import Contact, Customer
 from customers.selectors import customers_visible_to
 from customers.services import record_activity, refuse_if_erased
@@ -169,11 +171,13 @@ def record_interaction(
     direction: str = InteractionDirection.UNSAID,
     source_system: str = "",
     external_ref: str = "",
+    custom: Mapping[str, Any] | None = None,
 ) -> Interaction:
     """Log a call, visit, complaint, note... on a customer. The staff member defaults to the
-    actor. Raises ValidationError (satisfaction outside 1–5, a contact of another customer, an
+    actor; `custom` holds custom values as typed (key -> value; each field's default for the
+    rest). Raises ValidationError (satisfaction outside 1–5, a contact of another customer, an
     external reference already recorded from the same source system, in the hot table or the
-    archive)."""
+    archive, a bad custom value)."""
     refuse_if_erased(customer)
     if contact is not None and contact.customer_id != customer.pk:
         raise ValidationError({"contact": _("This contact belongs to another customer.")})
@@ -191,6 +195,9 @@ def record_interaction(
         staff=staff,
         source_system=source_system.strip(),
         external_ref=external_ref.strip(),
+    )
+    custom_audit = custom_values.write_values(
+        interaction, FieldTarget.INTERACTION, custom or {}, creating=True
     )
     interaction.full_clean(exclude=["customer", "contact", "staff"])
     if (
@@ -211,9 +218,19 @@ def record_interaction(
         actor=actor,
         action=InteractionAction.CREATE,
         target=customer,
-        changes={"interaction": interaction.pk, "kind": kind},
+        changes={"interaction": interaction.pk, "kind": kind, **custom_audit},
     )
     return interaction
+
+
+def reveal_custom_value(
+    *, actor: Actor, interaction: Interaction | ArchivedInteraction, field: FieldDefinition
+) -> str:
+    """A sensitive custom value of the interaction (hot or archived), for a user holding
+    `reveal_national_id`; audited (`interaction.reveal_custom`) before it is decrypted."""
+    return custom_values.reveal_value(
+        actor=actor, record=interaction, field=field, action=InteractionAction.REVEAL_CUSTOM
+    )
 
 
 @transaction.atomic

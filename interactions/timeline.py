@@ -14,7 +14,11 @@ from typing import Any
 from django.db.models import Model, Q
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.records import shown_values
+from customers.custom_fields.selectors import defined_fields
 from customers.models import Customer
+from customers.selectors import can_view_personal_data
 from interactions.models import ArchivedInteraction, Interaction, InteractionKind, Transaction
 
 TIMELINE_PURCHASES = "purchases"
@@ -123,7 +127,25 @@ def _interactions(request: TimelineRequest) -> list[Interaction | ArchivedIntera
         for row in rows[: request.limit]:
             # A row archived between the two queries is in both answers: shown once.
             found.setdefault(row.pk, row)
+    _show_custom_values(request, found.values())
     return list(found.values())
+
+
+def _show_custom_values(
+    request: TimelineRequest, rows: Iterable[Interaction | ArchivedInteraction]
+) -> None:
+    """Give each row `custom_shown`: its custom values as the reader must see them
+    (records.shown_values), a sensitive one revealable by a reader who may."""
+    fields = defined_fields(FieldTarget.INTERACTION)
+    if not fields:
+        return
+    user = request.user
+    sees_personal = user is not None and can_view_personal_data(user, request.customer)
+    may_reveal = user is not None and user.has_perm("customers.reveal_national_id")
+    for row in rows:
+        row.custom_shown = shown_values(  # type: ignore[union-attr]
+            fields, row.custom or {}, sees_personal=sees_personal, may_reveal=may_reveal
+        )
 
 
 def _locate_interaction(customer: Customer, pk: int) -> datetime.datetime | None:

@@ -7,6 +7,11 @@ app_name = "interactions"
 urlpatterns = [
     path("timeline/", views.TimelineView.as_view(), name="timeline"),
     path("interactions/new/", views.LogInteractionView.as_view(), name="log_interaction"),
+    path(
+        "interactions/<int:interaction_pk>/reveal/<slug:key>/",
+        views.RevealCustomValueView.as_view(),
+        name="reveal_custom",
+    ),
     path("purchases/new/", views.RecordTransactionView.as_view(), name="record_transaction"),
     path("follow-ups/new/", views.ScheduleFollowUpView.as_view(), name="schedule_follow_up"),
     path(

@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.templatetags.staff import staff_name
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.views import revealed_value
 from customers.view_mixins import CustomerScopedMixin
 from customers.views import CustomerRecordEditView, CustomerRecordFormView
 from interactions import services
@@ -37,6 +39,26 @@ class TimelineView(CustomerScopedMixin, View):
             request,
             "interactions/_timeline_entries.html",
             {"customer": customer, "entries": entries, "next_cursor": next_cursor, "kind": kind},
+        )
+
+
+class RevealCustomValueView(CustomerScopedMixin, View):
+    """POST only: decrypts one sensitive custom value of an interaction of the customer (in
+    the hot table or the archive), for this response, and audits it."""
+
+    permission_required = ["interactions.view_interaction", "customers.reveal_national_id"]
+
+    def post(self, request: HttpRequest, pk: int, interaction_pk: int, key: str) -> HttpResponse:
+        interaction = self.customer.interactions.filter(
+            pk=interaction_pk
+        ).first() or get_object_or_404(self.customer.archived_interactions, pk=interaction_pk)
+        return revealed_value(
+            request,
+            target=FieldTarget.INTERACTION,
+            key=key,
+            reveal=lambda field: services.reveal_custom_value(
+                actor=request.user, interaction=interaction, field=field
+            ),
         )
 
 

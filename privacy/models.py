@@ -483,7 +483,10 @@ class RetentionKind(models.TextChoices):
 
     STALE_LEADS = "stale_leads", _("Leads with no activity: anonymised")
     INACTIVE_CUSTOMERS = "inactive_customers", _("Customers with no activity: anonymised")
-    OLD_INTERACTIONS = "old_interactions", _("Text of old interactions: removed")
+    OLD_INTERACTIONS = (
+        "old_interactions",
+        _("Text and custom values of old interactions: removed"),
+    )
     IMPORT_REPORTS = "import_reports", _("Error reports of old imports: deleted")
 
 

@@ -18,6 +18,8 @@ class SalesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from customers.custom_fields.models import FieldTarget
+        from customers.custom_fields.targets import Target, register_target
         from privacy.audit.actions import register_actions
         from sales.audit import ACTIONS
         from sales.deals.audit import DealAction
@@ -40,5 +42,7 @@ class SalesConfig(AppConfig):
         # Deals and the ownership history in the subject's copy and erasure.
         register_with_privacy()
         register_pool_with_privacy()
+        # Custom fields on deals (customers/custom_fields/), held in Deal.custom.
+        register_target(Target(FieldTarget.DEAL, "sales.Deal"))
         # A new installation (and a flushed test database) starts with a default pipeline.
         post_migrate.connect(_ensure_default_pipeline, sender=self)

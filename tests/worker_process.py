@@ -2,6 +2,7 @@
 that kill it, or that need what only a worker started from the command line does (its
 worker_ready signal)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -35,8 +36,8 @@ def worker_env(**overrides: str) -> dict[str, str]:
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
-    """A worker whose warnings and errors go to a file of its own (`log_tail`), removed when
-    stop_workers stops it."""
+    """A worker whose log (each task received and finished, warnings, errors) goes to a file of
+    its own (`log_tail`), removed when stop_workers stops it."""
     log_fd, log_path = tempfile.mkstemp(prefix="crm-worker-", suffix=".log")
     worker = subprocess.Popen(
         [
@@ -54,7 +55,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
             "-Q",
             "celery",
             "--loglevel",
-            "WARNING",
+            "INFO",  # each task received and finished, for a failing test's message
         ],
         cwd=settings.BASE_DIR,
         env=env,
@@ -67,9 +68,20 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
 
 
 def log_tail(worker: subprocess.Popen, lines: int = 40) -> str:
-    """The end of what the worker logged (for a failing test's message)."""
+    """The end of what the worker logged (for a failing test's message), and the messages
+    still waiting in the embedded broker's folder, oldest first."""
     text = worker.log_path.read_text(errors="replace")  # type: ignore[attr-defined]
-    return "\n".join(text.splitlines()[-lines:])
+    tail = "\n".join(text.splitlines()[-lines:])
+    if settings.REDIS_URL:
+        return tail
+    waiting = []
+    for path in sorted((Path(settings.BROKER_DIR) / "queue").iterdir()):
+        try:
+            headers = json.loads(path.read_bytes())["headers"]
+            waiting.append(f"{path.name} {headers.get('task')} {headers.get('argsrepr')}")
+        except (OSError, ValueError, KeyError) as error:
+            waiting.append(f"{path.name} unreadable: {error!r}")
+    return f"{tail}\nwaiting in the broker's folder:\n" + ("\n".join(waiting) or "nothing")
 
 
 def stop_workers(workers: list[subprocess.Popen]) -> None:

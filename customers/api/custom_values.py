@@ -1,4 +1,5 @@
-"""Custom values in the API: `custom` on a customer, read and written, and its OpenAPI schema.
+"""Custom values in the API: `custom` on a record (a customer, an interaction), read and written,
+and its OpenAPI schema.
 
 The fields are data, defined by administrators while the server runs, so the schema is drawn
 from the database each time it is asked for (an OpenApiSerializerFieldExtension): one property
@@ -20,45 +21,50 @@ from customers.custom_fields.selectors import defined_fields
 from kernel.api.schema import read_for_schema
 
 _SCALARS = (str, int, float, bool, type(None))
-_CONTEXT_KEY = "custom_fields"
 
 
-def fields_in(context: dict[str, Any]) -> list[FieldDefinition]:
-    """The customers' custom fields, read once per serializer (a page of customers shares its
-    root's context) instead of once per customer."""
-    if _CONTEXT_KEY not in context:
-        context[_CONTEXT_KEY] = defined_fields(FieldTarget.CUSTOMER)
-    return context[_CONTEXT_KEY]
+def fields_in(context: dict[str, Any], target: str = FieldTarget.CUSTOMER) -> list[FieldDefinition]:
+    """The custom fields of `target` records, read once per serializer (a page of records
+    shares its root's context) instead of once per record."""
+    key = f"custom_fields.{target}"
+    if key not in context:
+        context[key] = defined_fields(target)
+    return context[key]
 
 
 class CustomValuesOutput(serializers.Field):
-    """The customer's custom values (records.api_values), every field present; the serializer
-    that carries them masks the personal ones for its reader."""
+    """The record's custom values (records.api_values), every field of `target` records
+    present; the serializer that carries them masks the personal ones for its reader."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, target: str = FieldTarget.CUSTOMER, **kwargs: Any) -> None:
+        self.target_kind = target
         super().__init__(source="*", read_only=True, **kwargs)
 
-    def to_representation(self, customer: Any) -> dict[str, Any]:
-        return api_values(fields_in(self.context), customer.custom or {})
+    def to_representation(self, record: Any) -> dict[str, Any]:
+        return api_values(fields_in(self.context, self.target_kind), record.custom or {})
 
 
 class CustomValuesInput(serializers.Field):
     """Custom values to write, by key, each as typed (a list for several choices); null or ""
-    empties one. Keys that are not custom fields of customers are refused here; values that do
-    not fit their field, by the service."""
+    empties one. Keys that are not custom fields of `target` records are refused here; values
+    that do not fit their field, by the service."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, target: str = FieldTarget.CUSTOMER, **kwargs: Any) -> None:
+        self.target_kind = target
         super().__init__(required=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise serializers.ValidationError(_("Give the custom values as an object by key."))
-        known = {field.key for field in defined_fields(FieldTarget.CUSTOMER)}
+        known = {field.key for field in defined_fields(self.target_kind)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise serializers.ValidationError(
-                _("These are not custom fields of customers: %(keys)s.")
-                % {"keys": ", ".join(unknown)}
+                _("These are not custom fields of %(records)s: %(keys)s.")
+                % {
+                    "records": FieldTarget(self.target_kind).label.lower(),
+                    "keys": ", ".join(unknown),
+                }
             )
         for value in data.values():
             items = value if isinstance(value, list) else [value]
@@ -137,7 +143,7 @@ class _CustomValuesSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         shape = _write_schema if self.writing else _read_schema
-        fields = read_for_schema(lambda: defined_fields(FieldTarget.CUSTOMER), [])
+        fields = read_for_schema(lambda: defined_fields(self.target.target_kind), [])
         return {
             "type": "object",
             "description": _("The custom fields administrators define, by key."),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.api.custom_values import CustomValuesInput, CustomValuesOutput, fields_in
+from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.records import mask_personal_values
 from customers.models import (
     CompanySize,
@@ -86,6 +87,9 @@ class MaskedPersonalDataMixin(ReadOnlyBlanks):
     requesting user may see this customer's personal data; blank fields are documented as
     such (kernel/api/serializers.py)."""
 
+    # Whose custom fields the serialized records' `custom` holds.
+    custom_target: str = FieldTarget.CUSTOMER
+
     def customer_of(self, instance: Any) -> Customer:
         return instance
 
@@ -97,7 +101,9 @@ class MaskedPersonalDataMixin(ReadOnlyBlanks):
             if field in data:
                 data[field] = display_personal(user, customer, field, record=instance)
         if "custom" in data and not can_view_personal_data(user, customer):
-            data["custom"] = mask_personal_values(fields_in(self.context), data["custom"])
+            data["custom"] = mask_personal_values(
+                fields_in(self.context, self.custom_target), data["custom"]
+            )
         return data
 
 

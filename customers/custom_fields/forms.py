@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.custom_fields.models import CHOICE_TYPES, FieldDefinition, FieldType
+from customers.custom_fields.models import CHOICE_TYPES, FieldDefinition, FieldTarget, FieldType
 from customers.custom_fields.records import choice_labels
 from customers.custom_fields.services import SETTINGS, ChoiceSpec
 
@@ -55,8 +55,14 @@ class FieldDefinitionForm(forms.ModelForm):
         ),
     ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, target: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Settings of some record kinds only: duplicates are looked for among customers, and
+        # interactions have no list of their own (they are read in a customer's timeline).
+        if target != FieldTarget.CUSTOMER:
+            del self.fields["identifying"]
+        if target == FieldTarget.INTERACTION:
+            del self.fields["listed"]
         # Settings of some types only: the page shows them while the type is one of those
         # (static/js/crm.js, data-shown-for).
         type_id = self["type"].id_for_label
@@ -100,7 +106,9 @@ class FieldDefinitionForm(forms.ModelForm):
         return specs
 
     def settings(self) -> dict[str, Any]:
-        values = {name: self.cleaned_data[name] for name in self._meta.fields}
+        values = {
+            name: self.cleaned_data[name] for name in self._meta.fields if name in self.fields
+        }
         values["default"] = self.cleaned_data.get("default_text") or None
         return values
 

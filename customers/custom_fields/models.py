@@ -56,6 +56,19 @@ def _in_language(english: str, chinese: str) -> str:
     return english
 
 
+def values_field() -> models.JSONField:
+    """The column holding a record's custom values, by key, in their stored forms
+    (customers/custom_fields/values.py), on every record kind registered as a target. The
+    database default serves writers that name their columns and leave it out (the bench's
+    loader, the interactions archive's copy)."""
+    return models.JSONField(
+        _("custom fields"),
+        default=dict,
+        blank=True,
+        db_default=models.Value({}, output_field=models.JSONField()),
+    )
+
+
 # How a custom field is named beside the built-in fields, wherever both are listed: a service's
 # errors, export columns, import fields, segment rules, the API ("custom.<key>").
 NAME_PREFIX = "custom."
@@ -138,6 +151,10 @@ class FieldDefinition(models.Model):
     @property
     def help_text(self) -> str:
         return _in_language(self.help_en, self.help_zh)
+
+    def offered_labels(self) -> list[str]:
+        """The labels of the choices offered (not archived), in their order."""
+        return [choice.label for choice in self.choices.all() if not choice.archived]
 
     @property
     def group(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -23,8 +23,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
 from customers.custom_fields.models import NAME_PREFIX, FieldDefinition, FieldType, Sensitivity
+from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.values import clean_values
 from privacy import crypto
+from privacy.audit.recording import record_event
 from privacy.masking import mask, mask_text
 
 # The masking kind of a personal value's shown text by type; any other type is hidden whole.
@@ -127,6 +129,34 @@ def store_values(
         changed.append(key)
     setattr(record, values_field, stored)
     return changed
+
+
+def write_values(
+    record: Any, target: str, raw: Mapping[str, Any], *, creating: bool
+) -> dict[str, list[Any]]:
+    """Clean `raw` (key -> value as typed) for the fields of `target` records and write it into
+    the record's JSON column (prepare_values, store_values), unsaved; returns the audit log's
+    entries for what changed (audit_diff). Raises ValidationError keyed `custom.<key>`."""
+    if not raw and not creating:
+        return {}
+    fields = defined_fields(target)
+    before = dict(record.custom or {})
+    if not store_values(record, fields, prepare_values(fields, raw, creating=creating)):
+        return {}
+    return audit_diff(defined_fields(target, archived=True), before, record.custom)
+
+
+def reveal_value(*, actor: Any, record: Any, field: FieldDefinition, action: str) -> str:
+    """A sensitive value of `record` as a person reads it, for a user holding
+    `reveal_national_id`; audited as `action` (naming the field) before anything is
+    decrypted. "" when the record holds no value."""
+    if not actor.has_perm("customers.reveal_national_id"):
+        raise PermissionDenied
+    entry = (record.custom or {}).get(field.key)
+    if entry is None:
+        return ""
+    record_event(actor=actor, action=action, target=record, changes={"field": field.key})
+    return shown_text(field, unseal(field, entry))
 
 
 def merge_source(field: FieldDefinition, records: Sequence[Any]) -> Any | None:

@@ -199,29 +199,33 @@ def _convert_stored_values(field: FieldDefinition) -> int:
     written (the caller's transaction). Returns how many records changed."""
     field = FieldDefinition.objects.prefetch_related("choices").get(pk=field.pk)
     target = target_for(field.target)
-    holders = (
-        target.model._base_manager.filter(**{f"{target.values_field}__has_key": field.key})
-        .only("pk", target.values_field)
-        .order_by("pk")
-    )
+    values_field = target.values_field
     refused: list[int] = []
     total = converted = 0
-    pending: list[Any] = []
-    for record in holders.iterator(chunk_size=CONVERSION_BATCH):
-        entry = getattr(record, target.values_field).get(field.key)
-        try:
-            value = clean_value(field, _as_raw(unseal(field, entry)))
-        except ValidationError:
-            total += 1
-            if len(refused) < UNCONVERTIBLE_SHOWN:
-                refused.append(record.pk)
-            continue
-        if not total and store_values(
-            record, [field], {field.key: value}, values_field=target.values_field
-        ):
-            pending.append(record)
-        if len(pending) >= CONVERSION_BATCH:
-            converted += _write_converted(target.model, pending, target.values_field)
+    for model in target.holders:
+        holding = (
+            model._base_manager.filter(**{f"{values_field}__has_key": field.key})
+            .only("pk", values_field)
+            .order_by("pk")
+        )
+        pending: list[Any] = []
+        for record in holding.iterator(chunk_size=CONVERSION_BATCH):
+            entry = getattr(record, values_field).get(field.key)
+            try:
+                value = clean_value(field, _as_raw(unseal(field, entry)))
+            except ValidationError:
+                total += 1
+                if len(refused) < UNCONVERTIBLE_SHOWN:
+                    refused.append(record.pk)
+                continue
+            if not total and store_values(
+                record, [field], {field.key: value}, values_field=values_field
+            ):
+                pending.append(record)
+            if len(pending) >= CONVERSION_BATCH:
+                converted += _write_converted(model, pending, values_field)
+        if not total:
+            converted += _write_converted(model, pending, values_field)
     if total:
         named = ", ".join(f"#{pk}" for pk in refused) + (" …" if total > len(refused) else "")
         message = ngettext(
@@ -234,7 +238,7 @@ def _convert_stored_values(field: FieldDefinition) -> int:
             "records": named,
         }
         raise ValidationError({"type": message}, code="unconvertible")
-    return converted + _write_converted(target.model, pending, target.values_field)
+    return converted
 
 
 def _write_converted(model: Any, records: list[Any], values_field: str) -> int:

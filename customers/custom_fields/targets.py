@@ -18,10 +18,18 @@ class Target:
     kind: FieldTarget
     model_label: str  # "customers.Customer"
     values_field: str = "custom"
+    # Models whose rows hold the same values besides the records: an archive the old records
+    # move to (interactions'), kept in step when a field converts or keys rotate.
+    archive_labels: tuple[str, ...] = ()
 
     @property
     def model(self) -> type[models.Model]:
         return apps.get_model(self.model_label)
+
+    @property
+    def holders(self) -> list[type[models.Model]]:
+        """Every model whose rows may hold values of this kind's fields."""
+        return [apps.get_model(label) for label in (self.model_label, *self.archive_labels)]
 
 
 _TARGETS: dict[str, Target] = {}
@@ -30,9 +38,8 @@ _TARGETS: dict[str, Target] = {}
 def register_target(target: Target) -> None:
     """Let `target` records hold custom values; their sealed ones rotate with the keys."""
     _TARGETS[target.kind] = target
-    register_sealed_json(
-        target.model_label, target.values_field, lambda: sealed_contexts(target.kind)
-    )
+    for label in (target.model_label, *target.archive_labels):
+        register_sealed_json(label, target.values_field, lambda: sealed_contexts(target.kind))
 
 
 def target_for(kind: str) -> Target:

@@ -36,6 +36,10 @@ def input_name(field: FieldDefinition) -> str:
     return f"{INPUT_PREFIX}{field.key}"
 
 
+def is_custom_input(name: str) -> bool:
+    return name.startswith(INPUT_PREFIX)
+
+
 def _choices(field: FieldDefinition, held: Iterable[str]) -> list[tuple[str, str]]:
     """The offered choices, and an archived one the record still holds (so that saving the
     form does not drop it)."""
@@ -118,6 +122,14 @@ class CustomValuesFormMixin:
             initial = _initial(field, entry)
             if initial is not None:
                 self.initial[name] = initial
+
+    def built_in_fields(self) -> list[forms.BoundField]:
+        """The form's visible inputs other than the custom ones."""
+        return [
+            bound
+            for bound in self.visible_fields()  # type: ignore[attr-defined]
+            if not is_custom_input(bound.name)
+        ]
 
     def custom_inputs(self) -> list[forms.BoundField]:
         return [self[input_name(field)] for field in self.custom_fields]

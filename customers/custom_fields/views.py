@@ -1,6 +1,9 @@
-"""The administrators' page of custom fields (`customers.manage_custom_fields`)."""
+"""The administrators' page of custom fields (`customers.manage_custom_fields`), and the answer
+of every record's reveal POST of a sensitive value."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -13,10 +16,24 @@ from django.views import View
 
 from customers.custom_fields import services
 from customers.custom_fields.forms import FieldDefinitionForm
-from customers.custom_fields.models import FieldDefinition
+from customers.custom_fields.models import FieldDefinition, Sensitivity
 from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.targets import registered_kinds
 from kernel.service_errors import add_service_errors
+
+
+def revealed_value(
+    request: HttpRequest, *, target: str, key: str, reveal: Callable[[FieldDefinition], str]
+) -> HttpResponse:
+    """The answer to a record's reveal POST: the sensitive field `key` of `target` records
+    (404 for any other field), its value decrypted by `reveal` (the record's service, which
+    audits it), for this response only."""
+    field = get_object_or_404(
+        FieldDefinition, target=target, key=key, sensitivity=Sensitivity.SENSITIVE
+    )
+    response = render(request, "customers/_revealed_value.html", {"value": reveal(field)})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _kind_or_404(kind: str) -> str:
@@ -51,7 +68,7 @@ class FieldEditView(PermissionRequiredMixin, View):
     def get(self, request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
         kind = _kind_or_404(kind)
         field = self._field(kind, pk)
-        return self._render(request, kind, field, FieldDefinitionForm(instance=field))
+        return self._render(request, kind, field, FieldDefinitionForm(instance=field, target=kind))
 
     def post(self, request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
         kind = _kind_or_404(kind)
@@ -64,7 +81,7 @@ class FieldEditView(PermissionRequiredMixin, View):
                 request, _("Field archived.") if action == "archive" else _("Field restored.")
             )
             return HttpResponseRedirect(request.path)
-        form = FieldDefinitionForm(request.POST, instance=field)
+        form = FieldDefinitionForm(request.POST, instance=field, target=kind)
         if form.is_valid():
             try:
                 saved = services.save_field(

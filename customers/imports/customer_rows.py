@@ -19,7 +19,6 @@ from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.custom_fields import records as custom_values
 from customers.custom_fields.models import NAME_PREFIX, FieldTarget, Sensitivity
 from customers.custom_fields.selectors import defined_fields
-from customers.custom_fields.values import clean_value
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     TOO_LONG,
@@ -31,6 +30,7 @@ from customers.imports.fields import (
     first_valid,
     phone_value,
     report_invalid,
+    row_custom_values,
 )
 from customers.imports.mapping import (
     CUSTOMER_FIELDS,
@@ -287,7 +287,7 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
             problem("tags", TOO_LONG % {"limit": _MAX_TAG})
         else:
             clean["tags"] = sorted(names)
-    custom = _custom_values(row, problem)
+    custom = row_custom_values(row, problem)
     if custom:
         clean["custom"] = custom
     if other_phones and clean.get("phone"):
@@ -296,20 +296,6 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
             row.add_issue("phone", _OTHER_PHONE_KEPT, warning=True, value=text, column=header)
     row.values = clean
     return row
-
-
-def _custom_values(row: PreparedRow, problem) -> dict[str, Any]:
-    """The row's custom values (field key -> clean value), each cleaned as the forms clean it
-    (customers/custom_fields/values.py); a value that does not fit is a problem of its cell."""
-    clean: dict[str, Any] = {}
-    for key, definition in row.definitions.items():
-        if key not in row.raw:
-            continue
-        try:
-            clean[definition.key] = clean_value(definition, row.raw[key])
-        except ValidationError as error:
-            problem(key, error.messages[0])
-    return clean
 
 
 def _normalised(profile: dict[str, Any], problem) -> dict[str, Any]:

@@ -17,11 +17,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from customers.custom_fields.models import Sensitivity
+from customers.custom_fields.values import clean_value
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import DateOrder, IssueSeverity
 from customers.normalize import NormalizationError, fold_width, normalize_phone, parse_date
@@ -131,6 +133,21 @@ def report_invalid(row: PreparedRow, key: str, message: Any, *, drop: bool) -> N
         row.add_issue(key, _LEFT_OUT % {"message": message}, warning=True)
     else:
         row.add_issue(key, message)
+
+
+def row_custom_values(row: PreparedRow, problem: Callable[[str, Any], None]) -> dict[str, Any]:
+    """The row's custom values (field key -> clean value), each cleaned as the forms clean it
+    (customers/custom_fields/values.py); a value that does not fit is `problem(column key,
+    message)`, and left out."""
+    clean: dict[str, Any] = {}
+    for key, definition in row.definitions.items():
+        if key not in row.raw:
+            continue
+        try:
+            clean[definition.key] = clean_value(definition, row.raw[key])
+        except ValidationError as error:
+            problem(key, error.messages[0])
+    return clean
 
 
 def cells_by_field(

@@ -9,7 +9,9 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from customers.api.serializers import VisibleCustomerField
+from customers.api.custom_values import CustomValuesInput, CustomValuesOutput
+from customers.api.serializers import MaskedPersonalDataMixin, VisibleCustomerField
+from customers.custom_fields.models import FieldTarget
 from customers.models import Contact
 from customers.selectors import contacts_visible_to
 from interactions.forms import staff_who_follow_up
@@ -146,10 +148,12 @@ class TransactionCreateSerializer(serializers.Serializer):
     lines = TransactionLineInputSerializer(many=True, required=False, max_length=MAX_LINES)
 
 
-class InteractionSerializer(serializers.ModelSerializer):
+class InteractionSerializer(MaskedPersonalDataMixin, serializers.ModelSerializer):
     archived = serializers.SerializerMethodField(
         help_text=_("Moved to the archive (older interactions); the id stays the same.")
     )
+    custom = CustomValuesOutput(target=FieldTarget.INTERACTION)
+    custom_target = FieldTarget.INTERACTION
 
     class Meta:
         model = Interaction
@@ -166,10 +170,14 @@ class InteractionSerializer(serializers.ModelSerializer):
             "staff",
             "source_system",
             "external_ref",
+            "custom",
             "created_at",
             "archived",
         )
         read_only_fields = fields
+
+    def customer_of(self, instance: Any) -> Any:
+        return instance.customer
 
     def get_archived(self, interaction: Any) -> bool:
         return not isinstance(interaction, Interaction)
@@ -201,6 +209,7 @@ class InteractionCreateSerializer(serializers.Serializer):
         min_value=1, max_value=5, required=False, allow_null=True
     )
     external_ref = _text(max_length=100)
+    custom = CustomValuesInput(target=FieldTarget.INTERACTION)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # The interaction form's rule (interactions/forms.py).

@@ -219,7 +219,10 @@ class InteractionViewSet(mixins.ListModelMixin, ApiViewSet):
 
     def visible_queryset(self) -> QuerySet[Any]:
         archived = self.request.query_params.get("archived", "").lower() in ("true", "1")
-        return interactions_visible_to(self.request.user, archived=archived)
+        # The customer decides whether its personal custom values come out masked.
+        return interactions_visible_to(self.request.user, archived=archived).select_related(
+            "customer"
+        )
 
     @extend_schema(parameters=[ARCHIVED_PARAMETER])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -231,7 +234,9 @@ class InteractionViewSet(mixins.ListModelMixin, ApiViewSet):
         for archived in (False, True):
             found = interactions_visible_to(request.user, archived=archived).filter(pk=pk).first()
             if found is not None:
-                return Response(InteractionSerializer(found).data)
+                return Response(
+                    InteractionSerializer(found, context=self.get_serializer_context()).data
+                )
         raise Http404
 
     @extend_schema(request=InteractionCreateSerializer, responses={201: InteractionSerializer})
@@ -244,7 +249,7 @@ class InteractionViewSet(mixins.ListModelMixin, ApiViewSet):
         customer = editable_customer_named(request.user, values.pop("customer"))
         interaction = services.record_interaction(actor=request.user, customer=customer, **values)
         return Response(
-            InteractionSerializer(interaction).data,
+            InteractionSerializer(interaction, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": reverse("api:interaction-detail", args=[interaction.pk])},
         )

@@ -1,7 +1,9 @@
 """The interaction import's rows: calls, visits, complaints, tickets from a service desk or a
 shop's event export. An interaction is matched by (source system, its id there) when the file
 has ids, otherwise by customer, kind, time, subject and details, in the hot table and in the
-archive alike, so a file imported again adds nothing, even years later."""
+archive alike, so a file imported again adds nothing, even years later. Columns of the custom
+fields of interactions fill them (a value that does not fit is the row's problem, as a
+built-in one's)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields import records as custom_values
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
 from customers.imports.fields import (
     BatchOptions,
     PreparedRow,
@@ -19,8 +24,9 @@ from customers.imports.fields import (
     datetime_value,
     fitting_text,
     report_invalid,
+    row_custom_values,
 )
-from customers.imports.mapping import ImportField
+from customers.imports.mapping import ImportField, custom_import_fields
 from customers.models import Customer, InvalidValues
 from customers.normalize import NormalizationError, fold_width
 from interactions.events import announce_interactions
@@ -106,8 +112,9 @@ FIELDS: tuple[ImportField, ...] = (
 
 
 def fields() -> tuple[ImportField, ...]:
-    """The fields this kind of import takes (customers/imports/jobs.py)."""
-    return FIELDS
+    """The fields this kind of import takes (customers/imports/jobs.py): the built-in ones,
+    then the custom fields of interactions (read from the database)."""
+    return (*FIELDS, *custom_import_fields(FieldTarget.INTERACTION))
 
 
 _KIND_SYNONYMS = (
@@ -207,6 +214,9 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
     values["external_ref"] = fitting_text(
         row, "external_ref", raw.get("external_ref", ""), _FIELD("external_ref")
     )
+    values["custom"] = row_custom_values(
+        row, lambda key, message: report_invalid(row, key, message, drop=drop)
+    )
     return row
 
 
@@ -269,6 +279,9 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
                 ).values_list("customer_id", "kind", "occurred_at", "subject", "body", "pk")
             )
         )
+    # A new interaction takes each field's default for what its row leaves out.
+    custom_fields = defined_fields(FieldTarget.INTERACTION)
+    defaults = custom_values.prepare_values(custom_fields, {}, creating=True)
     outcomes: dict[int, str] = {}
     new: list[Interaction] = []
     stored: list[tuple[PreparedRow, int | Interaction]] = []
@@ -291,6 +304,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
             external_ref=values["external_ref"],
             import_job=options.job,
         )
+        custom_values.store_values(interaction, custom_fields, {**defaults, **values["custom"]})
         new.append(interaction)
         stored.append((row, interaction))
         outcomes[row.number] = "created"

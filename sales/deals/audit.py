@@ -13,5 +13,6 @@ class DealAction(models.TextChoices):
     LOST = "deal.lost", _("Deal lost")
     REOPENED = "deal.reopen", _("Deal reopened")
     EXPORTED = "deal.export", _("Deals exported")
+    REVEAL_CUSTOM = "deal.reveal_custom", _("Sensitive custom value of a deal revealed")
     PIPELINE_SAVED = "pipeline.save", _("Pipeline saved")
     STAGE_SAVED = "pipeline.stage_save", _("Pipeline stage saved")

@@ -1,6 +1,7 @@
 """Deals as CSV or XLSX, streamed: rows are read in chunks (constant memory whatever the
-number of deals), every value formula-safe (privacy/tabular.py), the customer's phone masked
-unless the exporting user may see it (customers/presentation.py), and the export audited."""
+number of deals), every value formula-safe (privacy/tabular.py), the customer's phone and
+personal custom values masked unless the exporting user may see them
+(customers/presentation.py), and the export audited."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.templatetags.staff import staff_name
-from customers.presentation import display_personal
+from accounts.users import staff_accounts
+from customers.custom_fields.models import FieldDefinition, FieldTarget
+from customers.custom_fields.records import portable_text
+from customers.custom_fields.selectors import defined_fields
+from customers.presentation import personal_value
+from customers.selectors import can_view_personal_data
 from kernel.actors import Actor
 from privacy.audit.recording import record_event
 from privacy.tabular import csv_lines, write_xlsx
@@ -24,7 +30,7 @@ from sales.models import Deal
 CHUNK = 2000
 
 
-def _headers() -> list[str]:
+def _headers(fields: list[FieldDefinition]) -> list[str]:
     return [
         _("Deal"),
         _("Title"),
@@ -39,17 +45,24 @@ def _headers() -> list[str]:
         _("Created"),
         _("Won"),
         _("Lost"),
+        *(field.label for field in fields),
     ]
 
 
-def _rows(user: Actor, deals: QuerySet[Deal]) -> Iterator[list[Any]]:
+def _rows(user: Actor, deals: QuerySet[Deal], fields: list[FieldDefinition]) -> Iterator[list[Any]]:
+    """A row per deal; its custom values in words an import takes back (portable_text), a
+    personal one masked unless the user may see the customer's personal data, a sensitive
+    one always."""
+    usernames = dict(staff_accounts().values_list("pk", "username")) if fields else {}
     rows = deals.select_related("customer", "pipeline", "stage", "owner").order_by("-pk")
     for deal in rows.iterator(chunk_size=CHUNK):
+        unmasked = can_view_personal_data(user, deal.customer)
+        custom = deal.custom or {}
         yield [
             deal.pk,
             deal.title,
             deal.customer.name,
-            display_personal(user, deal.customer, "phone"),
+            personal_value(deal.customer, "phone", visible=unmasked),
             deal.pipeline.display_name,
             deal.stage.display_name,
             deal.amount,
@@ -59,6 +72,10 @@ def _rows(user: Actor, deals: QuerySet[Deal]) -> Iterator[list[Any]]:
             deal.created_at.date(),
             deal.won_at.date() if deal.won_at else "",
             deal.lost_at.date() if deal.lost_at else "",
+            *(
+                portable_text(field, custom.get(field.key), unmasked=unmasked, usernames=usernames)
+                for field in fields
+            ),
         ]
 
 
@@ -75,18 +92,20 @@ def stream_deals_csv(
 ) -> Iterable[str]:
     """CSV text in pieces for a streaming response; audited before the first row."""
     _audit(user, "csv", filters)
-    return csv_lines(_headers(), _rows(user, deals))
+    fields = defined_fields(FieldTarget.DEAL)
+    return csv_lines(_headers(fields), _rows(user, deals, fields))
 
 
 def deals_xlsx_file(*, user: Actor, deals: QuerySet[Deal], filters: dict[str, str]):
     """An open binary file holding the XLSX workbook, written row by row (constant memory);
     the file has no name left on disk, so it goes when the response closes it. Audited."""
     _audit(user, "xlsx", filters)
+    fields = defined_fields(FieldTarget.DEAL)
     handle, name = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     path = Path(name)
     try:
-        write_xlsx(path, _headers(), _rows(user, deals))
+        write_xlsx(path, _headers(fields), _rows(user, deals, fields))
         opened = path.open("rb")
     finally:
         path.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""The board's and the list's filters (django-filter): an owner, a month of expected close."""
+"""The board's and the list's filters (django-filter): an owner, a month of expected close; the
+list's also a stage and the administrators' custom fields for deals."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields.listing import custom_filters
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
 from kernel.actors import Actor
 from sales.deals.forms import deal_owners
 from sales.deals.selectors import filter_deals, sees_other_owners
@@ -40,7 +44,9 @@ class DealFilter(django_filters.FilterSet):
         model = Deal
         fields = ["owner", "close_month", "stage"]
 
-    def __init__(self, *args, user: Actor, with_stage: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args, user: Actor, with_stage: bool = False, with_custom: bool = False, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         if sees_other_owners(user):
             self.filters["owner"].queryset = deal_owners(user)
@@ -52,6 +58,10 @@ class DealFilter(django_filters.FilterSet):
             ).select_related("pipeline")
         else:
             del self.filters["stage"]
+        if with_custom:
+            for name, custom in custom_filters(defined_fields(FieldTarget.DEAL)).items():
+                custom.parent = self
+                self.filters[name] = custom
 
     def filter_owner(self, queryset, name, value):
         return filter_deals(queryset, owner_id=value.pk) if value else queryset

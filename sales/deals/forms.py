@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import managed_member_ids
 from accounts.users import active_staff_holding
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
+from customers.custom_fields.value_forms import CustomValuesFormMixin
+from customers.selectors import can_view_personal_data
 from interactions.models import Product, SalesChannel
 from kernel.actors import Actor
 from kernel.version_forms import VersionedFormMixin
@@ -36,10 +40,11 @@ class StageChoiceField(forms.ModelChoiceField):
         return f"{obj.pipeline.display_name} — {obj.display_name}"
 
 
-class DealForm(VersionedFormMixin, forms.ModelForm):
-    """A deal's own fields. The customer comes from the page (chosen by search, or the
-    customer page's button), never from a posted id. A new deal picks its starting stage
-    among the open stages; an existing one moves on the board or its page."""
+class DealForm(CustomValuesFormMixin, VersionedFormMixin, forms.ModelForm):
+    """A deal's own fields, then the administrators' custom fields for deals by group. The
+    customer comes from the page (chosen by search, or the customer page's button), never
+    from a posted id. A new deal picks its starting stage among the open stages; an existing
+    one moves on the board or its page."""
 
     stage = StageChoiceField(queryset=Stage.objects.none(), label=_("Stage"))
 
@@ -82,6 +87,11 @@ class DealForm(VersionedFormMixin, forms.ModelForm):
             self.fields["owner"].required = False
         else:
             del self.fields["owner"]
+        self.add_custom_inputs(
+            defined_fields(FieldTarget.DEAL),
+            self.instance.custom or {},
+            sees_personal=can_view_personal_data(user, customer),
+        )
 
     def _post_clean(self) -> None:
         # The service validates the whole deal; the form checks the inputs only.

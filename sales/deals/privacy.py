@@ -1,14 +1,17 @@
 """What deals contribute to the privacy workflows (privacy/registry.py), registered by
-sales/apps.py: a data subject's deals and their lines in the copy, and an erasure scrubbing
-the deals' free text (title, notes, lost reason, the lost reasons kept in their stage
-history). A merge moves deals to the survivor by itself (customers/merge.py moves every row
-pointing at a merged customer), and their stage history with them (it hangs on the deal)."""
+sales/apps.py: a data subject's deals, their lines and custom values in the copy, and an
+erasure scrubbing the deals' free text (title, notes, lost reason, the lost reasons kept in
+their stage history) and custom values. A merge moves deals to the survivor by itself
+(customers/merge.py moves every row pointing at a merged customer), and their stage history
+with them (it hangs on the deal)."""
 
 from __future__ import annotations
 
 from django.db.models import F, Value
 from django.utils.translation import gettext_lazy
 
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.privacy import copy_columns
 from privacy.registry import (
     Column,
     CopySection,
@@ -89,16 +92,26 @@ SECTIONS = [
             field_column("at", gettext_lazy("when")),
         ],
     ),
+    CopySection(
+        "deal_custom_fields",
+        gettext_lazy("Custom fields of deals"),
+        48,
+        Deal,
+        lambda ids: Deal.objects.filter(customer__in=ids).exclude(custom={}).order_by("pk"),
+        copy_columns(FieldTarget.DEAL, [field_column("id", gettext_lazy("deal"))]),
+    ),
 ]
 
 
 def _scrub_deals(erasure: Erasure) -> int:
     # The title may name the person ("Wang Li's kitchen"): it goes too, the money stays for
-    # the figures.
+    # the figures. Custom values go whole: what the business recorded about the deal may be
+    # about the person.
     return Deal.objects.filter(customer__in=erasure.ids).update(
         title=Value(str(gettext_lazy("(erased)"))),
         notes="",
         lost_reason="",
+        custom={},
         version=F("version") + 1,
     )
 

@@ -18,6 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields import records as custom_values
+from customers.custom_fields.models import FieldDefinition, FieldTarget
 from customers.models import Contact, Customer
 from customers.services import refuse_if_erased
 from interactions.models import SalesChannel, Transaction
@@ -128,12 +130,14 @@ def create_deal(
     contact: Contact | None = None,
     notes: str = "",
     lines: Iterable[Mapping[str, Any]] = (),
+    custom: Mapping[str, Any] | None = None,
 ) -> Deal:
     """Open a deal on `customer` (whom the caller checked the actor may see). Without a
     pipeline it goes into the default one, without a stage into the pipeline's first open
     stage; without an amount it is the lines' total. The owner defaults to the actor.
-    Raises ValidationError for an erased customer, a contact of another customer or a stage
-    of another pipeline. Audited (`deal.create`)."""
+    `custom` holds custom values as typed (key -> value; each field's default for the rest).
+    Raises ValidationError for an erased customer, a contact of another customer, a stage
+    of another pipeline or a bad custom value. Audited (`deal.create`)."""
     refuse_if_erased(customer)
     pipeline = pipeline or (stage.pipeline if stage is not None else default_pipeline())
     stage = stage or _first_open_stage(pipeline)
@@ -157,6 +161,7 @@ def create_deal(
         notes=notes.strip(),
         created_by=signed_in,
     )
+    custom_audit = custom_values.write_values(deal, FieldTarget.DEAL, custom or {}, creating=True)
     _close_for_stage(deal, stage, now=deal.created_at)
     deal.full_clean(exclude=["customer", "contact", "pipeline", "stage", "owner", "created_by"])
     deal.save()
@@ -178,9 +183,18 @@ def create_deal(
             "currency": deal.currency,
             "stage": stage.pk,
             "lines": len(deal_lines),
+            **custom_audit,
         },
     )
     return deal
+
+
+def reveal_custom_value(*, actor: Actor, deal: Deal, field: FieldDefinition) -> str:
+    """A sensitive custom value of the deal, for a user holding `reveal_national_id`;
+    audited (`deal.reveal_custom`) before it is decrypted."""
+    return custom_values.reveal_value(
+        actor=actor, record=deal, field=field, action=DealAction.REVEAL_CUSTOM
+    )
 
 
 def _close_for_stage(deal: Deal, stage: Stage, *, now: datetime.datetime) -> None:
@@ -205,10 +219,12 @@ def update_deal(
     deal: Deal,
     expected_version: int | None = None,
     lines: Iterable[Mapping[str, Any]] | None = None,
+    custom: Mapping[str, Any] | None = None,
     **changes: Any,
 ) -> Deal:
     """Change a deal's fields (title, amount, currency, expected_close_date, owner, contact,
-    notes) and, when `lines` is given, replace its lines. The stage moves through
+    notes), its custom values (`custom`: key -> value as typed, the others kept) and, when
+    `lines` is given, replace its lines. The stage moves through
     move_deal_to_stage. Raises EditConflictError when the deal changed since
     `expected_version`, ValidationError for bad values. Audited (`deal.update`) when
     something changed."""
@@ -238,6 +254,10 @@ def update_deal(
         else:
             audit[field] = [_audited(old), _audited(new)]
         setattr(deal, field, new)
+    custom_audit = custom_values.write_values(deal, FieldTarget.DEAL, custom or {}, creating=False)
+    if custom_audit:
+        audit.update(custom_audit)
+        changed.append("custom")
     if lines is not None:
         deal_lines = _clean_lines(lines)
         old_lines = [(ln.product_id, ln.quantity, ln.unit_price) for ln in deal.lines.all()]

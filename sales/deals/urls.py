@@ -14,6 +14,9 @@ urlpatterns = [
     path("<int:pk>/edit/", views.DealFormView.as_view(), name="edit"),
     path("<int:pk>/move/", views.DealMoveView.as_view(), name="move"),
     path("<int:pk>/win/", views.DealWinView.as_view(), name="win"),
+    path(
+        "<int:pk>/reveal/<slug:key>/", views.RevealCustomValueView.as_view(), name="reveal_custom"
+    ),
     path("pipelines/", views.PipelinesView.as_view(), name="pipelines"),
     path("pipelines/<int:pk>/", views.PipelineEditView.as_view(), name="pipeline_edit"),
 ]

@@ -24,7 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from customers.selectors import get_customer_for, search_customers
+from customers.custom_fields import records as custom_values
+from customers.custom_fields.listing import column_texts, listed_fields
+from customers.custom_fields.models import FieldTarget
+from customers.custom_fields.selectors import defined_fields
+from customers.custom_fields.views import revealed_value
+from customers.selectors import can_view_personal_data, get_customer_for, search_customers
 from kernel.service_errors import add_service_errors
 from kernel.versioning import EditConflictError
 from sales.deals import selectors, services
@@ -42,12 +47,14 @@ from sales.deals.forms import (
 from sales.models import Deal, Pipeline, Stage, StageKind
 
 
-def _filtered(request: HttpRequest, *, with_stage: bool = False) -> DealFilter:
+def _filtered(request: HttpRequest, *, listing: bool = False) -> DealFilter:
+    """The board's filters, or with `listing` the list's (and its export's)."""
     return DealFilter(
         request.GET,
         queryset=selectors.deals_visible_to(request.user),
         user=request.user,
-        with_stage=with_stage,
+        with_stage=listing,
+        with_custom=listing,
     )
 
 
@@ -94,7 +101,7 @@ class DealListView(PermissionRequiredMixin, View):
     permission_required = "sales.view_deal"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        filterset = _filtered(request, with_stage=True)
+        filterset = _filtered(request, listing=True)
         deals = filterset.qs if filterset.is_valid() else filterset.queryset.none()
         before = request.GET.get("before", "")
         page, next_before = selectors.deal_page(
@@ -102,11 +109,18 @@ class DealListView(PermissionRequiredMixin, View):
         )
         query = request.GET.copy()
         query.pop("before", None)
+        columns = listed_fields(defined_fields(FieldTarget.DEAL))
+        texts = column_texts(
+            page,
+            columns,
+            sees_personal=lambda deal: can_view_personal_data(request.user, deal.customer),
+        )
         return render(
             request,
             "deals/deal_list.html",
             {
-                "deals": page,
+                "deals": [(deal, texts[deal.pk]) for deal in page],
+                "custom_columns": columns,
                 "filter": filterset,
                 "next_before": next_before,
                 "query": query.urlencode(),
@@ -123,7 +137,7 @@ class DealExportView(PermissionRequiredMixin, View):
     def get(self, request: HttpRequest, file_format: str) -> HttpResponse:
         if file_format not in ("csv", "xlsx"):
             raise Http404
-        filterset = _filtered(request, with_stage=True)
+        filterset = _filtered(request, listing=True)
         if not filterset.is_valid():
             messages.error(request, _("Correct the filters before exporting."))
             return HttpResponseRedirect(reverse("deals:list") + "?" + request.GET.urlencode())
@@ -160,6 +174,12 @@ class DealDetailView(PermissionRequiredMixin, View):
             "deals/deal_detail.html",
             {
                 "deal": deal,
+                "custom_groups": custom_values.shown_values(
+                    defined_fields(FieldTarget.DEAL),
+                    deal.custom or {},
+                    sees_personal=can_view_personal_data(request.user, deal.customer),
+                    may_reveal=request.user.has_perm("customers.reveal_national_id"),
+                ),
                 "lines": list(deal.lines.select_related("product")),
                 "stage_history": selectors.deal_stage_history(deal),
                 "can_change": can_change,
@@ -167,6 +187,24 @@ class DealDetailView(PermissionRequiredMixin, View):
                 if can_change
                 else None,
             },
+        )
+
+
+class RevealCustomValueView(PermissionRequiredMixin, View):
+    """POST only: decrypts one sensitive custom value of a deal the user may see, for this
+    response, and audits it."""
+
+    permission_required = ("sales.view_deal", "customers.reveal_national_id")
+
+    def post(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
+        deal = selectors.get_deal_for(request.user, pk)
+        return revealed_value(
+            request,
+            target=FieldTarget.DEAL,
+            key=key,
+            reveal=lambda field: services.reveal_custom_value(
+                actor=request.user, deal=deal, field=field
+            ),
         )
 
 
@@ -222,6 +260,7 @@ class DealFormView(PermissionRequiredMixin, View):
                     customer=customer,
                     stage=form.cleaned_data["stage"],
                     lines=lines_of(lines),
+                    custom=form.custom_changes(),
                     **values,
                 )
                 messages.success(request, _("Deal created."))
@@ -233,6 +272,7 @@ class DealFormView(PermissionRequiredMixin, View):
                     deal=deal,
                     expected_version=form.expected_version,
                     lines=lines_of(lines),
+                    custom=form.custom_changes(),
                     **values,
                 )
                 messages.success(request, _("Deal saved."))
@@ -240,7 +280,7 @@ class DealFormView(PermissionRequiredMixin, View):
             form.show_conflict(conflict)
             return self._render(request, form, lines, customer, deal)
         except ValidationError as error:
-            add_service_errors(form, error)
+            add_service_errors(form, error, renamed=form.custom_error_names())
             return self._render(request, form, lines, customer, deal)
         return HttpResponseRedirect(reverse("deals:detail", args=[deal.pk]))
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from customers.custom_fields.models import values_field
 from kernel.free_text import NOTE_LENGTH, BoundedTextField, validate_readable_text
 from kernel.models import Versioned
 
@@ -151,6 +152,8 @@ class Deal(Versioned):
     lost_reason = models.CharField(
         _("lost reason"), max_length=300, blank=True, validators=[validate_readable_text]
     )
+    # The values of the custom fields defined for deals (customers/custom_fields/).
+    custom = values_field()
     won_at = models.DateTimeField(_("won at"), null=True, blank=True)
     lost_at = models.DateTimeField(_("lost at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

@@ -3,6 +3,7 @@ held, prepared by a real worker, and an erasure; and publishes the next privacy 
 
 import datetime
 import zipfile
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -41,15 +42,7 @@ def test_the_officer_sends_a_person_a_copy_of_their_data(
     page.locator("#id_method").select_option("email_code")
     page.locator("#id_note").fill("Code sent to the address on record, read back")
     page.get_by_role("button", name="Identity verified").click()
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        page.get_by_role("button", name="Prepare the copy").click()
-        download_link = page.get_by_role("link", name="Download the copy (audited)")
-        expect(download_link).to_be_visible(timeout=30_000)
-    with page.expect_download() as download:
-        download_link.click()
-    path = tmp_path / "copy.zip"
-    download.value.save_as(path)
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(prepared_copy(page, tmp_path)) as archive:
         assert "+8613612345678" in archive.read("json/profile.json").decode()
         assert "Parcel arrived damaged" in archive.read("csv/interactions.csv").decode("utf-8-sig")
 
@@ -119,3 +112,16 @@ def test_the_officer_publishes_the_next_policy_version_and_corrects_it(page, log
         takes_effect,
         "1. Who we are\nExample Trading Co., Ltd., Shanghai.",
     )
+
+
+def prepared_copy(page, tmp_path) -> Path:
+    """Prepare the copy of the request on the page, with a worker, and download it (a ZIP)."""
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        page.get_by_role("button", name="Prepare the copy").click()
+        download_link = page.get_by_role("link", name="Download the copy (audited)")
+        expect(download_link).to_be_visible(timeout=30_000)
+    with page.expect_download() as download:
+        download_link.click()
+    path = tmp_path / "copy.zip"
+    download.value.save_as(path)
+    return path

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 LEVELS = [ChoiceSpec("Gold", "金卡"), ChoiceSpec("Silver", "银卡")]
 
 
-def define_field(admin, type, label="Membership level", **settings):
+def define_field(admin, type, label="Membership level", target="customer", **settings):
     return services.save_field(
         actor=admin,
-        target="customer",
+        target=target,
         label_en=label,
         type=type,
         choices=LEVELS if type in (FieldType.CHOICE, FieldType.CHOICES) else (),
