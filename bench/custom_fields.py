@@ -36,8 +36,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 from bench.processes import answer_case, measure_in_own_process, rate_line
 
 # (English label, Chinese label, type, settings): the 20 fields, as a shop might define them.
-LEVELS = ["Bronze", "Silver", "Gold", "Platinum", "Diamond"]
-INTERESTS = ["Tea", "Wine", "Travel", "Sports", "Books", "Music"]
+# Choices as (English, Chinese) labels: a file names them in either language.
+LEVELS = [
+    ("Bronze", "铜卡"), ("Silver", "银卡"), ("Gold", "金卡"), ("Platinum", "白金卡"),
+    ("Diamond", "钻石卡"),
+]  # fmt: skip
+INTERESTS = [
+    ("Tea", "茶"), ("Wine", "酒"), ("Travel", "旅行"), ("Sports", "运动"), ("Books", "图书"),
+    ("Music", "音乐"),
+]  # fmt: skip
 FIELDS = [
     ("Membership level", "会员等级", "choice", {"choices": LEVELS, "listed": True}),
     ("Store", "门店", "choice", {"choices": [f"Store {n}" for n in range(1, 41)]}),
@@ -90,7 +97,10 @@ def _setup(options) -> dict:
     for label_en, label_zh, kind, settings in FIELDS:
         if FieldDefinition.objects.filter(target="customer", label_en=label_en).exists():
             continue
-        choices = [services.ChoiceSpec(label) for label in settings.get("choices", [])]
+        choices = [
+            services.ChoiceSpec(*label) if isinstance(label, tuple) else services.ChoiceSpec(label)
+            for label in settings.get("choices", [])
+        ]
         options_ = {k: v for k, v in settings.items() if k != "choices"}
         services.save_field(
             actor=admin,
@@ -267,7 +277,44 @@ def _export_case(case: str, options) -> dict:
     return {"rows": job.rows_done, "columns": len(columns), "seconds": seconds}
 
 
+def _convert_case(options) -> dict:
+    """A change of a field's settings that rewrites every stored value (the shoe size's
+    decimals, 1 -> 2 -> 1: "38.5" -> "38.50" -> "38.5"), as the settings page makes it,
+    beside a plain UPDATE rewriting the same values in SQL."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from customers.custom_fields import services
+    from customers.custom_fields.models import FieldDefinition
+
+    admin = get_user_model().objects.get(username="bench-fields")
+    field = FieldDefinition.objects.get(target="customer", key="shoe_size")
+    figures = {}
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE customers_customer SET custom = jsonb_set(custom, '{shoe_size}', "
+            "to_jsonb((custom->>'shoe_size') || '0')) WHERE custom ? 'shoe_size'"
+        )
+        figures["sql"] = (cursor.rowcount, time.perf_counter() - started)
+        transaction.set_rollback(True)
+    for decimals in (2, 1):
+        started = time.perf_counter()
+        with transaction.atomic():
+            field = services.save_field(
+                actor=admin,
+                target="customer",
+                field=field,
+                label_en=field.label_en,
+                type=field.type,
+                decimals=decimals,
+            )
+        figures[f"to {decimals}"] = (None, time.perf_counter() - started)
+    return figures
+
+
 CASES = {
+    "convert": _convert_case,
     "setup": _setup,
     "list": _list_case,
     "import-plain": lambda options: _import_case("import-plain", options),
@@ -296,6 +343,12 @@ def main() -> None:
     listing = measure_in_own_process(__file__, "list", *extra)["percentiles"]
     for kind, (p50, p95) in listing.items():
         print(f"  {kind:36} {p50:7.1f} {p95:7.1f}")
+    converted = measure_in_own_process(__file__, "convert", *extra)
+    rows, seconds = converted["sql"]
+    print(f"\n  a change of settings rewriting every value (shoe size decimals), {rows:,} values")
+    print(f"    baseline: one SQL UPDATE of the same values      {seconds:7.1f} s")
+    for case in ("to 2", "to 1"):
+        print(f"    product: decimals {case:31} {converted[case][1]:7.1f} s")
     for title, cases in FILE_CASES:
         print(f"\n  {title}")
         for case, label in cases:

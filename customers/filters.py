@@ -99,7 +99,7 @@ class CustomerFilter(django_filters.FilterSet):
             custom.parent = self
             self.filters[name] = custom
         for field in self.form.fields.values():
-            if isinstance(field.widget, django_filters.widgets.RangeWidget):
+            if isinstance(field.widget, django_filters.widgets.DateRangeWidget):
                 for widget in field.widget.widgets:
                     widget.input_type = "date"
 

@@ -16,6 +16,8 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import owned_by_user_or_team, works_on_behalf_of
+from customers.custom_fields.indexes import identifying_conditions
+from customers.custom_fields.models import FieldTarget
 from customers.models import Contact, Customer, ExternalId, SavedView
 from customers.normalize import (
     NormalizationError,
@@ -166,8 +168,9 @@ def search_customers(*, user: Actor, query: str = "") -> QuerySet[Customer]:
     its last 4+ digits, an email or part of one (with or without "@": "gmail" finds both the
     names and the emails that contain it), an id from another system, part of a name or
     company (the start of it for one or two characters), or a whole name spelt in Latin
-    letters in either order ("Yu Jiawei", "jiawei yu" find 于家伟). Phones and emails match
-    only customers whose personal data the user may see. Empty matches everything."""
+    letters in either order ("Yu Jiawei", "jiawei yu" find 于家伟), or the value of a custom
+    field marked identifying. Phones, emails and personal or sensitive identifying values
+    match only customers whose personal data the user may see. Empty matches everything."""
     customers = customers_visible_to(user)
     try:
         text = normalize_name(query)
@@ -194,16 +197,17 @@ def _search_conditions(user: Actor, text: str) -> Q:
     linked = list(
         ExternalId.objects.filter(external_id=text).values_list("customer_id", flat=True)[:50]
     )
-    conditions = Q(pk__in=linked) if linked else Q()
-    personal = Q(pk__in=[])
+    # An identifying custom value (a member number, a WeChat id) is an id as well.
+    by_custom_id, personal = identifying_conditions(FieldTarget.CUSTOMER, text)
+    conditions = (Q(pk__in=linked) if linked else Q()) | by_custom_id
     if not is_personal_data_query(text):
         fragment = text.lower()
         if len(fragment) >= EMAIL_FRAGMENT_LENGTH and _EMAIL_FRAGMENT.fullmatch(fragment):
-            personal = Q(email__contains=fragment)
+            personal |= Q(email__contains=fragment)
         conditions = _name_conditions(conditions, text) | _name_spelling_condition(text)
     elif "@" in text:
         # Emails are stored lower-cased; a part of one ("zhang.wei@") is enough.
-        personal = Q(email__contains=text.lower())
+        personal |= Q(email__contains=text.lower())
     else:
         digits = _PHONE_PUNCTUATION.sub("", text).lstrip("+")
         with contextlib.suppress(NormalizationError):

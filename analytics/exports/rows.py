@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.users import staff_accounts
 from analytics.exports.columns import ExportColumn, columns_by_key
-from customers.custom_fields.records import portable_text
+from customers.custom_fields.records import portable_writer
 from customers.models import (
     Customer,
     CustomerKind,
@@ -110,9 +110,11 @@ def _custom_renderer(field: Any, index: int, *, unmasked: bool, usernames: Mappi
     """A custom value as an import takes it back; personal values masked unless the file may
     hold them, sealed ones always (they are revealed one at a time, audited)."""
 
+    write = portable_writer(field, unmasked=unmasked, usernames=usernames)
+    key = field.key
+
     def render(row: Sequence[Any], extras: Any) -> str:
-        entry = (row[index] or {}).get(field.key)
-        return portable_text(field, entry, unmasked=unmasked, usernames=usernames)
+        return write((row[index] or {}).get(key))
 
     return render
 

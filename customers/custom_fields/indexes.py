@@ -12,13 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import DecimalField, Func, Q, TextField
 from django.db.models.expressions import Expression
 from django.db.models.fields.json import KeyTextTransform
 
-from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
+from customers.custom_fields.models import (
+    NOT_IDENTIFYING_TYPES,
+    FieldDefinition,
+    FieldType,
+    Sensitivity,
+)
+from customers.custom_fields.records import blind_index
+from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.targets import registered_kinds, target_for
+from customers.custom_fields.values import clean_value
 
 # The types whose values have an order: ranges and sorting, on an index of their own.
 ORDERED_TYPES = (FieldType.NUMBER, FieldType.MONEY, FieldType.DATE, FieldType.TEXT)
@@ -74,6 +83,40 @@ def holds(field: FieldDefinition, stored: Any) -> Q:
         # element, never part of another.
         return Q(**{f"{values_field}__{field.key}__icontains": f'"{stored}"'})
     return Q(**{f"{values_field}__{field.key}": stored})
+
+
+def holds_sealed(field: FieldDefinition, value: Any) -> Q:
+    """The records whose sealed value of `field` is the clean `value` (by its blind index)."""
+    values_field = target_for(field.target).values_field
+    index = blind_index(field, value)
+    if connection.vendor == "postgresql":
+        return Q(**{f"{values_field}__contains": {field.key: {"index": index}}})
+    return Q(**{f"{values_field}__{field.key}__index": index})
+
+
+def identifying_conditions(target: str, text: str) -> tuple[Q, Q]:
+    """The records of `target` holding `text` (as typed in a search box, cleaned as each field
+    cleans it) in a field marked identifying (a member number, a WeChat id): (ordinary fields'
+    condition, personal and sensitive fields' condition); each matches nothing when no field
+    takes the text. The second is for the caller to narrow to whose personal data the reader
+    may see: finding someone by a hidden value would tell it."""
+    ordinary = hidden = Q(pk__in=[])
+    for field in defined_fields(target, archived=True):
+        if not field.identifying or field.type in NOT_IDENTIFYING_TYPES:
+            continue
+        try:
+            value = clean_value(field, text)
+        except ValidationError:
+            continue
+        if value is None:
+            continue
+        if field.sensitivity == Sensitivity.SENSITIVE:
+            hidden |= holds_sealed(field, value)
+        elif field.sensitivity == Sensitivity.PERSONAL:
+            hidden |= holds(field, value)
+        else:
+            ordinary |= holds(field, value)
+    return ordinary, hidden
 
 
 def index_name(field: FieldDefinition, *, numeric: bool | None = None) -> str:

@@ -83,14 +83,28 @@ def _filter_for(field: FieldDefinition) -> django_filters.Filter | None:
             label=label, choices=staff_choices, method=_by(field, int)
         )
     if kind in (FieldType.NUMBER, FieldType.MONEY):
-        return django_filters.RangeFilter(label=label, method=_between(field, lambda n: n))
+        return django_filters.RangeFilter(
+            label=label,
+            method=_between(field, lambda n: n),
+            widget=_typed_range(django_filters.widgets.RangeWidget, "number", step="any"),
+        )
     if kind == FieldType.DATE:
         return django_filters.DateFromToRangeFilter(
-            label=label, method=_between(field, datetime.date.isoformat)
+            label=label,
+            method=_between(field, datetime.date.isoformat),
+            widget=_typed_range(django_filters.widgets.DateRangeWidget, "date"),
         )
     if kind == FieldType.LONG_TEXT:
         return None
     return django_filters.CharFilter(label=label, method=_exact(field))
+
+
+def _typed_range(widget_class: type, input_type: str, **attrs: str) -> Any:
+    """A range's two inputs of `input_type` (a browser's number or date input)."""
+    widget = widget_class(attrs=attrs)
+    for part in widget.widgets:
+        part.input_type = input_type
+    return widget
 
 
 def custom_filters(fields: Iterable[FieldDefinition]) -> dict[str, django_filters.Filter]:

@@ -33,6 +33,9 @@ class FieldType(models.TextChoices):
 
 
 CHOICE_TYPES = (FieldType.CHOICE, FieldType.CHOICES)
+# Types whose values are shared by many people whatever an administrator marks: never treated
+# as identifying (the duplicate scan, the search box).
+NOT_IDENTIFYING_TYPES = (FieldType.YES_NO, FieldType.CHOICES)
 # Types whose values are free text as people write it.
 TEXT_TYPES = (
     FieldType.TEXT,

@@ -10,7 +10,7 @@ from typing import Any
 
 from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldDefinition
-from customers.custom_fields.records import portable_text, unseal
+from customers.custom_fields.records import portable_writer, unseal
 from customers.custom_fields.selectors import defined_fields
 from privacy.registry import Column
 
@@ -33,10 +33,10 @@ def copy_columns(target: str, leading: Sequence[Column]) -> Callable[[], list[Co
 
 
 def _value_of(field: FieldDefinition, usernames: dict[int, str]) -> Callable[[Any], str]:
+    write = portable_writer(field, unmasked=True, usernames=usernames)
+
     def value(record: Any) -> str:
         entry = (record.custom or {}).get(field.key)
-        if entry is None:
-            return ""
-        return portable_text(field, unseal(field, entry), unmasked=True, usernames=usernames)
+        return "" if entry is None else write(unseal(field, entry))
 
     return value

@@ -58,13 +58,19 @@ def is_sealed(entry: Any) -> bool:
 
 def seal(field: FieldDefinition, value: Any) -> dict[str, str]:
     """A sensitive field's stored entry for the clean `value`."""
-    plain = json.dumps(value, ensure_ascii=False)
-    context = sealing_context(field)
     return {
-        "sealed": crypto.encrypt(plain, context=context),
-        "index": crypto.blind_index(plain, context=context),
+        "sealed": crypto.encrypt(
+            json.dumps(value, ensure_ascii=False), context=sealing_context(field)
+        ),
+        "index": blind_index(field, value),
         "masked": masked_value(field, value),
     }
+
+
+def blind_index(field: FieldDefinition, value: Any) -> str:
+    """The blind index of a sensitive field's clean `value`: finds an equal sealed value
+    without decrypting anything."""
+    return crypto.blind_index(json.dumps(value, ensure_ascii=False), context=sealing_context(field))
 
 
 def unseal(field: FieldDefinition, entry: Any) -> Any:
@@ -257,28 +263,52 @@ def shown_text(field: FieldDefinition, value: Any) -> str:
     return str(value)
 
 
+def portable_writer(
+    field: FieldDefinition, *, unmasked: bool, usernames: Mapping[int, str]
+) -> Callable[[Any], str]:
+    """The function writing `field`'s stored entries as a file holds them, in words an import
+    takes back (choices by label, yes / no, a colleague's user name, numbers and dates as
+    stored): a personal value masked unless `unmasked`, a sealed one always. The words are
+    looked up once, in the active language: an export writes a value in every row."""
+    kind = field.type
+    if kind in (FieldType.CHOICE, FieldType.CHOICES):
+        labels = choice_labels(field)
+
+        def text(entry: Any) -> str:
+            if isinstance(entry, list):
+                return ", ".join(labels.get(key, key) for key in entry)
+            return labels.get(entry, entry)
+
+    elif kind == FieldType.YES_NO:
+        yes, no = str(_("yes")), str(_("no"))
+
+        def text(entry: Any) -> str:
+            return yes if entry else no
+
+    elif kind == FieldType.USER:
+
+        def text(entry: Any) -> str:
+            return usernames.get(entry, str(entry))
+
+    else:
+        text = str
+    masks = field.sensitivity == Sensitivity.PERSONAL and not unmasked
+
+    def write(entry: Any) -> str:
+        if entry is None or entry == "" or entry == []:
+            return ""
+        if is_sealed(entry):
+            return entry.get("masked", "")
+        return masked_value(field, text(entry)) if masks else text(entry)
+
+    return write
+
+
 def portable_text(
     field: FieldDefinition, entry: Any, *, unmasked: bool, usernames: Mapping[int, str]
 ) -> str:
-    """A stored entry as a file holds it, in words an import takes back (choices by label, yes /
-    no, a colleague's user name, numbers and dates as stored): a personal value masked unless
-    `unmasked`, a sealed one always."""
-    if entry is None:
-        return ""
-    if is_sealed(entry):
-        return entry.get("masked", "")
-    kind = field.type
-    if kind in (FieldType.CHOICE, FieldType.CHOICES):
-        text = shown_text(field, entry)
-    elif kind == FieldType.YES_NO:
-        text = str(_("yes") if entry else _("no"))
-    elif kind == FieldType.USER:
-        text = usernames.get(entry, str(entry))
-    else:
-        text = str(entry)
-    if field.sensitivity == Sensitivity.PERSONAL and not unmasked:
-        return masked_value(field, text)
-    return text
+    """One stored entry as portable_writer writes it."""
+    return portable_writer(field, unmasked=unmasked, usernames=usernames)(entry)
 
 
 def api_values(fields: Iterable[FieldDefinition], stored: Mapping[str, Any]) -> dict[str, Any]:

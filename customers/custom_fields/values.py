@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
-from customers.custom_fields.models import FieldChoice, FieldDefinition, FieldType
+from customers.custom_fields.models import FieldDefinition, FieldType
 from customers.normalize import (
     NormalizationError,
     fold_width,
@@ -189,16 +189,28 @@ def _choice_key(field: FieldDefinition, raw: Any) -> str:
         wanted = normalize_name(str(raw)).casefold()
     except NormalizationError as error:
         raise ValidationError(error.message, code=error.code) from error
-    for choice in _offered_choices(field):
-        names = (choice.key, choice.label_en, choice.label_zh)
-        if wanted in (name.casefold() for name in names if name):
-            return choice.key
-    raise ValidationError(_("Choose one of the field's choices."), code="invalid_choice")
+    key = _choice_names(field).get(wanted)
+    if key is None:
+        raise ValidationError(_("Choose one of the field's choices."), code="invalid_choice")
+    return key
 
 
-def _offered_choices(field: FieldDefinition) -> list[FieldChoice]:
-    # Prefetched by the callers that clean many values (an import reads them once per field).
-    return [choice for choice in field.choices.all() if not choice.archived]
+def _choice_names(field: FieldDefinition) -> dict[str, str]:
+    """Each offered choice's key and labels, casefolded -> its key, worked out once per field
+    instance (an import cleans a value of the field in every row; the choices are
+    prefetched by the callers that clean many values). Where two choices share a name, the
+    first in order keeps it."""
+    names = field.__dict__.get("_choice_names")
+    if names is None:
+        names = {}
+        for choice in field.choices.all():
+            if choice.archived:
+                continue
+            for name in (choice.key, choice.label_en, choice.label_zh):
+                if name:
+                    names.setdefault(name.casefold(), choice.key)
+        field.__dict__["_choice_names"] = names
+    return names
 
 
 def staff_choices(*, including: int | None = None) -> list[tuple[str, str]]:

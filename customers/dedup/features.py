@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from customers.custom_fields.models import FieldDefinition, FieldTarget, FieldType
+from customers.custom_fields.models import NOT_IDENTIFYING_TYPES, FieldDefinition, FieldTarget
 from customers.custom_fields.records import is_sealed
 from customers.custom_fields.selectors import defined_fields
 from customers.dedup.linkage import Features
@@ -132,10 +132,6 @@ def feature_row(
         sorted(set(external_ids)),
         changed,
     )
-
-
-# Types whose values are shared by many people whatever an administrator marks.
-NOT_IDENTIFYING_TYPES = (FieldType.YES_NO, FieldType.CHOICES)
 
 
 def identifying_fields() -> list[FieldDefinition]:

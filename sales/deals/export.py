@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldDefinition, FieldTarget
-from customers.custom_fields.records import portable_text
+from customers.custom_fields.records import portable_writer
 from customers.custom_fields.selectors import defined_fields
 from customers.presentation import personal_value
 from customers.selectors import can_view_personal_data
@@ -50,10 +50,18 @@ def _headers(fields: list[FieldDefinition]) -> list[str]:
 
 
 def _rows(user: Actor, deals: QuerySet[Deal], fields: list[FieldDefinition]) -> Iterator[list[Any]]:
-    """A row per deal; its custom values in words an import takes back (portable_text), a
+    """A row per deal; its custom values in words an import takes back (portable_writer), a
     personal one masked unless the user may see the customer's personal data, a sensitive
     one always."""
     usernames = dict(staff_accounts().values_list("pk", "username")) if fields else {}
+    # Whether the user may see the row's customer's personal data -> a writer per field.
+    writers = {
+        unmasked: [
+            (field.key, portable_writer(field, unmasked=unmasked, usernames=usernames))
+            for field in fields
+        ]
+        for unmasked in (True, False)
+    }
     rows = deals.select_related("customer", "pipeline", "stage", "owner").order_by("-pk")
     for deal in rows.iterator(chunk_size=CHUNK):
         unmasked = can_view_personal_data(user, deal.customer)
@@ -72,10 +80,7 @@ def _rows(user: Actor, deals: QuerySet[Deal], fields: list[FieldDefinition]) -> 
             deal.created_at.date(),
             deal.won_at.date() if deal.won_at else "",
             deal.lost_at.date() if deal.lost_at else "",
-            *(
-                portable_text(field, custom.get(field.key), unmasked=unmasked, usernames=usernames)
-                for field in fields
-            ),
+            *(write(custom.get(key)) for key, write in writers[unmasked]),
         ]
 
 

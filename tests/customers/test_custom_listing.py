@@ -2,6 +2,8 @@
 per ordinary field, listed fields as columns masked as the viewer must see them, sorting by one
 page after page, and on PostgreSQL the indexes those queries use."""
 
+import re
+
 import pytest
 from django.db import connection, transaction
 from django.urls import reverse
@@ -18,6 +20,7 @@ from customers.custom_fields.listing import sort_order, sorted_page
 from customers.custom_fields.models import FieldType, Sensitivity
 from customers.filters import listed_customers
 from customers.models import Customer
+from customers.selectors import search_customers
 from tests.customers.test_custom_fields import define_field
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +199,43 @@ def test_a_personal_column_is_masked_whatever_its_type_and_never_sorts(
     }
     assert page.context["order"] == "newest"  # a personal value's order would tell it
     assert sort_order(referrer) == sort_order(income) == ""
+
+
+@pytest.mark.parametrize(
+    "sensitivity", [Sensitivity.ORDINARY, Sensitivity.PERSONAL, Sensitivity.SENSITIVE]
+)
+def test_the_search_box_finds_a_customer_by_an_identifying_value_within_what_the_reader_may_see(
+    admin_user_role, service_user, analyst_user, sensitivity
+):
+    define_field(
+        admin_user_role,
+        FieldType.TEXT,
+        label="Member number",
+        identifying=True,
+        sensitivity=sensitivity,
+    )
+    define_field(admin_user_role, FieldType.TEXT, label="Nickname")  # not identifying
+    member = services.create_customer(
+        actor=service_user,
+        name="Zed Quixby",
+        custom={"member_number": "M-20931", "nickname": "quixbyfan"},
+    )
+    services.create_customer(actor=service_user, name="Other One")
+    assert list(search_customers(user=service_user, query=" M-20931 ")) == [member]
+    assert list(search_customers(user=service_user, query="quixbyfan")) == []
+    # An analyst sees every customer but no one's personal data: a hidden value finds no one.
+    found = list(search_customers(user=analyst_user, query="M-20931"))
+    assert found == ([member] if sensitivity == Sensitivity.ORDINARY else [])
+
+
+def test_range_filters_offer_number_and_date_inputs_side_by_side(client, admin_user_role):
+    define_field(admin_user_role, FieldType.NUMBER, label="Points")
+    define_field(admin_user_role, FieldType.DATE, label="Member since")
+    client.force_login(admin_user_role)
+    html = client.get(reverse("customers:list")).content.decode()
+    for name, input_type in (("custom_points", "number"), ("custom_member_since", "date")):
+        for end in ("min", "max") if input_type == "number" else ("after", "before"):
+            assert re.search(rf'<input type="{input_type}" name="{name}_{end}"', html), name
+    # One group per range: its two inputs around a dash, not stacked around a stray "-".
+    dash = '<span class="input-group-text" aria-hidden="true">–</span>'
+    assert html.count(dash) == 4  # the two built-in date ranges too

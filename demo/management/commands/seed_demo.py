@@ -48,6 +48,7 @@ from customers.models import (
 )
 from demo import capture
 from demo.audit import DemoAction
+from demo.custom_fields import create_demo_custom_fields
 from demo.data import customers as demo_customers
 from demo.data import interactions as demo_interactions
 from demo.data import purchases as demo_purchases
@@ -447,6 +448,10 @@ class Command(BaseCommand):
         counts["subject_requests"] = self._subject_requests(users["privacy"], now)
         # After the sequences' reset: winning a deal records its purchase through the services.
         counts["deals"] = create_demo_deals(sales=sales, seed=seed, now=now)
+        # After the deals: some of their custom values are filled too.
+        counts["custom_fields"] = create_demo_custom_fields(
+            admin=users["admin"], staff=users["service"], seed=seed, now=now
+        )
         # After the policies (_consents): the form's consents are kept with the one in force.
         form = capture.create_web_form(admin=users["admin"])
         counts["form_submissions"] = capture.fill_in_web_form(
