@@ -347,7 +347,11 @@ def reveal_custom_value(*, actor: Actor, customer: Customer, field: FieldDefinit
     `reveal_national_id`; audited (`customer.reveal_custom`, naming the field) before anything
     is decrypted. "" when the customer holds no value."""
     return custom_values.reveal_value(
-        actor=actor, record=customer, field=field, action=CustomerAction.REVEAL_CUSTOM
+        actor=actor,
+        record=customer,
+        field=field,
+        action=CustomerAction.REVEAL_CUSTOM,
+        customer=customer,
     )
 
 

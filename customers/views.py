@@ -368,7 +368,7 @@ class CustomerRecordFormView(CustomerScopedMixin, FormView):
 
     def get_form_kwargs(self):
         kwargs = {**super().get_form_kwargs(), "customer": self.customer}
-        if issubclass(self.get_form_class(), MaskedPersonalFieldsMixin | CustomValuesFormMixin):
+        if issubclass(self.get_form_class(), MaskedPersonalFieldsMixin):
             kwargs["viewer"] = self.request.user
         return kwargs
 

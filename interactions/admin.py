@@ -105,7 +105,9 @@ class InteractionAdmin(ReadOnlyAdmin):
     search_fields = ("=external_ref", "subject")
     date_hierarchy = "occurred_at"
     list_select_related = ("customer", "staff")
-    exclude = ("body",)
+    # Free text and custom values (personal ones unmasked, sealed ones as ciphertext) stay on
+    # the customer's page, where they are masked and revealed as the viewer may.
+    exclude = ("body", "custom")
 
 
 @admin.register(ArchivedInteraction)

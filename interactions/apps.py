@@ -39,5 +39,6 @@ class InteractionsConfig(AppConfig):
                 FieldTarget.INTERACTION,
                 "interactions.Interaction",
                 archive_labels=("interactions.ArchivedInteraction",),
+                ordered_by_value=False,
             )
         )

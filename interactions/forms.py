@@ -10,7 +10,6 @@ from accounts.users import active_staff_holding
 from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.value_forms import CustomValuesFormMixin
-from customers.selectors import can_view_personal_data
 from interactions.models import FollowUp, Interaction, InteractionKind, Transaction
 from kernel.version_forms import VersionedFormMixin
 
@@ -42,12 +41,11 @@ class InteractionForm(CustomValuesFormMixin, CustomerRecordForm):
         fields = ["kind", "channel", "occurred_at", "contact", "subject", "body", "satisfaction"]
         widgets = {"occurred_at": LocalDateTimeInput(), "body": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, customer, viewer, **kwargs) -> None:
+    def __init__(self, *args, customer, **kwargs) -> None:
         super().__init__(*args, customer=customer, **kwargs)
+        # A new interaction holds nothing yet: its personal inputs show nothing hidden.
         self.add_custom_inputs(
-            defined_fields(FieldTarget.INTERACTION),
-            self.instance.custom or {},
-            sees_personal=can_view_personal_data(viewer, customer),
+            defined_fields(FieldTarget.INTERACTION), self.instance.custom or {}, sees_personal=True
         )
         self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
         self.fields["contact"].queryset = customer.contacts.all()

@@ -227,9 +227,15 @@ def reveal_custom_value(
     *, actor: Actor, interaction: Interaction | ArchivedInteraction, field: FieldDefinition
 ) -> str:
     """A sensitive custom value of the interaction (hot or archived), for a user holding
-    `reveal_national_id`; audited (`interaction.reveal_custom`) before it is decrypted."""
+    `reveal_national_id`; audited (`interaction.reveal_custom`, against the customer, naming
+    the interaction) before it is decrypted."""
     return custom_values.reveal_value(
-        actor=actor, record=interaction, field=field, action=InteractionAction.REVEAL_CUSTOM
+        actor=actor,
+        record=interaction,
+        field=field,
+        action=InteractionAction.REVEAL_CUSTOM,
+        customer=interaction.customer,
+        naming={"interaction": interaction.pk},
     )
 
 

@@ -67,6 +67,7 @@ SAMPLE_VALUES = {
     "path": "css/crm.css",
     "url": "customers/customer/1/",
     "follow_up_pk": "1",
+    "interaction_pk": "1",
     "user_pk": "1",
     "record_pk": "1",
     "public_key": "no-such-key",

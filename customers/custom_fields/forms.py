@@ -38,9 +38,9 @@ class FieldDefinitionForm(forms.ModelForm):
         }
         help_texts = {
             "listed": _(
-                "A column of the list, which can be sorted by it when it holds text, numbers, "
-                "amounts or dates (not when it is sensitive). Ordinary fields can always be "
-                "filtered by."
+                "A column of the list; the customer list can be sorted by it when it holds "
+                "text, numbers, amounts or dates (not when it is sensitive). Ordinary fields "
+                "can always be filtered by."
             ),
         }
 

@@ -133,7 +133,8 @@ def build_order_index(field: FieldDefinition) -> bool:
     INVALID). Must run outside a transaction. Returns whether an index was built."""
     if connection.vendor != "postgresql":
         return False
-    wanted = index_name(field) if is_ordered(field) else ""
+    ordered = is_ordered(field) and target_for(field.target).ordered_by_value
+    wanted = index_name(field) if ordered else ""
     with connection.cursor() as cursor:
         for numeric in (True, False):
             name = index_name(field, numeric=numeric)

@@ -16,8 +16,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from accounts.templatetags.staff import staff_name
-from accounts.users import staff_accounts
 from customers.custom_fields.indexes import holds, is_ordered, ordered_value
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
 from customers.custom_fields.records import is_sealed, masked_value, shown_text
@@ -178,18 +176,7 @@ def column_texts(
 ) -> dict[int, list[str]]:
     """Record id -> the listed fields' values as the viewer may see them (a personal value
     masked unless `sees_personal(record)`, a sensitive one always), read without a query per
-    cell: colleagues' names are read once for the whole page."""
-    records = list(records)
-    colleague_ids = {
-        stored
-        for record in records
-        for field in fields
-        if field.type == FieldType.USER
-        and isinstance(stored := getattr(record, values_field).get(field.key), int)
-    }
-    colleagues = {
-        user.pk: staff_name(user) for user in staff_accounts().filter(pk__in=colleague_ids)
-    }
+    cell: colleagues' names are read once per field (records.colleague_names)."""
     texts: dict[int, list[str]] = {}
     for record in records:
         stored = getattr(record, values_field) or {}
@@ -203,10 +190,7 @@ def column_texts(
             if is_sealed(entry):
                 row.append(entry.get("masked", ""))
                 continue
-            if field.type == FieldType.USER:
-                text = colleagues.get(entry, f"#{entry}")
-            else:
-                text = shown_text(field, entry)
+            text = shown_text(field, entry)
             if field.sensitivity == Sensitivity.PERSONAL:
                 visible = sees_personal(record) if visible is None else visible
                 text = text if visible else masked_value(field, text)

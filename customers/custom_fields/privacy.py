@@ -17,14 +17,16 @@ from privacy.registry import Column
 
 def copy_columns(target: str, leading: Sequence[Column]) -> Callable[[], list[Column]]:
     """The columns of a copy section of `target` records (read when the copy is written, so a
-    field defined since is in it): `leading`, then a column per custom field."""
+    field defined since is in it): `leading`, then a column per custom field, keyed
+    "custom.<key>" (a key is made from a label, and "Subject" must not take the place of the
+    interaction's own subject in the JSON files)."""
 
     def columns() -> list[Column]:
         usernames = dict(staff_accounts().values_list("pk", "username"))
         return [
             *leading,
             *(
-                Column(field.key, field.label, _value_of(field, usernames))
+                Column(field.name, field.label, _value_of(field, usernames))
                 for field in defined_fields(target, archived=True)
             ),
         ]

@@ -152,16 +152,27 @@ def write_values(
     return audit_diff(defined_fields(target, archived=True), before, record.custom)
 
 
-def reveal_value(*, actor: Any, record: Any, field: FieldDefinition, action: str) -> str:
+def reveal_value(
+    *,
+    actor: Any,
+    record: Any,
+    field: FieldDefinition,
+    action: str,
+    customer: Any,
+    naming: Mapping[str, Any] | None = None,
+) -> str:
     """A sensitive value of `record` as a person reads it, for a user holding
-    `reveal_national_id`; audited as `action` (naming the field) before anything is
-    decrypted. "" when the record holds no value."""
+    `reveal_national_id`; audited as `action` before anything is decrypted, against the
+    `customer` it is about (so that the person's copy lists who saw it), naming the field and,
+    with `naming`, the record (a deal, an interaction). "" when the record holds no value."""
     if not actor.has_perm("customers.reveal_national_id"):
         raise PermissionDenied
     entry = (record.custom or {}).get(field.key)
     if entry is None:
         return ""
-    record_event(actor=actor, action=action, target=record, changes={"field": field.key})
+    record_event(
+        actor=actor, action=action, target=customer, changes={"field": field.key, **(naming or {})}
+    )
     return shown_text(field, unseal(field, entry))
 
 
@@ -258,9 +269,18 @@ def shown_text(field: FieldDefinition, value: Any) -> str:
         keys = value if isinstance(value, list) else [value]
         return ", ".join(labels.get(key, key) for key in keys)
     if kind == FieldType.USER:
-        user = staff_accounts().filter(pk=value).first()
-        return staff_name(user) if user is not None else f"#{value}"
+        return colleague_names(field).get(value, f"#{value}")
     return str(value)
+
+
+def colleague_names(field: FieldDefinition) -> dict[int, str]:
+    """Staff id -> name as pages show it, read once per field instance (one query for a page
+    showing the field on many records: a timeline, a list)."""
+    names = field.__dict__.get("_colleague_names")
+    if names is None:
+        names = {user.pk: staff_name(user) for user in staff_accounts()}
+        field.__dict__["_colleague_names"] = names
+    return names
 
 
 def portable_writer(

@@ -21,6 +21,10 @@ class Target:
     # Models whose rows hold the same values besides the records: an archive the old records
     # move to (interactions'), kept in step when a field converts or keys rotate.
     archive_labels: tuple[str, ...] = ()
+    # Whether its list filters ranges or sorts by a custom value (an order index per field,
+    # customers/custom_fields/indexes.py): a kind without a list by value gets none, which
+    # would only slow its writes.
+    ordered_by_value: bool = True
 
     @property
     def model(self) -> type[models.Model]:

@@ -90,7 +90,8 @@ class DealForm(CustomValuesFormMixin, VersionedFormMixin, forms.ModelForm):
         self.add_custom_inputs(
             defined_fields(FieldTarget.DEAL),
             self.instance.custom or {},
-            sees_personal=can_view_personal_data(user, customer),
+            # A new deal holds nothing yet: its personal inputs show nothing hidden.
+            sees_personal=not self.instance.pk or can_view_personal_data(user, customer),
         )
 
     def _post_clean(self) -> None:

@@ -191,9 +191,15 @@ def create_deal(
 
 def reveal_custom_value(*, actor: Actor, deal: Deal, field: FieldDefinition) -> str:
     """A sensitive custom value of the deal, for a user holding `reveal_national_id`;
-    audited (`deal.reveal_custom`) before it is decrypted."""
+    audited (`deal.reveal_custom`, against the customer, naming the deal) before it is
+    decrypted."""
     return custom_values.reveal_value(
-        actor=actor, record=deal, field=field, action=DealAction.REVEAL_CUSTOM
+        actor=actor,
+        record=deal,
+        field=field,
+        action=DealAction.REVEAL_CUSTOM,
+        customer=deal.customer,
+        naming={"deal": deal.pk},
     )
 
 

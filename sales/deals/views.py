@@ -121,6 +121,7 @@ class DealListView(PermissionRequiredMixin, View):
             {
                 "deals": [(deal, texts[deal.pk]) for deal in page],
                 "custom_columns": columns,
+                "column_count": 6 + len(columns),
                 "filter": filterset,
                 "next_before": next_before,
                 "query": query.urlencode(),

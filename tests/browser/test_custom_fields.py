@@ -135,7 +135,7 @@ def _officer_sends_a_copy_holding_the_level(page, member, field, tmp_path) -> No
     with zipfile.ZipFile(prepared_copy(page, tmp_path)) as archive:
         (values,) = json.loads(archive.read("json/custom_fields.json"))
         table = archive.read("csv/custom_fields.csv").decode("utf-8-sig")
-    assert values == {"id": member.pk, field.key: "Gold"}
+    assert values == {"id": member.pk, field.name: "Gold"}
     assert "Membership level" in table
     assert "Gold" in table
 

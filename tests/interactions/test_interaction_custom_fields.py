@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.templatetags.staff import staff_name
 from customers.custom_fields.models import FieldType, Sensitivity
 from customers.custom_fields.records import is_sealed
 from interactions import services
@@ -149,7 +150,11 @@ def test_the_timeline_masks_what_the_reader_may_not_see_and_reveals_audited(
     assert revealed.status_code == 200
     assert SYMPTOM in revealed.content.decode()
     event = AuditEvent.objects.get(action="interaction.reveal_custom")
-    assert (event.target_id, event.changes) == (str(interaction.pk), {"field": "symptom"})
+    # Against the customer: the person's copy lists who saw what of theirs.
+    assert (event.target_id, event.changes) == (
+        str(customer.pk),
+        {"field": "symptom", "interaction": interaction.pk},
+    )
 
 
 def test_the_archive_keeps_values_and_they_are_still_shown_and_converted(
@@ -218,7 +223,12 @@ def test_the_copy_holds_the_values_and_an_erasure_or_retention_clears_them(
     path = tmp_path / "copy.zip"
     subject_copy.write_copy(customer, path, request=request)
     [row] = json.loads(_read_zip(path)["json/interactions.json"])
-    assert (row["outcome"], row["caller_wechat"], row["symptom"]) == ("Gold", "qx_wx", SYMPTOM)
+    assert (row["custom.outcome"], row["custom.caller_wechat"], row["custom.symptom"]) == (
+        "Gold",
+        "qx_wx",
+        SYMPTOM,
+    )
+    assert row["subject"] == "Called back"  # a field's own key never takes a built-in's place
 
     other = CustomerFactory()
     old = InteractionFactory(
@@ -240,3 +250,22 @@ def test_the_copy_holds_the_values_and_an_erasure_or_retention_clears_them(
     requests.erase_for_request(actor=privacy_user, request=erasure, resolution="Erased.")
     interaction.refresh_from_db()
     assert interaction.custom == {}
+
+
+def test_the_timeline_names_colleagues_in_a_bounded_number_of_queries(
+    client, service_user, admin_user_role, fields, django_assert_max_num_queries
+):
+    define_field(admin_user_role, FieldType.USER, label="Handled by", target="interaction")
+    customer = CustomerFactory()
+    url = reverse("interactions:timeline", args=[customer.pk])
+    client.force_login(service_user)
+    for _ in range(2):
+        _logged(service_user, customer, handled_by=str(service_user.pk))
+    client.get(url)  # sessions and permissions
+    with django_assert_max_num_queries(50) as few:
+        client.get(url)
+    for _ in range(10):
+        _logged(service_user, customer, handled_by=service_user.username)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count(staff_name(service_user)) >= 12

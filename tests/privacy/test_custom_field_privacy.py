@@ -53,10 +53,10 @@ def test_the_copy_holds_every_custom_value_whole(privacy_user, customer, tmp_pat
     [row] = json.loads(files["json/custom_fields.json"])
     assert row == {
         "id": customer.pk,
-        "membership_level": "Gold",
-        "wechat_id": WECHAT,
-        "health_notes": HEALTH,
-        "store": STORE,
+        "custom.membership_level": "Gold",
+        "custom.wechat_id": WECHAT,
+        "custom.health_notes": HEALTH,
+        "custom.store": STORE,
     }
     assert (
         files["csv/custom_fields.csv"]

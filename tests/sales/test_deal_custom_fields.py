@@ -143,8 +143,12 @@ def test_the_page_masks_what_the_viewer_may_not_see_and_reveals_sealed_values_au
     assert revealed.status_code == 200
     assert CONTRACT_NOTE in revealed.content.decode()
     assert revealed["Cache-Control"] == "no-store"
-    event = AuditEvent.objects.get(action="deal.reveal_custom", target_id=str(deal.pk))
-    assert event.changes == {"field": "contract_note"}
+    # Against the customer: the person's copy lists who saw what of theirs.
+    event = AuditEvent.objects.get(action="deal.reveal_custom")
+    assert (event.target_id, event.changes) == (
+        str(deal.customer_id),
+        {"field": "contract_note", "deal": deal.pk},
+    )
 
 
 def test_the_list_filters_and_lists_values_and_the_export_masks_them(
@@ -183,9 +187,9 @@ def test_the_copy_holds_deals_custom_values_and_an_erasure_clears_them(
     [row] = json.loads(_read_zip(path)["json/deal_custom_fields.json"])
     assert row == {
         "id": deal.pk,
-        "tier": "Gold",
-        "buyer_wechat": "quixby_wx",
-        "contract_note": CONTRACT_NOTE,
+        "custom.tier": "Gold",
+        "custom.buyer_wechat": "quixby_wx",
+        "custom.contract_note": CONTRACT_NOTE,
     }
 
     erasure = _verified(privacy_user, customer, RequestKind.ERASURE)
