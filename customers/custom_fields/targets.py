@@ -1,5 +1,6 @@
 """The record kinds custom fields can be defined for, each registered by the app that owns the
-records (customers/apps.py registers customers) with the JSON field holding their values."""
+records (customers/apps.py registers customers, sales/apps.py deals, interactions/apps.py
+interactions and their archive) with the JSON field holding their values."""
 
 from __future__ import annotations
 
