@@ -26,6 +26,7 @@ from analytics.exports.services import start_export
 from connectors import services as connector_services
 from connectors.backfill import start_backfill
 from connectors.models import Platform
+from crm.celery import app as celery_app
 from customers.dedup.scan import create_scan
 from customers.imports import jobs as imports
 from customers.models import BulkMerge
@@ -193,6 +194,9 @@ def _finished_by_a_new_worker(kind: JobKind, job: BackgroundJob, env: dict[str, 
 @pytest.mark.parametrize("label", sorted(QUEUED))
 def test_claim_redelivery_cancel_a_killed_worker_and_resume(label, admin_user_role, settings):
     kind = next(kind for kind in registered_kinds() if kind.label() == label)
+    # What earlier tests queued for workers never started: this test's workers would run all
+    # of it before its job (a slow leftover could hold the one worker past the wait).
+    celery_app.control.purge()
     CustomerFactory.create_batch(5)
     env = worker_env(BACKUP_DIR=str(settings.BACKUP_DIR))
     actor = admin_user_role
