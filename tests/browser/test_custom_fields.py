@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from crm.celery import app as celery_app
 from customers.custom_fields.models import FieldDefinition
 from privacy import roles
-from tests.browser.test_privacy_officer import prepared_copy
+from tests.browser.test_privacy_officer import erase_by_signed_letter, prepared_copy
 from tests.factories import CustomerFactory
 
 pytestmark = [
@@ -147,15 +147,7 @@ def _officer_sends_a_copy_holding_the_level(page, member, field, tmp_path) -> No
 def _officer_erases_the_person(page, member) -> None:
     page.goto(f"/customers/{member.pk}/")
     page.get_by_role("link", name="Data-subject request").click()
-    page.locator("#id_kind").select_option("erasure")
-    page.locator("#id_channel").select_option("letter")
-    page.get_by_role("button", name="Log the request").click()
-    page.locator("#id_method").select_option("signed_letter")
-    page.get_by_role("button", name="Identity verified").click()
-    page.locator("#id_erase-resolution").fill("Your personal data was erased.")
-    page.get_by_label("I understand").check()
-    page.get_by_role("button", name="Erase and complete").click()
-    expect(page.get_by_text("The customer was erased")).to_be_visible()
+    erase_by_signed_letter(page)
     page.goto(f"/customers/{member.pk}/")
     expect(page.locator("#erased-banner")).to_be_visible()
     expect(page.locator("#custom-values")).to_have_count(0)

@@ -68,16 +68,7 @@ def test_the_officer_finds_a_person_by_phone_and_erases_them(page, log_in, make_
     # The phone number went by POST: it is in no address the browser visited.
     assert "13712340000" not in page.url
     page.locator("#matches").get_by_text("Henrik Larsen").click()
-    page.locator("#id_kind").select_option("erasure")
-    page.locator("#id_channel").select_option("letter")
-    page.get_by_role("button", name="Log the request").click()
-    page.locator("#id_method").select_option("signed_letter")
-    page.get_by_role("button", name="Identity verified").click()
-
-    page.locator("#id_erase-resolution").fill("Your personal data was erased.")
-    page.get_by_label("I understand").check()
-    page.get_by_role("button", name="Erase and complete").click()
-    expect(page.get_by_text("The customer was erased")).to_be_visible()
+    erase_by_signed_letter(page)
     erased = Customer.objects.get(pk=customer.pk)
     assert erased.is_erased
     assert erased.phone == ""
@@ -125,3 +116,17 @@ def prepared_copy(page, tmp_path) -> Path:
     path = tmp_path / "copy.zip"
     download.value.save_as(path)
     return path
+
+
+def erase_by_signed_letter(page) -> None:
+    """On a new request's form for the customer: an erasure asked for by letter, the identity
+    verified by its signature, the customer erased and the request completed."""
+    page.locator("#id_kind").select_option("erasure")
+    page.locator("#id_channel").select_option("letter")
+    page.get_by_role("button", name="Log the request").click()
+    page.locator("#id_method").select_option("signed_letter")
+    page.get_by_role("button", name="Identity verified").click()
+    page.locator("#id_erase-resolution").fill("Your personal data was erased.")
+    page.get_by_label("I understand").check()
+    page.get_by_role("button", name="Erase and complete").click()
+    expect(page.get_by_text("The customer was erased")).to_be_visible()
