@@ -8,6 +8,7 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from customers.audit import ACTIONS
+        from customers.custom_fields.conversion import CONVERSIONS
         from customers.custom_fields.models import FieldTarget
         from customers.custom_fields.targets import Target, register_target
         from customers.dedup.review import BULK_MERGE_JOBS
@@ -25,7 +26,7 @@ class CustomersConfig(AppConfig):
         # The customer is the data subject; its records go into the copy, erasure and retention.
         register_with_privacy()
         # Its background jobs (kernel/jobs/runner.py).
-        for kind in (IMPORT_JOBS, SCAN_JOBS, BULK_MERGE_JOBS):
+        for kind in (IMPORT_JOBS, SCAN_JOBS, BULK_MERGE_JOBS, CONVERSIONS):
             register(kind)
         register_own_panels()
         # The events other systems may subscribe to (kernel/outbox.py).
@@ -33,4 +34,6 @@ class CustomersConfig(AppConfig):
         # The actions it records (privacy/audit/actions.py).
         register_actions(*ACTIONS)
         # Custom fields on customers (customers/custom_fields/), held in Customer.custom.
-        register_target(Target(FieldTarget.CUSTOMER, "customers.Customer"))
+        register_target(
+            Target(FieldTarget.CUSTOMER, "customers.Customer", record_url="customers:detail")
+        )

@@ -43,6 +43,6 @@ class SalesConfig(AppConfig):
         register_with_privacy()
         register_pool_with_privacy()
         # Custom fields on deals (customers/custom_fields/), held in Deal.custom.
-        register_target(Target(FieldTarget.DEAL, "sales.Deal"))
+        register_target(Target(FieldTarget.DEAL, "sales.Deal", record_url="deals:detail"))
         # A new installation (and a flushed test database) starts with a default pipeline.
         post_migrate.connect(_ensure_default_pipeline, sender=self)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.custom_fields.indexes import holds, is_ordered, ordered_value
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
-from customers.custom_fields.records import is_sealed, masked_value, shown_text
+from customers.custom_fields.records import hidden_text, is_hidden, masked_value, shown_text
 from customers.custom_fields.values import clean_value, staff_choices
 
 # A custom field's filter parameter and sort order are named after its key.
@@ -187,8 +187,8 @@ def column_texts(
             if entry is None:
                 row.append("")
                 continue
-            if is_sealed(entry):
-                row.append(entry.get("masked", ""))
+            if is_hidden(field, entry):
+                row.append(hidden_text(field, entry))
                 continue
             text = shown_text(field, entry)
             if field.sensitivity == Sensitivity.PERSONAL:

@@ -9,6 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kernel.free_text import validate_readable_text
+from kernel.models import BackgroundJob
 
 
 class FieldTarget(models.TextChoices):
@@ -192,3 +193,67 @@ class FieldChoice(models.Model):
     @property
     def label(self) -> str:
         return _in_language(self.label_en, self.label_zh)
+
+
+class ConversionPhase(models.TextChoices):
+    CHECKING = "checking", _("Checking the stored values")
+    CONVERTING = "converting", _("Converting the stored values")
+
+
+class FieldConversion(BackgroundJob):
+    """A change of a field's settings that changes how its values are stored (another type,
+    other decimals, sealed or no longer sealed), carried out by a worker
+    (customers/custom_fields/conversion.py): every stored value is checked first, and the
+    field keeps its settings when one would not convert; then the settings change and the
+    values are rewritten in batches."""
+
+    field = models.ForeignKey(
+        FieldDefinition,
+        verbose_name=_("custom field"),
+        on_delete=models.PROTECT,
+        related_name="conversions",
+    )
+    # The settings before and the settings asked for (customers/custom_fields/services.py
+    # SETTINGS), the default in its stored form under the new ones.
+    previous = models.JSONField(default=dict)
+    requested = models.JSONField(default=dict)
+    # Whether values go from sealed to plain or the other way: until every record is rewritten
+    # some hold sealed values under a field that is no longer sensitive, which key rotation
+    # must still reach (records.py sealed_contexts).
+    reseals = models.BooleanField(default=False, editable=False)
+    language = models.CharField(max_length=10, default="en", editable=False)
+    phase = models.CharField(
+        _("phase"), max_length=20, choices=ConversionPhase.choices, default=ConversionPhase.CHECKING
+    )
+    resumable = models.BooleanField(default=False, editable=False)
+    # When the settings changed: records saved since are swept again at the end.
+    switched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the rewriting got to: the holder (Target.holders' order) and its last record done.
+    holder_done = models.PositiveSmallIntegerField(default=0, editable=False)
+    last_pk = models.BigIntegerField(default=0, editable=False)
+    values_converted = models.PositiveIntegerField(_("values converted"), default=0)
+    # Records whose value would not convert, by id (the first UNCONVERTIBLE_SHOWN), and how
+    # many in all: when checking, why the change was refused; when rewriting, values written
+    # in the old form while the check ran, kept as they are.
+    unconverted = models.JSONField(default=list)
+    unconverted_count = models.PositiveIntegerField(_("values not converted"), default=0)
+
+    class Meta(BackgroundJob.Meta):
+        verbose_name = _("custom field conversion")
+        verbose_name_plural = _("custom field conversions")
+        constraints = [
+            # One at a time per field: a second would convert values the first is rewriting.
+            models.UniqueConstraint(
+                fields=["field"],
+                condition=models.Q(status__in=BackgroundJob.ACTIVE),
+                name="one_active_conversion_per_field",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.field)
+
+    @property
+    def requested_type_label(self) -> str:
+        """The type asked for, as a sentence names it ("number")."""
+        return str(FieldType(self.requested["type"]).label).lower()

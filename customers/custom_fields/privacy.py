@@ -10,7 +10,7 @@ from typing import Any
 
 from accounts.users import staff_accounts
 from customers.custom_fields.models import FieldDefinition
-from customers.custom_fields.records import portable_writer, unseal
+from customers.custom_fields.records import portable_writer
 from customers.custom_fields.selectors import defined_fields
 from privacy.registry import Column
 
@@ -35,10 +35,9 @@ def copy_columns(target: str, leading: Sequence[Column]) -> Callable[[], list[Co
 
 
 def _value_of(field: FieldDefinition, usernames: dict[int, str]) -> Callable[[Any], str]:
-    write = portable_writer(field, unmasked=True, usernames=usernames)
+    write = portable_writer(field, unmasked=True, usernames=usernames, decrypting=True)
 
     def value(record: Any) -> str:
-        entry = (record.custom or {}).get(field.key)
-        return "" if entry is None else write(unseal(field, entry))
+        return write((record.custom or {}).get(field.key))
 
     return value

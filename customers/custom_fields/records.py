@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,7 @@ from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
 from customers.custom_fields.models import NAME_PREFIX, FieldDefinition, FieldType, Sensitivity
 from customers.custom_fields.selectors import defined_fields
-from customers.custom_fields.values import clean_values
+from customers.custom_fields.values import as_typed, clean_value, clean_values, in_stored_form
 from privacy import crypto
 from privacy.audit.recording import record_event
 from privacy.masking import mask, mask_text
@@ -46,14 +47,31 @@ def sealing_context(field: FieldDefinition) -> str:
 
 
 def sealed_contexts(target: str) -> dict[str, str]:
-    """Key -> sealing context of every sensitive field of `target` records, archived ones
-    included: the keys that may hold sealed values (key rotation reads them)."""
-    sensitive = FieldDefinition.objects.filter(target=target, sensitivity=Sensitivity.SENSITIVE)
-    return {field.key: sealing_context(field) for field in sensitive}
+    """Key -> sealing context of every field of `target` records that may hold sealed values
+    (key rotation reads them): the sensitive ones, archived ones included, and those whose
+    values were ever sealed or unsealed by a conversion (customers/custom_fields/conversion.py),
+    which may hold both forms until it ends, or for good where it left a value as it was."""
+    fields = FieldDefinition.objects.filter(target=target).filter(
+        Q(sensitivity=Sensitivity.SENSITIVE) | Q(conversions__reseals=True)
+    )
+    return {field.key: sealing_context(field) for field in fields.distinct()}
 
 
 def is_sealed(entry: Any) -> bool:
     return isinstance(entry, dict) and "sealed" in entry
+
+
+def is_hidden(field: FieldDefinition, entry: Any) -> bool:
+    """Whether `entry` is shown to everyone as its mask only: a sealed value, or a plain one
+    under a field made sensitive that its conversion has not sealed yet."""
+    return is_sealed(entry) or field.sensitivity == Sensitivity.SENSITIVE
+
+
+def hidden_text(field: FieldDefinition, entry: Any) -> str:
+    """The mask of an entry is_hidden() shows."""
+    if is_sealed(entry):
+        return entry.get("masked", "")
+    return masked_value(field, shown_text(field, entry))
 
 
 def seal(field: FieldDefinition, value: Any) -> dict[str, str]:
@@ -78,6 +96,19 @@ def unseal(field: FieldDefinition, entry: Any) -> Any:
     if is_sealed(entry):
         return json.loads(crypto.decrypt(entry["sealed"], context=sealing_context(field)))
     return entry
+
+
+def current_value(field: FieldDefinition, stored: Any) -> Any:
+    """A plain stored value in the form `field` stores now: one stored under the field's
+    earlier settings (its conversion, customers/custom_fields/conversion.py, has not reached
+    it yet, or kept it as it was) is cleaned again as a value of the field; None when it is
+    not one."""
+    if stored is None or in_stored_form(field, stored):
+        return stored
+    try:
+        return clean_value(field, as_typed(stored))
+    except ValidationError:
+        return None
 
 
 def fields_by_key(fields: Iterable[FieldDefinition]) -> dict[str, FieldDefinition]:
@@ -206,10 +237,15 @@ def merged_values(
         if source is None and field is not None:
             source = merge_source(field, records)
             if source is None and field.type == FieldType.CHOICES:
-                keys = {item for record in records for item in record.custom.get(key) or []}
-                if keys:
-                    merged[key] = sorted(keys)
-                continue
+                # Each record's keys as the field stores them now (a value its conversion has
+                # not reached is one choice's text); one that is no list of choices at all is
+                # kept whole, from the newest record, rather than cut into keys.
+                held = [record.custom.get(key) for record in records]
+                lists = [current_value(field, entry) for entry in held if entry is not None]
+                if all(isinstance(keys, list) for keys in lists):
+                    if united := sorted({item for keys in lists for item in keys}):
+                        merged[key] = united
+                    continue
         if source is None:
             source = next(record for record in newest_first if key in record.custom)
         if source.custom.get(key) is not None:
@@ -251,9 +287,15 @@ def audit_diff(
 
 def shown_text(field: FieldDefinition, value: Any) -> str:
     """A clean value as a person reads it, in the active language: choice labels, localised
-    numbers and dates, yes or no, a colleague's name."""
+    numbers and dates, yes or no, a colleague's name. A value still in the form of the field's
+    earlier type (its conversion is under way, or kept it) is shown as it was typed."""
     if value is None or value == "" or value == []:
         return ""
+    current = current_value(field, value)
+    return str(as_typed(value)) if current is None else _typed_text(field, current)
+
+
+def _typed_text(field: FieldDefinition, value: Any) -> str:
     kind = field.type
     if kind == FieldType.NUMBER:
         return number_format(Decimal(value), decimal_pos=field.decimals, force_grouping=True)
@@ -284,12 +326,18 @@ def colleague_names(field: FieldDefinition) -> dict[int, str]:
 
 
 def portable_writer(
-    field: FieldDefinition, *, unmasked: bool, usernames: Mapping[int, str]
+    field: FieldDefinition,
+    *,
+    unmasked: bool,
+    usernames: Mapping[int, str],
+    decrypting: bool = False,
 ) -> Callable[[Any], str]:
     """The function writing `field`'s stored entries as a file holds them, in words an import
     takes back (choices by label, yes / no, a colleague's user name, numbers and dates as
-    stored): a personal value masked unless `unmasked`, a sealed one always. The words are
-    looked up once, in the active language: an export writes a value in every row."""
+    stored): a personal value masked unless `unmasked`, a sensitive one always, unless
+    `decrypting` (the person's own copy: sealed values decrypted, every value whole). The
+    words are looked up once, in the active language: an export writes a value in every
+    row."""
     kind = field.type
     if kind in (FieldType.CHOICE, FieldType.CHOICES):
         labels = choice_labels(field)
@@ -317,9 +365,12 @@ def portable_writer(
     def write(entry: Any) -> str:
         if entry is None or entry == "" or entry == []:
             return ""
-        if is_sealed(entry):
-            return entry.get("masked", "")
-        return masked_value(field, text(entry)) if masks else text(entry)
+        if is_hidden(field, entry) and not decrypting:
+            return hidden_text(field, entry)
+        plain = unseal(field, entry)
+        current = current_value(field, plain)
+        written = str(as_typed(plain)) if current is None else text(current)
+        return masked_value(field, written) if masks else written
 
     return write
 
@@ -342,12 +393,13 @@ def api_values(fields: Iterable[FieldDefinition], stored: Mapping[str, Any]) -> 
         entry = stored.get(field.key)
         if entry is None:
             values[field.key] = None
-        elif is_sealed(entry):
-            values[field.key] = entry.get("masked", "")
+        elif is_hidden(field, entry):
+            values[field.key] = hidden_text(field, entry)
         elif field.sensitivity == Sensitivity.PERSONAL:
             values[field.key] = portable_text(field, entry, unmasked=True, usernames={})
         else:
-            values[field.key] = entry
+            current = current_value(field, entry)
+            values[field.key] = entry if current is None else current
     return values
 
 
@@ -439,8 +491,8 @@ def shown_value(
     """One stored entry as the viewer must see it: a personal value masked unless
     `sees_personal`; a sensitive one always masked here (it is revealed one at a time,
     audited; `may_reveal` offers it)."""
-    if is_sealed(entry):
-        return ShownValue(field, entry.get("masked", ""), False, revealable=may_reveal)
+    if is_hidden(field, entry):
+        return ShownValue(field, hidden_text(field, entry), False, revealable=may_reveal)
     if field.sensitivity == Sensitivity.PERSONAL and not sees_personal:
         return ShownValue(field, masked_value(field, shown_text(field, entry)), False)
     return ShownValue(field, shown_text(field, entry), True)

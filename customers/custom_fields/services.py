@@ -13,20 +13,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from customers.audit import CustomFieldAction
+from customers.custom_fields.conversion import (
+    before_change,
+    request_conversion,
+    stored_form_changes,
+)
 from customers.custom_fields.indexes import is_ordered
 from customers.custom_fields.models import (
     CHOICE_TYPES,
     FieldChoice,
     FieldDefinition,
     FieldType,
-    Sensitivity,
 )
-from customers.custom_fields.records import store_values, unseal
-from customers.custom_fields.targets import target_for
-from customers.custom_fields.values import clean_value
+from customers.custom_fields.values import as_typed, clean_value
 from kernel.actors import Actor
 from privacy.audit.recording import record_event
 
@@ -48,10 +49,6 @@ SETTINGS = (
     "identifying",
     "listed",
 )
-# How many records that would not convert the refusal names.
-UNCONVERTIBLE_SHOWN = 10
-# Records rewritten per UPDATE when a field's stored form changes.
-CONVERSION_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -80,12 +77,15 @@ def save_field(
     target: str,
     field: FieldDefinition | None = None,
     choices: Sequence[ChoiceSpec] = (),
+    queue: bool = True,
     **options: Any,
 ) -> FieldDefinition:
     """Create (`field` None) or change a custom field of `target` records, with its choices
-    for a choice type. A change of type, decimals or sealing rewrites the stored values in
-    their new form, or is refused, naming records, when one would not convert; the default is
-    cleaned as a value of the field. Raises ValidationError."""
+    for a choice type; the default is cleaned as a value of the field. A change that alters
+    how values are stored (type, decimals, sealing) is left to a conversion job
+    (customers/custom_fields/conversion.py, queued unless `queue` is false), which checks
+    every stored value first: the field keeps its settings until then, and for good when a
+    value would not convert. Raises ValidationError."""
     unknown = set(options).difference(SETTINGS)
     if unknown:
         raise TypeError(f"Not custom field settings: {sorted(unknown)}")
@@ -98,7 +98,8 @@ def save_field(
         raise ValidationError(_("This field belongs to another kind of record."))
     else:
         field = FieldDefinition.objects.select_for_update().get(pk=field.pk)
-    before = {name: getattr(field, name) for name in SETTINGS}
+        before_change(field)
+    before = settings_of(field)
     for name, value in options.items():
         setattr(field, name, value.strip() if isinstance(value, str) else value)
     if field.type != FieldType.NUMBER:
@@ -108,35 +109,42 @@ def save_field(
     else:
         field.currency = (field.currency or settings.DEFAULT_CURRENCY).upper()
     field.full_clean(exclude=["default"])
-    field.save()
+    converts = not created and stored_form_changes(before, settings_of(field))
+    if not converts:
+        field.save()
     if field.type in CHOICE_TYPES:
+        # Saved at once even when the type waits for a conversion: the check cleans the
+        # values against them.
         _save_choices(field, choices)
-    converted = 0
-    if not created and _stored_form_changes(before, field):
-        # An index on the values' old form stays usable meanwhile (its expression never fails
-        # on a write); the task below replaces it.
-        converted = _convert_stored_values(field)
-    if is_ordered(field) or _stored_form_changes(before, field):
-        # A task of its own: CREATE / DROP INDEX CONCURRENTLY run outside any transaction.
+    if field.default is not None:
+        try:
+            field.default = clean_value(field, as_typed(field.default))
+        except ValidationError as error:
+            raise ValidationError({"default": error.messages}) from error
+    if converts:
+        requested = settings_of(field)
+        field = FieldDefinition.objects.get(pk=field.pk)
+        job = request_conversion(
+            actor=actor, field=field, previous=before, requested=requested, queue=queue
+        )
+        # The settings change when the job switches them (audited then); the choices, which
+        # its check needs, are saved now.
+        record_event(
+            actor=actor,
+            action=CustomFieldAction.UPDATE,
+            target=field,
+            changes={"key": field.key, "choices": _choice_keys(field), "conversion": job.pk},
+        )
+        return field
+    field.save()
+    if is_ordered(field):
+        # A task of its own: CREATE INDEX CONCURRENTLY runs outside any transaction.
         from customers.tasks import build_custom_field_indexes
 
         transaction.on_commit(build_custom_field_indexes.delay)
-    if field.default is not None:
-        try:
-            field.default = clean_value(field, _as_raw(field.default))
-        except ValidationError as error:
-            raise ValidationError({"default": error.messages}) from error
-        field.save(update_fields=["default", "updated_at"])
-    after = {name: getattr(field, name) for name in SETTINGS}
-    changes = {
-        name: [before[name], after[name]]
-        for name in SETTINGS
-        if created or before[name] != after[name]
-    }
+    changes = settings_changes(before, settings_of(field), created=created)
     changes["key"] = field.key
-    if converted:
-        changes["values_converted"] = converted
-    changes["choices"] = list(field.choices.values_list("key", flat=True))
+    changes["choices"] = _choice_keys(field)
     record_event(
         actor=actor,
         action=CustomFieldAction.CREATE if created else CustomFieldAction.UPDATE,
@@ -144,6 +152,26 @@ def save_field(
         changes=changes,
     )
     return field
+
+
+def _choice_keys(field: FieldDefinition) -> list[str]:
+    return list(field.choices.values_list("key", flat=True))
+
+
+def settings_of(field: FieldDefinition) -> dict[str, Any]:
+    """The field's SETTINGS by name, as stored (JSON)."""
+    return {name: getattr(field, name) for name in SETTINGS}
+
+
+def settings_changes(
+    before: dict[str, Any], after: dict[str, Any], *, created: bool = False
+) -> dict[str, list[Any]]:
+    """The audit log's [before, after] of each setting that changed (all when `created`)."""
+    return {
+        name: [before[name], after[name]]
+        for name in SETTINGS
+        if created or before[name] != after[name]
+    }
 
 
 def _save_choices(field: FieldDefinition, choices: Sequence[ChoiceSpec]) -> None:
@@ -170,82 +198,6 @@ def _save_choices(field: FieldDefinition, choices: Sequence[ChoiceSpec]) -> None
             choice.save(update_fields=["archived"])
     if not any(not choice.archived for choice in existing.values()):
         raise ValidationError({"choices": _("A choice field needs at least one choice.")})
-
-
-def _stored_form_changes(before: dict[str, Any], field: FieldDefinition) -> bool:
-    """Whether the values stored under the field's old settings must be rewritten: another
-    type, other decimals, or sealed where they were plain (or the other way round)."""
-    was_sealed = before["sensitivity"] == Sensitivity.SENSITIVE
-    return (
-        before["type"] != field.type
-        or before["decimals"] != field.decimals
-        or was_sealed != (field.sensitivity == Sensitivity.SENSITIVE)
-    )
-
-
-def _as_raw(stored: Any) -> Any:
-    """A stored value as a person would type it, for cleaning it again under another type."""
-    if isinstance(stored, list):
-        return ", ".join(str(item) for item in stored)
-    if isinstance(stored, bool):
-        return "yes" if stored else "no"
-    return stored
-
-
-def _convert_stored_values(field: FieldDefinition) -> int:
-    """Rewrite every stored value of `field` in the form its (new) type and sensitivity store
-    it in: cleaned again as the new type, sealed or unsealed. Raises ValidationError naming
-    the records (with their number) whose value would not convert, and then nothing is
-    written (the caller's transaction). Returns how many records changed."""
-    field = FieldDefinition.objects.prefetch_related("choices").get(pk=field.pk)
-    target = target_for(field.target)
-    values_field = target.values_field
-    refused: list[int] = []
-    total = converted = 0
-    for model in target.holders:
-        holding = (
-            model._base_manager.filter(**{f"{values_field}__has_key": field.key})
-            .only("pk", values_field)
-            .order_by("pk")
-        )
-        pending: list[Any] = []
-        for record in holding.iterator(chunk_size=CONVERSION_BATCH):
-            entry = getattr(record, values_field).get(field.key)
-            try:
-                value = clean_value(field, _as_raw(unseal(field, entry)))
-            except ValidationError:
-                total += 1
-                if len(refused) < UNCONVERTIBLE_SHOWN:
-                    refused.append(record.pk)
-                continue
-            if not total and store_values(
-                record, [field], {field.key: value}, values_field=values_field
-            ):
-                pending.append(record)
-            if len(pending) >= CONVERSION_BATCH:
-                converted += _write_converted(model, pending, values_field)
-        if not total:
-            converted += _write_converted(model, pending, values_field)
-    if total:
-        named = ", ".join(f"#{pk}" for pk in refused) + (" …" if total > len(refused) else "")
-        message = ngettext(
-            "%(count)d record holds a value that is not a valid %(type)s: %(records)s.",
-            "%(count)d records hold values that are not valid %(type)s: %(records)s.",
-            total,
-        ) % {
-            "count": total,
-            "type": field.get_type_display().lower(),
-            "records": named,
-        }
-        raise ValidationError({"type": message}, code="unconvertible")
-    return converted
-
-
-def _write_converted(model: Any, records: list[Any], values_field: str) -> int:
-    written = len(records)
-    model._base_manager.bulk_update(records, [values_field])
-    records.clear()
-    return written
 
 
 def archive_field(*, actor: Actor, field: FieldDefinition) -> FieldDefinition:

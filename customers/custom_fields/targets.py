@@ -26,6 +26,9 @@ class Target:
     # customers/custom_fields/indexes.py): a kind without a list by value gets none, which
     # would only slow its writes.
     ordered_by_value: bool = True
+    # The URL name of a record's page, taking its id ("customers:detail"); None where records
+    # have no page of their own (interactions are read in their customer's timeline).
+    record_url: str | None = None
 
     @property
     def model(self) -> type[models.Model]:

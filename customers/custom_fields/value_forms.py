@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
-from customers.custom_fields.records import by_group, is_sealed
+from customers.custom_fields.records import by_group, current_value, is_hidden, is_sealed
 from customers.custom_fields.values import (
     LONG_TEXT_MAX_LENGTH,
     TEXT_MAX_LENGTH,
@@ -90,7 +90,7 @@ def value_input(field: FieldDefinition, stored: Any) -> forms.Field:
 
 
 def _initial(field: FieldDefinition, stored: Any) -> Any:
-    if stored is None or is_sealed(stored):
+    if stored is None or is_hidden(field, stored):
         return None
     if field.type == FieldType.YES_NO:
         return "yes" if stored else "no"
@@ -116,6 +116,10 @@ class CustomValuesFormMixin:
         ]
         for field in self.custom_fields:
             entry = stored.get(field.key)
+            if entry is not None and not is_hidden(field, entry):
+                # As the field stores it now; empty when it is no value of the field (its
+                # conversion kept it): untouched, the input leaves it as it is.
+                entry = current_value(field, entry)
             name = input_name(field)
             self.fields[name] = value_input(field, entry)
             self.fields[name].custom_group = field.group

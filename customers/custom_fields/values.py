@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.templatetags.staff import staff_name
 from accounts.users import staff_accounts
-from customers.custom_fields.models import FieldDefinition, FieldType
+from customers.custom_fields.models import TEXT_TYPES, FieldDefinition, FieldType
 from customers.normalize import (
     NormalizationError,
     fold_width,
@@ -89,6 +89,51 @@ def clean_value(field: FieldDefinition, raw: Any) -> Any:
     if kind == FieldType.USER:
         return _staff_member(raw)
     raise ValueError(f"Unknown custom field type {kind!r}")
+
+
+_DECIMAL_FORM = re.compile(r"-?\d+(?:\.(\d+))?")
+_DATE_FORM = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def in_stored_form(field: FieldDefinition, stored: Any) -> bool:
+    """Whether a plain stored value has the form `field` stores now, judged by its shape
+    alone (cheap enough for every cell of an export): False for one stored under the field's
+    earlier settings, which its conversion has not rewritten yet (or kept as it was)."""
+    kind = field.type
+    if kind in (FieldType.NUMBER, FieldType.MONEY):
+        match = _DECIMAL_FORM.fullmatch(stored) if isinstance(stored, str) else None
+        places = field.decimals if kind == FieldType.NUMBER else MONEY_DECIMALS
+        return match is not None and len(match.group(1) or "") == places
+    if kind == FieldType.DATE:
+        return isinstance(stored, str) and _DATE_FORM.fullmatch(stored) is not None
+    if kind == FieldType.YES_NO:
+        return isinstance(stored, bool)
+    if kind == FieldType.CHOICE:
+        return isinstance(stored, str) and stored in _stored_choice_keys(field)
+    if kind == FieldType.CHOICES:
+        keys = _stored_choice_keys(field)
+        return isinstance(stored, list) and all(key in keys for key in stored)
+    if kind == FieldType.USER:
+        return isinstance(stored, int) and not isinstance(stored, bool)
+    return kind in TEXT_TYPES and isinstance(stored, str)
+
+
+def _stored_choice_keys(field: FieldDefinition) -> frozenset[str]:
+    """Every choice's key, archived ones included (values keep them), once per instance."""
+    keys = field.__dict__.get("_choice_keys")
+    if keys is None:
+        keys = field.__dict__["_choice_keys"] = frozenset(c.key for c in field.choices.all())
+    return keys
+
+
+def as_typed(stored: Any) -> Any:
+    """A stored value as a person would type it: what clean_value takes to store it again
+    under other settings (another type, other decimals)."""
+    if isinstance(stored, list):
+        return ", ".join(str(item) for item in stored)
+    if isinstance(stored, bool):
+        return "yes" if stored else "no"
+    return stored
 
 
 def clean_values(

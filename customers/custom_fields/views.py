@@ -4,6 +4,7 @@ of every record's reveal POST of a sensitive value."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -14,11 +15,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from customers.custom_fields import services
+from customers.custom_fields import conversion, services
 from customers.custom_fields.forms import FieldDefinitionForm
 from customers.custom_fields.models import FieldDefinition, Sensitivity
 from customers.custom_fields.selectors import defined_fields
-from customers.custom_fields.targets import registered_kinds
+from customers.custom_fields.targets import registered_kinds, target_for
 from kernel.service_errors import add_service_errors
 
 
@@ -51,7 +52,12 @@ class FieldListView(PermissionRequiredMixin, View):
         return render(
             request,
             "custom_fields/field_list.html",
-            {"kind": kind, "kinds": registered_kinds(), "fields": fields},
+            {
+                "kind": kind,
+                "kinds": registered_kinds(),
+                "fields": fields,
+                "converting": conversion.fields_converting(kind),
+            },
         )
 
 
@@ -74,6 +80,8 @@ class FieldEditView(PermissionRequiredMixin, View):
         kind = _kind_or_404(kind)
         field = self._field(kind, pk)
         action = request.POST.get("action", "save")
+        if field is not None and action in ("stop_conversion", "resume_conversion"):
+            return self._change_conversion(request, kind, field, action)
         if field is not None and action in ("archive", "restore"):
             change = services.archive_field if action == "archive" else services.restore_field
             change(actor=request.user, field=field)
@@ -96,9 +104,35 @@ class FieldEditView(PermissionRequiredMixin, View):
                     form, error, renamed={"default": "default_text", "choices": "choices_text"}
                 )
             else:
-                messages.success(request, _("Field saved."))
+                if conversion.active_conversion(saved) is not None:
+                    messages.info(
+                        request,
+                        _(
+                            "The change alters how the values are stored: they are being "
+                            "checked and converted. The field keeps its settings until every "
+                            "value is known to convert."
+                        ),
+                    )
+                else:
+                    messages.success(request, _("Field saved."))
                 return HttpResponseRedirect(reverse("custom_fields:edit", args=[kind, saved.pk]))
         return self._render(request, kind, field, form, status=400)
+
+    def _change_conversion(
+        self, request: HttpRequest, kind: str, field: FieldDefinition, action: str
+    ) -> HttpResponse:
+        job = conversion.latest_conversion(field)
+        if job is None:
+            raise Http404
+        try:
+            if action == "stop_conversion":
+                conversion.stop_conversion(actor=request.user, job=job)
+            else:
+                conversion.CONVERSIONS.resume(actor=request.user, job=job)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        return HttpResponseRedirect(request.path)
 
     def _render(self, request, kind, field, form, status=200) -> HttpResponse:
         return render(
@@ -109,6 +143,38 @@ class FieldEditView(PermissionRequiredMixin, View):
                 "kind_label": dict(registered_kinds())[kind],
                 "field": field,
                 "form": form,
+                **_conversion_context(kind, field),
             },
             status=status,
         )
+
+
+def _conversion_context(kind: str, field: FieldDefinition | None) -> dict[str, Any]:
+    """The field's latest conversion, for its panel on the field's page."""
+    job = conversion.latest_conversion(field) if field is not None else None
+    if job is None:
+        return {"conversion": None}
+    return {
+        "conversion": job,
+        "conversion_changes": conversion.requested_changes(job),
+        "record_url": target_for(kind).record_url,
+    }
+
+
+class ConversionPanelView(PermissionRequiredMixin, View):
+    """The conversion panel as the field's page polls it; once the conversion has ended the
+    page reloads, so that its form takes changes again."""
+
+    permission_required = "customers.manage_custom_fields"
+
+    def get(self, request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+        field = get_object_or_404(FieldDefinition, pk=pk, target=_kind_or_404(kind))
+        context = _conversion_context(kind, field)
+        if context["conversion"] is None:
+            raise Http404
+        response = render(
+            request, "custom_fields/_conversion.html", {"kind": kind, "field": field, **context}
+        )
+        if not context["conversion"].is_active:
+            response["HX-Refresh"] = "true"
+        return response

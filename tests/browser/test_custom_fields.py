@@ -1,6 +1,7 @@
 """A custom field's whole life through the pages, one role after the other: an administrator
 defines a bilingual choice, a salesperson fills it in, an analyst segments and exports by it,
-and the privacy officer hands the person a copy of it and erases it."""
+and the privacy officer hands the person a copy of it and erases it; and a change of type whose
+conversion the field's page follows."""
 
 import csv
 import io
@@ -12,9 +13,11 @@ from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import expect
 
 from crm.celery import app as celery_app
-from customers.custom_fields.models import FieldDefinition
+from customers.custom_fields.models import FieldDefinition, FieldType
+from customers.models import Customer
 from privacy import roles
 from tests.browser.test_privacy_officer import erase_by_signed_letter, prepared_copy
+from tests.customers.test_custom_fields import define_field
 from tests.factories import CustomerFactory
 
 pytestmark = [
@@ -156,3 +159,41 @@ def _officer_erases_the_person(page, member) -> None:
 def _log_out(page) -> None:
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_a_type_change_refused_for_one_value_then_made_once_it_is_corrected(
+    page, log_in, make_user
+):
+    """The conversion runs in the worker while the field's page follows it: refused with a link
+    to the record whose value would not convert, made after the administrator corrects it."""
+    admin = make_user(roles.ADMINISTRATOR, is_staff=True)
+    size = define_field(admin, FieldType.TEXT, label="Shoe size")
+    fits, odd = CustomerFactory(name="周雨桐"), CustomerFactory(name="Anna Schmidt")
+    Customer.objects.filter(pk=fits.pk).update(custom={"shoe_size": "38"})
+    Customer.objects.filter(pk=odd.pk).update(custom={"shoe_size": "large"})
+    log_in(admin)
+    field_page = f"/custom-fields/customer/{size.pk}/"
+    page.goto(field_page)
+    panel = page.locator("#conversion")
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        page.get_by_label("Type", exact=True).select_option(label="Number")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("alert").first).to_contain_text("being checked and converted")
+        # The panel polls the job; the page reloads once it has ended.
+        expect(panel).to_contain_text("The change was refused", timeout=30_000)
+        expect(page.get_by_label("Type", exact=True)).to_have_value("text")
+        panel.get_by_role("link", name=f"#{odd.pk}").click()
+        page.get_by_role("link", name="Edit").click()
+        page.get_by_label("Shoe size").fill("41")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("alert")).to_contain_text("Changes saved.")
+
+        page.goto(field_page)
+        page.get_by_label("Type", exact=True).select_option(label="Number")
+        page.get_by_label("Decimal places").fill("1")
+        page.get_by_role("button", name="Save").click()
+        expect(panel).to_contain_text("2 values converted", timeout=30_000)
+    expect(page.get_by_label("Type", exact=True)).to_have_value("number")
+    expect(page.get_by_role("button", name="Save")).to_be_enabled()
+    page.goto(f"/customers/{odd.pk}/")
+    expect(page.locator("#custom-values")).to_contain_text("41.0")

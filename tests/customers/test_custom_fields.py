@@ -6,10 +6,17 @@ from django.core.exceptions import ValidationError
 
 from accounts.api_keys import create_api_key, create_service_account
 from customers.custom_fields import services
-from customers.custom_fields.models import FieldDefinition, FieldType, Sensitivity
+from customers.custom_fields.conversion import CONVERSIONS, active_conversion
+from customers.custom_fields.models import (
+    FieldConversion,
+    FieldDefinition,
+    FieldType,
+    Sensitivity,
+)
 from customers.custom_fields.services import ChoiceSpec
 from customers.custom_fields.values import clean_value, clean_values
 from customers.models import Customer
+from kernel.models import JobStatus
 from privacy.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -29,16 +36,45 @@ def define_field(admin, type, label="Membership level", target="customer", **set
     )
 
 
-def redefine(admin, field, **settings):
-    """Change `field`'s settings as its page would, keeping its label and type unless given."""
+def change_settings(admin, field, **settings):
+    """Save `field`'s settings as its page would, keeping its label, type and choices unless
+    given: the field as saved (as it was, when the change waits for a conversion)."""
+    kept_choices = [
+        ChoiceSpec(choice.label_en, choice.label_zh, choice.key, choice.archived)
+        for choice in field.choices.all()
+    ]
     return services.save_field(
         actor=admin,
         target=field.target,
         field=field,
         label_en=settings.pop("label_en", field.label_en),
         type=settings.pop("type", field.type),
+        choices=settings.pop("choices", kept_choices),
         **settings,
     )
+
+
+def redefine(admin, field, **settings):
+    """change_settings, with the conversion of its values the change needs run here as a
+    worker would, which must end done."""
+    field = change_settings(admin, field, **settings)
+    job = active_conversion(field)
+    if job is not None:
+        job = CONVERSIONS.run_here(job)
+        assert job.status == JobStatus.DONE, job.failure
+        field.refresh_from_db()
+    return field
+
+
+def refused_conversion(admin, field, **settings) -> FieldConversion:
+    """The conversion of `field`'s values to `settings` (as change_settings asks for it), run
+    here and refused: the job as it ended, the field as it was."""
+    before = services.settings_of(field)
+    job = CONVERSIONS.run_here(active_conversion(change_settings(admin, field, **settings)))
+    assert job.status == JobStatus.FAILED
+    field.refresh_from_db()
+    assert services.settings_of(field) == before
+    return job
 
 
 @pytest.mark.parametrize(
@@ -181,29 +217,13 @@ def test_a_type_change_is_refused_naming_the_records_whose_values_would_not_conv
     fits, does_not = CustomerFactory(), CustomerFactory()
     Customer.objects.filter(pk=fits.pk).update(custom={"shoe_size": "42"})
     Customer.objects.filter(pk=does_not.pk).update(custom={"shoe_size": "large"})
-    with pytest.raises(ValidationError) as refused:
-        services.save_field(
-            actor=admin_user_role,
-            target="customer",
-            field=size,
-            label_en="Shoe size",
-            type=FieldType.NUMBER,
-        )
-    message = " ".join(refused.value.message_dict["type"])
-    assert f"#{does_not.pk}" in message
-    assert f"#{fits.pk}" not in message
-    size.refresh_from_db()
-    assert size.type == FieldType.TEXT
+    refused = refused_conversion(admin_user_role, size, type=FieldType.NUMBER)
+    assert f"#{does_not.pk}" in refused.failure
+    assert f"#{fits.pk}" not in refused.failure
+    assert (refused.unconverted, refused.unconverted_count) == ([does_not.pk], 1)
+    assert Customer.objects.get(pk=fits.pk).custom == {"shoe_size": "42"}  # nothing rewritten
     Customer.objects.filter(pk=does_not.pk).update(custom={"shoe_size": "43"})
-    services.save_field(
-        actor=admin_user_role,
-        target="customer",
-        field=size,
-        label_en="Shoe size",
-        type=FieldType.NUMBER,
-    )
-    size.refresh_from_db()
-    assert size.type == FieldType.NUMBER
+    assert redefine(admin_user_role, size, type=FieldType.NUMBER).type == FieldType.NUMBER
 
 
 def test_money_is_in_the_default_currency_unless_one_is_given(admin_user_role, settings):

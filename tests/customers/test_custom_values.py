@@ -276,8 +276,13 @@ def test_a_type_change_rewrites_the_stored_values_in_their_new_form(admin_user_r
     changed = redefine(admin_user_role, size, type=FieldType.NUMBER, decimals=1)
     customer.refresh_from_db()
     assert customer.custom == {"shoe_size": "42.0"}
-    event = AuditEvent.objects.filter(target_id=str(changed.pk)).latest("pk")
-    assert event.changes["values_converted"] == 1
+    change = AuditEvent.objects.filter(
+        action="custom_field.update", target_id=str(changed.pk)
+    ).latest("pk")
+    assert change.changes["type"] == ["text", "number"]
+    done = AuditEvent.objects.get(action="custom_field_conversion.done")
+    assert done.target_id == str(change.changes["conversion"])
+    assert done.changes["values_converted"] == 1
 
 
 def test_sealing_follows_the_sensitivity_both_ways(admin_user_role):

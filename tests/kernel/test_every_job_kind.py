@@ -27,9 +27,12 @@ from connectors import services as connector_services
 from connectors.backfill import start_backfill
 from connectors.models import Platform
 from crm.celery import app as celery_app
+from customers.custom_fields import services as field_services
+from customers.custom_fields.conversion import active_conversion
+from customers.custom_fields.models import FieldType
 from customers.dedup.scan import create_scan
 from customers.imports import jobs as imports
-from customers.models import BulkMerge
+from customers.models import BulkMerge, Customer
 from interactions.models import ArchiveRun
 from kernel.jobs.recovery import recover_stalled_jobs
 from kernel.jobs.runner import JobKind, registered_kinds
@@ -45,6 +48,7 @@ from tests.analytics.test_analytics_jobs import (
 )
 from tests.connectors.conftest import fixture
 from tests.customers.importfiles import csv_bytes, upload
+from tests.customers.test_custom_fields import change_settings
 from tests.factories import CustomerFactory, UserFactory
 from tests.privacy.test_retention import queued_retention_run
 from tests.worker_process import log_tail, start_worker, stop_workers, wait_for, worker_env
@@ -95,6 +99,17 @@ def _backfill(actor) -> BackgroundJob:
     )
 
 
+def _conversion(actor) -> BackgroundJob:
+    """A text field's values, held by every customer, made numbers."""
+    field = field_services.save_field(
+        actor=actor, target="customer", label_en=f"Size {next(_numbers)}", type=FieldType.TEXT
+    )
+    Customer.objects.update(custom={field.key: "42"})
+    return active_conversion(
+        change_settings(actor, field, type=FieldType.NUMBER, decimals=1, queue=False)
+    )
+
+
 def _restore_drill(actor) -> BackgroundJob:
     assert backups.create_backup().status == JobStatus.DONE  # what the drill restores
     return backups.queued_drill()
@@ -119,6 +134,7 @@ QUEUED: dict[str, Callable[..., BackgroundJob]] = {
     "operations.BackupRun": lambda actor: backups.queued_backup(),
     "operations.RestoreDrill": _restore_drill,
     "connectors.Backfill": _backfill,
+    "customers.FieldConversion": _conversion,
 }
 
 

@@ -83,7 +83,7 @@ def test_the_page_says_the_last_backup_was_restored_and_verified(
     client.force_login(admin_user_role)
     # One query per kind of job and per figure, whatever the number of runs; one per kind of
     # connected source (shops, web forms, drop folders, mailboxes), whatever the number of sources.
-    with django_assert_max_num_queries(39):
+    with django_assert_max_num_queries(40):
         response = client.get("/operations/")
     html = response.content.decode()
     assert response.context["backups"].verified
