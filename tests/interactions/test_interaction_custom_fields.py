@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.templatetags.staff import staff_name
-from customers.custom_fields.models import FieldType, Sensitivity
+from customers.custom_fields import conversion
+from customers.custom_fields.conversion import CONVERSIONS, active_conversion
+from customers.custom_fields.models import FieldConversion, FieldType, Sensitivity
 from customers.custom_fields.records import is_sealed
 from interactions import services
 from interactions.archive import archive_interactions
@@ -25,7 +27,12 @@ from privacy.models import AuditEvent, RequestKind, RetentionKind
 from privacy.registry import RETENTION_TARGETS
 from privacy.subjects import copy as subject_copy
 from privacy.subjects import services as requests
-from tests.customers.test_custom_fields import define_field, redefine, refused_conversion
+from tests.customers.test_custom_fields import (
+    change_settings,
+    define_field,
+    redefine,
+    refused_conversion,
+)
 from tests.factories import CustomerFactory, InteractionFactory, UserFactory
 from tests.interactions.test_imports import _counts, _import
 from tests.privacy.test_subject_requests import _read_zip, _verified
@@ -268,3 +275,39 @@ def test_the_timeline_names_colleagues_in_a_bounded_number_of_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(url)
     assert response.content.decode().count(staff_name(service_user)) >= 12
+
+
+def test_a_conversion_resumed_after_the_live_table_goes_on_in_the_archive(
+    admin_user_role, monkeypatch
+):
+    """Interactions' values live in two tables (Target.holders): a worker lost after the live
+    one leaves the cursor on the archive, where the resumed job goes on."""
+    monkeypatch.setattr(conversion, "CONVERSION_BATCH", 1)
+    size = define_field(admin_user_role, FieldType.TEXT, label="Size", target="interaction")
+    live = InteractionFactory(custom={"size": "41"})
+    old = InteractionFactory(
+        occurred_at=timezone.now() - datetime.timedelta(days=5 * 365), custom={"size": "42"}
+    )
+    archive_interactions(older_than=datetime.timedelta(days=3 * 365))
+    job = CONVERSIONS.run_here(
+        active_conversion(change_settings(admin_user_role, size, type=FieldType.NUMBER, decimals=1))
+    )
+    assert (job.status, job.values_converted, job.rows_done) == ("done", 2, 2)
+    # As a worker lost after the live table leaves it; the live value written back meanwhile
+    # is not the archive's business (interactions are not swept: they carry no updated time).
+    Interaction.objects.filter(pk=live.pk).update(custom={"size": "41"})
+    ArchivedInteraction.objects.filter(pk=old.pk).update(custom={"size": "42"})
+    FieldConversion.objects.filter(pk=job.pk).update(
+        status="running",
+        finished_at=None,
+        heartbeat_at=None,
+        started_at=job.started_at.replace(year=2020),
+        holder_done=1,
+        last_pk=0,
+        rows_done=1,
+        values_converted=1,
+    )
+    job = CONVERSIONS.run_here(FieldConversion.objects.get(pk=job.pk))
+    assert (job.status, job.values_converted, job.rows_done) == ("done", 2, 2)
+    assert ArchivedInteraction.objects.get(pk=old.pk).custom == {"size": "42.0"}
+    assert Interaction.objects.get(pk=live.pk).custom == {"size": "41"}
