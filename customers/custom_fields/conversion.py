@@ -361,6 +361,12 @@ class FieldConversionKind(JobKind[FieldConversion]):
             "values_not_converted": job.unconverted_count,
         }
 
+    def finishing(self, job: FieldConversion, status: str) -> None:
+        if status == JobStatus.FAILED and job.phase == ConversionPhase.CONVERTING:
+            # Its settings are in effect and some values are not rewritten yet: whatever
+            # stopped it (an error, a lost worker, a message never taken up), it can go on.
+            job.resumable = True
+
     def visible_to(self, user: Actor) -> QuerySet[FieldConversion]:
         return super().visible_to(user).select_related("field")
 

@@ -3,10 +3,13 @@ the check that refuses without changing anything, the switch, the rewrite in bat
 on after a lost worker and never writes twice, a value written in the old form meanwhile, the
 pages that read values of either form, and the field's page that follows the job."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from customers import services as customer_services
 from customers.custom_fields import conversion, services
@@ -353,3 +356,18 @@ def test_a_save_after_a_stopped_check_is_not_undone_by_resuming_it(admin_user_ro
     assert not job.resumable
     with pytest.raises(ValidationError):
         CONVERSIONS.resume(actor=admin_user_role, job=job)
+
+
+def test_a_conversion_given_up_after_its_switch_can_still_be_resumed(admin_user_role):
+    """Queued again after losing its worker, its message never taken up: given up after an
+    hour, it stays resumable, since the field's values are in two forms until it ends."""
+    size = define_field(admin_user_role, FieldType.TEXT, label="Shoe size")
+    job = _ask(admin_user_role, size, type=FieldType.NUMBER)
+    long_ago = timezone.now() - datetime.timedelta(hours=2)
+    FieldConversion.objects.filter(pk=job.pk).update(
+        phase=ConversionPhase.CONVERTING, started_at=long_ago, heartbeat_at=long_ago
+    )
+    assert CONVERSIONS.give_up_silent() == 1
+    job.refresh_from_db()
+    assert (job.status, job.resumable) == (JobStatus.FAILED, True)
+    assert CONVERSIONS.resume(actor=admin_user_role, job=job).status == JobStatus.QUEUED
