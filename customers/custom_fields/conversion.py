@@ -43,9 +43,8 @@ from customers.custom_fields.models import (
     FieldType,
     Sensitivity,
 )
-from customers.custom_fields.records import store_values, unseal
+from customers.custom_fields.records import as_stored_now, store_values, unseal
 from customers.custom_fields.targets import target_for
-from customers.custom_fields.values import as_typed, clean_value, in_stored_form
 from kernel.actors import Actor
 from kernel.jobs.runner import JobFailedError, JobKind, JobRun
 from kernel.models import BackgroundJob, JobStatus
@@ -73,13 +72,9 @@ def _seals(settings: dict[str, Any]) -> bool:
 
 def converted(field: FieldDefinition, entry: Any) -> Any:
     """A stored entry (of any earlier form, sealed or not) as `field` stores it now, clean
-    but not sealed: as it is when it has that form already (an archived choice, a colleague
-    who left, only sealed or unsealed), else cleaned again. Raises ValidationError when it is
-    not a value `field` can hold."""
-    plain = unseal(field, entry)
-    if in_stored_form(field, plain):
-        return plain
-    return clean_value(field, as_typed(plain))
+    but not sealed (records.as_stored_now). Raises ValidationError when it is not a value
+    `field` can hold."""
+    return as_stored_now(field, unseal(field, entry))
 
 
 def active_conversion(field: FieldDefinition) -> FieldConversion | None:
@@ -278,11 +273,7 @@ class FieldConversionKind(JobKind[FieldConversion]):
             while True:
                 with transaction.atomic():
                     run.lock()
-                    batch = list(
-                        rows.filter(pk__gt=job.last_pk)
-                        .select_for_update()
-                        .only("pk", values_field)[:CONVERSION_BATCH]
-                    )
+                    batch = _locked_batch(rows, job.last_pk, values_field)
                     if not batch:
                         run.progress(job.rows_done, holder_done=holder + 1, last_pk=0)
                         break
@@ -304,11 +295,7 @@ class FieldConversionKind(JobKind[FieldConversion]):
             while True:
                 with transaction.atomic():
                     run.lock()
-                    batch = list(
-                        saved_since.filter(pk__gt=last_pk)
-                        .select_for_update()
-                        .only("pk", values_field)[:CONVERSION_BATCH]
-                    )
+                    batch = _locked_batch(saved_since, last_pk, values_field)
                     if not batch:
                         break
                     self._rewrite_batch(run, field, batch, values_field, job.holder_done)
@@ -372,6 +359,14 @@ class FieldConversionKind(JobKind[FieldConversion]):
 
     def page_url(self, job: FieldConversion, user: Actor) -> str:
         return reverse("custom_fields:edit", args=[job.field.target, job.field_id])
+
+
+def _locked_batch(rows: QuerySet, after_pk: int, values_field: str) -> list[Any]:
+    """The next CONVERSION_BATCH records of `rows` after `after_pk`, locked for the current
+    transaction, read afresh (only their values)."""
+    return list(
+        rows.filter(pk__gt=after_pk).select_for_update().only("pk", values_field)[:CONVERSION_BATCH]
+    )
 
 
 CONVERSIONS = FieldConversionKind()

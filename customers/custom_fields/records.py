@@ -98,15 +98,23 @@ def unseal(field: FieldDefinition, entry: Any) -> Any:
     return entry
 
 
+def as_stored_now(field: FieldDefinition, plain: Any) -> Any:
+    """A plain stored value in the form `field` stores now: as it is when it has that form
+    (an archived choice, a colleague who left), else one stored under the field's earlier
+    settings cleaned again as a value of the field. Raises ValidationError when it is none."""
+    if in_stored_form(field, plain):
+        return plain
+    return clean_value(field, as_typed(plain))
+
+
 def current_value(field: FieldDefinition, stored: Any) -> Any:
-    """A plain stored value in the form `field` stores now: one stored under the field's
-    earlier settings (its conversion, customers/custom_fields/conversion.py, has not reached
-    it yet, or kept it as it was) is cleaned again as a value of the field; None when it is
-    not one."""
-    if stored is None or in_stored_form(field, stored):
-        return stored
+    """as_stored_now for a reader of a value that its conversion
+    (customers/custom_fields/conversion.py) has not reached yet, or kept as it was: None
+    when it is no value of the field."""
+    if stored is None:
+        return None
     try:
-        return clean_value(field, as_typed(stored))
+        return as_stored_now(field, stored)
     except ValidationError:
         return None
 

@@ -121,6 +121,8 @@ def save_field(
             field.default = clean_value(field, as_typed(field.default))
         except ValidationError as error:
             raise ValidationError({"default": error.messages}) from error
+        if not converts:
+            field.save(update_fields=["default", "updated_at"])
     if converts:
         requested = settings_of(field)
         field = FieldDefinition.objects.get(pk=field.pk)
@@ -136,7 +138,6 @@ def save_field(
             changes={"key": field.key, "choices": _choice_keys(field), "conversion": job.pk},
         )
         return field
-    field.save()
     if is_ordered(field):
         # A task of its own: CREATE INDEX CONCURRENTLY runs outside any transaction.
         from customers.tasks import build_custom_field_indexes
