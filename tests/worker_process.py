@@ -74,6 +74,25 @@ def log_tail(worker: subprocess.Popen, lines: int = 40) -> str:
     tail = "\n".join(text.splitlines()[-lines:])
     if settings.REDIS_URL:
         return tail
+    waiting = waiting_messages()
+    # A message is dropped without a word when its exchange's table (control/<name>.exchange)
+    # lacks the queue, and taken by any other worker polling the same folder: both shown.
+    tables = [
+        f"{path.name} {path.read_text(errors='replace')}"
+        for path in sorted((Path(settings.BROKER_DIR) / "control").glob("*.exchange"))
+    ]
+    return (
+        f"{tail}\nwaiting in the broker's folder:\n"
+        + ("\n".join(waiting) or "nothing")
+        + "\nexchange tables:\n"
+        + ("\n".join(tables) or "none")
+        + "\nother workers:\n"
+        + ("\n".join(_other_workers(worker.pid)) or "none")
+    )
+
+
+def waiting_messages() -> list[str]:
+    """The messages waiting in the embedded broker's folder, oldest first, a line each."""
     waiting = []
     for path in sorted((Path(settings.BROKER_DIR) / "queue").iterdir()):
         try:
@@ -81,7 +100,22 @@ def log_tail(worker: subprocess.Popen, lines: int = 40) -> str:
             waiting.append(f"{path.name} {headers.get('task')} {headers.get('argsrepr')}")
         except (OSError, ValueError, KeyError) as error:
             waiting.append(f"{path.name} unreadable: {error!r}")
-    return f"{tail}\nwaiting in the broker's folder:\n" + ("\n".join(waiting) or "nothing")
+    return waiting
+
+
+def _other_workers(pid: int) -> list[str]:
+    """Celery worker processes on this machine other than `pid`, with their folder."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == pid:
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "celery" in command and "worker" in command:
+                found.append(f"{proc.name} in {(proc / 'cwd').resolve()}: {command}")
+        except OSError:
+            continue
+    return found
 
 
 def stop_workers(workers: list[subprocess.Popen]) -> None:

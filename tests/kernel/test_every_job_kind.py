@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
@@ -51,7 +52,14 @@ from tests.customers.importfiles import csv_bytes, upload
 from tests.customers.test_custom_fields import change_settings
 from tests.factories import CustomerFactory, UserFactory
 from tests.privacy.test_retention import queued_retention_run
-from tests.worker_process import log_tail, start_worker, stop_workers, wait_for, worker_env
+from tests.worker_process import (
+    log_tail,
+    start_worker,
+    stop_workers,
+    wait_for,
+    waiting_messages,
+    worker_env,
+)
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -197,11 +205,15 @@ def _events(kind: JobKind, job: BackgroundJob, suffix: str) -> list[AuditEvent]:
 def _finished_by_a_new_worker(kind: JobKind, job: BackgroundJob, env: dict[str, str]) -> str:
     """Run the queued job on a fresh worker; returns what the worker logged when the job was
     still active after two minutes (for the failure's message), else ""."""
+    waiting = "" if settings.REDIS_URL else "\n".join(waiting_messages()) or "nothing"
     worker = start_worker(env)
     try:
         wait_for(lambda: _status(kind, job) not in BackgroundJob.ACTIVE, seconds=120)
         if _status(kind, job) in BackgroundJob.ACTIVE:
-            return f"worker {'running' if worker.poll() is None else 'gone'}:\n{log_tail(worker)}"
+            return (
+                f"waiting before the worker started:\n{waiting}\n"
+                f"worker {'running' if worker.poll() is None else 'gone'}:\n{log_tail(worker)}"
+            )
         return ""
     finally:
         stop_workers([worker])
