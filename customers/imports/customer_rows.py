@@ -19,6 +19,7 @@ from customers.bulk_writes import CustomerWrite, record_customer_writes
 from customers.custom_fields import records as custom_values
 from customers.custom_fields.models import NAME_PREFIX, FieldTarget, Sensitivity
 from customers.custom_fields.selectors import defined_fields
+from customers.imports.earlier_rows import EarlierRow, EarlierRows
 from customers.imports.fields import (
     SHOP_CHANNEL_SYNONYMS,
     TOO_LONG,
@@ -73,6 +74,7 @@ from customers.services import (
 )
 from kernel.bulk import insert_new
 from kernel.person_names import join_person_name
+from kernel.table_statistics import planned_as_index_lookups
 from privacy import consent, crypto
 from privacy.models import ConsentRecord, ConsentSource
 
@@ -375,34 +377,35 @@ def existing_matches(
         .order_by("pk")
     )
     found: dict[str, dict] = {kind: {} for kind in _KEY_ORDER}
-    if wanted["external_id"]:
-        for value, customer_id in ExternalId.objects.filter(
-            system=source_name,
-            external_id__in=wanted["external_id"],
-            customer__merged_into__isnull=True,
-        ).values_list("external_id", "customer_id"):
-            found["external_id"][value] = customer_id
-    for kind, column in (
-        ("phone", "phone"),
-        ("email", "email"),
-        ("id_number", "id_number_blind_index"),
-    ):
-        if kind == "id_number" and id_number_scope(actor) is None:
-            continue  # matched only by those who may reveal identity numbers
-        if wanted[kind]:
-            # "<> ''" lets PostgreSQL use the partial btree index on the column; without it
-            # the planner picks the trigram index for IN lists, which is slower by 1000x.
-            matches = live.filter(**{f"{column}__in": wanted[kind]}).exclude(**{column: ""})
-            for value, customer_id in matches.values_list(column, "pk"):
-                found[kind].setdefault(value, customer_id)  # the oldest customer wins
-    if wanted["profile"]:
-        names = {key.split("\x1f", 1)[0] for key in wanted["profile"]}
-        for customer_id, *details in live.filter(name__in=names).values_list(
-            "pk", "name", "birth_date", "city", "company_name"
+    # The statistics of a table the import is filling lag behind it (kernel/table_statistics.py).
+    with planned_as_index_lookups():
+        if wanted["external_id"]:
+            for value, customer_id in ExternalId.objects.filter(
+                system=source_name,
+                external_id__in=wanted["external_id"],
+                customer__merged_into__isnull=True,
+            ).values_list("external_id", "customer_id"):
+                found["external_id"][value] = customer_id
+        for kind, column in (
+            ("phone", "phone"),
+            ("email", "email"),
+            ("id_number", "id_number_blind_index"),
         ):
-            key = _profile_key(*details)
-            if key in wanted["profile"]:
-                found["profile"].setdefault(key, customer_id)
+            if kind == "id_number" and id_number_scope(actor) is None:
+                continue  # matched only by those who may reveal identity numbers
+            if wanted[kind]:
+                # "<> ''" lets PostgreSQL use the partial btree index on the column.
+                matches = live.filter(**{f"{column}__in": wanted[kind]}).exclude(**{column: ""})
+                for value, customer_id in matches.values_list(column, "pk"):
+                    found[kind].setdefault(value, customer_id)  # the oldest customer wins
+        if wanted["profile"]:
+            names = {key.split("\x1f", 1)[0] for key in wanted["profile"]}
+            for customer_id, *details in live.filter(name__in=names).values_list(
+                "pk", "name", "birth_date", "city", "company_name"
+            ):
+                key = _profile_key(*details)
+                if key in wanted["profile"]:
+                    found["profile"].setdefault(key, customer_id)
     return found
 
 
@@ -414,17 +417,25 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     good = [row for row in rows if not row.failed]
     keyed = [_keys(row, options.source_name) for row in good]
     in_database = existing_matches(keyed, options.source_name, actor=options.actor)
-    in_batch: dict[tuple[str, str], tuple[int | _Group, int]] = {}
-    targets: list[int | _Group] = []
+    in_batch: dict[tuple[str, str], tuple[int | _Group | EarlierRow, int]] = {}
+    targets: list[int | _Group | EarlierRow] = []
     # Every key is looked up (an external id held by a customer is never linked to another),
     # but only those in `match_on` pick the customer a row writes to.
     matching = [kind for kind in _KEY_ORDER if kind in options.match_on or kind == "profile"]
+    earlier = options.earlier_rows
+    in_earlier_batches = (
+        earlier.find({(kind, keys[kind]) for keys in keyed for kind in matching if kind in keys})
+        if earlier
+        else {}
+    )
     for row, keys in zip(good, keyed, strict=True):
         target = None
         for kind in matching:
             if kind not in keys:
                 continue
-            target = in_database[kind].get(keys[kind])
+            # A customer an earlier batch of this pass would have created is, for the import
+            # itself, in the database by now.
+            target = in_database[kind].get(keys[kind]) or in_earlier_batches.get((kind, keys[kind]))
             if target is None and (kind, keys[kind]) in in_batch:
                 target, first_row = in_batch[(kind, keys[kind])]
                 row.add_issue(
@@ -441,6 +452,8 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         if isinstance(target, _Group):
             target.rows.append(row)
         targets.append(target)
+        if isinstance(target, EarlierRow):
+            outcomes[row.number] = _repeat_outcome(earlier, row, target, options)
 
     # Locked for the batch: bulk_update writes whole fields, so no edit may slip in between.
     existing = {
@@ -459,7 +472,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     for row, target in zip(good, targets, strict=True):
         if isinstance(target, _Group):
             groups.setdefault(id(target), target)
-        else:
+        elif isinstance(target, int):
             outcomes[row.number] = writer.update_existing(existing[target], row)
             writer.stored[row.number] = existing[target]
     for group in groups.values():
@@ -470,7 +483,61 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
             outcomes[row.number] = "failed"
         elif row.number in writer.stored:
             row.stored_id = writer.stored[row.number].pk
+    if earlier:
+        _remember_new_customers(earlier, keyed, targets, outcomes)
     return outcomes
+
+
+def _repeat_outcome(
+    earlier: EarlierRows, row: PreparedRow, first: EarlierRow, options: BatchOptions
+) -> str:
+    """A row repeating a customer that an earlier batch of a pass writing nothing would have
+    created: the import finds that customer and updates it, unless the row says nothing new
+    (or the policy leaves matched customers alone)."""
+    if options.policy == UpdatePolicy.SKIP or _said(earlier, row) == first.values:
+        return "unchanged"
+    return "updated"
+
+
+def _said(earlier: EarlierRows, row: PreparedRow) -> bytes:
+    """A digest of what a row says of its customer: its clean values, without the forms as
+    typed and what follows from the others, which no update compares (`_Writer._merge`)."""
+    return earlier.values_digest(
+        {
+            key: value
+            for key, value in row.values.items()
+            if not key.endswith("_raw") and key not in DERIVED_FIELDS
+        }
+    )
+
+
+def _remember_new_customers(
+    earlier: EarlierRows,
+    keyed: list[dict[str, str]],
+    targets: list[int | _Group | EarlierRow],
+    outcomes: dict[int, str],
+) -> None:
+    """Every key of the rows that make a new customer, or repeat one of an earlier batch, with
+    the first row of that customer, for the batches after this one."""
+    remembered: list[tuple[str, str, EarlierRow]] = []
+    founders: dict[int, EarlierRow | None] = {}
+    for keys, target in zip(keyed, targets, strict=True):
+        first: EarlierRow | None = None
+        if isinstance(target, EarlierRow):
+            first = target
+        elif isinstance(target, _Group):
+            if id(target) not in founders:
+                founder = next(
+                    (member for member in target.rows if outcomes[member.number] == "created"),
+                    None,
+                )
+                founders[id(target)] = (
+                    EarlierRow(founder.number, _said(earlier, founder)) if founder else None
+                )
+            first = founders[id(target)]
+        if first is not None:
+            remembered.extend((kind, value, first) for kind, value in keys.items())
+    earlier.add(remembered)
 
 
 def _contact_phones(existing: dict[int, Customer]) -> dict[int, set[str]]:

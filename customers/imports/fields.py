@@ -121,6 +121,9 @@ class BatchOptions:
     owner: Any = None
     mapped_fields: frozenset[str] = frozenset()
     match_on: frozenset[str] = frozenset(MATCH_KEYS)
+    # A pass that writes nothing: the customers its earlier batches would have created
+    # (customers/imports/earlier_rows.py).
+    earlier_rows: Any = None
 
 
 _LEFT_OUT = _("%(message)s The value was left out.")

@@ -11,7 +11,8 @@ import datetime
 import hashlib
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import closing, nullcontext
+from dataclasses import dataclass, replace
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.teams import owned_by_user_or_team, works_on_behalf_of
 from customers.audit import ImportAction
 from customers.dedup.scan import scan_customers
+from customers.imports.earlier_rows import EarlierRows
 from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
 from customers.imports.files import (
     FileRefusedError,
@@ -492,27 +494,29 @@ def _pass(
     run: JobRun[ImportJob], module: ModuleType, path: Path, table: TableFormat, *, write: bool
 ):
     job = run.job
-    options = _options(job)
     if not write and job.rows_done:
         _advance(run, phase=job.phase, reset=True)  # a validation pass always starts over
-    for batch in _batches(path, table, after_row=job.checkpoint_row if write else 0):
-        prepared = _prepare(job, module, batch)
-        with transaction.atomic():
-            _lock(run)
+    with nullcontext() if write else closing(EarlierRows()) as earlier:
+        options = replace(_options(job), earlier_rows=earlier)
+        for batch in _batches(path, table, after_row=job.checkpoint_row if write else 0):
+            prepared = _prepare(job, module, batch)
+            with transaction.atomic():
+                _lock(run)
+                if write:
+                    outcomes = module.write_batch(prepared, options)
+                else:
+                    savepoint = transaction.savepoint()
+                    outcomes = module.write_batch(prepared, options)
+                    transaction.savepoint_rollback(savepoint)
+                _record_batch(run, prepared, outcomes, checkpoint=batch[-1][0] if write else None)
             if write:
-                outcomes = module.write_batch(prepared, options)
-            else:
-                savepoint = transaction.savepoint()
-                outcomes = module.write_batch(prepared, options)
-                transaction.savepoint_rollback(savepoint)
-            _record_batch(run, prepared, outcomes, checkpoint=batch[-1][0] if write else None)
-        if write:
-            # Each batch looks its rows up in the tables the earlier ones filled. Planned on
-            # tables never analysed, those lookups loop over every row (the CDNOW log of
-            # bench/orders.py: customers at 190 rows/s instead of 2,000, an order batch's
-            # customer lookup 40 s); analysed whenever the tables have doubled since their
-            # last statistics, they stay index lookups for a few ANALYZEs per job.
-            analyze_stale_tables(module.TABLES_WRITTEN, fraction=GROWTH_BEFORE_ANALYZE)
+                # Each batch looks its rows up in the tables the earlier ones filled. Planned
+                # on tables never analysed, those lookups loop over every row (the CDNOW log
+                # of bench/orders.py: customers at 190 rows/s instead of 2,000, an order
+                # batch's customer lookup 40 s); analysed whenever the tables have doubled
+                # since their last statistics, they stay index lookups for a few ANALYZEs per
+                # job.
+                analyze_stale_tables(module.TABLES_WRITTEN, fraction=GROWTH_BEFORE_ANALYZE)
 
 
 def _record_batch(

@@ -252,6 +252,47 @@ def test_a_dry_run_counts_without_writing(admin_user_role):
     assert Customer.objects.count() == 0
 
 
+# The same customers again, in later batches (of two rows): Wang's row repeated as it was, then
+# with an email he did not have; Li's once more with nothing new.
+REPEATED = [
+    ["姓名", "手机", "邮箱"],
+    ["王伟", "13800138000", ""],
+    ["李娜", "13900139000", ""],
+    ["赵敏", "13700137000", ""],
+    ["王伟", "138 0013 8000", ""],
+    ["王伟", "+86 13800138000", "wang@example.com"],
+    ["李娜", "13900139000", ""],
+]
+
+
+@pytest.mark.parametrize("policy", ["fill", "overwrite", "skip"])
+def test_a_dry_run_counts_a_customer_repeated_in_later_batches_as_the_import_does(
+    admin_user_role, settings, policy
+):
+    """A dry run rolls each batch back, so a later batch does not find the customers of an
+    earlier one in the database; it finds them among the keys the pass kept (earlier_rows)
+    and counts each customer once, as the import itself does."""
+    settings.IMPORT_BATCH_SIZE = 2
+    dry_run = _import(admin_user_role, csv_bytes(REPEATED), dry_run=True, policy=policy)
+    assert Customer.objects.count() == 0
+    imported = _import(admin_user_role, csv_bytes(REPEATED), policy=policy)
+    assert _counts(dry_run) == _counts(imported)
+    updated = 0 if policy == "skip" else 1
+    assert _counts(imported) == (3, updated, 2 - updated + 1, 0)
+    assert Customer.objects.count() == 3
+
+
+def test_all_or_nothing_validates_a_file_of_repeated_customers_and_imports_it(
+    admin_user_role, settings
+):
+    settings.IMPORT_BATCH_SIZE = 2
+    job = _import(admin_user_role, csv_bytes(REPEATED), all_or_nothing=True)
+    assert job.status == JobStatus.DONE
+    assert _counts(job) == (3, 1, 2, 0)
+    wang = Customer.objects.get(phone="+8613800138000")
+    assert wang.email == "wang@example.com"
+
+
 def test_preview_shows_outcomes_and_writes_nothing(admin_user_role):
     job = _import(admin_user_role, csv_bytes([HEADERS, *ROWS]), start=False)
     preview = jobs.preview_import(job)

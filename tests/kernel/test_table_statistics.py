@@ -4,7 +4,12 @@ import pytest
 from django.db import connection, transaction
 
 from customers.models import Customer, Tag
-from kernel.table_statistics import analyze_stale_tables, analyze_tables, stale_tables
+from kernel.table_statistics import (
+    analyze_stale_tables,
+    analyze_tables,
+    planned_as_index_lookups,
+    stale_tables,
+)
 from tests.factories import CustomerFactory
 from tests.planner_statistics import forget_statistics, unanalysed
 
@@ -42,3 +47,47 @@ def test_postgresql_counts_the_rows_of_the_analysing_transaction():
             [Customer._meta.db_table],
         )
         assert cursor.fetchone()[0] == 5
+
+
+def _plan(query) -> str:
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(line for (line,) in cursor.fetchall())
+
+
+@pytest.mark.postgres_only
+def test_lookups_of_many_phones_read_the_btree_index_on_a_table_planned_blind():
+    """A table filled by an import, its statistics taken when it was small (bench/imports.py
+    into a fresh database): planned as is, an IN list of phones may read the trigram index,
+    whose every posting list holds nearly every row (there it did), or the whole table,
+    depending on what else the statistics hold; planned as index lookups, the btree index."""
+
+    def fill(numbers):
+        Customer.objects.bulk_create(
+            (Customer(name=f"顾客{number}", phone=f"+86199{number:08d}") for number in numbers),
+            batch_size=5000,
+        )
+
+    fill(range(100))
+    analyze_tables([Customer])  # its statistics as the import's first batch left them
+    fill(range(100, 10000))
+    wanted = [f"+86199{number:08d}" for number in range(10000, 12000)]
+    lookup = Customer.objects.filter(phone__in=wanted).exclude(phone="").values_list("phone", "pk")
+    with transaction.atomic():
+        with planned_as_index_lookups():
+            plan = _plan(lookup)
+            assert list(lookup) == []
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_bitmapscan")
+            assert cursor.fetchone()[0] == "on"  # only the block's queries were steered
+    assert "customer_phone_idx" in plan
+    assert "trgm" not in plan
+    assert "Seq Scan" not in plan
+
+
+def test_index_lookups_find_the_same_rows_on_either_engine():
+    CustomerFactory(phone="+8613800138000")
+    with planned_as_index_lookups():
+        found = list(Customer.objects.filter(phone__in=["+8613800138000", "+8613900139000"]))
+    assert [customer.phone for customer in found] == ["+8613800138000"]
