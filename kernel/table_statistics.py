@@ -154,8 +154,8 @@ def planned_as_index_lookups() -> Iterator[None]:
         before = cursor.fetchone()
         for name in settings:
             cursor.execute("SELECT set_config(%s, 'off', true)", [name])
-        try:
-            yield
-        finally:
-            for name, value in zip(settings, before, strict=True):
-                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        yield
+        # Not on an error: the failed block's savepoint takes the settings back with it, and
+        # a statement here would hide the error behind "current transaction is aborted".
+        for name, value in zip(settings, before, strict=True):
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])

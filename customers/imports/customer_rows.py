@@ -371,21 +371,21 @@ def existing_matches(
     (what the importer may not see of the customer it finds is left alone:
     `_leave_hidden_values`)."""
     wanted = {kind: {keys[kind] for keys in keyed if kind in keys} for kind in _KEY_ORDER}
-    live = (
-        Customer.objects.filter(merged_into__isnull=True)
-        .filter(within_personal_data_scope(actor, Q()))
-        .order_by("pk")
-    )
     found: dict[str, dict] = {kind: {} for kind in _KEY_ORDER}
-    # The statistics of a table the import is filling lag behind it (kernel/table_statistics.py).
+    # Each kind is looked up in two steps, each with one index that fits: the holders of the
+    # values through the column's btree index, then which of them are live and in the
+    # importer's scope through the primary key. Asked at once, a table the import is filling
+    # (its statistics lag behind it: kernel/table_statistics.py) was planned as a walk through
+    # every live customer, by the index on merged_into or on the primary key, for each batch.
+    held: dict[str, list[tuple[int, str]]] = {kind: [] for kind in _KEY_ORDER}
     with planned_as_index_lookups():
         if wanted["external_id"]:
-            for value, customer_id in ExternalId.objects.filter(
-                system=source_name,
-                external_id__in=wanted["external_id"],
-                customer__merged_into__isnull=True,
-            ).values_list("external_id", "customer_id"):
-                found["external_id"][value] = customer_id
+            held["external_id"] = [
+                (customer_id, value)
+                for value, customer_id in ExternalId.objects.filter(
+                    system=source_name, external_id__in=wanted["external_id"]
+                ).values_list("external_id", "customer_id")
+            ]
         for kind, column in (
             ("phone", "phone"),
             ("email", "email"),
@@ -395,17 +395,32 @@ def existing_matches(
                 continue  # matched only by those who may reveal identity numbers
             if wanted[kind]:
                 # "<> ''" lets PostgreSQL use the partial btree index on the column.
-                matches = live.filter(**{f"{column}__in": wanted[kind]}).exclude(**{column: ""})
-                for value, customer_id in matches.values_list(column, "pk"):
-                    found[kind].setdefault(value, customer_id)  # the oldest customer wins
+                holding = Customer.objects.filter(**{f"{column}__in": wanted[kind]}).exclude(
+                    **{column: ""}
+                )
+                held[kind] = [(pk, value) for value, pk in holding.values_list(column, "pk")]
         if wanted["profile"]:
             names = {key.split("\x1f", 1)[0] for key in wanted["profile"]}
-            for customer_id, *details in live.filter(name__in=names).values_list(
+            for customer_id, *details in Customer.objects.filter(name__in=names).values_list(
                 "pk", "name", "birth_date", "city", "company_name"
             ):
                 key = _profile_key(*details)
                 if key in wanted["profile"]:
-                    found["profile"].setdefault(key, customer_id)
+                    held["profile"].append((customer_id, key))
+        live = Customer.objects.filter(merged_into__isnull=True)
+        # The source system's id matches every customer; the other keys only those whose
+        # personal data the importer may see.
+        in_scope = live.filter(within_personal_data_scope(actor, Q()))
+        for kind, holders in held.items():
+            if not holders:
+                continue
+            customers = live if kind == "external_id" else in_scope
+            kept = set(
+                customers.filter(pk__in={pk for pk, _value in holders}).values_list("pk", flat=True)
+            )
+            for customer_id, value in sorted(holders):  # the oldest customer holding it wins
+                if customer_id in kept:
+                    found[kind].setdefault(value, customer_id)
     return found
 
 
@@ -435,7 +450,9 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
                 continue
             # A customer an earlier batch of this pass would have created is, for the import
             # itself, in the database by now.
-            target = in_database[kind].get(keys[kind]) or in_earlier_batches.get((kind, keys[kind]))
+            target = in_database[kind].get(keys[kind]) or _earlier_target(
+                in_earlier_batches.get((kind, keys[kind])), kind
+            )
             if target is None and (kind, keys[kind]) in in_batch:
                 target, first_row = in_batch[(kind, keys[kind])]
                 row.add_issue(
@@ -484,7 +501,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         elif row.number in writer.stored:
             row.stored_id = writer.stored[row.number].pk
     if earlier:
-        _remember_new_customers(earlier, keyed, targets, outcomes)
+        _remember_customers(earlier, good, keyed, targets, outcomes, writer.stored, options.actor)
     return outcomes
 
 
@@ -511,17 +528,36 @@ def _said(earlier: EarlierRows, row: PreparedRow) -> bytes:
     )
 
 
-def _remember_new_customers(
+def _earlier_target(earlier: EarlierRow | None, kind: str) -> int | EarlierRow | None:
+    """What a key found among the customers of earlier batches stands for, as the import
+    would find it in the database by then (`existing_matches`'s rules): a customer already
+    there, or one an earlier row would have created."""
+    if earlier is None or not (earlier.in_scope or kind == "external_id"):
+        return None
+    return earlier.customer_id or earlier
+
+
+def _remember_customers(
     earlier: EarlierRows,
+    rows: list[PreparedRow],
     keyed: list[dict[str, str]],
     targets: list[int | _Group | EarlierRow],
     outcomes: dict[int, str],
+    stored: dict[int, Customer],
+    actor: Any,
 ) -> None:
-    """Every key of the rows that make a new customer, or repeat one of an earlier batch, with
-    the first row of that customer, for the batches after this one."""
+    """Every key of this batch's rows that make a new customer, repeat one of an earlier
+    batch or give one in the database a value, for the batches after this one: the import
+    itself would find them in the database by then."""
+    in_scope = set(
+        Customer.objects.filter(pk__in={customer.pk for customer in stored.values()})
+        .filter(within_personal_data_scope(actor, Q()))
+        .values_list("pk", flat=True)
+    )
+    reveals_id_numbers = id_number_scope(actor) is not None
     remembered: list[tuple[str, str, EarlierRow]] = []
     founders: dict[int, EarlierRow | None] = {}
-    for keys, target in zip(keyed, targets, strict=True):
+    for row, keys, target in zip(rows, keyed, targets, strict=True):
         first: EarlierRow | None = None
         if isinstance(target, EarlierRow):
             first = target
@@ -532,11 +568,23 @@ def _remember_new_customers(
                     None,
                 )
                 founders[id(target)] = (
-                    EarlierRow(founder.number, _said(earlier, founder)) if founder else None
+                    EarlierRow(
+                        founder.number,
+                        _said(earlier, founder),
+                        in_scope=stored[founder.number].pk in in_scope,
+                    )
+                    if founder
+                    else None
                 )
             first = founders[id(target)]
+        elif outcomes[row.number] != "failed":
+            first = EarlierRow(row.number, b"", customer_id=target, in_scope=target in in_scope)
         if first is not None:
-            remembered.extend((kind, value, first) for kind, value in keys.items())
+            remembered.extend(
+                (kind, value, first)
+                for kind, value in keys.items()
+                if kind != "id_number" or reveals_id_numbers
+            )
     earlier.add(remembered)
 
 

@@ -2,7 +2,9 @@
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from customers.imports.customer_rows import existing_matches
 from customers.models import Customer, Tag
 from kernel.table_statistics import (
     analyze_stale_tables,
@@ -49,41 +51,71 @@ def test_postgresql_counts_the_rows_of_the_analysing_transaction():
         assert cursor.fetchone()[0] == 5
 
 
-def _plan(query) -> str:
-    sql, params = query.query.sql_with_params()
+def _plan(sql: str) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}", params)
+        cursor.execute(f"EXPLAIN {sql}")
         return "\n".join(line for (line,) in cursor.fetchall())
 
 
 @pytest.mark.postgres_only
-def test_lookups_of_many_phones_read_the_btree_index_on_a_table_planned_blind():
+def test_an_import_looks_customers_up_through_their_btree_indexes_on_a_table_planned_blind(
+    admin_user_role,
+):
     """A table filled by an import, its statistics taken when it was small (bench/imports.py
-    into a fresh database): planned as is, an IN list of phones may read the trigram index,
-    whose every posting list holds nearly every row (there it did), or the whole table,
-    depending on what else the statistics hold; planned as index lookups, the btree index."""
+    into a fresh database): planned as is, the import's IN lists of phones and emails read the
+    trigram indexes, whose every posting list holds nearly every row (there they did), or the
+    whole table; planned as index lookups, each column's btree index."""
 
     def fill(numbers):
         Customer.objects.bulk_create(
-            (Customer(name=f"顾客{number}", phone=f"+86199{number:08d}") for number in numbers),
+            (
+                Customer(
+                    name=f"顾客{number}",
+                    phone=f"+86199{number:08d}",
+                    email=f"u{number}@example.com",
+                )
+                for number in numbers
+            ),
             batch_size=5000,
         )
 
     fill(range(100))
     analyze_tables([Customer])  # its statistics as the import's first batch left them
     fill(range(100, 10000))
-    wanted = [f"+86199{number:08d}" for number in range(10000, 12000)]
-    lookup = Customer.objects.filter(phone__in=wanted).exclude(phone="").values_list("phone", "pk")
+    keyed = [
+        {"phone": f"+86199{number:08d}", "email": f"u{number}@example.com"}
+        for number in range(9000, 11000)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        found = existing_matches(keyed, "", actor=admin_user_role)
+    assert len(found["phone"]) == len(found["email"]) == 1000
+    lookups = [
+        query["sql"]
+        for query in queries
+        if query["sql"].startswith("SELECT")
+        and (
+            '"customers_customer"."phone" IN' in query["sql"]
+            or '"customers_customer"."email" IN' in query["sql"]
+        )
+    ]
+    assert len(lookups) == 2
     with transaction.atomic():
         with planned_as_index_lookups():
-            plan = _plan(lookup)
-            assert list(lookup) == []
+            plans = [_plan(sql) for sql in lookups]
         with connection.cursor() as cursor:
             cursor.execute("SHOW enable_bitmapscan")
             assert cursor.fetchone()[0] == "on"  # only the block's queries were steered
-    assert "customer_phone_idx" in plan
-    assert "trgm" not in plan
-    assert "Seq Scan" not in plan
+    assert "customer_phone_idx" in plans[0]
+    assert "customer_email_idx" in plans[1]
+    for plan in plans:
+        assert "trgm" not in plan
+        assert "Seq Scan" not in plan
+        assert "customers_customer_pkey" not in plan
+
+
+def test_an_error_in_index_lookups_is_raised_as_it_is():
+    with pytest.raises(ZeroDivisionError), planned_as_index_lookups():
+        raise ZeroDivisionError
 
 
 def test_index_lookups_find_the_same_rows_on_either_engine():
