@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Keys looked up per statement (SQLite's oldest limit on bound parameters is 999).
+LOOKUP_CHUNK = 500
 # The key set's page cache, in KiB: enough for the upper levels of its index, whatever its size.
 CACHE_KIB = 8192
 
@@ -46,6 +48,11 @@ class EarlierRow:
 
 class EarlierRows:
     """A pass's keys of the customers it would have created, on disk; close() forgets them."""
+
+    _lookup = (
+        "SELECT key, row, vals, customer, in_scope FROM seen "  # noqa: S608
+        f"WHERE key IN ({', '.join('?' * LOOKUP_CHUNK)})"
+    )
 
     def __init__(self) -> None:
         self._secret = secrets.token_bytes(32)
@@ -73,14 +80,13 @@ class EarlierRows:
         by_digest = {self._key(kind, value): (kind, value) for kind, value in keys}
         found = {}
         digests = list(by_digest)
-        chunk_size = self._database.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        for start in range(0, len(digests), chunk_size):
-            chunk = digests[start : start + chunk_size]
-            marks = ", ".join("?" * len(chunk))
-            for key, *earlier in self._database.execute(
-                f"SELECT key, row, vals, customer, in_scope FROM seen WHERE key IN ({marks})",  # noqa: S608
-                chunk,
-            ):
+        for start in range(0, len(digests), LOOKUP_CHUNK):
+            chunk = digests[start : start + LOOKUP_CHUNK]
+            # Always as many keys (the last chunk padded with its last one): one statement,
+            # prepared once. Each length of list is a statement of its own, and sqlite3 keeps
+            # 128 of them prepared; at a few thousand keys each, that took 70 MB.
+            chunk += chunk[-1:] * (LOOKUP_CHUNK - len(chunk))
+            for key, *earlier in self._database.execute(self._lookup, chunk):
                 found[by_digest[key]] = EarlierRow(*earlier)
         return found
 
