@@ -302,7 +302,9 @@ BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
 # Without REDIS_URL the broker is kombu's filesystem transport under ./var: jobs still run in the
 # worker process, never in the request, and no extra service is needed.
 REDIS_URL = env.str("REDIS_URL", default="")
-BROKER_DIR = VAR_DIR / "broker"
+# A folder of its own per test run (Makefile), so that no worker of another run or of `make run`
+# in the same checkout takes a run's messages.
+BROKER_DIR = Path(env.str("BROKER_DIR", default=str(VAR_DIR / "broker")))
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 # kombu's filesystem transport with messages written whole (kernel/jobs/broker.py).
 CELERY_BROKER_TRANSPORT = None if REDIS_URL else "kernel.jobs.broker:Transport"

@@ -14,6 +14,7 @@ from privacy import roles
 from sales.deals import board_totals
 from tests.factories import UserFactory
 from tests.smtp_sink import start_sink
+from tests.worker_process import workers_left_running
 
 
 class SuiteLog(logging.Handler):
@@ -46,6 +47,16 @@ def pytest_runtest_setup(item):
     # The marker documents why; the skip says so in the report (-ra) instead of hiding it.
     if item.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only: the portable fallback is tested on this engine")
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test():
+    """A worker process a test started and left running would take later tests' messages (on
+    the filesystem broker, silently): killed here, and its test fails with its log."""
+    yield
+    left = workers_left_running()
+    if left:
+        pytest.fail("a worker outlived its test:\n" + "\n".join(left))
 
 
 @pytest.fixture(autouse=True)

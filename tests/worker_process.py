@@ -13,6 +13,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+# Every worker this run started, for the check after each test (tests/conftest.py) that none is
+# left polling the broker: a worker outliving its test takes later tests' messages.
+_started: list[subprocess.Popen] = []
+
 
 def database_url() -> str:
     db = connection.settings_dict
@@ -64,6 +68,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
     )
     os.close(log_fd)  # the worker holds its own copy
     worker.log_path = Path(log_path)  # type: ignore[attr-defined]
+    _started.append(worker)
     return worker
 
 
@@ -104,26 +109,62 @@ def waiting_messages() -> list[str]:
 
 
 def _other_workers(pid: int) -> list[str]:
-    """Celery worker processes on this machine other than `pid`, with their folder."""
+    """Celery worker processes on this machine other than `pid`: their parent, folder, broker
+    and database, and their command."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == pid:
             continue
         try:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if "celery" in command and "worker" in command:
-                found.append(f"{proc.name} in {(proc / 'cwd').resolve()}: {command}")
+            if "celery" not in command or "worker" not in command:
+                continue
+            parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            environment = dict(
+                entry.split("=", 1)
+                for entry in (proc / "environ").read_bytes().decode(errors="replace").split("\0")
+                if "=" in entry
+            )
+            found.append(
+                f"{proc.name} (parent {parent}) in {(proc / 'cwd').resolve()}, "
+                f"broker {environment.get('REDIS_URL') or environment.get('BROKER_DIR')}, "
+                f"database {environment.get('DATABASE_URL')}: {command}"
+            )
         except OSError:
             continue
     return found
 
 
 def stop_workers(workers: list[subprocess.Popen]) -> None:
+    """Warm shutdown (the task in hand finishes); a worker still running after 20 s is killed
+    and the test fails with its log."""
     for worker in workers:
         if worker.poll() is None:
             worker.terminate()
-            worker.wait(timeout=20)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+                logged = log_tail(worker)
+                worker.log_path.unlink(missing_ok=True)  # type: ignore[attr-defined]
+                raise AssertionError(
+                    f"worker {worker.pid} ignored SIGTERM for 20 s:\n{logged}"
+                ) from None
         worker.log_path.unlink(missing_ok=True)  # type: ignore[attr-defined]
+
+
+def workers_left_running() -> list[str]:
+    """Kill the workers started by this run and still running, and describe each (its log)."""
+    left = [worker for worker in _started if worker.poll() is None]
+    _started[:] = []
+    described = []
+    for worker in left:
+        worker.kill()
+        worker.wait()
+        described.append(f"worker {worker.pid} {worker.args}:\n{log_tail(worker)}")
+        worker.log_path.unlink(missing_ok=True)  # type: ignore[attr-defined]
+    return described
 
 
 def wait_for(condition, *, seconds: float, interval: float = 0.1) -> None:
