@@ -6,3 +6,6 @@ class KernelConfig(AppConfig):
     name = "kernel"
     verbose_name = _("Background work")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kernel import lookups  # noqa: F401  (registers the `any` lookup on every field)

@@ -383,7 +383,7 @@ def existing_matches(
             held["external_id"] = [
                 (customer_id, value)
                 for value, customer_id in ExternalId.objects.filter(
-                    system=source_name, external_id__in=wanted["external_id"]
+                    system=source_name, external_id__any=wanted["external_id"]
                 ).values_list("external_id", "customer_id")
             ]
         for kind, column in (
@@ -395,13 +395,13 @@ def existing_matches(
                 continue  # matched only by those who may reveal identity numbers
             if wanted[kind]:
                 # "<> ''" lets PostgreSQL use the partial btree index on the column.
-                holding = Customer.objects.filter(**{f"{column}__in": wanted[kind]}).exclude(
+                holding = Customer.objects.filter(**{f"{column}__any": wanted[kind]}).exclude(
                     **{column: ""}
                 )
                 held[kind] = [(pk, value) for value, pk in holding.values_list(column, "pk")]
         if wanted["profile"]:
             names = {key.split("\x1f", 1)[0] for key in wanted["profile"]}
-            for customer_id, *details in Customer.objects.filter(name__in=names).values_list(
+            for customer_id, *details in Customer.objects.filter(name__any=names).values_list(
                 "pk", "name", "birth_date", "city", "company_name"
             ):
                 key = _profile_key(*details)
@@ -416,7 +416,9 @@ def existing_matches(
                 continue
             customers = live if kind == "external_id" else in_scope
             kept = set(
-                customers.filter(pk__in={pk for pk, _value in holders}).values_list("pk", flat=True)
+                customers.filter(pk__any={pk for pk, _value in holders}).values_list(
+                    "pk", flat=True
+                )
             )
             for customer_id, value in sorted(holders):  # the oldest customer holding it wins
                 if customer_id in kept:
@@ -476,7 +478,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     existing = {
         customer.pk: customer
         for customer in Customer.objects.select_for_update()
-        .filter(pk__in={t for t in targets if isinstance(t, int)})
+        .filter(pk__any={t for t in targets if isinstance(t, int)})
         .order_by("pk")
     }
     writer = _Writer(
@@ -550,7 +552,7 @@ def _remember_customers(
     batch or give one in the database a value, for the batches after this one: the import
     itself would find them in the database by then."""
     in_scope = set(
-        Customer.objects.filter(pk__in={customer.pk for customer in stored.values()})
+        Customer.objects.filter(pk__any={customer.pk for customer in stored.values()})
         .filter(within_personal_data_scope(actor, Q()))
         .values_list("pk", flat=True)
     )

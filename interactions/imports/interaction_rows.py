@@ -262,7 +262,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
                 # "<> ''" matches the partial unique index, which PostgreSQL then uses for the
                 # IN list.
                 lambda table: (
-                    table.filter(source_system=options.source_name, external_ref__in=refs)
+                    table.filter(source_system=options.source_name, external_ref__any=refs)
                     .exclude(external_ref="")
                     .values_list("external_ref", "pk")
                 )

@@ -331,7 +331,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     existing = {
         order.external_ref: order
         for order in Transaction.objects.filter(
-            source_system=options.source_name, external_ref__in=list(by_order)
+            source_system=options.source_name, external_ref__any=list(by_order)
         )
         # "<> ''" matches the partial unique index, which PostgreSQL then uses for the IN list.
         .exclude(external_ref="")
