@@ -84,11 +84,13 @@ test: lint check-migrations
 # The suite runs twice: on PostgreSQL (with Redis as the broker when it answers) and on SQLite
 # (with the embedded filesystem broker), so both engines and both brokers are exercised.
 test-postgres: $(DEV_STAMP) $(ASSETS_STAMP) var/.env messages
+	rm -rf "$(CURDIR)/var/test-broker/postgres"  # no message of an earlier run
 	DATABASE_URL="$$(bin/test_database_url)" REDIS_URL="$$(bin/test_redis_url)" \
 	  MEDIA_ROOT="$(CURDIR)/var/test-media/postgres" BROKER_DIR="$(CURDIR)/var/test-broker/postgres" \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-sqlite: $(DEV_STAMP) $(ASSETS_STAMP) var/.env messages
+	rm -rf "$(CURDIR)/var/test-broker/sqlite"  # no message of an earlier run
 	DATABASE_URL="sqlite:///$(CURDIR)/var/test-run.sqlite3" REDIS_URL= \
 	  MEDIA_ROOT="$(CURDIR)/var/test-media/sqlite" BROKER_DIR="$(CURDIR)/var/test-broker/sqlite" \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -302,8 +302,8 @@ BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
 # Without REDIS_URL the broker is kombu's filesystem transport under ./var: jobs still run in the
 # worker process, never in the request, and no extra service is needed.
 REDIS_URL = env.str("REDIS_URL", default="")
-# A folder of its own per test run (Makefile), so that no worker of another run or of `make run`
-# in the same checkout takes a run's messages.
+# `make test` gives each of its runs a folder of its own, so that no worker of the other run or
+# of `make run` in the same checkout takes a run's messages.
 BROKER_DIR = Path(env.str("BROKER_DIR", default=str(VAR_DIR / "broker")))
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 # kombu's filesystem transport with messages written whole (kernel/jobs/broker.py).

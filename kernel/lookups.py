@@ -5,7 +5,10 @@ exactly `in`.
 An import batch looks up to 2,000 values of a column at a time. Written as `IN (%s, %s, ...)`,
 Django and psycopg spent about 12 ms a query on building and converting the placeholders
 (bench/imports.py's machine), more than PostgreSQL spent finding the rows; with one array
-parameter the query's text is the same whatever the number of values."""
+parameter the query's text is the same whatever the number of values.
+
+Fields only, not relations: a ForeignKey reads the lookups registered on relations
+(`customer_id__any` is refused with "Unsupported lookup"), so those keep `in`."""
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Field

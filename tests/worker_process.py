@@ -4,6 +4,7 @@ worker_ready signal)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,9 @@ from django.conf import settings
 from django.db import connection
 
 # Every worker this run started, for the check after each test (tests/conftest.py) that none is
-# left polling the broker: a worker outliving its test takes later tests' messages.
+# left polling the broker: a worker outliving its test takes later tests' messages. A worker is
+# a test's own: one started by a module- or session-wide fixture would be killed after the
+# first test.
 _started: list[subprocess.Popen] = []
 
 
@@ -125,44 +128,55 @@ def _other_workers(pid: int) -> list[str]:
                 for entry in (proc / "environ").read_bytes().decode(errors="replace").split("\0")
                 if "=" in entry
             )
+            broker = environment.get("REDIS_URL") or environment.get("BROKER_DIR")
             found.append(
                 f"{proc.name} (parent {parent}) in {(proc / 'cwd').resolve()}, "
-                f"broker {environment.get('REDIS_URL') or environment.get('BROKER_DIR')}, "
-                f"database {environment.get('DATABASE_URL')}: {command}"
+                f"broker {_without_password(broker)}, "
+                f"database {_without_password(environment.get('DATABASE_URL'))}: {command}"
             )
         except OSError:
             continue
     return found
 
 
+def _without_password(url: str | None) -> str | None:
+    return re.sub(r"//[^/@]*@", "//", url) if url else url
+
+
 def stop_workers(workers: list[subprocess.Popen]) -> None:
-    """Warm shutdown (the task in hand finishes); a worker still running after 20 s is killed
-    and the test fails with its log."""
+    """Warm shutdown (the task in hand finishes) of every worker; those still running 20 s
+    later are killed and the test fails with their logs (after the error it was raising, if
+    any: this runs in the tests' `finally`)."""
     for worker in workers:
         if worker.poll() is None:
             worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-                logged = log_tail(worker)
-                worker.log_path.unlink(missing_ok=True)  # type: ignore[attr-defined]
-                raise AssertionError(
-                    f"worker {worker.pid} ignored SIGTERM for 20 s:\n{logged}"
-                ) from None
+    slow = []
+    for worker in workers:
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+            slow.append(f"worker {worker.pid}:\n{log_tail(worker)}")
         worker.log_path.unlink(missing_ok=True)  # type: ignore[attr-defined]
+    if slow:
+        raise AssertionError(
+            "still running 20 s after SIGTERM (a task not finishing?), killed:\n" + "\n".join(slow)
+        )
 
 
 def workers_left_running() -> list[str]:
-    """Kill the workers started by this run and still running, and describe each (its log)."""
-    left = [worker for worker in _started if worker.poll() is None]
-    _started[:] = []
-    described = []
+    """Kill the workers started by this run and still running, and describe each (its log);
+    forget every worker started so far."""
+    started, _started[:] = list(_started), []
+    left = [worker for worker in started if worker.poll() is None]
     for worker in left:
         worker.kill()
+    described = []
+    for worker in left:
         worker.wait()
         described.append(f"worker {worker.pid} {worker.args}:\n{log_tail(worker)}")
+    for worker in started:
         worker.log_path.unlink(missing_ok=True)  # type: ignore[attr-defined]
     return described
 
