@@ -25,6 +25,20 @@ class JobProgressSerializer(serializers.Serializer):
         source="rows_total", allow_null=True, help_text=_("Rows in all; null until counted.")
     )
     percent = serializers.IntegerField(source="percent_done", help_text=_("0 to 100."))
+    rows_per_second = serializers.FloatField(
+        allow_null=True,
+        help_text=_(
+            "Rows a second since the job started (to its end, once it has ended); null until "
+            "the first rows are done."
+        ),
+    )
+    seconds_left = serializers.IntegerField(
+        allow_null=True,
+        help_text=_(
+            "About how long the rest takes at that rate; null when that is not known, once "
+            "the job has ended, and while it is interrupted (its worker stopped)."
+        ),
+    )
 
 
 class JobSerializer(serializers.Serializer):

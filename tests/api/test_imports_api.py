@@ -2,7 +2,10 @@
 rules and scope; a messy Chinese file run end to end by a real worker, polled, and its report
 read a page at a time; a retried start that starts nothing twice."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from customers.imports import jobs
 from customers.models import Customer, ImportJob
@@ -78,7 +81,10 @@ def test_a_messy_chinese_file_runs_end_to_end_on_a_real_worker_and_reports_its_b
         stop_workers([worker])
     polled = admin_api.get(job_url).json()
     assert polled["status"] == JobStatus.DONE, polled
-    assert polled["progress"] == {"done": 6, "total": 6, "percent": 100}
+    progress = polled["progress"]
+    assert (progress["done"], progress["total"], progress["percent"]) == (6, 6, 100)
+    assert progress["rows_per_second"] > 0
+    assert progress["seconds_left"] is None  # ended
     assert polled["counts"]["created"] == 3
     assert polled["counts"]["failed"] == 3
     phones = set(Customer.objects.values_list("phone", flat=True))
@@ -102,6 +108,33 @@ def test_a_messy_chinese_file_runs_end_to_end_on_a_real_worker_and_reports_its_b
 
 
 @pytest.mark.django_db
+def test_a_running_import_reports_its_rate_and_the_time_left(admin_api, admin_user_role):
+    """As the wizard's progress panel does (templates/jobs/_bar.html): rows a second since it
+    started and, at that rate, about how long the rest takes; no estimate once its worker is
+    silent past the limit."""
+    job = jobs.create_import(
+        actor=admin_user_role, kind="customers", upload=upload("c.csv", csv_bytes(MESSY_ROWS))
+    )
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        started_at=now - datetime.timedelta(seconds=10),
+        heartbeat_at=now,
+        rows_done=500,
+        rows_total=1500,
+    )
+    progress = admin_api.get(f"{IMPORTS}{job.pk}/").json()["progress"]
+    assert progress["rows_per_second"] == pytest.approx(50, rel=0.01)
+    assert progress["seconds_left"] in (19, 20)  # 1,000 rows at 50 a second, rounded down
+    ImportJob.objects.filter(pk=job.pk).update(
+        started_at=now - datetime.timedelta(hours=1),
+        heartbeat_at=now - datetime.timedelta(minutes=50),
+    )
+    progress = admin_api.get(f"{IMPORTS}{job.pk}/").json()["progress"]
+    assert progress["rows_per_second"] == pytest.approx(500 / 600, rel=0.01)  # to its last beat
+    assert progress["seconds_left"] is None  # its worker stopped: no estimate
+
+
 def test_a_retried_start_with_the_same_idempotency_key_starts_one_job(
     admin_api, django_capture_on_commit_callbacks
 ):
