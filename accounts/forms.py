@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.api_keys import service_accounts
+from accounts.fields import StaffChoiceField
 from accounts.models import Team
 from accounts.privileges import grantable_groups, may_change_account
 from accounts.users import assignable_roles, person_roles, staff_accounts
@@ -110,14 +111,6 @@ class NewApiKeyForm(forms.Form):
 def _account_label(account: Any) -> str:
     roles = ", ".join(gettext(group.name) for group in account.groups.all())
     return f"{account.get_username()} ({roles})" if roles else account.get_username()
-
-
-class StaffChoiceField(forms.ModelChoiceField):
-    """A colleague, shown by name and user name."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        full_name = obj.get_full_name()
-        return f"{full_name} ({obj.get_username()})" if full_name else obj.get_username()
 
 
 class UserFilterForm(forms.Form):

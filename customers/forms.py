@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import StaffChoiceField
 from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.value_forms import INPUT_PREFIX, CustomValuesFormMixin
@@ -89,6 +90,7 @@ class CustomerForm(
     class Meta:
         model = Customer
         fields = PROFILE_FIELDS
+        field_classes = {"owner": StaffChoiceField}
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, viewer: Any, can_assign_owner: bool = False, **kwargs) -> None:
@@ -160,7 +162,7 @@ class BulkActionForm(forms.Form):
 
     action = forms.ChoiceField(label=_("With the selected customers"), choices=BulkAction.choices)
     tag = forms.ModelChoiceField(label=_("tag"), queryset=Tag.objects.all(), required=False)
-    owner = forms.ModelChoiceField(
+    owner = StaffChoiceField(
         label=_("owner"), queryset=get_user_model().objects.filter(is_active=True), required=False
     )
     lifecycle_stage = forms.ChoiceField(

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from accounts.fields import StaffChoiceField
 from customers.imports.jobs import importable_kinds
 from customers.models import ImportTemplate
 from dropfolders import selectors, services
@@ -17,6 +18,7 @@ class FolderForm(forms.ModelForm):
     class Meta:
         model = DropFolder
         fields = list(services.EDITABLE_FIELDS)
+        field_classes = {"run_as": StaffChoiceField, "owner": StaffChoiceField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

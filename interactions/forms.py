@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import StaffChoiceField
 from accounts.users import active_staff_holding
 from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
@@ -94,6 +95,7 @@ class FollowUpForm(VersionedFormMixin, CustomerRecordForm):
     class Meta:
         model = FollowUp
         fields = ["title", "due_at", "assignee", "notes"]
+        field_classes = {"assignee": StaffChoiceField}
         widgets = {"due_at": LocalDateTimeInput(), "notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, customer, user, **kwargs) -> None:

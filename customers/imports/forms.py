@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import StaffChoiceField
 from customers.imports.files import MAX_FILE_BYTES
 from customers.imports.jobs import importable_kinds
 from customers.imports.mapping import IGNORE
@@ -82,7 +83,7 @@ class MappingForm(ColumnMappingForm):
     all_or_nothing = forms.BooleanField(
         label=_("All or nothing: import nothing if any row has an error"), required=False
     )
-    owner = forms.ModelChoiceField(
+    owner = StaffChoiceField(
         label=_("Owner of new customers"), queryset=get_user_model().objects.none(), required=False
     )
     template_name = forms.CharField(

@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import StaffFilter
 from customers.custom_fields.listing import custom_filters
 from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
@@ -34,7 +35,7 @@ class MonthFilter(django_filters.Filter):
 class DealFilter(django_filters.FilterSet):
     """`owner` only for whoever sees other people's deals, among those `deal_owners` offers them."""
 
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=None, method="filter_owner")
+    owner = StaffFilter(label=_("Owner"), queryset=None, method="filter_owner")
     close_month = MonthFilter(
         label=_("Expected close month"), widget=MonthInput(), method="filter_close_month"
     )

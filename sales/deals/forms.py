@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import StaffChoiceField
 from accounts.teams import managed_member_ids
 from accounts.users import active_staff_holding
 from customers.custom_fields.models import FieldTarget
@@ -59,6 +60,7 @@ class DealForm(CustomValuesFormMixin, VersionedFormMixin, forms.ModelForm):
             "owner",
             "notes",
         ]
+        field_classes = {"owner": StaffChoiceField}
         widgets = {
             "expected_close_date": DateInput(),
             "notes": forms.Textarea(attrs={"rows": 3}),

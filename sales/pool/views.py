@@ -56,6 +56,7 @@ class PoolListView(PoolAccessMixin, TemplateView):
             size=PAGE_SIZE,
         )
         rules = pool_rules()
+        owned = owned_customer_count(user)
         return super().get_context_data(
             customers=customers,
             next_after=next_after,
@@ -63,8 +64,11 @@ class PoolListView(PoolAccessMixin, TemplateView):
             query=query,
             search_token=token if query else "",
             rules=rules,
-            owned=owned_customer_count(user),
+            owned=owned,
             can_claim=user.has_perm("sales.claim_from_pool"),
+            # The claim would be refused (sales.pool.services.claim_customer): say so once
+            # instead of on every button.
+            at_quota=owned >= rules.claim_quota,
             **kwargs,
         )
 

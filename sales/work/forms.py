@@ -8,8 +8,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import StaffChoiceField
 from interactions.forms import staff_who_follow_up
-from kernel.person_names import join_person_name
 
 # The hour a snooze to another day lands on.
 SNOOZE_HOUR = 9
@@ -60,13 +60,8 @@ def _at_local(morning: datetime.datetime, day: datetime.date) -> datetime.dateti
     return timezone.make_aware(naive)
 
 
-class ColleagueChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return join_person_name(obj.last_name, obj.first_name) or obj.get_username()
-
-
 class ReassignForm(forms.Form):
-    assignee = ColleagueChoiceField(label=_("Reassign to"), queryset=None)
+    assignee = StaffChoiceField(label=_("Reassign to"), queryset=None)
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, colleagues=None, **kwargs) -> None:

@@ -285,3 +285,19 @@ def test_the_owner_choices_are_the_managers_team_and_everyone_for_who_sees_all(
     # A salesperson without a team has no owner filter at all.
     client.force_login(other_sales_user)
     assert "owner" not in client.get("/deals/").context["filter"].form.fields
+
+
+def test_owners_are_offered_by_name_with_the_user_name_beside_it(
+    client, make_user, admin_user_role
+):
+    from privacy import roles
+
+    colleague = make_user(roles.SALES, username="wlj", last_name="王", first_name="丽娟")
+    nameless = make_user(roles.SALES, username="temp7", last_name="", first_name="")
+    client.force_login(admin_user_role)
+    board = client.get("/deals/").content.decode()
+    assert f'<option value="{colleague.pk}">王丽娟 (wlj)</option>' in board
+    assert f'<option value="{nameless.pk}">temp7</option>' in board
+    customer = CustomerFactory(owner=colleague)
+    form = client.get(f"/deals/new/?customer={customer.pk}").content.decode()
+    assert "王丽娟 (wlj)</option>" in form

@@ -206,6 +206,17 @@ def test_pool_page_lists_unowned_customers_masked_with_claim_buttons(
     assert f"/pool/{in_pool[0].pk}/claim/" in body
 
 
+def test_at_the_quota_the_page_says_so_once_and_the_claim_buttons_are_off(client, sales_user):
+    update_pool_rules(actor=None, claim_quota=1)
+    CustomerFactory(name="公海客户", phone="13800138000")
+    client.force_login(sales_user)
+    assert 'id="pool-at-quota"' not in client.get("/pool/").content.decode()
+    CustomerFactory(name="我的", owner=sales_user)
+    body = client.get("/pool/").content.decode()
+    assert "return one to the pool before claiming another" in body
+    assert body.count(" disabled aria-label=") == 1
+
+
 def test_pool_search_keeps_the_text_out_of_the_url(client, sales_user):
     wanted = CustomerFactory(name="王小明")
     CustomerFactory(name="李雷")
