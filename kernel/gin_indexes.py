@@ -25,24 +25,25 @@ def upper_with_spaces_for(column: str, separators: str) -> str:
 
 
 class GinIndex(Operation):
-    """Create a GIN index with `opclass` on `expression` of `table` (drop it when unapplied)."""
+    """Create a GIN index with `opclass` on `expression` of `table` (drop it when unapplied),
+    partial when a `condition` (SQL) is given."""
 
     opclass = ""
     reversible = True
     reduces_to_sql = False
     creates = True
 
-    def __init__(self, *, table: str, name: str, expression: str) -> None:
+    def __init__(self, *, table: str, name: str, expression: str, condition: str = "") -> None:
         self.table = table
         self.name = name
         self.expression = expression
+        self.condition = condition
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, str]]:
-        return (
-            self.__class__.__qualname__,
-            [],
-            {"table": self.table, "name": self.name, "expression": self.expression},
-        )
+        keywords = {"table": self.table, "name": self.name, "expression": self.expression}
+        if self.condition:
+            keywords["condition"] = self.condition
+        return (self.__class__.__qualname__, [], keywords)
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         """The index is not part of any model's state: Django's autodetector never sees it."""
@@ -51,9 +52,10 @@ class GinIndex(Operation):
         if editor.connection.vendor != "postgresql":
             return
         if create:
+            where = f" WHERE {self.condition}" if self.condition else ""
             editor.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.name} "
-                f"ON {self.table} USING gin ({self.expression} {self.opclass})"
+                f"ON {self.table} USING gin ({self.expression} {self.opclass}){where}"
             )
         else:
             editor.execute(f"DROP INDEX IF EXISTS {self.name}")

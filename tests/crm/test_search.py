@@ -170,6 +170,30 @@ def test_a_word_start_is_one_probe_of_the_words_trigram_index(service_user):
         assert index in plan
 
 
+@pytest.mark.postgres_only
+def test_open_tasks_are_read_through_the_trigram_index_of_open_titles(service_user):
+    """Open tasks are read apart (task_hits): their own partial trigram index (interactions'
+    0014) answers the title and the open condition at once, where the planner otherwise walked
+    every open follow-up along the assignee index hoping to meet 200 matches early."""
+    customer = CustomerFactory(name="刘文华")
+    with connection.cursor() as cursor:
+        # 20,000 open follow-ups of one assignee, as a busy team has them, none of them for 刘文.
+        cursor.execute(
+            "INSERT INTO interactions_followup (title, notes, due_at, created_at, assignee_id, "
+            "customer_id, version) SELECT '回访 ' || md5(n::text), '', now(), now(), %s, %s, 0 "
+            "FROM generate_series(1, 20000) AS n",
+            [service_user.pk, customer.pk],
+        )
+        # As autovacuum leaves them: the rows in the GIN indexes proper, not in their pending
+        # lists, which every probe reads whole.
+        for index in ("followup_title_words_trgm", "followup_open_title_words_trgm"):
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+        cursor.execute("ANALYZE interactions_followup")
+    open_ones = FollowUp.objects.filter(search._text_condition("title", "刘文"), done_at=None)
+    plan = open_ones.order_by().values_list("pk", flat=True)[: search.SEARCH_CANDIDATES].explain()
+    assert "followup_open_title_words_trgm" in plan
+
+
 def test_one_character_finds_nothing(service_user):
     CustomerFactory(name="A-Team")
     assert search_everywhere(user=service_user, query="A", limit=5) == []
