@@ -56,6 +56,15 @@ def staff_accounts() -> QuerySet[Any]:
     )
 
 
+def active_colleagues() -> QuerySet[Any]:
+    """Active users by name, as a form or filter offers them (accounts/fields.py)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("last_name", "first_name", "username")
+    )
+
+
 def active_staff_holding(permission: str) -> QuerySet[Any]:
     """Active users who hold `permission` ("app_label.codename") through a role, on their own or
     as superusers, by name: whom a follow-up may be assigned to, who may own a deal."""

@@ -102,7 +102,8 @@ def _shown_value(field) -> str:
     value = field.value()
     form_field = field.field
     if isinstance(form_field, ModelChoiceField):
-        return str(form_field.queryset.filter(pk=value).first() or value)
+        chosen = form_field.queryset.filter(pk=value).first()
+        return form_field.label_from_instance(chosen) if chosen else str(value)
     if isinstance(form_field, ChoiceField):
         return str(dict(form_field.choices).get(value, value))
     if isinstance(value, list | tuple):

@@ -5,13 +5,13 @@ from typing import Any
 
 import django_filters
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.fields import StaffFilter
+from accounts.users import active_colleagues
 from customers.custom_fields.listing import custom_filters
 from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
@@ -54,7 +54,7 @@ class CustomerFilter(django_filters.FilterSet):
         label=_("value grade"), choices=ValueGrade.choices[1:]
     )
     tags = django_filters.ModelChoiceFilter(label=_("tag"), queryset=Tag.objects.all())
-    owner = StaffFilter(label=_("owner"), queryset=get_user_model().objects.filter(is_active=True))
+    owner = StaffFilter(label=_("owner"), queryset=active_colleagues())
     # However the place is written ("Shanghai", "上海"): customers.selectors.place_condition.
     province = django_filters.CharFilter(label=_("province"), method="filter_place")
     city = django_filters.CharFilter(label=_("city"), method="filter_place")

@@ -4,11 +4,11 @@ form and an import reject a value with the same words."""
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import StaffChoiceField
+from accounts.users import active_colleagues
 from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
 from customers.custom_fields.value_forms import INPUT_PREFIX, CustomValuesFormMixin
@@ -101,7 +101,7 @@ class CustomerForm(
             self.initial["tags"] = list(self.instance.tags.all())
             self.initial["id_document_kind"] = self.instance.id_document_kind
             self.mask_personal_fields(viewer, self.instance)
-        self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
+        self.fields["owner"].queryset = active_colleagues()
         if not can_assign_owner:
             del self.fields["owner"]
         self.add_custom_inputs(
@@ -162,9 +162,7 @@ class BulkActionForm(forms.Form):
 
     action = forms.ChoiceField(label=_("With the selected customers"), choices=BulkAction.choices)
     tag = forms.ModelChoiceField(label=_("tag"), queryset=Tag.objects.all(), required=False)
-    owner = StaffChoiceField(
-        label=_("owner"), queryset=get_user_model().objects.filter(is_active=True), required=False
-    )
+    owner = StaffChoiceField(label=_("owner"), queryset=active_colleagues(), required=False)
     lifecycle_stage = forms.ChoiceField(
         label=_("lifecycle stage"), choices=[("", "—"), *LifecycleStage.choices], required=False
     )

@@ -30,9 +30,10 @@ class Blueprint(Generic[M]):
     then only copies them, calls the callable ones and sets the values given (about 4 µs).
 
     Values are set with setattr, so a relation given as an object goes through its descriptor
-    as in __init__. A name that is no concrete field is refused with TypeError, as __init__
-    refuses an unknown one. A model with pre_init or post_init receivers (an ImageField, a
-    library's tracking) is built by __init__, which sends them."""
+    as in __init__. A name that is no concrete field is refused with TypeError (__init__ also
+    takes properties and generic relations, which no batch sets). A model with pre_init or
+    post_init receivers (an ImageField, a library's tracking) is built by __init__, which sends
+    them."""
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -87,9 +88,14 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> No
         for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
             obj.pk = pk
         names = ", ".join(quoted_column(field) for field in columns)
-        # One C call reads a row's values; JSON goes through psycopg's jsonb dumper
-        # (Customer.custom), the rest as it is.
-        row_of = operator.attrgetter(*(field.attname for field in columns))
+        # One C call reads a row's values (a 1-tuple for a single column, which attrgetter
+        # gives bare); JSON goes through psycopg's jsonb dumper (Customer.custom).
+        attnames = [field.attname for field in columns]
+        row_of = (
+            operator.attrgetter(*attnames)
+            if len(attnames) > 1
+            else lambda obj: (getattr(obj, attnames[0]),)
+        )
         json_positions = [
             position
             for position, field in enumerate(columns)

@@ -1,9 +1,12 @@
 """Reading and resetting the planner's statistics in tests (kernel/table_statistics.py).
 
 Both work inside the test's transaction, and what they change is rolled back with it: ANALYZE
-writes PostgreSQL's pg_statistic and pg_class.reltuples, and SQLite's sqlite_stat1,
-transactionally (PostgreSQL's activity counters, pg_stat_user_tables, only change after a
-commit). Resetting on PostgreSQL needs a superuser, as the test database's owner is.
+writes PostgreSQL's pg_statistic and SQLite's sqlite_stat1 transactionally (PostgreSQL's
+activity counters, pg_stat_user_tables, only change after a commit). PostgreSQL's ANALYZE
+writes pg_class.reltuples and relpages in place, though: a rolled-back test leaves the row
+estimate of what it analysed behind, which a test that analyses a large table undoes itself
+(tests/crm/test_search.py). Resetting on PostgreSQL needs a superuser, as the test database's
+owner is.
 """
 
 from __future__ import annotations

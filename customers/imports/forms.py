@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import StaffChoiceField
+from accounts.users import active_colleagues
 from customers.imports.files import MAX_FILE_BYTES
 from customers.imports.jobs import importable_kinds
 from customers.imports.mapping import IGNORE
@@ -98,8 +99,6 @@ class MappingForm(ColumnMappingForm):
         if kind != ImportKind.CUSTOMERS:
             del self.fields["source_channel"], self.fields["policy"]
         if can_assign_owner and kind == ImportKind.CUSTOMERS:
-            self.fields["owner"].queryset = (
-                get_user_model().objects.filter(is_active=True).order_by("username")
-            )
+            self.fields["owner"].queryset = active_colleagues()
         else:
             del self.fields["owner"]

@@ -20,6 +20,7 @@ from customers import services
 from customers.imports import jobs as import_jobs
 from customers.models import Customer, Tag
 from kernel.models import JobStatus, job_stalled_after
+from privacy import roles
 from privacy.models import AuditEvent
 from tests.customers.importfiles import upload
 from tests.factories import CustomerFactory
@@ -279,6 +280,17 @@ def test_old_export_files_are_deleted(admin_user_role, customers):
     import os
 
     assert not os.path.exists(path)
+
+
+def test_the_export_page_names_an_owner_filter_as_the_list_offers_it(
+    client, analyst_user, make_user
+):
+    owner = make_user(roles.SALES, username="wlj", last_name="王", first_name="丽娟")
+    client.force_login(analyst_user)
+    page = client.get(f"/exports/new/?owner={owner.pk}")
+    assert [(str(label), value) for label, value in page.context["filters"]] == [
+        ("owner", "王丽娟 (wlj)")
+    ]
 
 
 def test_the_export_page_starts_a_job_for_the_lists_filters(
