@@ -1,5 +1,5 @@
 // The top bar's search (templates/search/_box.html): "/" focuses the box from anywhere but a
-// field being typed in; htmx fills the dropdown as you type; the arrow keys move through the
+// field being typed in, unfolding the top bar first where it is folded (below 1200 px); htmx fills the dropdown as you type; the arrow keys move through the
 // hits, Enter opens the chosen one (without a choice the form posts to the results page), and
 // Escape closes the dropdown.
 (function () {
@@ -41,11 +41,23 @@
     });
   }
 
+  function focusInput() {
+    input.focus();
+    input.select();
+  }
+
+  const foldedBar = input.closest(".navbar-collapse");
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && !isTyping(event.target)) {
       event.preventDefault();
-      input.focus();
-      input.select();
+      if (foldedBar && input.offsetParent === null) {
+        // A hidden box takes no focus: unfold the bar, then focus it.
+        foldedBar.addEventListener("shown.bs.collapse", focusInput, {once: true});
+        bootstrap.Collapse.getOrCreateInstance(foldedBar).show();
+      } else {
+        focusInput();
+      }
     }
   });
 

@@ -33,6 +33,17 @@ def test_slash_searches_by_part_of_a_phone_and_arrow_enter_opens_the_customer(
     expect(page.get_by_role("heading", name="林晓雨")).to_be_visible()
 
 
+def test_slash_unfolds_the_top_bar_where_it_is_folded(page, log_in, make_user):
+    page.set_viewport_size({"width": 1024, "height": 800})
+    log_in(make_user(roles.SERVICE))
+    page.goto("/segments/")
+    search = page.get_by_label("Search everywhere")
+    expect(search).to_be_hidden()
+    page.keyboard.press("/")
+    expect(search).to_be_visible()
+    expect(search).to_be_focused()
+
+
 def test_the_customer_list_shows_cards_at_phone_width(page, log_in, make_user):
     page.set_viewport_size({"width": 375, "height": 800})
     log_in(make_user(roles.SERVICE))
