@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from accounts.fields import StaffChoiceField
+from accounts.users import active_colleagues
 from customers.imports.jobs import importable_kinds
 from customers.models import ImportTemplate
 from dropfolders import selectors, services
@@ -28,4 +29,4 @@ class FolderForm(forms.ModelForm):
             f"{template.get_kind_display()}: {template.name}"
         )
         self.fields["run_as"].queryset = selectors.import_users()
-        self.fields["owner"].queryset = selectors.owners()
+        self.fields["owner"].queryset = active_colleagues()

@@ -40,10 +40,6 @@ def import_users() -> QuerySet:
     )
 
 
-def owners() -> QuerySet:
-    return get_user_model().objects.filter(is_active=True).order_by("username")
-
-
 # A file's import went wrong: refused, failed or cancelled, or some of its rows had errors.
 _WENT_WRONG = (
     ~Q(files__refusal="")

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import StaffChoiceField
 from kernel import outbox
 from webhooks import selectors
 from webhooks.models import DeliveryStatus, Subscription
@@ -27,6 +28,7 @@ class SubscriptionForm(forms.ModelForm):
     class Meta:
         model = Subscription
         fields = ["name", "target_url", "topics", "service_account", "owner"]
+        field_classes = {"owner": StaffChoiceField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
