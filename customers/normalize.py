@@ -17,7 +17,7 @@ import gettext as gettext_module
 import math
 import re
 import unicodedata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
@@ -295,8 +295,23 @@ _PHONE_SEPARATORS = re.compile(r"[\s()\-./\u2010-\u2015\u2212\u30fc]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
+class PlainMobileRules(NamedTuple):
+    """What libphonenumber's metadata says of a region's mobile numbers written plainly."""
+
+    # How the country is dialled from abroad ("+86", and "0086" where "00" dials abroad).
+    international_prefixes: tuple[str, ...]
+    country_code: str
+    # National numbers that are mobile numbers, and numbers of the region at all (fullmatch).
+    mobile: re.Pattern[str]
+    general: re.Pattern[str]
+    # The national prefix and carrier codes libphonenumber strips first (match at the start).
+    national_prefix: re.Pattern[str] | None
+
+
 @functools.cache
-def _mobile_metadata(region: str):
+def plain_mobile_rules(region: str) -> PlainMobileRules | None:
+    """The rules of _plain_mobile_number for `region`, None where its metadata has no mobile
+    pattern; customers/normalize_batch.py applies the same rules to whole columns."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None or metadata.mobile is None or not metadata.mobile.national_number_pattern:
         return None
@@ -305,7 +320,7 @@ def _mobile_metadata(region: str):
         metadata.international_prefix and re.fullmatch(metadata.international_prefix, "00")
     )
     prefixes = ("+", "00") if dials_abroad_with_00 else ("+",)
-    return (
+    return PlainMobileRules(
         tuple(prefix + str(metadata.country_code) for prefix in prefixes),
         str(metadata.country_code),
         re.compile(metadata.mobile.national_number_pattern),
@@ -323,10 +338,10 @@ def _plain_mobile_number(text: str, region: str) -> str | None:
     decides). It answers only where libphonenumber would: national digits that its
     national-prefix rules leave alone and that match the region's mobile and general
     patterns are a valid mobile number, whose E.164 form is "+", country code, digits."""
-    metadata = _mobile_metadata(region)
-    if metadata is None:
+    rules = plain_mobile_rules(region)
+    if rules is None:
         return None
-    international, country_code, mobile, general, national_prefix = metadata
+    international, country_code, mobile, general, national_prefix = rules
     digits = _PHONE_SEPARATORS.sub("", text)
     for prefix in international:
         if digits.startswith(prefix):
@@ -822,12 +837,14 @@ def place_pinyin(name: str) -> str:
     return latin_keys("".join(lazy_pinyin(_PLACE_SUFFIX.sub("", name))))[0]
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_places(*, country: str, province: RawValue, city: RawValue) -> tuple[str, str, str]:
     """(province, city, city_pinyin) of an address as stored: both names normalised (the
     province helps tell apart cities spelt alike), the city's pinyin, and an empty province
     filled from a city the gazetteer knows (深圳 -> 广东省): a prefecture-level city lies in
     one province only, so this guesses nothing. A province given with the city is kept even
-    when it disagrees: which of the two is wrong is for staff to say."""
+    when it disagrees: which of the two is wrong is for staff to say. Cached: a file names
+    the same few places again and again."""
     province = normalize_province(province, country=country)
     city = normalize_city(city, country=country, province=province)
     if not province and _uses_chinese_divisions(country, city):

@@ -164,14 +164,19 @@ def _country_or_none(raw: Any) -> str | None:
 
 
 def normalise_profile(
-    values: Mapping[str, Any], *, country: str | None = None, province: str = ""
+    values: Mapping[str, Any],
+    *,
+    country: str | None = None,
+    province: str = "",
+    settled: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Turn raw input into model field values, raising ValidationError with every field's
     message at once. Only the keys present in `values` are returned (plus the raw companions
     of phone and email, the city's pinyin, and the province a known city fills in when it is
     empty: in `values`, or else the customer's current `province`). `country` is the
-    customer's current country, for values that depend on it. Pure apart from reading
-    settings."""
+    customer's current country, for values that depend on it. `settled` holds phones and
+    emails, by field and text, that an import already cleaned a batch at a time by the same
+    rules (customers/normalize_batch.py). Pure apart from reading settings."""
     unknown = set(values).difference(PROFILE_FIELDS, ("id_document_kind", "id_number"))
     if unknown:
         raise TypeError(f"Not profile fields: {sorted(unknown)}")
@@ -180,7 +185,11 @@ def normalise_profile(
     address_country = _country_or_none(values.get("country")) or country
     address_country = address_country or settings.DEFAULT_COUNTRY
 
-    def attempt(field: str, convert: Callable[..., Any]) -> None:
+    def attempt(field: str, convert: Callable[..., Any], raw: Any = None) -> None:
+        answered = (settled or {}).get(field, {})
+        if isinstance(raw, str) and raw in answered:
+            clean[field] = answered[raw]
+            return
         try:
             clean[field] = convert()
         except NormalizationError as error:
@@ -198,11 +207,13 @@ def normalise_profile(
         elif field == "phone":
             clean["phone_raw"] = _text(raw)[:64]
             attempt(
-                "phone", lambda raw=raw: normalize_phone(raw, region=settings.DEFAULT_PHONE_REGION)
+                "phone",
+                lambda raw=raw: normalize_phone(raw, region=settings.DEFAULT_PHONE_REGION),
+                raw,
             )
         elif field == "email":
             clean["email_raw"] = _text(raw)[:320]
-            attempt("email", lambda raw=raw: normalize_email(raw))
+            attempt("email", lambda raw=raw: normalize_email(raw), raw)
         elif field == "birth_date":
             attempt("birth_date", lambda raw=raw: parse_date(raw))
         elif field == "postcode":

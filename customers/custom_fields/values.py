@@ -58,9 +58,14 @@ def is_empty(raw: Any) -> bool:
     return False
 
 
+# The types whose values clean_value looks up in the database (a colleague by user name).
+CLEANED_FROM_DATABASE = frozenset({FieldType.USER})
+
+
 def clean_value(field: FieldDefinition, raw: Any) -> Any:
     """The stored form of `raw` for `field`, None when it is empty. Raises ValidationError
-    with a message in the user's language that never repeats the value."""
+    with a message in the user's language that never repeats the value; reads the database
+    only for the types in CLEANED_FROM_DATABASE."""
     if is_empty(raw):
         return None
     kind = field.type

@@ -5,7 +5,7 @@ bulk operations. This module is the import's write service for customers."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,15 +21,15 @@ from customers.custom_fields.models import NAME_PREFIX, FieldTarget, Sensitivity
 from customers.custom_fields.selectors import defined_fields
 from customers.imports.earlier_rows import EarlierRow, EarlierRows
 from customers.imports.fields import (
+    NO_BATCH,
     SHOP_CHANNEL_SYNONYMS,
     TOO_LONG,
     BatchOptions,
+    BatchValues,
     PreparedRow,
     boolean_value,
     choice_value,
-    date_value,
     first_valid,
-    phone_value,
     report_invalid,
     row_custom_values,
 )
@@ -225,12 +225,14 @@ def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> PreparedRow:
+def prepare(
+    row: PreparedRow, *, invalid_values: str, date_order: str, batch: BatchValues = NO_BATCH
+) -> PreparedRow:
     """Fill `row.values` with clean values and `row.issues` with what is wrong, without touching
-    the database."""
+    the database; `batch` holds what the batch path already cleaned."""
     drop = invalid_values == InvalidValues.DROP_VALUE
     profile: dict[str, Any] = {}
-    other_phones = first_valid(row, "phone", phone_value)[1:]
+    other_phones = first_valid(row, "phone", batch.phone)[1:]
 
     def problem(key: str, message: Any) -> None:
         report_invalid(row, key, message, drop=drop and key not in _REQUIRED)
@@ -253,7 +255,7 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
             elif key in _BOOLEANS:
                 profile[key] = boolean_value(text)
             elif key == "birth_date":
-                profile[key] = date_value(text, date_order=date_order)
+                profile[key] = batch.date(text, date_order=date_order)
             elif key not in _NOT_PROFILE:
                 profile[key] = text
         except NormalizationError as error:
@@ -261,7 +263,7 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
     if "id_number" in profile and "id_document_kind" not in profile:
         profile["id_document_kind"] = IdDocumentKind.CN_RESIDENT
 
-    clean = _normalised(profile, problem)
+    clean = _normalised(profile, problem, {"phone": batch.phones, "email": batch.emails})
     for key, value in list(clean.items()):
         limit = _MAX_LENGTHS.get(key)
         if limit and isinstance(value, str) and len(value) > limit:
@@ -300,9 +302,11 @@ def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> Prepar
     return row
 
 
-def _normalised(profile: dict[str, Any], problem) -> dict[str, Any]:
+def _normalised(
+    profile: dict[str, Any], problem, settled: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     try:
-        return normalise_profile(profile)
+        return normalise_profile(profile, settled=settled)
     except ValidationError as error:
         failed = set()
         for key, messages in error.message_dict.items():
@@ -314,7 +318,7 @@ def _normalised(profile: dict[str, Any], problem) -> dict[str, Any]:
     if "id_number" in failed:
         remaining.pop("id_document_kind", None)
     try:
-        return normalise_profile(remaining)
+        return normalise_profile(remaining, settled=settled)
     except ValidationError:
         return {}
 

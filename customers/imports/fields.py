@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,11 +22,18 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from customers import normalize_batch
 from customers.custom_fields.models import Sensitivity
 from customers.custom_fields.values import clean_value
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import DateOrder, IssueSeverity
-from customers.normalize import NormalizationError, fold_width, normalize_phone, parse_date
+from customers.normalize import (
+    NormalizationError,
+    fold_width,
+    normalize_email,
+    normalize_phone,
+    parse_date,
+)
 from kernel.free_text import UNREADABLE_TEXT, has_unreadable_characters, mark_unreadable
 from privacy.masking import mask_id_number, mask_text
 from privacy.tabular import unneutralise
@@ -160,50 +167,119 @@ def cells_by_field(
     number: int,
     cells: Sequence[str],
 ) -> PreparedRow:
-    """Gather a row's non-empty cells under the fields they are mapped to. A cell holding
-    characters nobody typed (kernel.free_text) is left out and fails the row, whatever its field,
-    so no kind of import stores it and every kind reports it the same way."""
-    joins = {item.key for item in fields if item.joins}
-    several = {item.key: item for item in fields if item.several}
-    raw: dict[str, str] = {}
-    columns: dict[str, str] = {}
-    unreadable: list[tuple[str, str]] = []
-    filled: dict[str, list[tuple[int, int, str, str]]] = {}
-    for position, (header, key, cell) in enumerate(zip(headers, mapping, cells, strict=False)):
-        if key == IGNORE:
-            continue
-        text = unneutralise(cell.strip())
-        columns.setdefault(key, header)
-        if not text:
-            continue
-        if has_unreadable_characters(text):
-            unreadable.append((key, text))
-        elif key in several:
-            filled.setdefault(key, []).append(
-                (several[key].preference(header), position, header, text)
-            )
-        elif key in raw and key in joins:
-            raw[key] = f"{raw[key]}{', ' if key == 'tags' else ' '}{text}"
-        else:
-            raw.setdefault(key, text)
-    definitions = {item.key: item.definition for item in fields if item.definition is not None}
-    row = PreparedRow(
-        number=number,
-        raw=raw,
-        columns=columns,
-        definitions={key: definitions[key] for key in columns if key in definitions},
-    )
-    for key, found in filled.items():
-        (_rank, _position, columns[key], raw[key]), *others = sorted(found)
-        row.alternatives[key] = [(header, text) for _rank, _position, header, text in others]
-    for key, text in unreadable:
-        row.add_issue(key, UNREADABLE_TEXT, value=text)
-    return row
+    """Gather a row's non-empty cells under the fields they are mapped to (RowCells, for one
+    row)."""
+    return RowCells(fields, headers, mapping)(number, cells)
+
+
+class RowCells:
+    """Gathers rows' non-empty cells under the fields they are mapped to, for a file's headers
+    and mapping (read once, not for every row). A cell holding characters nobody typed
+    (kernel.free_text) is left out and fails the row, whatever its field, so no kind of import
+    stores it and every kind reports it the same way."""
+
+    def __init__(
+        self, fields: Sequence[ImportField], headers: Sequence[str], mapping: Sequence[str]
+    ) -> None:
+        self.fields, self.headers, self.mapping = fields, headers, mapping
+        self.joins = {item.key for item in fields if item.joins}
+        several = {item.key: item for item in fields if item.several}
+        # Where each column of a field several columns may hold stands among them.
+        self.ranks = {
+            position: several[key].preference(header)
+            for position, (header, key) in enumerate(zip(headers, mapping, strict=False))
+            if key in several
+        }
+        self.definitions = {
+            item.key: item.definition for item in fields if item.definition is not None
+        }
+
+    def __call__(self, number: int, cells: Sequence[str]) -> PreparedRow:
+        joins, ranks, definitions = self.joins, self.ranks, self.definitions
+        raw: dict[str, str] = {}
+        columns: dict[str, str] = {}
+        unreadable: list[tuple[str, str]] = []
+        filled: dict[str, list[tuple[int, int, str, str]]] = {}
+        for position, (header, key, cell) in enumerate(
+            zip(self.headers, self.mapping, cells, strict=False)
+        ):
+            if key == IGNORE:
+                continue
+            text = unneutralise(cell.strip())
+            columns.setdefault(key, header)
+            if not text:
+                continue
+            if has_unreadable_characters(text):
+                unreadable.append((key, text))
+            elif position in ranks:
+                filled.setdefault(key, []).append((ranks[position], position, header, text))
+            elif key in raw and key in joins:
+                raw[key] = f"{raw[key]}{', ' if key == 'tags' else ' '}{text}"
+            else:
+                raw.setdefault(key, text)
+        row = PreparedRow(
+            number=number,
+            raw=raw,
+            columns=columns,
+            definitions={key: definitions[key] for key in columns if key in definitions},
+        )
+        for key, found in filled.items():
+            (_rank, _position, columns[key], raw[key]), *others = sorted(found)
+            row.alternatives[key] = [(header, text) for _rank, _position, header, text in others]
+        for key, text in unreadable:
+            row.add_issue(key, UNREADABLE_TEXT, value=text)
+        return row
 
 
 def phone_value(raw: str) -> str:
     """A phone cell in E.164, numbers without a country code read in DEFAULT_PHONE_REGION."""
     return normalize_phone(raw, region=settings.DEFAULT_PHONE_REGION)
+
+
+@dataclass(frozen=True)
+class BatchValues:
+    """A batch's phones, emails and dates as customers/normalize_batch.py cleaned them all at
+    once, by text (`batch_values`); a text not among them is cleaned on its own, by the same
+    rules, so every refusal and its message come from customers/normalize.py."""
+
+    phones: Mapping[str, str]
+    emails: Mapping[str, str]
+    dates: Mapping[str, datetime.date]
+
+    def phone(self, text: str) -> str:
+        return self.phones.get(text) or phone_value(text)
+
+    def email(self, text: str) -> str:
+        return self.emails.get(text) or normalize_email(text)
+
+    def date(self, text: str, *, date_order: str) -> datetime.date | None:
+        known = self.dates.get(text)
+        return known if known is not None else date_value(text, date_order=date_order)
+
+
+# For a row prepared on its own (and the fields of each kind the batch path cleans).
+NO_BATCH = BatchValues({}, {}, {})
+_BATCH_PHONES = ("phone", "customer_phone")
+_BATCH_EMAILS = ("email", "customer_email")
+_BATCH_DATES = ("birth_date",)
+
+
+def batch_values(rows: Sequence[PreparedRow]) -> BatchValues:
+    """Clean the phones, emails and dates of a batch of rows column by column."""
+
+    def texts(keys: tuple[str, ...]) -> Iterator[str]:
+        for row in rows:
+            for key in keys:
+                if key in row.raw:
+                    yield row.raw[key]
+                for _header, text in row.alternatives.get(key, ()):
+                    yield text
+
+    return BatchValues(
+        phones=normalize_batch.phones(texts(_BATCH_PHONES), region=settings.DEFAULT_PHONE_REGION),
+        emails=normalize_batch.emails(texts(_BATCH_EMAILS)),
+        dates=normalize_batch.dates(texts(_BATCH_DATES)),
+    )
 
 
 def first_valid(

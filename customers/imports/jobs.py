@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, replace
 from importlib import import_module
@@ -29,9 +30,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import owned_by_user_or_team, works_on_behalf_of
 from customers.audit import ImportAction
+from customers.custom_fields.values import CLEANED_FROM_DATABASE
 from customers.dedup.scan import scan_customers
 from customers.imports.earlier_rows import EarlierRows
-from customers.imports.fields import BatchOptions, PreparedRow, RowIssue, cells_by_field
+from customers.imports.fields import BatchOptions, PreparedRow, RowCells, RowIssue, batch_values
 from customers.imports.files import (
     FileRefusedError,
     TableFormat,
@@ -276,16 +278,21 @@ def _options(job: ImportJob) -> BatchOptions:
     )
 
 
-def _prepare(job: ImportJob, module: ModuleType, rows: Sequence[tuple[int, list[str]]]):
-    headers = table_of(job).headers
-    fields = module.fields()  # read once per batch: custom fields come from the database
+def _prepare(
+    job: ImportJob,
+    module: ModuleType,
+    rows: Sequence[tuple[int, list[str]]],
+    row_cells: RowCells | None = None,
+):
+    # The fields are read once per batch: custom fields come from the database.
+    row_cells = row_cells or RowCells(module.fields(), table_of(job).headers, job.mapping)
+    gathered = [row_cells(number, cells) for number, cells in rows]
+    batch = batch_values(gathered)
     return [
         module.prepare(
-            cells_by_field(fields, headers, job.mapping, number, cells),
-            invalid_values=job.invalid_values,
-            date_order=job.date_order,
+            row, invalid_values=job.invalid_values, date_order=job.date_order, batch=batch
         )
-        for number, cells in rows
+        for row in gathered
     ]
 
 
@@ -498,8 +505,8 @@ def _pass(
         _advance(run, phase=job.phase, reset=True)  # a validation pass always starts over
     with nullcontext() if write else closing(EarlierRows()) as earlier:
         options = replace(_options(job), earlier_rows=earlier)
-        for batch in _batches(path, table, after_row=job.checkpoint_row if write else 0):
-            prepared = _prepare(job, module, batch)
+        batches = _batches(path, table, after_row=job.checkpoint_row if write else 0)
+        for batch, prepared in _prepared_ahead(job, module, batches):
             with transaction.atomic():
                 _lock(run)
                 if write:
@@ -517,6 +524,44 @@ def _pass(
                 # since their last statistics, they stay index lookups for a few ANALYZEs per
                 # job.
                 analyze_stale_tables(module.TABLES_WRITTEN, fraction=GROWTH_BEFORE_ANALYZE)
+
+
+def _prepared_ahead(
+    job: ImportJob, module: ModuleType, batches: Iterator[list[tuple[int, list[str]]]]
+) -> Iterator[tuple[list[tuple[int, list[str]]], list[PreparedRow]]]:
+    """Each batch with its rows prepared, the next one prepared in a thread while the caller
+    writes this one. Preparing is Python's work and writing mostly the database's: a writer
+    waiting on PostgreSQL lets the other thread have the interpreter, so the two overlap
+    (bench/imports.py). The thread reads no database: the fields are read here, and a file
+    with a custom field whose values are looked up in the database (a colleague's user name,
+    CLEANED_FROM_DATABASE) is prepared batch by batch in line. It works in the job's language
+    and time zone, which Django keeps per thread."""
+    headers = table_of(job).headers
+    language, zone = translation.get_language(), timezone.get_current_timezone()
+
+    def prepare(batch: list[tuple[int, list[str]]], row_cells: RowCells) -> list[PreparedRow]:
+        with translation.override(language), timezone.override(zone):
+            return _prepare(job, module, batch, row_cells)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-{job.pk}") as ahead:
+        waiting: tuple[list[tuple[int, list[str]]], Future[list[PreparedRow]]] | None = None
+        for batch in batches:
+            row_cells = RowCells(module.fields(), headers, job.mapping)
+            if any(
+                item.definition is not None and item.definition.type in CLEANED_FROM_DATABASE
+                for item in row_cells.fields
+            ):
+                if waiting is not None:
+                    yield waiting[0], waiting[1].result()
+                    waiting = None
+                yield batch, _prepare(job, module, batch, row_cells)
+                continue
+            following = (batch, ahead.submit(prepare, batch, row_cells))
+            if waiting is not None:
+                yield waiting[0], waiting[1].result()
+            waiting = following
+        if waiting is not None:
+            yield waiting[0], waiting[1].result()
 
 
 def _record_batch(

@@ -20,7 +20,13 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from customers.audit import ImportAction
-from customers.imports.fields import MATCH_KEYS, BatchOptions, PreparedRow, cells_by_field
+from customers.imports.fields import (
+    MATCH_KEYS,
+    BatchOptions,
+    PreparedRow,
+    batch_values,
+    cells_by_field,
+)
 from customers.imports.jobs import GROWTH_BEFORE_ANALYZE, may_import, rows_module
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import DateOrder, ImportKind, InvalidValues, IssueSeverity, UpdatePolicy
@@ -143,13 +149,11 @@ def upsert_records(
         match_on=frozenset(match_on),
     )
     fields = module.fields()
+    gathered = [record_row(fields, index, record) for index, record in enumerate(records)]
+    batch = batch_values(gathered)
     rows = [
-        module.prepare(
-            record_row(fields, index, record),
-            invalid_values=invalid_values,
-            date_order=date_order,
-        )
-        for index, record in enumerate(records)
+        module.prepare(row, invalid_values=invalid_values, date_order=date_order, batch=batch)
+        for row in gathered
     ]
     with transaction.atomic():
         outcomes = module.write_batch(rows, options)

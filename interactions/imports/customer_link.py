@@ -11,10 +11,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import works_on_behalf_of
 from customers.imports.customer_rows import existing_matches
-from customers.imports.fields import BatchOptions, PreparedRow, first_valid, phone_value
+from customers.imports.fields import (
+    NO_BATCH,
+    BatchOptions,
+    BatchValues,
+    PreparedRow,
+    first_valid,
+)
 from customers.imports.mapping import ADDRESS_PHONES, ImportField
 from customers.models import Customer
-from customers.normalize import NormalizationError, normalize_email
+from customers.normalize import NormalizationError
 from customers.services import record_activity
 
 CUSTOMER_FIELDS: tuple[ImportField, ...] = (
@@ -83,13 +89,13 @@ def link_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def prepare_customer_keys(row: PreparedRow) -> None:
+def prepare_customer_keys(row: PreparedRow, batch: BatchValues = NO_BATCH) -> None:
     """Normalise the customer columns of a row into row.values["customer_keys"]; with several
     phone columns (Phone, Billing Phone, Shipping Phone) the first valid one is the key and
     the others, in order, go to row.values["customer_other_phones"]: a customer none of
     the other keys finds is looked for by them too."""
     keys: dict[str, str] = {}
-    phones = first_valid(row, "customer_phone", phone_value)
+    phones = first_valid(row, "customer_phone", batch.phone)
     row.values["customer_other_phones"] = [phone for _header, _text, phone in phones[1:]]
     for field, kind in _KEYS.items():
         text = row.raw.get(field)
@@ -97,9 +103,9 @@ def prepare_customer_keys(row: PreparedRow) -> None:
             continue
         try:
             if kind == "phone":
-                text = phone_value(text)
+                text = batch.phone(text)
             elif kind == "email":
-                text = normalize_email(text)
+                text = batch.email(text)
         except NormalizationError as error:
             row.add_issue(field, error.message)
             continue

@@ -18,7 +18,9 @@ from customers.custom_fields import records as custom_values
 from customers.custom_fields.models import FieldTarget
 from customers.custom_fields.selectors import defined_fields
 from customers.imports.fields import (
+    NO_BATCH,
     BatchOptions,
+    BatchValues,
     PreparedRow,
     choice_value,
     datetime_value,
@@ -175,10 +177,12 @@ def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> PreparedRow:
+def prepare(
+    row: PreparedRow, *, invalid_values: str, date_order: str, batch: BatchValues = NO_BATCH
+) -> PreparedRow:
     drop = invalid_values == InvalidValues.DROP_VALUE
     raw, values = row.raw, row.values
-    prepare_customer_keys(row)
+    prepare_customer_keys(row, batch)
     if raw.get("kind"):
         try:
             values["kind"] = choice_value(InteractionKind, raw["kind"], _KIND_SYNONYMS)

@@ -14,8 +14,10 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from customers.imports.fields import (
+    NO_BATCH,
     SHOP_CHANNEL_SYNONYMS,
     BatchOptions,
+    BatchValues,
     PreparedRow,
     choice_value,
     datetime_value,
@@ -206,10 +208,12 @@ def mapping_errors(fields: set[str], *, source_name: str) -> list[Any]:
     return errors
 
 
-def prepare(row: PreparedRow, *, invalid_values: str, date_order: str) -> PreparedRow:
+def prepare(
+    row: PreparedRow, *, invalid_values: str, date_order: str, batch: BatchValues = NO_BATCH
+) -> PreparedRow:
     drop = invalid_values == InvalidValues.DROP_VALUE
     raw, values = row.raw, row.values
-    prepare_customer_keys(row)
+    prepare_customer_keys(row, batch)
     order_number = raw.get("external_ref", "").lstrip("#")
     if not order_number:
         row.add_issue("external_ref", _ORDER_NUMBER_MISSING)
