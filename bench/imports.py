@@ -13,9 +13,11 @@
    check, normalisation and validation of every row, matching against the customers already
    there (by source id, phone, email) and inside the file, bulk writes of customers, stage
    history, external ids and tags, progress and error report per batch.
-4. The same import by the per-row path it had before (issue 24): every phone, email and date
-   cleaned on its own (customers/normalize_batch.py switched off), and each batch prepared
-   only once the one before it is written (no read-ahead thread).
+4. The same import with every phone, email and date cleaned on its own
+   (customers/normalize_batch.py switched off) and each batch prepared only once the one
+   before it is written (no read-ahead thread): the per-row path the import had before. The
+   rest stays as the product runs it (cells gathered once per batch, places cached, the
+   collector frozen as in a worker), so the two differ by those two only.
 5. django-import-export's default import (a plain ModelResource, row by row) of the first
    --baseline-rows rows.
 
@@ -205,8 +207,8 @@ def product_import(path: Path, actor) -> tuple[float, ImportJob]:
 
 
 def per_row_import(path: Path, actor) -> tuple[float, ImportJob]:
-    """product_import by the path before the batch speed: no column cleaned at once, no batch
-    prepared ahead."""
+    """product_import by the per-row path: no column cleaned at once, no batch prepared
+    ahead."""
 
     def in_line(job, module, batches):
         return ((batch, jobs._prepare(job, module, batch)) for batch in batches)
@@ -317,7 +319,7 @@ def main() -> None:
     for case, label in (
         ("copy", "baseline COPY into a bare table"),
         ("product", "product import, end to end"),
-        ("per-row", "the per-row path before it"),
+        ("per-row", "per-row cleaning, no read-ahead"),
         ("import-export", "django-import-export default"),
     ):
         figures = measure_in_own_process(

@@ -175,8 +175,9 @@ def normalise_profile(
     of phone and email, the city's pinyin, and the province a known city fills in when it is
     empty: in `values`, or else the customer's current `province`). `country` is the
     customer's current country, for values that depend on it. `settled` holds phones and
-    emails, by field and text, that an import already cleaned a batch at a time by the same
-    rules (customers/normalize_batch.py). Pure apart from reading settings."""
+    emails, by field and text, that an import already cleaned a batch at a time
+    (customers/normalize_batch.py): taken as they are, so only values cleaned by these very
+    rules may be put there. Pure apart from reading settings."""
     unknown = set(values).difference(PROFILE_FIELDS, ("id_document_kind", "id_number"))
     if unknown:
         raise TypeError(f"Not profile fields: {sorted(unknown)}")

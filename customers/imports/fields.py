@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
@@ -22,9 +23,8 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from customers import normalize_batch
 from customers.custom_fields.models import Sensitivity
-from customers.custom_fields.values import clean_value
+from customers.custom_fields.values import CLEANED_FROM_DATABASE, clean_value
 from customers.imports.mapping import IGNORE, ImportField
 from customers.models import DateOrder, IssueSeverity
 from customers.normalize import (
@@ -181,7 +181,7 @@ class RowCells:
     def __init__(
         self, fields: Sequence[ImportField], headers: Sequence[str], mapping: Sequence[str]
     ) -> None:
-        self.fields, self.headers, self.mapping = fields, headers, mapping
+        self.headers, self.mapping = headers, mapping
         self.joins = {item.key for item in fields if item.joins}
         several = {item.key: item for item in fields if item.several}
         # Where each column of a field several columns may hold stands among them.
@@ -193,6 +193,17 @@ class RowCells:
         self.definitions = {
             item.key: item.definition for item in fields if item.definition is not None
         }
+
+    @property
+    def reads_database(self) -> bool:
+        """Whether cleaning the mapped cells reads the database (a custom field whose values
+        name colleagues)."""
+        mapped = set(self.mapping)
+        return any(
+            definition.type in CLEANED_FROM_DATABASE
+            for key, definition in self.definitions.items()
+            if key in mapped
+        )
 
     def __call__(self, number: int, cells: Sequence[str]) -> PreparedRow:
         joins, ranks, definitions = self.joins, self.ranks, self.definitions
@@ -247,18 +258,21 @@ class BatchValues:
     dates: Mapping[str, datetime.date]
 
     def phone(self, text: str) -> str:
-        return self.phones.get(text) or phone_value(text)
+        known = self.phones.get(text)
+        return known if known is not None else phone_value(text)
 
     def email(self, text: str) -> str:
-        return self.emails.get(text) or normalize_email(text)
+        known = self.emails.get(text)
+        return known if known is not None else normalize_email(text)
 
     def date(self, text: str, *, date_order: str) -> datetime.date | None:
         known = self.dates.get(text)
         return known if known is not None else date_value(text, date_order=date_order)
 
 
-# For a row prepared on its own (and the fields of each kind the batch path cleans).
-NO_BATCH = BatchValues({}, {}, {})
+# For rows prepared on their own: every value cleaned one by one.
+NO_BATCH = BatchValues(MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
+# The fields of every kind of import that the batch path cleans.
 _BATCH_PHONES = ("phone", "customer_phone")
 _BATCH_EMAILS = ("email", "customer_email")
 _BATCH_DATES = ("birth_date",)
@@ -266,6 +280,9 @@ _BATCH_DATES = ("birth_date",)
 
 def batch_values(rows: Sequence[PreparedRow]) -> BatchValues:
     """Clean the phones, emails and dates of a batch of rows column by column."""
+    # Imported at the first batch: pyarrow's compute kernels are 34 MB that processes which
+    # never import anything (the web, beat) need not hold.
+    from customers import normalize_batch
 
     def texts(keys: tuple[str, ...]) -> Iterator[str]:
         for row in rows:

@@ -8,10 +8,12 @@ finish, audit, recovery): ImportJobKind states only the work and its crash safet
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, replace
 from importlib import import_module
@@ -22,7 +24,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -30,7 +32,6 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.teams import owned_by_user_or_team, works_on_behalf_of
 from customers.audit import ImportAction
-from customers.custom_fields.values import CLEANED_FROM_DATABASE
 from customers.dedup.scan import scan_customers
 from customers.imports.earlier_rows import EarlierRows
 from customers.imports.fields import BatchOptions, PreparedRow, RowCells, RowIssue, batch_values
@@ -284,8 +285,9 @@ def _prepare(
     rows: Sequence[tuple[int, list[str]]],
     row_cells: RowCells | None = None,
 ):
-    # The fields are read once per batch: custom fields come from the database.
-    row_cells = row_cells or RowCells(module.fields(), table_of(job).headers, job.mapping)
+    if row_cells is None:
+        # The fields are read once per batch: custom fields come from the database.
+        row_cells = RowCells(module.fields(), table_of(job).headers, job.mapping)
     gathered = [row_cells(number, cells) for number, cells in rows]
     batch = batch_values(gathered)
     return [
@@ -506,24 +508,37 @@ def _pass(
     with nullcontext() if write else closing(EarlierRows()) as earlier:
         options = replace(_options(job), earlier_rows=earlier)
         batches = _batches(path, table, after_row=job.checkpoint_row if write else 0)
-        for batch, prepared in _prepared_ahead(job, module, batches):
-            with transaction.atomic():
-                _lock(run)
-                if write:
-                    outcomes = module.write_batch(prepared, options)
-                else:
-                    savepoint = transaction.savepoint()
-                    outcomes = module.write_batch(prepared, options)
-                    transaction.savepoint_rollback(savepoint)
-                _record_batch(run, prepared, outcomes, checkpoint=batch[-1][0] if write else None)
-            if write:
-                # Each batch looks its rows up in the tables the earlier ones filled. Planned
-                # on tables never analysed, those lookups loop over every row (the CDNOW log
-                # of bench/orders.py: customers at 190 rows/s instead of 2,000, an order
-                # batch's customer lookup 40 s); analysed whenever the tables have doubled
-                # since their last statistics, they stay index lookups for a few ANALYZEs per
-                # job.
-                analyze_stale_tables(module.TABLES_WRITTEN, fraction=GROWTH_BEFORE_ANALYZE)
+        # Closed as soon as the pass stops, however it stops: the thread prepares no more.
+        with closing(_prepared_ahead(job, module, batches)) as prepared_batches:
+            for batch, prepared in prepared_batches:
+                _write_batch(run, module, batch, prepared, options, write=write)
+
+
+def _write_batch(
+    run: JobRun[ImportJob],
+    module: ModuleType,
+    batch: list[tuple[int, list[str]]],
+    prepared: list[PreparedRow],
+    options: BatchOptions,
+    *,
+    write: bool,
+) -> None:
+    with transaction.atomic():
+        _lock(run)
+        if write:
+            outcomes = module.write_batch(prepared, options)
+        else:
+            savepoint = transaction.savepoint()
+            outcomes = module.write_batch(prepared, options)
+            transaction.savepoint_rollback(savepoint)
+        _record_batch(run, prepared, outcomes, checkpoint=batch[-1][0] if write else None)
+    if write:
+        # Each batch looks its rows up in the tables the earlier ones filled. Planned on
+        # tables never analysed, those lookups loop over every row (the CDNOW log of
+        # bench/orders.py: customers at 190 rows/s instead of 2,000, an order batch's
+        # customer lookup 40 s); analysed whenever the tables have doubled since their last
+        # statistics, they stay index lookups for a few ANALYZEs per job.
+        analyze_stale_tables(module.TABLES_WRITTEN, fraction=GROWTH_BEFORE_ANALYZE)
 
 
 def _prepared_ahead(
@@ -532,36 +547,49 @@ def _prepared_ahead(
     """Each batch with its rows prepared, the next one prepared in a thread while the caller
     writes this one. Preparing is Python's work and writing mostly the database's: a writer
     waiting on PostgreSQL lets the other thread have the interpreter, so the two overlap
-    (bench/imports.py). The thread reads no database: the fields are read here, and a file
-    with a custom field whose values are looked up in the database (a colleague's user name,
-    CLEANED_FROM_DATABASE) is prepared batch by batch in line. It works in the job's language
-    and time zone, which Django keeps per thread."""
+    (bench/imports.py). The thread reads no database (a query there would run outside the
+    job's transaction, so it is refused): the fields are read here, and the batches of a file
+    that maps a custom field whose values are looked up in the database (a colleague's user
+    name) are prepared here too. It works in the job's language and time zone, which Django
+    keeps per thread."""
     headers = table_of(job).headers
     language, zone = translation.get_language(), timezone.get_current_timezone()
 
     def prepare(batch: list[tuple[int, list[str]]], row_cells: RowCells) -> list[PreparedRow]:
-        with translation.override(language), timezone.override(zone):
-            return _prepare(job, module, batch, row_cells)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-{job.pk}") as ahead:
-        waiting: tuple[list[tuple[int, list[str]]], Future[list[PreparedRow]]] | None = None
-        for batch in batches:
-            row_cells = RowCells(module.fields(), headers, job.mapping)
-            if any(
-                item.definition is not None and item.definition.type in CLEANED_FROM_DATABASE
-                for item in row_cells.fields
+        try:
+            with (
+                translation.override(language),
+                timezone.override(zone),
+                connection.execute_wrapper(_refuse_query),
             ):
-                if waiting is not None:
-                    yield waiting[0], waiting[1].result()
-                    waiting = None
-                yield batch, _prepare(job, module, batch, row_cells)
-                continue
-            following = (batch, ahead.submit(prepare, batch, row_cells))
+                return _prepare(job, module, batch, row_cells)
+        finally:
+            connection.close()
+
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-{job.pk}")
+    try:
+        waiting = None
+        # A last round without a batch hands over the one still waiting.
+        for batch in itertools.chain(batches, [None]):
+            following = None
+            if batch is not None:
+                row_cells = RowCells(module.fields(), headers, job.mapping)
+                prepared = (
+                    functools.partial(_prepare, job, module, batch, row_cells)
+                    if row_cells.reads_database
+                    else ahead.submit(prepare, batch, row_cells).result
+                )
+                following = (batch, prepared)
             if waiting is not None:
-                yield waiting[0], waiting[1].result()
+                yield waiting[0], waiting[1]()
             waiting = following
-        if waiting is not None:
-            yield waiting[0], waiting[1].result()
+    finally:
+        # A job stopping (cancelled, failed, overtaken) prepares nothing more.
+        ahead.shutdown(wait=True, cancel_futures=True)
+
+
+def _refuse_query(execute, sql, params, many, context):
+    raise RuntimeError("Import rows are prepared without the database (_prepared_ahead).")
 
 
 def _record_batch(

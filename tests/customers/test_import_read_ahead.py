@@ -14,6 +14,7 @@ from customers.imports.fields import RowCells, batch_values
 from customers.imports.mapping import suggest_mapping
 from customers.models import Customer, ImportIssue
 from interactions.imports import transaction_rows
+from kernel.models import JobStatus
 from tests.customers.importfiles import csv_bytes
 from tests.customers.test_custom_fields import define_field
 from tests.customers.test_imports import _import
@@ -107,3 +108,43 @@ def test_a_colleague_named_in_a_custom_field_is_found_in_every_batch(settings, a
     job = _import(admin_user_role, csv_bytes(rows))
     assert (job.rows_created, job.rows_failed) == (5, 0)
     assert {customer.custom["mentor"] for customer in Customer.objects.all()} == {mentor.pk}
+
+
+def test_a_batch_that_fails_in_the_thread_fails_the_job_after_the_last_written_one(
+    settings, admin_user_role, monkeypatch
+):
+    settings.IMPORT_BATCH_SIZE = 2
+    rows = [["姓名", "手机号码"]] + [[f"王{index}", f"1380013{index:04d}"] for index in range(8)]
+    real_prepare = customer_rows.prepare
+    prepared = []
+
+    def failing_on_row_5(row, **options):
+        prepared.append(row.number)
+        if row.number == 5:
+            raise RuntimeError("a bug in preparing")
+        return real_prepare(row, **options)
+
+    monkeypatch.setattr(customer_rows, "prepare", failing_on_row_5)
+    job = _import(admin_user_role, csv_bytes(rows))
+    assert job.status == JobStatus.FAILED
+    assert job.resumable
+    # Rows 2-3 were written; the batch of rows 4-5 failed; the last batch was never read.
+    assert (job.checkpoint_row, job.rows_done) == (3, 2)
+    assert Customer.objects.count() == 2
+    assert not {8, 9} & set(prepared)
+
+
+def test_a_query_while_preparing_in_the_thread_is_refused(settings, admin_user_role, monkeypatch):
+    """Rows prepared in the thread may not read the database: what they read would be outside
+    the job's transaction."""
+    settings.IMPORT_BATCH_SIZE = 2
+    real_prepare = customer_rows.prepare
+
+    def reading(row, **options):
+        Customer.objects.exists()
+        return real_prepare(row, **options)
+
+    monkeypatch.setattr(customer_rows, "prepare", reading)
+    job = _import(admin_user_role, csv_bytes([HEADERS, *MESSY]))
+    assert job.status == JobStatus.FAILED
+    assert not Customer.objects.exists()
