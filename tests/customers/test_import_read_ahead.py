@@ -148,3 +148,10 @@ def test_a_query_while_preparing_in_the_thread_is_refused(settings, admin_user_r
     job = _import(admin_user_role, csv_bytes([HEADERS, *MESSY]))
     assert job.status == JobStatus.FAILED
     assert not Customer.objects.exists()
+
+
+def test_only_a_mapped_field_read_from_the_database_keeps_batches_in_line(admin_user_role):
+    define_field(admin_user_role, FieldType.USER, label="Mentor", label_zh="导师")
+    fields = customer_rows.fields()
+    assert not RowCells(fields, ["姓名", "手机号码"], ["name", "phone"]).reads_database
+    assert RowCells(fields, ["姓名", "导师"], ["name", "custom.mentor"]).reads_database
