@@ -55,7 +55,7 @@ from import_export import resources  # noqa: E402
 
 from bench.processes import measure_in_own_process  # noqa: E402
 from crm.celery import freeze_loaded_objects  # noqa: E402
-from customers.imports import jobs  # noqa: E402
+from customers.imports import fields, jobs  # noqa: E402
 from customers.imports.fields import NO_BATCH  # noqa: E402
 from customers.models import Customer, ImportJob  # noqa: E402
 
@@ -218,7 +218,7 @@ def per_row_import(path: Path, actor) -> tuple[float, ImportJob]:
 
     # Plain functions, not mocks: a mock keeps every batch it was called with.
     with (
-        mock.patch.object(jobs, "batch_values", one_by_one),
+        mock.patch.object(fields, "batch_values", one_by_one),
         mock.patch.object(jobs, "_prepared_ahead", in_line),
     ):
         return product_import(path, actor)

@@ -299,6 +299,18 @@ def batch_values(rows: Sequence[PreparedRow]) -> BatchValues:
     )
 
 
+def prepare_rows(
+    module: Any, rows: Sequence[PreparedRow], *, invalid_values: str, date_order: str
+) -> list[PreparedRow]:
+    """A batch's gathered rows, each prepared by its kind's rows module, with the batch's
+    phones, emails and dates cleaned at once."""
+    batch = batch_values(rows)
+    return [
+        module.prepare(row, invalid_values=invalid_values, date_order=date_order, batch=batch)
+        for row in rows
+    ]
+
+
 def first_valid(
     row: PreparedRow, key: str, normalise: Callable[[str], str]
 ) -> list[tuple[str, str, str]]:

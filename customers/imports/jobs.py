@@ -34,7 +34,7 @@ from accounts.teams import owned_by_user_or_team, works_on_behalf_of
 from customers.audit import ImportAction
 from customers.dedup.scan import scan_customers
 from customers.imports.earlier_rows import EarlierRows
-from customers.imports.fields import BatchOptions, PreparedRow, RowCells, RowIssue, batch_values
+from customers.imports.fields import BatchOptions, PreparedRow, RowCells, RowIssue, prepare_rows
 from customers.imports.files import (
     FileRefusedError,
     TableFormat,
@@ -288,14 +288,12 @@ def _prepare(
     if row_cells is None:
         # The fields are read once per batch: custom fields come from the database.
         row_cells = RowCells(module.fields(), table_of(job).headers, job.mapping)
-    gathered = [row_cells(number, cells) for number, cells in rows]
-    batch = batch_values(gathered)
-    return [
-        module.prepare(
-            row, invalid_values=job.invalid_values, date_order=job.date_order, batch=batch
-        )
-        for row in gathered
-    ]
+    return prepare_rows(
+        module,
+        [row_cells(number, cells) for number, cells in rows],
+        invalid_values=job.invalid_values,
+        date_order=job.date_order,
+    )
 
 
 def preview_import(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:

@@ -24,8 +24,8 @@ from customers.imports.fields import (
     MATCH_KEYS,
     BatchOptions,
     PreparedRow,
-    batch_values,
     cells_by_field,
+    prepare_rows,
 )
 from customers.imports.jobs import GROWTH_BEFORE_ANALYZE, may_import, rows_module
 from customers.imports.mapping import IGNORE, ImportField
@@ -149,12 +149,12 @@ def upsert_records(
         match_on=frozenset(match_on),
     )
     fields = module.fields()
-    gathered = [record_row(fields, index, record) for index, record in enumerate(records)]
-    batch = batch_values(gathered)
-    rows = [
-        module.prepare(row, invalid_values=invalid_values, date_order=date_order, batch=batch)
-        for row in gathered
-    ]
+    rows = prepare_rows(
+        module,
+        [record_row(fields, index, record) for index, record in enumerate(records)],
+        invalid_values=invalid_values,
+        date_order=date_order,
+    )
     with transaction.atomic():
         outcomes = module.write_batch(rows, options)
         result = BulkOutcome([_outcome(row, outcomes[row.number]) for row in rows])
